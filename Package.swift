@@ -1,0 +1,62 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "Periscope",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "periscope-agent", targets: ["periscope-agent"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // libbpf from Debian's libbpf-dev.
+        .systemLibrary(
+            name: "CLibBPF",
+            pkgConfig: "libbpf",
+            providers: [.apt(["libbpf-dev"])]
+        ),
+        // The event layout shared with the kernel programs, plus helpers Swift cannot import.
+        .target(name: "CPeriscopeBPF"),
+        // Compiles bpf/*.bpf.c with clang -target bpf during `swift build`.
+        .plugin(name: "BPFCompiler", capability: .buildTool()),
+        // Pure core: policy, selection, protocol decoders, span assembly, output. No I/O.
+        .target(
+            name: "PeriscopeCore",
+            dependencies: [.product(name: "Yams", package: "Yams")]
+        ),
+        // Adapter around libbpf: loads the compiled programs, attaches them, reads the ring buffer.
+        .target(
+            name: "PeriscopeBPF",
+            dependencies: ["CLibBPF", "CPeriscopeBPF", "PeriscopeCore"],
+            plugins: ["BPFCompiler"]
+        ),
+        // The agent: /proc, policy file, BPF adapter and core wired together as services.
+        .target(
+            name: "PeriscopeAgent",
+            dependencies: [
+                "PeriscopeCore", "PeriscopeBPF",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "periscope-agent",
+            dependencies: [
+                "PeriscopeAgent",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(name: "PeriscopeCoreTests", dependencies: ["PeriscopeCore"]),
+        .testTarget(
+            name: "PeriscopeAgentTests",
+            dependencies: ["PeriscopeAgent", "PeriscopeBPF", "PeriscopeCore"]
+        ),
+    ]
+)

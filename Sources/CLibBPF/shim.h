@@ -1,0 +1,5 @@
+#ifndef PERISCOPE_CLIBBPF_SHIM_H
+#define PERISCOPE_CLIBBPF_SHIM_H
+#include <bpf/libbpf.h>
+#include <bpf/bpf.h>
+#endif

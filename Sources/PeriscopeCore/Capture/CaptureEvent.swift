@@ -1,0 +1,72 @@
+/// One observation from the kernel about a socket of a selected process, already
+/// decoded from the shared C layout by the BPF adapter.
+///
+/// Timestamps are kernel monotonic nanoseconds (`bpf_ktime_get_ns`); `ClockMapping`
+/// turns them into Unix time when spans are built.
+public struct CaptureEvent: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        /// Bytes moved by read/write-family syscalls (or sendfile, with no payload).
+        case data(Direction)
+        /// accept/accept4 (`.server`) or connect (`.client`) completed.
+        case opened(ConnectionRole)
+        /// close(2) on a tracked socket.
+        case closed
+        /// The process (thread group) exited.
+        case processExited
+        /// The process called execve; its executable may have changed.
+        case processExec
+    }
+
+    public var kind: Kind
+    /// Kernel monotonic clock, nanoseconds.
+    public var timestamp: UInt64
+    /// Thread group id (what users call the PID).
+    public var pid: Int32
+    /// Thread id.
+    public var tid: Int32
+    /// File descriptor in `pid`; -1 when the event is not about a socket.
+    public var fd: Int32
+    /// Opaque identity of the kernel socket; distinguishes reuse of the same fd.
+    public var socketID: UInt64
+    public var local: SocketAddress
+    public var peer: SocketAddress
+    /// Bytes the syscall actually moved (its return value). May exceed `payload.count`.
+    public var totalLength: Int
+    /// The captured prefix of those bytes (bounded by the capture size).
+    public var payload: [UInt8]
+
+    public init(
+        kind: Kind, timestamp: UInt64, pid: Int32, tid: Int32, fd: Int32,
+        socketID: UInt64 = 0, local: SocketAddress = .unspecified, peer: SocketAddress = .unspecified,
+        totalLength: Int = 0, payload: [UInt8] = []
+    ) {
+        self.kind = kind
+        self.timestamp = timestamp
+        self.pid = pid
+        self.tid = tid
+        self.fd = fd
+        self.socketID = socketID
+        self.local = local
+        self.peer = peer
+        self.totalLength = totalLength
+        self.payload = payload
+    }
+}
+
+/// Which way bytes moved, seen from the traced process.
+public enum Direction: Sendable, Equatable {
+    /// The process read them (read, readv, recvfrom, recvmsg).
+    case ingress
+    /// The process wrote them (write, writev, sendto, sendmsg, sendfile).
+    case egress
+}
+
+/// How the traced process came to own the connection.
+public enum ConnectionRole: Sendable, Equatable {
+    /// It accepted the connection.
+    case server
+    /// It connected.
+    case client
+    /// The connection existed before tracing started; inferred from the traffic.
+    case unknown
+}

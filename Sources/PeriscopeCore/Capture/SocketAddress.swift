@@ -1,0 +1,55 @@
+/// An IP address and TCP port. IPv4 addresses are kept as IPv4-mapped IPv6 bytes
+/// so one representation serves both families.
+public struct SocketAddress: Hashable, Sendable {
+    /// 16 bytes, network order. IPv4 is `::ffff:a.b.c.d`.
+    public var address: [UInt8]
+    public var port: UInt16
+
+    public static let unspecified = SocketAddress(address: [UInt8](repeating: 0, count: 16), port: 0)
+
+    public init(address: [UInt8], port: UInt16) {
+        precondition(address.count == 16, "SocketAddress takes 16 address bytes")
+        self.address = address
+        self.port = port
+    }
+
+    /// An IPv4 address given as four octets.
+    public init(ipv4 a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8, port: UInt16) {
+        self.init(address: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, a, b, c, d], port: port)
+    }
+
+    public var isIPv4: Bool {
+        address[0..<10].allSatisfy { $0 == 0 } && address[10] == 0xff && address[11] == 0xff
+    }
+
+    /// `127.0.0.1` or `::1` (IPv6 in RFC 5952 shortest form).
+    public var host: String {
+        if isIPv4 {
+            return address[12...].map(String.init).joined(separator: ".")
+        }
+        var groups: [UInt16] = []
+        for i in stride(from: 0, to: 16, by: 2) {
+            groups.append(UInt16(address[i]) << 8 | UInt16(address[i + 1]))
+        }
+        // Longest run of two or more zero groups is compressed to "::".
+        var bestStart = -1, bestLength = 0, runStart = -1
+        for (i, g) in groups.enumerated() + [(8, UInt16(1))] {
+            if g == 0, i < 8 {
+                if runStart < 0 { runStart = i }
+            } else if runStart >= 0 {
+                if i - runStart > bestLength, i - runStart >= 2 { bestStart = runStart; bestLength = i - runStart }
+                runStart = -1
+            }
+        }
+        func hex(_ slice: ArraySlice<UInt16>) -> String {
+            slice.map { String($0, radix: 16) }.joined(separator: ":")
+        }
+        if bestStart < 0 { return hex(groups[...]) }
+        return hex(groups[..<bestStart]) + "::" + hex(groups[(bestStart + bestLength)...])
+    }
+
+    /// `127.0.0.1:8080` or `[::1]:8080`.
+    public var description: String {
+        isIPv4 ? "\(host):\(port)" : "[\(host)]:\(port)"
+    }
+}

@@ -1,0 +1,122 @@
+/// One finished (or abandoned) operation seen on a connection: an HTTP exchange or a
+/// whole TCP connection. Built by `ConnectionTracker`, filtered and named by the
+/// pipeline, then printed or exported.
+public struct Span: Sendable, Equatable {
+    public enum Kind: String, Sendable, Equatable {
+        case server = "SERVER"
+        case client = "CLIENT"
+        case `internal` = "INTERNAL"
+    }
+
+    public enum Status: String, Sendable, Equatable {
+        case unset = "UNSET"
+        case ok = "OK"
+        case error = "ERROR"
+    }
+
+    public var traceID: TraceID
+    public var spanID: SpanID
+    public var parentSpanID: SpanID?
+    public var kind: Kind
+    /// `GET /users/{id}`, `GET`, or `tcp` for connection spans. Set by the pipeline.
+    public var name: String
+    /// Unix time, nanoseconds.
+    public var startTimeUnixNano: UInt64
+    public var endTimeUnixNano: UInt64
+    public var status: Status
+    /// Why the span ended abnormally (connection closed mid-response, process exited…).
+    public var statusMessage: String?
+
+    public var pid: Int32
+    public var tid: Int32
+    /// Executable path of `pid`, filled in by the agent.
+    public var executable: String?
+    public var local: SocketAddress
+    public var peer: SocketAddress
+
+    /// Present for HTTP spans.
+    public var http: HTTPDetails?
+    /// Present for connection spans.
+    public var tcp: TCPDetails?
+
+    public init(
+        traceID: TraceID, spanID: SpanID, parentSpanID: SpanID? = nil, kind: Kind, name: String,
+        startTimeUnixNano: UInt64, endTimeUnixNano: UInt64, status: Status = .unset,
+        statusMessage: String? = nil, pid: Int32, tid: Int32, executable: String? = nil,
+        local: SocketAddress, peer: SocketAddress, http: HTTPDetails? = nil, tcp: TCPDetails? = nil
+    ) {
+        self.traceID = traceID
+        self.spanID = spanID
+        self.parentSpanID = parentSpanID
+        self.kind = kind
+        self.name = name
+        self.startTimeUnixNano = startTimeUnixNano
+        self.endTimeUnixNano = endTimeUnixNano
+        self.status = status
+        self.statusMessage = statusMessage
+        self.pid = pid
+        self.tid = tid
+        self.executable = executable
+        self.local = local
+        self.peer = peer
+        self.http = http
+        self.tcp = tcp
+    }
+
+    public var durationNanos: UInt64 {
+        endTimeUnixNano >= startTimeUnixNano ? endTimeUnixNano - startTimeUnixNano : 0
+    }
+}
+
+/// What an HTTP span knows about its exchange.
+public struct HTTPDetails: Sendable, Equatable {
+    public var method: String
+    /// Path with the query stripped (unless configured otherwise).
+    public var path: String
+    /// The request target as sent, query included.
+    public var target: String
+    /// Matched route pattern, e.g. `/users/{id}`. Set by the pipeline.
+    public var route: String?
+    /// Final status code; nil when no response arrived.
+    public var statusCode: Int?
+    /// `HTTP/1.1` → "1.1".
+    public var protocolVersion: String
+    public var requestBodySize: Int
+    public var responseBodySize: Int
+    /// `Host` header of the request.
+    public var host: String?
+    public var userAgent: String?
+    /// The `traceparent` header the request carried, verbatim.
+    public var traceparent: String?
+
+    public init(
+        method: String, path: String, target: String, route: String? = nil, statusCode: Int? = nil,
+        protocolVersion: String = "1.1", requestBodySize: Int = 0, responseBodySize: Int = 0,
+        host: String? = nil, userAgent: String? = nil, traceparent: String? = nil
+    ) {
+        self.method = method
+        self.path = path
+        self.target = target
+        self.route = route
+        self.statusCode = statusCode
+        self.protocolVersion = protocolVersion
+        self.requestBodySize = requestBodySize
+        self.responseBodySize = responseBodySize
+        self.host = host
+        self.userAgent = userAgent
+        self.traceparent = traceparent
+    }
+}
+
+/// What a connection span knows: bytes each way over its lifetime.
+public struct TCPDetails: Sendable, Equatable {
+    /// Bytes the traced process wrote to the connection.
+    public var bytesSent: Int
+    /// Bytes the traced process read from the connection.
+    public var bytesReceived: Int
+
+    public init(bytesSent: Int, bytesReceived: Int) {
+        self.bytesSent = bytesSent
+        self.bytesReceived = bytesReceived
+    }
+}
