@@ -1,0 +1,2 @@
+// Helpers for Swift callers of the shared BPF layout.
+#include "CPeriscopeBPF.h"

@@ -1,0 +1,5 @@
+#ifndef CPERISCOPEBPF_H
+#define CPERISCOPEBPF_H
+// The event and map layouts shared with the kernel programs in bpf/.
+#include "../../../bpf/include/periscope_events.h"
+#endif
