@@ -1,0 +1,102 @@
+/* Layouts shared by the kernel programs in bpf/ and the agent (Swift, through
+ * the CPeriscopeBPF target). Plain fixed-width types, explicit padding, sizes asserted:
+ * kernel and user space can never disagree about a layout. */
+#ifndef PERISCOPE_EVENTS_H
+#define PERISCOPE_EVENTS_H
+
+#ifdef __bpf__
+#include "periscope_vmlinux.h"
+#else
+#include <linux/types.h>
+#endif
+
+/* Largest payload prefix one event can carry; a power of two. */
+#define PERISCOPE_MAX_CAPTURE 8192
+/* Capture size used until the agent configures one. */
+#define PERISCOPE_DEFAULT_CAPTURE 2048
+/* Entries of the PID maps. */
+#define PERISCOPE_MAX_PIDS 65536
+/* At most this many iovec entries of readv/writev/recvmsg/sendmsg are copied. */
+#define PERISCOPE_MAX_IOV 8
+
+enum periscope_event_kind {
+    PERISCOPE_EVENT_DATA = 1,
+    PERISCOPE_EVENT_OPEN = 2,
+    PERISCOPE_EVENT_CLOSE = 3,
+    PERISCOPE_EVENT_EXEC = 4,
+    PERISCOPE_EVENT_EXIT = 5,
+};
+
+enum periscope_direction {
+    PERISCOPE_DIRECTION_INGRESS = 1, /* the process read */
+    PERISCOPE_DIRECTION_EGRESS = 2,  /* the process wrote */
+};
+
+enum periscope_role {
+    PERISCOPE_ROLE_SERVER = 1, /* accept */
+    PERISCOPE_ROLE_CLIENT = 2, /* connect */
+};
+
+/* periscope_config.flags */
+enum periscope_config_flag {
+    /* Every process not excluded is selected; otherwise only those in target_pids. */
+    PERISCOPE_FLAG_ALL_PIDS = 1 << 0,
+    /* Only connections whose local or peer port is set in the ports bitmap. */
+    PERISCOPE_FLAG_PORT_FILTER = 1 << 1,
+};
+
+/* Indexes into the per-CPU counters map. */
+enum periscope_counter {
+    PERISCOPE_COUNTER_SUBMITTED = 0, /* events written to the ring buffer */
+    PERISCOPE_COUNTER_LOST = 1,      /* events dropped: ring buffer full */
+    PERISCOPE_COUNTER_TRUNCATED = 2, /* data events whose payload exceeded the capture size */
+    PERISCOPE_COUNTER_COUNT = 3,
+};
+
+/* The single entry of the `config` array map; written live by the agent. */
+struct periscope_config {
+    __u32 flags;
+    __u32 capture_bytes;  /* payload prefix per event, at most PERISCOPE_MAX_CAPTURE */
+    __u32 wakeup_bytes;   /* wake the reader once this much is waiting */
+    __u32 _pad;
+};
+_Static_assert(sizeof(struct periscope_config) == 16, "periscope_config layout");
+
+/* The single entry of the `ports` array map: bit p%64 of word p/64 set = port p selected. */
+struct periscope_ports {
+    __u64 bits[1024];
+};
+_Static_assert(sizeof(struct periscope_ports) == 8192, "periscope_ports layout");
+
+/* Both ends of a TCP connection. IPv4 addresses are IPv4-mapped IPv6 (::ffff:a.b.c.d). */
+struct periscope_tuple {
+    __u8 local_addr[16];
+    __u8 peer_addr[16];
+    __u16 local_port; /* host byte order */
+    __u16 peer_port;  /* host byte order */
+    __u32 _pad;
+};
+_Static_assert(sizeof(struct periscope_tuple) == 40, "periscope_tuple layout");
+
+/* One ring buffer record: a fixed header followed by `captured_len` payload bytes. */
+struct periscope_event {
+    __u64 timestamp_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+    __u64 socket_id;    /* opaque identity of the kernel socket */
+    __u32 kind;         /* enum periscope_event_kind */
+    __u32 pid;          /* thread group id */
+    __u32 tid;
+    __s32 fd;
+    __u32 total_len;    /* bytes the syscall moved */
+    __u32 captured_len; /* payload bytes that follow */
+    __u8 direction;     /* enum periscope_direction, DATA only */
+    __u8 role;          /* enum periscope_role, OPEN only */
+    __u16 syscall_nr;
+    __u32 _pad;
+    struct periscope_tuple tuple;
+    __u8 payload[PERISCOPE_MAX_CAPTURE];
+};
+#define PERISCOPE_EVENT_HEADER_SIZE 88
+_Static_assert(__builtin_offsetof(struct periscope_event, payload) == PERISCOPE_EVENT_HEADER_SIZE,
+               "periscope_event header layout");
+
+#endif

@@ -1,0 +1,492 @@
+/* Periscope's generic tracer: TCP connections and their payloads, from syscall
+ * tracepoints only (no kprobes, no fentry).
+ *
+ * One raw tracepoint on sys_exit sees every syscall's return: the syscall number comes
+ * from regs->orig_ax and the original arguments from regs->di/si/dx, so no map is
+ * written between enter and exit. Filtering happens first (syscall number, then PID,
+ * then socket type and ports); only selected events reach the ring buffer, submitted
+ * without waking the reader until enough data waits. */
+#include "periscope_vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "periscope_events.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define AF_INET 2
+#define AF_INET6 10
+#define SOCK_STREAM 1
+#define IPPROTO_TCP 6
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define EINPROGRESS 115
+
+/* x86_64 syscall numbers. */
+#define NR_read 0
+#define NR_write 1
+#define NR_readv 19
+#define NR_writev 20
+#define NR_sendfile 40
+#define NR_connect 42
+#define NR_accept 43
+#define NR_sendto 44
+#define NR_recvfrom 45
+#define NR_sendmsg 46
+#define NR_recvmsg 47
+#define NR_accept4 288
+
+/* target_pids values */
+#define TARGET_SELF 1
+#define TARGET_WITH_DESCENDANTS 2
+
+struct {
+    __uint(type, BPF_MAP_TYPE_RINGBUF);
+    __uint(max_entries, 8 << 20); /* resized by the agent before load */
+} events SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct periscope_config);
+} config SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct periscope_ports);
+} ports SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, PERISCOPE_MAX_PIDS);
+    __type(key, __u32);
+    __type(value, __u8);
+} target_pids SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, PERISCOPE_MAX_PIDS);
+    __type(key, __u32);
+    __type(value, __u8);
+} excluded_pids SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, PERISCOPE_COUNTER_COUNT);
+    __type(key, __u32);
+    __type(value, __u64);
+} counters SEC(".maps");
+
+/* Room for one event plus slack, so that variable-offset copies of iovecs stay in bounds. */
+struct scratch {
+    struct periscope_event event;
+    __u8 slack[PERISCOPE_MAX_CAPTURE];
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct scratch);
+} scratch_space SEC(".maps");
+
+static __always_inline void count(__u32 index)
+{
+    __u64 *value = bpf_map_lookup_elem(&counters, &index);
+    if (value)
+        *value += 1;
+}
+
+static __always_inline struct periscope_config *current_config(void)
+{
+    __u32 zero = 0;
+    return bpf_map_lookup_elem(&config, &zero);
+}
+
+static __always_inline bool pid_selected(__u32 tgid, const struct periscope_config *cfg)
+{
+    if (bpf_map_lookup_elem(&excluded_pids, &tgid))
+        return false;
+    if (cfg->flags & PERISCOPE_FLAG_ALL_PIDS)
+        return true;
+    return bpf_map_lookup_elem(&target_pids, &tgid) != NULL;
+}
+
+/* The TCP socket behind `fd` of the current process, or NULL. */
+static __always_inline struct sock *tcp_sock_of_fd(int fd)
+{
+    if (fd < 0)
+        return NULL;
+    struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+    struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+    if (!fdt)
+        return NULL;
+    unsigned int max_fds = BPF_CORE_READ(fdt, max_fds);
+    if ((unsigned int)fd >= max_fds)
+        return NULL;
+    struct file **fds = BPF_CORE_READ(fdt, fd);
+    struct file *file = NULL;
+    bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+    if (!file)
+        return NULL;
+    unsigned short mode = BPF_CORE_READ(file, f_inode, i_mode);
+    if ((mode & S_IFMT) != S_IFSOCK)
+        return NULL;
+    struct socket *socket = BPF_CORE_READ(file, private_data);
+    struct sock *sk = BPF_CORE_READ(socket, sk);
+    if (!sk)
+        return NULL;
+    if (BPF_CORE_READ(sk, sk_type) != SOCK_STREAM || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+        return NULL;
+    return sk;
+}
+
+/* Fills both addresses and ports; false for families other than IPv4/IPv6. */
+static __always_inline bool read_tuple(struct sock *sk, struct periscope_tuple *tuple)
+{
+    unsigned short family = BPF_CORE_READ(sk, __sk_common.skc_family);
+    __builtin_memset(tuple, 0, sizeof(*tuple));
+    if (family == AF_INET) {
+        __be32 local = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+        __be32 peer = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+        tuple->local_addr[10] = 0xff;
+        tuple->local_addr[11] = 0xff;
+        tuple->peer_addr[10] = 0xff;
+        tuple->peer_addr[11] = 0xff;
+        __builtin_memcpy(&tuple->local_addr[12], &local, 4);
+        __builtin_memcpy(&tuple->peer_addr[12], &peer, 4);
+    } else if (family == AF_INET6) {
+        BPF_CORE_READ_INTO(&tuple->local_addr, sk, __sk_common.skc_v6_rcv_saddr);
+        BPF_CORE_READ_INTO(&tuple->peer_addr, sk, __sk_common.skc_v6_daddr);
+    } else {
+        return false;
+    }
+    tuple->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
+    tuple->peer_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+    return true;
+}
+
+static __always_inline bool port_bit(const struct periscope_ports *set, __u16 port)
+{
+    return (set->bits[(port >> 6) & 1023] >> (port & 63)) & 1;
+}
+
+static __always_inline bool ports_selected(const struct periscope_config *cfg,
+                                           const struct periscope_tuple *tuple)
+{
+    if (!(cfg->flags & PERISCOPE_FLAG_PORT_FILTER))
+        return true;
+    __u32 zero = 0;
+    struct periscope_ports *set = bpf_map_lookup_elem(&ports, &zero);
+    if (!set)
+        return false;
+    return port_bit(set, tuple->local_port) || port_bit(set, tuple->peer_port);
+}
+
+static __always_inline struct periscope_event *start_event(__u32 kind, int fd)
+{
+    __u32 zero = 0;
+    struct scratch *scratch = bpf_map_lookup_elem(&scratch_space, &zero);
+    if (!scratch)
+        return NULL;
+    struct periscope_event *event = &scratch->event;
+    __u64 id = bpf_get_current_pid_tgid();
+    event->timestamp_ns = bpf_ktime_get_ns();
+    event->socket_id = 0;
+    event->kind = kind;
+    event->pid = id >> 32;
+    event->tid = (__u32)id;
+    event->fd = fd;
+    event->total_len = 0;
+    event->captured_len = 0;
+    event->direction = 0;
+    event->role = 0;
+    event->syscall_nr = 0;
+    event->_pad = 0;
+    return event;
+}
+
+/* Starts an event about the TCP socket `fd`; NULL when it is not one or its ports are not selected. */
+static __always_inline struct periscope_event *start_socket_event(__u32 kind, int fd,
+                                                                  const struct periscope_config *cfg)
+{
+    struct sock *sk = tcp_sock_of_fd(fd);
+    if (!sk)
+        return NULL;
+    struct periscope_event *event = start_event(kind, fd);
+    if (!event)
+        return NULL;
+    if (!read_tuple(sk, &event->tuple) || !ports_selected(cfg, &event->tuple))
+        return NULL;
+    event->socket_id = (__u64)sk;
+    return event;
+}
+
+static __always_inline void submit(struct periscope_event *event, __u32 payload_len,
+                                   const struct periscope_config *cfg)
+{
+    if (payload_len > PERISCOPE_MAX_CAPTURE)
+        payload_len = PERISCOPE_MAX_CAPTURE;
+    __u64 flags = BPF_RB_NO_WAKEUP;
+    if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= cfg->wakeup_bytes)
+        flags = BPF_RB_FORCE_WAKEUP;
+    if (bpf_ringbuf_output(&events, event, PERISCOPE_EVENT_HEADER_SIZE + payload_len, flags))
+        count(PERISCOPE_COUNTER_LOST);
+    else
+        count(PERISCOPE_COUNTER_SUBMITTED);
+}
+
+static __always_inline __u32 capture_limit(const struct periscope_config *cfg, long moved)
+{
+    __u32 limit = cfg->capture_bytes;
+    if (limit > PERISCOPE_MAX_CAPTURE)
+        limit = PERISCOPE_MAX_CAPTURE;
+    if ((__u64)moved > limit)
+        count(PERISCOPE_COUNTER_TRUNCATED);
+    else
+        limit = (__u32)moved;
+    return limit;
+}
+
+static __noinline int emit_open(int fd, __u8 role, const struct periscope_config *cfg)
+{
+    struct periscope_event *event = start_socket_event(PERISCOPE_EVENT_OPEN, fd, cfg);
+    if (!event)
+        return 0;
+    event->role = role;
+    submit(event, 0, cfg);
+    return 0;
+}
+
+/* One read- or write-family syscall that moved bytes. BPF calls take at most five
+ * arguments, hence the struct. */
+struct transfer {
+    __u64 buffer; /* user buffer, iovec array, or 0 (sendfile) */
+    __u64 iov_count;
+    long moved;
+    int fd;
+    __u16 nr;
+    __u8 direction;
+};
+
+static __always_inline struct periscope_event *start_transfer(const struct transfer *t,
+                                                              const struct periscope_config *cfg)
+{
+    struct periscope_event *event = start_socket_event(PERISCOPE_EVENT_DATA, t->fd, cfg);
+    if (!event)
+        return NULL;
+    event->direction = t->direction;
+    event->syscall_nr = t->nr;
+    event->total_len = (__u32)t->moved;
+    return event;
+}
+
+/* read/write/recvfrom/sendto/sendfile: one user buffer (or none, for sendfile). */
+static __noinline int emit_data(const struct transfer *t, const struct periscope_config *cfg)
+{
+    struct periscope_event *event = start_transfer(t, cfg);
+    if (!event)
+        return 0;
+    long moved = t->moved;
+    __u64 buffer = t->buffer;
+    __u32 length = 0;
+    if (buffer) {
+        length = capture_limit(cfg, moved);
+        if (length > PERISCOPE_MAX_CAPTURE)
+            length = PERISCOPE_MAX_CAPTURE;
+        if (bpf_probe_read_user(event->payload, length, (const void *)buffer))
+            length = 0;
+    }
+    event->captured_len = length;
+    submit(event, length, cfg);
+    return 0;
+}
+
+/* readv/writev/recvmsg/sendmsg: up to PERISCOPE_MAX_IOV buffers, copied back to back. */
+static __noinline int emit_data_iov(const struct transfer *t, const struct periscope_config *cfg)
+{
+    struct periscope_event *event = start_transfer(t, cfg);
+    if (!event)
+        return 0;
+    __u64 iov = t->buffer;
+    __u64 iov_count = t->iov_count;
+    long moved = t->moved;
+    __u32 limit = capture_limit(cfg, moved);
+    __u32 copied = 0;
+    for (int i = 0; i < PERISCOPE_MAX_IOV; i++) {
+        if (i >= iov_count || copied >= limit)
+            break;
+        struct periscope_iovec entry;
+        if (bpf_probe_read_user(&entry, sizeof(entry), (const void *)(iov + i * sizeof(entry))))
+            break;
+        __u64 chunk = entry.iov_len;
+        if (chunk > limit - copied)
+            chunk = limit - copied;
+        if (chunk > PERISCOPE_MAX_CAPTURE)
+            chunk = PERISCOPE_MAX_CAPTURE;
+        __u32 offset = copied & (PERISCOPE_MAX_CAPTURE - 1);
+        if (bpf_probe_read_user(&event->payload[offset], chunk, (const void *)entry.iov_base))
+            break;
+        copied += chunk;
+    }
+    event->captured_len = copied;
+    submit(event, copied, cfg);
+    return 0;
+}
+
+static __always_inline int emit_msg(struct transfer *t, const struct periscope_config *cfg)
+{
+    struct periscope_user_msghdr header;
+    if (bpf_probe_read_user(&header, sizeof(header), (const void *)t->buffer))
+        return 0;
+    t->buffer = header.msg_iov;
+    t->iov_count = header.msg_iovlen;
+    return emit_data_iov(t, cfg);
+}
+
+SEC("raw_tracepoint/sys_exit")
+int periscope_sys_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+    struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+    long ret = (long)ctx->args[1];
+    long nr = BPF_CORE_READ(regs, orig_ax);
+    switch (nr) {
+    case NR_read: case NR_write: case NR_readv: case NR_writev: case NR_sendfile:
+    case NR_connect: case NR_accept: case NR_accept4: case NR_sendto: case NR_recvfrom:
+    case NR_sendmsg: case NR_recvmsg:
+        break;
+    default:
+        return 0;
+    }
+    if (ret < 0 && !(nr == NR_connect && ret == -EINPROGRESS))
+        return 0;
+    struct periscope_config *cfg = current_config();
+    if (!cfg || !pid_selected(bpf_get_current_pid_tgid() >> 32, cfg))
+        return 0;
+
+    int fd = (int)BPF_CORE_READ(regs, di);
+    switch (nr) {
+    case NR_accept:
+    case NR_accept4:
+        return emit_open((int)ret, PERISCOPE_ROLE_SERVER, cfg);
+    case NR_connect:
+        return emit_open(fd, PERISCOPE_ROLE_CLIENT, cfg);
+    }
+    if (ret == 0)
+        return 0;
+    struct transfer t = {
+        .buffer = BPF_CORE_READ(regs, si),
+        .iov_count = 0,
+        .moved = ret,
+        .fd = fd,
+        .nr = (__u16)nr,
+        .direction = PERISCOPE_DIRECTION_INGRESS,
+    };
+    switch (nr) {
+    case NR_write:
+    case NR_sendto:
+    case NR_writev:
+    case NR_sendmsg:
+    case NR_sendfile:
+        t.direction = PERISCOPE_DIRECTION_EGRESS;
+    }
+    switch (nr) {
+    case NR_read:
+    case NR_recvfrom:
+    case NR_write:
+    case NR_sendto:
+        return emit_data(&t, cfg);
+    case NR_sendfile:
+        t.buffer = 0;
+        return emit_data(&t, cfg);
+    case NR_readv:
+    case NR_writev:
+        t.iov_count = BPF_CORE_READ(regs, dx);
+        return emit_data_iov(&t, cfg);
+    case NR_recvmsg:
+    case NR_sendmsg:
+        return emit_msg(&t, cfg);
+    }
+    return 0;
+}
+
+/* The layout of syscalls/sys_enter_close, stable across kernels. */
+struct sys_enter_close_args {
+    __u64 common;
+    __s32 syscall_nr;
+    __u32 _pad;
+    __u64 fd;
+};
+
+/* At exit the fd is gone, so close is seen on entry. */
+SEC("tracepoint/syscalls/sys_enter_close")
+int periscope_close(struct sys_enter_close_args *ctx)
+{
+    struct periscope_config *cfg = current_config();
+    if (!cfg || !pid_selected(bpf_get_current_pid_tgid() >> 32, cfg))
+        return 0;
+    struct periscope_event *event = start_socket_event(PERISCOPE_EVENT_CLOSE, (int)ctx->fd, cfg);
+    if (event)
+        submit(event, 0, cfg);
+    return 0;
+}
+
+/* A new process inherits exclusion, and selection when its parent's descendants are targets. */
+SEC("raw_tracepoint/sched_process_fork")
+int periscope_fork(struct bpf_raw_tracepoint_args *ctx)
+{
+    struct task_struct *child = (struct task_struct *)ctx->args[1];
+    __u32 parent = bpf_get_current_pid_tgid() >> 32;
+    __u32 child_tgid = BPF_CORE_READ(child, tgid);
+    if (child_tgid == parent)
+        return 0; /* a new thread */
+    __u8 *target = bpf_map_lookup_elem(&target_pids, &parent);
+    if (bpf_map_lookup_elem(&excluded_pids, &parent)) {
+        __u8 one = 1;
+        bpf_map_update_elem(&excluded_pids, &child_tgid, &one, BPF_ANY);
+    } else if (target && *target == TARGET_WITH_DESCENDANTS) {
+        __u8 inherit = TARGET_WITH_DESCENDANTS;
+        bpf_map_update_elem(&target_pids, &child_tgid, &inherit, BPF_ANY);
+    }
+    return 0;
+}
+
+/* Every exec is reported (unless excluded): the agent matches executables against the policy. */
+SEC("raw_tracepoint/sched_process_exec")
+int periscope_exec(struct bpf_raw_tracepoint_args *ctx)
+{
+    __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+    if (bpf_map_lookup_elem(&excluded_pids, &tgid))
+        return 0;
+    struct periscope_config *cfg = current_config();
+    struct periscope_event *event = start_event(PERISCOPE_EVENT_EXEC, -1);
+    if (!cfg || !event)
+        return 0;
+    __builtin_memset(&event->tuple, 0, sizeof(event->tuple));
+    submit(event, 0, cfg);
+    return 0;
+}
+
+SEC("raw_tracepoint/sched_process_exit")
+int periscope_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+    __u64 id = bpf_get_current_pid_tgid();
+    __u32 tgid = id >> 32;
+    if ((__u32)id != tgid)
+        return 0; /* a thread, not the process */
+    struct periscope_config *cfg = current_config();
+    bool selected = cfg && pid_selected(tgid, cfg);
+    bpf_map_delete_elem(&excluded_pids, &tgid);
+    bpf_map_delete_elem(&target_pids, &tgid);
+    if (!selected)
+        return 0;
+    struct periscope_event *event = start_event(PERISCOPE_EVENT_EXIT, -1);
+    if (!event)
+        return 0;
+    __builtin_memset(&event->tuple, 0, sizeof(event->tuple));
+    submit(event, 0, cfg);
+    return 0;
+}
