@@ -33,8 +33,8 @@ public struct SocketAddress: Hashable, Sendable {
         }
         // Longest run of two or more zero groups is compressed to "::".
         var bestStart = -1, bestLength = 0, runStart = -1
-        for (i, g) in groups.enumerated() + [(8, UInt16(1))] {
-            if g == 0, i < 8 {
+        for i in 0...8 {
+            if i < 8, groups[i] == 0 {
                 if runStart < 0 { runStart = i }
             } else if runStart >= 0 {
                 if i - runStart > bestLength, i - runStart >= 2 { bestStart = runStart; bestLength = i - runStart }

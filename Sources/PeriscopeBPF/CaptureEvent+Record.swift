@@ -1,0 +1,69 @@
+import CPeriscopeBPF
+import PeriscopeCore
+
+extension CaptureEvent {
+    /// Why a ring buffer record could not be decoded.
+    public enum RecordError: Error, Equatable, Sendable {
+        case tooShort(Int)
+        case payloadOutOfBounds(captured: Int, recordSize: Int)
+        case unknownKind(UInt32)
+        case unknownDirection(UInt8)
+        case unknownRole(UInt8)
+    }
+
+    /// Decodes one ring buffer record laid out as `struct periscope_event`, of which only
+    /// the header and `captured_len` payload bytes are present.
+    public init(record: UnsafeRawBufferPointer) throws(RecordError) {
+        let headerSize = Int(PERISCOPE_EVENT_HEADER_SIZE)
+        guard record.count >= headerSize, let base = record.baseAddress else {
+            throw .tooShort(record.count)
+        }
+        func field<T>(_ path: KeyPath<periscope_event, T>, _: T.Type) -> T {
+            base.loadUnaligned(fromByteOffset: MemoryLayout<periscope_event>.offset(of: path)!, as: T.self)
+        }
+        let captured = Int(field(\.captured_len, UInt32.self))
+        guard headerSize + captured <= record.count else {
+            throw .payloadOutOfBounds(captured: captured, recordSize: record.count)
+        }
+        let kind: Kind
+        switch field(\.kind, UInt32.self) {
+        case PERISCOPE_EVENT_DATA.rawValue:
+            switch UInt32(field(\.direction, UInt8.self)) {
+            case PERISCOPE_DIRECTION_INGRESS.rawValue: kind = .data(.ingress)
+            case PERISCOPE_DIRECTION_EGRESS.rawValue: kind = .data(.egress)
+            case let other: throw .unknownDirection(UInt8(other))
+            }
+        case PERISCOPE_EVENT_OPEN.rawValue:
+            switch UInt32(field(\.role, UInt8.self)) {
+            case PERISCOPE_ROLE_SERVER.rawValue: kind = .opened(.server)
+            case PERISCOPE_ROLE_CLIENT.rawValue: kind = .opened(.client)
+            case let other: throw .unknownRole(UInt8(other))
+            }
+        case PERISCOPE_EVENT_CLOSE.rawValue: kind = .closed
+        case PERISCOPE_EVENT_EXEC.rawValue: kind = .processExec
+        case PERISCOPE_EVENT_EXIT.rawValue: kind = .processExited
+        case let other: throw .unknownKind(other)
+        }
+        let tupleOffset = MemoryLayout<periscope_event>.offset(of: \.tuple)!
+        func address(_ path: KeyPath<periscope_tuple, (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                                                        UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8)>,
+                     port: KeyPath<periscope_tuple, UInt16>) -> SocketAddress {
+            let offset = tupleOffset + MemoryLayout<periscope_tuple>.offset(of: path)!
+            let bytes = [UInt8](UnsafeRawBufferPointer(rebasing: record[offset..<(offset + 16)]))
+            let portOffset = tupleOffset + MemoryLayout<periscope_tuple>.offset(of: port)!
+            return SocketAddress(address: bytes, port: base.loadUnaligned(fromByteOffset: portOffset, as: UInt16.self))
+        }
+        self.init(
+            kind: kind,
+            timestamp: field(\.timestamp_ns, UInt64.self),
+            pid: Int32(bitPattern: field(\.pid, UInt32.self)),
+            tid: Int32(bitPattern: field(\.tid, UInt32.self)),
+            fd: field(\.fd, Int32.self),
+            socketID: field(\.socket_id, UInt64.self),
+            local: address(\.local_addr, port: \.local_port),
+            peer: address(\.peer_addr, port: \.peer_port),
+            totalLength: Int(field(\.total_len, UInt32.self)),
+            payload: [UInt8](UnsafeRawBufferPointer(rebasing: record[headerSize..<(headerSize + captured)]))
+        )
+    }
+}

@@ -1,0 +1,201 @@
+import CLibBPF
+import CPeriscopeBPF
+import Foundation
+
+/// The loaded and attached kernel programs of `bpf/tracer.bpf.c`: owns the BPF object,
+/// its links and the ring buffer reader. Everything is detached and freed in `deinit`.
+///
+/// Not thread-safe: one thread polls and configures.
+public final class Tracer {
+    private let object: OpaquePointer
+    private var links: [OpaquePointer] = []
+    private var ringBuffer: OpaquePointer?
+    private let maps: Maps
+    private var handler: Handler
+    /// PIDs currently written into the target and excluded maps by `apply(_:)`.
+    private var writtenTargets: [Int32: KernelFilter.Inheritance] = [:]
+    private var writtenExcluded: Set<Int32> = []
+
+    private struct Maps {
+        var config: Int32
+        var ports: Int32
+        var targets: Int32
+        var excluded: Int32
+        var counters: Int32
+        var events: Int32
+    }
+
+    /// Receives raw ring buffer records during `poll`.
+    private final class Handler {
+        var body: (UnsafeRawBufferPointer) -> Void = { _ in }
+    }
+
+    /// Names of the programs, as attached.
+    public private(set) var attachedPrograms: [String] = []
+
+    /// Opens and loads the compiled tracer (verifier included) without attaching it.
+    /// - Parameter ringBufferBytes: size of the event ring buffer; a power of two, ≥ one page.
+    public init(ringBufferBytes: Int = 8 << 20) throws(BPFError) {
+        LibBPFLog.install()
+        guard let path = Bundle.module.path(forResource: "tracer.bpf", ofType: "o") else {
+            throw BPFError(.objectMissing, "tracer.bpf.o is not in the agent's resource bundle; rebuild with `swift build`")
+        }
+        guard let object = bpf_object__open_file(path, nil) else {
+            throw BPFError(.openFailed, "cannot open \(path)", errno: errno, libbpfLog: LibBPFLog.shared.drain())
+        }
+        self.object = object
+        do throws(BPFError) {
+            guard let events = bpf_object__find_map_by_name(object, "events") else {
+                throw BPFError(.mapFailed, "map `events` missing from \(path)")
+            }
+            try libbpfCall(.mapFailed, "cannot size the ring buffer to \(ringBufferBytes) bytes") {
+                bpf_map__set_max_entries(events, UInt32(clamping: ringBufferBytes))
+            }
+            try libbpfCall(.loadFailed, "the kernel refused the tracer programs") { bpf_object__load(object) }
+            func fd(_ name: String) throws(BPFError) -> Int32 {
+                guard let map = bpf_object__find_map_by_name(object, name) else {
+                    throw BPFError(.mapFailed, "map `\(name)` missing from \(path)")
+                }
+                return bpf_map__fd(map)
+            }
+            maps = Maps(
+                config: try fd("config"), ports: try fd("ports"), targets: try fd("target_pids"),
+                excluded: try fd("excluded_pids"), counters: try fd("counters"), events: try fd("events")
+            )
+        } catch {
+            bpf_object__close(object)
+            throw error
+        }
+        handler = Handler()
+        // Nothing passes until a filter is applied.
+        try apply(KernelFilter(allProcesses: false))
+    }
+
+    deinit {
+        if let ringBuffer { ring_buffer__free(ringBuffer) }
+        for link in links { bpf_link__destroy(link) }
+        bpf_object__close(object)
+    }
+
+    /// Attaches every program of the object to its tracepoint.
+    public func attach() throws(BPFError) {
+        var program = bpf_object__next_program(object, nil)
+        while let current = program {
+            let name = String(cString: bpf_program__name(current))
+            guard let link = bpf_program__attach(current) else {
+                throw BPFError(
+                    .attachFailed, "cannot attach program \(name) (section \(String(cString: bpf_program__section_name(current))))",
+                    errno: errno, libbpfLog: LibBPFLog.shared.drain()
+                )
+            }
+            links.append(link)
+            attachedPrograms.append(name)
+            program = bpf_object__next_program(object, current)
+        }
+    }
+
+    /// Detaches every program; the maps stay readable until the tracer is released.
+    public func detach() {
+        for link in links { bpf_link__destroy(link) }
+        links.removeAll()
+        attachedPrograms.removeAll()
+    }
+
+    /// Writes a filter into the maps. With `prune` false, PIDs the kernel added itself
+    /// (children inheriting selection or exclusion) and PIDs no longer listed are kept;
+    /// with `prune` true the maps end up holding exactly the filter's PIDs.
+    public func apply(_ filter: KernelFilter, prune: Bool = true) throws(BPFError) {
+        var zero: UInt32 = 0
+        var config = filter.config
+        try libbpfCall(.mapFailed, "cannot write the tracer configuration") {
+            bpf_map_update_elem(maps.config, &zero, &config, UInt64(BPF_ANY))
+        }
+        var bitmap = filter.portBitmap ?? [UInt64](repeating: 0, count: 1024)
+        precondition(bitmap.count == 1024, "port bitmap has 1024 words")
+        try libbpfCall(.mapFailed, "cannot write the port filter") {
+            bpf_map_update_elem(maps.ports, &zero, &bitmap, UInt64(BPF_ANY))
+        }
+        // Exclusions first, so nothing excluded is ever briefly a target.
+        for pid in filter.excluded where !writtenExcluded.contains(pid) {
+            var key = UInt32(bitPattern: pid)
+            var one: UInt8 = 1
+            try libbpfCall(.mapFailed, "cannot exclude pid \(pid)") {
+                bpf_map_update_elem(maps.excluded, &key, &one, UInt64(BPF_ANY))
+            }
+        }
+        for (pid, inheritance) in filter.targets where writtenTargets[pid] != inheritance {
+            var key = UInt32(bitPattern: pid)
+            var value = inheritance.rawValue
+            try libbpfCall(.mapFailed, "cannot target pid \(pid)") {
+                bpf_map_update_elem(maps.targets, &key, &value, UInt64(BPF_ANY))
+            }
+        }
+        if prune {
+            deleteKeys(from: maps.targets) { filter.targets[$0] == nil }
+            deleteKeys(from: maps.excluded) { !filter.excluded.contains($0) }
+        }
+        writtenTargets = filter.targets
+        writtenExcluded = filter.excluded
+    }
+
+    private func deleteKeys(from map: Int32, where shouldDelete: (Int32) -> Bool) {
+        var stale: [UInt32] = []
+        var key: UInt32 = 0
+        var next: UInt32 = 0
+        var hasKey = false
+        while true {
+            let result = hasKey
+                ? bpf_map_get_next_key(map, &key, &next)
+                : bpf_map_get_next_key(map, nil, &next)
+            if result != 0 { break }
+            if shouldDelete(Int32(bitPattern: next)) { stale.append(next) }
+            key = next
+            hasKey = true
+        }
+        for var pid in stale { _ = bpf_map_delete_elem(map, &pid) }
+    }
+
+    /// Sums the per-CPU counters.
+    public func counters() -> KernelCounters {
+        let cpus = Int(max(libbpf_num_possible_cpus(), 1))
+        var totals = [UInt64](repeating: 0, count: Int(PERISCOPE_COUNTER_COUNT.rawValue))
+        var values = [UInt64](repeating: 0, count: cpus)
+        for index in totals.indices {
+            var key = UInt32(index)
+            if bpf_map_lookup_elem(maps.counters, &key, &values) == 0 {
+                totals[index] = values.reduce(0, &+)
+            }
+        }
+        return KernelCounters(
+            submitted: totals[Int(PERISCOPE_COUNTER_SUBMITTED.rawValue)],
+            lost: totals[Int(PERISCOPE_COUNTER_LOST.rawValue)],
+            truncated: totals[Int(PERISCOPE_COUNTER_TRUNCATED.rawValue)]
+        )
+    }
+
+    /// Waits up to `timeoutMilliseconds` for records, then hands every waiting record to
+    /// `body` in order. Returns the number of records consumed.
+    @discardableResult
+    public func poll(timeoutMilliseconds: Int32, _ body: @escaping (UnsafeRawBufferPointer) -> Void) throws(BPFError) -> Int {
+        handler.body = body
+        defer { handler.body = { _ in } }
+        if ringBuffer == nil {
+            let context = Unmanaged.passUnretained(handler).toOpaque()
+            ringBuffer = ring_buffer__new(maps.events, { context, data, size in
+                guard let context, let data else { return 0 }
+                let handler = Unmanaged<Handler>.fromOpaque(context).takeUnretainedValue()
+                handler.body(UnsafeRawBufferPointer(start: data, count: size))
+                return 0
+            }, context, nil)
+            guard ringBuffer != nil else {
+                throw BPFError(.ringBufferFailed, "cannot open the event ring buffer", errno: errno)
+            }
+        }
+        let result = ring_buffer__poll(ringBuffer, timeoutMilliseconds)
+        if result < 0 {
+            if -result == EINTR { return 0 }
+            throw BPFError(.ringBufferFailed, "polling the event ring buffer failed", errno: -result)
+        }
+        return Int(result)
+    }
+}
