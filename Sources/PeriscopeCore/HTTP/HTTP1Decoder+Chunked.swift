@@ -1,0 +1,68 @@
+extension HTTP1Decoder {
+    mutating func startChunkedBody() {
+        lineBuffer.removeAll(keepingCapacity: true)
+        state = .chunkSize
+    }
+
+    /// Reads a `chunk-size [; extensions] CRLF` line; returns the index after the last
+    /// byte consumed.
+    mutating func consumeChunkSizeLine(
+        _ bytes: ArraySlice<UInt8>, from start: Int, _ events: inout [HTTP1DecoderEvent]
+    ) -> Int {
+        guard let newline = bytes[start...].firstIndex(of: HTTP1Syntax.lf) else {
+            lineBuffer.append(contentsOf: bytes[start...])
+            if lineBuffer.count > Self.maxChunkLineSize {
+                fail(&events, HTTP1DecodeError(.invalidChunk, "chunk-size line longer than \(Self.maxChunkLineSize) bytes"))
+            }
+            return bytes.endIndex
+        }
+        lineBuffer.append(contentsOf: bytes[start..<newline])
+        defer { lineBuffer.removeAll(keepingCapacity: true) }
+        guard lineBuffer.count <= Self.maxChunkLineSize, let size = chunkSize(HTTP1HeadParser.withoutCR(lineBuffer[...])) else {
+            fail(&events, HTTP1DecodeError(.invalidChunk, "chunk-size line is not a hex size"))
+            return newline + 1
+        }
+        state = size == 0 ? .trailers(size: 0) : .chunkData(remaining: size)
+        return newline + 1
+    }
+
+    /// Hex digits (at most 15), optionally followed by whitespace and `;extensions`.
+    private func chunkSize(_ line: ArraySlice<UInt8>) -> Int? {
+        let digits = line.prefix { HTTP1Syntax.hexValue($0) != nil }
+        guard !digits.isEmpty, digits.count <= 15 else { return nil }
+        let rest = HTTP1Syntax.trimmed(line[digits.endIndex...])
+        guard rest.isEmpty || rest.first == HTTP1Syntax.semicolon,
+              rest.allSatisfy(HTTP1Syntax.isAllowedInHead)
+        else { return nil }
+        return digits.reduce(0) { $0 << 4 | (HTTP1Syntax.hexValue($1) ?? 0) }
+    }
+
+    /// Reads trailer lines until the empty line that ends the message.
+    mutating func consumeTrailers(
+        _ bytes: ArraySlice<UInt8>, from start: Int, size: Int, _ events: inout [HTTP1DecoderEvent]
+    ) -> Int {
+        var index = start
+        var size = size
+        while index < bytes.endIndex {
+            let byte = bytes[index]
+            index += 1
+            size += 1
+            guard HTTP1Syntax.isAllowedInHead(byte), size <= Self.maxTrailerSize else {
+                fail(&events, HTTP1DecodeError(.invalidChunk, "trailer section is not a valid header block"))
+                return index
+            }
+            if byte == HTTP1Syntax.lf {
+                let lineIsEmpty = HTTP1HeadParser.withoutCR(lineBuffer[...]).isEmpty
+                lineBuffer.removeAll(keepingCapacity: true)
+                if lineIsEmpty {
+                    endMessage(&events)
+                    return index
+                }
+            } else {
+                lineBuffer.append(byte)
+            }
+        }
+        state = .trailers(size: size)
+        return index
+    }
+}

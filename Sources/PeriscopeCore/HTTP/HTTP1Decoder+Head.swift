@@ -1,0 +1,123 @@
+extension HTTP1Decoder {
+    private static let statusLinePrefix = Array("HTTP/".utf8)
+    private static let maxMethodLength = 32
+
+    /// Reads head bytes until the empty line that ends the head; returns the index after
+    /// the last byte consumed.
+    mutating func consumeHead(
+        _ bytes: ArraySlice<UInt8>, from start: Int, _ events: inout [HTTP1DecoderEvent]
+    ) -> Int {
+        var index = start
+        while index < bytes.endIndex {
+            let byte = bytes[index]
+            index += 1
+            guard HTTP1Syntax.isAllowedInHead(byte) else {
+                fail(&events, HTTP1DecodeError(.invalidByte, "byte \(byte) cannot appear in a message head"))
+                return index
+            }
+            headBuffer.append(byte)
+            guard headBuffer.count <= Self.maxHeadSize else {
+                fail(&events, HTTP1DecodeError(.headTooLarge, "head larger than \(Self.maxHeadSize) bytes"))
+                return index
+            }
+            if byte == HTTP1Syntax.lf {
+                if endsWithEmptyLine {
+                    completeHead(&events)
+                    return index
+                }
+                if !startLineParsed {
+                    startLineParsed = true
+                    if case .failure(let error) = HTTP1HeadParser.parseStartLine(
+                        HTTP1HeadParser.withoutCR(headBuffer.dropLast()), kind: kind
+                    ) {
+                        fail(&events, error)
+                        return index
+                    }
+                }
+            } else if !startLinePrefixChecked, !startLinePrefixIsValid(byte) {
+                fail(&events, HTTP1DecodeError(.invalidStartLine, "not the start of an HTTP/1.x \(kind)"))
+                return index
+            }
+        }
+        return index
+    }
+
+    /// Rejects garbage early: a request starts with a method token and a space, a
+    /// response with `HTTP/`.
+    private mutating func startLinePrefixIsValid(_ byte: UInt8) -> Bool {
+        let position = headBuffer.count - 1
+        switch kind {
+        case .response:
+            guard position < Self.statusLinePrefix.count else {
+                startLinePrefixChecked = true
+                return true
+            }
+            return byte == Self.statusLinePrefix[position]
+        case .request:
+            if byte == HTTP1Syntax.space {
+                startLinePrefixChecked = true
+                return position > 0
+            }
+            return HTTP1Syntax.isToken(byte) && position < Self.maxMethodLength
+        }
+    }
+
+    private var endsWithEmptyLine: Bool {
+        let count = headBuffer.count
+        guard count >= 2 else { return false }
+        if headBuffer[count - 2] == HTTP1Syntax.lf { return true }
+        return count >= 3 && headBuffer[count - 2] == HTTP1Syntax.cr && headBuffer[count - 3] == HTTP1Syntax.lf
+    }
+
+    /// Reports the head and chooses how the body is framed (RFC 9112 §6.3).
+    private mutating func completeHead(_ events: inout [HTTP1DecoderEvent]) {
+        let head: HTTP1MessageHead
+        switch HTTP1HeadParser.parse(headBuffer, kind: kind, complete: true) {
+        case .success(let parsed): head = parsed
+        case .failure(let error): return fail(&events, error)
+        }
+        headBuffer.removeAll(keepingCapacity: true)
+        events.append(.head(head))
+        switch kind {
+        case .request: frameRequestBody(head, &events)
+        case .response: frameResponseBody(head, &events)
+        }
+    }
+
+    private mutating func frameRequestBody(_ head: HTTP1MessageHead, _ events: inout [HTTP1DecoderEvent]) {
+        if head.transferEncoding != nil {
+            guard head.isChunked else {
+                return fail(&events, HTTP1DecodeError(
+                    .unsupportedTransferEncoding, "request Transfer-Encoding does not end with chunked"))
+            }
+            startChunkedBody()
+        } else if let length = head.contentLength, length > 0 {
+            state = .body(remaining: length)
+        } else {
+            endMessage(&events)
+            // What follows a CONNECT request is the tunnel, not HTTP.
+            if head.method == "CONNECT" { state = .opaque }
+        }
+    }
+
+    private mutating func frameResponseBody(_ head: HTTP1MessageHead, _ events: inout [HTTP1DecoderEvent]) {
+        let status = head.statusCode ?? 0
+        if status < 200, status != 101 {
+            return endMessage(&events)  // interim response: the final one follows
+        }
+        let method = pendingRequestMethods.isEmpty ? nil : pendingRequestMethods.removeFirst()
+        if status == 101 || method == "CONNECT" && (200..<300).contains(status) {
+            endMessage(&events)
+            events.append(.upgraded)
+            state = .opaque
+        } else if method == "HEAD" || status == 204 || status == 304 {
+            endMessage(&events)
+        } else if head.transferEncoding != nil {
+            if head.isChunked { startChunkedBody() } else { state = .untilClose }
+        } else if let length = head.contentLength {
+            if length > 0 { state = .body(remaining: length) } else { endMessage(&events) }
+        } else {
+            state = .untilClose
+        }
+    }
+}

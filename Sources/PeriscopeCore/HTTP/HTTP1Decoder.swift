@@ -1,0 +1,238 @@
+/// An incremental HTTP/1.x decoder for one direction of one connection: requests
+/// (the stream a server reads) or responses (the stream a server writes).
+///
+/// Feed it the captured bytes of each read or write with `decode(_:)` and the bytes the
+/// capture missed with `skip(_:)`; it returns what it found as values. A gap inside a body
+/// of known length is only counted. A gap anywhere else loses sync: the decoder keeps
+/// what it had (a head cut short is still reported) and waits for an input that starts
+/// a new message. Memory is bounded by `maxHeadSize`; no input makes it trap.
+public struct HTTP1Decoder: Sendable {
+    public enum Kind: Sendable, Equatable {
+        case request
+        case response
+    }
+
+    /// The largest head accepted; a longer one is a decode error.
+    public static let maxHeadSize = 16 * 1024
+    static let maxChunkLineSize = 4 * 1024
+    static let maxTrailerSize = 16 * 1024
+
+    enum State: Sendable, Equatable {
+        case idle
+        case head
+        case body(remaining: Int)
+        case chunkSize
+        case chunkData(remaining: Int)
+        case chunkDataEnd(sawCR: Bool)
+        case trailers(size: Int)
+        case untilClose
+        case lostSync
+        case opaque
+    }
+
+    public let kind: Kind
+    /// For a response decoder: the methods of requests still awaiting a response, oldest
+    /// first. Each final response head takes one (a `HEAD` response has no body, a
+    /// successful `CONNECT` ends HTTP on the connection).
+    public var pendingRequestMethods: [String] = []
+
+    var state: State = .idle
+    var headBuffer: [UInt8] = []
+    var lineBuffer: [UInt8] = []
+    var bodySize = 0
+    /// Whether a message began and has not ended (also while out of sync).
+    var messageInProgress = false
+    /// `Content-Length` of a message whose head was cut short, used as its body size.
+    var lostBodySizeHint: Int?
+    /// Progress through the start line of the head being read.
+    var startLinePrefixChecked = false
+    var startLineParsed = false
+
+    public init(kind: Kind) {
+        self.kind = kind
+    }
+
+    /// True after an error or an upgrade: the stream is no longer HTTP.
+    public var isOpaque: Bool { state == .opaque }
+
+    /// True while a message is in progress whose end its own bytes will not show: its body
+    /// runs until close, or sync was lost.
+    public var isInUnframedMessage: Bool {
+        messageInProgress && (state == .untilClose || state == .lostSync)
+    }
+
+    /// Decodes the captured bytes of one read or write.
+    public mutating func decode(_ bytes: [UInt8]) -> [HTTP1DecoderEvent] {
+        decode(bytes[...])
+    }
+
+    /// Decodes the captured bytes of one read or write.
+    public mutating func decode(_ bytes: ArraySlice<UInt8>) -> [HTTP1DecoderEvent] {
+        var events: [HTTP1DecoderEvent] = []
+        guard !bytes.isEmpty else { return events }
+        if state == .lostSync {
+            guard startsMessage(bytes) else {
+                if messageInProgress { bodySize += bytes.count }
+                return events
+            }
+            events.append(.resynchronized(previousBodySize: messageInProgress ? lostBodySize : nil))
+            messageInProgress = false
+            state = .idle
+        }
+        var index = bytes.startIndex
+        while index < bytes.endIndex {
+            switch state {
+            case .opaque, .lostSync:
+                return events
+            case .idle:
+                let byte = bytes[index]
+                if byte == HTTP1Syntax.cr || byte == HTTP1Syntax.lf {
+                    index += 1  // empty lines between messages are ignored
+                } else {
+                    beginMessage(&events)
+                }
+            case .head:
+                index = consumeHead(bytes, from: index, &events)
+            case .body(let remaining):
+                let count = min(remaining, bytes.endIndex - index)
+                index += count
+                bodySize += count
+                if count == remaining { endMessage(&events) } else { state = .body(remaining: remaining - count) }
+            case .chunkSize:
+                index = consumeChunkSizeLine(bytes, from: index, &events)
+            case .chunkData(let remaining):
+                let count = min(remaining, bytes.endIndex - index)
+                index += count
+                bodySize += count
+                state = count == remaining ? .chunkDataEnd(sawCR: false) : .chunkData(remaining: remaining - count)
+            case .chunkDataEnd(let sawCR):
+                let byte = bytes[index]
+                index += 1
+                if byte == HTTP1Syntax.cr, !sawCR {
+                    state = .chunkDataEnd(sawCR: true)
+                } else if byte == HTTP1Syntax.lf {
+                    state = .chunkSize
+                } else {
+                    fail(&events, HTTP1DecodeError(.invalidChunk, "chunk data not followed by CRLF"))
+                }
+            case .trailers(let size):
+                index = consumeTrailers(bytes, from: index, size: size, &events)
+            case .untilClose:
+                bodySize += bytes.endIndex - index
+                index = bytes.endIndex
+            }
+        }
+        return events
+    }
+
+    /// Accounts for `count` bytes the syscall moved that the capture did not keep.
+    public mutating func skip(_ count: Int) -> [HTTP1DecoderEvent] {
+        var events: [HTTP1DecoderEvent] = []
+        guard count > 0 else { return events }
+        switch state {
+        case .opaque:
+            break
+        case .lostSync:
+            if messageInProgress { bodySize += count }
+        case .untilClose:
+            bodySize += count
+        case .idle:
+            loseSync(&events, messageInProgress: false)
+        case .head:
+            if case .success(let head) = HTTP1HeadParser.parse(headBuffer, kind: kind, complete: false) {
+                events.append(.head(head))
+                lostBodySizeHint = head.contentLength
+                if kind == .response, let code = head.statusCode, code >= 200, !pendingRequestMethods.isEmpty {
+                    pendingRequestMethods.removeFirst()
+                }
+            }
+            loseSync(&events, messageInProgress: true)
+        case .body(let remaining):
+            bodySize += min(count, remaining)
+            if count < remaining {
+                state = .body(remaining: remaining - count)
+            } else {
+                endMessage(&events)
+                if count > remaining { loseSync(&events, messageInProgress: false) }
+            }
+        case .chunkData(let remaining):
+            bodySize += count
+            if count < remaining {
+                state = .chunkData(remaining: remaining - count)
+            } else if count == remaining {
+                state = .chunkDataEnd(sawCR: false)
+            } else {
+                loseSync(&events, messageInProgress: true)
+            }
+        case .chunkSize, .chunkDataEnd, .trailers:
+            bodySize += count
+            loseSync(&events, messageInProgress: true)
+        }
+        return events
+    }
+
+    /// The stream ended (the connection closed). A body read until close, or a message
+    /// out of sync, ends here; any other message in progress stays incomplete.
+    public mutating func finish() -> [HTTP1DecoderEvent] {
+        defer { state = .opaque }
+        if isInUnframedMessage {
+            messageInProgress = false
+            return [.messageEnd(bodySize: lostBodySize)]
+        }
+        return []
+    }
+
+    /// Ends a message whose end its own bytes will not show (see `isInUnframedMessage`)
+    /// because the other direction shows the exchange is over. Returns its body size, or
+    /// nil when there was no such message. The decoder then waits for an input that starts
+    /// a new message.
+    public mutating func endUnframedMessage() -> Int? {
+        guard isInUnframedMessage else { return nil }
+        messageInProgress = false
+        state = .lostSync
+        return lostBodySize
+    }
+
+    private var lostBodySize: Int { state == .lostSync ? lostBodySizeHint ?? bodySize : bodySize }
+
+    private func startsMessage(_ bytes: ArraySlice<UInt8>) -> Bool {
+        switch HTTP1MessageStart(classifying: bytes) {
+        case .request: kind == .request
+        case .response: kind == .response
+        case .notHTTP, .undecided: false
+        }
+    }
+
+    private mutating func beginMessage(_ events: inout [HTTP1DecoderEvent]) {
+        state = .head
+        headBuffer.removeAll(keepingCapacity: true)
+        startLinePrefixChecked = false
+        startLineParsed = false
+        bodySize = 0
+        lostBodySizeHint = nil
+        messageInProgress = true
+        events.append(.messageBegin)
+    }
+
+    mutating func endMessage(_ events: inout [HTTP1DecoderEvent]) {
+        events.append(.messageEnd(bodySize: bodySize))
+        messageInProgress = false
+        state = .idle
+    }
+
+    mutating func fail(_ events: inout [HTTP1DecoderEvent], _ error: HTTP1DecodeError) {
+        events.append(.error(error))
+        messageInProgress = false
+        state = .opaque
+        headBuffer = []
+        lineBuffer = []
+    }
+
+    private mutating func loseSync(_ events: inout [HTTP1DecoderEvent], messageInProgress: Bool) {
+        events.append(.lostSync)
+        self.messageInProgress = messageInProgress
+        state = .lostSync
+        headBuffer = []
+        lineBuffer = []
+    }
+}

@@ -1,0 +1,20 @@
+/// What an `HTTP1Decoder` found in the bytes it was given, in stream order.
+public enum HTTP1DecoderEvent: Sendable, Equatable {
+    /// The first byte of a message was in this input.
+    case messageBegin
+    /// The message head is complete (or, with `isComplete == false`, cut short by a gap).
+    case head(HTTP1MessageHead)
+    /// The message ended in this input (or, from `finish()`, in an earlier one).
+    /// `bodySize` counts body bytes without chunk framing; after lost sync it is an estimate.
+    case messageEnd(bodySize: Int)
+    /// While out of sync, this input began a new message. If a message was in progress it
+    /// ended with the previous input; `previousBodySize` estimates its body.
+    case resynchronized(previousBodySize: Int?)
+    /// A gap crossed message framing or landed in a head: message boundaries are unknown
+    /// until an input starts with a recognisable message.
+    case lostSync
+    /// A `101 Switching Protocols` or a successful `CONNECT`: what follows is not HTTP.
+    case upgraded
+    /// The bytes are not HTTP/1.x; the decoder ignores everything after this.
+    case error(HTTP1DecodeError)
+}

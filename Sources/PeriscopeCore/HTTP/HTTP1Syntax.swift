@@ -1,0 +1,70 @@
+/// Byte classes of HTTP/1.x syntax (RFC 9110 §5.6, RFC 9112).
+enum HTTP1Syntax {
+    static let cr = UInt8(ascii: "\r")
+    static let lf = UInt8(ascii: "\n")
+    static let space = UInt8(ascii: " ")
+    static let tab = UInt8(ascii: "\t")
+    static let colon = UInt8(ascii: ":")
+    static let semicolon = UInt8(ascii: ";")
+
+    /// `tchar`: the characters of a method or header name.
+    static func isToken(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+             UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        case 0x21, 0x23, 0x24, 0x25, 0x26, 0x27, 0x2a, 0x2b, 0x2d, 0x2e, 0x5e, 0x5f, 0x60, 0x7c, 0x7e:
+            return true  // ! # $ % & ' * + - . ^ _ ` | ~
+        default:
+            return false
+        }
+    }
+
+    /// Bytes a head may contain: visible ASCII, space, tab, CR, LF and obs-text.
+    static func isAllowedInHead(_ byte: UInt8) -> Bool {
+        byte >= 0x20 && byte != 0x7f || byte == tab || byte == cr || byte == lf
+    }
+
+    static func isDigit(_ byte: UInt8) -> Bool {
+        byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
+    }
+
+    static func hexValue(_ byte: UInt8) -> Int? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return Int(byte - UInt8(ascii: "0"))
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return Int(byte - UInt8(ascii: "a") + 10)
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return Int(byte - UInt8(ascii: "A") + 10)
+        default: return nil
+        }
+    }
+
+    /// The bytes without leading and trailing spaces and tabs.
+    static func trimmed(_ bytes: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+        var slice = bytes
+        while let first = slice.first, first == space || first == tab { slice.removeFirst() }
+        while let last = slice.last, last == space || last == tab { slice.removeLast() }
+        return slice
+    }
+
+    /// Case-insensitive comparison with a lowercase ASCII name.
+    static func equalsIgnoringCase(_ bytes: ArraySlice<UInt8>, _ lowercaseName: String) -> Bool {
+        bytes.count == lowercaseName.utf8.count && zip(bytes, lowercaseName.utf8).allSatisfy { a, b in
+            (a >= UInt8(ascii: "A") && a <= UInt8(ascii: "Z") ? a + 32 : a) == b
+        }
+    }
+
+    /// `HTTP/1.0` → "1.0"; nil for anything but HTTP/1.x.
+    static func version(_ bytes: ArraySlice<UInt8>) -> String? {
+        let prefix = Array("HTTP/1.".utf8)
+        guard bytes.count == prefix.count + 1, bytes.starts(with: prefix),
+              let minor = bytes.last, isDigit(minor)
+        else { return nil }
+        return "1." + String(UnicodeScalar(minor))
+    }
+
+    /// Decimal digits only, at most 18 of them.
+    static func decimal(_ bytes: ArraySlice<UInt8>) -> Int? {
+        guard !bytes.isEmpty, bytes.count <= 18, bytes.allSatisfy(isDigit) else { return nil }
+        return bytes.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
+    }
+}
