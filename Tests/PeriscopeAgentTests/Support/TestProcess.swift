@@ -1,0 +1,129 @@
+import Foundation
+
+/// A real program started by a test and stopped when the test is done.
+///
+/// Spawned with an empty signal mask and default signal dispositions: the test runner's
+/// threads block signals, and a child inheriting that mask would ignore SIGTERM.
+final class TestProcess: @unchecked Sendable {
+    let pid: Int32
+    private var exited = false
+    /// Where the program's standard output and error go.
+    let logPath: String
+
+    /// Starts `executable` (looked up on PATH when not absolute) with `arguments`.
+    init(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
+        let path = executable.hasPrefix("/") ? executable : try Self.which(executable)
+        logPath = NSTemporaryDirectory() + "periscope-test-\(UUID().uuidString).log"
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        var all = sigset_t()
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var env = ProcessInfo.processInfo.environment
+        env.merge(environment) { $1 }
+        let argv = ([path] + arguments).map { strdup($0) } + [nil]
+        let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var child: pid_t = 0
+        let result = posix_spawn(&child, path, &actions, &attributes, argv, envp)
+        guard result == 0 else { throw TestFailure("cannot start \(path): \(String(cString: strerror(result)))") }
+        pid = child
+    }
+
+    /// Sends `signal` and waits for the program to end; returns its exit status.
+    @discardableResult
+    func stop(signal: Int32 = SIGTERM, timeout: Duration = .seconds(10)) -> Int32 {
+        guard !exited else { return 0 }
+        kill(pid, signal)
+        let deadline = ContinuousClock.now + timeout
+        var status: Int32 = 0
+        while waitpid(pid, &status, WNOHANG) == 0 {
+            if ContinuousClock.now > deadline {
+                kill(pid, SIGKILL)
+                waitpid(pid, &status, 0)
+                break
+            }
+            usleep(10_000)
+        }
+        exited = true
+        return status
+    }
+
+    var isRunning: Bool {
+        guard !exited else { return false }
+        var status: Int32 = 0
+        if waitpid(pid, &status, WNOHANG) == pid {
+            exited = true
+            return false
+        }
+        return true
+    }
+
+    /// What the program printed so far.
+    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    deinit {
+        stop()
+        unlink(logPath)
+    }
+
+    static func which(_ name: String) throws -> String {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        let directories = ["/usr/sbin", "/usr/bin", "/sbin", "/bin"] + path.split(separator: ":").map(String.init)
+        for directory in directories {
+            let candidate = "\(directory)/\(name)"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        throw TestFailure("\(name) is not installed; the test setup (hack/test.sh) installs it")
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Runs a program to completion and returns what it printed on standard output.
+@discardableResult
+func run(_ executable: String, _ arguments: [String]) throws -> String {
+    let process = try TestProcess(executable, arguments)
+    var status: Int32 = 0
+    waitpid(process.pid, &status, 0)
+    process.stop()
+    return process.log
+}
+
+/// Waits until something accepts TCP connections on 127.0.0.1:`port`.
+func waitForPort(_ port: UInt16, timeout: Duration = .seconds(10)) throws {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+        close(fd)
+        if connected { return }
+        usleep(50_000)
+    }
+    throw TestFailure("nothing listens on 127.0.0.1:\(port) after \(timeout)")
+}

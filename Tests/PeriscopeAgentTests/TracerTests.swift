@@ -1,0 +1,41 @@
+import Foundation
+import PeriscopeBPF
+import PeriscopeCore
+import Testing
+
+@Suite(.serialized)
+struct TracerTests {
+    @Test func capturesAcceptReadWriteAndCloseOfATargetedServer() throws {
+        try Tracefs.ensureMounted()
+        let tracer = try Tracer()
+        try tracer.attach()
+        let server = try TestProcess("python3", ["-m", "http.server", "18431", "--bind", "127.0.0.1", "--directory", "/tmp"])
+        defer { server.stop() }
+        try waitForPort(18431)
+        try tracer.apply(KernelFilter(allProcesses: false, targets: [server.pid: .withDescendants]))
+        try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:18431/"])
+
+        var events: [CaptureEvent] = []
+        let deadline = ContinuousClock.now + .seconds(5)
+        while ContinuousClock.now < deadline, events.filter({ $0.kind == .closed }).count < 2 {
+            try tracer.poll(timeoutMilliseconds: 50) { record in
+                if let event = try? CaptureEvent(record: record) { events.append(event) }
+            }
+        }
+        // The readiness probe's connection comes first; the request is on the connection that carried data.
+        let request = try #require(events.first { $0.kind == .data(.ingress) })
+        #expect(String(decoding: request.payload, as: UTF8.self).hasPrefix("GET / HTTP/1.1\r\n"))
+        #expect(request.totalLength == request.payload.count)
+        let opened = try #require(events.first { $0.kind == .opened(.server) && $0.socketID == request.socketID })
+        #expect(opened.pid == server.pid)
+        #expect(opened.local.port == 18431)
+        #expect(opened.local.host == "127.0.0.1")
+        #expect(opened.peer.host == "127.0.0.1")
+        #expect(opened.peer == request.peer)
+        let written = events.filter { $0.kind == .data(.egress) }
+        #expect(written.contains { String(decoding: $0.payload, as: UTF8.self).hasPrefix("HTTP/1.0 200 OK") })
+        #expect(events.contains { $0.kind == .closed && $0.socketID == request.socketID })
+        #expect(tracer.counters().lost == 0)
+        #expect(tracer.counters().submitted >= UInt64(events.count))
+    }
+}
