@@ -1,0 +1,77 @@
+import Foundation
+import Logging
+import PeriscopeBPF
+import PeriscopeCore
+import ServiceLifecycle
+
+/// The standalone node agent as a service: loads and attaches the kernel programs,
+/// then runs the capture loop on a dedicated thread (ring buffer polling blocks) until
+/// graceful shutdown, when everything is detached and pending spans are flushed.
+public final class Agent: Service, @unchecked Sendable {
+    private let configuration: AgentConfiguration
+    private let policy: Policy
+    private let policyFile: PolicyFile?
+    private let makeSink: @Sendable () -> SpanSink
+    private let logger: Logger
+    public let control = AgentControl()
+
+    /// - Parameters:
+    ///   - policy: the policy in force at start (already validated).
+    ///   - policyFile: where it came from, watched for changes; nil for a fixed policy.
+    ///   - makeSink: builds the span sink on the capture thread.
+    public init(
+        configuration: AgentConfiguration, policy: Policy, policyFile: PolicyFile?,
+        logger: Logger, makeSink: @escaping @Sendable () -> SpanSink
+    ) {
+        self.configuration = configuration
+        self.policy = policy
+        self.policyFile = policyFile
+        self.logger = logger
+        self.makeSink = makeSink
+    }
+
+    public func run() async throws {
+        let control = self.control
+        try await withTaskCancellationHandler {
+            try await withGracefulShutdownHandler {
+                try await runCaptureThread()
+            } onGracefulShutdown: {
+                control.requestStop()
+            }
+        } onCancel: {
+            control.requestStop()
+        }
+        logger.info("agent.stopped", metadata: ["metrics": "\(control.metrics.report)"])
+    }
+
+    private func runCaptureThread() async throws {
+        let configuration = self.configuration
+        let policy = self.policy
+        let policyFile = self.policyFile
+        let makeSink = self.makeSink
+        let logger = self.logger
+        let control = self.control
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+            let thread = Thread {
+                do {
+                    if try Tracefs.ensureMounted() {
+                        logger.notice("tracefs.mounted", metadata: ["path": "\(Tracefs.path)"])
+                    }
+                    let tracer = try Tracer(ringBufferBytes: configuration.ringBufferBytes)
+                    try tracer.attach()
+                    let loop = CaptureLoop(
+                        configuration: configuration, policy: policy, policyFile: policyFile,
+                        tracer: tracer, sink: makeSink(), control: control, logger: logger,
+                        selfPID: getpid()
+                    )
+                    try loop.run()
+                    continuation.resume()
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+            thread.name = "periscope-capture"
+            thread.start()
+        }
+    }
+}

@@ -1,0 +1,51 @@
+import PeriscopeCore
+
+/// How the standalone agent runs. Defaults suit a production host.
+public struct AgentConfiguration: Sendable {
+    public enum OutputFormat: String, Sendable, CaseIterable {
+        /// One human-readable line per span.
+        case text
+        /// One JSON object per line, OTLP field names.
+        case json
+    }
+
+    /// The policy file (`--config`); nil traces every process on every port.
+    public var policyPath: String?
+    /// `--output`.
+    public var output: OutputFormat
+    /// Size of the kernel ring buffer in bytes (`--ring-buffer-bytes`); a power of two.
+    public var ringBufferBytes: Int
+    /// How long one ring buffer poll may wait; also the longest a span waits to be printed.
+    public var pollInterval: Duration
+    /// How often the policy file is checked for changes (SIGHUP checks at once).
+    public var policyCheckInterval: Duration
+    /// How often /proc is rescanned to catch processes whose start was missed.
+    public var processRescanInterval: Duration
+    /// Connections idle this long are forgotten (their pending spans are emitted).
+    public var idleConnectionTimeout: Duration
+
+    public init(
+        policyPath: String? = nil,
+        output: OutputFormat = .text,
+        ringBufferBytes: Int = 8 << 20,
+        pollInterval: Duration = .milliseconds(10),
+        policyCheckInterval: Duration = .milliseconds(250),
+        processRescanInterval: Duration = .seconds(5),
+        idleConnectionTimeout: Duration = .seconds(300)
+    ) {
+        self.policyPath = policyPath
+        self.output = output
+        self.ringBufferBytes = ringBufferBytes
+        self.pollInterval = pollInterval
+        self.policyCheckInterval = policyCheckInterval
+        self.processRescanInterval = processRescanInterval
+        self.idleConnectionTimeout = idleConnectionTimeout
+    }
+}
+
+extension Duration {
+    var nanoseconds: UInt64 {
+        let (seconds, attoseconds) = components
+        return UInt64(max(seconds, 0)) * 1_000_000_000 + UInt64(max(attoseconds, 0) / 1_000_000_000)
+    }
+}

@@ -1,0 +1,51 @@
+import PeriscopeBPF
+
+/// The agent's view of its own health.
+public struct AgentMetrics: Sendable, Equatable {
+    /// Ring buffer records read.
+    public var eventsRead: UInt64 = 0
+    /// Events the kernel could not hand over because the ring buffer was full.
+    public var eventsLost: UInt64 = 0
+    /// Data events longer than the capture size (the prefix was kept).
+    public var eventsTruncated: UInt64 = 0
+    /// Records that were not a valid event layout.
+    public var malformedRecords: UInt64 = 0
+    /// Events from processes excluded after their records were queued.
+    public var eventsFromExcluded: UInt64 = 0
+    /// Bytes that could not be decoded as the protocol they claimed to be.
+    public var decodeErrors: UInt64 = 0
+    /// Spans printed or exported.
+    public var spansEmitted: UInt64 = 0
+    /// Spans dropped by sampling.
+    public var spansSampledOut: UInt64 = 0
+    /// Spans dropped because their route is excluded.
+    public var spansExcludedByRoute: UInt64 = 0
+    /// Connections forgotten to bound memory.
+    public var connectionsEvicted: UInt64 = 0
+    /// Processes currently selected for tracing.
+    public var processesAttached: Int = 0
+    /// Policy reloads applied / rejected since start.
+    public var policyReloads: UInt64 = 0
+    public var policyReloadFailures: UInt64 = 0
+
+    public init() {}
+
+    /// `name value` lines, stable names, for logs and for scripts.
+    public var report: String {
+        [
+            ("events_read", "\(eventsRead)"),
+            ("events_lost", "\(eventsLost)"),
+            ("events_truncated", "\(eventsTruncated)"),
+            ("malformed_records", "\(malformedRecords)"),
+            ("events_from_excluded", "\(eventsFromExcluded)"),
+            ("decode_errors", "\(decodeErrors)"),
+            ("spans_emitted", "\(spansEmitted)"),
+            ("spans_sampled_out", "\(spansSampledOut)"),
+            ("spans_excluded_by_route", "\(spansExcludedByRoute)"),
+            ("connections_evicted", "\(connectionsEvicted)"),
+            ("processes_attached", "\(processesAttached)"),
+            ("policy_reloads", "\(policyReloads)"),
+            ("policy_reload_failures", "\(policyReloadFailures)"),
+        ].map { "periscope_\($0.0) \($0.1)" }.joined(separator: "\n")
+    }
+}

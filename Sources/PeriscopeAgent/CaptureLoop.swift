@@ -1,0 +1,192 @@
+import Logging
+import PeriscopeBPF
+import PeriscopeCore
+
+/// The agent's single capture thread: polls the ring buffer, turns events into spans,
+/// and between polls follows the policy file and the process table. Everything that
+/// touches the tracer, the connection tracker and the selection happens here, so none
+/// of it needs a lock.
+final class CaptureLoop {
+    private let configuration: AgentConfiguration
+    private let tracer: Tracer
+    private let sink: SpanSink
+    private let control: AgentControl
+    private let logger: Logger
+    private let procfs: ProcFS
+    private let selfPID: Int32
+
+    private var policy: Policy
+    private var policyFile: PolicyFile?
+    private var tracker: ConnectionTracker
+    private var pipeline: SpanPipeline
+    private var selection: ProcessSelection
+    private var processes: [Int32: ProcessEntry] = [:]
+    /// In port-only mode: processes whose connections were seen, for `processesAttached`.
+    private var seenProcesses: Set<Int32> = []
+    private var metrics = AgentMetrics()
+
+    init(
+        configuration: AgentConfiguration, policy: Policy, policyFile: PolicyFile?, tracer: Tracer,
+        sink: SpanSink, control: AgentControl, logger: Logger, procfs: ProcFS = ProcFS(), selfPID: Int32
+    ) {
+        self.configuration = configuration
+        self.policy = policy
+        self.policyFile = policyFile
+        self.tracer = tracer
+        self.sink = sink
+        self.control = control
+        self.logger = logger
+        self.procfs = procfs
+        self.selfPID = selfPID
+        self.tracker = ConnectionTracker(configuration: .init(policy: policy))
+        self.tracker.clock = MonotonicClock.mapping()
+        self.pipeline = SpanPipeline(policy: policy)
+        self.selection = ProcessSelection(allProcesses: false, targets: [], excluded: [selfPID])
+    }
+
+    /// Runs until `control.requestStop()`; then finishes open work and returns.
+    func run() throws {
+        rescanProcesses(prune: true)
+        control.markReady()
+        logger.info("agent.ready", metadata: [
+            "programs": "\(tracer.attachedPrograms.joined(separator: ","))",
+            "processes": "\(metrics.processesAttached)",
+            "mode": "\(selection.allProcesses ? "all processes" : "selected processes")",
+        ])
+        let pollMilliseconds = Int32(clamping: configuration.pollInterval.nanoseconds / 1_000_000)
+        var now = MonotonicClock.now()
+        var nextPolicyCheck = now + configuration.policyCheckInterval.nanoseconds
+        var nextRescan = now + configuration.processRescanInterval.nanoseconds
+        var nextHousekeeping = now + 1_000_000_000
+        while !control.stopRequested {
+            try tracer.poll(timeoutMilliseconds: max(pollMilliseconds, 1)) { [unowned self] record in
+                self.handle(record: record)
+            }
+            sink.flush()
+            now = MonotonicClock.now()
+            let reloadRequested = control.takeReloadRequest()
+            if reloadRequested || now >= nextPolicyCheck {
+                nextPolicyCheck = now + configuration.policyCheckInterval.nanoseconds
+                reloadPolicyIfChanged(force: reloadRequested)
+            }
+            if now >= nextRescan {
+                nextRescan = now + configuration.processRescanInterval.nanoseconds
+                rescanProcesses(prune: false)
+            }
+            if now >= nextHousekeeping {
+                nextHousekeeping = now + 1_000_000_000
+                tracker.clock = MonotonicClock.mapping()
+                emit(tracker.expireIdle(now: now, idleNanos: configuration.idleConnectionTimeout.nanoseconds))
+                publishMetrics()
+            }
+            if control.takeReportRequest() {
+                publishMetrics()
+                logger.info("agent.metrics", metadata: ["metrics": "\(metrics.report)"])
+            }
+        }
+        tracer.detach()
+        // Drain what was queued before the programs were detached.
+        try tracer.poll(timeoutMilliseconds: 0) { [unowned self] record in self.handle(record: record) }
+        emit(tracker.finishAll(at: MonotonicClock.now(), reason: "agent stopped"))
+        sink.flush()
+        publishMetrics()
+    }
+
+    private func handle(record: UnsafeRawBufferPointer) {
+        metrics.eventsRead += 1
+        let event: CaptureEvent
+        do {
+            event = try CaptureEvent(record: record)
+        } catch {
+            metrics.malformedRecords += 1
+            return
+        }
+        if selection.excluded.contains(event.pid) {
+            metrics.eventsFromExcluded += 1
+            return
+        }
+        switch event.kind {
+        case .processExec:
+            processStarted(event.pid)
+            return
+        case .processExited:
+            processes[event.pid] = nil
+            seenProcesses.remove(event.pid)
+        case .opened, .data, .closed:
+            if selection.allProcesses { seenProcesses.insert(event.pid) }
+        }
+        emit(tracker.handle(event))
+    }
+
+    private func emit(_ spans: [Span]) {
+        for var span in spans {
+            span.executable = processes[span.pid]?.executable ?? procfs.executable(of: span.pid)
+            guard let kept = pipeline.process(span) else { continue }
+            sink.emit(kept)
+            metrics.spansEmitted += 1
+        }
+    }
+
+    /// A process called exec: its executable may now match, or be excluded by, the policy.
+    private func processStarted(_ pid: Int32) {
+        guard let ppid = procfs.parentPID(of: pid) else { return }
+        let entry = ProcessEntry(pid: pid, ppid: ppid, executable: procfs.executable(of: pid) ?? "")
+        processes[pid] = entry
+        let updated = selection.updating(with: entry, policy: policy)
+        guard updated != selection else { return }
+        selection = updated
+        applyFilter(prune: false)
+    }
+
+    private func rescanProcesses(prune: Bool) {
+        let scanned = procfs.processes()
+        processes = Dictionary(scanned.map { ($0.pid, $0) }, uniquingKeysWith: { first, _ in first })
+        selection = ProcessSelector.select(processes: scanned, policy: policy, selfPID: selfPID)
+        seenProcesses.formIntersection(processes.keys)
+        applyFilter(prune: prune)
+    }
+
+    private func applyFilter(prune: Bool) {
+        let filter = KernelFilter(policy: policy, selection: selection, processes: processes)
+        do {
+            try tracer.apply(filter, prune: prune)
+        } catch {
+            logger.error("filter.apply.failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func reloadPolicyIfChanged(force: Bool) {
+        guard var file = policyFile, force || file.hasChanged() else { return }
+        do {
+            let updated = try file.load()
+            policyFile = file
+            guard updated != policy else { return }
+            policy = updated
+            tracker.configuration = .init(policy: updated)
+            pipeline = SpanPipeline(policy: updated)
+            rescanProcesses(prune: true)
+            metrics.policyReloads += 1
+            logger.info("policy.applied", metadata: [
+                "path": "\(file.path)", "processes": "\(metrics.processesAttached)",
+            ])
+        } catch {
+            policyFile = file
+            metrics.policyReloadFailures += 1
+            logger.error("policy.rejected", metadata: [
+                "path": "\(file.path)", "error": "\(error)", "kept": "previous policy",
+            ])
+        }
+    }
+
+    private func publishMetrics() {
+        let kernel = tracer.counters()
+        metrics.eventsLost = kernel.lost
+        metrics.eventsTruncated = kernel.truncated
+        metrics.decodeErrors = UInt64(tracker.counters.decodeErrors)
+        metrics.connectionsEvicted = UInt64(tracker.counters.connectionsEvicted)
+        metrics.spansSampledOut = UInt64(pipeline.counters.sampledOut)
+        metrics.spansExcludedByRoute = UInt64(pipeline.counters.excludedByRoute)
+        metrics.processesAttached = selection.allProcesses ? seenProcesses.count : selection.targets.count
+        control.publish(metrics)
+    }
+}

@@ -1,0 +1,78 @@
+import PeriscopeCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The policy file on disk: read, parsed, and watched for changes by its identity
+/// (device, inode, size, modification time), which also catches editors that replace the
+/// file and ConfigMap updates that swap a symlink.
+public struct PolicyFile: Sendable {
+    public struct LoadError: Error, CustomStringConvertible, Sendable {
+        public var path: String
+        public var reason: String
+        public var policyError: PolicyError?
+
+        public var description: String {
+            if let policyError { return "\(path): \(policyError)" }
+            return "\(path): \(reason)"
+        }
+    }
+
+    struct Signature: Equatable {
+        var device: UInt64
+        var inode: UInt64
+        var size: Int64
+        var modified: Int64
+        var modifiedNanos: Int
+    }
+
+    public let path: String
+    private(set) var signature: Signature?
+
+    public init(path: String) {
+        self.path = path
+    }
+
+    /// Reads and parses the file, remembering its identity.
+    public mutating func load() throws(LoadError) -> Policy {
+        signature = currentSignature()
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw LoadError(path: path, reason: "cannot open: \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16384)
+        while true {
+            let count = read(fd, &chunk, chunk.count)
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else { break }
+            bytes.append(contentsOf: chunk[..<count])
+            if bytes.count > 1 << 20 {
+                throw LoadError(path: path, reason: "larger than 1 MiB; a policy is a few lines of YAML")
+            }
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw LoadError(path: path, reason: "not UTF-8 text")
+        }
+        do {
+            return try Policy.parse(yaml: text)
+        } catch {
+            throw LoadError(path: path, reason: "\(error)", policyError: error)
+        }
+    }
+
+    /// True when the file is not what was last loaded.
+    public func hasChanged() -> Bool {
+        currentSignature() != signature
+    }
+
+    private func currentSignature() -> Signature? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return Signature(
+            device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
+            modified: Int64(info.st_mtim.tv_sec), modifiedNanos: info.st_mtim.tv_nsec
+        )
+    }
+}

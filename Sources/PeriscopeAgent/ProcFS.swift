@@ -1,0 +1,65 @@
+import PeriscopeCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reads processes from a procfs mount. Every file is hostile: unreadable entries,
+/// processes that vanish mid-read and odd command names are skipped, never fatal.
+public struct ProcFS: Sendable {
+    public var root: String
+
+    public init(root: String = "/proc") {
+        self.root = root
+    }
+
+    /// Every process visible now, with its parent and executable (empty when unreadable,
+    /// e.g. kernel threads).
+    public func processes() -> [ProcessEntry] {
+        guard let directory = opendir(root) else { return [] }
+        defer { closedir(directory) }
+        var entries: [ProcessEntry] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            guard let pid = Int32(name), pid > 0, let ppid = parentPID(of: pid) else { continue }
+            entries.append(ProcessEntry(pid: pid, ppid: ppid, executable: executable(of: pid) ?? ""))
+        }
+        return entries
+    }
+
+    /// The process's parent, from the fourth field of `/proc/<pid>/stat`.
+    public func parentPID(of pid: Int32) -> Int32? {
+        guard let stat = read("\(root)/\(pid)/stat") else { return nil }
+        return ProcFS.parentPID(fromStat: stat)
+    }
+
+    /// Parses `/proc/<pid>/stat`; the command name may contain spaces and parentheses,
+    /// so fields are counted from the last `)`.
+    static func parentPID(fromStat stat: String) -> Int32? {
+        guard let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count >= 2 else { return nil }
+        return Int32(fields[1])
+    }
+
+    /// The resolved `/proc/<pid>/exe` link, or nil when it cannot be read.
+    public func executable(of pid: Int32) -> String? {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let count = readlink("\(root)/\(pid)/exe", &buffer, buffer.count - 1)
+        guard count > 0 else { return nil }
+        var path = String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        if path.hasSuffix(" (deleted)") { path.removeLast(" (deleted)".count) }
+        return path
+    }
+
+    private func read(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes = [UInt8](repeating: 0, count: 4096)
+        let count = Glibc.read(fd, &bytes, bytes.count)
+        guard count > 0 else { return nil }
+        return String(decoding: bytes[..<count], as: UTF8.self)
+    }
+}

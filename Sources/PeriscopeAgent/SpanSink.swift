@@ -1,0 +1,58 @@
+import PeriscopeCore
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where finished spans go. Called from the capture thread only.
+public protocol SpanSink: AnyObject {
+    func emit(_ span: Span)
+    /// Called after each batch of events; buffered sinks write out here.
+    func flush()
+}
+
+/// Prints spans to a file descriptor (standard output by default), buffered per batch.
+public final class SpanPrinter: SpanSink {
+    private let format: AgentConfiguration.OutputFormat
+    private let fd: Int32
+    private var buffer: [UInt8] = []
+
+    public init(format: AgentConfiguration.OutputFormat, fd: Int32 = STDOUT_FILENO) {
+        self.format = format
+        self.fd = fd
+    }
+
+    public func emit(_ span: Span) {
+        let line = switch format {
+        case .text: SpanTextFormatter.format(span)
+        case .json: SpanJSONFormatter.format(span)
+        }
+        buffer.append(contentsOf: line.utf8)
+        buffer.append(UInt8(ascii: "\n"))
+        if buffer.count > 64 * 1024 { flush() }
+    }
+
+    public func flush() {
+        var offset = 0
+        while offset < buffer.count {
+            let written = buffer[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if written < 0, errno == EINTR { continue }
+            guard written > 0 else { break }
+            offset += written
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
+
+/// Collects spans in memory; for tests and embedding.
+public final class SpanCollector: SpanSink, Sendable {
+    private let spans = Mutex<[Span]>([])
+
+    public init() {}
+
+    public func emit(_ span: Span) { spans.withLock { $0.append(span) } }
+    public func flush() {}
+
+    /// Everything collected so far.
+    public var collected: [Span] { spans.withLock { $0 } }
+}
