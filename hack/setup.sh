@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what building, the demo and the tests need on Debian 12: libbpf, clang's BPF
+# target comes with the Swift toolchain, the real peers (nginx, haproxy, curl, python3,
+# wrk) and bpftool. Idempotent: does nothing when everything is present.
+set -euo pipefail
+
+packages=(libbpf-dev libelf-dev zlib1g-dev pkg-config bpftool nginx-light haproxy curl wrk python3 iproute2)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# nginx and haproxy are started by the demo and the tests with their own configuration.
+for service in nginx haproxy; do
+  systemctl disable --now "$service" >/dev/null 2>&1 || true
+  pkill -x "$service" 2>/dev/null || true
+done
+
+mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracing
