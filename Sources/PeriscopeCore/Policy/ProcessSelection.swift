@@ -9,9 +9,10 @@ public struct ProcessSelection: Sendable, Equatable {
     public var excluded: Set<Int32>
     /// The agent's own pid, excluded with its descendants.
     public var agentPID: Int32?
-    /// Descendants of the policy's `pids` (them included), excluded ones too: lets a
-    /// single update tell inherited targeting from targeting by executable name.
-    var targetLineage: Set<Int32> = []
+    /// The policy's `pids` and their descendants, excluded ones included. Targets in
+    /// here pass their selection on to children they fork; targets matched only by
+    /// executable do not. Empty when `allProcesses`.
+    public internal(set) var targetLineage: Set<Int32> = []
 
     public init(allProcesses: Bool, targets: Set<Int32> = [], excluded: Set<Int32> = [], agentPID: Int32? = nil) {
         self.allProcesses = allProcesses
@@ -62,7 +63,7 @@ public struct ProcessSelection: Sendable, Equatable {
     }
 
     static func matches(_ entry: ProcessEntry, _ globs: [Glob]) -> Bool {
-        guard let executable = entry.executable, !globs.isEmpty else { return false }
+        guard let executable = entry.executable, !executable.isEmpty, !globs.isEmpty else { return false }
         return globs.contains { $0.matches(executable: executable) }
     }
 }

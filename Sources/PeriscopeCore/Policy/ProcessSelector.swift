@@ -45,6 +45,11 @@ public struct ProcessSelector: Sendable {
         return selection
     }
 
+    /// `ProcessSelector(policy:agentPID:).select(_:)` in one call.
+    public static func select(processes: [ProcessEntry], policy: Policy, selfPID: Int32) -> ProcessSelection {
+        ProcessSelector(policy: policy, agentPID: selfPID).select(processes)
+    }
+
     /// `roots` and everything below them, each pid visited once.
     static func descendants(of roots: Set<Int32>, children: [Int32: [Int32]]) -> Set<Int32> {
         var found = roots
