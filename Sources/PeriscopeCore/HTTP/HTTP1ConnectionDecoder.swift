@@ -1,0 +1,187 @@
+/// Decodes both directions of one HTTP/1.x connection and pairs requests with their
+/// responses, in order (pipelining included), timing each exchange by the reads and
+/// writes that carried its bytes.
+///
+/// The caller says which stream the bytes belong to: on a server connection requests are
+/// what the process reads, on a client connection what it writes.
+public struct HTTP1ConnectionDecoder: Sendable {
+    public enum Stream: Sendable, Equatable {
+        case requests
+        case responses
+    }
+
+    /// Requests awaiting a response beyond this are abandoned, oldest first.
+    public static let maxPendingExchanges = 256
+
+    struct PendingExchange: Sendable {
+        var id: Int
+        var start: UInt64
+        var tid: Int32
+        var request: HTTP1MessageHead?
+        var requestBodySize = 0
+        var response: HTTP1MessageHead?
+        var responseStarted = false
+        var lastResponseTimestamp: UInt64
+    }
+
+    var requests = HTTP1Decoder(kind: .request)
+    var responses = HTTP1Decoder(kind: .response)
+    var pending: [PendingExchange] = []
+    var nextID = 0
+    /// The exchange whose request bytes are being read.
+    var currentRequestID: Int?
+    /// The response in progress answers no known request.
+    var orphanResponse = false
+    /// The response in progress is an interim (1xx) one.
+    var interimResponse = false
+    /// True once the connection stopped being HTTP (error or upgrade).
+    public private(set) var isOpaque = false
+
+    public init() {}
+
+    /// True while some request awaits its response.
+    public var hasPendingExchanges: Bool { !pending.isEmpty }
+
+    /// Decodes the captured bytes of one read or write and the `gap` bytes it moved beyond them.
+    public mutating func receive(
+        _ stream: Stream, bytes: ArraySlice<UInt8>, gap: Int = 0, timestamp: UInt64, tid: Int32
+    ) -> [HTTP1ConnectionEvent] {
+        guard !isOpaque else { return [] }
+        var output: [HTTP1ConnectionEvent] = []
+        switch stream {
+        case .requests:
+            guard !requests.isOpaque else { return [] }
+            let events = requests.decode(bytes) + requests.skip(gap)
+            for event in events { handleRequest(event, timestamp: timestamp, tid: tid, &output) }
+        case .responses:
+            responses.pendingRequestMethods = pending.filter { $0.response == nil }.map { $0.request?.method ?? "" }
+            let events = responses.decode(bytes) + responses.skip(gap)
+            for event in events { handleResponse(event, timestamp: timestamp, &output) }
+            if !pending.isEmpty, pending[0].responseStarted { pending[0].lastResponseTimestamp = timestamp }
+        }
+        if requests.isOpaque, pending.isEmpty { isOpaque = true }
+        return output
+    }
+
+    /// The connection closed (or tracking stopped) at `timestamp`. A response read until
+    /// close or out of sync ends with its last byte; every other request still waiting is
+    /// reported as abandoned with `reason`.
+    public mutating func finish(at timestamp: UInt64, reason: String) -> [HTTP1ConnectionEvent] {
+        var output: [HTTP1ConnectionEvent] = []
+        if !isOpaque {
+            for case .messageEnd(let size) in responses.finish() where !orphanResponse && !interimResponse {
+                if let last = pending.first?.lastResponseTimestamp { completeFront(bodySize: size, end: last, &output) }
+            }
+            for case .messageEnd(let size) in requests.finish() { setRequestBodySize(size) }
+        }
+        while !pending.isEmpty { abandonFront(reason: reason, end: timestamp, &output) }
+        isOpaque = true
+        return output
+    }
+
+    private mutating func handleRequest(
+        _ event: HTTP1DecoderEvent, timestamp: UInt64, tid: Int32, _ output: inout [HTTP1ConnectionEvent]
+    ) {
+        switch event {
+        case .messageBegin:
+            // A new request shows that a response without framing is over.
+            if let size = responses.endUnframedMessage(), !orphanResponse, let last = pending.first?.lastResponseTimestamp {
+                completeFront(bodySize: size, end: last, &output)
+            }
+            orphanResponse = false
+            if pending.count >= Self.maxPendingExchanges {
+                abandonFront(reason: "too many requests awaiting a response", end: timestamp, &output)
+            }
+            pending.append(PendingExchange(id: nextID, start: timestamp, tid: tid, lastResponseTimestamp: timestamp))
+            currentRequestID = nextID
+            nextID += 1
+        case .head(let head):
+            if let index = currentRequestIndex { pending[index].request = head }
+        case .messageEnd(let size):
+            setRequestBodySize(size)
+            currentRequestID = nil
+        case .resynchronized(let previousSize):
+            if let previousSize { setRequestBodySize(previousSize) }
+            currentRequestID = nil
+        case .lostSync:
+            output.append(.lostSync)
+        case .upgraded:
+            break
+        case .error(let error):
+            output.append(.decodeError(error))
+        }
+    }
+
+    private mutating func handleResponse(_ event: HTTP1DecoderEvent, timestamp: UInt64, _ output: inout [HTTP1ConnectionEvent]) {
+        switch event {
+        case .resynchronized(let previousSize):
+            if let previousSize, !orphanResponse, !interimResponse, let last = pending.first?.lastResponseTimestamp {
+                completeFront(bodySize: previousSize, end: last, &output)
+            }
+            orphanResponse = false
+            interimResponse = false
+        case .messageBegin:
+            if pending.isEmpty {
+                orphanResponse = true
+            } else if !pending[0].responseStarted {
+                pending[0].responseStarted = true
+                pending[0].lastResponseTimestamp = timestamp
+            }
+        case .head(let head):
+            guard !orphanResponse, !pending.isEmpty else { return }
+            if let status = head.statusCode, status < 200, status != 101 {
+                interimResponse = true
+            } else {
+                pending[0].response = head
+            }
+        case .messageEnd(let size):
+            if orphanResponse {
+                orphanResponse = false
+            } else if interimResponse {
+                interimResponse = false
+            } else if !pending.isEmpty {
+                completeFront(bodySize: size, end: timestamp, &output)
+            }
+        case .lostSync:
+            output.append(.lostSync)
+        case .upgraded:
+            output.append(.upgraded)
+            pending.removeAll()
+            isOpaque = true
+        case .error(let error):
+            output.append(.decodeError(error))
+            while !pending.isEmpty { abandonFront(reason: "response could not be decoded", end: timestamp, &output) }
+            isOpaque = true
+        }
+    }
+
+    private var currentRequestIndex: Int? {
+        guard let id = currentRequestID else { return nil }
+        return pending.firstIndex { $0.id == id }
+    }
+
+    private mutating func setRequestBodySize(_ size: Int) {
+        if let index = currentRequestIndex { pending[index].requestBodySize = size }
+    }
+
+    private mutating func completeFront(bodySize: Int, end: UInt64, _ output: inout [HTTP1ConnectionEvent]) {
+        let front = pending.removeFirst()
+        guard let request = front.request else { return }  // its head was never captured
+        let requestBodySize = front.id == currentRequestID ? requests.bodySize : front.requestBodySize
+        output.append(.exchange(HTTP1Exchange(
+            request: request, response: front.response, requestBodySize: requestBodySize,
+            responseBodySize: bodySize, startTimestamp: front.start, endTimestamp: max(end, front.start), tid: front.tid
+        )))
+    }
+
+    private mutating func abandonFront(reason: String, end: UInt64, _ output: inout [HTTP1ConnectionEvent]) {
+        let front = pending.removeFirst()
+        guard let request = front.request else { return }
+        let requestBodySize = front.id == currentRequestID ? requests.bodySize : front.requestBodySize
+        output.append(.exchange(HTTP1Exchange(
+            request: request, response: front.response, requestBodySize: requestBodySize,
+            responseBodySize: front.response == nil ? 0 : responses.bodySize,
+            startTimestamp: front.start, endTimestamp: max(end, front.start), tid: front.tid, incompleteReason: reason
+        )))
+    }
+}

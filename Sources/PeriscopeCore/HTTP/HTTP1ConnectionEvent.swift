@@ -1,0 +1,11 @@
+/// What an `HTTP1ConnectionDecoder` found on a connection.
+public enum HTTP1ConnectionEvent: Sendable, Equatable {
+    /// An exchange finished (or was abandoned, see `HTTP1Exchange.incompleteReason`).
+    case exchange(HTTP1Exchange)
+    /// One direction lost sync after a capture gap.
+    case lostSync
+    /// Bytes that are not HTTP/1.x; the connection is no longer decoded as HTTP.
+    case decodeError(HTTP1DecodeError)
+    /// The connection switched to another protocol (101, successful CONNECT).
+    case upgraded
+}

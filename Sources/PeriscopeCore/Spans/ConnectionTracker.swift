@@ -1,0 +1,161 @@
+/// Turns the kernel's socket events into spans: one per HTTP/1.x exchange, or one per
+/// connection for anything else.
+///
+/// A pure state machine: `handle(_:)` takes one `CaptureEvent` and returns the spans it
+/// finished. Connections are keyed by (pid, fd); a data event whose `socketID` differs from
+/// the stored one means the fd was reused. Random ids come from `Generator`, so tests can
+/// inject a seeded one.
+public struct ConnectionTracker<Generator: RandomNumberGenerator> {
+    public static var closedReason: String { "connection closed before the response completed" }
+    public static var exitedReason: String { "process exited before the response completed" }
+    public static var idleReason: String { "connection idle; tracking stopped before the response completed" }
+
+    public var configuration: ConnectionTrackerConfiguration
+    /// Maps kernel monotonic timestamps to Unix time when spans are built.
+    public var clock: ClockMapping
+    public private(set) var counters = ConnectionTrackerCounters()
+    var generator: Generator
+    /// pid → fd → connection.
+    var connections: [Int32: [Int32: TrackedConnection]] = [:]
+
+    public init(configuration: ConnectionTrackerConfiguration = .init(), clock: ClockMapping, generator: Generator) {
+        self.configuration = configuration
+        self.clock = clock
+        self.generator = generator
+    }
+
+    var httpEnabled: Bool { configuration.protocols.contains(.http) }
+    var tcpEnabled: Bool { configuration.protocols.contains(.tcp) }
+
+    /// Takes one event; returns the spans it finished.
+    public mutating func handle(_ event: CaptureEvent) -> [Span] {
+        guard httpEnabled || tcpEnabled else { return [] }
+        var spans: [Span] = []
+        switch event.kind {
+        case .opened(let role):
+            if let previous = remove(pid: event.pid, fd: event.fd) {
+                spans += finish(previous, at: previous.lastActivity, reason: Self.closedReason)
+            }
+            insert(TrackedConnection(event: event, role: role, httpEnabled: httpEnabled))
+        case .data(let direction):
+            var connection: TrackedConnection
+            if let existing = remove(pid: event.pid, fd: event.fd) {
+                if existing.socketID == event.socketID {
+                    connection = existing
+                } else {
+                    spans += finish(existing, at: existing.lastActivity, reason: Self.closedReason)
+                    connection = TrackedConnection(event: event, role: .unknown, httpEnabled: httpEnabled)
+                }
+            } else {
+                connection = TrackedConnection(event: event, role: .unknown, httpEnabled: httpEnabled)
+            }
+            let events = connection.receive(event, direction: direction)
+            spans += apply(events, to: &connection)
+            insert(connection)
+        case .closed:
+            if let connection = remove(pid: event.pid, fd: event.fd) {
+                spans += finish(connection, at: max(event.timestamp, connection.lastActivity), reason: Self.closedReason)
+            }
+        case .processExited:
+            let ended = (connections.removeValue(forKey: event.pid) ?? [:]).values
+            counters.openConnections -= ended.count
+            for connection in ended.sorted(by: TrackedConnection.openedBefore) {
+                spans += finish(connection, at: max(event.timestamp, connection.lastActivity), reason: Self.exitedReason)
+            }
+        case .processExec:
+            break
+        }
+        counters.spansEmitted += spans.count
+        return spans
+    }
+
+    /// Ends every connection, for shutdown: exchanges still waiting get `reason`, other
+    /// connections their connection span ending at `monotonicNanos`.
+    public mutating func finishAll(at monotonicNanos: UInt64, reason: String) -> [Span] {
+        let all = connections.values.flatMap(\.values).sorted(by: TrackedConnection.openedBefore)
+        connections.removeAll()
+        counters.openConnections = 0
+        var spans: [Span] = []
+        for connection in all {
+            spans += finish(connection, at: max(monotonicNanos, connection.lastActivity), reason: reason)
+        }
+        counters.spansEmitted += spans.count
+        return spans
+    }
+
+    /// Ends connections without activity for `idleNanos`, as of `now`; they end at their last activity.
+    public mutating func expireIdle(now: UInt64, idleNanos: UInt64) -> [Span] {
+        let idle = connections.values.flatMap(\.values)
+            .filter { now >= $0.lastActivity && now - $0.lastActivity >= idleNanos }
+            .sorted(by: TrackedConnection.openedBefore)
+        var spans: [Span] = []
+        for connection in idle {
+            _ = remove(pid: connection.pid, fd: connection.fd)
+            spans += finish(connection, at: connection.lastActivity, reason: Self.idleReason)
+        }
+        counters.spansEmitted += spans.count
+        return spans
+    }
+
+    private mutating func remove(pid: Int32, fd: Int32) -> TrackedConnection? {
+        guard let connection = connections[pid]?.removeValue(forKey: fd) else { return nil }
+        if connections[pid]?.isEmpty == true { connections[pid] = nil }
+        counters.openConnections -= 1
+        return connection
+    }
+
+    private mutating func insert(_ connection: TrackedConnection) {
+        if counters.openConnections >= max(1, configuration.maxConnections) { evictLeastRecentlyActive() }
+        connections[connection.pid, default: [:]][connection.fd] = connection
+        counters.openConnections += 1
+    }
+
+    /// Drops a sixteenth of the limit at once, least recently active first, so that a full
+    /// table costs one sort per many new connections rather than a scan per connection.
+    private mutating func evictLeastRecentlyActive() {
+        let count = max(1, configuration.maxConnections / 16)
+        let victims = connections.values.flatMap(\.values)
+            .sorted(by: TrackedConnection.activeBefore)
+            .prefix(count)
+        for victim in victims { _ = remove(pid: victim.pid, fd: victim.fd) }
+        counters.connectionsEvicted += victims.count
+    }
+
+    /// Counts what decoding found and turns finished exchanges into spans.
+    private mutating func apply(_ events: [HTTP1ConnectionEvent], to connection: inout TrackedConnection) -> [Span] {
+        var spans: [Span] = []
+        for event in events {
+            switch event {
+            case .exchange(let exchange):
+                spans.append(span(for: exchange, on: connection))
+                connection.httpSpans += 1
+            case .lostSync:
+                counters.lostSync += 1
+            case .decodeError:
+                counters.decodeErrors += 1
+            case .upgraded:
+                break
+            }
+        }
+        return spans
+    }
+
+    /// The spans a connection leaves when it ends: its unfinished exchanges, or, when it
+    /// gave no HTTP span, one connection span.
+    private mutating func finish(_ connection: TrackedConnection, at end: UInt64, reason: String) -> [Span] {
+        var connection = connection
+        var spans = apply(connection.finishHTTP(at: end, reason: reason), to: &connection)
+        if tcpEnabled, connection.httpSpans == 0 {
+            spans.append(connectionSpan(for: connection, end: end))
+        }
+        return spans
+    }
+}
+
+extension ConnectionTracker: Sendable where Generator: Sendable {}
+
+extension ConnectionTracker where Generator == SystemRandomNumberGenerator {
+    public init(configuration: ConnectionTrackerConfiguration = .init(), clock: ClockMapping) {
+        self.init(configuration: configuration, clock: clock, generator: SystemRandomNumberGenerator())
+    }
+}

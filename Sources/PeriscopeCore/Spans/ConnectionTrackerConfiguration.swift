@@ -1,0 +1,20 @@
+/// What a `ConnectionTracker` decodes and how much it keeps.
+public struct ConnectionTrackerConfiguration: Sendable, Equatable {
+    /// Decoders to run, from a policy's `spec.protocols`. Default: `[.http, .tcp]`.
+    /// With `.http`, connections whose first bytes are HTTP/1.x give one span per exchange;
+    /// with `.tcp`, every other connection gives one span when it ends.
+    public var protocols: Set<TracedProtocol>
+    /// Keep the query string in `HTTPDetails.path` (and so in `url.path`). Default: false,
+    /// because query strings often carry personal data or secrets.
+    public var keepQuery: Bool
+    /// The most connections tracked at once. Beyond it the least recently active are dropped
+    /// without a span and counted in `ConnectionTrackerCounters.connectionsEvicted`.
+    /// Default: 65536.
+    public var maxConnections: Int
+
+    public init(protocols: Set<TracedProtocol> = [.http, .tcp], keepQuery: Bool = false, maxConnections: Int = 65536) {
+        self.protocols = protocols
+        self.keepQuery = keepQuery
+        self.maxConnections = maxConnections
+    }
+}

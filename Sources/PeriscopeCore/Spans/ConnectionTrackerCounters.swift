@@ -1,0 +1,15 @@
+/// Running totals a `ConnectionTracker` keeps for metrics and logs.
+public struct ConnectionTrackerCounters: Sendable, Equatable {
+    /// Connections whose bytes stopped being HTTP/1.x (or were never HTTP but drew an HTTP answer).
+    public var decodeErrors = 0
+    /// Times a capture gap crossed message framing or landed in a head.
+    public var lostSync = 0
+    /// Connections dropped because `maxConnections` was reached.
+    public var connectionsEvicted = 0
+    /// Spans returned by `handle`, `finishAll` and `expireIdle`.
+    public var spansEmitted = 0
+    /// Connections tracked now.
+    public var openConnections = 0
+
+    public init() {}
+}
