@@ -3,8 +3,8 @@ import PeriscopeBPF
 import PeriscopeCore
 import Testing
 
-@Suite(.serialized)
-struct TracerTests {
+extension KernelTests {
+@Suite struct TracerTests {
     @Test func capturesAcceptReadWriteAndCloseOfATargetedServer() throws {
         try Tracefs.ensureMounted()
         let tracer = try Tracer()
@@ -38,4 +38,5 @@ struct TracerTests {
         #expect(tracer.counters().lost == 0)
         #expect(tracer.counters().submitted >= UInt64(events.count))
     }
+}
 }

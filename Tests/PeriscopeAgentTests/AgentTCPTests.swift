@@ -1,0 +1,61 @@
+import Foundation
+import PeriscopeCore
+import Testing
+
+extension KernelTests {
+    @Suite struct AgentTCPTests {
+        static let echoServer = """
+            import socket, threading
+            s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", 18504)); s.listen(16)
+            def serve(c):
+                while True:
+                    data = c.recv(65536)
+                    if not data: break
+                    c.sendall(data)
+                c.close()
+            while True:
+                c, _ = s.accept()
+                threading.Thread(target=serve, args=(c,), daemon=True).start()
+            """
+
+        @Test func haproxyInTCPModeGivesConnectionSpansForBothSidesWithExactByteCounts() async throws {
+            let directory = try TemporaryDirectory()
+            let echo = try TestProcess("python3", ["-c", Self.echoServer])
+            defer { echo.stop() }
+            try waitForPort(18504)
+            let haproxy = try startHAProxy(in: directory, port: 18503, body: """
+                listen relay
+                    mode tcp
+                    bind 127.0.0.1:18503
+                    server backend 127.0.0.1:18504
+                """)
+            let harness = try await AgentHarness(policy: "executables: [haproxy]\n")
+
+            var generator = SystemRandomNumberGenerator()
+            let payload = (0..<100_000).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            var sent = [UInt8(0x16)]  // a TLS-like first byte: not HTTP
+            sent += payload
+            do {
+                let client = try TCPClient(port: 18503)
+                for chunk in stride(from: 0, to: sent.count, by: 7000) {
+                    try client.send(Array(sent[chunk..<min(chunk + 7000, sent.count)]))
+                }
+                let received = try client.receive(count: sent.count)
+                #expect(received == sent)
+            }
+            let spans = try await harness.waitForSpans(count: 2, timeout: .seconds(15)) { $0.tcp != nil }
+            try await harness.stop()
+
+            let front = try #require(spans.first { $0.kind == .server && $0.local.port == 18503 })
+            let back = try #require(spans.first { $0.kind == .client && $0.peer.port == 18504 })
+            #expect(front.pid == haproxy.pid && back.pid == haproxy.pid)
+            #expect(front.tcp == TCPDetails(bytesSent: sent.count, bytesReceived: sent.count))
+            #expect(back.tcp == TCPDetails(bytesSent: sent.count, bytesReceived: sent.count))
+            #expect(front.http == nil && back.http == nil)
+            #expect(front.durationNanos > 0)
+            #expect(back.startTimeUnixNano >= front.startTimeUnixNano)
+            #expect(harness.spans.allSatisfy { $0.http == nil })
+        }
+    }
+}
