@@ -17,7 +17,7 @@ final class CaptureLoop {
 
     private var policy: Policy
     private var policyFile: PolicyFile?
-    private var tracker: ConnectionTracker
+    private var tracker: ConnectionTracker<SystemRandomNumberGenerator>
     private var pipeline: SpanPipeline
     private var selection: ProcessSelection
     private var processes: [Int32: ProcessEntry] = [:]
@@ -38,8 +38,7 @@ final class CaptureLoop {
         self.logger = logger
         self.procfs = procfs
         self.selfPID = selfPID
-        self.tracker = ConnectionTracker(configuration: .init(policy: policy))
-        self.tracker.clock = MonotonicClock.mapping()
+        self.tracker = ConnectionTracker(configuration: .init(policy: policy), clock: MonotonicClock.mapping())
         self.pipeline = SpanPipeline(policy: policy)
         self.selection = ProcessSelection(allProcesses: false, targets: [], excluded: [selfPID])
     }
@@ -112,6 +111,7 @@ final class CaptureLoop {
         case .processExited:
             processes[event.pid] = nil
             seenProcesses.remove(event.pid)
+            selection.remove(pid: event.pid)
         case .opened, .data, .closed:
             if selection.allProcesses { seenProcesses.insert(event.pid) }
         }
