@@ -4,6 +4,11 @@
 public struct SpanJSONFormatter: Sendable {
     public init() {}
 
+    /// The span formatted with the default settings.
+    public static func format(_ span: Span) -> String {
+        Self().format(span)
+    }
+
     /// One JSON object, without a trailing newline.
     public func format(_ span: Span) -> String {
         var fields = [

@@ -13,6 +13,11 @@ public struct SpanTextFormatter: Sendable {
         self.pathWidth = pathWidth
     }
 
+    /// The span formatted with the default settings.
+    public static func format(_ span: Span) -> String {
+        Self().format(span)
+    }
+
     public func format(_ span: Span) -> String {
         var columns = [
             ISO8601Timestamp.string(unixNanos: span.startTimeUnixNano),
