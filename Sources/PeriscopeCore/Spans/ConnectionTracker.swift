@@ -6,10 +6,6 @@
 /// the stored one means the fd was reused. Random ids come from `Generator`, so tests can
 /// inject a seeded one.
 public struct ConnectionTracker<Generator: RandomNumberGenerator> {
-    public static var closedReason: String { "connection closed before the response completed" }
-    public static var exitedReason: String { "process exited before the response completed" }
-    public static var idleReason: String { "connection idle; tracking stopped before the response completed" }
-
     public var configuration: ConnectionTrackerConfiguration
     /// Maps kernel monotonic timestamps to Unix time when spans are built.
     public var clock: ClockMapping
@@ -34,7 +30,7 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
         switch event.kind {
         case .opened(let role):
             if let previous = remove(pid: event.pid, fd: event.fd) {
-                spans += finish(previous, at: previous.lastActivity, reason: Self.closedReason)
+                spans += finish(previous, at: previous.lastActivity, reason: ConnectionEndReason.closed)
             }
             insert(TrackedConnection(event: event, role: role, httpEnabled: httpEnabled))
         case .data(let direction):
@@ -43,7 +39,7 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
                 if existing.socketID == event.socketID {
                     connection = existing
                 } else {
-                    spans += finish(existing, at: existing.lastActivity, reason: Self.closedReason)
+                    spans += finish(existing, at: existing.lastActivity, reason: ConnectionEndReason.closed)
                     connection = TrackedConnection(event: event, role: .unknown, httpEnabled: httpEnabled)
                 }
             } else {
@@ -54,13 +50,13 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
             insert(connection)
         case .closed:
             if let connection = remove(pid: event.pid, fd: event.fd) {
-                spans += finish(connection, at: max(event.timestamp, connection.lastActivity), reason: Self.closedReason)
+                spans += finish(connection, at: max(event.timestamp, connection.lastActivity), reason: ConnectionEndReason.closed)
             }
         case .processExited:
             let ended = (connections.removeValue(forKey: event.pid) ?? [:]).values
             counters.openConnections -= ended.count
             for connection in ended.sorted(by: TrackedConnection.openedBefore) {
-                spans += finish(connection, at: max(event.timestamp, connection.lastActivity), reason: Self.exitedReason)
+                spans += finish(connection, at: max(event.timestamp, connection.lastActivity), reason: ConnectionEndReason.processExited)
             }
         case .processExec:
             break
@@ -91,7 +87,7 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
         var spans: [Span] = []
         for connection in idle {
             _ = remove(pid: connection.pid, fd: connection.fd)
-            spans += finish(connection, at: connection.lastActivity, reason: Self.idleReason)
+            spans += finish(connection, at: connection.lastActivity, reason: ConnectionEndReason.idle)
         }
         counters.spansEmitted += spans.count
         return spans

@@ -88,6 +88,30 @@ import Testing
         #expect(tracker.counters.decodeErrors == 1)
     }
 
+    @Test func responseBeforeAnyRequestOnAnAcceptedConnectionIsADecodeError() {
+        let c = Connection()
+        var tracker = makeTracker()
+        let spans = tracker.run([c.opened(.server, at: 1), c.write(ok, at: 2), c.read("GET / HTTP/1.1\r\n\r\n", at: 3), c.closed(at: 4)])
+        #expect(tracker.counters.decodeErrors == 1)
+        #expect(spans.map(\.name) == ["tcp"])
+    }
+
+    @Test func outOfSyncResponseEndsWithItsLastWriteAtClose() {
+        let c = Connection()
+        var tracker = makeTracker()
+        let spans = tracker.run([
+            c.opened(.server, at: 1),
+            c.read("GET /big HTTP/1.1\r\n\r\n", at: 2),
+            c.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n100\r\nab", at: 3, total: 5000),
+            c.write("more", at: 4, total: 3000),
+            c.closed(at: 9),
+        ])
+        #expect(spans.count == 1)
+        #expect(spans.first?.status == .unset)
+        #expect(spans.first?.endTimeUnixNano == unix(4))
+        #expect(tracker.counters.lostSync == 1)
+    }
+
     @Test func fdReuseIsSeenThroughTheSocketID() {
         var first = Connection(socketID: 1)
         first.peer = SocketAddress(ipv4: 10, 0, 0, 3, port: 1111)
@@ -129,7 +153,7 @@ import Testing
         spans = tracker.handle(a.exited(at: 9))
         #expect(spans.map(\.name) == ["tcp", "GET"])
         #expect(spans.map(\.endTimeUnixNano) == [unix(9), unix(9)])
-        #expect(spans.last?.statusMessage == ConnectionTracker<SeededGenerator>.exitedReason)
+        #expect(spans.last?.statusMessage == ConnectionEndReason.processExited)
         #expect(tracker.counters.openConnections == 1)
         #expect(tracker.counters.spansEmitted == 2)
     }
@@ -172,7 +196,7 @@ import Testing
         let spans = tracker.expireIdle(now: 6_000, idleNanos: 2_000)
         #expect(spans.map(\.name) == ["GET"])
         #expect(spans.first?.endTimeUnixNano == unix(200))
-        #expect(spans.first?.statusMessage == ConnectionTracker<SeededGenerator>.idleReason)
+        #expect(spans.first?.statusMessage == ConnectionEndReason.idle)
         #expect(tracker.counters.openConnections == 1)
     }
 

@@ -211,8 +211,8 @@ import Testing
     }
 
     @Test(arguments: [
-        (CaptureEvent.Kind.closed, ConnectionTracker<SeededGenerator>.closedReason),
-        (.processExited, ConnectionTracker<SeededGenerator>.exitedReason),
+        (CaptureEvent.Kind.closed, ConnectionEndReason.closed),
+        (.processExited, ConnectionEndReason.processExited),
     ])
     func requestWithoutCompleteResponseBecomesAnErrorSpan(ending: CaptureEvent.Kind, reason: String) {
         let c = Connection()
