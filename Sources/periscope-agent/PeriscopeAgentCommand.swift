@@ -106,7 +106,7 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
 }
 
 /// SIGHUP → reload the policy file; SIGUSR1 → print the self-metrics.
-final class SignalHandlers: Sendable {
+final class SignalHandlers {
     private let sources: [DispatchSourceSignal]
 
     init(control: AgentControl) {
