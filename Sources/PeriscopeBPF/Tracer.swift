@@ -191,11 +191,16 @@ public final class Tracer {
                 throw BPFError(.ringBufferFailed, "cannot open the event ring buffer", errno: errno)
             }
         }
-        let result = ring_buffer__poll(ringBuffer, timeoutMilliseconds)
-        if result < 0 {
-            if -result == EINTR { return 0 }
-            throw BPFError(.ringBufferFailed, "polling the event ring buffer failed", errno: -result)
+        // The kernel submits without waking us until enough has queued, so waiting
+        // ends at the timeout or on that wakeup; either way everything queued is consumed.
+        let woken = ring_buffer__poll(ringBuffer, timeoutMilliseconds)
+        if woken < 0, -woken != EINTR {
+            throw BPFError(.ringBufferFailed, "polling the event ring buffer failed", errno: -woken)
         }
-        return Int(result)
+        let consumed = ring_buffer__consume(ringBuffer)
+        if consumed < 0 {
+            throw BPFError(.ringBufferFailed, "reading the event ring buffer failed", errno: -consumed)
+        }
+        return Int(max(woken, 0) + consumed)
     }
 }
