@@ -1,5 +1,4 @@
 import Foundation
-import PeriscopeCore
 import Testing
 
 extension KernelTests {
@@ -8,7 +7,7 @@ extension KernelTests {
             let site = try TemporaryDirectory()
             _ = try site.write("hello.txt", String(repeating: "x", count: 1234))
             let server = try startPythonServer(port: 18501, directory: site.path)
-            let harness = try await AgentHarness(policy: "ports: [18501]\n")
+            let agent = try await AgentHarness(policy: "ports: [18501]\n")
 
             let before = ContinuousClock.now
             let curl = try TestProcess("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:18501/hello.txt?lang=en"])
@@ -16,38 +15,42 @@ extension KernelTests {
             waitpid(curl.pid, &status, 0)
             let wall = ContinuousClock.now - before
 
-            let serverSpans = try await harness.waitForSpans { $0.kind == .server && $0.http != nil }
-            let clientSpans = try await harness.waitForSpans { $0.kind == .client && $0.http != nil }
-            try await harness.stop()
+            let serverSpans = try await agent.waitForSpans { $0.isServer && $0.isHTTP }
+            let clientSpans = try await agent.waitForSpans { $0.isClient && $0.isHTTP }
+            try agent.stop()
 
             #expect(serverSpans.count == 1)
             #expect(clientSpans.count == 1)
             let span = try #require(serverSpans.first)
-            let http = try #require(span.http)
-            #expect(http.method == "GET")
-            #expect(http.path == "/hello.txt")
-            #expect(http.statusCode == 200)
-            #expect(http.responseBodySize == 1234)
-            #expect(http.requestBodySize == 0)
-            #expect(span.local.port == 18501)
-            #expect(span.local.host == "127.0.0.1")
-            #expect(span.pid == server.pid)
-            #expect(span.executable?.contains("python") == true)
+            #expect(span.method == "GET")
+            #expect(span.path == "/hello.txt")
             #expect(span.name == "GET")
+            #expect(span.statusCode == 200)
+            #expect(span.responseBodySize == 1234)
+            #expect(span.requestBodySize == 0)
+            #expect(span.localPort == 18501)
+            #expect(span.int("server.port") == 18501)
+            #expect(span.string("server.address") == "127.0.0.1")
+            #expect(span.string("client.address") == "127.0.0.1")
+            #expect(span.pid == server.pid)
+            #expect(span.executable.contains("python"))
+            #expect(span.traceID.count == 32 && span.spanID.count == 16)
             let client = try #require(clientSpans.first)
             #expect(client.pid == curl.pid)
-            #expect(client.peer.port == 18501)
-            #expect(client.local.port == span.peer.port)
-            #expect(client.http?.statusCode == 200)
-            #expect(client.http?.responseBodySize == 1234)
+            #expect(client.peerPort == 18501)
+            #expect(client.int("server.port") == 18501)
+            #expect(client.localPort == span.peerPort)
+            #expect(client.statusCode == 200)
+            #expect(client.responseBodySize == 1234)
+            #expect(client.executable.hasSuffix("curl"))
             let wallNanos = UInt64(wall.components.seconds) * 1_000_000_000 + UInt64(wall.components.attoseconds / 1_000_000_000)
-            #expect(span.durationNanos > 0 && span.durationNanos <= wallNanos)
-            #expect(client.durationNanos > 0 && client.durationNanos <= wallNanos)
-            // The server span lies inside the client span (same clock, same connection).
-            #expect(client.startTimeUnixNano <= span.startTimeUnixNano)
-            #expect(span.endTimeUnixNano <= client.endTimeUnixNano)
+            #expect(span.duration > 0 && span.duration <= wallNanos)
+            #expect(client.duration > 0 && client.duration <= wallNanos)
+            // Same clock, same connection: the server's work lies inside the client's wait.
+            #expect(client.start <= span.start)
+            #expect(span.end <= client.end)
             let now = UInt64(Date().timeIntervalSince1970 * 1e9)
-            #expect(span.startTimeUnixNano < now && now - span.startTimeUnixNano < 60_000_000_000)
+            #expect(span.start < now && now - span.start < 60_000_000_000)
         }
 
         @Test func thousandKeepAliveAndPipelinedRequestsThroughNginxGiveExactlyThousandSpans() async throws {
@@ -58,7 +61,7 @@ extension KernelTests {
                     location / { return 200 "hello from nginx\\n"; }
                 }
                 """)
-            let harness = try await AgentHarness(policy: """
+            let agent = try await AgentHarness(policy: """
                 executables: ["nginx"]
                 ports: [18502]
                 """)
@@ -75,22 +78,21 @@ extension KernelTests {
                     _ = try client.receive(untilSeeing: "hello from nginx\n", times: batch)
                 }
             }
-            let spans = try await harness.waitForSpans(count: 1000, timeout: .seconds(20)) { $0.kind == .server }
+            _ = try await agent.waitForSpans(count: 1000, timeout: .seconds(20)) { $0.isServer }
             try await Task.sleep(for: .milliseconds(500))
-            let final = harness.spans.filter { $0.kind == .server }
-            try await harness.stop()
-            let metrics = harness.agent.control.metrics
+            let metrics = try agent.stop()
+            let spans = try agent.spans
 
             #expect(spans.count == 1000)
-            #expect(final.count == 1000)
-            #expect(Set(final.compactMap { $0.http?.path }).count == 1000, "every request exactly once")
-            #expect(final.allSatisfy { $0.http?.statusCode == 200 && $0.http?.responseBodySize == 17 })
-            #expect(final.allSatisfy { $0.executable?.hasSuffix("nginx") == true && $0.pid != nginx.pid })
-            #expect(metrics.spansEmitted == 1000)
-            #expect(metrics.eventsLost == 0)
-            #expect(metrics.decodeErrors == 0)
-            #expect(metrics.eventsRead >= 2000)
-            #expect(metrics.processesAttached == 2, "nginx master and worker")
+            #expect(spans.allSatisfy(\.isServer))
+            #expect(Set(spans.compactMap(\.path)).count == 1000, "every request exactly once")
+            #expect(spans.allSatisfy { $0.statusCode == 200 && $0.responseBodySize == 17 })
+            #expect(spans.allSatisfy { $0.executable.hasSuffix("nginx") && $0.pid != nginx.pid })
+            #expect(metrics["spans_emitted"] == 1000)
+            #expect(metrics["events_lost"] == 0)
+            #expect(metrics["decode_errors"] == 0)
+            #expect((metrics["events_read"] ?? 0) >= 2000)
+            #expect(metrics["processes_attached"] == 2, "nginx master and worker")
         }
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import PeriscopeCore
 import Testing
 
 extension KernelTests {
@@ -8,7 +7,7 @@ extension KernelTests {
             let site = try TemporaryDirectory()
             _ = try site.write("index.html", "hello\n")
             _ = try startPythonServer(port: 18521, directory: site.path)
-            let harness = try await AgentHarness(policy: "ports: [18521]\n")
+            let agent = try await AgentHarness(policy: "ports: [18521]\n")
 
             var generator = SeededGenerator(seed: 0x5eed)
             let valid = Array("GET /index.html HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello".utf8)
@@ -32,11 +31,12 @@ extension KernelTests {
             }
             // The agent still works.
             try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:18521/index.html"])
-            let spans = try await harness.waitForSpans { $0.kind == .server && $0.http?.path == "/index.html" && $0.http?.statusCode == 200 }
-            try await harness.stop()
+            let spans = try await agent.waitForSpans { $0.isServer && $0.path == "/index.html" && $0.statusCode == 200 }
+            #expect(agent.process.isRunning)
+            let metrics = try agent.stop()
             #expect(!spans.isEmpty)
-            #expect(harness.agent.control.metrics.decodeErrors > 0)
-            #expect(harness.agent.control.metrics.malformedRecords == 0)
+            #expect((metrics["decode_errors"] ?? 0) > 0)
+            #expect(metrics["malformed_records"] == 0)
         }
     }
 }

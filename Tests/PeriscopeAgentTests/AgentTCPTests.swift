@@ -1,5 +1,4 @@
 import Foundation
-import PeriscopeCore
 import Testing
 
 extension KernelTests {
@@ -30,12 +29,11 @@ extension KernelTests {
                     bind 127.0.0.1:18503
                     server backend 127.0.0.1:18504
                 """)
-            let harness = try await AgentHarness(policy: "executables: [haproxy]\n")
+            let agent = try await AgentHarness(policy: "executables: [haproxy]\n")
 
             var generator = SystemRandomNumberGenerator()
-            let payload = (0..<100_000).map { _ in UInt8.random(in: 0...255, using: &generator) }
             var sent = [UInt8(0x16)]  // a TLS-like first byte: not HTTP
-            sent += payload
+            sent += (0..<100_000).map { _ in UInt8.random(in: 0...255, using: &generator) }
             do {
                 let client = try TCPClient(port: 18503)
                 for chunk in stride(from: 0, to: sent.count, by: 7000) {
@@ -44,18 +42,17 @@ extension KernelTests {
                 let received = try client.receive(count: sent.count)
                 #expect(received == sent)
             }
-            let spans = try await harness.waitForSpans(count: 2, timeout: .seconds(15)) { $0.tcp != nil }
-            try await harness.stop()
+            let spans = try await agent.waitForSpans(count: 2, timeout: .seconds(15)) { $0.isTCP }
+            try agent.stop()
 
-            let front = try #require(spans.first { $0.kind == .server && $0.local.port == 18503 })
-            let back = try #require(spans.first { $0.kind == .client && $0.peer.port == 18504 })
+            let front = try #require(spans.first { $0.isServer && $0.localPort == 18503 })
+            let back = try #require(spans.first { $0.isClient && $0.peerPort == 18504 })
             #expect(front.pid == haproxy.pid && back.pid == haproxy.pid)
-            #expect(front.tcp == TCPDetails(bytesSent: sent.count, bytesReceived: sent.count))
-            #expect(back.tcp == TCPDetails(bytesSent: sent.count, bytesReceived: sent.count))
-            #expect(front.http == nil && back.http == nil)
-            #expect(front.durationNanos > 0)
-            #expect(back.startTimeUnixNano >= front.startTimeUnixNano)
-            #expect(harness.spans.allSatisfy { $0.http == nil })
+            #expect(front.bytesReceived == sent.count && front.bytesSent == sent.count)
+            #expect(back.bytesSent == sent.count && back.bytesReceived == sent.count)
+            #expect(front.duration > 0)
+            #expect(back.start >= front.start)
+            #expect(try agent.spans.allSatisfy { !$0.isHTTP })
         }
     }
 }

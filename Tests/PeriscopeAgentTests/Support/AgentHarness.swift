@@ -1,72 +1,130 @@
 import Foundation
-import Logging
-import PeriscopeAgent
-import PeriscopeCore
 
-/// The agent running in the test process against the real kernel, collecting spans.
+/// The `periscope-agent` executable running against the real kernel with
+/// `--output json`, as an operator runs it; spans are read back from its output.
 final class AgentHarness: @unchecked Sendable {
-    let agent: Agent
-    let collector = SpanCollector()
+    let process: TestProcess
     let policyPath: String
-    private var task: Task<Void, Error>?
+    private let directory: TemporaryDirectory
+    private(set) var exitStatus: Int32?
 
-    /// Writes `policy` to a temporary file, starts the agent on it and waits until its
-    /// programs are attached and the policy applied.
-    init(policy: String) async throws {
-        policyPath = NSTemporaryDirectory() + "periscope-policy-\(UUID().uuidString).yaml"
-        try policy.write(toFile: policyPath, atomically: true, encoding: .utf8)
-        var file = PolicyFile(path: policyPath)
-        let loaded = try file.load()
-        var logger = Logger(label: "periscope-agent-test")
-        logger.logLevel = .warning
-        let collector = self.collector
-        agent = Agent(
-            configuration: AgentConfiguration(
-                policyPath: policyPath, policyCheckInterval: .milliseconds(100),
-                processRescanInterval: .seconds(1)
-            ),
-            policy: loaded, policyFile: file, logger: logger, makeSink: { collector }
+    /// Writes `policy` to a file, starts the agent on it and waits until its programs
+    /// are attached and the policy applied.
+    init(policy: String, arguments: [String] = []) async throws {
+        directory = try TemporaryDirectory()
+        policyPath = try directory.write("policy.yaml", policy)
+        process = try TestProcess(
+            try Self.executablePath, ["--config", policyPath, "--output", "json"] + arguments,
+            separateStandardError: true
         )
-        let agent = self.agent
-        task = Task { try await agent.run() }
         let deadline = ContinuousClock.now + .seconds(20)
-        while !agent.control.isReady {
-            guard ContinuousClock.now < deadline else { throw TestFailure("the agent did not become ready in 20 s") }
-            if let task, task.isCancelled { break }
+        while !process.errorLog.contains("agent.ready") {
+            guard ContinuousClock.now < deadline, process.isRunning else {
+                throw TestFailure("the agent did not become ready:\n\(process.errorLog)")
+            }
             try await Task.sleep(for: .milliseconds(20))
         }
     }
 
-    /// Replaces the policy file (atomically, as editors and ConfigMaps do).
+    /// The `periscope-agent` built next to this test bundle.
+    static var executablePath: String {
+        get throws {
+            let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            for directory in [bundle, bundle.deletingLastPathComponent()] {
+                let candidate = directory.appendingPathComponent("periscope-agent").path
+                if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            }
+            throw TestFailure("periscope-agent is not built next to \(bundle.path); run `swift build --build-tests` first")
+        }
+    }
+
+    /// Replaces the policy file atomically, as editors and ConfigMap updates do.
     func updatePolicy(_ policy: String) throws {
         try policy.write(toFile: policyPath, atomically: true, encoding: .utf8)
     }
 
-    var spans: [Span] { collector.collected }
+    /// Every span printed so far.
+    var spans: [PrintedSpan] {
+        get throws {
+            try process.log.split(separator: "\n").map { try PrintedSpan(jsonLine: $0) }
+        }
+    }
 
     /// Waits until `count` spans satisfy `predicate` (or the timeout passes) and returns them.
     @discardableResult
     func waitForSpans(
-        count: Int = 1, timeout: Duration = .seconds(10), where predicate: (Span) -> Bool = { _ in true }
-    ) async throws -> [Span] {
+        count: Int = 1, timeout: Duration = .seconds(10), where predicate: (PrintedSpan) -> Bool = { _ in true }
+    ) async throws -> [PrintedSpan] {
         let deadline = ContinuousClock.now + timeout
         while true {
-            let matching = spans.filter(predicate)
+            let matching = try spans.filter(predicate)
             if matching.count >= count || ContinuousClock.now >= deadline { return matching }
-            try await Task.sleep(for: .milliseconds(20))
+            try await Task.sleep(for: .milliseconds(25))
         }
     }
 
-    /// Stops the agent as SIGTERM would and waits for it to finish.
-    func stop() async throws {
-        agent.control.requestStop()
-        try await task?.value
-        task = nil
-        unlink(policyPath)
+    /// Sends SIGTERM, waits for a clean exit and returns the self-metrics it printed.
+    @discardableResult
+    func stop() throws -> [String: Int] {
+        let status = process.stop(signal: SIGTERM)
+        exitStatus = status
+        guard status == 0 else {
+            throw TestFailure("the agent exited with status \(status):\n\(process.errorLog)")
+        }
+        return metrics
     }
 
-    deinit {
-        agent.control.requestStop()
-        unlink(policyPath)
+    /// `periscope_<name> <value>` lines the agent printed on standard error, last value wins.
+    var metrics: [String: Int] {
+        var values: [String: Int] = [:]
+        for line in process.errorLog.split(separator: "\n") where line.hasPrefix("periscope_") {
+            let parts = line.split(separator: " ")
+            if parts.count == 2, let value = Int(parts[1]) {
+                values[String(parts[0].dropFirst("periscope_".count))] = value
+            }
+        }
+        return values
     }
+}
+
+/// One span as printed by `--output json`.
+struct PrintedSpan: Sendable {
+    let json: [String: any Sendable]
+    let attributes: [String: any Sendable]
+
+    init(jsonLine: Substring) throws {
+        guard let object = try JSONSerialization.jsonObject(with: Data(jsonLine.utf8)) as? [String: Any] else {
+            throw TestFailure("not a JSON object: \(jsonLine)")
+        }
+        json = object.compactMapValues { $0 as? any Sendable }
+        attributes = ((object["attributes"] as? [String: Any]) ?? [:]).compactMapValues { $0 as? any Sendable }
+    }
+
+    var kind: String { json["kind"] as? String ?? "" }
+    var isServer: Bool { kind == "SPAN_KIND_SERVER" }
+    var isClient: Bool { kind == "SPAN_KIND_CLIENT" }
+    var name: String { json["name"] as? String ?? "" }
+    var traceID: String { json["traceId"] as? String ?? "" }
+    var spanID: String { json["spanId"] as? String ?? "" }
+    var parentSpanID: String? { json["parentSpanId"] as? String }
+    var start: UInt64 { UInt64(json["startTimeUnixNano"] as? String ?? "") ?? 0 }
+    var end: UInt64 { UInt64(json["endTimeUnixNano"] as? String ?? "") ?? 0 }
+    var duration: UInt64 { end >= start ? end - start : 0 }
+
+    func string(_ key: String) -> String? { attributes[key] as? String }
+    func int(_ key: String) -> Int? { attributes[key] as? Int }
+
+    var isHTTP: Bool { string("http.request.method") != nil }
+    var isTCP: Bool { int("periscope.tcp.bytes_sent") != nil }
+    var pid: Int32 { Int32(int("process.pid") ?? -1) }
+    var executable: String { string("process.executable.path") ?? "" }
+    var method: String? { string("http.request.method") }
+    var path: String? { string("url.path") }
+    var statusCode: Int? { int("http.response.status_code") }
+    var requestBodySize: Int? { int("http.request.body.size") }
+    var responseBodySize: Int? { int("http.response.body.size") }
+    var localPort: Int? { int("network.local.port") }
+    var peerPort: Int? { int("network.peer.port") }
+    var bytesSent: Int? { int("periscope.tcp.bytes_sent") }
+    var bytesReceived: Int? { int("periscope.tcp.bytes_received") }
 }

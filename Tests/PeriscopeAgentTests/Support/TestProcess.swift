@@ -7,19 +7,27 @@ import Foundation
 final class TestProcess: @unchecked Sendable {
     let pid: Int32
     private var exited = false
-    /// Where the program's standard output and error go.
+    /// Where the program's standard output (and standard error, unless separated) go.
     let logPath: String
+    /// Where standard error goes when separated from standard output.
+    let errorLogPath: String?
 
     /// Starts `executable` (looked up on PATH when not absolute) with `arguments`.
-    init(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
+    init(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
+         separateStandardError: Bool = false) throws {
         let path = executable.hasPrefix("/") ? executable : try Self.which(executable)
         logPath = NSTemporaryDirectory() + "periscope-test-\(UUID().uuidString).log"
+        errorLogPath = separateStandardError ? logPath + ".stderr" : nil
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        if let errorLogPath {
+            posix_spawn_file_actions_addopen(&actions, 2, errorLogPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        } else {
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -76,9 +84,15 @@ final class TestProcess: @unchecked Sendable {
     /// What the program printed so far.
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
+    /// What the program printed on standard error, when separated.
+    var errorLog: String {
+        errorLogPath.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) } ?? ""
+    }
+
     deinit {
         stop()
         unlink(logPath)
+        if let errorLogPath { unlink(errorLogPath) }
     }
 
     static func which(_ name: String) throws -> String {
