@@ -89,30 +89,38 @@ final class AgentHarness: @unchecked Sendable {
 
 /// One span as printed by `--output json`.
 struct PrintedSpan: Sendable {
-    let json: [String: any Sendable]
-    let attributes: [String: any Sendable]
+    let kind: String
+    let name: String
+    let traceID: String
+    let spanID: String
+    let parentSpanID: String?
+    let start: UInt64
+    let end: UInt64
+    private let strings: [String: String]
+    private let ints: [String: Int]
 
     init(jsonLine: Substring) throws {
         guard let object = try JSONSerialization.jsonObject(with: Data(jsonLine.utf8)) as? [String: Any] else {
             throw TestFailure("not a JSON object: \(jsonLine)")
         }
-        json = object.compactMapValues { $0 as? any Sendable }
-        attributes = ((object["attributes"] as? [String: Any]) ?? [:]).compactMapValues { $0 as? any Sendable }
+        kind = object["kind"] as? String ?? ""
+        name = object["name"] as? String ?? ""
+        traceID = object["traceId"] as? String ?? ""
+        spanID = object["spanId"] as? String ?? ""
+        parentSpanID = object["parentSpanId"] as? String
+        start = UInt64(object["startTimeUnixNano"] as? String ?? "") ?? 0
+        end = UInt64(object["endTimeUnixNano"] as? String ?? "") ?? 0
+        let attributes = object["attributes"] as? [String: Any] ?? [:]
+        strings = attributes.compactMapValues { $0 as? String }
+        ints = attributes.compactMapValues { $0 as? Int }
     }
 
-    var kind: String { json["kind"] as? String ?? "" }
     var isServer: Bool { kind == "SPAN_KIND_SERVER" }
     var isClient: Bool { kind == "SPAN_KIND_CLIENT" }
-    var name: String { json["name"] as? String ?? "" }
-    var traceID: String { json["traceId"] as? String ?? "" }
-    var spanID: String { json["spanId"] as? String ?? "" }
-    var parentSpanID: String? { json["parentSpanId"] as? String }
-    var start: UInt64 { UInt64(json["startTimeUnixNano"] as? String ?? "") ?? 0 }
-    var end: UInt64 { UInt64(json["endTimeUnixNano"] as? String ?? "") ?? 0 }
     var duration: UInt64 { end >= start ? end - start : 0 }
 
-    func string(_ key: String) -> String? { attributes[key] as? String }
-    func int(_ key: String) -> Int? { attributes[key] as? Int }
+    func string(_ key: String) -> String? { strings[key] }
+    func int(_ key: String) -> Int? { ints[key] }
 
     var isHTTP: Bool { string("http.request.method") != nil }
     var isTCP: Bool { int("periscope.tcp.bytes_sent") != nil }
