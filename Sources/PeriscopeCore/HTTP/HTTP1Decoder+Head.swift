@@ -9,34 +9,40 @@ extension HTTP1Decoder {
     ) -> Int {
         var index = start
         while index < bytes.endIndex {
-            let byte = bytes[index]
-            index += 1
-            guard HTTP1Syntax.isAllowedInHead(byte) else {
+            // One line (or the rest of the input) at a time.
+            let lineEnd = bytes[index...].firstIndex(of: HTTP1Syntax.lf).map { $0 + 1 } ?? bytes.endIndex
+            let segment = bytes[index..<lineEnd]
+            index = lineEnd
+            if let byte = segment.first(where: { !HTTP1Syntax.isAllowedInHead($0) }) {
                 fail(&events, HTTP1DecodeError(.invalidByte, "byte \(byte) cannot appear in a message head"))
                 return index
             }
-            headBuffer.append(byte)
-            guard headBuffer.count <= Self.maxHeadSize else {
+            guard headBuffer.count + segment.count <= Self.maxHeadSize else {
                 fail(&events, HTTP1DecodeError(.headTooLarge, "head larger than \(Self.maxHeadSize) bytes"))
                 return index
             }
-            if byte == HTTP1Syntax.lf {
-                if endsWithEmptyLine {
-                    completeHead(&events)
+            var position = headBuffer.count
+            for byte in segment where !startLinePrefixChecked && byte != HTTP1Syntax.lf {
+                guard startLinePrefixIsValid(byte, at: position) else {
+                    fail(&events, HTTP1DecodeError(.invalidStartLine, "not the start of an HTTP/1.x \(kind)"))
                     return index
                 }
-                if !startLineParsed {
-                    startLineParsed = true
-                    if case .failure(let error) = HTTP1HeadParser.parseStartLine(
-                        HTTP1HeadParser.withoutCR(headBuffer.dropLast()), kind: kind
-                    ) {
-                        fail(&events, error)
-                        return index
-                    }
-                }
-            } else if !startLinePrefixChecked, !startLinePrefixIsValid(byte) {
-                fail(&events, HTTP1DecodeError(.invalidStartLine, "not the start of an HTTP/1.x \(kind)"))
+                position += 1
+            }
+            headBuffer.append(contentsOf: segment)
+            guard segment.last == HTTP1Syntax.lf else { continue }
+            if endsWithEmptyLine {
+                completeHead(&events)
                 return index
+            }
+            if parsedStartLine == nil {
+                switch HTTP1HeadParser.parseStartLine(HTTP1HeadParser.withoutCR(headBuffer.dropLast()), kind: kind) {
+                case .success(let startLine):
+                    parsedStartLine = startLine
+                case .failure(let error):
+                    fail(&events, error)
+                    return index
+                }
             }
         }
         return index
@@ -44,8 +50,7 @@ extension HTTP1Decoder {
 
     /// Rejects garbage early: a request starts with a method token and a space, a
     /// response with `HTTP/`.
-    private mutating func startLinePrefixIsValid(_ byte: UInt8) -> Bool {
-        let position = headBuffer.count - 1
+    private mutating func startLinePrefixIsValid(_ byte: UInt8, at position: Int) -> Bool {
         switch kind {
         case .response:
             guard position < Self.statusLinePrefix.count else {
@@ -72,7 +77,7 @@ extension HTTP1Decoder {
     /// Reports the head and chooses how the body is framed (RFC 9112 §6.3).
     private mutating func completeHead(_ events: inout [HTTP1DecoderEvent]) {
         let head: HTTP1MessageHead
-        switch HTTP1HeadParser.parse(headBuffer, kind: kind, complete: true) {
+        switch HTTP1HeadParser.parse(headBuffer, kind: kind, complete: true, parsedStartLine: parsedStartLine) {
         case .success(let parsed): head = parsed
         case .failure(let error): return fail(&events, error)
         }

@@ -46,7 +46,7 @@ public struct HTTP1Decoder: Sendable {
     var lostBodySizeHint: Int?
     /// Progress through the start line of the head being read.
     var startLinePrefixChecked = false
-    var startLineParsed = false
+    var parsedStartLine: HTTP1HeadParser.StartLine?
 
     public init(kind: Kind) {
         self.kind = kind
@@ -139,7 +139,7 @@ public struct HTTP1Decoder: Sendable {
         case .idle:
             loseSync(&events, messageInProgress: false)
         case .head:
-            if case .success(let head) = HTTP1HeadParser.parse(headBuffer, kind: kind, complete: false) {
+            if case .success(let head) = HTTP1HeadParser.parse(headBuffer, kind: kind, complete: false, parsedStartLine: parsedStartLine) {
                 events.append(.head(head))
                 lostBodySizeHint = head.contentLength
                 if kind == .response, let code = head.statusCode, code >= 200, !pendingRequestMethods.isEmpty {
@@ -207,7 +207,7 @@ public struct HTTP1Decoder: Sendable {
         state = .head
         headBuffer.removeAll(keepingCapacity: true)
         startLinePrefixChecked = false
-        startLineParsed = false
+        parsedStartLine = nil
         bodySize = 0
         lostBodySizeHint = nil
         messageInProgress = true

@@ -5,30 +5,37 @@ enum HTTP1HeadParser {
 
     /// Parses a complete head, or, when `complete` is false, the part of one a capture
     /// gap left: complete lines only, and a request line that may be cut short.
+    /// `parsedStartLine` is the start line when the caller already parsed it.
     static func parse(
-        _ buffer: [UInt8], kind: HTTP1Decoder.Kind, complete: Bool
+        _ buffer: [UInt8], kind: HTTP1Decoder.Kind, complete: Bool, parsedStartLine: StartLine? = nil
     ) -> Result<HTTP1MessageHead, HTTP1DecodeError> {
-        // The last piece is empty when the buffer ends with a line feed, else a line cut short.
-        var lines = buffer[...].split(separator: HTTP1Syntax.lf, omittingEmptySubsequences: false)
-        let unfinished = lines.removeLast()
-        let startLine: StartLine
-        if let first = lines.first {
-            switch parseStartLine(withoutCR(first), kind: kind) {
-            case .success(let parsed): startLine = parsed
-            case .failure(let error): return .failure(error)
-            }
-        } else {
-            guard !complete, let partial = partialStartLine(unfinished, kind: kind) else {
-                return .failure(HTTP1DecodeError(.invalidStartLine, "start line cut short by a capture gap"))
-            }
-            startLine = partial
-        }
-        var head = HTTP1MessageHead(startLine: startLine.line, version: startLine.version, isComplete: complete)
-        for line in lines.dropFirst() where !withoutCR(line).isEmpty {
-            if let error = apply(headerLine: withoutCR(line), to: &head), complete {
+        var head = HTTP1MessageHead(startLine: .request(method: "", target: ""), isComplete: complete)
+        var startLine = parsedStartLine
+        var lineStart = buffer.startIndex
+        var isFirstLine = true
+        while let newline = buffer[lineStart...].firstIndex(of: HTTP1Syntax.lf) {
+            let line = withoutCR(buffer[lineStart..<newline])
+            lineStart = newline + 1
+            if isFirstLine {
+                isFirstLine = false
+                if startLine == nil {
+                    switch parseStartLine(line, kind: kind) {
+                    case .success(let parsed): startLine = parsed
+                    case .failure(let error): return .failure(error)
+                    }
+                }
+            } else if !line.isEmpty, let error = apply(headerLine: line, to: &head), complete {
                 return .failure(error)
             }
         }
+        if isFirstLine {
+            startLine = complete ? nil : partialStartLine(buffer[lineStart...], kind: kind)
+        }
+        guard let startLine else {
+            return .failure(HTTP1DecodeError(.invalidStartLine, "start line cut short by a capture gap"))
+        }
+        head.startLine = startLine.line
+        head.version = startLine.version
         return .success(head)
     }
 
@@ -93,17 +100,13 @@ enum HTTP1HeadParser {
         }
         let name = line[..<colon]
         let value = HTTP1Syntax.trimmed(line[(colon + 1)...])
-        if HTTP1Syntax.equalsIgnoringCase(name, "host") {
-            head.host = head.host ?? string(value)
-        } else if HTTP1Syntax.equalsIgnoringCase(name, "user-agent") {
-            head.userAgent = head.userAgent ?? string(value)
-        } else if HTTP1Syntax.equalsIgnoringCase(name, "traceparent") {
-            head.traceparent = head.traceparent ?? string(value)
-        } else if HTTP1Syntax.equalsIgnoringCase(name, "transfer-encoding") {
-            head.transferEncoding = joined(head.transferEncoding, string(value))
-        } else if HTTP1Syntax.equalsIgnoringCase(name, "connection") {
-            head.connection = joined(head.connection, string(value))
-        } else if HTTP1Syntax.equalsIgnoringCase(name, "content-length") {
+        switch HTTP1HeaderName(name) {
+        case .host: head.host = head.host ?? string(value)
+        case .userAgent: head.userAgent = head.userAgent ?? string(value)
+        case .traceparent: head.traceparent = head.traceparent ?? string(value)
+        case .transferEncoding: head.transferEncoding = joined(head.transferEncoding, string(value))
+        case .connection: head.connection = joined(head.connection, string(value))
+        case .contentLength:
             // "5", or a list of identical values ("5, 5"), consistent across repeats.
             var length = head.contentLength
             for item in value.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
@@ -113,6 +116,7 @@ enum HTTP1HeadParser {
                 length = parsed
             }
             head.contentLength = length
+        case nil: break
         }
         return nil
     }

@@ -7,27 +7,28 @@ public struct HTTP1RequestTarget: Sendable, Equatable {
     public var query: String?
 
     public init(_ target: String) {
-        var rest = Substring(target)
-        if !rest.hasPrefix("/"), let schemeEnd = rest.firstRange(of: "://"),
-           rest[..<schemeEnd.lowerBound].allSatisfy({ $0.isLetter || $0.isNumber || "+-.".contains($0) }) {
-            // Absolute form: drop scheme and authority; an empty path is "/".
-            let authorityAndPath = rest[schemeEnd.upperBound...]
-            let pathStart = authorityAndPath.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" }
-            rest = pathStart.map { authorityAndPath[$0...] } ?? ""
-            if !rest.hasPrefix("/") { rest = "/" + rest }
-        } else if !rest.hasPrefix("/") {
-            self.path = target
-            self.query = nil
-            return
+        let utf8 = target.utf8
+        var pathStart = utf8.startIndex
+        if utf8.first != UInt8(ascii: "/") {
+            // Absolute form: skip `scheme://authority`; otherwise authority or asterisk form.
+            guard let colon = utf8.firstIndex(of: UInt8(ascii: ":")), colon > utf8.startIndex,
+                  utf8[colon...].starts(with: "://".utf8),
+                  utf8[..<colon].allSatisfy({ HTTP1Syntax.isSchemeCharacter($0) })
+            else {
+                path = target
+                query = nil
+                return
+            }
+            let authority = utf8.index(colon, offsetBy: 3)
+            pathStart = utf8[authority...].firstIndex {
+                $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#")
+            } ?? utf8.endIndex
         }
-        let withoutFragment = rest.prefix { $0 != "#" }
-        if let questionMark = withoutFragment.firstIndex(of: "?") {
-            path = String(withoutFragment[..<questionMark])
-            query = String(withoutFragment[withoutFragment.index(after: questionMark)...])
-        } else {
-            path = String(withoutFragment)
-            query = nil
-        }
+        let end = utf8[pathStart...].firstIndex(of: UInt8(ascii: "#")) ?? utf8.endIndex
+        let questionMark = utf8[pathStart..<end].firstIndex(of: UInt8(ascii: "?"))
+        let pathPart = target[pathStart..<(questionMark ?? end)]
+        path = pathPart.isEmpty ? "/" : String(pathPart)
+        query = questionMark.map { String(target[utf8.index(after: $0)..<end]) }
     }
 
     /// The path, followed by `?query` when `keepQuery` is set and there is a query.

@@ -25,6 +25,17 @@ enum HTTP1Syntax {
         byte >= 0x20 && byte != 0x7f || byte == tab || byte == cr || byte == lf
     }
 
+    /// Letters, digits, `+`, `-` and `.`: the characters of a URI scheme.
+    static func isSchemeCharacter(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."):
+            return true
+        default:
+            return false
+        }
+    }
+
     static func isDigit(_ byte: UInt8) -> Bool {
         byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
     }
@@ -47,10 +58,15 @@ enum HTTP1Syntax {
     }
 
     /// Case-insensitive comparison with a lowercase ASCII name.
-    static func equalsIgnoringCase(_ bytes: ArraySlice<UInt8>, _ lowercaseName: String) -> Bool {
-        bytes.count == lowercaseName.utf8.count && zip(bytes, lowercaseName.utf8).allSatisfy { a, b in
-            (a >= UInt8(ascii: "A") && a <= UInt8(ascii: "Z") ? a + 32 : a) == b
+    static func equalsIgnoringCase(_ bytes: ArraySlice<UInt8>, _ lowercaseName: [UInt8]) -> Bool {
+        guard bytes.count == lowercaseName.count else { return false }
+        var index = bytes.startIndex
+        for expected in lowercaseName {
+            let byte = bytes[index]
+            if (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte) != expected { return false }
+            index += 1
         }
+        return true
     }
 
     /// `HTTP/1.0` → "1.0"; nil for anything but HTTP/1.x.

@@ -29,8 +29,8 @@ extension ConnectionTracker {
             traceparent: request.traceparent
         )
         return Span(
-            traceID: context?.traceID ?? .random(using: &generator),
-            spanID: .random(using: &generator),
+            traceID: context?.traceID ?? randomTraceID(),
+            spanID: randomSpanID(),
             parentSpanID: context?.parentID,
             kind: kind,
             name: method,
@@ -54,8 +54,8 @@ extension ConnectionTracker {
         case .unknown: .internal
         }
         return Span(
-            traceID: .random(using: &generator),
-            spanID: .random(using: &generator),
+            traceID: randomTraceID(),
+            spanID: randomSpanID(),
             kind: kind,
             name: "tcp",
             startTimeUnixNano: clock.unixNanos(fromMonotonic: connection.start),
@@ -66,5 +66,26 @@ extension ConnectionTracker {
             peer: connection.peer,
             tcp: TCPDetails(bytesSent: connection.bytesSent, bytesReceived: connection.bytesReceived)
         )
+    }
+
+    /// A random non-zero trace id from two draws of the generator.
+    mutating func randomTraceID() -> TraceID {
+        var high: UInt64, low: UInt64
+        repeat {
+            high = generator.next()
+            low = generator.next()
+        } while high == 0 && low == 0
+        return TraceID(bytes: Self.bigEndianBytes(high) + Self.bigEndianBytes(low))
+    }
+
+    /// A random non-zero span id from one draw of the generator.
+    mutating func randomSpanID() -> SpanID {
+        var value: UInt64
+        repeat { value = generator.next() } while value == 0
+        return SpanID(bytes: Self.bigEndianBytes(value))
+    }
+
+    static func bigEndianBytes(_ value: UInt64) -> [UInt8] {
+        (0..<8).map { UInt8(truncatingIfNeeded: value >> (56 - 8 * $0)) }
     }
 }
