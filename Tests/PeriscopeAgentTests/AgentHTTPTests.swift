@@ -84,7 +84,7 @@ extension KernelTests {
             let spans = try agent.spans
 
             #expect(spans.count == 1000)
-            #expect(spans.allSatisfy(\.isServer))
+            #expect(spans.allSatisfy { $0.isServer })
             #expect(Set(spans.compactMap(\.path)).count == 1000, "every request exactly once")
             #expect(spans.allSatisfy { $0.statusCode == 200 && $0.responseBodySize == 17 })
             #expect(spans.allSatisfy { $0.executable.hasSuffix("nginx") && $0.pid != nginx.pid })

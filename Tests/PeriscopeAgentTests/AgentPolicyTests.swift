@@ -35,11 +35,11 @@ extension KernelTests {
             #expect(tracedSpans.count == 1)
             #expect(tracedSpans.first?.pid == traced.pid)
             _ = try await agent.waitForSpans(count: 4) { $0.isClient }
-            let serverPorts = Set(try agent.spans.filter(\.isServer).compactMap(\.localPort))
+            let serverPorts = Set(try agent.spans.filter { $0.isServer }.compactMap(\.localPort))
             #expect(serverPorts == [18514], "excluded pid, excluded executable and the excluded shell's child stay silent")
             #expect(try !agent.spans.contains { $0.pid == byPID.pid || $0.pid == byExecutable.pid })
             // curl is not excluded: its client spans to every server are there.
-            #expect(Set(try agent.spans.filter(\.isClient).compactMap(\.peerPort)) == [18511, 18512, 18513, 18514])
+            #expect(Set(try agent.spans.filter { $0.isClient }.compactMap(\.peerPort)) == [18511, 18512, 18513, 18514])
 
             // Edit: exclude the traced server, stop excluding the first one.
             try agent.updatePolicy(policy([traced.pid, parent.pid]))
