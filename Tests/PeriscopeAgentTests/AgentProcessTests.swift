@@ -7,7 +7,8 @@ extension KernelTests {
         @Test func leavesNoProgramOrLinkLoadedAfterSIGTERM() async throws {
             let site = try TemporaryDirectory()
             _ = try site.write("index.html", "hello\n")
-            _ = try startPythonServer(port: 18531, directory: site.path)
+            let server = try startPythonServer(port: 18531, directory: site.path)
+            defer { server.stop() }
             let agent = try await AgentHarness(policy: "ports: [18531]\n")
             let loadedPrograms = try run("bpftool", ["prog", "show"])
             #expect(loadedPrograms.contains("periscope_sys_"), "the check below would prove nothing otherwise")

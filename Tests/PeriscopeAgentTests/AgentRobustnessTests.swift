@@ -6,7 +6,7 @@ extension KernelTests {
         @Test func garbageTruncatedHeadersAndFuzzedRequestsAreCountedNotFatal() async throws {
             let site = try TemporaryDirectory()
             _ = try site.write("index.html", "hello\n")
-            _ = try startPythonServer(port: 18521, directory: site.path)
+            let server = try startPythonServer(port: 18521, directory: site.path)
             let agent = try await AgentHarness(policy: "ports: [18521]\n")
 
             var generator = SeededGenerator(seed: 0x5eed)
@@ -33,6 +33,7 @@ extension KernelTests {
             try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:18521/index.html"])
             let spans = try await agent.waitForSpans { $0.isServer && $0.path == "/index.html" && $0.statusCode == 200 }
             #expect(agent.process.isRunning)
+            #expect(server.isRunning)
             let metrics = try agent.stop()
             #expect(!spans.isEmpty)
             #expect((metrics["decode_errors"] ?? 0) > 0)

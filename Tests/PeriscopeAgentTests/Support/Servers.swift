@@ -23,7 +23,7 @@ final class TemporaryDirectory {
 /// python3's http.server on 127.0.0.1:`port`, serving `directory`.
 func startPythonServer(port: UInt16, directory: String, executable: String = "python3") throws -> TestProcess {
     let server = try TestProcess(executable, ["-m", "http.server", "\(port)", "--bind", "127.0.0.1", "--directory", directory])
-    try waitForPort(port)
+    try waitForPort(port, of: server)
     return server
 }
 
@@ -45,7 +45,7 @@ func startNginx(in directory: TemporaryDirectory, port: UInt16, httpBlock: Strin
         }
         """)
     let nginx = try TestProcess("nginx", ["-c", config, "-p", prefix])
-    try waitForPort(port)
+    try waitForPort(port, of: nginx)
     return nginx
 }
 
@@ -61,6 +61,6 @@ func startHAProxy(in directory: TemporaryDirectory, port: UInt16, body: String) 
         \(body)
         """)
     let haproxy = try TestProcess("haproxy", ["-db", "-f", config])
-    try waitForPort(port)
+    try waitForPort(port, of: haproxy)
     return haproxy
 }

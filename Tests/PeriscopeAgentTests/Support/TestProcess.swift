@@ -121,8 +121,9 @@ func run(_ executable: String, _ arguments: [String]) throws -> String {
     return process.log
 }
 
-/// Waits until something accepts TCP connections on 127.0.0.1:`port`.
-func waitForPort(_ port: UInt16, timeout: Duration = .seconds(10)) throws {
+/// Waits until something accepts TCP connections on 127.0.0.1:`port`; when `process`
+/// is given, fails as soon as it exits, with what it printed.
+func waitForPort(_ port: UInt16, of process: TestProcess? = nil, timeout: Duration = .seconds(10)) throws {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -137,7 +138,10 @@ func waitForPort(_ port: UInt16, timeout: Duration = .seconds(10)) throws {
         }
         close(fd)
         if connected { return }
+        if let process, !process.isRunning {
+            throw TestFailure("the process meant to listen on \(port) exited:\n\(process.log)")
+        }
         usleep(50_000)
     }
-    throw TestFailure("nothing listens on 127.0.0.1:\(port) after \(timeout)")
+    throw TestFailure("nothing listens on 127.0.0.1:\(port) after \(timeout):\n\(process?.log ?? "")")
 }
