@@ -60,6 +60,10 @@ func startHAProxy(in directory: TemporaryDirectory, port: UInt16, body: String) 
             timeout server 30s
         \(body)
         """)
+    let check = try run("haproxy", ["-c", "-f", config])
+    guard check.contains("Configuration file is valid") else {
+        throw TestFailure("haproxy rejects its test configuration:\n\(check)\n\((try? String(contentsOfFile: config, encoding: .utf8)) ?? "")")
+    }
     let haproxy = try TestProcess("haproxy", ["-db", "-f", config])
     try waitForPort(port, of: haproxy)
     return haproxy
