@@ -59,6 +59,7 @@ func startHAProxy(in directory: TemporaryDirectory, port: UInt16, body: String) 
             timeout client 30s
             timeout server 30s
         \(body)
+
         """)
     let check = try run("haproxy", ["-c", "-f", config])
     guard check.contains("Configuration file is valid") else {
