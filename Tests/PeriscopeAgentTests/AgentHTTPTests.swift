@@ -11,8 +11,7 @@ extension KernelTests {
 
             let before = ContinuousClock.now
             let curl = try TestProcess("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:18501/hello.txt?lang=en"])
-            var status: Int32 = 0
-            waitpid(curl.pid, &status, 0)
+            curl.wait()
             let wall = ContinuousClock.now - before
 
             let serverSpans = try await agent.waitForSpans { $0.isServer && $0.isHTTP }

@@ -39,8 +39,7 @@ extension KernelTests {
             let site = try TemporaryDirectory()
             let policy = try site.write("policy.yaml", "ports: [{port: 8000, endPort: 70000}]\n")
             let agent = try TestProcess(try AgentHarness.executablePath, ["--config", policy])
-            var status: Int32 = 0
-            waitpid(agent.pid, &status, 0)
+            let status = agent.wait()
             #expect((status >> 8) & 0xff == 2)
             #expect(agent.log.contains("spec.ports[0].endPort"))
             #expect(agent.log.contains("70000"))

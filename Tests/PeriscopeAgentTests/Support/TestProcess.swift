@@ -3,7 +3,8 @@ import Foundation
 /// A real program started by a test and stopped when the test is done.
 ///
 /// Spawned with an empty signal mask and default signal dispositions: the test runner's
-/// threads block signals, and a child inheriting that mask would ignore SIGTERM.
+/// threads block signals, and a child inheriting that mask would ignore SIGTERM. It leads
+/// its own process group, so stopping it also stops whatever it started.
 final class TestProcess: @unchecked Sendable {
     let pid: Int32
     private var exited = false
@@ -37,7 +38,8 @@ final class TestProcess: @unchecked Sendable {
         sigfillset(&all)
         posix_spawnattr_setsigmask(&attributes, &empty)
         posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
         var env = ProcessInfo.processInfo.environment
         env.merge(environment) { $1 }
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
@@ -57,6 +59,7 @@ final class TestProcess: @unchecked Sendable {
     func stop(signal: Int32 = SIGTERM, timeout: Duration = .seconds(10)) -> Int32 {
         guard !exited else { return 0 }
         kill(pid, signal)
+        defer { kill(-pid, SIGKILL) }
         let deadline = ContinuousClock.now + timeout
         var status: Int32 = 0
         while waitpid(pid, &status, WNOHANG) == 0 {
@@ -68,6 +71,17 @@ final class TestProcess: @unchecked Sendable {
             usleep(10_000)
         }
         exited = true
+        return status
+    }
+
+    /// Waits for the program to end by itself; returns its exit status.
+    @discardableResult
+    func wait() -> Int32 {
+        guard !exited else { return 0 }
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        exited = true
+        kill(-pid, SIGKILL)
         return status
     }
 
@@ -115,9 +129,7 @@ struct TestFailure: Error, CustomStringConvertible {
 @discardableResult
 func run(_ executable: String, _ arguments: [String]) throws -> String {
     let process = try TestProcess(executable, arguments)
-    var status: Int32 = 0
-    waitpid(process.pid, &status, 0)
-    process.stop()
+    process.wait()
     return process.log
 }
 
