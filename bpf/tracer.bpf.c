@@ -454,7 +454,8 @@ int periscope_fork(struct bpf_raw_tracepoint_args *ctx)
     return 0;
 }
 
-/* Every exec is reported (unless excluded): the agent matches executables against the policy. */
+/* Every exec is reported (unless excluded), with the path being executed: the agent
+ * matches executables against the policy, even for processes gone before it looks. */
 SEC("raw_tracepoint/sched_process_exec")
 int periscope_exec(struct bpf_raw_tracepoint_args *ctx)
 {
@@ -466,7 +467,14 @@ int periscope_exec(struct bpf_raw_tracepoint_args *ctx)
     if (!cfg || !event)
         return 0;
     __builtin_memset(&event->tuple, 0, sizeof(event->tuple));
-    submit(event, 0, cfg);
+    struct linux_binprm *binprm = (struct linux_binprm *)ctx->args[2];
+    const char *filename = BPF_CORE_READ(binprm, filename);
+    long length = bpf_probe_read_kernel_str(event->payload, PERISCOPE_MAX_PATH, filename);
+    __u32 captured = length > 1 ? (__u32)(length - 1) : 0;
+    if (captured > PERISCOPE_MAX_PATH)
+        captured = PERISCOPE_MAX_PATH;
+    event->captured_len = captured;
+    submit(event, captured, cfg);
     return 0;
 }
 

@@ -106,16 +106,16 @@ final class CaptureLoop {
         }
         switch event.kind {
         case .processExec:
-            processStarted(event.pid)
-            return
+            processStarted(event.pid, executed: String(decoding: event.payload, as: UTF8.self))
         case .processExited:
+            emit(tracker.handle(event))
             processes[event.pid] = nil
             seenProcesses.remove(event.pid)
             selection.remove(pid: event.pid)
         case .opened, .data, .closed:
             if selection.allProcesses { seenProcesses.insert(event.pid) }
+            emit(tracker.handle(event))
         }
-        emit(tracker.handle(event))
     }
 
     private func emit(_ spans: [Span]) {
@@ -128,9 +128,12 @@ final class CaptureLoop {
     }
 
     /// A process called exec: its executable may now match, or be excluded by, the policy.
-    private func processStarted(_ pid: Int32) {
-        guard let ppid = procfs.parentPID(of: pid) else { return }
-        let entry = ProcessEntry(pid: pid, ppid: ppid, executable: procfs.executable(of: pid) ?? "")
+    /// `/proc` gives the resolved path; the path the kernel saw executed stands in when
+    /// the process is already gone.
+    private func processStarted(_ pid: Int32, executed: String) {
+        let ppid = procfs.parentPID(of: pid) ?? processes[pid]?.ppid ?? 0
+        let executable = procfs.executable(of: pid) ?? executed
+        let entry = ProcessEntry(pid: pid, ppid: ppid, executable: executable)
         processes[pid] = entry
         let updated = selection.updating(with: entry, policy: policy)
         guard updated != selection else { return }

@@ -16,6 +16,8 @@
 #define PERISCOPE_DEFAULT_CAPTURE 2048
 /* Entries of the PID maps. */
 #define PERISCOPE_MAX_PIDS 65536
+/* Bytes of the executable path carried by an EXEC event. */
+#define PERISCOPE_MAX_PATH 256
 /* At most this many iovec entries of readv/writev/recvmsg/sendmsg are copied. */
 #define PERISCOPE_MAX_IOV 8
 
@@ -87,7 +89,7 @@ struct periscope_event {
     __u32 tid;
     __s32 fd;
     __u32 total_len;    /* bytes the syscall moved */
-    __u32 captured_len; /* payload bytes that follow */
+    __u32 captured_len; /* payload bytes that follow (EXEC: the executable path) */
     __u8 direction;     /* enum periscope_direction, DATA only */
     __u8 role;          /* enum periscope_role, OPEN only */
     __u16 syscall_nr;

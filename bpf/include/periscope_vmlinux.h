@@ -65,6 +65,10 @@ struct files_struct {
     struct fdtable *fdt;
 };
 
+struct linux_binprm {
+    const char *filename;
+};
+
 struct task_struct {
     int pid;
     int tgid;
