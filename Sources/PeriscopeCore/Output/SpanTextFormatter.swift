@@ -2,7 +2,8 @@
 ///
 ///     2024-05-01T12:34:56.789Z     12.345ms SERVER   GET     /users/42        200 10.0.0.2:51234->10.0.0.1:8080 req=0B resp=5B pid=812 nginx trace=… span=…
 ///
-/// Start time (UTC), duration, kind, method, path, status, `peer->local`, body sizes (bytes
+/// Start time (UTC), duration, kind, method, path, status, `caller->callee` (the peer first
+/// on server spans, the local end first on client spans), body sizes (bytes
 /// each way for a TCP connection), process, ids, and why the span ended abnormally.
 /// Control characters from captured bytes are shown escaped, never sent to the terminal.
 public struct SpanTextFormatter: Sendable {
@@ -24,12 +25,15 @@ public struct SpanTextFormatter: Sendable {
             padLeft(Self.milliseconds(span.durationNanos), 12),
             padRight(span.kind.rawValue, 8),
         ]
+        let addresses = span.kind == .client
+            ? "\(span.local.description)->\(span.peer.description)"
+            : "\(span.peer.description)->\(span.local.description)"
         if let http = span.http {
             columns += [
                 padRight(Self.printable(http.method), 7),
                 padRight(Self.printable(http.path), pathWidth),
                 padRight(http.statusCode.map(String.init) ?? "---", 3),
-                padRight("\(span.peer.description)->\(span.local.description)", 45),
+                padRight(addresses, 45),
                 padRight("req=\(http.requestBodySize)B resp=\(http.responseBodySize)B", 24),
             ]
         } else {
@@ -38,7 +42,7 @@ public struct SpanTextFormatter: Sendable {
                 padRight(Self.printable(span.name), 7),
                 padRight("-", pathWidth),
                 "---",
-                padRight("\(span.peer.description)->\(span.local.description)", 45),
+                padRight(addresses, 45),
                 padRight("sent=\(tcp.bytesSent)B recv=\(tcp.bytesReceived)B", 24),
             ]
         }

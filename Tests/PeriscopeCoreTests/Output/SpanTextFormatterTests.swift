@@ -9,17 +9,18 @@ import Testing
             + "trace=4bf92f3577b34da6a3ce929d0e0e4736 span=00f067aa0ba902b7 parent=b7ad6b7169203331")
     }
 
+    /// A client span reads caller first, like a server span: local end, then the server.
     @Test func formatsATCPSpanWithBytesEachWay() {
         let line = SpanTextFormatter().format(SpanFixtures.tcp)
         #expect(line == "2023-11-14T22:13:20.000Z   2500.000ms CLIENT   tcp     -                                --- "
-            + "[2001:db8::5]:5432->[::1]:40000               sent=1234B recv=56789B   pid=42 "
+            + "[::1]:40000->[2001:db8::5]:5432               sent=1234B recv=56789B   pid=42 "
             + "trace=0af7651916cd43dd8448eb211c80319c span=b7ad6b7169203331")
     }
 
     @Test func columnsLineUpAcrossSpans() {
         let formatter = SpanTextFormatter()
         let a = formatter.format(SpanFixtures.server), b = formatter.format(SpanFixtures.tcp)
-        #expect(a.firstRange(of: "10.0.0.2")?.lowerBound.utf16Offset(in: a) == b.firstRange(of: "[2001")?.lowerBound.utf16Offset(in: b))
+        #expect(a.firstRange(of: "10.0.0.2")?.lowerBound.utf16Offset(in: a) == b.firstRange(of: "[::1]")?.lowerBound.utf16Offset(in: b))
         #expect(a.firstRange(of: "req=")?.lowerBound.utf16Offset(in: a) == b.firstRange(of: "sent=")?.lowerBound.utf16Offset(in: b))
     }
 
