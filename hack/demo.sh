@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" -eq 0 ] || { echo "demo: run as root (the agent loads BPF programs)" >&2; exit 1; }
 hack/setup.sh
-swift build --product periscope-agent
+swift build --product periscope-agent >&2
 agent="$(swift build --show-bin-path)/periscope-agent"
 
 work="$(mktemp -d /tmp/periscope-demo.XXXXXX)"

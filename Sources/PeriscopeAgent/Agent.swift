@@ -41,7 +41,7 @@ public final class Agent: Service, @unchecked Sendable {
         } onCancel: {
             control.requestStop()
         }
-        logger.info("agent.stopped", metadata: ["metrics": "\(control.metrics.report)"])
+        logger.info("agent.stopped", metadata: control.metrics.metadata)
     }
 
     private func runCaptureThread() async throws {

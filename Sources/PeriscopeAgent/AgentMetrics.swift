@@ -1,4 +1,4 @@
-import PeriscopeBPF
+import Logging
 
 /// The agent's view of its own health.
 public struct AgentMetrics: Sendable, Equatable {
@@ -30,8 +30,17 @@ public struct AgentMetrics: Sendable, Equatable {
 
     public init() {}
 
-    /// `name value` lines, stable names, for logs and for scripts.
+    /// `periscope_<name> <value>` lines, stable names, for scripts.
     public var report: String {
+        values.map { "periscope_\($0.0) \($0.1)" }.joined(separator: "\n")
+    }
+
+    /// The same values as log metadata, one key per metric.
+    public var metadata: Logger.Metadata {
+        Dictionary(uniqueKeysWithValues: values.map { ($0.0, Logger.MetadataValue.string($0.1)) })
+    }
+
+    private var values: [(String, String)] {
         [
             ("events_read", "\(eventsRead)"),
             ("events_lost", "\(eventsLost)"),
@@ -46,6 +55,6 @@ public struct AgentMetrics: Sendable, Equatable {
             ("processes_attached", "\(processesAttached)"),
             ("policy_reloads", "\(policyReloads)"),
             ("policy_reload_failures", "\(policyReloadFailures)"),
-        ].map { "periscope_\($0.0) \($0.1)" }.joined(separator: "\n")
+        ]
     }
 }

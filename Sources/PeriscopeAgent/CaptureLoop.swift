@@ -80,7 +80,7 @@ final class CaptureLoop {
             }
             if control.takeReportRequest() {
                 publishMetrics()
-                logger.info("agent.metrics", metadata: ["metrics": "\(metrics.report)"])
+                logger.info("agent.metrics", metadata: metrics.metadata)
             }
         }
         tracer.detach()
