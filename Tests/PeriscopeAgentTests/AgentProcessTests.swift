@@ -15,6 +15,12 @@ extension KernelTests {
             #expect(try run("bpftool", ["link", "show"]).contains("raw_tracepoint"))
             try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:18531/index.html"])
             _ = try await agent.waitForSpans { $0.isServer }
+            kill(agent.process.pid, SIGUSR1)
+            let deadline = ContinuousClock.now + .seconds(5)
+            while !agent.process.errorLog.contains("agent.metrics"), ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(agent.process.errorLog.contains("spans_emitted=1"), "SIGUSR1 prints the self-metrics")
             let metrics = try agent.stop()
             #expect(agent.exitStatus == 0)
             #expect((metrics["spans_emitted"] ?? 0) >= 1, "self-metrics printed on exit")
