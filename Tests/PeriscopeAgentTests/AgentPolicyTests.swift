@@ -71,4 +71,31 @@ extension KernelTests {
             #expect(agent.process.errorLog.contains("endPort"))
         }
     }
+
+        @Test func sighupRereadsThePolicyEvenWhenTheFileLooksUnchanged() async throws {
+            let site = try TemporaryDirectory()
+            _ = try site.write("index.html", "hello\n")
+            let server = try startPythonServer(port: 18542, directory: site.path)
+            let agent = try await AgentHarness(policy: "ports: [18541]\n")
+            // Rewrite in place with the same size and modification time: only SIGHUP can tell.
+            let attributes = try FileManager.default.attributesOfItem(atPath: agent.policyPath)
+            let handle = try #require(FileHandle(forWritingAtPath: agent.policyPath))
+            try handle.write(contentsOf: Data("ports: [18542]\n".utf8))
+            try handle.close()
+            try FileManager.default.setAttributes(
+                [.modificationDate: try #require(attributes[.modificationDate])], ofItemAtPath: agent.policyPath)
+            try await Task.sleep(for: .milliseconds(600))
+            try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:18542/"])
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try agent.spans.isEmpty, "the watcher cannot see this edit")
+
+            kill(agent.process.pid, SIGHUP)
+            try await Task.sleep(for: .milliseconds(300))
+            try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:18542/"])
+            let spans = try await agent.waitForSpans { $0.isServer }
+            let metrics = try agent.stop()
+            #expect(spans.first?.pid == server.pid)
+            #expect(metrics["policy_reloads"] == 1)
+        }
+    }
 }
