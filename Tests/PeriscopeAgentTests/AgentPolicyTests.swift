@@ -70,7 +70,6 @@ extension KernelTests {
             #expect((metrics["policy_reload_failures"] ?? 0) >= 1)
             #expect(agent.process.errorLog.contains("endPort"))
         }
-    }
 
         @Test func sighupRereadsThePolicyEvenWhenTheFileLooksUnchanged() async throws {
             let site = try TemporaryDirectory()
