@@ -77,12 +77,14 @@ extension KernelTests {
             let server = try startPythonServer(port: 18542, directory: site.path)
             let agent = try await AgentHarness(policy: "ports: [18541]\n")
             // Rewrite in place with the same size and modification time: only SIGHUP can tell.
-            let attributes = try FileManager.default.attributesOfItem(atPath: agent.policyPath)
+            let fixedTime: [FileAttributeKey: Any] = [.modificationDate: Date(timeIntervalSince1970: 1_700_000_000)]
+            try FileManager.default.setAttributes(fixedTime, ofItemAtPath: agent.policyPath)
+            kill(agent.process.pid, SIGHUP)  // the agent now knows the file by that time
+            try await Task.sleep(for: .milliseconds(300))
             let handle = try #require(FileHandle(forWritingAtPath: agent.policyPath))
             try handle.write(contentsOf: Data("ports: [18542]\n".utf8))
             try handle.close()
-            try FileManager.default.setAttributes(
-                [.modificationDate: try #require(attributes[.modificationDate])], ofItemAtPath: agent.policyPath)
+            try FileManager.default.setAttributes(fixedTime, ofItemAtPath: agent.policyPath)
             try await Task.sleep(for: .milliseconds(600))
             try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:18542/"])
             try await Task.sleep(for: .milliseconds(300))
