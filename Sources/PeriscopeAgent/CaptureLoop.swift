@@ -17,7 +17,7 @@ final class CaptureLoop {
 
     private var policy: Policy
     private var policyFile: PolicyFile?
-    private var tracker: ConnectionTracker<SystemRandomNumberGenerator>
+    private var tracker: ConnectionTracker<FastRandom>
     private var pipeline: SpanPipeline
     private var selection: ProcessSelection
     private var processes: [Int32: ProcessEntry] = [:]
@@ -38,7 +38,7 @@ final class CaptureLoop {
         self.logger = logger
         self.procfs = procfs
         self.selfPID = selfPID
-        self.tracker = ConnectionTracker(configuration: .init(policy: policy), clock: MonotonicClock.mapping())
+        self.tracker = ConnectionTracker(configuration: .init(policy: policy), clock: MonotonicClock.mapping(), generator: FastRandom())
         self.pipeline = SpanPipeline(policy: policy)
         self.selection = ProcessSelection(allProcesses: false, targets: [], excluded: [selfPID])
     }

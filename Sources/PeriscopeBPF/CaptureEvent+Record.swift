@@ -49,9 +49,12 @@ extension CaptureEvent {
                                                         UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8)>,
                      port: KeyPath<periscope_tuple, UInt16>) -> SocketAddress {
             let offset = tupleOffset + MemoryLayout<periscope_tuple>.offset(of: path)!
-            let bytes = [UInt8](UnsafeRawBufferPointer(rebasing: record[offset..<(offset + 16)]))
             let portOffset = tupleOffset + MemoryLayout<periscope_tuple>.offset(of: port)!
-            return SocketAddress(address: bytes, port: base.loadUnaligned(fromByteOffset: portOffset, as: UInt16.self))
+            return SocketAddress(
+                high: UInt64(bigEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt64.self)),
+                low: UInt64(bigEndian: base.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)),
+                port: base.loadUnaligned(fromByteOffset: portOffset, as: UInt16.self)
+            )
         }
         self.init(
             kind: kind,

@@ -60,8 +60,9 @@ extension KernelTests {
                     location / { return 200 "hello from nginx\\n"; }
                 }
                 """)
+            // By pid: the master and, through it, its worker (other nginx on the host stay out).
             let agent = try await AgentHarness(policy: """
-                executables: ["nginx"]
+                pids: [\(nginx.pid)]
                 ports: [18502]
                 """)
 

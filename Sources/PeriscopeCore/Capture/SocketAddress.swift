@@ -1,16 +1,24 @@
 /// An IP address and TCP port. IPv4 addresses are kept as IPv4-mapped IPv6 bytes
 /// so one representation serves both families.
 public struct SocketAddress: Hashable, Sendable {
-    /// 16 bytes, network order. IPv4 is `::ffff:a.b.c.d`.
-    public var address: [UInt8]
+    /// Address bytes 0–7 and 8–15, most significant first; stored inline so that an event
+    /// or a span costs no allocation per address.
+    public var high: UInt64
+    public var low: UInt64
     public var port: UInt16
 
-    public static let unspecified = SocketAddress(address: [UInt8](repeating: 0, count: 16), port: 0)
+    public static let unspecified = SocketAddress(high: 0, low: 0, port: 0)
 
+    public init(high: UInt64, low: UInt64, port: UInt16) {
+        self.high = high
+        self.low = low
+        self.port = port
+    }
+
+    /// 16 bytes, network order. IPv4 is `::ffff:a.b.c.d`.
     public init(address: [UInt8], port: UInt16) {
         precondition(address.count == 16, "SocketAddress takes 16 address bytes")
-        self.address = address
-        self.port = port
+        self.init(high: UInt64(bigEndianBytes: address[0..<8]), low: UInt64(bigEndianBytes: address[8..<16]), port: port)
     }
 
     /// An IPv4 address given as four octets.
@@ -18,12 +26,16 @@ public struct SocketAddress: Hashable, Sendable {
         self.init(address: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, a, b, c, d], port: port)
     }
 
+    /// 16 bytes, network order.
+    public var address: [UInt8] { high.bigEndianBytes + low.bigEndianBytes }
+
     public var isIPv4: Bool {
-        address[0..<10].allSatisfy { $0 == 0 } && address[10] == 0xff && address[11] == 0xff
+        high == 0 && low >> 32 == 0xffff
     }
 
     /// `127.0.0.1` or `::1` (IPv6 in RFC 5952 shortest form).
     public var host: String {
+        let address = self.address
         if isIPv4 {
             return address[12...].map(String.init).joined(separator: ".")
         }

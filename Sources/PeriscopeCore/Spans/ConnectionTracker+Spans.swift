@@ -68,24 +68,11 @@ extension ConnectionTracker {
         )
     }
 
-    /// A random non-zero trace id from two draws of the generator.
     mutating func randomTraceID() -> TraceID {
-        var high: UInt64, low: UInt64
-        repeat {
-            high = generator.next()
-            low = generator.next()
-        } while high == 0 && low == 0
-        return TraceID(bytes: Self.bigEndianBytes(high) + Self.bigEndianBytes(low))
+        TraceID.random(using: &generator)
     }
 
-    /// A random non-zero span id from one draw of the generator.
     mutating func randomSpanID() -> SpanID {
-        var value: UInt64
-        repeat { value = generator.next() } while value == 0
-        return SpanID(bytes: Self.bigEndianBytes(value))
-    }
-
-    static func bigEndianBytes(_ value: UInt64) -> [UInt8] {
-        (0..<8).map { UInt8(truncatingIfNeeded: value >> (56 - 8 * $0)) }
+        SpanID.random(using: &generator)
     }
 }

@@ -1,19 +1,27 @@
-/// A 16-byte W3C trace id.
+/// A 16-byte W3C trace id, stored inline (no allocation per span).
 public struct TraceID: Hashable, Sendable {
-    public var bytes: [UInt8]
+    /// Bytes 0–7, big-endian.
+    public var high: UInt64
+    /// Bytes 8–15, big-endian.
+    public var low: UInt64
+
+    public init(high: UInt64, low: UInt64) {
+        self.high = high
+        self.low = low
+    }
 
     public init(bytes: [UInt8]) {
         precondition(bytes.count == 16, "TraceID takes 16 bytes")
-        self.bytes = bytes
+        self.init(high: UInt64(bigEndianBytes: bytes[0..<8]), low: UInt64(bigEndianBytes: bytes[8..<16]))
     }
+
+    public var bytes: [UInt8] { high.bigEndianBytes + low.bigEndianBytes }
 
     /// A random, non-zero trace id.
     public static func random<G: RandomNumberGenerator>(using generator: inout G) -> TraceID {
-        var bytes = [UInt8](repeating: 0, count: 16)
-        repeat {
-            for i in bytes.indices { bytes[i] = UInt8.random(in: .min ... .max, using: &generator) }
-        } while bytes.allSatisfy { $0 == 0 }
-        return TraceID(bytes: bytes)
+        var id: TraceID
+        repeat { id = TraceID(high: generator.next(), low: generator.next()) } while id.high == 0 && id.low == 0
+        return id
     }
 
     /// 32 lowercase hex digits.
@@ -24,26 +32,31 @@ public struct TraceID: Hashable, Sendable {
         guard let bytes = [UInt8](hexString: hex), bytes.count == 16, !bytes.allSatisfy({ $0 == 0 }) else {
             return nil
         }
-        self.bytes = bytes
+        self.init(bytes: bytes)
     }
 }
 
-/// An 8-byte W3C span id.
+/// An 8-byte W3C span id, stored inline.
 public struct SpanID: Hashable, Sendable {
-    public var bytes: [UInt8]
+    /// The eight bytes, big-endian.
+    public var value: UInt64
+
+    public init(value: UInt64) {
+        self.value = value
+    }
 
     public init(bytes: [UInt8]) {
         precondition(bytes.count == 8, "SpanID takes 8 bytes")
-        self.bytes = bytes
+        self.init(value: UInt64(bigEndianBytes: bytes[...]))
     }
+
+    public var bytes: [UInt8] { value.bigEndianBytes }
 
     /// A random, non-zero span id.
     public static func random<G: RandomNumberGenerator>(using generator: inout G) -> SpanID {
-        var bytes = [UInt8](repeating: 0, count: 8)
-        repeat {
-            for i in bytes.indices { bytes[i] = UInt8.random(in: .min ... .max, using: &generator) }
-        } while bytes.allSatisfy { $0 == 0 }
-        return SpanID(bytes: bytes)
+        var value: UInt64
+        repeat { value = generator.next() } while value == 0
+        return SpanID(value: value)
     }
 
     /// 16 lowercase hex digits.
@@ -54,7 +67,18 @@ public struct SpanID: Hashable, Sendable {
         guard let bytes = [UInt8](hexString: hex), bytes.count == 8, !bytes.allSatisfy({ $0 == 0 }) else {
             return nil
         }
-        self.bytes = bytes
+        self.init(bytes: bytes)
+    }
+}
+
+extension UInt64 {
+    /// Eight bytes, most significant first.
+    init(bigEndianBytes bytes: ArraySlice<UInt8>) {
+        self = bytes.reduce(0) { $0 << 8 | UInt64($1) }
+    }
+
+    var bigEndianBytes: [UInt8] {
+        (0..<8).map { UInt8(truncatingIfNeeded: self >> (56 - 8 * $0)) }
     }
 }
 
