@@ -20,6 +20,12 @@ let package = Package(
             pkgConfig: "libbpf",
             providers: [.apt(["libbpf-dev"])]
         ),
+        // libcurl from Debian's libcurl4-openssl-dev: HTTP(S) for the Kubernetes API and OTLP.
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
         // The event layout shared with the kernel programs, plus helpers Swift cannot import.
         .target(name: "CPeriscopeBPF"),
         // Compiles bpf/*.bpf.c with clang -target bpf during `swift build`.
