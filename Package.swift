@@ -20,11 +20,11 @@ let package = Package(
             pkgConfig: "libbpf",
             providers: [.apt(["libbpf-dev"])]
         ),
-        // libcurl from Debian's libcurl4-openssl-dev: HTTP(S) for the Kubernetes API and OTLP.
-        .systemLibrary(
-            name: "CCurl",
-            pkgConfig: "libcurl",
-            providers: [.apt(["libcurl4-openssl-dev"])]
+        // libcurl from Debian's libcurl4-openssl-dev (HTTP(S) for the Kubernetes API and
+        // OTLP), with typed wrappers for its variadic calls.
+        .target(
+            name: "CPeriscopeCurl",
+            linkerSettings: [.linkedLibrary("curl")]
         ),
         // The event layout shared with the kernel programs, plus helpers Swift cannot import.
         .target(name: "CPeriscopeBPF"),
