@@ -14,6 +14,25 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+/* This file builds twice. By default the hot path reads kernel memory through BTF-typed
+ * pointers — a tp_btf program, bpf_get_current_task_btf() and the bpf_rdonly_cast kfunc
+ * (Linux 6.2+) — which compile to plain loads instead of a helper call per field. With
+ * PERISCOPE_PROBE_READS (tracer_compat.bpf.c) every kernel read is a
+ * bpf_probe_read_kernel and sys_exit is a plain raw tracepoint, for older kernels. The
+ * agent loads the first variant the kernel accepts. */
+#ifdef PERISCOPE_PROBE_READS
+#define KREAD(ptr, field) BPF_CORE_READ(ptr, field)
+#define KCAST(type, ptr) ((struct type *)(ptr))
+#define CURRENT_TASK() ((struct task_struct *)bpf_get_current_task())
+#define SYS_EXIT_SECTION "raw_tracepoint/sys_exit"
+#else
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+#define KREAD(ptr, field) ((ptr)->field)
+#define KCAST(type, ptr) ((struct type *)bpf_rdonly_cast((ptr), bpf_core_type_id_kernel(struct type)))
+#define CURRENT_TASK() bpf_get_current_task_btf()
+#define SYS_EXIT_SECTION "tp_btf/sys_exit"
+#endif
+
 #define AF_INET 2
 #define AF_INET6 10
 #define SOCK_STREAM 1
@@ -120,26 +139,30 @@ static __always_inline struct sock *tcp_sock_of_fd(int fd)
 {
     if (fd < 0)
         return NULL;
-    struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-    struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+    struct task_struct *task = CURRENT_TASK();
+    struct files_struct *files = KREAD(task, files);
+    if (!files)
+        return NULL;
+    struct fdtable *fdt = KREAD(files, fdt);
     if (!fdt)
         return NULL;
-    unsigned int max_fds = BPF_CORE_READ(fdt, max_fds);
+    unsigned int max_fds = KREAD(fdt, max_fds);
     if ((unsigned int)fd >= max_fds)
         return NULL;
-    struct file **fds = BPF_CORE_READ(fdt, fd);
-    struct file *file = NULL;
-    bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
-    if (!file)
+    struct file **fds = KREAD(fdt, fd);
+    struct file *entry = NULL;
+    bpf_probe_read_kernel(&entry, sizeof(entry), &fds[fd]);
+    if (!entry)
         return NULL;
-    unsigned short mode = BPF_CORE_READ(file, f_inode, i_mode);
-    if ((mode & S_IFMT) != S_IFSOCK)
+    struct file *file = KCAST(file, entry);
+    struct inode *inode = KREAD(file, f_inode);
+    if (!inode || (KREAD(inode, i_mode) & S_IFMT) != S_IFSOCK)
         return NULL;
-    struct socket *socket = BPF_CORE_READ(file, private_data);
-    struct sock *sk = BPF_CORE_READ(socket, sk);
-    if (!sk)
+    struct socket *socket = KCAST(socket, KREAD(file, private_data));
+    if (!socket)
         return NULL;
-    if (BPF_CORE_READ(sk, sk_type) != SOCK_STREAM || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+    struct sock *sk = KREAD(socket, sk);
+    if (!sk || KREAD(sk, sk_type) != SOCK_STREAM || KREAD(sk, sk_protocol) != IPPROTO_TCP)
         return NULL;
     return sk;
 }
@@ -147,11 +170,11 @@ static __always_inline struct sock *tcp_sock_of_fd(int fd)
 /* Fills both addresses and ports; false for families other than IPv4/IPv6. */
 static __always_inline bool read_tuple(struct sock *sk, struct periscope_tuple *tuple)
 {
-    unsigned short family = BPF_CORE_READ(sk, __sk_common.skc_family);
+    unsigned short family = KREAD(sk, __sk_common.skc_family);
     __builtin_memset(tuple, 0, sizeof(*tuple));
     if (family == AF_INET) {
-        __be32 local = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
-        __be32 peer = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+        __be32 local = KREAD(sk, __sk_common.skc_rcv_saddr);
+        __be32 peer = KREAD(sk, __sk_common.skc_daddr);
         tuple->local_addr[10] = 0xff;
         tuple->local_addr[11] = 0xff;
         tuple->peer_addr[10] = 0xff;
@@ -164,8 +187,8 @@ static __always_inline bool read_tuple(struct sock *sk, struct periscope_tuple *
     } else {
         return false;
     }
-    tuple->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
-    tuple->peer_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+    tuple->local_port = KREAD(sk, __sk_common.skc_num);
+    tuple->peer_port = bpf_ntohs(KREAD(sk, __sk_common.skc_dport));
     return true;
 }
 
@@ -347,12 +370,13 @@ static __always_inline int emit_msg(struct transfer *t, const struct periscope_c
     return emit_data_iov(t, cfg);
 }
 
-SEC("raw_tracepoint/sys_exit")
-int periscope_sys_exit(struct bpf_raw_tracepoint_args *ctx)
+/* ctx holds the tracepoint's arguments: (struct pt_regs *regs, long ret). */
+SEC(SYS_EXIT_SECTION)
+int periscope_sys_exit(unsigned long long *ctx)
 {
-    struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
-    long ret = (long)ctx->args[1];
-    long nr = BPF_CORE_READ(regs, orig_ax);
+    struct pt_regs *regs = (struct pt_regs *)ctx[0];
+    long ret = (long)ctx[1];
+    long nr = KREAD(regs, orig_ax);
     switch (nr) {
     case NR_read: case NR_write: case NR_readv: case NR_writev: case NR_sendfile:
     case NR_connect: case NR_accept: case NR_accept4: case NR_sendto: case NR_recvfrom:
@@ -367,7 +391,7 @@ int periscope_sys_exit(struct bpf_raw_tracepoint_args *ctx)
     if (!cfg || !pid_selected(bpf_get_current_pid_tgid() >> 32, cfg))
         return 0;
 
-    int fd = (int)BPF_CORE_READ(regs, di);
+    int fd = (int)KREAD(regs, di);
     switch (nr) {
     case NR_accept:
     case NR_accept4:
@@ -378,7 +402,7 @@ int periscope_sys_exit(struct bpf_raw_tracepoint_args *ctx)
     if (ret == 0)
         return 0;
     struct transfer t = {
-        .buffer = BPF_CORE_READ(regs, si),
+        .buffer = KREAD(regs, si),
         .iov_count = 0,
         .moved = ret,
         .fd = fd,
@@ -404,7 +428,7 @@ int periscope_sys_exit(struct bpf_raw_tracepoint_args *ctx)
         return emit_data(&t, cfg);
     case NR_readv:
     case NR_writev:
-        t.iov_count = BPF_CORE_READ(regs, dx);
+        t.iov_count = KREAD(regs, dx);
         return emit_data_iov(&t, cfg);
     case NR_recvmsg:
     case NR_sendmsg:

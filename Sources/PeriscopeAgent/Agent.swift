@@ -57,8 +57,12 @@ public final class Agent: Service, @unchecked Sendable {
                     if try Tracefs.ensureMounted() {
                         logger.notice("tracefs.mounted", metadata: ["path": "\(Tracefs.path)"])
                     }
-                    let tracer = try Tracer(ringBufferBytes: configuration.ringBufferBytes)
-                    try tracer.attach()
+                    let (tracer, fallbackReason) = try Tracer.loadAndAttach(ringBufferBytes: configuration.ringBufferBytes)
+                    if let fallbackReason {
+                        logger.notice("tracer.fallback", metadata: [
+                            "variant": "\(tracer.variant.rawValue)", "reason": "\(fallbackReason)",
+                        ])
+                    }
                     let loop = CaptureLoop(
                         configuration: configuration, policy: policy, policyFile: policyFile,
                         tracer: tracer, sink: makeSink(), control: control, logger: logger,

@@ -49,6 +49,7 @@ final class CaptureLoop {
         control.markReady()
         logger.info("agent.ready", metadata: [
             "programs": "\(tracer.attachedPrograms.joined(separator: ","))",
+            "variant": "\(tracer.variant.rawValue)",
             "processes": "\(metrics.processesAttached)",
             "mode": "\(selection.allProcesses ? "all processes" : "selected processes")",
         ])

@@ -30,15 +30,41 @@ public final class Tracer {
         var body: (UnsafeRawBufferPointer) -> Void = { _ in }
     }
 
+    /// The two builds of `bpf/tracer.bpf.c`.
+    public enum Variant: String, Sendable, CaseIterable {
+        /// Kernel memory read through BTF-typed pointers (Linux 6.2+): the fast path.
+        case btf = "tracer"
+        /// Every kernel read through `bpf_probe_read_kernel`, for older kernels.
+        case compat = "tracer_compat"
+    }
+
     /// Names of the programs, as attached.
     public private(set) var attachedPrograms: [String] = []
+    public let variant: Variant
+
+    /// Loads and attaches the fastest variant this kernel accepts.
+    /// - Returns: the tracer and, when it fell back, why the faster variant was refused.
+    public static func loadAndAttach(ringBufferBytes: Int = 8 << 20) throws(BPFError) -> (Tracer, fallbackReason: BPFError?) {
+        var refused: BPFError?
+        for variant in Variant.allCases {
+            do throws(BPFError) {
+                let tracer = try Tracer(ringBufferBytes: ringBufferBytes, variant: variant)
+                try tracer.attach()
+                return (tracer, refused)
+            } catch {
+                if refused == nil { refused = error } else { throw error }
+            }
+        }
+        throw refused ?? BPFError(.loadFailed, "no tracer variant to load")
+    }
 
     /// Opens and loads the compiled tracer (verifier included) without attaching it.
     /// - Parameter ringBufferBytes: size of the event ring buffer; a power of two, ≥ one page.
-    public init(ringBufferBytes: Int = 8 << 20) throws(BPFError) {
+    public init(ringBufferBytes: Int = 8 << 20, variant: Variant = .btf) throws(BPFError) {
         LibBPFLog.install()
-        guard let path = Bundle.module.path(forResource: "tracer.bpf", ofType: "o") else {
-            throw BPFError(.objectMissing, "tracer.bpf.o is not in the agent's resource bundle; rebuild with `swift build`")
+        self.variant = variant
+        guard let path = Bundle.module.path(forResource: "\(variant.rawValue).bpf", ofType: "o") else {
+            throw BPFError(.objectMissing, "\(variant.rawValue).bpf.o is not in the agent's resource bundle; rebuild with `swift build`")
         }
         guard let object = bpf_object__open_file(path, nil) else {
             throw BPFError(.openFailed, "cannot open \(path)", errno: errno, libbpfLog: LibBPFLog.shared.drain())
@@ -51,7 +77,7 @@ public final class Tracer {
             try libbpfCall(.mapFailed, "cannot size the ring buffer to \(ringBufferBytes) bytes") {
                 bpf_map__set_max_entries(events, UInt32(clamping: ringBufferBytes))
             }
-            try libbpfCall(.loadFailed, "the kernel refused the tracer programs") { bpf_object__load(object) }
+            try libbpfCall(.loadFailed, "the kernel refused the \(variant.rawValue) programs") { bpf_object__load(object) }
             func fd(_ name: String) throws(BPFError) -> Int32 {
                 guard let map = bpf_object__find_map_by_name(object, name) else {
                     throw BPFError(.mapFailed, "map `\(name)` missing from \(path)")

@@ -5,15 +5,17 @@ import Testing
 
 extension KernelTests {
 @Suite struct TracerTests {
-    @Test func capturesAcceptReadWriteAndCloseOfATargetedServer() throws {
+    @Test(arguments: Tracer.Variant.allCases)
+    func capturesAcceptReadWriteAndCloseOfATargetedServer(variant: Tracer.Variant) throws {
         try Tracefs.ensureMounted()
-        let tracer = try Tracer()
+        let tracer = try Tracer(variant: variant)
         try tracer.attach()
-        let server = try TestProcess("python3", ["-m", "http.server", "18431", "--bind", "127.0.0.1", "--directory", "/tmp"])
+        let server = try TestProcess("python3", ["-m", "http.server", variant == .btf ? "18431" : "18432", "--bind", "127.0.0.1", "--directory", "/tmp"])
         defer { server.stop() }
-        try waitForPort(18431)
+        let port: UInt16 = variant == .btf ? 18431 : 18432
+        try waitForPort(port)
         try tracer.apply(KernelFilter(allProcesses: false, targets: [server.pid: .withDescendants]))
-        try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:18431/"])
+        try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:\(port)/"])
 
         var events: [CaptureEvent] = []
         let deadline = ContinuousClock.now + .seconds(5)
@@ -28,7 +30,7 @@ extension KernelTests {
         #expect(request.totalLength == request.payload.count)
         let opened = try #require(events.first { $0.kind == .opened(.server) && $0.socketID == request.socketID })
         #expect(opened.pid == server.pid)
-        #expect(opened.local.port == 18431)
+        #expect(opened.local.port == port)
         #expect(opened.local.host == "127.0.0.1")
         #expect(opened.peer.host == "127.0.0.1")
         #expect(opened.peer == request.peer)
