@@ -22,12 +22,13 @@ public final class SpanPrinter: SpanSink {
         self.fd = fd
     }
 
+    private let text = SpanTextFormatter()
+
     public func emit(_ span: Span) {
-        let line = switch format {
-        case .text: SpanTextFormatter.format(span)
-        case .json: SpanJSONFormatter.format(span)
+        switch format {
+        case .text: text.write(span, into: &buffer)
+        case .json: buffer.append(contentsOf: SpanJSONFormatter.format(span).utf8)
         }
-        buffer.append(contentsOf: line.utf8)
         buffer.append(UInt8(ascii: "\n"))
         if buffer.count > 64 * 1024 { flush() }
     }

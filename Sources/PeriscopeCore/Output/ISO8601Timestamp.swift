@@ -2,13 +2,34 @@
 /// without Foundation.
 enum ISO8601Timestamp {
     static func string(unixNanos: UInt64) -> String {
+        var line: [UInt8] = []
+        write(unixNanos: unixNanos, into: &line)
+        return String(decoding: line, as: UTF8.self)
+    }
+
+    static func write(unixNanos: UInt64, into line: inout [UInt8]) {
         let seconds = unixNanos / 1_000_000_000
         let millis = Int(unixNanos / 1_000_000 % 1000)
         let days = Int(seconds / 86_400)
         let secondOfDay = Int(seconds % 86_400)
         let (year, month, day) = civilDate(daysSinceEpoch: days)
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T"
-            + "\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2)).\(pad(millis, 3))Z"
+        func number(_ value: Int, _ digits: Int) {
+            SpanTextFormatter.writeDecimal(UInt64(max(value, 0)), minimumDigits: digits, into: &line)
+        }
+        number(year, 4)
+        line.append(UInt8(ascii: "-"))
+        number(month, 2)
+        line.append(UInt8(ascii: "-"))
+        number(day, 2)
+        line.append(UInt8(ascii: "T"))
+        number(secondOfDay / 3600, 2)
+        line.append(UInt8(ascii: ":"))
+        number(secondOfDay / 60 % 60, 2)
+        line.append(UInt8(ascii: ":"))
+        number(secondOfDay % 60, 2)
+        line.append(UInt8(ascii: "."))
+        number(millis, 3)
+        line.append(UInt8(ascii: "Z"))
     }
 
     /// Proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's
@@ -24,10 +45,5 @@ enum ISO8601Timestamp {
         let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
         let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
         return (year, month, day)
-    }
-
-    static func pad(_ value: Int, _ width: Int) -> String {
-        let digits = String(value)
-        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
     }
 }

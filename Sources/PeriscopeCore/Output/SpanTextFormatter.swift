@@ -3,9 +3,10 @@
 ///     2024-05-01T12:34:56.789Z     12.345ms SERVER   GET     /users/42        200 10.0.0.2:51234->10.0.0.1:8080 req=0B resp=5B pid=812 nginx trace=… span=…
 ///
 /// Start time (UTC), duration, kind, method, path, status, `caller->callee` (the peer first
-/// on server spans, the local end first on client spans), body sizes (bytes
-/// each way for a TCP connection), process, ids, and why the span ended abnormally.
-/// Control characters from captured bytes are shown escaped, never sent to the terminal.
+/// on server spans, the local end first on client spans), body sizes (bytes each way for a
+/// TCP connection), process, ids, and why the span ended abnormally. Control characters
+/// from captured bytes are shown escaped, never sent to the terminal. Columns are padded
+/// by UTF-8 length. The line is built in one byte buffer: the printer runs once per span.
 public struct SpanTextFormatter: Sendable {
     /// Width the path column is padded to.
     public var pathWidth: Int
@@ -20,71 +21,150 @@ public struct SpanTextFormatter: Sendable {
     }
 
     public func format(_ span: Span) -> String {
-        var columns = [
-            ISO8601Timestamp.string(unixNanos: span.startTimeUnixNano),
-            padLeft(Self.milliseconds(span.durationNanos), 12),
-            padRight(span.kind.rawValue, 8),
-        ]
-        let addresses = span.kind == .client
-            ? "\(span.local.description)->\(span.peer.description)"
-            : "\(span.peer.description)->\(span.local.description)"
+        var line: [UInt8] = []
+        write(span, into: &line)
+        return String(decoding: line, as: UTF8.self)
+    }
+
+    /// Appends the line (without a newline) to `line`.
+    public func write(_ span: Span, into line: inout [UInt8]) {
+        line.reserveCapacity(line.count + 256)
+        ISO8601Timestamp.write(unixNanos: span.startTimeUnixNano, into: &line)
+        line.append(Self.space)
+        Self.padded(&line, width: 12, left: true) { Self.writeMilliseconds(span.durationNanos, into: &$0) }
+        line.append(Self.space)
+        Self.padded(&line, width: 8) { $0.append(contentsOf: span.kind.rawValue.utf8) }
+        line.append(Self.space)
+        let (caller, callee) = span.kind == .client ? (span.local, span.peer) : (span.peer, span.local)
         if let http = span.http {
-            columns += [
-                padRight(Self.printable(http.method), 7),
-                padRight(Self.printable(http.path), pathWidth),
-                padRight(http.statusCode.map(String.init) ?? "---", 3),
-                padRight(addresses, 45),
-                padRight("req=\(http.requestBodySize)B resp=\(http.responseBodySize)B", 24),
-            ]
+            Self.padded(&line, width: 7) { Self.writePrintable(http.method, into: &$0) }
+            line.append(Self.space)
+            Self.padded(&line, width: pathWidth) { Self.writePrintable(http.path, into: &$0) }
+            line.append(Self.space)
+            Self.padded(&line, width: 3) { line in
+                if let code = http.statusCode { Self.writeDecimal(UInt64(max(code, 0)), into: &line) } else {
+                    line.append(contentsOf: "---".utf8)
+                }
+            }
+            line.append(Self.space)
+            Self.padded(&line, width: 45) { Self.writeAddresses(caller, callee, into: &$0) }
+            line.append(Self.space)
+            Self.padded(&line, width: 24) { line in
+                line.append(contentsOf: "req=".utf8)
+                Self.writeDecimal(UInt64(max(http.requestBodySize, 0)), into: &line)
+                line.append(contentsOf: "B resp=".utf8)
+                Self.writeDecimal(UInt64(max(http.responseBodySize, 0)), into: &line)
+                line.append(UInt8(ascii: "B"))
+            }
         } else {
             let tcp = span.tcp ?? TCPDetails(bytesSent: 0, bytesReceived: 0)
-            columns += [
-                padRight(Self.printable(span.name), 7),
-                padRight("-", pathWidth),
-                "---",
-                padRight(addresses, 45),
-                padRight("sent=\(tcp.bytesSent)B recv=\(tcp.bytesReceived)B", 24),
-            ]
+            Self.padded(&line, width: 7) { Self.writePrintable(span.name, into: &$0) }
+            line.append(Self.space)
+            Self.padded(&line, width: pathWidth) { $0.append(UInt8(ascii: "-")) }
+            line.append(contentsOf: " --- ".utf8)
+            Self.padded(&line, width: 45) { Self.writeAddresses(caller, callee, into: &$0) }
+            line.append(Self.space)
+            Self.padded(&line, width: 24) { line in
+                line.append(contentsOf: "sent=".utf8)
+                Self.writeDecimal(UInt64(max(tcp.bytesSent, 0)), into: &line)
+                line.append(contentsOf: "B recv=".utf8)
+                Self.writeDecimal(UInt64(max(tcp.bytesReceived, 0)), into: &line)
+                line.append(UInt8(ascii: "B"))
+            }
         }
-        var process = "pid=\(span.pid)"
+        line.append(contentsOf: " pid=".utf8)
+        Self.writeDecimal(UInt64(max(span.pid, 0)), into: &line)
         if let executable = span.executable, let name = executable.split(separator: "/").last {
-            process += " " + Self.printable(String(name))
+            line.append(Self.space)
+            Self.writePrintable(Substring(name), into: &line)
         }
-        columns.append(process)
-        var ids = "trace=\(span.traceID.hex) span=\(span.spanID.hex)"
-        if let parent = span.parentSpanID { ids += " parent=\(parent.hex)" }
-        columns.append(ids)
+        line.append(contentsOf: " trace=".utf8)
+        line.append(contentsOf: span.traceID.hex.utf8)
+        line.append(contentsOf: " span=".utf8)
+        line.append(contentsOf: span.spanID.hex.utf8)
+        if let parent = span.parentSpanID {
+            line.append(contentsOf: " parent=".utf8)
+            line.append(contentsOf: parent.hex.utf8)
+        }
         if let message = span.statusMessage {
-            columns.append("(\(Self.printable(message)))")
+            line.append(contentsOf: " (".utf8)
+            Self.writePrintable(message, into: &line)
+            line.append(UInt8(ascii: ")"))
         }
-        return columns.joined(separator: " ")
+    }
+
+    private static let space = UInt8(ascii: " ")
+
+    /// Writes a column with `body`, then pads it with spaces to `width` bytes (on the left
+    /// when `left`).
+    private static func padded(_ line: inout [UInt8], width: Int, left: Bool = false, _ body: (inout [UInt8]) -> Void) {
+        let start = line.count
+        body(&line)
+        let written = line.count - start
+        guard written < width else { return }
+        let padding = repeatElement(space, count: width - written)
+        if left {
+            line.insert(contentsOf: padding, at: start)
+        } else {
+            line.append(contentsOf: padding)
+        }
+    }
+
+    private static func writeAddresses(_ from: SocketAddress, _ to: SocketAddress, into line: inout [UInt8]) {
+        line.append(contentsOf: from.description.utf8)
+        line.append(contentsOf: "->".utf8)
+        line.append(contentsOf: to.description.utf8)
+    }
+
+    static func writeDecimal(_ value: UInt64, minimumDigits: Int = 1, into line: inout [UInt8]) {
+        var digits: [UInt8] = []
+        var rest = value
+        repeat {
+            digits.append(UInt8(ascii: "0") + UInt8(rest % 10))
+            rest /= 10
+        } while rest > 0
+        if digits.count < minimumDigits {
+            line.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: minimumDigits - digits.count))
+        }
+        line.append(contentsOf: digits.reversed())
+    }
+
+    private static func writeMilliseconds(_ nanos: UInt64, into line: inout [UInt8]) {
+        let micros = nanos / 1000
+        writeDecimal(micros / 1000, into: &line)
+        line.append(UInt8(ascii: "."))
+        writeDecimal(micros % 1000, minimumDigits: 3, into: &line)
+        line.append(contentsOf: "ms".utf8)
     }
 
     /// `12.345ms`: milliseconds with three decimals.
     static func milliseconds(_ nanos: UInt64) -> String {
-        let micros = nanos / 1000
-        let fraction = String(micros % 1000)
-        return "\(micros / 1000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction)ms"
+        var line: [UInt8] = []
+        writeMilliseconds(nanos, into: &line)
+        return String(decoding: line, as: UTF8.self)
     }
 
     /// The text with control characters (C0, DEL, C1) written as `\u{1b}`.
     static func printable(_ text: String) -> String {
-        var out = ""
+        var line: [UInt8] = []
+        writePrintable(text, into: &line)
+        return String(decoding: line, as: UTF8.self)
+    }
+
+    private static func writePrintable<S: StringProtocol>(_ text: S, into line: inout [UInt8]) {
+        // Fast path: printable ASCII, the usual case for methods and paths.
+        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7f }) {
+            line.append(contentsOf: text.utf8)
+            return
+        }
         for scalar in text.unicodeScalars {
             if scalar.value < 0x20 || (0x7f...0x9f).contains(scalar.value) {
-                out += "\\u{" + String(scalar.value, radix: 16) + "}"
+                line.append(contentsOf: "\\u{".utf8)
+                line.append(contentsOf: String(scalar.value, radix: 16).utf8)
+                line.append(UInt8(ascii: "}"))
             } else {
-                out.unicodeScalars.append(scalar)
+                line.append(contentsOf: String(scalar).utf8)
             }
         }
-        return out
-    }
-
-    private func padRight(_ text: String, _ width: Int) -> String {
-        text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
-    }
-
-    private func padLeft(_ text: String, _ width: Int) -> String {
-        text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
     }
 }
