@@ -46,6 +46,7 @@ final class CaptureLoop {
     /// Runs until `control.requestStop()`; then finishes open work and returns.
     func run() throws {
         rescanProcesses(prune: true)
+        publishMetrics()
         control.markReady()
         logger.info("agent.ready", metadata: [
             "programs": "\(tracer.attachedPrograms.joined(separator: ","))",
