@@ -138,18 +138,7 @@ func run(_ executable: String, _ arguments: [String]) throws -> String {
 func waitForPort(_ port: UInt16, of process: TestProcess? = nil, timeout: Duration = .seconds(10)) throws {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-            }
-        }
-        close(fd)
-        if connected { return }
+        if (try? TCPClient(port: port)) != nil { return }
         if let process, !process.isRunning {
             throw TestFailure("the process meant to listen on \(port) exited:\n\(process.log)")
         }
