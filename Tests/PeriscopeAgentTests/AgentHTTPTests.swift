@@ -52,6 +52,24 @@ extension KernelTests {
             #expect(span.start < now && now - span.start < 60_000_000_000)
         }
 
+        @Test func ipv6ConnectionsCarryTheirAddresses() async throws {
+            let site = try TemporaryDirectory()
+            _ = try site.write("index.html", "hello\n")
+            let server = try TestProcess("python3", ["-m", "http.server", "18505", "--bind", "::1", "--directory", site.path])
+            try await Task.sleep(for: .milliseconds(500))
+            let agent = try await AgentHarness(policy: "ports: [18505]\n")
+            try run("curl", ["-s", "-o", "/dev/null", "http://[::1]:18505/index.html"])
+            let spans = try await agent.waitForSpans(count: 2) { $0.isHTTP }
+            try agent.stop()
+            let span = try #require(spans.first { $0.isServer })
+            #expect(span.pid == server.pid)
+            #expect(span.string("server.address") == "::1")
+            #expect(span.string("client.address") == "::1")
+            #expect(span.int("server.port") == 18505)
+            #expect(span.statusCode == 200)
+            #expect(spans.contains { $0.isClient && $0.peerPort == 18505 && $0.string("network.peer.address") == "::1" })
+        }
+
         @Test func thousandKeepAliveAndPipelinedRequestsThroughNginxGiveExactlyThousandSpans() async throws {
             let directory = try TemporaryDirectory()
             let nginx = try startNginx(in: directory, port: 18502, httpBlock: """
