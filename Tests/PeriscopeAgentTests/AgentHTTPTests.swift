@@ -56,7 +56,9 @@ extension KernelTests {
             let site = try TemporaryDirectory()
             _ = try site.write("index.html", "hello\n")
             let server = try TestProcess("python3", ["-m", "http.server", "18505", "--bind", "::1", "--directory", site.path])
-            try await Task.sleep(for: .milliseconds(500))
+            for _ in 0..<100 where try run("curl", ["-s", "http://[::1]:18505/index.html"]) != "hello\n" {
+                try await Task.sleep(for: .milliseconds(50))
+            }
             let agent = try await AgentHarness(policy: "ports: [18505]\n")
             try run("curl", ["-s", "-o", "/dev/null", "http://[::1]:18505/index.html"])
             let spans = try await agent.waitForSpans(count: 2) { $0.isHTTP }
