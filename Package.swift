@@ -26,6 +26,12 @@ let package = Package(
             name: "CPeriscopeCurl",
             linkerSettings: [.linkedLibrary("curl")]
         ),
+        // zlib from Debian's zlib1g-dev, for gzip-compressed OTLP requests.
+        .systemLibrary(
+            name: "CPeriscopeZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         // The event layout shared with the kernel programs, plus helpers Swift cannot import.
         .target(name: "CPeriscopeBPF"),
         // Compiles bpf/*.bpf.c with clang -target bpf during `swift build`.
@@ -45,7 +51,7 @@ let package = Package(
         .target(
             name: "PeriscopeAgent",
             dependencies: [
-                "PeriscopeCore", "PeriscopeBPF",
+                "PeriscopeCore", "PeriscopeBPF", "CPeriscopeCurl", "CPeriscopeZlib",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -4,7 +4,7 @@
 # wrk) and bpftool. Idempotent: does nothing when everything is present.
 set -euo pipefail
 
-packages=(libbpf-dev libelf-dev zlib1g-dev libcurl4-openssl-dev pkg-config bpftool nginx-light haproxy curl wrk python3 iproute2)
+packages=(libbpf-dev libelf-dev zlib1g-dev libcurl4-openssl-dev pkg-config bpftool nginx-light haproxy curl wrk python3 python3-venv iproute2)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -14,6 +14,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The OTLP receiver and Prometheus parser the export tests use decode with the official
+# Python packages, kept in their own virtual environment.
+python_venv=/opt/periscope/venv
+python_packages=(opentelemetry-proto prometheus_client)
+if ! "$python_venv/bin/python" -c "import opentelemetry.proto, prometheus_client" 2>/dev/null; then
+  echo "setup: installing ${python_packages[*]} into $python_venv" >&2
+  /usr/bin/python3 -m venv "$python_venv"
+  "$python_venv/bin/pip" install -q --disable-pip-version-check "${python_packages[@]}"
 fi
 # nginx and haproxy are started by the demo and the tests with their own configuration.
 for service in nginx haproxy; do

@@ -13,16 +13,18 @@ public final class Agent: Service, @unchecked Sendable {
     private let policyFile: PolicyFile?
     private let makeSink: @Sendable () -> SpanSink
     private let logger: Logger
-    public let control = AgentControl()
+    public let control: AgentControl
 
     /// - Parameters:
     ///   - policy: the policy in force at start (already validated).
     ///   - policyFile: where it came from, watched for changes; nil for a fixed policy.
+    ///   - control: how others talk to the capture thread and read its metrics.
     ///   - makeSink: builds the span sink on the capture thread.
     public init(
         configuration: AgentConfiguration, policy: Policy, policyFile: PolicyFile?,
-        logger: Logger, makeSink: @escaping @Sendable () -> SpanSink
+        logger: Logger, control: AgentControl = AgentControl(), makeSink: @escaping @Sendable () -> SpanSink
     ) {
+        self.control = control
         self.configuration = configuration
         self.policy = policy
         self.policyFile = policyFile

@@ -123,9 +123,16 @@ final class CaptureLoop {
     private func emit(_ spans: [Span]) {
         for var span in spans {
             span.executable = processes[span.pid]?.executable ?? procfs.executable(of: span.pid)
-            guard let kept = pipeline.process(span) else { continue }
-            sink.emit(kept)
-            metrics.spansEmitted += 1
+            switch pipeline.decide(span) {
+            case .excluded:
+                continue
+            case .sampledOut(let named):
+                sink.observe(named)
+            case .kept(let kept):
+                sink.observe(kept)
+                sink.emit(kept)
+                metrics.spansEmitted += 1
+            }
         }
     }
 

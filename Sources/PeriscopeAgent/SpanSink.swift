@@ -6,9 +6,17 @@ import Glibc
 
 /// Where finished spans go. Called from the capture thread only.
 public protocol SpanSink: AnyObject {
+    /// A span the policy traces, sampled or not; for metrics, which count every request.
+    /// Comes before `emit` for sampled spans. Default: ignored.
+    func observe(_ span: Span)
+    /// A sampled span, to print or export.
     func emit(_ span: Span)
     /// Called after each batch of events; buffered sinks write out here.
     func flush()
+}
+
+extension SpanSink {
+    public func observe(_ span: Span) {}
 }
 
 /// Prints spans to a file descriptor (standard output by default), buffered per batch.

@@ -24,6 +24,14 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
             Signals: SIGTERM/SIGINT detach everything and print the self-metrics; SIGHUP re-reads \
             the policy file now; SIGUSR1 prints the self-metrics.
 
+            OpenTelemetry export: spans and metrics go over OTLP/HTTP (protobuf) to the policy's \
+            export.otlp.endpoint or to the standard variables OTEL_EXPORTER_OTLP_ENDPOINT, \
+            OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, \
+            OTEL_EXPORTER_OTLP_HEADERS, OTEL_EXPORTER_OTLP_COMPRESSION (gzip), OTEL_EXPORTER_OTLP_TIMEOUT, \
+            OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BSP_MAX_EXPORT_BATCH_SIZE, OTEL_BSP_SCHEDULE_DELAY and \
+            OTEL_METRIC_EXPORT_INTERVAL. --metrics-port serves the same metrics for Prometheus at \
+            /metrics. A malformed setting is refused at start (exit code 2).
+
             Example:
               periscope-agent --config policy.yaml --output json
             """
@@ -32,8 +40,14 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Policy file (YAML). Without it every process on every port is traced.", valueName: "file"))
     var config: String?
 
-    @Option(name: .long, help: "Span output: text (one line per span) or json (one OTLP-shaped object per line).")
-    var output: AgentConfiguration.OutputFormat = .text
+    @Option(name: .long, help: "Span output: text (one line per span), json (one OTLP-shaped object per line) or none (export only).")
+    var output: SpanOutput = .text
+
+    @Option(name: .long, help: ArgumentHelp("Serve Prometheus metrics at http://ADDRESS:PORT/metrics (env PERISCOPE_METRICS_PORT).", valueName: "port"))
+    var metricsPort: Int?
+
+    @Option(name: .long, help: ArgumentHelp("Address the metrics port listens on (env PERISCOPE_METRICS_ADDRESS; default 0.0.0.0).", valueName: "ipv4"))
+    var metricsAddress: String?
 
     @Option(name: .long, help: ArgumentHelp("Kernel ring buffer size in bytes, a power of two.", valueName: "bytes"))
     var ringBufferBytes: Int = 8 << 20
@@ -72,16 +86,48 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
             policy = Policy()
         }
 
-        let format = output
+        let exportConfiguration: ExportConfiguration
+        do {
+            exportConfiguration = try ExportConfiguration.resolve(
+                policy: policy, environment: ProcessInfo.processInfo.environment,
+                metricsPort: metricsPort, metricsAddress: metricsAddress
+            )
+        } catch {
+            FileHandle.standardError.write(Data("periscope-agent: invalid export setting, not starting: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        let control = AgentControl()
+        let telemetry: Telemetry
+        do {
+            telemetry = try Telemetry(configuration: exportConfiguration, policy: policy, control: control, logger: logger)
+        } catch {
+            FileHandle.standardError.write(Data("periscope-agent: not starting: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        if let otlp = exportConfiguration.otlp {
+            logger.info("export.configured", metadata: [
+                "traces.url": "\(otlp.tracesEndpoint)", "metrics.url": "\(otlp.metricsEndpoint)",
+                "compression": "\(otlp.compression.rawValue)",
+            ])
+        }
+
+        let format = output.format
         let agent = Agent(
-            configuration: AgentConfiguration(policyPath: config, output: output, ringBufferBytes: ringBufferBytes),
-            policy: policy, policyFile: policyFile, logger: logger,
-            makeSink: { SpanPrinter(format: format) }
+            configuration: AgentConfiguration(policyPath: config, output: format ?? .text, ringBufferBytes: ringBufferBytes),
+            policy: policy, policyFile: policyFile, logger: logger, control: control,
+            makeSink: {
+                var sinks: [SpanSink] = []
+                if let format { sinks.append(SpanPrinter(format: format)) }
+                if let sink = telemetry.makeSink() { sinks.append(sink) }
+                return sinks.count == 1 ? sinks[0] : SpanFanOut(sinks)
+            }
         )
         let signals = SignalHandlers(control: agent.control)
+        // Shut down in reverse: the agent first (flushing its last spans into the
+        // exporter), then the metrics endpoint, then the exporter.
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: agent)],
+                services: telemetry.services.map { .init(service: $0) } + [.init(service: agent)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
@@ -94,6 +140,9 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
         }
         withExtendedLifetime(signals) {}
         FileHandle.standardError.write(Data((agent.control.metrics.report + "\n").utf8))
+        if let report = telemetry.report {
+            FileHandle.standardError.write(Data((report + "\n").utf8))
+        }
     }
 
     /// A parent may start us with signals blocked (inherited masks survive exec); the
@@ -121,6 +170,19 @@ final class SignalHandlers {
     }
 }
 
-extension AgentConfiguration.OutputFormat: ExpressibleByArgument {}
+/// `--output`: a printed format, or none.
+enum SpanOutput: String, CaseIterable, ExpressibleByArgument {
+    case text
+    case json
+    case none
+
+    var format: AgentConfiguration.OutputFormat? {
+        switch self {
+        case .text: .text
+        case .json: .json
+        case .none: nil
+        }
+    }
+}
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}

@@ -23,7 +23,7 @@ extension KernelTests {
             let span = try #require(serverSpans.first)
             #expect(span.method == "GET")
             #expect(span.path == "/hello.txt")
-            #expect(span.name == "GET")
+            #expect(span.name == "GET /hello.txt", "no configured route: the path, which holds no identifier, is the route")
             #expect(span.statusCode == 200)
             #expect(span.responseBodySize == 1234)
             #expect(span.requestBodySize == 0)

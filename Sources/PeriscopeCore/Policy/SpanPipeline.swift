@@ -2,9 +2,10 @@
 /// traces, names HTTP spans by route, and strips queries the policy does not keep.
 ///
 /// Steps, in order: drop spans of a protocol the policy does not trace; drop HTTP spans
-/// whose path is an excluded route; set `http.route` from `routes` (first match wins) and
-/// the name to `METHOD route`, or `METHOD` when no route matches (`HTTP` when the
-/// method is unknown; TCP spans keep their name); drop spans the sampler rejects, with the request's `traceparent` as parent.
+/// whose path is an excluded route; set `http.route` from `routes` (first match wins),
+/// or when none matches from the path with identifiers replaced (`RouteTemplate`), and
+/// the name to `METHOD route` (`HTTP` when the method is unknown; TCP spans keep their
+/// name); drop spans the sampler rejects, with the request's `traceparent` as parent.
 public struct SpanPipeline: Sendable {
     /// What happened to the spans seen so far.
     public struct Counters: Sendable, Equatable {
@@ -37,13 +38,29 @@ public struct SpanPipeline: Sendable {
         keepQuery = policy.capture.keepQuery
     }
 
+    /// What becomes of one span.
+    public enum Decision: Sendable, Equatable {
+        /// Not traced at all (protocol or route excluded).
+        case excluded
+        /// Traced and named, but not kept by the sampler: it still counts in metrics.
+        case sampledOut(Span)
+        /// Traced, named and sampled: printed and exported.
+        case kept(Span)
+    }
+
     /// The span as it should be exported, or nil when it is dropped.
     public mutating func process(_ span: Span) -> Span? {
+        if case .kept(let kept) = decide(span) { return kept }
+        return nil
+    }
+
+    /// The span as it should be exported or counted, and whether the sampler keeps it.
+    public mutating func decide(_ span: Span) -> Decision {
         counters.received += 1
         var span = span
         guard protocols.contains(span.http != nil ? .http : .tcp) else {
             counters.excludedByProtocol += 1
-            return nil
+            return .excluded
         }
         if var http = span.http {
             if !keepQuery {
@@ -52,20 +69,21 @@ public struct SpanPipeline: Sendable {
             }
             if excludedRoutes.matches(http.path) {
                 counters.excludedByRoute += 1
-                return nil
+                return .excluded
             }
-            http.route = routes.route(for: http.path)
+            let route = routes.route(for: http.path) ?? RouteTemplate.template(for: http.path)
+            http.route = route
             let method = http.method.isEmpty ? "HTTP" : http.method
-            span.name = http.route.map { "\(method) \($0)" } ?? method
+            span.name = route.isEmpty ? method : "\(method) \(route)"
             span.http = http
         }
         let parent = span.http?.traceparent.flatMap { TraceContext(traceparent: $0) }
         guard sampler.shouldSample(traceID: span.traceID, parent: parent) else {
             counters.sampledOut += 1
-            return nil
+            return .sampledOut(span)
         }
         counters.kept += 1
-        return span
+        return .kept(span)
     }
 
     static func withoutQuery(_ text: String) -> String {

@@ -31,7 +31,7 @@ import PeriscopeCore
     @Test(arguments: [
         ("GET", "/users/42", "GET /users/{id}", "/users/{id}" as String?),
         ("POST", "/static/app.js", "POST /static/*", "/static/*"),
-        ("GET", "/orders/1", "GET", nil),
+        ("GET", "/orders/1", "GET /orders/{id}", "/orders/{id}"),
         ("", "/users/1", "HTTP /users/{id}", "/users/{id}"),
     ])
     func namesHTTPSpansByMethodAndRoute(method: String, path: String, name: String, route: String?) throws {

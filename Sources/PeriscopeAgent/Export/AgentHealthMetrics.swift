@@ -1,0 +1,50 @@
+import PeriscopeCore
+
+/// The agent's own health as metrics (`periscope.agent.*`), reported under the agent's
+/// resource next to the RED metrics of the processes it traces.
+public enum AgentHealthMetrics {
+    public static func metrics(
+        agent: AgentMetrics, export: ExportStatistics?, overflowedSpans: UInt64, startTimeUnixNano: UInt64
+    ) -> [Metric] {
+        func counter(_ name: String, _ unit: String, _ description: String, _ values: [([Attribute], UInt64)]) -> Metric {
+            Metric(
+                name: name, description: description, unit: unit, kind: .counter,
+                points: values.map {
+                    Metric.Point(process: nil, attributes: $0.0, startTimeUnixNano: startTimeUnixNano, value: .int(Int64(clamping: $0.1)))
+                }
+            )
+        }
+        func gauge(_ name: String, _ unit: String, _ description: String, _ value: Int) -> Metric {
+            Metric(
+                name: name, description: description, unit: unit, kind: .gauge,
+                points: [Metric.Point(process: nil, attributes: [], startTimeUnixNano: startTimeUnixNano, value: .int(Int64(value)))]
+            )
+        }
+        var result = [
+            counter("periscope.agent.events.read", "{event}", "Kernel events read from the ring buffer.", [([], agent.eventsRead)]),
+            counter("periscope.agent.events.lost", "{event}", "Kernel events lost because the ring buffer was full.", [([], agent.eventsLost)]),
+            counter("periscope.agent.decode.errors", "{error}", "Bytes that could not be decoded as the protocol they claimed to be.",
+                    [([], agent.decodeErrors + agent.malformedRecords)]),
+            counter("periscope.agent.spans.emitted", "{span}", "Spans sampled and handed to the outputs.", [([], agent.spansEmitted)]),
+            counter("periscope.agent.spans.sampled_out", "{span}", "Spans dropped by the sampler (still counted in metrics).",
+                    [([], agent.spansSampledOut)]),
+            counter("periscope.agent.metric.overflow", "{span}", "Spans counted in an overflow series because of the series limit.",
+                    [([], overflowedSpans)]),
+            gauge("periscope.agent.processes.attached", "{process}", "Processes being traced.", agent.processesAttached),
+        ]
+        if let export {
+            let reason = { (value: String) in [Attribute("reason", .string(value))] }
+            result += [
+                counter("periscope.agent.spans.exported", "{span}", "Spans the OTLP receiver acknowledged.", [([], export.spansExported)]),
+                counter("periscope.agent.spans.dropped", "{span}", "Spans that were not exported, by reason.", [
+                    (reason("queue_full"), export.spansDroppedQueueFull),
+                    (reason("export_failed"), export.spansDroppedExportFailed),
+                    (reason("shutdown"), export.spansDroppedShutdown),
+                ]),
+                counter("periscope.agent.export.failures", "{request}", "OTLP requests that failed, retried or not.", [([], export.exportFailures)]),
+                gauge("periscope.agent.export.queue.size", "{span}", "Spans waiting to be exported.", export.queueLength),
+            ]
+        }
+        return result
+    }
+}

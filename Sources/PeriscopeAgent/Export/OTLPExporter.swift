@@ -1,0 +1,235 @@
+import Foundation
+import Logging
+import PeriscopeCore
+import ServiceLifecycle
+import Synchronization
+
+/// Sends sampled spans and the metrics to an OTLP/HTTP receiver from a thread of its
+/// own, so a slow or dead receiver never holds up capture.
+///
+/// Spans wait in a bounded queue (`maxQueueSize`); a full queue refuses and counts
+/// them. Batches leave when `maxExportBatchSize` spans wait or the oldest has waited
+/// `scheduleDelay`. Failed requests are retried as `ExportRetryPolicy` says, then
+/// dropped and counted. Metrics are sent every `metricExportInterval`. On graceful
+/// shutdown what is queued is sent within `shutdownTimeout`, then metrics once more.
+public final class OTLPExporter: Service, Sendable {
+    public let configuration: ExportConfiguration.OTLP
+    private let retryPolicy: ExportRetryPolicy
+    private let resources: ProcessResources
+    private let metricsSource: @Sendable (ExportStatistics) -> [Metric]
+    private let logger: Logger
+    private let queue: Mutex<BatchQueue<Span>>
+    private let statistics = Mutex(ExportStatistics())
+    private let stopping = Atomic<Bool>(false)
+    private let deadlineNanos = Atomic<UInt64>(0)
+
+    /// - Parameter metricsSource: everything to send as metrics, read on each export,
+    ///   given the exporter's own counters.
+    public init(
+        configuration: ExportConfiguration.OTLP, resources: ProcessResources, logger: Logger,
+        metricsSource: @escaping @Sendable (ExportStatistics) -> [Metric]
+    ) {
+        self.configuration = configuration
+        self.resources = resources
+        self.logger = logger
+        self.metricsSource = metricsSource
+        retryPolicy = ExportRetryPolicy(retryTimeout: configuration.retryTimeout)
+        queue = Mutex(BatchQueue(
+            capacity: configuration.maxQueueSize, batchSize: configuration.maxExportBatchSize,
+            maximumDelayNanos: configuration.scheduleDelay.nanoseconds
+        ))
+    }
+
+    /// Queues spans without blocking; what does not fit is counted as dropped.
+    public func enqueue(_ spans: [Span]) {
+        let now = MonotonicClock.now()
+        let (refused, length) = queue.withLock { queue in
+            (queue.append(contentsOf: spans, now: now), queue.count)
+        }
+        statistics.withLock { statistics in
+            statistics.spansQueued += UInt64(spans.count - refused)
+            statistics.spansDroppedQueueFull += UInt64(refused)
+            statistics.queueLength = length
+        }
+    }
+
+    /// The counters as of now.
+    public var currentStatistics: ExportStatistics { statistics.withLock { $0 } }
+
+    /// Asks the thread to finish; `run()` returns once it has.
+    public func requestStop() { stopping.store(true, ordering: .releasing) }
+
+    public func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+                    let thread = Thread { [self] in
+                        do {
+                            let client = try OTLPHTTPClient(headers: configuration.headers)
+                            exportLoop(client: client)
+                            continuation.resume()
+                        } catch {
+                            continuation.resume(throwing: error)
+                        }
+                    }
+                    thread.name = "periscope-export"
+                    thread.start()
+                }
+            } onCancel: {
+                self.requestStop()
+            }
+        } onGracefulShutdown: {
+            self.requestStop()
+        }
+        logger.info("export.stopped", metadata: [
+            "spans.exported": "\(currentStatistics.spansExported)", "spans.dropped": "\(currentStatistics.spansDropped)",
+        ])
+    }
+
+    private var stopRequested: Bool { stopping.load(ordering: .acquiring) }
+
+    private func exportLoop(client: OTLPHTTPClient) {
+        let interval = configuration.metricExportInterval.nanoseconds
+        var nextMetrics = MonotonicClock.now() + interval
+        var failing = false
+        while !stopRequested {
+            let now = MonotonicClock.now()
+            let readiness = queue.withLock { $0.readiness(now: now) }
+            if readiness == .due {
+                let batch = queue.withLock { $0.takeBatch(now: now) }
+                exportSpans(batch, client: client, failing: &failing)
+                continue
+            }
+            if now >= nextMetrics {
+                nextMetrics = now + interval
+                exportMetrics(client: client, failing: &failing)
+                continue
+            }
+            var wake = nextMetrics
+            if case .waitUntil(let due) = readiness { wake = min(wake, due) }
+            sleep(untilMonotonic: min(wake, now + 20_000_000))
+        }
+        let deadline = shutdownDeadline() ?? MonotonicClock.now()
+        while MonotonicClock.now() < deadline {
+            let batch = queue.withLock { $0.takeBatch(now: MonotonicClock.now()) }
+            if batch.isEmpty { break }
+            exportSpans(batch, client: client, failing: &failing)
+        }
+        let left = queue.withLock { $0.removeAll() }
+        statistics.withLock { $0.spansDroppedShutdown += UInt64(left); $0.queueLength = 0 }
+        if left > 0 {
+            logger.warning("export.shutdown.dropped", metadata: ["spans": "\(left)"])
+        }
+        if MonotonicClock.now() < deadline {
+            exportMetrics(client: client, failing: &failing)
+        }
+    }
+
+    private func exportSpans(_ batch: [Span], client: OTLPHTTPClient, failing: inout Bool) {
+        guard !batch.isEmpty else { return }
+        var groups: [ProcessKey: Int] = [:]
+        var resourceGroups: [OTLPTraceEncoder.ResourceGroup] = []
+        for span in batch {
+            let key = ProcessKey(pid: span.pid, executable: span.executable ?? "")
+            if let index = groups[key] {
+                resourceGroups[index].spans.append(span)
+            } else {
+                groups[key] = resourceGroups.count
+                resourceGroups.append(.init(resource: resources.resource(for: key), spans: [span]))
+            }
+        }
+        let body = OTLPTraceEncoder.encode(resourceGroups)
+        let delivered = send(body, to: configuration.tracesEndpoint, signal: "traces", client: client, failing: &failing)
+        statistics.withLock { statistics in
+            if delivered {
+                statistics.spansExported += UInt64(batch.count)
+            } else {
+                statistics.spansDroppedExportFailed += UInt64(batch.count)
+            }
+            statistics.queueLength = queue.withLock { $0.count }
+        }
+    }
+
+    private func exportMetrics(client: OTLPHTTPClient, failing: inout Bool) {
+        let metrics = metricsSource(currentStatistics)
+        guard !metrics.isEmpty else { return }
+        let now = UInt64(Date().timeIntervalSince1970 * 1e9)
+        let body = OTLPMetricsEncoder.encode(metrics, timeUnixNano: now) { resources.resource(for: $0) }
+        // Metrics are cumulative: a failed export is superseded by the next one, so it is
+        // counted but not retried.
+        _ = send(body, to: configuration.metricsEndpoint, signal: "metrics", client: client, failing: &failing, retry: false)
+    }
+
+    /// Sends one request, retrying as the policy says; true when delivered.
+    private func send(
+        _ body: [UInt8], to url: String, signal: String, client: OTLPHTTPClient, failing: inout Bool, retry: Bool = true
+    ) -> Bool {
+        let payload = configuration.compression == .gzip ? Gzip.compress(body) : body
+        let started = MonotonicClock.now()
+        var attempt = 1
+        while true {
+            var timeout = configuration.timeout
+            if let deadline = shutdownDeadline() {
+                let now = MonotonicClock.now()
+                guard now < deadline else { return false }
+                timeout = min(timeout, .nanoseconds(Int64(deadline - now)))
+            }
+            let result = client.post(url: url, body: payload, gzip: configuration.compression == .gzip, timeout: timeout)
+            let elapsed = Duration.nanoseconds(Int64(MonotonicClock.now() - started))
+            let decision = retryPolicy.decide(result.response, attempt: attempt, elapsed: elapsed, jitter: Double.random(in: 0..<1))
+            if decision == .delivered {
+                statistics.withLock { $0.requestsSucceeded += 1; $0.bytesSent += UInt64(payload.count) }
+                if failing {
+                    failing = false
+                    logger.notice("export.recovered", metadata: ["signal": "\(signal)", "url": "\(url)"])
+                }
+                return true
+            }
+            statistics.withLock { $0.exportFailures += 1 }
+            var metadata: Logger.Metadata = ["signal": "\(signal)", "url": "\(url)", "attempt": "\(attempt)"]
+            switch result.response {
+            case .status(let status, _): metadata["status"] = "\(status)"
+            case .transportFailure: metadata["error"] = "\(result.transportError ?? "no response")"
+            }
+            if !failing {
+                failing = true
+                logger.warning("export.failing", metadata: metadata)
+            } else {
+                logger.debug("export.failed", metadata: metadata)
+            }
+            guard retry, case .retry(let delay) = decision else {
+                if case .drop(let reason) = decision {
+                    logger.debug("export.batch.dropped", metadata: ["signal": "\(signal)", "reason": "\(reason)"])
+                }
+                return false
+            }
+            let wake = MonotonicClock.now() + delay.nanoseconds
+            // Shutdown ends an open-ended wait: the batch then gets what is left of the
+            // shutdown deadline.
+            while MonotonicClock.now() < wake {
+                if let deadline = shutdownDeadline(), wake >= deadline { return false }
+                sleep(untilMonotonic: min(wake, MonotonicClock.now() + 50_000_000))
+            }
+            attempt += 1
+        }
+    }
+
+    /// When shutdown must be done by; nil until shutdown begins. Exporter thread only.
+    private func shutdownDeadline() -> UInt64? {
+        guard stopRequested else { return nil }
+        let stored = deadlineNanos.load(ordering: .relaxed)
+        if stored != 0 { return stored }
+        let deadline = MonotonicClock.now() + configuration.shutdownTimeout.nanoseconds
+        deadlineNanos.store(deadline, ordering: .relaxed)
+        return deadline
+    }
+
+    private func sleep(untilMonotonic target: UInt64) {
+        let now = MonotonicClock.now()
+        guard target > now else { return }
+        let nanos = target - now
+        var request = timespec(tv_sec: Int(nanos / 1_000_000_000), tv_nsec: Int(nanos % 1_000_000_000))
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) != 0, errno == EINTR { request = remaining }
+    }
+}

@@ -1,0 +1,69 @@
+import PeriscopeCore
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The OpenTelemetry resource of each traced process, built once per process from
+/// `/proc/<pid>/environ` (for `OTEL_SERVICE_NAME`) and cached. The environ file belongs
+/// to another process: at most `maximumEnvironBytes` are read and nothing in it is trusted.
+public final class ProcessResources: Sendable {
+    public static let maximumEnvironBytes = 128 * 1024
+    static let cacheLimit = 4096
+
+    public let procRoot: String
+    public let hostName: String
+    public let extra: [String: String]
+    /// The agent's own resource, for its health metrics.
+    public let agent: TelemetryResource
+    private let cache = Mutex<[ProcessKey: TelemetryResource]>([:])
+
+    /// - Parameter extra: the policy's `resourceAttributes`.
+    public init(procRoot: String = "/proc", hostName: String = ProcessResources.currentHostName(), extra: [String: String] = [:]) {
+        self.procRoot = procRoot
+        self.hostName = hostName
+        self.extra = extra
+        agent = .agent(pid: getpid(), hostName: hostName, extra: extra)
+    }
+
+    public func resource(for process: ProcessKey?) -> TelemetryResource {
+        guard let process else { return agent }
+        if let cached = cache.withLock({ $0[process] }) { return cached }
+        let serviceName = environ(of: process.pid).flatMap { ProcessEnvironment.value(of: "OTEL_SERVICE_NAME", in: $0) }
+        let resource = TelemetryResource.process(
+            pid: process.pid, executable: process.executable.isEmpty ? nil : process.executable,
+            environmentServiceName: serviceName, hostName: hostName, extra: extra
+        )
+        cache.withLock { cache in
+            if cache.count >= Self.cacheLimit { cache.removeAll(keepingCapacity: true) }
+            cache[process] = resource
+        }
+        return resource
+    }
+
+    public func serviceName(for process: ProcessKey) -> String {
+        resource(for: process).serviceName ?? "unknown_service"
+    }
+
+    /// The first `maximumEnvironBytes` of `/proc/<pid>/environ`, or nil when unreadable.
+    func environ(of pid: Int32) -> [UInt8]? {
+        let fd = open("\(procRoot)/\(pid)/environ", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes = [UInt8](repeating: 0, count: Self.maximumEnvironBytes)
+        var filled = 0
+        while filled < bytes.count {
+            let count = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + filled, $0.count - filled) }
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else { break }
+            filled += count
+        }
+        return Array(bytes[..<filled])
+    }
+
+    public static func currentHostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

@@ -1,0 +1,159 @@
+/// RED metrics computed from spans: HTTP request durations and body sizes per server
+/// and client, TCP connection durations and bytes. It sees every span the policy
+/// traces, sampled or not, so counts are exact whatever the sampler keeps.
+///
+/// Series are keyed by process and by the low-cardinality attributes OpenTelemetry's
+/// HTTP semantic conventions name. Past `seriesLimit` series, new ones are folded into
+/// one per process and kind marked `otel.metric.overflow=true`, so memory stays bounded
+/// whatever the traffic.
+public struct SpanMetrics: Sendable {
+    public static let defaultSeriesLimit = 2000
+
+    public let seriesLimit: Int
+    /// When the counting started; the start time of every series.
+    public let startTimeUnixNano: UInt64
+    /// Spans counted in an overflow series.
+    public private(set) var overflowedSpans: UInt64 = 0
+
+    struct SeriesKey: Hashable {
+        var process: ProcessKey
+        var kind: Span.Kind
+        var attributes: [Attribute]
+    }
+
+    struct HTTPSeries {
+        var duration = Histogram(bounds: Histogram.durationBounds)
+        var requestBody = Histogram(bounds: Histogram.defaultBounds)
+        var responseBody = Histogram(bounds: Histogram.defaultBounds)
+    }
+
+    struct TCPSeries {
+        var duration = Histogram(bounds: Histogram.durationBounds)
+        var bytesSent: Int64 = 0
+        var bytesReceived: Int64 = 0
+    }
+
+    var http: [SeriesKey: HTTPSeries] = [:]
+    var tcp: [SeriesKey: TCPSeries] = [:]
+
+    public init(startTimeUnixNano: UInt64, seriesLimit: Int = SpanMetrics.defaultSeriesLimit) {
+        self.startTimeUnixNano = startTimeUnixNano
+        self.seriesLimit = Swift.max(seriesLimit, 1)
+    }
+
+    /// Number of series held.
+    public var seriesCount: Int { http.count + tcp.count }
+
+    static let overflow = [Attribute("otel.metric.overflow", .bool(true))]
+
+    public mutating func record(_ span: Span) {
+        let process = ProcessKey(pid: span.pid, executable: span.executable ?? "")
+        let seconds = Double(span.durationNanos) / 1e9
+        if let details = span.http {
+            var key = SeriesKey(process: process, kind: span.kind, attributes: Self.httpAttributes(span, details))
+            if http[key] == nil, seriesCount >= seriesLimit {
+                key.attributes = Self.overflow
+                overflowedSpans += 1
+            }
+            http[key, default: HTTPSeries()].record(seconds: seconds, details: details)
+        } else if let details = span.tcp {
+            var key = SeriesKey(process: process, kind: span.kind, attributes: Self.tcpAttributes(span))
+            if tcp[key] == nil, seriesCount >= seriesLimit {
+                key.attributes = Self.overflow
+                overflowedSpans += 1
+            }
+            tcp[key, default: TCPSeries()].record(seconds: seconds, details: details)
+        }
+    }
+
+    static func httpAttributes(_ span: Span, _ http: HTTPDetails) -> [Attribute] {
+        let known = Span.semanticConventionMethods.contains(http.method)
+        var attributes = [Attribute("http.request.method", .string(known ? http.method : "_OTHER"))]
+        if let status = http.statusCode { attributes.append(Attribute("http.response.status_code", .int(status))) }
+        if span.kind == .server, let route = http.route { attributes.append(Attribute("http.route", .string(route))) }
+        attributes.append(Attribute("network.protocol.name", .string("http")))
+        attributes.append(Attribute("network.protocol.version", .string(http.protocolVersion)))
+        if span.kind == .client {
+            attributes.append(Attribute("server.address", .string(span.peer.host)))
+            attributes.append(Attribute("server.port", .int(Int(span.peer.port))))
+        }
+        attributes.append(Attribute("url.scheme", .string("http")))
+        if span.status == .error {
+            attributes.append(Attribute("error.type", .string(http.statusCode.map(String.init) ?? "_OTHER")))
+        }
+        return attributes
+    }
+
+    static func tcpAttributes(_ span: Span) -> [Attribute] {
+        switch span.kind {
+        case .server:
+            [Attribute("network.transport", .string("tcp")), Attribute("server.port", .int(Int(span.local.port)))]
+        case .client:
+            [
+                Attribute("network.transport", .string("tcp")),
+                Attribute("server.address", .string(span.peer.host)),
+                Attribute("server.port", .int(Int(span.peer.port))),
+            ]
+        case .internal:
+            [Attribute("network.transport", .string("tcp"))]
+        }
+    }
+
+    /// The instruments with at least one series, cumulative since `startTimeUnixNano`.
+    public func metrics() -> [Metric] {
+        func point(_ key: SeriesKey, _ value: Metric.Value, _ extra: [Attribute] = []) -> Metric.Point {
+            Metric.Point(process: key.process, attributes: key.attributes + extra, startTimeUnixNano: startTimeUnixNano, value: value)
+        }
+        var result: [Metric] = []
+        for (kind, side) in [(Span.Kind.server, "server"), (.client, "client")] {
+            let series = http.filter { $0.key.kind == kind }.sorted { $0.key.process.pid < $1.key.process.pid }
+            guard !series.isEmpty else { continue }
+            result.append(Metric(
+                name: "http.\(side).request.duration", description: "Duration of HTTP \(side) requests.",
+                unit: "s", kind: .histogram, points: series.map { point($0.key, .histogram($0.value.duration)) }
+            ))
+            result.append(Metric(
+                name: "http.\(side).request.body.size", description: "Size of HTTP \(side) request bodies.",
+                unit: "By", kind: .histogram, points: series.map { point($0.key, .histogram($0.value.requestBody)) }
+            ))
+            result.append(Metric(
+                name: "http.\(side).response.body.size", description: "Size of HTTP \(side) response bodies.",
+                unit: "By", kind: .histogram, points: series.map { point($0.key, .histogram($0.value.responseBody)) }
+            ))
+        }
+        let connections = tcp.sorted { $0.key.process.pid < $1.key.process.pid }
+        if !connections.isEmpty {
+            result.append(Metric(
+                name: "periscope.tcp.connection.duration", description: "Duration of TCP connections.",
+                unit: "s", kind: .histogram, points: connections.map { point($0.key, .histogram($0.value.duration)) }
+            ))
+            result.append(Metric(
+                name: "periscope.tcp.connection.io", description: "Bytes moved over TCP connections by the traced process.",
+                unit: "By", kind: .counter,
+                points: connections.flatMap {
+                    [
+                        point($0.key, .int($0.value.bytesSent), [Attribute("network.io.direction", .string("transmit"))]),
+                        point($0.key, .int($0.value.bytesReceived), [Attribute("network.io.direction", .string("receive"))]),
+                    ]
+                }
+            ))
+        }
+        return result
+    }
+}
+
+extension SpanMetrics.HTTPSeries {
+    mutating func record(seconds: Double, details: HTTPDetails) {
+        duration.record(seconds)
+        requestBody.record(Double(details.requestBodySize))
+        responseBody.record(Double(details.responseBodySize))
+    }
+}
+
+extension SpanMetrics.TCPSeries {
+    mutating func record(seconds: Double, details: TCPDetails) {
+        duration.record(seconds)
+        bytesSent += Int64(details.bytesSent)
+        bytesReceived += Int64(details.bytesReceived)
+    }
+}
