@@ -1,0 +1,65 @@
+import Testing
+@testable import PeriscopeCore
+
+@Suite struct OTLPTraceEncoderTests {
+    static let resource = TelemetryResource.process(
+        pid: 812, executable: "/usr/sbin/nginx", environmentServiceName: "checkout", hostName: "node-1",
+        extra: ["deployment.environment": "prod"]
+    )
+
+    @Test func encodesResourceScopeAndSpanFields() throws {
+        var span = SpanFixtures.server
+        span.status = .error
+        span.statusMessage = "boom"
+        let bytes = OTLPTraceEncoder.encode([.init(resource: Self.resource, spans: [span])])
+        let request = try ProtobufReader(bytes)
+        let resourceSpans = try request.messages(1)
+        #expect(resourceSpans.count == 1)
+        let resource = try resourceSpans[0].message(1).attributes(1)
+        #expect(resource["service.name"]?.string(1) == "checkout")
+        #expect(resource["process.pid"]?.varint(3) == 812)
+        #expect(resource["process.executable.name"]?.string(1) == "nginx")
+        #expect(resource["telemetry.sdk.name"]?.string(1) == "periscope")
+        #expect(resource["deployment.environment"]?.string(1) == "prod")
+        let scopeSpans = try resourceSpans[0].message(2)
+        #expect(try scopeSpans.message(1).string(1) == "periscope")
+        let encoded = try scopeSpans.message(2)
+        #expect(encoded.bytes(1) == span.traceID.bytes)
+        #expect(encoded.bytes(2) == span.spanID.bytes)
+        #expect(encoded.bytes(4) == span.parentSpanID?.bytes)
+        #expect(encoded.string(5) == "GET /users/{id}")
+        #expect(encoded.varint(6) == 2, "SPAN_KIND_SERVER")
+        #expect(encoded.fixed64(7) == span.startTimeUnixNano)
+        #expect(encoded.fixed64(8) == span.endTimeUnixNano)
+        let attributes = try encoded.attributes(9)
+        #expect(attributes["http.request.method"]?.string(1) == "GET")
+        #expect(attributes["http.route"]?.string(1) == "/users/{id}")
+        #expect(attributes["http.response.status_code"]?.varint(3) == 200)
+        #expect(attributes["server.port"]?.varint(3) == 8080)
+        #expect(attributes["client.address"]?.string(1) == "10.0.0.2")
+        #expect(attributes.count == span.attributes.count)
+        let status = try encoded.message(15)
+        #expect(status.varint(3) == 2, "STATUS_CODE_ERROR")
+        #expect(status.string(2) == "boom")
+    }
+
+    @Test func clientKindAndUnsetStatusAndNoParent() throws {
+        let bytes = OTLPTraceEncoder.encode([.init(resource: Self.resource, spans: [SpanFixtures.tcp])])
+        let span = try ProtobufReader(bytes).message(1).message(2).message(2)
+        #expect(span.varint(6) == 3, "SPAN_KIND_CLIENT")
+        #expect(span.bytes(4) == nil)
+        #expect(span.all(15).isEmpty)
+    }
+
+    @Test func oneResourceSpansPerGroup() throws {
+        let other = TelemetryResource.process(pid: 9, executable: "/bin/x", environmentServiceName: nil, hostName: "h")
+        let bytes = OTLPTraceEncoder.encode([
+            .init(resource: Self.resource, spans: [SpanFixtures.server, SpanFixtures.server]),
+            .init(resource: other, spans: [SpanFixtures.tcp]),
+        ])
+        let groups = try ProtobufReader(bytes).messages(1)
+        #expect(groups.count == 2)
+        #expect(try groups[0].message(2).messages(2).count == 2)
+        #expect(try groups[1].message(1).attributes(1)["service.name"]?.string(1) == "x")
+    }
+}

@@ -1,0 +1,61 @@
+import Testing
+@testable import PeriscopeCore
+
+@Suite struct SpanMetricsTests {
+    static func request(path: String = "/users/{id}", status: Int = 200, kind: Span.Kind = .server, millis: UInt64, body: Int = 0) -> Span {
+        var span = SpanFixtures.server
+        span.kind = kind
+        span.startTimeUnixNano = 1_000_000_000
+        span.endTimeUnixNano = 1_000_000_000 + millis * 1_000_000
+        span.http?.route = path
+        span.http?.statusCode = status
+        span.http?.requestBodySize = body
+        span.status = status >= 500 ? .error : .unset
+        return span
+    }
+
+    static func histogram(_ metrics: [Metric], _ name: String) -> [Metric.Point] {
+        metrics.first { $0.name == name }?.points ?? []
+    }
+
+    @Test func countsDurationsAndBodiesPerSeries() throws {
+        var metrics = SpanMetrics(startTimeUnixNano: 1)
+        metrics.record(Self.request(millis: 3, body: 10))
+        metrics.record(Self.request(millis: 30, body: 20))
+        metrics.record(Self.request(status: 503, millis: 2000))
+        let all = metrics.metrics()
+        let durations = Self.histogram(all, "http.server.request.duration")
+        #expect(durations.count == 2)
+        let ok = try #require(durations.first { !$0.attributes.contains(Attribute("error.type", .string("503"))) })
+        guard case .histogram(let histogram) = ok.value else { Issue.record("not a histogram"); return }
+        #expect(histogram.count == 2)
+        #expect(abs(histogram.sum - 0.033) < 1e-9)
+        #expect(histogram.counts[0] == 1 && histogram.counts[3] == 1, "3 ms ≤ 0.005, 30 ms ≤ 0.05")
+        #expect(ok.attributes.contains(Attribute("http.route", .string("/users/{id}"))))
+        let bodies = Self.histogram(all, "http.server.request.body.size")
+        #expect(bodies.contains { if case .histogram(let h) = $0.value { h.sum == 30 && h.count == 2 } else { false } })
+    }
+
+    @Test func clientAndTCPSpansGetTheirOwnInstruments() {
+        var metrics = SpanMetrics(startTimeUnixNano: 1)
+        metrics.record(Self.request(kind: .client, millis: 1))
+        metrics.record(SpanFixtures.tcp)
+        let names = Set(metrics.metrics().map(\.name))
+        #expect(names.isSuperset(of: ["http.client.request.duration", "periscope.tcp.connection.duration", "periscope.tcp.connection.io"]))
+        #expect(!names.contains("http.server.request.duration"))
+        let io = metrics.metrics().first { $0.name == "periscope.tcp.connection.io" }
+        #expect(io?.points.map(\.value) == [.int(1234), .int(56789)])
+    }
+
+    @Test func seriesBeyondTheLimitFoldIntoOneOverflowSeries() {
+        var metrics = SpanMetrics(startTimeUnixNano: 1, seriesLimit: 10)
+        for i in 0..<1000 { metrics.record(Self.request(path: "/p\(i)", millis: 1)) }
+        #expect(metrics.seriesCount == 11)
+        #expect(metrics.overflowedSpans == 990)
+        let overflow = Self.histogram(metrics.metrics(), "http.server.request.duration").first {
+            $0.attributes == [Attribute("otel.metric.overflow", .bool(true))]
+        }
+        guard case .histogram(let histogram)? = overflow?.value else { Issue.record("no overflow series"); return }
+        #expect(histogram.count == 990)
+    }
+}
