@@ -65,6 +65,29 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Kubernetes API client over libcurl: configuration, typed requests, watch, informer, leases.
+        .target(
+            name: "PeriscopeKube",
+            dependencies: [
+                "CPeriscopeCurl",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // An in-process Kubernetes API server with real semantics, used only by tests.
+        .target(
+            name: "PeriscopeKubeTestServer",
+            dependencies: ["PeriscopeKube", .product(name: "Yams", package: "Yams")]
+        ),
+        .testTarget(
+            name: "PeriscopeKubeTests",
+            dependencies: [
+                "PeriscopeKube", "PeriscopeKubeTestServer",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .testTarget(name: "PeriscopeCoreTests", dependencies: ["PeriscopeCore"]),
         .testTarget(
             name: "PeriscopeAgentTests",

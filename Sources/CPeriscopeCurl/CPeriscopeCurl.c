@@ -50,3 +50,8 @@ CURLMcode CPeriscopeCurl_multi_setopt_long(CURLM *handle, CURLMoption option, lo
 {
     return curl_multi_setopt(handle, option, value);
 }
+
+CURLcode CPeriscopeCurl_easy_setopt_xferinfo_callback(CURL *handle, CPeriscopeCurl_xferinfo_callback callback)
+{
+    return curl_easy_setopt(handle, CURLOPT_XFERINFOFUNCTION, callback);
+}

@@ -18,4 +18,8 @@ CURLcode CPeriscopeCurl_easy_getinfo_long(CURL *handle, CURLINFO info, long *val
 CURLcode CPeriscopeCurl_easy_getinfo_string(CURL *handle, CURLINFO info, const char **value);
 CURLMcode CPeriscopeCurl_multi_setopt_long(CURLM *handle, CURLMoption option, long value);
 
+typedef int (*CPeriscopeCurl_xferinfo_callback)(void *context, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow);
+/// CURLOPT_XFERINFOFUNCTION: return non-zero to abort the transfer (used for cancellation).
+CURLcode CPeriscopeCurl_easy_setopt_xferinfo_callback(CURL *handle, CPeriscopeCurl_xferinfo_callback callback);
+
 #endif

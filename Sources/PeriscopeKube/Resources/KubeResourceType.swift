@@ -1,0 +1,74 @@
+/// Where a kind of object lives in the API: group, version, plural name and scope.
+public struct KubeResourceType: Sendable, Hashable, CustomStringConvertible {
+    /// API group; empty for the core group (`/api/v1`).
+    public var group: String
+    public var version: String
+    /// Lower-case plural used in paths, e.g. `instrumentationpolicies`.
+    public var plural: String
+    public var kind: String
+    public var namespaced: Bool
+
+    public init(group: String, version: String, plural: String, kind: String, namespaced: Bool) {
+        self.group = group
+        self.version = version
+        self.plural = plural
+        self.kind = kind
+        self.namespaced = namespaced
+    }
+
+    /// `v1` or `group/version`, the value of an object's `apiVersion`.
+    public var apiVersion: String { group.isEmpty ? version : "\(group)/\(version)" }
+
+    /// `pods` or `instrumentationpolicies.periscope.dev`, as the API server names it in messages.
+    public var qualifiedName: String { group.isEmpty ? plural : "\(plural).\(group)" }
+
+    public var description: String { qualifiedName }
+
+    /// The path of a collection or of one object, optionally of its subresource (`status`).
+    /// Namespaced resources listed across all namespaces pass `namespace: nil`.
+    public func path(namespace: String?, name: String? = nil, subresource: String? = nil) -> String {
+        var path = group.isEmpty ? "/api/\(version)" : "/apis/\(group)/\(version)"
+        if namespaced, let namespace {
+            path += "/namespaces/\(namespace.percentEncodedPathComponent)"
+        }
+        path += "/\(plural)"
+        if let name {
+            path += "/\(name.percentEncodedPathComponent)"
+            if let subresource { path += "/\(subresource)" }
+        }
+        return path
+    }
+}
+
+extension KubeResourceType {
+    public static let namespaces = KubeResourceType(
+        group: "", version: "v1", plural: "namespaces", kind: "Namespace", namespaced: false)
+    public static let pods = KubeResourceType(group: "", version: "v1", plural: "pods", kind: "Pod", namespaced: true)
+    public static let nodes = KubeResourceType(group: "", version: "v1", plural: "nodes", kind: "Node", namespaced: false)
+    public static let configMaps = KubeResourceType(
+        group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true)
+    public static let leases = KubeResourceType(
+        group: "coordination.k8s.io", version: "v1", plural: "leases", kind: "Lease", namespaced: true)
+    public static let customResourceDefinitions = KubeResourceType(
+        group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions",
+        kind: "CustomResourceDefinition", namespaced: false)
+    public static let instrumentationPolicies = KubeResourceType(
+        group: "periscope.dev", version: "v1alpha1", plural: "instrumentationpolicies",
+        kind: "InstrumentationPolicy", namespaced: true)
+}
+
+extension String {
+    var percentEncodedPathComponent: String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~:@")
+        return addingPercentEncoding(withAllowedCharacters: allowed) ?? self
+    }
+
+    var percentEncodedQueryValue: String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return addingPercentEncoding(withAllowedCharacters: allowed) ?? self
+    }
+}
+
+import Foundation
