@@ -10,12 +10,12 @@ final class AgentHarness: @unchecked Sendable {
 
     /// Writes `policy` to a file, starts the agent on it and waits until its programs
     /// are attached and the policy applied.
-    init(policy: String, arguments: [String] = []) async throws {
+    init(policy: String, arguments: [String] = [], environment: [String: String] = [:]) async throws {
         directory = try TemporaryDirectory()
         policyPath = try directory.write("policy.yaml", policy)
         process = try TestProcess(
             try Self.executablePath, ["--config", policyPath, "--output", "json"] + arguments,
-            separateStandardError: true
+            environment: environment, separateStandardError: true
         )
         let deadline = ContinuousClock.now + .seconds(20)
         while !process.errorLog.contains("agent.ready") {
