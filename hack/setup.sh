@@ -4,7 +4,7 @@
 # wrk) and bpftool. Idempotent: does nothing when everything is present.
 set -euo pipefail
 
-packages=(libbpf-dev libelf-dev zlib1g-dev libcurl4-openssl-dev pkg-config bpftool nginx-light haproxy curl wrk python3 python3-venv iproute2)
+packages=(libbpf-dev libelf-dev zlib1g-dev libcurl4-openssl-dev pkg-config bpftool nginx-light haproxy curl wrk python3 python3-venv iproute2 openssl)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -20,8 +20,12 @@ struct APIRouter {
         case "healthz", "readyz", "livez":
             return .full(status: 200, headers: ["Content-Type": "text/plain"], body: Data("ok".utf8))
         case "openapi":
-            // No OpenAPI documents: kubectl then relies on server-side field validation.
-            return statusReply(APIFailure(404, "NotFound", "the server could not find the requested resource"))
+            // OpenAPI v3 only (JSON; v2 is served as protobuf by real servers, not here): kubectl
+            // reads it to learn that kinds exist and relies on server-side field validation.
+            guard segments.count >= 2, segments[1] == "v3" else {
+                return statusReply(APIFailure(404, "NotFound", "the server could not find the requested resource"))
+            }
+            return openAPIV3(Array(segments.dropFirst(2)))
         case "api":
             if segments.count == 1 {
                 return reply(200, [
@@ -45,6 +49,42 @@ struct APIRouter {
         default:
             return notFoundPath()
         }
+    }
+
+    private func openAPIV3(_ groupVersion: [String]) -> HTTPReply {
+        let resources = locked { store.resources }
+        func path(_ type: KubeResourceType) -> String { type.group.isEmpty ? "api/\(type.version)" : "apis/\(type.group)/\(type.version)" }
+        if groupVersion.isEmpty {
+            var paths: [String: JSONValue] = [:]
+            for resource in resources {
+                paths[path(resource.type)] = ["serverRelativeURL": .string("/openapi/v3/\(path(resource.type))?hash=periscope-test")]
+            }
+            return reply(200, ["paths": .object(paths)])
+        }
+        let wanted = groupVersion.joined(separator: "/")
+        var schemas: [String: JSONValue] = [:]
+        var paths: [String: JSONValue] = [:]
+        for resource in resources where path(resource.type) == wanted {
+            let gvk: JSONValue = ["group": .string(resource.type.group), "version": .string(resource.type.version), "kind": .string(resource.type.kind)]
+            let parameters: JSONValue = .array(["dryRun", "fieldManager", "fieldValidation", "force"].map {
+                ["name": .string($0), "in": "query", "schema": ["type": "string", "uniqueItems": true]]
+            })
+            let operation: JSONValue = ["x-kubernetes-group-version-kind": gvk, "parameters": parameters, "responses": [:]]
+            let collection = "/" + path(resource.type) + (resource.type.namespaced ? "/namespaces/{namespace}" : "") + "/\(resource.type.plural)"
+            paths[collection] = ["post": operation, "parameters": parameters]
+            paths[collection + "/{name}"] = ["put": operation, "patch": operation, "parameters": parameters]
+            var schema = resource.schema ?? ["type": "object", "x-kubernetes-preserve-unknown-fields": true]
+            schema["x-kubernetes-group-version-kind"] = [
+                ["group": .string(resource.type.group), "version": .string(resource.type.version), "kind": .string(resource.type.kind)]
+            ]
+            let prefix = resource.type.group.isEmpty ? "io.k8s.api.core" : resource.type.group.split(separator: ".").reversed().joined(separator: ".")
+            schemas["\(prefix).\(resource.type.version).\(resource.type.kind)"] = schema
+        }
+        guard !schemas.isEmpty else { return notFoundPath() }
+        return reply(200, [
+            "openapi": "3.0.0", "info": ["title": "Kubernetes", "version": "v1.32.0"], "paths": .object(paths),
+            "components": ["schemas": .object(schemas)],
+        ])
     }
 
     private func notFoundPath() -> HTTPReply {

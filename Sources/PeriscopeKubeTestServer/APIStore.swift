@@ -275,7 +275,10 @@ final class APIStore: @unchecked Sendable {
             object["metadata"]?["generation"] = .int((existing["metadata"]?["generation"]?.intValue ?? 0) + 1)
         }
         var fields = applied ?? ownership[Self.id(resource.type)]?[key] ?? FieldOwnership()
-        if applied == nil {
+        let written = proposed["metadata"]?["managedFields"]
+        if applied == nil, subresource == nil, let written, written != existing["metadata"]?["managedFields"] {
+            fields = FieldOwnership(managedFields: written)
+        } else if applied == nil {
             fields.recordUpdate(
                 manager: manager, apiVersion: resource.type.apiVersion, time: timestamp(), subresource: subresource, old: existing, new: object)
         }

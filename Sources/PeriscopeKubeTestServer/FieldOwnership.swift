@@ -15,6 +15,8 @@ struct FieldOwnership: Sendable, Hashable {
 
     var entries: [Entry] = []
 
+    init() {}
+
     /// Leaf paths of an object, limited to what field managers track.
     static func leafPaths(_ value: JSONValue, statusOnly: Bool = false) -> Set<[String]> {
         var result: Set<[String]> = []
@@ -124,6 +126,29 @@ struct FieldOwnership: Sendable, Hashable {
         entries.append(Entry(manager: manager, operation: "Apply", apiVersion: apiVersion, time: time, subresource: nil, fields: applied))
         entries.removeAll { $0.fields.isEmpty }
         return .success(result)
+    }
+
+    /// Ownership as a client wrote it into `metadata.managedFields` (kubectl does when it moves
+    /// fields from client-side to server-side apply).
+    init(managedFields: JSONValue) {
+        entries = (managedFields.arrayValue ?? []).compactMap { entry in
+            guard let manager = entry["manager"]?.stringValue else { return nil }
+            var fields: Set<[String]> = []
+            Self.paths(entry["fieldsV1"] ?? [:], prefix: [], into: &fields)
+            return Entry(
+                manager: manager, operation: entry["operation"]?.stringValue ?? "Update", apiVersion: entry["apiVersion"]?.stringValue ?? "",
+                time: entry["time"]?.stringValue ?? "", subresource: entry["subresource"]?.stringValue, fields: fields)
+        }
+    }
+
+    private static func paths(_ tree: JSONValue, prefix: [String], into result: inout Set<[String]>) {
+        let members = tree.objectValue ?? [:]
+        let fieldKeys = members.keys.filter { $0.hasPrefix("f:") }
+        if members.keys.contains(where: { $0.hasPrefix("k:") || $0.hasPrefix("v:") || $0.hasPrefix("i:") }) || fieldKeys.isEmpty {
+            if !prefix.isEmpty { result.insert(prefix) }
+            return
+        }
+        for key in fieldKeys { paths(members[key]!, prefix: prefix + [String(key.dropFirst(2))], into: &result) }
     }
 
     /// `metadata.managedFields` as the API server renders it.

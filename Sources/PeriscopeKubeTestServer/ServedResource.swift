@@ -87,5 +87,6 @@ struct ServedResource: Sendable {
 /// A test server setup failure.
 public struct TestServerError: Error, Sendable, CustomStringConvertible {
     public var message: String
+    public init(message: String) { self.message = message }
     public var description: String { message }
 }
