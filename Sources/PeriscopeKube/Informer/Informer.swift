@@ -91,10 +91,12 @@ public final class Informer<Object: KubeObject>: Service, Sendable {
         await cancelWhenGracefulShutdown {
             await self.reflect()
         }
-        state.withLock { state in
-            for continuation in state.subscribers.values { continuation.finish() }
-            state.subscribers = [:]
+        // Finished outside the lock: finishing runs the streams' termination handlers, which lock.
+        let subscribers = state.withLock { state in
+            defer { state.subscribers = [:] }
+            return Array(state.subscribers.values)
         }
+        for continuation in subscribers { continuation.finish() }
     }
 
     private func reflect() async {
