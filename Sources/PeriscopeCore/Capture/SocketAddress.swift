@@ -62,6 +62,29 @@ public struct SocketAddress: Hashable, Sendable {
 
     /// `127.0.0.1:8080` or `[::1]:8080`.
     public var description: String {
-        isIPv4 ? "\(host):\(port)" : "[\(host)]:\(port)"
+        var text: [UInt8] = []
+        write(into: &text)
+        return String(decoding: text, as: UTF8.self)
+    }
+
+    /// Appends `description` as UTF-8; IPv4, the common case, without building strings.
+    public func write(into text: inout [UInt8]) {
+        if isIPv4 {
+            for shift in stride(from: 24, through: 0, by: -8) {
+                Self.writeDecimal(UInt32(truncatingIfNeeded: low >> UInt64(shift)) & 0xff, into: &text)
+                if shift > 0 { text.append(UInt8(ascii: ".")) }
+            }
+        } else {
+            text.append(UInt8(ascii: "["))
+            text.append(contentsOf: host.utf8)
+            text.append(UInt8(ascii: "]"))
+        }
+        text.append(UInt8(ascii: ":"))
+        Self.writeDecimal(UInt32(port), into: &text)
+    }
+
+    private static func writeDecimal(_ value: UInt32, into text: inout [UInt8]) {
+        if value >= 10 { writeDecimal(value / 10, into: &text) }
+        text.append(UInt8(ascii: "0") + UInt8(value % 10))
     }
 }

@@ -111,9 +111,9 @@ public struct SpanTextFormatter: Sendable {
     }
 
     private static func writeAddresses(_ from: SocketAddress, _ to: SocketAddress, into line: inout [UInt8]) {
-        line.append(contentsOf: from.description.utf8)
+        from.write(into: &line)
         line.append(contentsOf: "->".utf8)
-        line.append(contentsOf: to.description.utf8)
+        to.write(into: &line)
     }
 
     static func writeDecimal(_ value: UInt64, minimumDigits: Int = 1, into line: inout [UInt8]) {
