@@ -22,6 +22,11 @@ public struct ReflectorPlan: Sendable {
     public struct Step: Sendable, Equatable {
         public var action: Action
         public var delay: Duration?
+
+        public init(action: Action, delay: Duration?) {
+            self.action = action
+            self.delay = delay
+        }
     }
 
     public private(set) var resourceVersion: String?
