@@ -3,7 +3,7 @@ import PeriscopeKube
 import PeriscopeKubeTestServer
 import Testing
 
-/// One recorded exchange of ../shared/kube-api.
+/// One recorded exchange of Tests/Fixtures/kube-api.
 struct Transcript: CustomStringConvertible {
     var file: String
     var method: String

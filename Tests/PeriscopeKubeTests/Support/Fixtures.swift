@@ -13,10 +13,8 @@ enum Fixtures {
 
     static var crdFile: String { "\(packageRoot)/crds/instrumentationpolicy.yaml" }
 
-    /// The shared reference transcripts (`../shared/kube-api` next to the package).
-    static var transcriptDirectory: String {
-        URL(fileURLWithPath: packageRoot).deletingLastPathComponent().appendingPathComponent("shared/kube-api").path
-    }
+    /// The reference transcripts recorded from a real kube-apiserver (see its README.md).
+    static var transcriptDirectory: String { "\(packageRoot)/Tests/Fixtures/kube-api" }
 
     static func server(
         initialRevision: Int = 1, bookmarkInterval: Duration = .seconds(1), namespaces: [String] = ["default", "kube-system"]
