@@ -7,6 +7,7 @@
 #   BENCH_SCRATCH_PATH (default .build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source hack/lib/bench.sh
 [ "$(id -u)" -eq 0 ] || { echo "bench-export: run as root (the agent loads BPF programs)" >&2; exit 1; }
 hack/setup.sh
 scratch=${BENCH_SCRATCH_PATH:-.build}
@@ -28,32 +29,11 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-mkdir -p "$work/body" "$work/proxy"
-cat > "$work/nginx.conf" <<CONF
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/error.log warn;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    client_body_temp_path $work/body;
-    proxy_temp_path $work/proxy;
-    keepalive_requests 1000000;
-    server {
-        listen 127.0.0.1:$port;
-        location / { return 200 "hello from nginx\n"; }
-    }
-}
-CONF
-nginx -c "$work/nginx.conf" -p "$work"
-for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
+start_nginx "$work" "$port"
 echo 'executables: ["*nginx*"]
 protocols: [http]
 routes: ["/users/{id}"]' > "$work/policy.yaml"
 
-cpu_seconds() {  # utime + stime of a pid, in seconds
-  awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); print ($12 + $13) / hz }' "/proc/$1/stat"
-}
 metric() { awk -v n="periscope_$1" '$1 == n { v = $2 } END { print v + 0 }' "$work/agent.log"; }
 
 run_round() {  # $1 = compression (none|gzip)

@@ -5,6 +5,7 @@
 #   BENCH_SECONDS (default 10)  BENCH_ROUNDS (default 2)  BENCH_CONNECTIONS (default 16)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source hack/lib/bench.sh
 [ "$(id -u)" -eq 0 ] || { echo "bench: run as root (the agent loads BPF programs)" >&2; exit 1; }
 hack/setup.sh
 swift build -c release --product periscope-agent >&2
@@ -22,25 +23,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-mkdir -p "$work/body" "$work/proxy"
-cat > "$work/nginx.conf" <<CONF
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/error.log warn;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    client_body_temp_path $work/body;
-    proxy_temp_path $work/proxy;
-    keepalive_requests 1000000;
-    server {
-        listen 127.0.0.1:$port;
-        location / { return 200 "hello from nginx\n"; }
-    }
-}
-CONF
-nginx -c "$work/nginx.conf" -p "$work"
-for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
+start_nginx "$work" "$port"
 echo 'executables: ["nginx"]' > "$work/policy.yaml"
 
 # Prints "requests_per_second p99_milliseconds total_requests".
@@ -52,9 +35,6 @@ run_wrk() {
                p99 = (unit == "us") ? v / 1000 : (unit == "s") ? v * 1000 : v }
     /requests in/ { total = $1 }
     END { printf "%s %s %s\n", rps, p99, total }' "$work/wrk.txt"
-}
-cpu_seconds() {  # utime + stime of a pid, in seconds
-  awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); print ($12 + $13) / hz }' "/proc/$1/stat"
 }
 
 base_rps=(); base_p99=(); with_rps=(); with_p99=(); cpu_per_10k=(); rss_kb=0

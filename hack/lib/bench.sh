@@ -1,0 +1,33 @@
+# Shared by the benchmarks: sourced, not run.
+
+# start_nginx WORK PORT: nginx with one worker answering every request with a fixed
+# 17-byte body on 127.0.0.1:PORT, its files under WORK (pid in WORK/nginx.pid).
+start_nginx() {
+  local work=$1 port=$2
+  mkdir -p "$work/body" "$work/proxy"
+  cat > "$work/nginx.conf" <<CONF
+worker_processes 1;
+pid $work/nginx.pid;
+error_log $work/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $work/body;
+    proxy_temp_path $work/proxy;
+    keepalive_requests 1000000;
+    server {
+        listen 127.0.0.1:$port;
+        location / { return 200 "hello from nginx\n"; }
+    }
+}
+CONF
+  nginx -c "$work/nginx.conf" -p "$work"
+  for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port/" && return 0; sleep 0.1; done
+  echo "nginx did not start on port $port" >&2
+  return 1
+}
+
+# cpu_seconds PID: user + system CPU time of a process, in seconds.
+cpu_seconds() {
+  awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); print ($12 + $13) / hz }' "/proc/$1/stat"
+}
