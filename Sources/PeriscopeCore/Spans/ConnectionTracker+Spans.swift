@@ -28,7 +28,7 @@ extension ConnectionTracker {
             userAgent: request.userAgent,
             traceparent: request.traceparent
         )
-        return Span(
+        var span = Span(
             traceID: context?.traceID ?? randomTraceID(),
             spanID: randomSpanID(),
             parentSpanID: context?.parentID,
@@ -44,6 +44,8 @@ extension ConnectionTracker {
             peer: connection.peer,
             http: details
         )
+        span.link = linkHints(kind: kind, on: connection, requestDigest: SpanLinkHints.digest(method: method, target: target))
+        return span
     }
 
     /// A whole connection as a span, with the bytes the process moved each way.
@@ -53,7 +55,7 @@ extension ConnectionTracker {
         case .client: .client
         case .unknown: .internal
         }
-        return Span(
+        var span = Span(
             traceID: randomTraceID(),
             spanID: randomSpanID(),
             kind: kind,
@@ -66,6 +68,8 @@ extension ConnectionTracker {
             peer: connection.peer,
             tcp: TCPDetails(bytesSent: connection.bytesSent, bytesReceived: connection.bytesReceived)
         )
+        span.link = linkHints(kind: kind, on: connection, requestDigest: SpanLinkHints.digest(leadingBytes: connection.lead))
+        return span
     }
 
     mutating func randomTraceID() -> TraceID {

@@ -13,6 +13,16 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
     var generator: Generator
     /// pid → fd → connection.
     var connections: [Int32: [Int32: TrackedConnection]] = [:]
+    /// How many tracked sockets have each (local, peer) pair: whether the other end of a
+    /// connection is traced on this node.
+    var endpoints: [EndpointPair: Int] = [:]
+    /// How many accepted connections each process has.
+    var serving: [Int32: Int] = [:]
+
+    struct EndpointPair: Hashable, Sendable {
+        var local: SocketAddress
+        var peer: SocketAddress
+    }
 
     public init(configuration: ConnectionTrackerConfiguration = .init(), clock: ClockMapping, generator: Generator) {
         self.configuration = configuration
@@ -55,6 +65,7 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
         case .processExited:
             let ended = (connections.removeValue(forKey: event.pid) ?? [:]).values
             counters.openConnections -= ended.count
+            for connection in ended { unindex(connection) }
             for connection in ended.sorted(by: TrackedConnection.openedBefore) {
                 spans += finish(connection, at: max(event.timestamp, connection.lastActivity), reason: ConnectionEndReason.processExited)
             }
@@ -70,6 +81,8 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
     public mutating func finishAll(at monotonicNanos: UInt64, reason: String) -> [Span] {
         let all = connections.values.flatMap(\.values).sorted(by: TrackedConnection.openedBefore)
         connections.removeAll()
+        endpoints.removeAll()
+        serving.removeAll()
         counters.openConnections = 0
         var spans: [Span] = []
         for connection in all {
@@ -97,6 +110,7 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
         guard let connection = connections[pid]?.removeValue(forKey: fd) else { return nil }
         if connections[pid]?.isEmpty == true { connections[pid] = nil }
         counters.openConnections -= 1
+        unindex(connection)
         return connection
     }
 
@@ -104,6 +118,26 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
         if counters.openConnections >= max(1, configuration.maxConnections) { evictLeastRecentlyActive() }
         connections[connection.pid, default: [:]][connection.fd] = connection
         counters.openConnections += 1
+        endpoints[EndpointPair(local: connection.local, peer: connection.peer), default: 0] += 1
+        if connection.role == .server { serving[connection.pid, default: 0] += 1 }
+    }
+
+    private mutating func unindex(_ connection: TrackedConnection) {
+        let pair = EndpointPair(local: connection.local, peer: connection.peer)
+        if let count = endpoints[pair] { endpoints[pair] = count > 1 ? count - 1 : nil }
+        if connection.role == .server, let count = serving[connection.pid] {
+            serving[connection.pid] = count > 1 ? count - 1 : nil
+        }
+    }
+
+    /// What linking needs to know about a span built on `connection`.
+    func linkHints(kind: Span.Kind, on connection: TrackedConnection, requestDigest: UInt64?) -> SpanLinkHints {
+        let parentMayFollow: Bool = switch kind {
+        case .server: endpoints[EndpointPair(local: connection.peer, peer: connection.local)] != nil
+        case .client: serving[connection.pid] != nil
+        case .internal: false
+        }
+        return SpanLinkHints(requestDigest: requestDigest, parentMayFollow: parentMayFollow)
     }
 
     /// Drops a sixteenth of the limit at once, least recently active first, so that a full

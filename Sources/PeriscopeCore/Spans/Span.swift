@@ -38,6 +38,8 @@ public struct Span: Sendable, Equatable {
     public var http: HTTPDetails?
     /// Present for connection spans.
     public var tcp: TCPDetails?
+    /// What the tracker knew that helps link the span into a trace; not exported.
+    public var link = SpanLinkHints()
 
     public init(
         traceID: TraceID, spanID: SpanID, parentSpanID: SpanID? = nil, kind: Kind, name: String,

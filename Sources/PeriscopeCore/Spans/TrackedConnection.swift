@@ -32,6 +32,11 @@ struct TrackedConnection: Sendable {
     var bytesReceived = 0
     var httpSpans = 0
     var decoding: Decoding
+    /// The first captured bytes moved either way (at most `leadCapacity`), for
+    /// `SpanLinkHints.requestDigest` of a connection span.
+    var lead: [UInt8] = []
+
+    static let leadCapacity = 64
 
     init(event: CaptureEvent, role: ConnectionRole, httpEnabled: Bool) {
         socketID = event.socketID
@@ -58,6 +63,7 @@ struct TrackedConnection: Sendable {
         }
         guard moved > 0 else { return [] }
         let payload = event.payload.prefix(moved)
+        if lead.isEmpty, bytesSent + bytesReceived == moved { lead = Array(payload.prefix(Self.leadCapacity)) }
         let held = HeldBytes(direction: direction, payload: payload, gap: moved - payload.count, timestamp: event.timestamp, tid: event.tid)
 
         switch decoding {
