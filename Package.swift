@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "periscope-agent", targets: ["periscope-agent"]),
+        .executable(name: "periscope-controller", targets: ["periscope-controller"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -84,6 +85,32 @@ let package = Package(
             name: "PeriscopeKubeTests",
             dependencies: [
                 "PeriscopeKube", "PeriscopeKubeTestServer",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The controller: InstrumentationPolicies resolved into one NodeInstrumentation per node.
+        .target(
+            name: "PeriscopeController",
+            dependencies: [
+                "PeriscopeCore", "PeriscopeKube",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "periscope-controller",
+            dependencies: [
+                "PeriscopeController", "PeriscopeKube",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(
+            name: "PeriscopeControllerTests",
+            dependencies: [
+                "PeriscopeController", "PeriscopeKube", "PeriscopeKubeTestServer", "PeriscopeCore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -1,0 +1,110 @@
+import PeriscopeCore
+import PeriscopeKube
+
+/// The pure resolution of all policies against all pods: which policy is in force for which
+/// container, grouped by node.
+///
+/// A pod is considered when it is `Running` on a node that exists. A policy applies to it when
+/// the policy is accepted, lives in the pod's namespace and its `podSelector` matches the pod's
+/// labels; it covers the containers listed in `containers` (every container when empty).
+/// Containers whose ID the kubelet has not reported yet are left out until it has.
+///
+/// When several policies cover the same container, exactly one wins, decided in this order:
+/// 1. a policy that names the container in `containers` beats one that covers every container;
+/// 2. a `podSelector` with more requirements (`matchLabels` entries plus `matchExpressions`)
+///    beats one with fewer;
+/// 3. the policy whose name sorts first wins.
+/// Policies never merge: the winner's settings apply to that container as they are.
+public struct PolicyResolution: Sendable {
+    /// Per policy: its settings, or why it is not accepted.
+    public private(set) var verdicts: [ObjectKey: Result<NodeInstrumentation.PolicySettings, PolicyRejection>] = [:]
+    /// The spec every existing node's NodeInstrumentation should have.
+    public private(set) var desired: [String: NodeInstrumentation.Spec] = [:]
+    /// Per accepted policy: pods it is in force for.
+    public private(set) var matchedPods: [ObjectKey: Int] = [:]
+    /// Per accepted policy: the nodes those pods run on.
+    public private(set) var desiredNodes: [ObjectKey: Set<String>] = [:]
+
+    private struct Candidate {
+        var key: ObjectKey
+        var selector: LabelSelector
+        var containers: Set<String>
+        var specificity: Int
+        var settings: NodeInstrumentation.PolicySettings
+
+        /// Whether this candidate wins `container` over `other` (both cover it).
+        func beats(_ other: Candidate, for container: String) -> Bool {
+            let named = containers.contains(container)
+            let otherNamed = other.containers.contains(container)
+            if named != otherNamed { return named }
+            if specificity != other.specificity { return specificity > other.specificity }
+            return key.name < other.key.name
+        }
+
+        func covers(_ container: String) -> Bool { containers.isEmpty || containers.contains(container) }
+    }
+
+    public init(_ state: ClusterState) {
+        var byNamespace: [String: [Candidate]] = [:]
+        for policy in state.policies {
+            let key = policy.policyKey
+            switch PolicyValidation.validate(policy.spec) {
+            case .failure(let rejection):
+                verdicts[key] = .failure(rejection)
+            case .success(let model):
+                let settings = NodeInstrumentation.PolicySettings(
+                    namespace: key.namespace ?? "", name: key.name, generation: policy.metadata.generation ?? 0, policy: model)
+                verdicts[key] = .success(settings)
+                matchedPods[key] = 0
+                desiredNodes[key] = []
+                let selector = policy.spec.podSelector?.labelSelector ?? LabelSelector()
+                byNamespace[key.namespace ?? "", default: []].append(
+                    Candidate(
+                        key: key, selector: selector, containers: Set(policy.spec.containers ?? []),
+                        specificity: policy.spec.podSelector?.requirementCount ?? 0, settings: settings))
+            }
+        }
+        for node in state.nodes {
+            guard let name = node.metadata.name else { continue }
+            desired[name] = NodeInstrumentation.Spec(nodeName: name)
+        }
+        let owners = OwnerResolver(workloads: state.workloads)
+        var usedPolicies: [String: Set<ObjectKey>] = [:]
+        for pod in state.pods {
+            guard pod.status.phase == "Running", let node = pod.spec.nodeName, desired[node] != nil,
+                let namespace = pod.metadata.namespace, let candidates = byNamespace[namespace]
+            else { continue }
+            let labels = pod.metadata.labels ?? [:]
+            let matching = candidates.filter { $0.selector.matches(labels) }
+            guard !matching.isEmpty else { continue }
+            var ids: [String: String] = [:]
+            for status in pod.status.containerStatuses ?? [] {
+                if let id = status.containerID, !id.isEmpty { ids[status.name] = id }
+            }
+            var won: [ObjectKey: [NodeInstrumentation.Container]] = [:]
+            for container in (pod.spec.containers ?? []).map(\.name).sorted() {
+                guard let id = ids[container] else { continue }
+                var winner: Candidate?
+                for candidate in matching where candidate.covers(container) {
+                    if winner == nil || candidate.beats(winner!, for: container) { winner = candidate }
+                }
+                if let winner { won[winner.key, default: []].append(NodeInstrumentation.Container(name: container, id: id)) }
+            }
+            guard !won.isEmpty else { continue }
+            let owner = owners.owner(of: pod)
+            for (key, containers) in won.sorted(by: { $0.key < $1.key }) {
+                desired[node]!.targets.append(
+                    NodeInstrumentation.Target(
+                        uid: pod.metadata.uid ?? "", namespace: namespace, name: pod.metadata.name ?? "", owner: owner, labels: labels,
+                        policy: key.name, containers: containers))
+                matchedPods[key, default: 0] += 1
+                desiredNodes[key, default: []].insert(node)
+                usedPolicies[node, default: []].insert(key)
+            }
+        }
+        for (node, keys) in usedPolicies {
+            desired[node]!.policies = keys.sorted().compactMap { try? verdicts[$0]?.get() }
+            desired[node]!.targets.sort { ($0.namespace, $0.name, $0.policy, $0.uid) < ($1.namespace, $1.name, $1.policy, $1.uid) }
+        }
+    }
+}

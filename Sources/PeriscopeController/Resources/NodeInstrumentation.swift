@@ -1,0 +1,221 @@
+import PeriscopeKube
+
+/// `periscope.dev/v1alpha1` NodeInstrumentation: everything the agent on one node must trace,
+/// resolved from all InstrumentationPolicies. Cluster-scoped and named after its node. The
+/// controller owns `spec` (server-side apply, field manager `periscope-controller`); the node's
+/// agent owns `status`. See `crds/nodeinstrumentation.yaml`.
+public struct NodeInstrumentation: KubeResource, Hashable {
+    public static let resourceType = KubeResourceType.nodeInstrumentations
+
+    public var apiVersion: String = KubeResourceType.nodeInstrumentations.apiVersion
+    public var kind: String = KubeResourceType.nodeInstrumentations.kind
+    public var metadata: ObjectMeta
+    public var spec: Spec
+    public var status: Status?
+
+    public init(metadata: ObjectMeta, spec: Spec, status: Status? = nil) {
+        self.metadata = metadata
+        self.spec = spec
+        self.status = status
+    }
+
+    /// What to trace on the node. Lists are sorted (policies by namespace and name, targets by
+    /// namespace, name and policy) so equal content always encodes the same way.
+    public struct Spec: Codable, Sendable, Hashable {
+        /// The node this object is for (equal to `metadata.name`).
+        public var nodeName: String
+        /// The effective settings of every policy in force for at least one target here.
+        public var policies: [PolicySettings]
+        /// One entry per pod and winning policy: the containers of a running pod on this node
+        /// that policy is in force for.
+        public var targets: [Target]
+
+        public init(nodeName: String, policies: [PolicySettings] = [], targets: [Target] = []) {
+            self.nodeName = nodeName
+            self.policies = policies
+            self.targets = targets
+        }
+
+        enum CodingKeys: String, CodingKey { case nodeName, policies, targets }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            nodeName = try container.decodeIfPresent(String.self, forKey: .nodeName) ?? ""
+            policies = try container.decodeIfPresent([PolicySettings].self, forKey: .policies) ?? []
+            targets = try container.decodeIfPresent([Target].self, forKey: .targets) ?? []
+        }
+    }
+
+    /// A policy's effective settings: its spec with every default filled in, so the agent needs
+    /// no defaults of its own.
+    public struct PolicySettings: Codable, Sendable, Hashable {
+        /// The policy's namespace; it only selects pods there.
+        public var namespace: String
+        public var name: String
+        /// The policy's `metadata.generation` these settings were resolved from.
+        public var generation: Int64
+        /// Server ports and ranges (merged, sorted); empty traces every port.
+        public var ports: [InstrumentationPolicy.PortRange]
+        /// Globs on the executable path; with `pids` empty too, every process of a target container.
+        public var executables: [String]
+        public var pids: [Int64]
+        /// Decoders to run, sorted: `http`, `tcp`.
+        public var protocols: [String]
+        /// Route patterns reported as `http.route`, first match wins.
+        public var routes: [String]
+        /// Head sampler name and, for ratio samplers, the ratio.
+        public var sampling: InstrumentationPolicy.Sampling
+        public var exclude: InstrumentationPolicy.Exclude
+        /// Bytes copied per read or write, and whether query strings are kept.
+        public var capture: InstrumentationPolicy.Capture
+        /// OTLP/HTTP endpoint, absent when the policy exports nowhere.
+        public var export: InstrumentationPolicy.Export?
+        public var resourceAttributes: [String: String]
+
+        public init(
+            namespace: String, name: String, generation: Int64, ports: [InstrumentationPolicy.PortRange], executables: [String],
+            pids: [Int64], protocols: [String], routes: [String], sampling: InstrumentationPolicy.Sampling,
+            exclude: InstrumentationPolicy.Exclude, capture: InstrumentationPolicy.Capture, export: InstrumentationPolicy.Export?,
+            resourceAttributes: [String: String]
+        ) {
+            self.namespace = namespace
+            self.name = name
+            self.generation = generation
+            self.ports = ports
+            self.executables = executables
+            self.pids = pids
+            self.protocols = protocols
+            self.routes = routes
+            self.sampling = sampling
+            self.exclude = exclude
+            self.capture = capture
+            self.export = export
+            self.resourceAttributes = resourceAttributes
+        }
+    }
+
+    /// Containers of one running pod that one policy is in force for.
+    public struct Target: Codable, Sendable, Hashable {
+        /// The pod's `metadata.uid`.
+        public var uid: String
+        public var namespace: String
+        public var name: String
+        /// The workload an operator knows the pod by, resolved through controller references
+        /// (ReplicaSet → Deployment, Job → CronJob); absent for a bare pod.
+        public var owner: Owner?
+        /// The pod's labels.
+        public var labels: [String: String]
+        /// Name of the winning policy, in the pod's namespace (an entry of `spec.policies`).
+        public var policy: String
+        /// The containers to trace, sorted by name; only those whose ID is known.
+        public var containers: [Container]
+
+        public init(
+            uid: String, namespace: String, name: String, owner: Owner?, labels: [String: String], policy: String, containers: [Container]
+        ) {
+            self.uid = uid
+            self.namespace = namespace
+            self.name = name
+            self.owner = owner
+            self.labels = labels
+            self.policy = policy
+            self.containers = containers
+        }
+    }
+
+    /// `{kind: Deployment, name: checkout}`.
+    public struct Owner: Codable, Sendable, Hashable {
+        public var kind: String
+        public var name: String
+
+        public init(kind: String, name: String) {
+            self.kind = kind
+            self.name = name
+        }
+    }
+
+    /// A container and the runtime's ID for it (`containerd://<64 hex>`), which the agent
+    /// finds in `/proc/<pid>/cgroup`.
+    public struct Container: Codable, Sendable, Hashable {
+        public var name: String
+        public var id: String
+
+        public init(name: String, id: String) {
+            self.name = name
+            self.id = id
+        }
+    }
+
+    /// Written by the node's agent.
+    public struct Status: Codable, Sendable, Hashable {
+        /// The `metadata.generation` the agent has applied.
+        public var observedGeneration: Int64?
+        /// The policies the agent has in force, each at the generation of its settings it applied.
+        /// The controller reads this to tell whether a policy is applied on the node.
+        public var policies: [PolicyReference]?
+        /// Processes the agent currently traces.
+        public var processesAttached: Int64?
+        /// Kernel features the agent found and uses (e.g. `raw_tracepoint`, `ringbuf`, `btf`).
+        public var kernelFeatures: [String]?
+        /// The last failure applying this object, absent when the last apply succeeded.
+        public var lastError: LastError?
+
+        public init(
+            observedGeneration: Int64? = nil, policies: [PolicyReference]? = nil, processesAttached: Int64? = nil,
+            kernelFeatures: [String]? = nil, lastError: LastError? = nil
+        ) {
+            self.observedGeneration = observedGeneration
+            self.policies = policies
+            self.processesAttached = processesAttached
+            self.kernelFeatures = kernelFeatures
+            self.lastError = lastError
+        }
+    }
+
+    /// A policy at one generation: `{namespace, name, generation}`.
+    public struct PolicyReference: Codable, Sendable, Hashable {
+        public var namespace: String
+        public var name: String
+        /// The policy's `metadata.generation` (equal to `spec.policies[].generation`).
+        public var generation: Int64
+
+        public init(namespace: String, name: String, generation: Int64) {
+            self.namespace = namespace
+            self.name = name
+            self.generation = generation
+        }
+    }
+
+    /// `status.lastError`.
+    public struct LastError: Codable, Sendable, Hashable {
+        /// What failed, for a person.
+        public var message: String
+        /// RFC 3339, when it happened.
+        public var time: String?
+
+        public init(message: String, time: String? = nil) {
+            self.message = message
+            self.time = time
+        }
+    }
+
+    enum CodingKeys: String, CodingKey { case apiVersion, kind, metadata, spec, status }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        metadata = try container.decode(ObjectMeta.self, forKey: .metadata)
+        spec = try container.decodeIfPresent(Spec.self, forKey: .spec) ?? Spec(nodeName: metadata.name ?? "")
+        status = try container.decodeIfPresent(Status.self, forKey: .status)
+    }
+
+    /// Whether the agent reports having applied the current generation.
+    public var isApplied: Bool {
+        guard let generation = metadata.generation, let observed = status?.observedGeneration else { return false }
+        return observed >= generation
+    }
+
+    /// Whether the agent reports a policy in force at `generation`.
+    public func hasApplied(namespace: String, name: String, generation: Int64) -> Bool {
+        status?.policies?.contains { $0.namespace == namespace && $0.name == name && $0.generation == generation } ?? false
+    }
+}
