@@ -34,6 +34,14 @@ struct ServedResource: Sendable {
             type: .configMaps, singular: "configmap", shortNames: ["cm"], categories: [], hasStatus: false,
             tracksGeneration: false, schema: nil, printerColumns: [], selectableFields: []),
         ServedResource(
+            type: KubeResourceType(group: "apps", version: "v1", plural: "replicasets", kind: "ReplicaSet", namespaced: true),
+            singular: "replicaset", shortNames: ["rs"], categories: ["all"], hasStatus: true, tracksGeneration: true, schema: nil,
+            printerColumns: [], selectableFields: []),
+        ServedResource(
+            type: KubeResourceType(group: "batch", version: "v1", plural: "jobs", kind: "Job", namespaced: true),
+            singular: "job", shortNames: [], categories: ["all"], hasStatus: true, tracksGeneration: true, schema: nil,
+            printerColumns: [], selectableFields: []),
+        ServedResource(
             type: .leases, singular: "lease", shortNames: [], categories: [], hasStatus: false, tracksGeneration: false,
             schema: nil, printerColumns: [], selectableFields: ["spec.holderIdentity"]),
         ServedResource(

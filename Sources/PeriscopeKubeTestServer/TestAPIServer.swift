@@ -36,6 +36,7 @@ public final class TestAPIServer: @unchecked Sendable {
     private var allSockets: [ObjectIdentifier: BlockingSocket] = [:]
     private var faults: [(pathPrefix: String, status: Int, retryAfter: Int?)] = []
     private var requestLog: [String] = []
+    private var userAgentLog: [String] = []
 
     public init(configuration: Configuration = Configuration()) throws {
         self.configuration = configuration
@@ -56,8 +57,9 @@ public final class TestAPIServer: @unchecked Sendable {
     /// `http://127.0.0.1:<port>`.
     public var url: String { "http://127.0.0.1:\(port)" }
 
-    /// Starts listening on an ephemeral loopback port.
-    public func start() throws {
+    /// Starts listening on a loopback port: ephemeral by default, or the given one (to restart
+    /// a stopped server where its clients expect it; the stored objects survive).
+    public func start(port requestedPort: Int = 0) throws {
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         self.listener = listener
         var one: Int32 = 1
@@ -65,7 +67,7 @@ public final class TestAPIServer: @unchecked Sendable {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
+        address.sin_port = UInt16(requestedPort).bigEndian
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
@@ -146,6 +148,11 @@ public final class TestAPIServer: @unchecked Sendable {
         return Dictionary(uniqueKeysWithValues: store.current(resource).map { ($0.key.description, $0.value) })
     }
 
+    /// Like `requests`, each with the `User-Agent` it came with.
+    public var requestsWithUserAgent: [(request: String, userAgent: String)] {
+        connectionsLock.withLock { Array(zip(requestLog, userAgentLog)).map { (request: $0.0, userAgent: $0.1) } }
+    }
+
     /// The current revision.
     public var resourceVersion: String {
         store.condition.lock()
@@ -175,6 +182,7 @@ public final class TestAPIServer: @unchecked Sendable {
         let query = request.query.isEmpty ? "" : "?" + request.query.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "&")
         let fault: (pathPrefix: String, status: Int, retryAfter: Int?)? = connectionsLock.withLock {
             requestLog.append("\(request.method) \(request.path)\(query)")
+            userAgentLog.append(request.headers["user-agent"] ?? "")
             guard let index = faults.firstIndex(where: { request.path.hasPrefix($0.pathPrefix) }) else { return nil }
             return faults.remove(at: index)
         }

@@ -16,6 +16,11 @@ public struct Reconciler: Sendable {
     private var pendingObjects: [String: NodeInstrumentation] = [:]
     private var pendingDeletes: Set<String> = []
     private var pendingStatuses: [ObjectKey: PendingStatus] = [:]
+    /// The last versions the caches delivered, per object: a write whose event arrived before
+    /// its outcome was recorded needs no remembering.
+    private var observedObjectVersions: [String: [String]] = [:]
+    private var observedPolicyVersions: [ObjectKey: [String]] = [:]
+    private static let observedVersionsKept = 4
 
     public init() {}
 
@@ -55,11 +60,14 @@ public struct Reconciler: Sendable {
     public mutating func record(_ outcome: WriteOutcome) {
         switch outcome {
         case .applied(let object):
-            if let name = object.metadata.name { pendingObjects[name] = object }
+            guard let name = object.metadata.name else { return }
+            if let version = object.metadata.resourceVersion, observedObjectVersions[name]?.contains(version) == true { return }
+            pendingObjects[name] = object
         case .deleted(let name):
             pendingObjects[name] = nil
             pendingDeletes.insert(name)
         case .statusUpdated(let key, let version, let status):
+            if observedPolicyVersions[key]?.contains(version) == true { return }
             pendingStatuses[key] = PendingStatus(resourceVersion: version, status: status)
         case .failed(let action):
             switch action {
@@ -74,16 +82,25 @@ public struct Reconciler: Sendable {
     /// memory of that write is no longer needed.
     public mutating func observedNodeInstrumentation(name: String, resourceVersion: String?, deleted: Bool) {
         if deleted {
+            observedObjectVersions[name] = nil
             pendingDeletes.remove(name)
             if pendingObjects[name]?.metadata.resourceVersion == resourceVersion { pendingObjects[name] = nil }
-        } else if let pending = pendingObjects[name], pending.metadata.resourceVersion == resourceVersion {
-            pendingObjects[name] = nil
+        } else {
+            if let version = resourceVersion { observedObjectVersions[name, default: []].append(version) }
+            if observedObjectVersions[name, default: []].count > Self.observedVersionsKept { observedObjectVersions[name]!.removeFirst() }
+            if let pending = pendingObjects[name], pending.metadata.resourceVersion == resourceVersion { pendingObjects[name] = nil }
         }
     }
 
     /// A cache event for a policy.
-    public mutating func observedPolicy(_ key: ObjectKey, resourceVersion: String?) {
+    public mutating func observedPolicy(_ key: ObjectKey, resourceVersion: String?, deleted: Bool = false) {
         if pendingStatuses[key]?.resourceVersion == resourceVersion { pendingStatuses[key] = nil }
+        if deleted {
+            observedPolicyVersions[key] = nil
+        } else if let version = resourceVersion {
+            observedPolicyVersions[key, default: []].append(version)
+            if observedPolicyVersions[key]!.count > Self.observedVersionsKept { observedPolicyVersions[key]!.removeFirst() }
+        }
     }
 
     /// A cache relisted: it now holds a state newer than every completed write.

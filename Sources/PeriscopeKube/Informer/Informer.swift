@@ -25,6 +25,7 @@ public final class Informer<Object: KubeObject>: Service, Sendable {
         var nextSubscriber = 0
         var syncWaiters: [CheckedContinuation<Void, Never>] = []
         var resourceVersion: String?
+        var watches = 0
     }
 
     private let client: KubeClient
@@ -58,6 +59,10 @@ public final class Informer<Object: KubeObject>: Service, Sendable {
 
     /// The last resourceVersion the cache is known to be current at.
     public var resourceVersion: String? { state.withLock { $0.resourceVersion } }
+
+    /// Watches started after the first: reconnections after the server ended or dropped a watch,
+    /// and after relists (410).
+    public var watchRestarts: Int { state.withLock { max(0, $0.watches - 1) } }
 
     /// Changes from now on (call before `run()` to see the initial adds).
     public func events() -> AsyncStream<InformerEvent<Object>> {
@@ -130,6 +135,7 @@ public final class Informer<Object: KubeObject>: Service, Sendable {
     }
 
     private func watch(from version: String, plan: inout ReflectorPlan, metadata: Logger.Metadata) async -> ReflectorPlan.Step {
+        state.withLock { $0.watches += 1 }
         var watchOptions = options
         watchOptions.resourceVersion = version
         let minimum = Double(configuration.minimumWatchTimeout.components.seconds)

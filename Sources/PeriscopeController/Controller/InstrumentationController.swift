@@ -1,0 +1,290 @@
+import Foundation
+import Logging
+import PeriscopeKube
+import ServiceLifecycle
+import Synchronization
+
+/// The controller as a `Service`: caches of policies, pods, nodes, workloads and
+/// NodeInstrumentations kept by informers; a Lease campaign; and a work loop that, while this
+/// replica leads, runs the `Reconciler` on every batch of cache events and carries out its writes.
+/// Followers keep warm caches and write nothing.
+public final class InstrumentationController: Service, Sendable {
+    public let configuration: ControllerConfiguration
+    public let metrics: ControllerMetrics
+    private let client: KubeClient
+    private let logger: Logger
+    private let policies: Informer<InstrumentationPolicy>
+    private let pods: Informer<Pod>
+    private let nodes: Informer<Node>
+    private let replicaSets: Informer<WorkloadObject>
+    private let jobs: Informer<WorkloadObject>
+    private let nodeInstrumentations: Informer<NodeInstrumentation>
+    private let elector: LeaderElector
+    private let reconciler = Mutex(Reconciler())
+    /// Cache events since the last reconcile started.
+    private let queued = Atomic<Int>(0)
+    private let wake: AsyncStream<Void>
+    private let wakeContinuation: AsyncStream<Void>.Continuation
+
+    public init(client: KubeClient, configuration: ControllerConfiguration, metrics: ControllerMetrics = ControllerMetrics(), logger: Logger) {
+        self.client = client
+        self.configuration = configuration
+        self.metrics = metrics
+        self.logger = logger
+        let informer = configuration.informer
+        policies = Informer(client: client, resource: .instrumentationPolicies, configuration: informer, logger: logger)
+        pods = Informer(client: client, resource: .pods, configuration: informer, logger: logger)
+        nodes = Informer(client: client, resource: .nodes, configuration: informer, logger: logger)
+        replicaSets = Informer(client: client, resource: .replicaSets, configuration: informer, logger: logger)
+        jobs = Informer(client: client, resource: .jobs, configuration: informer, logger: logger)
+        nodeInstrumentations = Informer(client: client, resource: .nodeInstrumentations, configuration: informer, logger: logger)
+        var election = LeaderElectionConfiguration(
+            leaseName: configuration.leaseName, namespace: configuration.leaseNamespace, identity: configuration.identity)
+        election.leaseDuration = configuration.leaseDuration
+        election.renewDeadline = configuration.renewDeadline
+        election.retryPeriod = configuration.retryPeriod
+        election.releaseOnShutdown = configuration.releaseLeaseOnShutdown
+        elector = LeaderElector(client: client, configuration: election, logger: logger)
+        (wake, wakeContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Every cache holds a complete list: what `/readyz` reports.
+    public var isReady: Bool {
+        policies.hasSynced && pods.hasSynced && nodes.hasSynced && replicaSets.hasSynced && jobs.hasSynced && nodeInstrumentations.hasSynced
+    }
+
+    public var isLeader: Bool { elector.isLeader }
+
+    /// Watch restarts per resource, for `/metrics`.
+    public var watchRestarts: [String: Int] {
+        [
+            "instrumentationpolicies": policies.watchRestarts, "pods": pods.watchRestarts, "nodes": nodes.watchRestarts,
+            "replicasets": replicaSets.watchRestarts, "jobs": jobs.watchRestarts, "nodeinstrumentations": nodeInstrumentations.watchRestarts,
+        ]
+    }
+
+    /// `/healthz`, `/readyz` and `/metrics`.
+    public func respond(to path: String) -> HealthServer.Response {
+        switch path {
+        case "/healthz", "/livez":
+            return HealthServer.Response(status: "200 OK", body: "ok\n")
+        case "/readyz":
+            return isReady
+                ? HealthServer.Response(status: "200 OK", body: "ok\n")
+                : HealthServer.Response(status: "503 Service Unavailable", body: "caches not synced\n")
+        case "/metrics":
+            return HealthServer.Response(
+                status: "200 OK", contentType: "text/plain; version=0.0.4; charset=utf-8", body: metrics.render(watchRestarts: watchRestarts))
+        default:
+            return HealthServer.Response(status: "404 Not Found", body: "try /healthz, /readyz or /metrics\n")
+        }
+    }
+
+    public func run() async throws {
+        let streams = (
+            policies.events(), pods.events(), nodes.events(), replicaSets.events(), jobs.events(), nodeInstrumentations.events(),
+            elector.leadership()
+        )
+        logger.info("controller.starting", metadata: ["identity": "\(configuration.identity)", "lease": "\(configuration.leaseNamespace)/\(configuration.leaseName)"])
+        await withDiscardingTaskGroup { group in
+            group.addTask { try? await self.policies.run() }
+            group.addTask { try? await self.pods.run() }
+            group.addTask { try? await self.nodes.run() }
+            group.addTask { try? await self.replicaSets.run() }
+            group.addTask { try? await self.jobs.run() }
+            group.addTask { try? await self.nodeInstrumentations.run() }
+            group.addTask { try? await self.elector.run() }
+            group.addTask {
+                for await event in streams.0 {
+                    self.reconciler.withLock { reconciler in
+                        switch event {
+                        case .added(let policy), .updated(_, let policy):
+                            reconciler.observedPolicy(policy.policyKey, resourceVersion: policy.metadata.resourceVersion)
+                        case .deleted(let policy):
+                            reconciler.observedPolicy(policy.policyKey, resourceVersion: policy.metadata.resourceVersion, deleted: true)
+                        case .synced:
+                            reconciler.resynced()
+                        }
+                    }
+                    self.enqueue()
+                }
+            }
+            group.addTask { for await _ in streams.1 { self.enqueue() } }
+            group.addTask { for await _ in streams.2 { self.enqueue() } }
+            group.addTask { for await _ in streams.3 { self.enqueue() } }
+            group.addTask { for await _ in streams.4 { self.enqueue() } }
+            group.addTask {
+                for await event in streams.5 {
+                    self.reconciler.withLock { reconciler in
+                        switch event {
+                        case .added(let object), .updated(_, let object):
+                            reconciler.observedNodeInstrumentation(
+                                name: object.metadata.name ?? "", resourceVersion: object.metadata.resourceVersion, deleted: false)
+                        case .deleted(let object):
+                            reconciler.observedNodeInstrumentation(
+                                name: object.metadata.name ?? "", resourceVersion: object.metadata.resourceVersion, deleted: true)
+                        case .synced:
+                            reconciler.resynced()
+                        }
+                    }
+                    self.enqueue()
+                }
+            }
+            group.addTask {
+                for await leader in streams.6 {
+                    self.metrics.setLeader(leader)
+                    // A new leader starts from what the caches say, not from a previous term's writes.
+                    self.reconciler.withLock { $0.resynced() }
+                    if leader { self.wakeContinuation.yield() }
+                }
+            }
+            group.addTask {
+                await cancelWhenGracefulShutdown { await self.resyncTimer() }
+            }
+            group.addTask {
+                await cancelWhenGracefulShutdown { await self.workLoop() }
+                self.wakeContinuation.finish()
+            }
+        }
+        logger.info("controller.stopped", metadata: ["identity": "\(configuration.identity)"])
+    }
+
+    private func enqueue() {
+        let depth = queued.add(1, ordering: .relaxed).newValue
+        metrics.setQueueDepth(depth)
+        wakeContinuation.yield()
+    }
+
+    private func resyncTimer() async {
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: configuration.resyncPeriod) } catch { return }
+            wakeContinuation.yield()
+        }
+    }
+
+    private func workLoop() async {
+        await policies.waitForSync()
+        await pods.waitForSync()
+        await nodes.waitForSync()
+        await replicaSets.waitForSync()
+        await jobs.waitForSync()
+        await nodeInstrumentations.waitForSync()
+        logger.info("controller.caches.synced", metadata: ["identity": "\(configuration.identity)"])
+        var backoff = ExponentialBackoff()
+        for await _ in wake {
+            if Task.isCancelled { return }
+            guard elector.isLeader else { continue }
+            queued.store(0, ordering: .relaxed)
+            metrics.setQueueDepth(0)
+            let failures = await reconcileOnce()
+            if failures > 0 {
+                let delay = backoff.next()
+                logger.warning("controller.reconcile.retrying", metadata: ["failures": "\(failures)", "delay": "\(delay)"])
+                do { try await Task.sleep(for: delay) } catch { return }
+                wakeContinuation.yield()
+            } else {
+                backoff.reset()
+            }
+        }
+    }
+
+    /// One pass: snapshot the caches, decide, write. Returns how many writes failed.
+    func reconcileOnce() async -> Int {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let state = ClusterState(
+            policies: policies.objects, pods: pods.objects, nodes: nodes.objects,
+            workloads: replicaSets.objects.map { WorkloadObject(kind: "ReplicaSet", metadata: $0.metadata) }
+                + jobs.objects.map { WorkloadObject(kind: "Job", metadata: $0.metadata) },
+            nodeInstrumentations: nodeInstrumentations.objects)
+        let now = Self.timestamp(Date())
+        let actions = reconciler.withLock { $0.reconcile(state, now: now) }
+        var failures = 0
+        if !actions.isEmpty {
+            logger.debug("controller.reconcile.writes", metadata: ["writes": "\(actions.count)"])
+            failures = await carryOut(actions)
+        }
+        let elapsed = clock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        metrics.recordReconcile(seconds: seconds, failed: failures > 0)
+        return failures
+    }
+
+    private func carryOut(_ actions: [ControllerAction]) async -> Int {
+        await withTaskGroup(of: WriteOutcome.self) { group in
+            var failures = 0
+            var next = actions.makeIterator()
+            func record(_ outcome: WriteOutcome) {
+                if case .failed = outcome { failures += 1 }
+                reconciler.withLock { $0.record(outcome) }
+            }
+            for _ in 0..<max(1, configuration.writeConcurrency) {
+                guard let action = next.next() else { break }
+                group.addTask { await self.write(action) }
+            }
+            while let outcome = await group.next() {
+                record(outcome)
+                if let action = next.next() { group.addTask { await self.write(action) } }
+            }
+            return failures
+        }
+    }
+
+    private func write(_ action: ControllerAction) async -> WriteOutcome {
+        // A replica that lost the lease mid-pass stops writing at once.
+        guard elector.isLeader else { return .failed(action) }
+        let manager = configuration.fieldManager
+        do {
+            switch action {
+            case .applyNodeInstrumentation(let object):
+                let stored = try await client.apply(object, .nodeInstrumentations, fieldManager: manager, force: true)
+                metrics.recordWrite("nodeinstrumentation_apply")
+                logger.info(
+                    "nodeinstrumentation.applied",
+                    metadata: ["node": "\(object.spec.nodeName)", "targets": "\(object.spec.targets.count)", "generation": "\(stored.metadata.generation ?? 0)"])
+                return .applied(stored)
+            case .deleteNodeInstrumentation(let name):
+                do {
+                    try await client.delete(.nodeInstrumentations, namespace: nil, name: name)
+                } catch let error as KubeAPIError where error.code == .notFound {}
+                metrics.recordWrite("nodeinstrumentation_delete")
+                logger.info("nodeinstrumentation.deleted", metadata: ["node": "\(name)"])
+                return .deleted(name: name)
+            case .updatePolicyStatus(let key, let status):
+                let patch: JSONValue = ["status": try JSONValue(encoding: status)]
+                let stored = try await client.patch(
+                    InstrumentationPolicy.self, .instrumentationPolicies, namespace: key.namespace, name: key.name, patch: patch, as: .merge,
+                    subresource: "status", fieldManager: manager)
+                metrics.recordWrite("policy_status")
+                logger.info(
+                    "policy.status.updated",
+                    metadata: [
+                        "policy": "\(key)", "accepted": "\(status.condition(InstrumentationPolicyReconciler.accepted)?.reason ?? "")",
+                        "ready": "\(status.condition(InstrumentationPolicyReconciler.ready)?.reason ?? "")",
+                        "matched_pods": "\(status.matchedPods ?? 0)",
+                    ])
+                return .statusUpdated(key, resourceVersion: stored.metadata.resourceVersion ?? "", status)
+            }
+        } catch let error as KubeAPIError where error.code == .notFound {
+            // The policy went away meanwhile; its deletion event triggers the next pass.
+            return .failed(action)
+        } catch {
+            logger.warning("controller.write.failed", metadata: ["action": "\(Self.describe(action))", "error": "\(error)"])
+            return .failed(action)
+        }
+    }
+
+    static func describe(_ action: ControllerAction) -> String {
+        switch action {
+        case .applyNodeInstrumentation(let object): "apply nodeinstrumentation/\(object.metadata.name ?? "")"
+        case .deleteNodeInstrumentation(let name): "delete nodeinstrumentation/\(name)"
+        case .updatePolicyStatus(let key, _): "status instrumentationpolicy/\(key)"
+        }
+    }
+
+    static func timestamp(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: date)
+    }
+}
