@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "periscope-agent", targets: ["periscope-agent"]),
         .executable(name: "periscope-controller", targets: ["periscope-controller"]),
+        .executable(name: "periscope-controller-bench", targets: ["periscope-controller-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -105,6 +106,14 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // Scale benchmark of the controller against the test API server (hack/bench-controller.sh).
+        .executableTarget(
+            name: "periscope-controller-bench",
+            dependencies: [
+                "PeriscopeController", "PeriscopeKube", "PeriscopeKubeTestServer",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
