@@ -23,6 +23,9 @@ public struct AgentConfiguration: Sendable {
     public var processRescanInterval: Duration
     /// Connections idle this long are forgotten (their pending spans are emitted).
     public var idleConnectionTimeout: Duration
+    /// How spans are assembled into traces: hold time and pending-span bound
+    /// (`--trace-hold`, `--max-pending-spans`).
+    public var traces: TraceAssemblerConfiguration
 
     public init(
         policyPath: String? = nil,
@@ -31,7 +34,8 @@ public struct AgentConfiguration: Sendable {
         pollInterval: Duration = .milliseconds(10),
         policyCheckInterval: Duration = .milliseconds(250),
         processRescanInterval: Duration = .seconds(5),
-        idleConnectionTimeout: Duration = .seconds(300)
+        idleConnectionTimeout: Duration = .seconds(300),
+        traces: TraceAssemblerConfiguration = .init()
     ) {
         self.policyPath = policyPath
         self.output = output
@@ -40,6 +44,7 @@ public struct AgentConfiguration: Sendable {
         self.policyCheckInterval = policyCheckInterval
         self.processRescanInterval = processRescanInterval
         self.idleConnectionTimeout = idleConnectionTimeout
+        self.traces = traces
     }
 }
 

@@ -22,6 +22,13 @@ public struct AgentMetrics: Sendable, Equatable {
     public var spansExcludedByRoute: UInt64 = 0
     /// Connections forgotten to bound memory.
     public var connectionsEvicted: UInt64 = 0
+    /// Traces waiting for their root span, and the spans they hold.
+    public var tracesPending: Int = 0
+    public var traceSpansPending: Int = 0
+    /// Traces emitted without their root after the hold time.
+    public var tracesExpired: UInt64 = 0
+    /// Traces emitted without their root early, to bound the memory pending traces take.
+    public var tracesEvicted: UInt64 = 0
     /// Processes currently selected for tracing.
     public var processesAttached: Int = 0
     /// Policy reloads applied / rejected since start.
@@ -52,6 +59,10 @@ public struct AgentMetrics: Sendable, Equatable {
             ("spans_sampled_out", "\(spansSampledOut)"),
             ("spans_excluded_by_route", "\(spansExcludedByRoute)"),
             ("connections_evicted", "\(connectionsEvicted)"),
+            ("traces_pending", "\(tracesPending)"),
+            ("trace_spans_pending", "\(traceSpansPending)"),
+            ("traces_expired", "\(tracesExpired)"),
+            ("traces_evicted", "\(tracesEvicted)"),
             ("processes_attached", "\(processesAttached)"),
             ("policy_reloads", "\(policyReloads)"),
             ("policy_reload_failures", "\(policyReloadFailures)"),

@@ -19,6 +19,7 @@ final class CaptureLoop {
     private var policyFile: PolicyFile?
     private var tracker: ConnectionTracker<FastRandom>
     private var pipeline: SpanPipeline
+    private var assembler: TraceAssembler
     private var selection: ProcessSelection
     private var processes: [Int32: ProcessEntry] = [:]
     /// In port-only mode: processes whose connections were seen, for `processesAttached`.
@@ -40,6 +41,7 @@ final class CaptureLoop {
         self.selfPID = selfPID
         self.tracker = ConnectionTracker(configuration: .init(policy: policy), clock: MonotonicClock.mapping(), generator: FastRandom())
         self.pipeline = SpanPipeline(policy: policy)
+        self.assembler = TraceAssembler(configuration: configuration.traces)
         self.selection = ProcessSelection(allProcesses: false, targets: [], excluded: [selfPID])
     }
 
@@ -63,8 +65,9 @@ final class CaptureLoop {
             try tracer.poll(timeoutMilliseconds: max(pollMilliseconds, 1)) { [unowned self] record in
                 self.handle(record: record)
             }
-            sink.flush()
             now = MonotonicClock.now()
+            deliver(assembler.advance(now: now))
+            sink.flush()
             let reloadRequested = control.takeReloadRequest()
             if reloadRequested || now >= nextPolicyCheck {
                 nextPolicyCheck = now + configuration.policyCheckInterval.nanoseconds
@@ -89,6 +92,7 @@ final class CaptureLoop {
         // Drain what was queued before the programs were detached.
         try tracer.poll(timeoutMilliseconds: 0) { [unowned self] record in self.handle(record: record) }
         emit(tracker.finishAll(at: MonotonicClock.now(), reason: "agent stopped"))
+        deliver(assembler.flush(now: MonotonicClock.now()))
         sink.flush()
         publishMetrics()
     }
@@ -120,18 +124,30 @@ final class CaptureLoop {
         }
     }
 
+    /// Finished spans go to the assembler, which links them into traces.
     private func emit(_ spans: [Span]) {
-        for var span in spans {
-            span.executable = processes[span.pid]?.executable ?? procfs.executable(of: span.pid)
-            switch pipeline.decide(span) {
-            case .excluded:
-                continue
-            case .sampledOut(let named):
-                sink.observe(named)
-            case .kept(let kept):
-                sink.observe(kept)
-                sink.emit(kept)
-                metrics.spansEmitted += 1
+        guard !spans.isEmpty else { return }
+        var spans = spans
+        for i in spans.indices {
+            spans[i].executable = processes[spans[i].pid]?.executable ?? procfs.executable(of: spans[i].pid)
+        }
+        assembler.add(spans, now: MonotonicClock.now())
+    }
+
+    /// Traces the assembler let go: named, sampled as a whole, counted and emitted.
+    private func deliver(_ traces: [AssembledTrace]) {
+        for trace in traces {
+            for span in trace.spans {
+                switch pipeline.decide(span, incoming: trace.incoming) {
+                case .excluded:
+                    continue
+                case .sampledOut(let named):
+                    sink.observe(named)
+                case .kept(let kept):
+                    sink.observe(kept)
+                    sink.emit(kept)
+                    metrics.spansEmitted += 1
+                }
             }
         }
     }
@@ -198,6 +214,10 @@ final class CaptureLoop {
         metrics.connectionsEvicted = UInt64(tracker.counters.connectionsEvicted)
         metrics.spansSampledOut = UInt64(pipeline.counters.sampledOut)
         metrics.spansExcludedByRoute = UInt64(pipeline.counters.excludedByRoute)
+        metrics.tracesPending = assembler.counters.pendingTraces
+        metrics.traceSpansPending = assembler.counters.pendingSpans
+        metrics.tracesExpired = UInt64(assembler.counters.tracesExpired)
+        metrics.tracesEvicted = UInt64(assembler.counters.tracesEvicted)
         metrics.processesAttached = selection.allProcesses ? seenProcesses.count : selection.targets.count
         control.publish(metrics)
     }

@@ -40,8 +40,14 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Policy file (YAML). Without it every process on every port is traced.", valueName: "file"))
     var config: String?
 
-    @Option(name: .long, help: "Span output: text (one line per span), json (one OTLP-shaped object per line) or none (export only).")
+    @Option(name: .long, help: "Span output: text (one line per span), json (one OTLP-shaped object per line), tree (each trace as an indented tree with per-hop duration, self and waiting time) or none (export only).")
     var output: SpanOutput = .text
+
+    @Option(name: .long, help: ArgumentHelp("Seconds a trace whose root span has not finished is held before its spans are emitted as they are.", valueName: "seconds"))
+    var traceHold: Double = 2
+
+    @Option(name: .long, help: ArgumentHelp("Most spans held for traces whose root has not finished; beyond it the oldest traces are emitted early and counted (traces_evicted).", valueName: "count"))
+    var maxPendingSpans: Int = 65536
 
     @Option(name: .long, help: ArgumentHelp("Serve Prometheus metrics at http://ADDRESS:PORT/metrics (env PERISCOPE_METRICS_PORT).", valueName: "port"))
     var metricsPort: Int?
@@ -56,6 +62,12 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
     var logLevel: Logger.Level = .info
 
     func validate() throws {
+        guard traceHold >= 0, traceHold <= 3600 else {
+            throw ValidationError("--trace-hold must be between 0 and 3600 seconds, not \(traceHold)")
+        }
+        guard maxPendingSpans >= 1 else {
+            throw ValidationError("--max-pending-spans must be at least 1, not \(maxPendingSpans)")
+        }
         guard ringBufferBytes >= 4096, ringBufferBytes & (ringBufferBytes - 1) == 0 else {
             throw ValidationError("--ring-buffer-bytes must be a power of two of at least 4096, not \(ringBufferBytes)")
         }
@@ -113,11 +125,15 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
 
         let format = output.format
         let agent = Agent(
-            configuration: AgentConfiguration(policyPath: config, output: format ?? .text, ringBufferBytes: ringBufferBytes),
+            configuration: AgentConfiguration(
+                policyPath: config, output: format ?? .text, ringBufferBytes: ringBufferBytes,
+                traces: TraceAssemblerConfiguration(holdNanos: UInt64(traceHold * 1e9), maxPendingSpans: maxPendingSpans)
+            ),
             policy: policy, policyFile: policyFile, logger: logger, control: control,
             makeSink: {
                 var sinks: [SpanSink] = []
                 if let format { sinks.append(SpanPrinter(format: format)) }
+                if output == .tree { sinks.append(TraceTreePrinter()) }
                 if let sink = telemetry.makeSink() { sinks.append(sink) }
                 return sinks.count == 1 ? sinks[0] : SpanFanOut(sinks)
             }
@@ -174,13 +190,14 @@ final class SignalHandlers {
 enum SpanOutput: String, CaseIterable, ExpressibleByArgument {
     case text
     case json
+    case tree
     case none
 
     var format: AgentConfiguration.OutputFormat? {
         switch self {
         case .text: .text
         case .json: .json
-        case .none: nil
+        case .tree, .none: nil
         }
     }
 }

@@ -56,6 +56,12 @@ public struct SpanPipeline: Sendable {
 
     /// The span as it should be exported or counted, and whether the sampler keeps it.
     public mutating func decide(_ span: Span) -> Decision {
+        decide(span, incoming: span.http?.traceparent.flatMap { TraceContext(traceparent: $0) })
+    }
+
+    /// The same for a span of an assembled trace: parent-based samplers follow `incoming`,
+    /// the context the whole trace came in with, so its spans are kept or dropped together.
+    public mutating func decide(_ span: Span, incoming: TraceContext?) -> Decision {
         counters.received += 1
         var span = span
         guard protocols.contains(span.http != nil ? .http : .tcp) else {
@@ -77,8 +83,7 @@ public struct SpanPipeline: Sendable {
             span.name = route.isEmpty ? method : "\(method) \(route)"
             span.http = http
         }
-        let parent = span.http?.traceparent.flatMap { TraceContext(traceparent: $0) }
-        guard sampler.shouldSample(traceID: span.traceID, parent: parent) else {
+        guard sampler.shouldSample(traceID: span.traceID, parent: incoming) else {
             counters.sampledOut += 1
             return .sampledOut(span)
         }

@@ -57,8 +57,9 @@ extension TraceAssembler {
 
     mutating func unindex(_ key: Int, _ span: Span) {
         func remove<K: Hashable>(_ index: inout [K: [Int]], _ k: K) {
-            index[k]?.removeAll { $0 == key }
-            if index[k]?.isEmpty == true { index[k] = nil }
+            guard let position = index[k]?.firstIndex(of: key) else { return }
+            index[k]!.remove(at: position)
+            if index[k]!.isEmpty { index[k] = nil }
         }
         if let connection = Self.connectionKey(of: span) { remove(&byConnection, connection) }
         if let digest = span.link.requestDigest { remove(&byDigest, DigestKey(pid: span.pid, digest: digest)) }
@@ -66,19 +67,37 @@ extension TraceAssembler {
     }
 
     /// Marks the span's thread as an event loop when it served two requests, or made two
-    /// calls, at the same time.
+    /// calls, at the same time: spans arrive about when they end, so a span starting before
+    /// the latest end seen for its kind on its thread overlapped that one.
     mutating func noteConcurrency(of key: Int) {
         let span = nodes[key]!.span
+        guard span.http != nil, span.kind != .internal else { return }
         let thread = ThreadKey(pid: span.pid, tid: span.tid)
-        guard span.http != nil, !multiplexed.contains(thread) else { return }
-        let overlapping = (byThread[thread] ?? []).contains { other in
-            guard other != key, let o = nodes[other]?.span, o.kind == span.kind, o.http != nil else { return false }
-            return o.startTimeUnixNano < span.endTimeUnixNano && span.startTimeUnixNano < o.endTimeUnixNano
+        let latest = span.kind == .server ? \ThreadActivity.serverEnd : \ThreadActivity.clientEnd
+        var activity = threadActivity[thread] ?? ThreadActivity()
+        if span.startTimeUnixNano < activity[keyPath: latest], !multiplexed.contains(thread) {
+            if multiplexed.count >= 65536 { multiplexed.removeAll() }
+            multiplexed.insert(thread)
         }
-        guard overlapping else { return }
-        if multiplexed.count >= 65536 { multiplexed.removeAll() }
-        multiplexed.insert(thread)
+        activity[keyPath: latest] = max(activity[keyPath: latest], span.endTimeUnixNano)
+        if threadActivity.count >= 65536, threadActivity[thread] == nil { threadActivity.removeAll() }
+        threadActivity[thread] = activity
     }
+
+    /// The latest end of a server and of a client HTTP span seen on one thread.
+    struct ThreadActivity: Sendable {
+        var serverEnd: UInt64 = 0
+        var clientEnd: UInt64 = 0
+    }
+
+    /// The most recent entries of an index list: a span's counterpart finished about when
+    /// it did, so older entries (a long keep-alive connection, a busy thread) are not searched.
+    static func recent(_ keys: [Int]?) -> ArraySlice<Int> {
+        guard let keys else { return [] }
+        return keys.suffix(searchDepth)
+    }
+
+    static var searchDepth: Int { 128 }
 
     // MARK: - Rules
 
@@ -98,17 +117,19 @@ extension TraceAssembler {
     }
 
     /// Whether client span `child` started while server span `parent` of the same process
-    /// was open.
+    /// was open. One process's events are ordered: a proxy reads a request before it
+    /// forwards it, so no skew is allowed. A process calling itself is linked across the
+    /// connection instead.
     func startedWithin(parent: Span, child: Span) -> Bool {
-        let skew = configuration.skewNanos
-        return parent.kind == .server && child.kind == .client && parent.pid == child.pid
-            && child.startTimeUnixNano &+ skew >= parent.startTimeUnixNano
-            && child.startTimeUnixNano <= parent.endTimeUnixNano &+ skew
+        parent.kind == .server && child.kind == .client && parent.pid == child.pid
+            && child.startTimeUnixNano >= parent.startTimeUnixNano
+            && child.startTimeUnixNano <= parent.endTimeUnixNano
+            && Self.connectionKey(of: parent) != Self.connectionKey(of: child)
     }
 
     /// Whether client span `child` lies inside server span `parent` of the same process.
     func liesWithin(parent: Span, child: Span) -> Bool {
-        startedWithin(parent: parent, child: child) && child.endTimeUnixNano <= parent.endTimeUnixNano &+ configuration.skewNanos
+        startedWithin(parent: parent, child: child) && child.endTimeUnixNano <= parent.endTimeUnixNano
     }
 
     /// An HTTP client exchange has one far end; a connection span may carry many exchanges.
@@ -135,12 +156,12 @@ extension TraceAssembler {
         switch span.kind {
         case .server:
             guard let connection = Self.connectionKey(of: span) else { return nil }
-            return (byConnection[connection] ?? [])
+            return Self.recent(byConnection[connection])
                 .filter { $0 != key && takesAnotherConnectionChild($0) && acrossConnection(parent: nodes[$0]!.span, child: span) }
                 .min { distance(nodes[$0]!.span, span) < distance(nodes[$1]!.span, span) }
         case .client:
             if let digest = span.link.requestDigest {
-                let candidates = (byDigest[DigestKey(pid: span.pid, digest: digest)] ?? [])
+                let candidates = Self.recent(byDigest[DigestKey(pid: span.pid, digest: digest)])
                     .filter { $0 != key && startedWithin(parent: nodes[$0]!.span, child: span) }
                     .sorted { (nodes[$0]!.hasRequestChild ? 1 : 0, nodes[$0]!.span.startTimeUnixNano) < (nodes[$1]!.hasRequestChild ? 1 : 0, nodes[$1]!.span.startTimeUnixNano) }
                 if let parent = candidates.first {
@@ -162,14 +183,14 @@ extension TraceAssembler {
         switch span.kind {
         case .client:
             guard let connection = Self.connectionKey(of: span) else { return [] }
-            let orphans = (byConnection[connection] ?? [])
+            let orphans = Self.recent(byConnection[connection])
                 .filter { $0 != key && isPendingOrphan($0) && acrossConnection(parent: span, child: nodes[$0]!.span) }
             guard span.http != nil else { return orphans }
             return orphans.min { distance(nodes[$0]!.span, span) < distance(nodes[$1]!.span, span) }.map { [$0] } ?? []
         case .server:
             var children: [Int] = []
             if let digest = span.link.requestDigest {
-                let first = (byDigest[DigestKey(pid: span.pid, digest: digest)] ?? [])
+                let first = Self.recent(byDigest[DigestKey(pid: span.pid, digest: digest)])
                     .filter { $0 != key && isPendingOrphan($0) && startedWithin(parent: span, child: nodes[$0]!.span) }
                     .min { nodes[$0]!.span.startTimeUnixNano < nodes[$1]!.span.startTimeUnixNano }
                 if let first {
@@ -179,7 +200,7 @@ extension TraceAssembler {
             }
             let thread = ThreadKey(pid: span.pid, tid: span.tid)
             guard !multiplexed.contains(thread) else { return children }
-            let onThread = byThread[thread] ?? []
+            let onThread = Self.recent(byThread[thread])
             for candidate in onThread where candidate != key && !children.contains(candidate) && isPendingOrphan(candidate) {
                 let child = nodes[candidate]!.span
                 guard liesWithin(parent: span, child: child) else { continue }

@@ -37,6 +37,7 @@ public struct TraceAssembler: Sendable {
     /// Threads seen serving two requests at once: an event loop, where a thread says
     /// nothing about which request an outgoing call is for.
     var multiplexed: Set<ThreadKey> = []
+    var threadActivity: [ThreadKey: ThreadActivity] = [:]
 
     public init(configuration: TraceAssemblerConfiguration = .init()) {
         self.configuration = configuration
@@ -160,7 +161,14 @@ public struct TraceAssembler: Sendable {
         for key in order {
             var node = nodes[key]!
             node.span.traceID = traceID
-            node.span.parentSpanID = key == top ? topParent : nodes[node.parent!]!.span.spanID
+            if key == top {
+                node.span.parentSpanID = topParent
+                if let parent = node.parent, let parentSpan = nodes[parent]?.span { clamp(&node.span, into: parentSpan) }
+            } else {
+                let parentSpan = nodes[node.parent!]!.span
+                node.span.parentSpanID = parentSpan.spanID
+                clamp(&node.span, into: parentSpan)
+            }
             node.emittedAt = now
             node.incoming = incoming
             nodes[key] = node
@@ -176,6 +184,19 @@ public struct TraceAssembler: Sendable {
         case .late: break
         }
         return AssembledTrace(spans: spans, incoming: incoming, completion: completion)
+    }
+
+    /// The two ends of a hop read the clock at their own syscalls' ends: the reader of the
+    /// last response byte can return before the writer's syscall does. Within
+    /// `skewNanos`, a child is moved inside its parent, as trace viewers expect.
+    private func clamp(_ span: inout Span, into parent: Span) {
+        let skew = configuration.skewNanos
+        if span.startTimeUnixNano < parent.startTimeUnixNano, parent.startTimeUnixNano - span.startTimeUnixNano <= skew {
+            span.startTimeUnixNano = parent.startTimeUnixNano
+        }
+        if span.endTimeUnixNano > parent.endTimeUnixNano, span.endTimeUnixNano - parent.endTimeUnixNano <= skew {
+            span.endTimeUnixNano = max(parent.endTimeUnixNano, span.startTimeUnixNano)
+        }
     }
 
     /// Emits the oldest pending traces until a sixteenth of the limit is free.

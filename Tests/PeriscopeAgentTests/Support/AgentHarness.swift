@@ -96,6 +96,8 @@ struct PrintedSpan: Sendable {
     let parentSpanID: String?
     let start: UInt64
     let end: UInt64
+    /// `STATUS_CODE_UNSET`, `STATUS_CODE_OK` or `STATUS_CODE_ERROR`.
+    let status: String
     private let strings: [String: String]
     private let ints: [String: Int]
 
@@ -110,6 +112,7 @@ struct PrintedSpan: Sendable {
         parentSpanID = object["parentSpanId"] as? String
         start = UInt64(object["startTimeUnixNano"] as? String ?? "") ?? 0
         end = UInt64(object["endTimeUnixNano"] as? String ?? "") ?? 0
+        status = (object["status"] as? [String: Any])?["code"] as? String ?? ""
         let attributes = object["attributes"] as? [String: Any] ?? [:]
         strings = attributes.compactMapValues { $0 as? String }
         ints = attributes.compactMapValues { $0 as? Int }

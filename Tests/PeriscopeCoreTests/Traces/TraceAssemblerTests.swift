@@ -155,6 +155,16 @@ func chain(target: String, at t: UInt64, curlPort: UInt16, nginxPort: UInt16, ha
         #expect(trace.spans[0].parentSpanID == nil)
     }
 
+    @Test func childReadingItsClockMicrosecondsOutsideItsParentIsMovedInsideWithinTheSkew() throws {
+        var assembler = TraceAssembler(configuration: quick)
+        let server = Hop.http(.server, pid: 2, clientPort: 40000, serverPort: 8001, target: "/a", from: 1_000 - 5, to: 2_000 + 7)
+        let client = Hop.http(.client, pid: 1, clientPort: 40000, serverPort: 8001, target: "/a", from: 1_000, to: 2_000, parentMayFollow: false)
+        assembler.add([server, client], now: 1)
+        let trace = try #require(assembler.advance(now: 1).first)
+        #expect(trace.spans.count == 2)
+        #expect(trace.spans[1].startTimeUnixNano == 1_000 && trace.spans[1].endTimeUnixNano == 2_000)
+    }
+
     @Test func traceWhoseRootNeverArrivesIsHeldForTheHoldTimeThenEmittedAsIs() throws {
         var assembler = TraceAssembler(configuration: quick)
         var spans = chain(target: "/slow", at: 1_000, curlPort: 40001, nginxPort: 40002, haproxyPort: 40003)
