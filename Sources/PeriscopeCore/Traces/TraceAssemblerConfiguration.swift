@@ -1,7 +1,7 @@
 /// How long `TraceAssembler` waits for the spans of a trace and how much it keeps.
 public struct TraceAssemblerConfiguration: Sendable, Equatable {
     /// How long a trace whose root has not arrived is held before it is emitted as is
-    /// (`--trace-hold`, env `PERISCOPE_TRACE_HOLD`). Default: 2 s.
+    /// (`--trace-hold`). Default: 2 s.
     public var holdNanos: UInt64
     /// How long a trace whose root arrived still waits for spans whose events were queued
     /// just after the root's. Default: 50 ms.
@@ -9,9 +9,9 @@ public struct TraceAssemblerConfiguration: Sendable, Equatable {
     /// How long emitted spans stay known, so that spans finishing after their trace left
     /// (a backend answering after the client gave up) still join it. Default: 30 s.
     public var retainNanos: UInt64
-    /// The most spans held while their trace is incomplete (`--max-pending-spans`, env
-    /// `PERISCOPE_MAX_PENDING_SPANS`). Beyond it the oldest traces are emitted as they are and
-    /// counted in `TraceAssemblerCounters.tracesEvicted`. Default: 65536.
+    /// The most spans held while their trace is incomplete (`--max-pending-spans`). Beyond
+    /// it the oldest traces are emitted as they are and counted in
+    /// `TraceAssemblerCounters.tracesEvicted`. Default: 65536.
     public var maxPendingSpans: Int
     /// The most emitted spans kept for late spans to join. Default: 65536.
     public var maxRetainedSpans: Int
