@@ -100,14 +100,10 @@ extension KernelTests {
                 try client.send("GET /hop/\(i) HTTP/1.1\r\nHost: x\r\ntraceparent: \(traceparent)\r\n\r\n")
                 _ = try client.receive(untilSeeing: "ok\n", times: 1)
             }
-            var previous = -1
-            var spans: [PrintedSpan] = []
-            while spans.count != previous {
-                previous = spans.count
-                try await Task.sleep(for: .milliseconds(700))
-                spans = try agent.spans
-            }
+            // Everything decided so far is printed by the time the agent has stopped.
+            _ = try await agent.waitForSpans(count: 880, timeout: .seconds(30)) { $0.path?.hasPrefix("/direct/") == true }
             let metrics = try agent.stop()
+            let spans = try agent.spans
 
             let roots = spans.filter { $0.path?.hasPrefix("/direct/") == true && $0.isServer }
             #expect(abs(roots.count - 1000) <= 120, "kept \(roots.count) of 4000 roots; 25% ± 3% is 880…1120")
