@@ -31,13 +31,13 @@ struct PeriscopeControllerCommand: AsyncParsableCommand {
     var leaseNamespace: String?
 
     @Option(name: .long, help: "Seconds a lease is valid without renewal.")
-    var leaseDuration: Int = 15
+    var leaseDuration: Double = 15
 
     @Option(name: .long, help: "Seconds a leader keeps trying to renew before stepping down.")
-    var renewDeadline: Int = 10
+    var renewDeadline: Double = 10
 
     @Option(name: .long, help: "Seconds between acquire or renew attempts.")
-    var retryPeriod: Int = 2
+    var retryPeriod: Double = 2
 
     @Option(name: .long, help: "IPv4 address of /healthz, /readyz and /metrics (default: PERISCOPE_HEALTH_ADDRESS, then 0.0.0.0).")
     var healthAddress: String?
@@ -49,8 +49,8 @@ struct PeriscopeControllerCommand: AsyncParsableCommand {
     var logLevel: Logger.Level = .info
 
     func validate() throws {
-        guard leaseDuration > renewDeadline, renewDeadline > retryPeriod, retryPeriod >= 1 else {
-            throw ValidationError("need --lease-duration > --renew-deadline > --retry-period >= 1 (seconds)")
+        guard leaseDuration >= 1, leaseDuration > renewDeadline, renewDeadline > retryPeriod, retryPeriod >= 0.1 else {
+            throw ValidationError("need --lease-duration (at least 1) > --renew-deadline > --retry-period (at least 0.1), in seconds")
         }
     }
 
@@ -81,9 +81,9 @@ struct PeriscopeControllerCommand: AsyncParsableCommand {
         if let leaseNamespace { configuration.leaseNamespace = leaseNamespace }
         if let healthAddress { configuration.healthAddress = healthAddress }
         if let healthPort { configuration.healthPort = healthPort }
-        configuration.leaseDuration = .seconds(leaseDuration)
-        configuration.renewDeadline = .seconds(renewDeadline)
-        configuration.retryPeriod = .seconds(retryPeriod)
+        configuration.leaseDuration = .milliseconds(Int(leaseDuration * 1000))
+        configuration.renewDeadline = .milliseconds(Int(renewDeadline * 1000))
+        configuration.retryPeriod = .milliseconds(Int(retryPeriod * 1000))
 
         var client = clientConfiguration
         client.userAgent = "periscope-controller/\(configuration.identity)"

@@ -44,11 +44,15 @@ public struct PolicyResolution: Sendable {
         func covers(_ container: String) -> Bool { containers.isEmpty || containers.contains(container) }
     }
 
-    public init(_ state: ClusterState) {
+    /// `validate` may answer from a cache; it must equal `PolicyValidation.validate`.
+    public init(
+        _ state: ClusterState,
+        validate: (InstrumentationPolicy.Spec) -> Result<PeriscopeCore.Policy, PolicyRejection> = PolicyValidation.validate
+    ) {
         var byNamespace: [String: [Candidate]] = [:]
         for policy in state.policies {
             let key = policy.policyKey
-            switch PolicyValidation.validate(policy.spec) {
+            switch validate(policy.spec) {
             case .failure(let rejection):
                 verdicts[key] = .failure(rejection)
             case .success(let model):
@@ -92,11 +96,12 @@ public struct PolicyResolution: Sendable {
             }
             guard !won.isEmpty else { continue }
             let owner = owners.owner(of: pod)
+            let resourceAnnotations = (pod.metadata.annotations ?? [:]).filter { $0.key.hasPrefix("resource.opentelemetry.io/") }
             for (key, containers) in won.sorted(by: { $0.key < $1.key }) {
                 desired[node]!.targets.append(
                     NodeInstrumentation.Target(
                         uid: pod.metadata.uid ?? "", namespace: namespace, name: pod.metadata.name ?? "", owner: owner, labels: labels,
-                        policy: key.name, containers: containers))
+                        annotations: resourceAnnotations.isEmpty ? nil : resourceAnnotations, policy: key.name, containers: containers))
                 matchedPods[key, default: 0] += 1
                 desiredNodes[key, default: []].insert(node)
                 usedPolicies[node, default: []].insert(key)

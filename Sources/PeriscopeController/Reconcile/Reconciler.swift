@@ -1,3 +1,4 @@
+import PeriscopeCore
 import PeriscopeKube
 
 /// The controller's decision core: from what is observed, the writes that bring the cluster to
@@ -21,6 +22,8 @@ public struct Reconciler: Sendable {
     private var observedObjectVersions: [String: [String]] = [:]
     private var observedPolicyVersions: [ObjectKey: [String]] = [:]
     private static let observedVersionsKept = 4
+    /// Validation results by spec: a policy is parsed once per change, not once per pass.
+    private var validations: [InstrumentationPolicy.Spec: Result<Policy, PolicyRejection>] = [:]
 
     public init() {}
 
@@ -29,7 +32,16 @@ public struct Reconciler: Sendable {
 
     /// The writes to make now. `now` (RFC 3339) stamps condition transitions.
     public mutating func reconcile(_ state: ClusterState, now: String) -> [ControllerAction] {
-        let resolution = PolicyResolution(state)
+        var validations = self.validations
+        let resolution = PolicyResolution(state) { spec in
+            if let known = validations[spec] { return known }
+            let result = PolicyValidation.validate(spec)
+            validations[spec] = result
+            return result
+        }
+        // Keep only the specs still in use.
+        let current = Set(state.policies.map(\.spec))
+        self.validations = validations.filter { current.contains($0.key) }
         var existing: [String: NodeInstrumentation] = [:]
         for object in state.nodeInstrumentations {
             guard let name = object.metadata.name else { continue }

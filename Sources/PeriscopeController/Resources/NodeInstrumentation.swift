@@ -105,19 +105,23 @@ public struct NodeInstrumentation: KubeResource, Hashable {
         public var owner: Owner?
         /// The pod's labels.
         public var labels: [String: String]
+        /// The pod's `resource.opentelemetry.io/*` annotations; absent when it has none.
+        public var annotations: [String: String]?
         /// Name of the winning policy, in the pod's namespace (an entry of `spec.policies`).
         public var policy: String
         /// The containers to trace, sorted by name; only those whose ID is known.
         public var containers: [Container]
 
         public init(
-            uid: String, namespace: String, name: String, owner: Owner?, labels: [String: String], policy: String, containers: [Container]
+            uid: String, namespace: String, name: String, owner: Owner?, labels: [String: String], annotations: [String: String]? = nil,
+            policy: String, containers: [Container]
         ) {
             self.uid = uid
             self.namespace = namespace
             self.name = name
             self.owner = owner
             self.labels = labels
+            self.annotations = annotations
             self.policy = policy
             self.containers = containers
         }
@@ -155,6 +159,8 @@ public struct NodeInstrumentation: KubeResource, Hashable {
         public var policies: [PolicyReference]?
         /// Processes the agent currently traces.
         public var processesAttached: Int64?
+        /// Kernel events the agent lost since it started (ring buffer full).
+        public var eventsDropped: Int64?
         /// Kernel features the agent found and uses (e.g. `raw_tracepoint`, `ringbuf`, `btf`).
         public var kernelFeatures: [String]?
         /// The last failure applying this object, absent when the last apply succeeded.
@@ -162,11 +168,12 @@ public struct NodeInstrumentation: KubeResource, Hashable {
 
         public init(
             observedGeneration: Int64? = nil, policies: [PolicyReference]? = nil, processesAttached: Int64? = nil,
-            kernelFeatures: [String]? = nil, lastError: LastError? = nil
+            eventsDropped: Int64? = nil, kernelFeatures: [String]? = nil, lastError: LastError? = nil
         ) {
             self.observedGeneration = observedGeneration
             self.policies = policies
             self.processesAttached = processesAttached
+            self.eventsDropped = eventsDropped
             self.kernelFeatures = kernelFeatures
             self.lastError = lastError
         }

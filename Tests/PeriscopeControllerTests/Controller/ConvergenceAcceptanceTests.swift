@@ -146,6 +146,13 @@ struct ConvergenceAcceptanceTests {
         try await Harness.eventually("ready") { try await get("/readyz").0 == 200 }
         #expect(try await get("/healthz") == (200, "ok\n"))
         try await Harness.eventually("resolved") { Harness.targets(server).count == 3 }
+        let lines = [
+            "periscope_controller_leader 1", "periscope_controller_writes_total{kind=\"nodeinstrumentation_apply\"} 3",
+        ]
+        try await Harness.eventually("the writes are counted") {
+            let metrics = try await get("/metrics").1
+            return lines.allSatisfy { metrics.contains($0) }
+        }
         let (status, metrics) = try await get("/metrics")
         #expect(status == 200)
         for line in [

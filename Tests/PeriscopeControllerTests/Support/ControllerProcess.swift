@@ -45,7 +45,7 @@ final class ControllerProcess {
         FileManager.default.createFile(atPath: logFile, contents: nil)
         process.executableURL = URL(fileURLWithPath: try Self.executablePath)
         process.arguments = [
-            "--kubeconfig", kubeconfig, "--identity", identity, "--lease-duration", "4", "--renew-deadline", "3", "--retry-period", "1",
+            "--kubeconfig", kubeconfig, "--identity", identity, "--lease-duration", "4", "--renew-deadline", "3", "--retry-period", "0.25",
             "--health-port", "0",
         ] + extraArguments
         process.environment = ["PATH": "/usr/bin:/bin"]
