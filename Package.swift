@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "periscope-agent", targets: ["periscope-agent"]),
         .executable(name: "periscope-controller", targets: ["periscope-controller"]),
         .executable(name: "periscope-controller-bench", targets: ["periscope-controller-bench"]),
+        .executable(name: "periscopectl", targets: ["periscopectl"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -122,6 +123,26 @@ let package = Package(
                 "PeriscopeController", "PeriscopeKube", "PeriscopeKubeTestServer", "PeriscopeCore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // periscopectl: instrument and uninstrument namespaces, report status.
+        .target(
+            name: "PeriscopeCtl",
+            dependencies: ["PeriscopeController", "PeriscopeKube", .product(name: "Logging", package: "swift-log")]
+        ),
+        .executableTarget(
+            name: "periscopectl",
+            dependencies: [
+                "PeriscopeCtl", "PeriscopeKube",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "PeriscopeCtlTests",
+            dependencies: [
+                "PeriscopeCtl", "PeriscopeController", "PeriscopeKube", "PeriscopeKubeTestServer",
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         .testTarget(name: "PeriscopeCoreTests", dependencies: ["PeriscopeCore"]),

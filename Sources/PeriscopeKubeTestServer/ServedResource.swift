@@ -44,6 +44,27 @@ struct ServedResource: Sendable {
         ServedResource(
             type: .leases, singular: "lease", shortNames: [], categories: [], hasStatus: false, tracksGeneration: false,
             schema: nil, printerColumns: [], selectableFields: ["spec.holderIdentity"]),
+        // Kinds of the deployable manifests, served so kubectl can map and dry-run them.
+        ServedResource(
+            type: KubeResourceType(group: "", version: "v1", plural: "serviceaccounts", kind: "ServiceAccount", namespaced: true),
+            singular: "serviceaccount", shortNames: ["sa"], categories: [], hasStatus: false, tracksGeneration: false, schema: nil,
+            printerColumns: [], selectableFields: []),
+        ServedResource(
+            type: KubeResourceType(group: "apps", version: "v1", plural: "deployments", kind: "Deployment", namespaced: true),
+            singular: "deployment", shortNames: ["deploy"], categories: ["all"], hasStatus: true, tracksGeneration: true, schema: nil,
+            printerColumns: [], selectableFields: []),
+        ServedResource(
+            type: KubeResourceType(group: "apps", version: "v1", plural: "daemonsets", kind: "DaemonSet", namespaced: true),
+            singular: "daemonset", shortNames: ["ds"], categories: ["all"], hasStatus: true, tracksGeneration: true, schema: nil,
+            printerColumns: [], selectableFields: []),
+    ] + ["ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"].map { kind in
+        ServedResource(
+            type: KubeResourceType(
+                group: "rbac.authorization.k8s.io", version: "v1", plural: kind.lowercased() + "s", kind: kind,
+                namespaced: !kind.hasPrefix("Cluster")),
+            singular: kind.lowercased(), shortNames: [], categories: [], hasStatus: false, tracksGeneration: false, schema: nil,
+            printerColumns: [], selectableFields: [])
+    } + [
         ServedResource(
             type: .customResourceDefinitions, singular: "customresourcedefinition", shortNames: ["crd", "crds"],
             categories: ["api-extensions"], hasStatus: true, tracksGeneration: true, schema: nil, printerColumns: [],

@@ -1,0 +1,77 @@
+import PeriscopeController
+import PeriscopeKube
+
+/// The InstrumentationPolicy `periscopectl instrument namespace` writes: an empty podSelector
+/// (every pod of the namespace) with the ports and sampling given on the command line.
+public struct NamespacePolicy: Sendable, Hashable {
+    /// The policy's name in each instrumented namespace.
+    public static let name = "periscope-namespace"
+    /// The field manager of `periscopectl`'s server-side applies.
+    public static let fieldManager = "periscopectl"
+
+    public var namespace: String
+    public var ports: [InstrumentationPolicy.PortRange]
+    public var sampling: InstrumentationPolicy.Sampling?
+
+    public init(namespace: String, ports: String? = nil, sampling: String? = nil) throws(CtlError) {
+        self.namespace = namespace
+        self.ports = try ports.map(Self.parsePorts) ?? []
+        self.sampling = try sampling.map(Self.parseSampling)
+        if case .failure(let rejection) = PolicyValidation.validate(policy.spec) {
+            throw CtlError(code: .invalidArgument, message: "the policy would be rejected: \(rejection)")
+        }
+    }
+
+    /// The object to apply.
+    public var policy: InstrumentationPolicy {
+        InstrumentationPolicy(
+            metadata: ObjectMeta(
+                name: Self.name, namespace: namespace, labels: ["app.kubernetes.io/managed-by": Self.fieldManager]),
+            spec: InstrumentationPolicy.Spec(
+                podSelector: PodSelector(), ports: ports.isEmpty ? nil : ports, sampling: sampling))
+    }
+
+    /// `8080,9000-9100` → ranges; each port 1…65535, ranges ascending.
+    public static func parsePorts(_ text: String) throws(CtlError) -> [InstrumentationPolicy.PortRange] {
+        var ranges: [InstrumentationPolicy.PortRange] = []
+        for item in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let bounds = item.split(separator: "-", omittingEmptySubsequences: false)
+            let numbers = bounds.map { Int64($0.trimmingSpaces()) }
+            guard (1...2).contains(bounds.count), numbers.allSatisfy({ $0.map { (1...65535).contains($0) } == true }) else {
+                throw CtlError(code: .invalidArgument, message: "--ports: '\(item)' is not a port (1-65535) or a range like 9000-9100")
+            }
+            let low = numbers[0]!
+            if bounds.count == 2 {
+                let high = numbers[1]!
+                guard high >= low else {
+                    throw CtlError(code: .invalidArgument, message: "--ports: range '\(item)' ends before it starts")
+                }
+                ranges.append(.init(port: low, endPort: high == low ? nil : high))
+            } else {
+                ranges.append(.init(port: low))
+            }
+        }
+        return ranges
+    }
+
+    /// `0.25` (parent-based ratio), a sampler name (`always_on`), or `NAME:RATIO`.
+    public static func parseSampling(_ text: String) throws(CtlError) -> InstrumentationPolicy.Sampling {
+        if let ratio = Double(text) {
+            guard (0...1).contains(ratio) else {
+                throw CtlError(code: .invalidArgument, message: "--sampling: ratio \(text) is not between 0 and 1")
+            }
+            return .init(sampler: "parentbased_traceidratio", ratio: text)
+        }
+        let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+        guard let name = parts.first, !name.isEmpty else {
+            throw CtlError(code: .invalidArgument, message: "--sampling: empty")
+        }
+        return .init(sampler: name, ratio: parts.count == 2 ? parts[1] : nil)
+    }
+}
+
+extension Substring {
+    fileprivate func trimmingSpaces() -> Substring {
+        drop { $0 == " " }.reversed().drop { $0 == " " }.reversed().map { $0 }.reduce(into: "") { $0.append($1) }[...]
+    }
+}
