@@ -167,6 +167,9 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
         var none = sigset_t()
         sigemptyset(&none)
         pthread_sigmask(SIG_SETMASK, &none, nil)
+        // A reader of standard output going away (`| head`) or a peer closing a socket
+        // mid-write is an error to handle, not a reason to die without flushing exports.
+        signal(SIGPIPE, SIG_IGN)
     }
 }
 
