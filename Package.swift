@@ -59,10 +59,19 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The agent's Kubernetes mode: its node's NodeInstrumentation to processes, pod attributes, status.
+        .target(
+            name: "PeriscopeAgentKube",
+            dependencies: [
+                "PeriscopeAgent", "PeriscopeController", "PeriscopeKube", "PeriscopeCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "periscope-agent",
             dependencies: [
-                "PeriscopeAgent",
+                "PeriscopeAgent", "PeriscopeAgentKube", "PeriscopeKube",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

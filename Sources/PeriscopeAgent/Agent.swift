@@ -65,6 +65,7 @@ public final class Agent: Service, @unchecked Sendable {
                             "variant": "\(tracer.variant.rawValue)", "reason": "\(fallbackReason)",
                         ])
                     }
+                    control.setKernelFeatures(tracer.kernelFeatures)
                     let loop = CaptureLoop(
                         configuration: configuration, policy: policy, policyFile: policyFile,
                         tracer: tracer, sink: makeSink(), control: control, logger: logger,

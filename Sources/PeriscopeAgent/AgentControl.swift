@@ -1,3 +1,4 @@
+import PeriscopeCore
 import Synchronization
 
 /// Requests to the capture thread and what it reports back; safe from any thread or
@@ -8,6 +9,9 @@ public final class AgentControl: Sendable {
     private let report = Atomic<Bool>(false)
     private let ready = Atomic<Bool>(false)
     private let snapshot = Mutex(AgentMetrics())
+    private let submitted = Mutex<(revision: Int, policy: Policy)?>(nil)
+    private let appliedRevision = Atomic<Int>(0)
+    private let features = Mutex<[String]>([])
 
     public init() {}
 
@@ -25,6 +29,19 @@ public final class AgentControl: Sendable {
     /// True once the programs are attached and the first policy is applied.
     public var isReady: Bool { ready.load(ordering: .acquiring) }
     func markReady() { ready.store(true, ordering: .releasing) }
+
+    /// Hands the capture thread a policy to put in force in place of the current one (as a
+    /// policy file edit would); a later submission replaces one not yet taken. `revision`
+    /// (increasing) is reported back through `appliedPolicyRevision` once it is in force.
+    public func submit(policy: Policy, revision: Int) { submitted.withLock { $0 = (revision, policy) } }
+    /// The revision of the last submitted policy the capture thread has put in force (0: none).
+    public var appliedPolicyRevision: Int { appliedRevision.load(ordering: .acquiring) }
+    func takeSubmittedPolicy() -> (revision: Int, policy: Policy)? { submitted.withLock { value in defer { value = nil }; return value } }
+    func markApplied(revision: Int) { appliedRevision.store(revision, ordering: .releasing) }
+
+    /// Kernel features the tracer found and uses, once attached (e.g. `btf`, `ringbuf`, `raw_tracepoint`).
+    public var kernelFeatures: [String] { features.withLock { $0 } }
+    func setKernelFeatures(_ list: [String]) { features.withLock { $0 = list } }
 
     /// The self-metrics as of the last loop iteration.
     public var metrics: AgentMetrics { snapshot.withLock { $0 } }

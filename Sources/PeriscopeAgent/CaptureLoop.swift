@@ -73,6 +73,10 @@ final class CaptureLoop {
                 nextPolicyCheck = now + configuration.policyCheckInterval.nanoseconds
                 reloadPolicyIfChanged(force: reloadRequested)
             }
+            if let (revision, submitted) = control.takeSubmittedPolicy() {
+                adopt(submitted)
+                control.markApplied(revision: revision)
+            }
             if now >= nextRescan {
                 nextRescan = now + configuration.processRescanInterval.nanoseconds
                 rescanProcesses(prune: false)
@@ -189,11 +193,7 @@ final class CaptureLoop {
             let updated = try file.load()
             policyFile = file
             guard updated != policy else { return }
-            policy = updated
-            tracker.configuration = .init(policy: updated)
-            pipeline = SpanPipeline(policy: updated)
-            rescanProcesses(prune: true)
-            metrics.policyReloads += 1
+            adopt(updated)
             logger.info("policy.applied", metadata: [
                 "path": "\(file.path)", "processes": "\(metrics.processesAttached)",
             ])
@@ -204,6 +204,16 @@ final class CaptureLoop {
                 "path": "\(file.path)", "error": "\(error)", "kept": "previous policy",
             ])
         }
+    }
+
+    /// Puts `updated` in force: decoders, pipeline, selection and kernel filter.
+    private func adopt(_ updated: Policy) {
+        guard updated != policy else { return }
+        policy = updated
+        tracker.configuration = .init(policy: updated)
+        pipeline = SpanPipeline(policy: updated)
+        rescanProcesses(prune: true)
+        metrics.policyReloads += 1
     }
 
     private func publishMetrics() {

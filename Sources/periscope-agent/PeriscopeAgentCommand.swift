@@ -3,7 +3,9 @@ import Dispatch
 import Foundation
 import Logging
 import PeriscopeAgent
+import PeriscopeAgentKube
 import PeriscopeCore
+import PeriscopeKube
 import ServiceLifecycle
 
 @main
@@ -32,13 +34,26 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
             OTEL_METRIC_EXPORT_INTERVAL. --metrics-port serves the same metrics for Prometheus at \
             /metrics. A malformed setting is refused at start (exit code 2).
 
-            Example:
+            Kubernetes mode (--node-name or NODE_NAME): instead of a policy file, the agent follows \
+            the NodeInstrumentation named after its node, traces the processes of the containers it \
+            lists (found through /proc/<pid>/cgroup), decorates spans and metrics with their pod's \
+            attributes and reports on the object's status. It finds the API server through the pod's \
+            service account, or --kubeconfig / KUBECONFIG.
+
+            Examples:
               periscope-agent --config policy.yaml --output json
+              periscope-agent --node-name "$NODE_NAME" --output none --metrics-port 9464
             """
     )
 
     @Option(name: .long, help: ArgumentHelp("Policy file (YAML). Without it every process on every port is traced.", valueName: "file"))
     var config: String?
+
+    @Option(name: .long, help: ArgumentHelp("Kubernetes mode: follow the NodeInstrumentation of this node (env NODE_NAME).", valueName: "name"))
+    var nodeName: String?
+
+    @Option(name: .long, help: ArgumentHelp("Kubernetes mode: kubeconfig to use instead of the service account or KUBECONFIG.", valueName: "file"))
+    var kubeconfig: String?
 
     @Option(name: .long, help: "Span output: text (one line per span), json (one OTLP-shaped object per line), tree (each trace as an indented tree with per-hop duration, self and waiting time) or none (export only).")
     var output: SpanOutput = .text
@@ -62,6 +77,9 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
     var logLevel: Logger.Level = .info
 
     func validate() throws {
+        if config != nil, NodeAgentConfiguration.resolve(nodeName: nodeName, environment: ProcessInfo.processInfo.environment) != nil {
+            throw ValidationError("--config and Kubernetes mode (--node-name or NODE_NAME) are exclusive")
+        }
         guard traceHold >= 0, traceHold <= 3600 else {
             throw ValidationError("--trace-hold must be between 0 and 3600 seconds, not \(traceHold)")
         }
@@ -94,6 +112,9 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
                 throw ExitCode(2)
             }
             policyFile = file
+        } else if NodeAgentConfiguration.resolve(nodeName: nodeName, environment: ProcessInfo.processInfo.environment) != nil {
+            // Nothing is traced until this node's NodeInstrumentation says what.
+            policy = Policy(pids: [NodePlan.noProcess])
         } else {
             policy = Policy()
         }
@@ -138,12 +159,27 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
                 return sinks.count == 1 ? sinks[0] : SpanFanOut(sinks)
             }
         )
+        var nodeAgent: NodeAgent?
+        if let node = NodeAgentConfiguration.resolve(nodeName: nodeName, environment: ProcessInfo.processInfo.environment) {
+            do {
+                var kube = try kubeconfig.map { try Kubeconfig.load(paths: [$0]).configuration() }
+                    ?? KubeClientConfiguration.load(environment: ProcessInfo.processInfo.environment)
+                kube.userAgent = "periscope-agent/\(node.nodeName)"
+                nodeAgent = NodeAgent(
+                    configuration: node, client: KubeClient(configuration: kube, logger: logger), control: control,
+                    resources: telemetry.resources, logger: logger)
+            } catch {
+                FileHandle.standardError.write(Data("periscope-agent: no Kubernetes configuration, not starting: \(error)\n".utf8))
+                throw ExitCode(2)
+            }
+        }
         let signals = SignalHandlers(control: agent.control)
         // Shut down in reverse: the agent first (flushing its last spans into the
         // exporter), then the metrics endpoint, then the exporter.
         let group = ServiceGroup(
             configuration: .init(
-                services: telemetry.services.map { .init(service: $0) } + [.init(service: agent)],
+                services: telemetry.services.map { .init(service: $0) } + [.init(service: agent)]
+                    + (nodeAgent.map { [.init(service: $0)] } ?? []),
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

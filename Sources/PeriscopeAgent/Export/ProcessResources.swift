@@ -17,6 +17,7 @@ public final class ProcessResources: Sendable {
     /// The agent's own resource, for its health metrics.
     public let agent: TelemetryResource
     private let cache = Mutex<[ProcessKey: TelemetryResource]>([:])
+    private let decorations = Mutex<[Int32: PodDecoration]>([:])
 
     /// - Parameter extra: the policy's `resourceAttributes`.
     public init(procRoot: String = "/proc", hostName: String = ProcessResources.currentHostName(), extra: [String: String] = [:]) {
@@ -30,15 +31,27 @@ public final class ProcessResources: Sendable {
         guard let process else { return agent }
         if let cached = cache.withLock({ $0[process] }) { return cached }
         let serviceName = environ(of: process.pid).flatMap { ProcessEnvironment.value(of: "OTEL_SERVICE_NAME", in: $0) }
+        let pod = decorations.withLock { $0[process.pid] }
         let resource = TelemetryResource.process(
             pid: process.pid, executable: process.executable.isEmpty ? nil : process.executable,
-            environmentServiceName: serviceName, hostName: hostName, extra: extra
+            environmentServiceName: serviceName, hostName: hostName,
+            extra: pod.map { $0.attributes.merging(extra) { pod, _ in pod } } ?? extra
         )
         cache.withLock { cache in
             if cache.count >= Self.cacheLimit { cache.removeAll(keepingCapacity: true) }
             cache[process] = resource
         }
         return resource
+    }
+
+    /// The pod attributes of each traced process in a Kubernetes pod (their `service.name`
+    /// yields to the process's own `OTEL_SERVICE_NAME`). Replaces the previous set.
+    public func setDecorations(_ updated: [Int32: PodDecoration]) {
+        let changed = decorations.withLock { current in
+            defer { current = updated }
+            return current != updated
+        }
+        if changed { cache.withLock { $0.removeAll(keepingCapacity: true) } }
     }
 
     public func serviceName(for process: ProcessKey) -> String {

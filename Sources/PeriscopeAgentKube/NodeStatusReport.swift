@@ -1,0 +1,36 @@
+import PeriscopeController
+
+/// What the agent reports on its NodeInstrumentation, and when a write is due (pure).
+public struct NodeStatusReport: Sendable, Hashable {
+    public var status: NodeInstrumentation.Status
+
+    /// - Parameters:
+    ///   - object: the NodeInstrumentation whose spec is in force.
+    ///   - rejected: policies left out, by `namespace/name`, with why.
+    public init(
+        object: NodeInstrumentation, rejected: [String: String], processesAttached: Int, eventsDropped: UInt64,
+        kernelFeatures: [String], time: String
+    ) {
+        let applied = object.spec.policies.filter { rejected["\($0.namespace)/\($0.name)"] == nil }
+        let error = rejected.isEmpty ? nil : NodeInstrumentation.LastError(
+            message: rejected.sorted { $0.key < $1.key }.map { "policy \($0.key) not applied: \($0.value)" }.joined(separator: "; "),
+            time: time)
+        status = NodeInstrumentation.Status(
+            observedGeneration: object.metadata.generation,
+            policies: applied.map { .init(namespace: $0.namespace, name: $0.name, generation: $0.generation) },
+            processesAttached: Int64(processesAttached), eventsDropped: Int64(clamping: eventsDropped), kernelFeatures: kernelFeatures,
+            lastError: error)
+    }
+
+    /// Whether to write now, given what the object carries: at once when anything but the
+    /// counters differs, else when counters differ and `countersDue`.
+    public func needsWrite(current: NodeInstrumentation.Status?, countersDue: Bool) -> Bool {
+        guard var current else { return true }
+        var mine = status
+        if let error = current.lastError, let new = mine.lastError, error.message == new.message { mine.lastError = error }
+        if current == mine { return false }
+        current.processesAttached = mine.processesAttached
+        current.eventsDropped = mine.eventsDropped
+        return current != mine || countersDue
+    }
+}
