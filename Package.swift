@@ -157,7 +157,10 @@ let package = Package(
         .testTarget(name: "PeriscopeCoreTests", dependencies: ["PeriscopeCore"]),
         .testTarget(
             name: "PeriscopeAgentTests",
-            dependencies: ["PeriscopeAgent", "PeriscopeBPF", "PeriscopeCore"]
+            dependencies: [
+                "PeriscopeAgent", "PeriscopeBPF", "PeriscopeCore", "PeriscopeController", "PeriscopeKube", "PeriscopeKubeTestServer",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
     ]
 )
