@@ -58,7 +58,7 @@ import Testing
         func stop() {
             for process in processes.reversed() { process.stop() }
             controller?.stop()
-            for cgroup in cgroups { cgroup.remove() }
+            for cgroup in cgroups.reversed() { cgroup.remove() }
             proxy.stop()
             server.stop()
         }
