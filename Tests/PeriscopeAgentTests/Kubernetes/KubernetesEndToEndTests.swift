@@ -172,7 +172,7 @@ import Testing
         let otherUID = try await cluster.createPod("other-1", namespace: "other", node: "node-a", labels: ["app": "web"])
 
         let (_, webCgroup) = try cluster.startPodProcess(port: Self.webPort, podUID: webUID, layout: .systemd)
-        let (_, apiCgroup) = try cluster.startPodProcess(port: Self.apiPort, podUID: apiUID, layout: .cgroupfs)
+        let (apiProcess, apiCgroup) = try cluster.startPodProcess(port: Self.apiPort, podUID: apiUID, layout: .cgroupfs)
         let (_, otherCgroup) = try cluster.startPodProcess(port: Self.otherPort, podUID: otherUID, layout: .systemd)
         try await cluster.setContainerID("web-5d8f-x1", namespace: "shop", containerID: webCgroup.containerID)
         try await cluster.setContainerID("api-0", namespace: "shop", containerID: apiCgroup.containerID)
@@ -239,14 +239,41 @@ import Testing
         #expect(receiver.spans.filter { $0.resource["k8s.pod.name"] as? String == "web-5d8f-x1" }.count == webBefore)
         #expect(agentA.isRunning && agentB.isRunning)
 
-        // api-0 "restarts": a new process in a new container ID; the kubelet reports the new ID.
+        // api-0 "restarts": its process ends, a new one starts in a new container ID, and the
+        // kubelet reports the new ID.
+        let generationBefore = cluster.nodeStatus("node-b")?.metadata.generation ?? 0
+        apiProcess.stop()
         let restarted = try cluster.startPodProcess(port: Self.restartedPort, podUID: apiUID, layout: .cgroupfs)
         try await cluster.setContainerID("api-0", namespace: "shop", containerID: restarted.1.containerID)
+        let deadline = ContinuousClock.now + .seconds(15)
+        while (cluster.nodeStatus("node-b")?.metadata.generation ?? 0) <= generationBefore, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
         try await cluster.waitUntilApplied("node-b", processes: 1)
         _ = try httpGet(port: Self.restartedPort, path: "/")
         let afterRestart = try await receiver.waitForSpans(count: 1) { span in
             span.resource["k8s.pod.name"] as? String == "api-0" && span.pid == restarted.0.pid
         }
         #expect(afterRestart.first?.resource["service.name"] as? String == "api-svc")
+
+        // A node goes away: the controller deletes its object; the agents only ever read theirs.
+        try await cluster.client.delete(.nodes, namespace: nil, name: "node-b")
+        let deletionDeadline = ContinuousClock.now + .seconds(15)
+        while cluster.nodeStatus("node-b") != nil, ContinuousClock.now < deletionDeadline { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(cluster.nodeStatus("node-b") == nil)
+
+        // RBAC grants exactly what each component called, nothing more.
+        let manifests = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("manifests").path
+        for (component, userAgent) in [("periscope-agent", "periscope-agent/"), ("periscope-controller", "periscope-controller/")] {
+            let granted = try APICall.granted(byRolesNamed: component, inManifestsAt: manifests)
+            // The controller's first apply of each node object created it.
+            let calls = cluster.server.requestsWithUserAgent.filter { $0.userAgent.hasPrefix(userAgent) }
+                .flatMap { APICall.calls(logLine: $0.request, creates: component == "periscope-controller") }
+            let used = APICall.normalized(calls, against: granted)
+            #expect(!calls.isEmpty, "\(component) made no calls")
+            #expect(used.subtracting(granted).isEmpty, "\(component) calls what its roles do not grant: \(used.subtracting(granted))")
+            #expect(granted.subtracting(used).isEmpty, "\(component)'s roles grant what it never calls: \(granted.subtracting(used))")
+        }
     }
 }
