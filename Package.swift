@@ -158,7 +158,8 @@ let package = Package(
         .testTarget(
             name: "PeriscopeAgentTests",
             dependencies: [
-                "PeriscopeAgent", "PeriscopeBPF", "PeriscopeCore", "PeriscopeController", "PeriscopeKube", "PeriscopeKubeTestServer",
+                "PeriscopeAgent", "PeriscopeAgentKube", "PeriscopeBPF", "PeriscopeCore", "PeriscopeController", "PeriscopeKube",
+                "PeriscopeKubeTestServer",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

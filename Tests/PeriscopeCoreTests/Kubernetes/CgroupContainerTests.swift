@@ -20,6 +20,8 @@ import Testing
         // Nested under a node container (kind) or kubelet.slice, and containerd's own systemd naming.
         "0::/system.slice/docker-abc.scope/kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-besteffort.slice/kubelet-kubepods-besteffort-pod\(underscored).slice/cri-containerd-\(id).scope\n",
         "0::/system.slice/containerd.service/kubepods-burstable-pod\(underscored).slice:cri-containerd:\(id)\n",
+        // Read from inside a container's own cgroup namespace: paths relative to it.
+        "0::/../../kubepods-besteffort-pod\(underscored).slice/cri-containerd-\(id).scope\n",
     ])
     func findsPodAndContainerInEveryKubeletLayout(file: String) {
         #expect(CgroupContainer(cgroupFile: file) == CgroupContainer(podUID: Self.uid, containerID: Self.id))
