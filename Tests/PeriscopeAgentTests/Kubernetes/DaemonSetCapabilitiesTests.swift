@@ -1,0 +1,50 @@
+import Foundation
+import Testing
+import Yams
+
+/// The agent with exactly the capabilities the DaemonSet grants (and no others in its bounding
+/// set, as in a non-privileged container) loads, attaches and traces a request.
+@Suite struct DaemonSetCapabilitiesTests {
+    static let port: UInt16 = 18941
+
+    static func daemonSetCapabilities() throws -> [String] {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().path
+        let text = try String(contentsOfFile: "\(root)/manifests/periscope-agent.yaml", encoding: .utf8)
+        for case let document as [String: Any] in try Yams.load_all(yaml: text) where document["kind"] as? String == "DaemonSet" {
+            let pod = ((document["spec"] as? [String: Any])?["template"] as? [String: Any])?["spec"] as? [String: Any]
+            let container = (pod?["containers"] as? [[String: Any]])?.first
+            let capabilities = (container?["securityContext"] as? [String: Any])?["capabilities"] as? [String: Any]
+            return capabilities?["add"] as? [String] ?? []
+        }
+        throw TestFailure("no DaemonSet in manifests/periscope-agent.yaml")
+    }
+
+    @Test func tracesWithOnlyTheDaemonSetCapabilities() async throws {
+        let capabilities = try Self.daemonSetCapabilities()
+        #expect(!capabilities.isEmpty)
+        let bounding = "-all," + capabilities.map { "+" + $0.lowercased() }.joined(separator: ",")
+        let directory = try TemporaryDirectory()
+        let policy = try directory.write("policy.yaml", "ports: [{port: \(Self.port)}]\n")
+        let agent = try TestProcess(
+            "/usr/bin/setpriv",
+            ["--bounding-set", bounding, "--inh-caps", "-all", try AgentHarness.executablePath, "--config", policy, "--output", "json"],
+            separateStandardError: true)
+        defer { agent.stop() }
+        let deadline = ContinuousClock.now + .seconds(20)
+        while !agent.errorLog.contains("agent.ready") {
+            guard ContinuousClock.now < deadline, agent.isRunning else {
+                throw TestFailure("the agent did not start with \(capabilities):\n\(agent.errorLog)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let server = try startPythonServer(port: Self.port, directory: directory.path)
+        defer { server.stop() }
+        _ = try httpGet(port: Self.port, path: "/")
+        let spanDeadline = ContinuousClock.now + .seconds(10)
+        while !agent.log.contains("\"server.port\":\(Self.port)"), ContinuousClock.now < spanDeadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(agent.log.contains("\"server.port\":\(Self.port)"), "\(agent.log.suffix(2000))")
+    }
+}
