@@ -14,6 +14,7 @@ import Testing
     static let apiPort: UInt16 = 18933
     static let otherPort: UInt16 = 18934
     static let restartedPort: UInt16 = 18935
+    static let execPort: UInt16 = 18936
 
     final class Cluster {
         let server: TestAPIServer
@@ -255,6 +256,18 @@ import Testing
             span.resource["k8s.pod.name"] as? String == "api-0" && span.pid == restarted.0.pid
         }
         #expect(afterRestart.first?.resource["service.name"] as? String == "api-svc")
+
+        // Another process starts in the running container (as `kubectl exec` would start one):
+        // a request it serves one second later is traced.
+        let execed = try startPythonServer(port: Self.execPort, directory: cluster.directory)
+        cluster.processes.append(execed)
+        try restarted.1.add(pid: execed.pid)
+        try await Task.sleep(for: .seconds(1))
+        _ = try httpGet(port: Self.execPort, path: "/")
+        let fromExeced = try await receiver.waitForSpans(count: 1) { span in
+            span.resource["k8s.pod.name"] as? String == "api-0" && span.pid == execed.pid
+        }
+        #expect(fromExeced.count == 1)
 
         // A node goes away: the controller deletes its object; the agents only ever read theirs.
         try await cluster.client.delete(.nodes, namespace: nil, name: "node-b")
