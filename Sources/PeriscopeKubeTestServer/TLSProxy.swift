@@ -1,5 +1,4 @@
 import Foundation
-import PeriscopeKubeTestServer
 
 #if canImport(Glibc)
 import Glibc
@@ -7,17 +6,18 @@ import Glibc
 
 /// TLS in front of the test API server: a CA and a server certificate made with the `openssl`
 /// CLI, terminated by a real haproxy (Debian's) forwarding to the plain-HTTP test server.
-final class TLSProxy {
-    let directory: String
-    let port: Int
+public final class TLSProxy {
+    public let directory: String
+    public let port: Int
     private let process: Process
 
-    var url: String { "https://127.0.0.1:\(port)" }
-    var caFile: String { "\(directory)/ca.crt" }
-    var caData: Data { FileManager.default.contents(atPath: caFile) ?? Data() }
+    public var url: String { "https://127.0.0.1:\(port)" }
+    public var caFile: String { "\(directory)/ca.crt" }
+    public var caData: Data { FileManager.default.contents(atPath: caFile) ?? Data() }
 
-    init(upstreamPort: Int) throws {
-        directory = try Cluster.temporaryDirectory()
+    /// Starts haproxy terminating TLS on a free port and forwarding to 127.0.0.1:`upstreamPort`.
+    public init(upstreamPort: Int) throws {
+        directory = try Self.temporaryDirectory()
         try Self.makeCertificates(in: directory)
         port = try Self.freePort()
         let config = """
@@ -52,7 +52,7 @@ final class TLSProxy {
         throw TestServerError(message: "haproxy did not start listening on 127.0.0.1:\(port)")
     }
 
-    func stop() {
+    public func stop() {
         if process.isRunning {
             process.terminate()
             process.waitUntilExit()
@@ -60,11 +60,17 @@ final class TLSProxy {
     }
 
     /// A second, unrelated CA: certificates it trusts are not the server's.
-    static func otherCA() throws -> String {
-        let directory = try Cluster.temporaryDirectory()
+    public static func otherCA() throws -> String {
+        let directory = try temporaryDirectory()
         try run(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "\(directory)/ca.key",
             "-out", "\(directory)/ca.crt", "-days", "1", "-subj", "/CN=someone-else-ca"])
         return "\(directory)/ca.crt"
+    }
+
+    private static func temporaryDirectory() throws -> String {
+        let path = NSTemporaryDirectory() + "periscope-tls-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
     }
 
     private static func makeCertificates(in directory: String) throws {
