@@ -51,10 +51,18 @@ let package = Package(
             plugins: ["BPFCompiler"]
         ),
         // The agent: /proc, policy file, BPF adapter and core wired together as services.
+        // A plain HTTP/1.1 endpoint for health and metrics pages (agent and controller).
+        .target(
+            name: "PeriscopeHTTPEndpoint",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .target(
             name: "PeriscopeAgent",
             dependencies: [
-                "PeriscopeCore", "PeriscopeBPF", "CPeriscopeCurl", "CPeriscopeZlib",
+                "PeriscopeCore", "PeriscopeBPF", "PeriscopeHTTPEndpoint", "CPeriscopeCurl", "CPeriscopeZlib",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -104,7 +112,7 @@ let package = Package(
         .target(
             name: "PeriscopeController",
             dependencies: [
-                "PeriscopeCore", "PeriscopeKube",
+                "PeriscopeCore", "PeriscopeKube", "PeriscopeHTTPEndpoint",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -91,7 +91,7 @@ struct PeriscopeControllerCommand: AsyncParsableCommand {
             client: KubeClient(configuration: client, logger: logger), configuration: configuration, logger: logger)
         let health: HealthServer
         do {
-            health = try HealthServer(
+            health = try HealthServer.health(
                 address: configuration.healthAddress, port: configuration.healthPort, logger: logger,
                 handler: { controller.respond(to: $0) })
         } catch {

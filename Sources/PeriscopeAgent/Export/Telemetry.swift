@@ -31,7 +31,7 @@ public final class Telemetry: Sendable {
         self.recorder = recorder
         self.exporter = exporter
         if let endpoint = configuration.prometheus {
-            prometheus = try PrometheusServer(configuration: endpoint, logger: logger) {
+            prometheus = try PrometheusServer.prometheus(configuration: endpoint, logger: logger) {
                 PrometheusTextFormatter.format(metrics(exporter?.currentStatistics)) { resources.serviceName(for: $0) }
             }
         } else {

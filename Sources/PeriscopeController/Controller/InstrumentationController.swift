@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PeriscopeHTTPEndpoint
 import PeriscopeKube
 import ServiceLifecycle
 import Synchronization

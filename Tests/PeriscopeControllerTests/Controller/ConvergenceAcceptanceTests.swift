@@ -136,7 +136,7 @@ struct ConvergenceAcceptanceTests {
         try await Self.populate(Harness.client(server))
         let running = RunningController(server: server)
         let controller = running.controller
-        let health = try HealthServer(address: "127.0.0.1", port: 0, logger: .init(label: "health"), handler: { controller.respond(to: $0) })
+        let health = try HealthServer.health(address: "127.0.0.1", port: 0, logger: .init(label: "health"), handler: { controller.respond(to: $0) })
         let task = Task { try await health.run() }
         defer { task.cancel() }
         func get(_ path: String) async throws -> (Int, String) {
