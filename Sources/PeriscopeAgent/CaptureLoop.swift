@@ -211,7 +211,7 @@ final class CaptureLoop {
         guard updated != policy else { return }
         policy = updated
         tracker.configuration = .init(policy: updated)
-        pipeline = SpanPipeline(policy: updated)
+        pipeline = SpanPipeline(policy: updated, counters: pipeline.counters)
         rescanProcesses(prune: true)
         metrics.policyReloads += 1
     }

@@ -30,7 +30,9 @@ public struct SpanPipeline: Sendable {
     public let keepQuery: Bool
     public private(set) var counters = Counters()
 
-    public init(policy: Policy) {
+    /// - Parameter counters: totals to continue from, so a policy change does not reset them.
+    public init(policy: Policy, counters: Counters = Counters()) {
+        self.counters = counters
         routes = RouteMatcher(policy.routes)
         excludedRoutes = RouteMatcher(policy.exclude.routes)
         sampler = policy.sampler

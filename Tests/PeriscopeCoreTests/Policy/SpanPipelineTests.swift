@@ -57,6 +57,16 @@ import PeriscopeCore
         #expect(pipeline.counters.kept == 1)
     }
 
+    @Test func countersContinueAcrossAPolicyChange() throws {
+        var pipeline = try Self.pipeline("exclude: {routes: [\"/healthz\"]}")
+        _ = pipeline.process(Self.httpSpan(path: "/healthz"))
+        pipeline = SpanPipeline(policy: try Policy.parse(yaml: "sampling: {sampler: always_off}"), counters: pipeline.counters)
+        _ = pipeline.process(Self.httpSpan(path: "/orders"))
+        #expect(pipeline.counters.excludedByRoute == 1)
+        #expect(pipeline.counters.sampledOut == 1)
+        #expect(pipeline.counters.received == 2)
+    }
+
     @Test func excludedRouteMatchesAPathThatStillCarriesItsQuery() throws {
         var pipeline = try Self.pipeline("exclude: {routes: [\"/healthz\"]}\ncapture: {keepQuery: true}")
         #expect(pipeline.process(Self.httpSpan(path: "/healthz?x=1")) == nil)
