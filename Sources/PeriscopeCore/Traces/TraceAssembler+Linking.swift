@@ -21,6 +21,29 @@ extension TraceAssembler {
         var isEmitted: Bool { emittedAt != nil }
     }
 
+    /// The few values of a held span that linking compares, without its strings.
+    struct LinkFacts: Sendable {
+        var kind: Span.Kind
+        var pid: Int32
+        var tid: Int32
+        var start: UInt64
+        var end: UInt64
+        var isHTTP: Bool
+        var digest: UInt64?
+        var connection: ConnectionKey?
+
+        init(_ span: Span) {
+            kind = span.kind
+            pid = span.pid
+            tid = span.tid
+            start = span.startTimeUnixNano
+            end = span.endTimeUnixNano
+            isHTTP = span.http != nil
+            digest = span.link.requestDigest
+            connection = TraceAssembler.connectionKey(of: span)
+        }
+    }
+
     /// One TCP connection, named the same from both ends.
     struct ConnectionKey: Hashable, Sendable {
         var client: SocketAddress
@@ -104,39 +127,35 @@ extension TraceAssembler {
     /// Whether server span `child` can be the far end of client span `parent` on their
     /// shared connection: the server read an exchange's request while the client's exchange
     /// was open; connection spans overlap.
-    func acrossConnection(parent: Span, child: Span) -> Bool {
+    static func acrossConnection(parent: LinkFacts, child: LinkFacts, skew: UInt64) -> Bool {
         guard parent.kind == .client, child.kind == .server else { return false }
-        let skew = configuration.skewNanos
-        if parent.http != nil, child.http != nil {
-            if let a = parent.link.requestDigest, let b = child.link.requestDigest, a != b { return false }
-            return child.startTimeUnixNano &+ skew >= parent.startTimeUnixNano
-                && child.startTimeUnixNano <= parent.endTimeUnixNano &+ skew
+        if parent.isHTTP, child.isHTTP {
+            if let a = parent.digest, let b = child.digest, a != b { return false }
+            return child.start &+ skew >= parent.start && child.start <= parent.end &+ skew
         }
-        return child.startTimeUnixNano <= parent.endTimeUnixNano &+ skew
-            && parent.startTimeUnixNano <= child.endTimeUnixNano &+ skew
+        return child.start <= parent.end &+ skew && parent.start <= child.end &+ skew
     }
 
     /// Whether client span `child` started while server span `parent` of the same process
     /// was open. One process's events are ordered: a proxy reads a request before it
     /// forwards it, so no skew is allowed. A process calling itself is linked across the
     /// connection instead.
-    func startedWithin(parent: Span, child: Span) -> Bool {
+    static func startedWithin(parent: LinkFacts, child: LinkFacts) -> Bool {
         parent.kind == .server && child.kind == .client && parent.pid == child.pid
-            && child.startTimeUnixNano >= parent.startTimeUnixNano
-            && child.startTimeUnixNano <= parent.endTimeUnixNano
-            && Self.connectionKey(of: parent) != Self.connectionKey(of: child)
+            && child.start >= parent.start && child.start <= parent.end
+            && parent.connection != child.connection
     }
 
     /// Whether client span `child` lies inside server span `parent` of the same process.
-    func liesWithin(parent: Span, child: Span) -> Bool {
-        startedWithin(parent: parent, child: child) && child.endTimeUnixNano <= parent.endTimeUnixNano
+    static func liesWithin(parent: LinkFacts, child: LinkFacts) -> Bool {
+        startedWithin(parent: parent, child: child) && child.end <= parent.end
     }
 
     /// An HTTP client exchange has one far end; a connection span may carry many exchanges.
     private func takesAnotherConnectionChild(_ parent: Int) -> Bool {
-        guard let node = nodes[parent] else { return false }
-        guard node.span.http != nil else { return true }
-        return !node.children.contains { nodes[$0]?.span.kind == .server }
+        guard let parentFacts = facts[parent], let node = nodes[parent] else { return false }
+        guard parentFacts.isHTTP else { return true }
+        return !node.children.contains { facts[$0]?.kind == .server }
     }
 
     private func isPendingOrphan(_ key: Int) -> Bool {
@@ -144,27 +163,38 @@ extension TraceAssembler {
         return node.parent == nil && !node.isEmitted
     }
 
-    private func distance(_ a: Span, _ b: Span) -> UInt64 {
-        a.startTimeUnixNano > b.startTimeUnixNano ? a.startTimeUnixNano - b.startTimeUnixNano : b.startTimeUnixNano - a.startTimeUnixNano
+    private static func distance(_ a: LinkFacts, _ b: LinkFacts) -> UInt64 {
+        a.start > b.start ? a.start - b.start : b.start - a.start
     }
 
     // MARK: - Search
 
     /// The parent of a newly arrived span among the spans already held.
     mutating func findParent(of key: Int) -> Int? {
-        let span = nodes[key]!.span
+        guard let span = facts[key] else { return nil }
+        let skew = configuration.skewNanos
         switch span.kind {
         case .server:
-            guard let connection = Self.connectionKey(of: span) else { return nil }
-            return Self.recent(byConnection[connection])
-                .filter { $0 != key && takesAnotherConnectionChild($0) && acrossConnection(parent: nodes[$0]!.span, child: span) }
-                .min { distance(nodes[$0]!.span, span) < distance(nodes[$1]!.span, span) }
+            guard let connection = span.connection else { return nil }
+            var best: (key: Int, distance: UInt64)?
+            for candidate in Self.recent(byConnection[connection]) where candidate != key {
+                guard let parent = facts[candidate], Self.acrossConnection(parent: parent, child: span, skew: skew),
+                      takesAnotherConnectionChild(candidate)
+                else { continue }
+                let distance = Self.distance(parent, span)
+                if best == nil || distance < best!.distance { best = (candidate, distance) }
+            }
+            return best?.key
         case .client:
-            if let digest = span.link.requestDigest {
-                let candidates = Self.recent(byDigest[DigestKey(pid: span.pid, digest: digest)])
-                    .filter { $0 != key && startedWithin(parent: nodes[$0]!.span, child: span) }
-                    .sorted { (nodes[$0]!.hasRequestChild ? 1 : 0, nodes[$0]!.span.startTimeUnixNano) < (nodes[$1]!.hasRequestChild ? 1 : 0, nodes[$1]!.span.startTimeUnixNano) }
-                if let parent = candidates.first {
+            if let digest = span.digest {
+                // Prefer a server span that has not forwarded its request yet, then the earliest.
+                var best: (key: Int, rank: (Int, UInt64))?
+                for candidate in Self.recent(byDigest[DigestKey(pid: span.pid, digest: digest)]) where candidate != key {
+                    guard let parent = facts[candidate], Self.startedWithin(parent: parent, child: span) else { continue }
+                    let rank = (nodes[candidate]?.hasRequestChild == true ? 1 : 0, parent.start)
+                    if best == nil || rank < best!.rank { best = (candidate, rank) }
+                }
+                if let parent = best?.key {
                     nodes[parent]!.hasRequestChild = true
                     return parent
                 }
@@ -179,22 +209,35 @@ extension TraceAssembler {
 
     /// Spans already held, still without a parent, that the newly arrived span is the parent of.
     mutating func findChildren(of key: Int) -> [Int] {
-        let span = nodes[key]!.span
+        guard let span = facts[key] else { return [] }
+        let skew = configuration.skewNanos
         switch span.kind {
         case .client:
-            guard let connection = Self.connectionKey(of: span) else { return [] }
-            let orphans = Self.recent(byConnection[connection])
-                .filter { $0 != key && isPendingOrphan($0) && acrossConnection(parent: span, child: nodes[$0]!.span) }
-            guard span.http != nil else { return orphans }
-            return orphans.min { distance(nodes[$0]!.span, span) < distance(nodes[$1]!.span, span) }.map { [$0] } ?? []
+            guard let connection = span.connection else { return [] }
+            var orphans: [Int] = []
+            var nearest: (key: Int, distance: UInt64)?
+            for candidate in Self.recent(byConnection[connection]) where candidate != key {
+                guard let child = facts[candidate], Self.acrossConnection(parent: span, child: child, skew: skew),
+                      isPendingOrphan(candidate)
+                else { continue }
+                orphans.append(candidate)
+                let distance = Self.distance(child, span)
+                if nearest == nil || distance < nearest!.distance { nearest = (candidate, distance) }
+            }
+            guard span.isHTTP else { return orphans }
+            return nearest.map { [$0.key] } ?? []
         case .server:
             var children: [Int] = []
-            if let digest = span.link.requestDigest {
-                let first = Self.recent(byDigest[DigestKey(pid: span.pid, digest: digest)])
-                    .filter { $0 != key && isPendingOrphan($0) && startedWithin(parent: span, child: nodes[$0]!.span) }
-                    .min { nodes[$0]!.span.startTimeUnixNano < nodes[$1]!.span.startTimeUnixNano }
+            if let digest = span.digest {
+                var first: (key: Int, start: UInt64)?
+                for candidate in Self.recent(byDigest[DigestKey(pid: span.pid, digest: digest)]) where candidate != key {
+                    guard let child = facts[candidate], Self.startedWithin(parent: span, child: child),
+                          isPendingOrphan(candidate)
+                    else { continue }
+                    if first == nil || child.start < first!.start { first = (candidate, child.start) }
+                }
                 if let first {
-                    children.append(first)
+                    children.append(first.key)
                     nodes[key]!.hasRequestChild = true
                 }
             }
@@ -202,11 +245,11 @@ extension TraceAssembler {
             guard !multiplexed.contains(thread) else { return children }
             let onThread = Self.recent(byThread[thread])
             for candidate in onThread where candidate != key && !children.contains(candidate) && isPendingOrphan(candidate) {
-                let child = nodes[candidate]!.span
-                guard liesWithin(parent: span, child: child) else { continue }
+                guard let child = facts[candidate], Self.liesWithin(parent: span, child: child) else { continue }
                 // Another request served by the thread at that time makes the thread say nothing.
                 let ambiguous = onThread.contains { other in
-                    other != key && other != candidate && liesWithin(parent: nodes[other]!.span, child: child)
+                    guard other != key, other != candidate, let otherFacts = facts[other] else { return false }
+                    return Self.liesWithin(parent: otherFacts, child: child)
                 }
                 if !ambiguous { children.append(candidate) }
             }

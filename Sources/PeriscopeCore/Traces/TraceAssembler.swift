@@ -22,6 +22,9 @@ public struct TraceAssembler: Sendable {
     public private(set) var counters = TraceAssemblerCounters()
 
     var nodes: [Int: Node] = [:]
+    /// What linking reads of each held span, kept apart from `nodes` so that searching
+    /// copies a few plain numbers rather than whole spans.
+    var facts: [Int: LinkFacts] = [:]
     private var nextKey = 0
     /// Top of each pending tree → the earliest arrival in it.
     var pendingTops: [Int: UInt64] = [:]
@@ -92,6 +95,7 @@ public struct TraceAssembler: Sendable {
         let key = nextKey
         nextKey += 1
         nodes[key] = Node(span: span, arrival: now)
+        facts[key] = LinkFacts(span)
         pendingTops[key] = now
         counters.pendingSpans += 1
         noteConcurrency(of: key)
@@ -172,6 +176,7 @@ public struct TraceAssembler: Sendable {
             node.emittedAt = now
             node.incoming = incoming
             nodes[key] = node
+            facts[key] = LinkFacts(node.span)
             retained.append(key)
             spans.append(node.span)
         }
@@ -231,6 +236,7 @@ public struct TraceAssembler: Sendable {
 
     private mutating func forget(_ key: Int) {
         guard let node = nodes.removeValue(forKey: key) else { return }
+        facts[key] = nil
         unindex(key, node.span)
         if let parent = node.parent { nodes[parent]?.children.removeAll { $0 == key } }
         for child in node.children { nodes[child]?.parent = nil }
