@@ -62,6 +62,12 @@ extension TraceAssembler {
 
     // MARK: - Indexes
 
+    /// An index key together with the kind of the spans listed under it.
+    struct Indexed<Key: Hashable & Sendable>: Hashable, Sendable {
+        var key: Key
+        var kind: Span.Kind
+    }
+
     static func connectionKey(of span: Span) -> ConnectionKey? {
         guard span.local != .unspecified, span.peer != .unspecified else { return nil }
         switch span.kind {
@@ -73,20 +79,30 @@ extension TraceAssembler {
 
     mutating func index(_ key: Int) {
         let span = nodes[key]!.span
-        if let connection = Self.connectionKey(of: span) { byConnection[connection, default: []].append(key) }
-        if let digest = span.link.requestDigest { byDigest[DigestKey(pid: span.pid, digest: digest), default: []].append(key) }
-        byThread[ThreadKey(pid: span.pid, tid: span.tid), default: []].append(key)
+        if let connection = Self.connectionKey(of: span) {
+            byConnection[Indexed(key: connection, kind: span.kind), default: []].append(key)
+        }
+        if let digest = span.link.requestDigest {
+            byDigest[Indexed(key: DigestKey(pid: span.pid, digest: digest), kind: span.kind), default: []].append(key)
+        }
+        byThread[Indexed(key: ThreadKey(pid: span.pid, tid: span.tid), kind: span.kind), default: []].append(key)
     }
 
     mutating func unindex(_ key: Int, _ span: Span) {
-        func remove<K: Hashable>(_ index: inout [K: [Int]], _ k: K) {
-            guard let position = index[k]?.firstIndex(of: key) else { return }
-            index[k]!.remove(at: position)
-            if index[k]!.isEmpty { index[k] = nil }
+        func remove<K: Hashable>(_ index: inout [K: ArraySlice<Int>], _ k: K) {
+            guard var keys = index.removeValue(forKey: k) else { return }
+            if keys.first == key {
+                keys.removeFirst()
+            } else if let position = keys.firstIndex(of: key) {
+                keys.remove(at: position)
+            }
+            if !keys.isEmpty { index[k] = keys }
         }
-        if let connection = Self.connectionKey(of: span) { remove(&byConnection, connection) }
-        if let digest = span.link.requestDigest { remove(&byDigest, DigestKey(pid: span.pid, digest: digest)) }
-        remove(&byThread, ThreadKey(pid: span.pid, tid: span.tid))
+        if let connection = Self.connectionKey(of: span) { remove(&byConnection, Indexed(key: connection, kind: span.kind)) }
+        if let digest = span.link.requestDigest {
+            remove(&byDigest, Indexed(key: DigestKey(pid: span.pid, digest: digest), kind: span.kind))
+        }
+        remove(&byThread, Indexed(key: ThreadKey(pid: span.pid, tid: span.tid), kind: span.kind))
     }
 
     /// Marks the span's thread as an event loop when it served two requests, or made two
@@ -115,7 +131,7 @@ extension TraceAssembler {
 
     /// The most recent entries of an index list: a span's counterpart finished about when
     /// it did, so older entries (a long keep-alive connection, a busy thread) are not searched.
-    static func recent(_ keys: [Int]?) -> ArraySlice<Int> {
+    static func recent(_ keys: ArraySlice<Int>?) -> ArraySlice<Int> {
         guard let keys else { return [] }
         return keys.suffix(searchDepth)
     }
@@ -177,7 +193,7 @@ extension TraceAssembler {
         case .server:
             guard let connection = span.connection else { return nil }
             var best: (key: Int, distance: UInt64)?
-            for candidate in Self.recent(byConnection[connection]) where candidate != key {
+            for candidate in Self.recent(byConnection[Indexed(key: connection, kind: .client)]) where candidate != key {
                 guard let parent = facts[candidate], Self.acrossConnection(parent: parent, child: span, skew: skew),
                       takesAnotherConnectionChild(candidate)
                 else { continue }
@@ -189,7 +205,8 @@ extension TraceAssembler {
             if let digest = span.digest {
                 // Prefer a server span that has not forwarded its request yet, then the earliest.
                 var best: (key: Int, rank: (Int, UInt64))?
-                for candidate in Self.recent(byDigest[DigestKey(pid: span.pid, digest: digest)]) where candidate != key {
+                let servers = Indexed(key: DigestKey(pid: span.pid, digest: digest), kind: .server)
+                for candidate in Self.recent(byDigest[servers]) where candidate != key {
                     guard let parent = facts[candidate], Self.startedWithin(parent: parent, child: span) else { continue }
                     let rank = (nodes[candidate]?.hasRequestChild == true ? 1 : 0, parent.start)
                     if best == nil || rank < best!.rank { best = (candidate, rank) }
@@ -216,7 +233,7 @@ extension TraceAssembler {
             guard let connection = span.connection else { return [] }
             var orphans: [Int] = []
             var nearest: (key: Int, distance: UInt64)?
-            for candidate in Self.recent(byConnection[connection]) where candidate != key {
+            for candidate in Self.recent(byConnection[Indexed(key: connection, kind: .server)]) where candidate != key {
                 guard let child = facts[candidate], Self.acrossConnection(parent: span, child: child, skew: skew),
                       isPendingOrphan(candidate)
                 else { continue }
@@ -230,7 +247,8 @@ extension TraceAssembler {
             var children: [Int] = []
             if let digest = span.digest {
                 var first: (key: Int, start: UInt64)?
-                for candidate in Self.recent(byDigest[DigestKey(pid: span.pid, digest: digest)]) where candidate != key {
+                let clients = Indexed(key: DigestKey(pid: span.pid, digest: digest), kind: .client)
+                for candidate in Self.recent(byDigest[clients]) where candidate != key {
                     guard let child = facts[candidate], Self.startedWithin(parent: span, child: child),
                           isPendingOrphan(candidate)
                     else { continue }
@@ -243,11 +261,13 @@ extension TraceAssembler {
             }
             let thread = ThreadKey(pid: span.pid, tid: span.tid)
             guard !multiplexed.contains(thread) else { return children }
-            let onThread = Self.recent(byThread[thread])
-            for candidate in onThread where candidate != key && !children.contains(candidate) && isPendingOrphan(candidate) {
-                guard let child = facts[candidate], Self.liesWithin(parent: span, child: child) else { continue }
+            let servedOnThread = Self.recent(byThread[Indexed(key: thread, kind: .server)])
+            for candidate in Self.recent(byThread[Indexed(key: thread, kind: .client)])
+            where candidate != key && !children.contains(candidate) {
+                guard let child = facts[candidate], Self.liesWithin(parent: span, child: child), isPendingOrphan(candidate)
+                else { continue }
                 // Another request served by the thread at that time makes the thread say nothing.
-                let ambiguous = onThread.contains { other in
+                let ambiguous = servedOnThread.contains { other in
                     guard other != key, other != candidate, let otherFacts = facts[other] else { return false }
                     return Self.liesWithin(parent: otherFacts, child: child)
                 }

@@ -34,9 +34,12 @@ public struct TraceAssembler: Sendable {
     /// Traces emitted by `add` to bound memory, handed out by the next `advance`.
     private var outbox: [AssembledTrace] = []
 
-    var byConnection: [ConnectionKey: [Int]] = [:]
-    var byDigest: [DigestKey: [Int]] = [:]
-    var byThread: [ThreadKey: [Int]] = [:]
+    /// Held spans by connection, request and thread, oldest first. Slices, because spans
+    /// are forgotten oldest first: dropping the front of a slice costs nothing.
+    /// Each index is also keyed by span kind, as every search looks for one kind only.
+    var byConnection: [Indexed<ConnectionKey>: ArraySlice<Int>] = [:]
+    var byDigest: [Indexed<DigestKey>: ArraySlice<Int>] = [:]
+    var byThread: [Indexed<ThreadKey>: ArraySlice<Int>] = [:]
     /// Threads seen serving two requests at once: an event loop, where a thread says
     /// nothing about which request an outgoing call is for.
     var multiplexed: Set<ThreadKey> = []
