@@ -61,12 +61,17 @@ final class CaptureLoop {
         var nextPolicyCheck = now + configuration.policyCheckInterval.nanoseconds
         var nextRescan = now + configuration.processRescanInterval.nanoseconds
         var nextHousekeeping = now + 1_000_000_000
+        var nextAdvance = now
         while !control.stopRequested {
             try tracer.poll(timeoutMilliseconds: max(pollMilliseconds, 1)) { [unowned self] record in
                 self.handle(record: record)
             }
             now = MonotonicClock.now()
-            deliver(assembler.advance(now: now))
+            // Busy, the ring buffer wakes us far more often than traces can become ready.
+            if now >= nextAdvance {
+                nextAdvance = now + 10_000_000
+                deliver(assembler.advance(now: now))
+            }
             sink.flush()
             let reloadRequested = control.takeReloadRequest()
             if reloadRequested || now >= nextPolicyCheck {

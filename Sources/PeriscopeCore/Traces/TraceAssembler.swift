@@ -60,7 +60,11 @@ public struct TraceAssembler: Sendable {
     public mutating func advance(now: UInt64) -> [AssembledTrace] {
         var ready = outbox
         outbox.removeAll()
-        for (top, oldest) in pendingTops.sorted(by: { $0.key < $1.key }) {
+        // A tree whose earliest span arrived less than the settle time ago can neither be
+        // settled nor expired yet: skip those without looking at their nodes.
+        let wait = min(configuration.settleNanos, configuration.holdNanos)
+        let due = pendingTops.filter { now >= $0.value &+ wait }
+        for (top, oldest) in due.sorted(by: { $0.key < $1.key }) {
             guard let node = nodes[top] else { continue }
             let settled = now >= node.arrival &+ configuration.settleNanos
             if let parent = node.parent, nodes[parent]?.isEmitted == true {
