@@ -149,7 +149,7 @@ public struct TraceAssembler: Sendable {
         while let key = stack.popLast() {
             order.append(key)
             let children = nodes[key]!.children.filter { nodes[$0]?.isEmitted == false }
-            stack += children.sorted { nodes[$0]!.span.startTimeUnixNano > nodes[$1]!.span.startTimeUnixNano }
+            stack += children.sorted { (facts[$0]?.start ?? 0) > (facts[$1]?.start ?? 0) }
         }
         let topNode = nodes[top]!
         let traceID: TraceID
@@ -182,10 +182,14 @@ public struct TraceAssembler: Sendable {
             }
             node.emittedAt = now
             node.incoming = incoming
-            nodes[key] = node
             facts[key] = LinkFacts(node.span)
-            retained.append(key)
             spans.append(node.span)
+            // Kept only for spans that finish late: ids, times and addresses are all they need.
+            node.span.http = nil
+            node.span.executable = nil
+            node.span.statusMessage = nil
+            nodes[key] = node
+            retained.append(key)
         }
         counters.pendingSpans -= order.count
         counters.pendingTraces = pendingTops.count
