@@ -43,10 +43,12 @@ final class AgentHarness: @unchecked Sendable {
         try policy.write(toFile: policyPath, atomically: true, encoding: .utf8)
     }
 
-    /// Every span printed so far.
+    /// Every span printed so far; a line still being written is left for the next read.
     var spans: [PrintedSpan] {
         get throws {
-            try process.log.split(separator: "\n").map { try PrintedSpan(jsonLine: $0) }
+            let log = process.log
+            let complete = log.hasSuffix("\n") ? log[...] : log[..<(log.lastIndex(of: "\n") ?? log.startIndex)]
+            return try complete.split(separator: "\n").map { try PrintedSpan(jsonLine: $0) }
         }
     }
 
