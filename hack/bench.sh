@@ -37,7 +37,7 @@ run_wrk() {
     END { printf "%s %s %s\n", rps, p99, total }' "$work/wrk.txt"
 }
 
-base_rps=(); base_p99=(); with_rps=(); with_p99=(); cpu_per_10k=(); rss_kb=0
+base_rps=(); base_p99=(); with_rps=(); with_p99=(); cpu_per_10k=(); rss_kb=0; anon_kb=0
 for round in $(seq "$rounds"); do
   read -r rps p99 _ < <(run_wrk)
   base_rps+=("$rps"); base_p99+=("$p99")
@@ -52,6 +52,9 @@ for round in $(seq "$rounds"); do
   cpu_after=$(cpu_seconds "$agent_pid")
   hwm=$(awk '/VmHWM/ { print $2 }' "/proc/$agent_pid/status")
   [ "$hwm" -gt "$rss_kb" ] && rss_kb=$hwm
+  # RSS also counts shared libraries and the ring buffer, which is mapped twice.
+  anon=$(awk '/^Anonymous:/ { print $2 }' "/proc/$agent_pid/smaps_rollup")
+  [ "$anon" -gt "$anon_kb" ] && anon_kb=$anon
   kill -TERM "$agent_pid"; wait "$agent_pid" || true; agent_pid=
   with_rps+=("$rps"); with_p99+=("$p99")
   cpu_per_10k+=("$(awk -v a="$cpu_before" -v b="$cpu_after" -v n="$total" 'BEGIN { printf "%.3f", (b - a) / n * 10000 }')")
@@ -69,3 +72,4 @@ printf '%-34s %s\n' "p99 ms without / with:" "$(mean "${base_p99[@]}") / $(mean 
 printf '%-34s %s\n' "p99 latency ratio (with/without):" "$(awk -v a="$(mean "${with_p99[@]}")" -v b="$(mean "${base_p99[@]}")" 'BEGIN { printf "%.3f", a / b }')"
 printf '%-34s %s\n' "agent CPU s per 10k requests:" "$(mean "${cpu_per_10k[@]}")"
 printf '%-34s %s\n' "agent peak RSS (MB):" "$(awk -v k="$rss_kb" 'BEGIN { printf "%.1f", k / 1024 }')"
+printf '%-34s %s\n' "agent heap after load (MB):" "$(awk -v k="$anon_kb" 'BEGIN { printf "%.1f", k / 1024 }')"
