@@ -67,7 +67,7 @@ public final class TLSProxy {
         return "\(directory)/ca.crt"
     }
 
-    private static func temporaryDirectory() throws -> String {
+    static func temporaryDirectory() throws -> String {
         let path = NSTemporaryDirectory() + "periscope-tls-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path

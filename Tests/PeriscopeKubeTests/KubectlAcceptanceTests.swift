@@ -6,53 +6,6 @@ import Testing
 /// The real kubectl (Debian's /usr/bin/kubectl) against the test API server.
 @Suite(.serialized)
 struct KubectlAcceptanceTests {
-    struct Kubectl {
-        var directory: String
-        var kubeconfig: String
-        /// kubectl sends bearer tokens only over TLS, so it talks to the server through haproxy.
-        let proxy: TLSProxy
-
-        init(server: TestAPIServer) throws {
-            proxy = try TLSProxy(upstreamPort: server.port)
-            directory = try Fixtures.temporaryDirectory()
-            kubeconfig = "\(directory)/kubeconfig"
-            try """
-                apiVersion: v1
-                kind: Config
-                clusters:
-                - name: test
-                  cluster: {server: "\(proxy.url)", certificate-authority: "\(proxy.caFile)"}
-                users:
-                - name: tester
-                  user: {token: test-token}
-                contexts:
-                - name: test
-                  context: {cluster: test, user: tester, namespace: default}
-                current-context: test
-                """.write(toFile: kubeconfig, atomically: true, encoding: .utf8)
-        }
-
-        @discardableResult
-        func run(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
-            let path = "/usr/bin/kubectl"
-            guard FileManager.default.isExecutableFile(atPath: path) else {
-                throw TestServerError(message: "kubectl is missing at \(path); install it to run the acceptance tests")
-            }
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: path)
-            process.arguments = ["--kubeconfig", kubeconfig, "--cache-dir", "\(directory)/cache", "--request-timeout", "20s"] + arguments
-            let output = Pipe()
-            let error = Pipe()
-            process.standardOutput = output
-            process.standardError = error
-            try process.run()
-            let outData = output.fileHandleForReading.readDataToEndOfFile()
-            let errData = error.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
-        }
-    }
-
     static let policyYAML = """
         apiVersion: periscope.dev/v1alpha1
         kind: InstrumentationPolicy

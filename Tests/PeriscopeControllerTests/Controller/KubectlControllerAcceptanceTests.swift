@@ -8,61 +8,6 @@ import Testing
 /// API server, resolved by a running controller.
 @Suite(.serialized)
 struct KubectlControllerAcceptanceTests {
-    struct Kubectl {
-        let directory: String
-        let kubeconfig: String
-        let proxy: TLSProxy
-
-        init(server: TestAPIServer) throws {
-            proxy = try TLSProxy(upstreamPort: server.port)
-            directory = try Harness.temporaryDirectory()
-            kubeconfig = "\(directory)/kubeconfig"
-            try """
-                apiVersion: v1
-                kind: Config
-                clusters:
-                - name: test
-                  cluster: {server: "\(proxy.url)", certificate-authority: "\(proxy.caFile)"}
-                users:
-                - name: tester
-                  user: {token: test-token}
-                contexts:
-                - name: test
-                  context: {cluster: test, user: tester, namespace: shop}
-                current-context: test
-                """.write(toFile: kubeconfig, atomically: true, encoding: .utf8)
-        }
-
-        @discardableResult
-        func run(_ arguments: [String], stdin: String? = nil) throws -> (status: Int32, output: String, error: String) {
-            let path = "/usr/bin/kubectl"
-            guard FileManager.default.isExecutableFile(atPath: path) else {
-                throw TestServerError(message: "kubectl is missing at \(path); install it (hack/setup.sh) to run the acceptance tests")
-            }
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: path)
-            process.arguments = ["--kubeconfig", kubeconfig, "--cache-dir", "\(directory)/cache", "--request-timeout", "20s"] + arguments
-            let input = Pipe()
-            let output = Pipe()
-            let error = Pipe()
-            process.standardInput = input
-            process.standardOutput = output
-            process.standardError = error
-            try process.run()
-            if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-            try input.fileHandleForWriting.close()
-            let outData = output.fileHandleForReading.readDataToEndOfFile()
-            let errData = error.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
-        }
-
-        func apply(_ yaml: String) throws {
-            let result = try run(["apply", "-f", "-"], stdin: yaml)
-            #expect(result.status == 0, "kubectl apply: \(result.error)")
-        }
-    }
-
     static func policy(_ name: String, _ spec: String) -> String {
         """
         apiVersion: periscope.dev/v1alpha1
@@ -92,7 +37,7 @@ struct KubectlControllerAcceptanceTests {
         try await Harness.createPod(client, "cart-1", node: "node-b", labels: ["app": "cart"])
         try await Harness.createPod(client, "starting-1", node: "node-c", labels: ["app": "cart"], containerIDs: false)
 
-        let kubectl = try Kubectl(server: server)
+        let kubectl = try Kubectl(server: server, namespace: "shop")
         defer { kubectl.proxy.stop() }
         try kubectl.apply(Self.policy("checkout", """
             podSelector: {matchLabels: {app: checkout}}
@@ -185,5 +130,12 @@ struct KubectlControllerAcceptanceTests {
         try await client.delete(.nodes, namespace: nil, name: "node-c")
         try await Harness.eventually("node-c's object removed") { server.objects(.nodeInstrumentations)["node-c"] == nil }
         await controller.stop()
+    }
+}
+
+extension Kubectl {
+    func apply(_ yaml: String) throws {
+        let result = try run(["apply", "-f", "-"], stdin: yaml)
+        #expect(result.status == 0, "kubectl apply: \(result.error)")
     }
 }
