@@ -242,7 +242,13 @@ static __always_inline struct periscope_event *start_socket_event(__u32 kind, in
     struct periscope_event *event = start_event(kind, fd);
     if (!event)
         return NULL;
-    if (!read_tuple(sk, &event->tuple) || !ports_selected(cfg, &event->tuple))
+    if (!read_tuple(sk, &event->tuple))
+        return NULL;
+    /* A socket that has already reached CLOSE (e.g. shut down for writing, then the peer's
+     * FIN) has given its local port back; its close must still pass or the connection
+     * would never end. User space ignores closes of fds it does not track. */
+    bool released = kind == PERISCOPE_EVENT_CLOSE && event->tuple.local_port == 0;
+    if (!released && !ports_selected(cfg, &event->tuple))
         return NULL;
     event->socket_id = (__u64)sk;
     return event;

@@ -9,24 +9,24 @@ import ServiceLifecycle
 /// graceful shutdown, when everything is detached and pending spans are flushed.
 public final class Agent: Service, @unchecked Sendable {
     private let configuration: AgentConfiguration
-    private let policy: Policy
+    private let policies: PolicySet
     private let policyFile: PolicyFile?
     private let makeSink: @Sendable () -> SpanSink
     private let logger: Logger
     public let control: AgentControl
 
     /// - Parameters:
-    ///   - policy: the policy in force at start (already validated).
-    ///   - policyFile: where it came from, watched for changes; nil for a fixed policy.
+    ///   - policies: the policies in force at start (already validated).
+    ///   - policyFile: where they came from, watched for changes; nil for a fixed policy.
     ///   - control: how others talk to the capture thread and read its metrics.
     ///   - makeSink: builds the span sink on the capture thread.
     public init(
-        configuration: AgentConfiguration, policy: Policy, policyFile: PolicyFile?,
+        configuration: AgentConfiguration, policies: PolicySet, policyFile: PolicyFile?,
         logger: Logger, control: AgentControl = AgentControl(), makeSink: @escaping @Sendable () -> SpanSink
     ) {
         self.control = control
         self.configuration = configuration
-        self.policy = policy
+        self.policies = policies
         self.policyFile = policyFile
         self.logger = logger
         self.makeSink = makeSink
@@ -48,7 +48,7 @@ public final class Agent: Service, @unchecked Sendable {
 
     private func runCaptureThread() async throws {
         let configuration = self.configuration
-        let policy = self.policy
+        let policies = self.policies
         let policyFile = self.policyFile
         let makeSink = self.makeSink
         let logger = self.logger
@@ -67,7 +67,7 @@ public final class Agent: Service, @unchecked Sendable {
                     }
                     control.setKernelFeatures(tracer.kernelFeatures)
                     let loop = CaptureLoop(
-                        configuration: configuration, policy: policy, policyFile: policyFile,
+                        configuration: configuration, policies: policies, policyFile: policyFile,
                         tracer: tracer, sink: makeSink(), control: control, logger: logger,
                         selfPID: getpid()
                     )

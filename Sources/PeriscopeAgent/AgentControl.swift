@@ -9,7 +9,7 @@ public final class AgentControl: Sendable {
     private let report = Atomic<Bool>(false)
     private let ready = Atomic<Bool>(false)
     private let snapshot = Mutex(AgentMetrics())
-    private let submitted = Mutex<(revision: Int, policy: Policy)?>(nil)
+    private let submitted = Mutex<(revision: Int, policies: PolicySet)?>(nil)
     private let appliedRevision = Atomic<Int>(0)
     private let features = Mutex<[String]>([])
 
@@ -30,13 +30,13 @@ public final class AgentControl: Sendable {
     public var isReady: Bool { ready.load(ordering: .acquiring) }
     func markReady() { ready.store(true, ordering: .releasing) }
 
-    /// Hands the capture thread a policy to put in force in place of the current one (as a
+    /// Hands the capture thread policies to put in force in place of the current ones (as a
     /// policy file edit would); a later submission replaces one not yet taken. `revision`
-    /// (increasing) is reported back through `appliedPolicyRevision` once it is in force.
-    public func submit(policy: Policy, revision: Int) { submitted.withLock { $0 = (revision, policy) } }
+    /// (increasing) is reported back through `appliedPolicyRevision` once they are in force.
+    public func submit(policies: PolicySet, revision: Int) { submitted.withLock { $0 = (revision, policies) } }
     /// The revision of the last submitted policy the capture thread has put in force (0: none).
     public var appliedPolicyRevision: Int { appliedRevision.load(ordering: .acquiring) }
-    func takeSubmittedPolicy() -> (revision: Int, policy: Policy)? { submitted.withLock { value in defer { value = nil }; return value } }
+    func takeSubmittedPolicies() -> (revision: Int, policies: PolicySet)? { submitted.withLock { value in defer { value = nil }; return value } }
     func markApplied(revision: Int) { appliedRevision.store(revision, ordering: .releasing) }
 
     /// Kernel features the tracer found and uses, once attached (e.g. `btf`, `ringbuf`, `raw_tracepoint`).

@@ -15,7 +15,11 @@ final class CaptureLoop {
     private let procfs: ProcFS
     private let selfPID: Int32
 
+    /// The policies in force, and `policies.merged` for the kernel filter and the pipeline.
+    private var policies: PolicySet
     private var policy: Policy
+    /// Decoders per process, when the policies disagree on them.
+    private var protocolAssignment: ProtocolAssignment
     private var policyFile: PolicyFile?
     private var tracker: ConnectionTracker<FastRandom>
     private var pipeline: SpanPipeline
@@ -27,11 +31,14 @@ final class CaptureLoop {
     private var metrics = AgentMetrics()
 
     init(
-        configuration: AgentConfiguration, policy: Policy, policyFile: PolicyFile?, tracer: Tracer,
+        configuration: AgentConfiguration, policies: PolicySet, policyFile: PolicyFile?, tracer: Tracer,
         sink: SpanSink, control: AgentControl, logger: Logger, procfs: ProcFS = ProcFS(), selfPID: Int32
     ) {
         self.configuration = configuration
+        let policy = policies.merged
+        self.policies = policies
         self.policy = policy
+        self.protocolAssignment = ProtocolAssignment(policies: policies)
         self.policyFile = policyFile
         self.tracer = tracer
         self.sink = sink
@@ -78,7 +85,7 @@ final class CaptureLoop {
                 nextPolicyCheck = now + configuration.policyCheckInterval.nanoseconds
                 reloadPolicyIfChanged(force: reloadRequested)
             }
-            if let (revision, submitted) = control.takeSubmittedPolicy() {
+            if let (revision, submitted) = control.takeSubmittedPolicies() {
                 adopt(submitted)
                 control.markApplied(revision: revision)
             }
@@ -127,8 +134,13 @@ final class CaptureLoop {
             processes[event.pid] = nil
             seenProcesses.remove(event.pid)
             selection.remove(pid: event.pid)
+            if !tracker.configuration.protocolsByPID.isEmpty {
+                protocolAssignment.remove(pid: event.pid)
+                tracker.configuration.protocolsByPID = protocolAssignment.overrides
+            }
         case .opened, .data, .closed:
             if selection.allProcesses { seenProcesses.insert(event.pid) }
+            if policies.protocolsVary, processes[event.pid] == nil { processFound(event.pid) }
             emit(tracker.handle(event))
         }
     }
@@ -169,15 +181,32 @@ final class CaptureLoop {
         let executable = procfs.executable(of: pid) ?? executed
         let entry = ProcessEntry(pid: pid, ppid: ppid, executable: executable)
         processes[pid] = entry
+        assignProtocols(with: entry)
         let updated = selection.updating(with: entry, policy: policy)
         guard updated != selection else { return }
         selection = updated
         applyFilter(prune: false)
     }
 
+    /// A process the kernel reports that the last scan did not know (forked since, without
+    /// exec): looked up once, so that it gets its own policy's decoders from its first connection.
+    private func processFound(_ pid: Int32) {
+        let entry = ProcessEntry(pid: pid, ppid: procfs.parentPID(of: pid) ?? 0, executable: procfs.executable(of: pid))
+        processes[pid] = entry
+        assignProtocols(with: entry)
+    }
+
+    private func assignProtocols(with entry: ProcessEntry) {
+        guard policies.protocolsVary else { return }
+        protocolAssignment.update(with: entry)
+        tracker.configuration.protocolsByPID = protocolAssignment.overrides
+    }
+
     private func rescanProcesses(prune: Bool) {
         let scanned = procfs.processes()
         processes = Dictionary(scanned.map { ($0.pid, $0) }, uniquingKeysWith: { first, _ in first })
+        protocolAssignment.assign(processes: scanned, agentPID: selfPID)
+        tracker.configuration.protocolsByPID = protocolAssignment.overrides
         selection = ProcessSelector.select(processes: scanned, policy: policy, selfPID: selfPID)
         seenProcesses.formIntersection(processes.keys)
         applyFilter(prune: prune)
@@ -197,7 +226,7 @@ final class CaptureLoop {
         do {
             let updated = try file.load()
             policyFile = file
-            guard updated != policy else { return }
+            guard updated != policies else { return }
             adopt(updated)
             logger.info("policy.applied", metadata: [
                 "path": "\(file.path)", "processes": "\(metrics.processesAttached)",
@@ -212,11 +241,13 @@ final class CaptureLoop {
     }
 
     /// Puts `updated` in force: decoders, pipeline, selection and kernel filter.
-    private func adopt(_ updated: Policy) {
-        guard updated != policy else { return }
-        policy = updated
-        tracker.configuration = .init(policy: updated)
-        pipeline = SpanPipeline(policy: updated, counters: pipeline.counters)
+    private func adopt(_ updated: PolicySet) {
+        guard updated != policies else { return }
+        policies = updated
+        policy = updated.merged
+        protocolAssignment = ProtocolAssignment(policies: updated)
+        tracker.configuration = .init(policy: policy)
+        pipeline = SpanPipeline(policy: policy, counters: pipeline.counters)
         rescanProcesses(prune: true)
         metrics.policyReloads += 1
     }

@@ -33,8 +33,9 @@ public struct PolicyFile: Sendable {
         self.path = path
     }
 
-    /// Reads and parses the file, remembering its identity.
-    public mutating func load() throws(LoadError) -> Policy {
+    /// Reads and parses the file, remembering its identity. The file holds one policy, or
+    /// several as YAML documents separated by `---`, highest precedence first.
+    public mutating func load() throws(LoadError) -> PolicySet {
         signature = currentSignature()
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
@@ -56,7 +57,7 @@ public struct PolicyFile: Sendable {
             throw LoadError(path: path, reason: "not UTF-8 text")
         }
         do {
-            return try Policy.parse(yaml: text)
+            return PolicySet(try Policy.parseDocuments(yaml: text))
         } catch {
             throw LoadError(path: path, reason: "\(error)", policyError: error)
         }

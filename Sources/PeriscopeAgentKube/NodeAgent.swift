@@ -55,7 +55,7 @@ public final class NodeAgent: Service, Sendable {
             if plan != lastPlan {
                 revision += 1
                 resources.setDecorations(plan.decorations)
-                control.submit(policy: plan.policy, revision: revision)
+                control.submit(policies: plan.policies, revision: revision)
                 logger.info("node.plan", metadata: [
                     "node": "\(configuration.nodeName)", "generation": "\(object?.metadata.generation ?? 0)",
                     "processes": "\(plan.processCount)", "policies": "\(planner.policies.count)",

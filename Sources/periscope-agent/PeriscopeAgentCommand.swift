@@ -15,8 +15,9 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
         abstract: "Trace HTTP/1.x requests and TCP connections of this host's processes with eBPF, without changing them.",
         discussion: """
             Runs standalone from a policy file (the InstrumentationPolicy spec without its Kubernetes \
-            selectors) and prints one span per request or connection on standard output; logs go to \
-            standard error. Needs root (or CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN) and mounts tracefs \
+            selectors; several as YAML documents separated by ---, the first taking precedence, each \
+            process decoded with the protocols of the first policy that selects it) and prints one \
+            span per request or connection on standard output; logs go to standard error. Needs root (or CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN) and mounts tracefs \
             at /sys/kernel/tracing when it is missing.
 
             The policy file is watched: an edit takes effect within a second, without restarting. \
@@ -102,11 +103,11 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
         let logger = Logger(label: "periscope-agent")
 
         var policyFile: PolicyFile?
-        let policy: Policy
+        let policies: PolicySet
         if let config {
             var file = PolicyFile(path: config)
             do {
-                policy = try file.load()
+                policies = try file.load()
             } catch {
                 FileHandle.standardError.write(Data("periscope-agent: invalid policy, not starting: \(error)\n".utf8))
                 throw ExitCode(2)
@@ -114,10 +115,11 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
             policyFile = file
         } else if NodeAgentConfiguration.resolve(nodeName: nodeName, environment: ProcessInfo.processInfo.environment) != nil {
             // Nothing is traced until this node's NodeInstrumentation says what.
-            policy = Policy(pids: [NodePlan.noProcess])
+            policies = PolicySet(Policy(pids: [NodePlan.noProcess]))
         } else {
-            policy = Policy()
+            policies = PolicySet(Policy())
         }
+        let policy = policies.merged
 
         let exportConfiguration: ExportConfiguration
         do {
@@ -150,7 +152,7 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
                 policyPath: config, output: format ?? .text, ringBufferBytes: ringBufferBytes,
                 traces: TraceAssemblerConfiguration(holdNanos: UInt64(traceHold * 1e9), maxPendingSpans: maxPendingSpans)
             ),
-            policy: policy, policyFile: policyFile, logger: logger, control: control,
+            policies: policies, policyFile: policyFile, logger: logger, control: control,
             makeSink: {
                 var sinks: [SpanSink] = []
                 if let format { sinks.append(SpanPrinter(format: format)) }

@@ -54,5 +54,36 @@ extension KernelTests {
             #expect(back.start >= front.start)
             #expect(try agent.spans.allSatisfy { !$0.isHTTP })
         }
+
+        /// A server that shuts down its sending side first and closes once the client has
+        /// closed too: by then the kernel has released the socket's port, and the close must
+        /// still end the connection (not the agent's exit).
+        @Test func connectionShutDownBeforeItsCloseEndsAtTheClose() async throws {
+            let agent = try await AgentHarness(policy: "ports: [18506]\nprotocols: [tcp]\n")
+            let server = try TestProcess("python3", ["-c", """
+                import socket, time
+                s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                s.bind(("127.0.0.1", 18506)); s.listen(4)
+                while True:
+                    c, _ = s.accept()
+                    c.sendall(c.recv(100))
+                    c.shutdown(socket.SHUT_WR)
+                    while c.recv(100): pass
+                    time.sleep(0.2)
+                    c.close()
+                """])
+            defer { server.stop() }
+            try waitForPort(18506)
+            do {
+                let client = try TCPClient(port: 18506)
+                try client.send(Array("\u{1}ping".utf8))
+                _ = try client.receive(count: 5)
+            }
+            let spans = try await agent.waitForSpans(count: 1, timeout: .seconds(5)) { $0.isServer && $0.pid == server.pid && $0.bytesReceived == 5 }
+            #expect(spans.count == 1, "the server's connection ended while the agent runs")
+            #expect(spans.first.map { $0.duration < 5_000_000_000 } == true)
+            #expect(spans.first?.bytesSent == 5 && spans.first?.bytesReceived == 5)
+            try agent.stop()
+        }
     }
 }

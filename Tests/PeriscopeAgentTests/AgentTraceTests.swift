@@ -107,6 +107,40 @@ extension KernelTests {
             #expect(root.isClient && root.parentSpanID == nil)
             try Self.expectChainNesting(spans)
         }
+        @Test func haproxyInTCPModeAppearsAsConnectionSpansInsideTheSameTrace() async throws {
+            let chain = try Chain(base: 18830, haproxyMode: "tcp")
+            // haproxy relays bytes: its own policy, first in the file, runs only the TCP decoder.
+            let agent = try await AgentHarness(policy: """
+                executables: ["*haproxy*"]
+                protocols: [tcp]
+                ports: [18831, 18832]
+                ---
+                \(chain.policy)
+                """)
+            let curl = try TestProcess("curl", ["-s", "-o", "/dev/null", "-w", "%{size_download}", "http://127.0.0.1:18830/l4/1"])
+            curl.wait()
+            let spans = try await agent.waitForSpans(count: 6, timeout: .seconds(15)) { $0.path == "/l4/1" || $0.executable.contains("haproxy") }
+            try agent.stop()
+
+            #expect(spans.count == 6)
+            #expect(Set(spans.map(\.traceID)).count == 1, "one trace")
+            let relay = spans.filter { $0.executable.contains("haproxy") }
+            #expect(relay.count == 2 && relay.allSatisfy { $0.isTCP && !$0.isHTTP }, "haproxy shows connection spans")
+            #expect(spans.filter(\.isHTTP).count == 4)
+            let inbound = try #require(relay.first { $0.isServer })
+            let outbound = try #require(relay.first { $0.isClient })
+            #expect(inbound.bytesSent == outbound.bytesReceived && inbound.bytesReceived == outbound.bytesSent, "the relay passes every byte")
+            #expect((inbound.bytesReceived ?? 0) > 0)
+            // Connection spans last as long as the connection, so only the HTTP hops nest in time.
+            try Self.expectChainNesting(spans, intervals: false)
+            let parents = Self.parents(spans)
+            for span in spans where span.isHTTP {
+                if let parent = parents[span.spanID], parent.isHTTP {
+                    #expect(parent.start <= span.start && span.end <= parent.end, "\(span.kind) of \(span.executable) inside its parent")
+                }
+            }
+        }
+
         @Test func twoClientsInterleavingTwoHundredRequestsEachNeverShareATrace() async throws {
             let chain = try Chain(base: 18810)
             let agent = try await AgentHarness(policy: chain.policy)

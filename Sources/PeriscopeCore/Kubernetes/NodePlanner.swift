@@ -4,12 +4,10 @@
 /// UID) and, if the pod's policy lists `executables`, its executable matches one. Processes it
 /// forks later are traced with it (the merged policy names them by pid).
 ///
-/// The kernel filter and the span pipeline take one policy, so the policies in force are merged:
-/// ports are the union (all ports when any policy has none), protocols the union, excludes and
-/// routes concatenated, the largest payload size, query strings kept when any policy keeps them,
-/// and the sampler and export of the first policy by namespace and name. `executables` and
-/// `pids` of the policies are applied here, per pod, so they never select processes outside
-/// the policy's own pods; `resourceAttributes` go to each pod's decoration.
+/// Each policy in force with processes on the node becomes one policy of the plan naming them by pid
+/// (`executables` and `pids` of the policy are applied here, per pod, so they never select
+/// processes outside the policy's own pods), in order of namespace and name; see `PolicySet`
+/// for how they act together. `resourceAttributes` go to each pod's decoration.
 public struct NodePlanner: Sendable {
     public var nodeName: String
     public var targets: [PodTarget]
@@ -34,6 +32,7 @@ public struct NodePlanner: Sendable {
             }
         }
         var decorations: [Int32: PodDecoration] = [:]
+        var pidsByPolicy: [String: [Int32]] = [:]
         for process in processes {
             guard let cgroup = containers[process.pid], let (target, container) = byContainerID[cgroup.containerID],
                 target.uid.lowercased() == cgroup.podUID.lowercased(), let policy = policies[target.policyKey]
@@ -41,31 +40,14 @@ public struct NodePlanner: Sendable {
             if !policy.executables.isEmpty, !ProcessSelection.matches(process, policy.executables) { continue }
             decorations[process.pid] = PodDecoration(
                 pod: target, containerName: container.name, nodeName: nodeName, resourceAttributes: policy.resourceAttributes)
+            pidsByPolicy[target.policyKey, default: []].append(process.pid)
         }
-        var merged = Self.merge(policies.keys.sorted().compactMap { policies[$0] })
-        merged.pids = decorations.isEmpty ? [NodePlan.noProcess] : decorations.keys.sorted()
-        return NodePlan(policy: merged, decorations: decorations)
-    }
-
-    /// The policies as one, as described on the type; `Policy()` narrowed to nothing when empty.
-    public static func merge(_ policies: [Policy]) -> Policy {
-        guard let first = policies.first else { return Policy(pids: [NodePlan.noProcess]) }
-        var merged = Policy(
-            ports: first.ports, protocols: first.protocols, sampler: first.sampler, capture: first.capture, export: first.export)
-        var allPorts = first.ports.isEmpty
-        var ranges = first.ports.ranges
-        for policy in policies {
-            allPorts = allPorts || policy.ports.isEmpty
-            ranges += policy.ports.ranges
-            merged.protocols.formUnion(policy.protocols)
-            merged.exclude.pids += policy.exclude.pids.filter { !merged.exclude.pids.contains($0) }
-            merged.exclude.executables += policy.exclude.executables.filter { !merged.exclude.executables.contains($0) }
-            merged.exclude.routes += policy.exclude.routes.filter { !merged.exclude.routes.contains($0) }
-            merged.routes += policy.routes.filter { !merged.routes.contains($0) }
-            merged.capture.payloadBytes = max(merged.capture.payloadBytes, policy.capture.payloadBytes)
-            merged.capture.keepQuery = merged.capture.keepQuery || policy.capture.keepQuery
+        let perPolicy = policies.keys.sorted().compactMap { key -> Policy? in
+            guard var policy = policies[key], let pids = pidsByPolicy[key] else { return nil }
+            policy.executables = []
+            policy.pids = pids.sorted()
+            return policy
         }
-        merged.ports = allPorts ? PortSet() : PortSet(ranges)
-        return merged
+        return NodePlan(policies: PolicySet(perPolicy.isEmpty ? [Policy(pids: [NodePlan.noProcess])] : perPolicy), decorations: decorations)
     }
 }

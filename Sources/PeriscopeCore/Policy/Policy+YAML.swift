@@ -29,6 +29,38 @@ extension Policy {
         } catch {
             throw PolicyError(code: .invalidYAML, field: "", message: "\(error)")
         }
+        return try parse(root: root, environment: environment)
+    }
+
+    /// Parses every document of a YAML stream (documents separated by `---`), each as
+    /// `parse(yaml:environment:)` would; text without any document gives one default policy.
+    /// An error names the document when there is more than one.
+    public static func parseDocuments(yaml: String, environment: Environment = .standalone) throws(PolicyError) -> [Policy] {
+        var roots: [Node] = []
+        do {
+            let parser = try Parser(yaml: yaml)
+            while let root = try parser.nextRoot() { roots.append(root) }
+        } catch let error as YamlError {
+            throw PolicyError(yamlError: error)
+        } catch {
+            throw PolicyError(code: .invalidYAML, field: "", message: "\(error)")
+        }
+        guard !roots.isEmpty else { return [Policy()] }
+        var policies: [Policy] = []
+        for (index, root) in roots.enumerated() {
+            do {
+                policies.append(try parse(root: root, environment: environment))
+            } catch {
+                guard roots.count > 1 else { throw error }
+                var located = error
+                located.document = index + 1
+                throw located
+            }
+        }
+        return policies
+    }
+
+    static func parse(root: Node?, environment: Environment) throws(PolicyError) -> Policy {
         guard let root else { return Policy() }
         let document = PolicyNode(root, path: "")
         if document.isNull { return Policy() }

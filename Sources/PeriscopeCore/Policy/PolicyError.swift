@@ -11,7 +11,7 @@ public struct PolicyError: Error, Sendable, Equatable, CustomStringConvertible {
             self.rawValue = rawValue
         }
 
-        /// The text is not valid YAML (or holds more than one document).
+        /// The text is not valid YAML (or, where one policy is expected, holds more than one document).
         public static let invalidYAML = Code(rawValue: "invalidYAML")
         /// A field holds a value of the wrong type or outside its allowed range.
         public static let invalidValue = Code(rawValue: "invalidValue")
@@ -39,6 +39,9 @@ public struct PolicyError: Error, Sendable, Equatable, CustomStringConvertible {
     /// 1-based position in the YAML text, when known.
     public var line: Int?
     public var column: Int?
+    /// 1-based number of the document in a file of several (`---`-separated) policies; nil
+    /// when the text holds one.
+    public var document: Int?
 
     public init(
         code: Code, field: String, value: String? = nil, allowed: String? = nil,
@@ -54,6 +57,11 @@ public struct PolicyError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String {
+        guard let document else { return summary }
+        return "policy \(document) of the file: " + summary
+    }
+
+    private var summary: String {
         let subject = field.isEmpty ? "policy" : field
         switch code {
         case .invalidYAML:

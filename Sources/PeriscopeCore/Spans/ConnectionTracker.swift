@@ -30,19 +30,16 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
         self.generator = generator
     }
 
-    var httpEnabled: Bool { configuration.protocols.contains(.http) }
-    var tcpEnabled: Bool { configuration.protocols.contains(.tcp) }
-
     /// Takes one event; returns the spans it finished.
     public mutating func handle(_ event: CaptureEvent) -> [Span] {
-        guard httpEnabled || tcpEnabled else { return [] }
+        guard !configuration.protocols.isEmpty else { return [] }
         var spans: [Span] = []
         switch event.kind {
         case .opened(let role):
             if let previous = remove(pid: event.pid, fd: event.fd) {
                 spans += finish(previous, at: previous.lastActivity, reason: ConnectionEndReason.closed)
             }
-            insert(TrackedConnection(event: event, role: role, httpEnabled: httpEnabled))
+            insert(TrackedConnection(event: event, role: role, protocols: configuration.protocols(of: event.pid)))
         case .data(let direction):
             var connection: TrackedConnection
             if let existing = remove(pid: event.pid, fd: event.fd) {
@@ -50,10 +47,10 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
                     connection = existing
                 } else {
                     spans += finish(existing, at: existing.lastActivity, reason: ConnectionEndReason.closed)
-                    connection = TrackedConnection(event: event, role: .unknown, httpEnabled: httpEnabled)
+                    connection = TrackedConnection(event: event, role: .unknown, protocols: configuration.protocols(of: event.pid))
                 }
             } else {
-                connection = TrackedConnection(event: event, role: .unknown, httpEnabled: httpEnabled)
+                connection = TrackedConnection(event: event, role: .unknown, protocols: configuration.protocols(of: event.pid))
             }
             let events = connection.receive(event, direction: direction)
             spans += apply(events, to: &connection)
@@ -175,7 +172,7 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
     private mutating func finish(_ connection: TrackedConnection, at end: UInt64, reason: String) -> [Span] {
         var connection = connection
         var spans = apply(connection.finishHTTP(at: end, reason: reason), to: &connection)
-        if tcpEnabled, connection.httpSpans == 0 {
+        if connection.spansConnection, connection.httpSpans == 0 {
             spans.append(connectionSpan(for: connection, end: end))
         }
         return spans

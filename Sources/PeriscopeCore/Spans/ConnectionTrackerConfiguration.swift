@@ -4,6 +4,9 @@ public struct ConnectionTrackerConfiguration: Sendable, Equatable {
     /// With `.http`, connections whose first bytes are HTTP/1.x give one span per exchange;
     /// with `.tcp`, every other connection gives one span when it ends.
     public var protocols: Set<TracedProtocol>
+    /// Processes that run other decoders than `protocols` (see `ProtocolAssignment`). A
+    /// connection keeps the decoders it started with. Default: none.
+    public var protocolsByPID: [Int32: Set<TracedProtocol>]
     /// Keep the query string in `HTTPDetails.path` (and so in `url.path`). Default: false,
     /// because query strings often carry personal data or secrets.
     public var keepQuery: Bool
@@ -12,9 +15,18 @@ public struct ConnectionTrackerConfiguration: Sendable, Equatable {
     /// Default: 65536.
     public var maxConnections: Int
 
-    public init(protocols: Set<TracedProtocol> = [.http, .tcp], keepQuery: Bool = false, maxConnections: Int = 65536) {
+    public init(
+        protocols: Set<TracedProtocol> = [.http, .tcp], protocolsByPID: [Int32: Set<TracedProtocol>] = [:],
+        keepQuery: Bool = false, maxConnections: Int = 65536
+    ) {
         self.protocols = protocols
+        self.protocolsByPID = protocolsByPID
         self.keepQuery = keepQuery
         self.maxConnections = maxConnections
+    }
+
+    /// The decoders for connections of `pid`.
+    public func protocols(of pid: Int32) -> Set<TracedProtocol> {
+        protocolsByPID.isEmpty ? protocols : protocolsByPID[pid] ?? protocols
     }
 }

@@ -32,13 +32,15 @@ struct TrackedConnection: Sendable {
     var bytesReceived = 0
     var httpSpans = 0
     var decoding: Decoding
+    /// Whether the connection gives a connection span when it gave no HTTP span (`tcp` decoding on).
+    var spansConnection: Bool
     /// The first captured bytes moved either way (at most `leadCapacity`), for
     /// `SpanLinkHints.requestDigest` of a connection span.
     var lead: [UInt8] = []
 
     static let leadCapacity = 64
 
-    init(event: CaptureEvent, role: ConnectionRole, httpEnabled: Bool) {
+    init(event: CaptureEvent, role: ConnectionRole, protocols: Set<TracedProtocol>) {
         socketID = event.socketID
         pid = event.pid
         fd = event.fd
@@ -48,7 +50,8 @@ struct TrackedConnection: Sendable {
         peer = event.peer
         start = event.timestamp
         lastActivity = event.timestamp
-        decoding = httpEnabled ? .undetected([]) : .tcp(replyDirection: nil)
+        decoding = protocols.contains(.http) ? .undetected([]) : .tcp(replyDirection: nil)
+        spansConnection = protocols.contains(.tcp)
     }
 
     /// Takes one read or write; returns what HTTP decoding found.

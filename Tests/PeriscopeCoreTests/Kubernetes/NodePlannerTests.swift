@@ -35,7 +35,7 @@ import Testing
             // Same container ID under another pod UID: not the target.
             40: .init(podUID: Self.uidB, containerID: Self.id("a")),
         ])
-        #expect(plan.policy.pids == [10, 11, 20])
+        #expect(plan.policy.pids.sorted() == [10, 11, 20])
         #expect(plan.policy.ports == PortSet([8080...8080, 9000...9000]))
         #expect(plan.decorations[10]?.attributes["k8s.deployment.name"] == "web")
         #expect(plan.decorations[10]?.attributes["env"] == "prod")
@@ -80,15 +80,31 @@ import Testing
         #expect(plan.policy.executables.isEmpty)
     }
 
+    @Test func eachPodKeepsTheDecodersOfItsOwnPolicy() throws {
+        let planner = NodePlanner(nodeName: "n", targets: Self.targets, policies: [
+            "shop/all": try Self.policy("protocols: [tcp]"), "pay/api": try Self.policy("protocols: [http]"),
+            "other/unused": try Self.policy("ports: [1]"),
+        ])
+        let processes = [ProcessEntry(pid: 10, ppid: 1, executable: "/w"), ProcessEntry(pid: 20, ppid: 1, executable: "/a")]
+        let plan = planner.plan(processes: processes, containers: [
+            10: .init(podUID: Self.uidA, containerID: Self.id("a")), 20: .init(podUID: Self.uidB, containerID: Self.id("b")),
+        ])
+        #expect(plan.policies.policies.map(\.pids) == [[20], [10]], "by namespace and name; a policy without processes here is left out")
+        #expect(plan.policy.ports.isEmpty && plan.policy.protocols == [.http, .tcp])
+        var assignment = ProtocolAssignment(policies: plan.policies)
+        assignment.assign(processes: processes, agentPID: 99)
+        #expect(assignment.overrides == [10: [.tcp], 20: [.http]])
+    }
+
     @Test func mergingTakesTheUnionOfPortsAndAllPortsWhenAnyPolicyHasNone() throws {
         let a = try Self.policy("ports: [{port: 80}]\nprotocols: [http]\nexclude: {routes: [/healthz]}\ncapture: {payloadBytes: 512}")
         let b = try Self.policy("ports: [{port: 81}]\nprotocols: [tcp]\nexclude: {routes: [/metrics, /healthz]}\ncapture: {payloadBytes: 4096, keepQuery: true}")
-        let merged = NodePlanner.merge([a, b])
+        let merged = PolicySet([a, b]).merged
         #expect(merged.ports == PortSet([80...81]))
         #expect(merged.protocols == [.http, .tcp])
         #expect(merged.exclude.routes.map(\.pattern) == ["/healthz", "/metrics"])
         #expect(merged.capture.payloadBytes == 4096)
         #expect(merged.capture.keepQuery)
-        #expect(NodePlanner.merge([a, Policy()]).ports.isEmpty)
+        #expect(PolicySet([a, Policy()]).merged.ports.isEmpty)
     }
 }

@@ -173,6 +173,21 @@ import Testing
         #expect(none.counters.openConnections == 0)
     }
 
+    @Test func aProcessWithItsOwnDecodersGetsThemAndKeepsThemPerConnection() {
+        let proxy = Connection(pid: 200), server = Connection(pid: 300)
+        func exchange(_ c: Connection, at t: UInt64) -> [CaptureEvent] {
+            [c.opened(.server, at: t), c.read("GET / HTTP/1.1\r\n\r\n", at: t + 1), c.write(ok, at: t + 2), c.closed(at: t + 3)]
+        }
+        var tracker = makeTracker(ConnectionTrackerConfiguration(protocolsByPID: [200: [.tcp]]))
+        #expect(tracker.run(exchange(proxy, at: 1)).map(\.name) == ["tcp"])
+        #expect(tracker.run(exchange(server, at: 1)).map(\.name) == ["GET"])
+
+        _ = tracker.handle(proxy.opened(.server, at: 10))
+        tracker.configuration.protocolsByPID = [:]
+        #expect(tracker.run(Array(exchange(proxy, at: 10).dropFirst())).map(\.name) == ["tcp"], "decided when the connection opened")
+        #expect(tracker.run(exchange(proxy, at: 20)).map(\.name) == ["GET"])
+    }
+
     @Test func leastRecentlyActiveConnectionIsEvictedAtTheLimit() {
         var tracker = makeTracker(ConnectionTrackerConfiguration(maxConnections: 2))
         let a = Connection(fd: 1), b = Connection(fd: 2), c = Connection(fd: 3)

@@ -1,0 +1,103 @@
+import Testing
+@testable import PeriscopeCore
+
+@Suite struct PolicySetTests {
+    static let twoPolicies = """
+        # nginx and the backend speak HTTP; haproxy relays bytes
+        executables: ["*nginx*", "*python*"]
+        ports: [8080]
+        ---
+        executables: ["*haproxy*"]
+        protocols: [tcp]
+        ports: [{port: 9000, endPort: 9001}]
+        exclude: {executables: ["*healthcheck*"]}
+        """
+
+    @Test func everyDocumentOfAFileIsAPolicyInFileOrder() throws {
+        let policies = try Policy.parseDocuments(yaml: Self.twoPolicies)
+        #expect(policies.count == 2)
+        #expect(policies.map(\.protocols) == [[.http, .tcp], [.tcp]])
+        #expect(policies[1].executables.map(\.pattern) == ["*haproxy*"])
+    }
+
+    @Test(arguments: ["", "# nothing\n", "---\n"])
+    func textWithoutPoliciesIsOneDefaultPolicy(yaml: String) throws {
+        #expect(try Policy.parseDocuments(yaml: yaml) == [Policy()])
+    }
+
+    @Test func oneDocumentReadsAsParseDoes() throws {
+        let yaml = "ports: [80]\nprotocols: [http]\n"
+        #expect(try Policy.parseDocuments(yaml: yaml) == [try Policy.parse(yaml: yaml)])
+    }
+
+    @Test func anErrorNamesTheDocumentItIsIn() {
+        #expect(throws: PolicyError.self) { try Policy.parseDocuments(yaml: "ports: [80]\n---\nports: [70000]\n") }
+        do {
+            _ = try Policy.parseDocuments(yaml: "ports: [80]\n---\nports: [70000]\n")
+        } catch {
+            #expect(error.document == 2)
+            #expect(error.line == 3)
+            #expect(error.description.hasPrefix("policy 2 of the file: spec.ports[0]: 70000 is not allowed"), "\(error)")
+        }
+        do {
+            _ = try Policy.parseDocuments(yaml: "ports: [70000]\n")
+        } catch {
+            #expect(error.document == nil, "a single policy needs no number")
+        }
+    }
+
+    @Test func mergedSelectsEveryPolicysProcessesAndPorts() throws {
+        let set = PolicySet(try Policy.parseDocuments(yaml: Self.twoPolicies))
+        #expect(set.merged.executables.map(\.pattern) == ["*nginx*", "*python*", "*haproxy*"])
+        #expect(set.merged.ports == PortSet([8080...8080, 9000...9001]))
+        #expect(set.merged.protocols == [.http, .tcp])
+        #expect(set.merged.exclude.executables.map(\.pattern) == ["*healthcheck*"])
+        #expect(set.protocolsVary)
+    }
+
+    @Test func aPolicySelectingByPortOnlyMakesTheMergedOneSelectEveryProcess() throws {
+        let set = PolicySet([try Policy.parse(yaml: "pids: [7]"), try Policy.parse(yaml: "ports: [80]")])
+        #expect(set.merged.pids.isEmpty && set.merged.executables.isEmpty)
+        #expect(set.merged.ports.isEmpty, "the first policy traces every port of its processes")
+    }
+
+    @Test func firstPolicyWinsSamplerExportAndAttributeKeys() throws {
+        let set = PolicySet([
+            try Policy.parse(yaml: "sampling: {sampler: always_off}\nresourceAttributes: {env: prod}"),
+            try Policy.parse(yaml: "sampling: {sampler: always_on}\nresourceAttributes: {env: dev, team: a}"),
+        ])
+        #expect(set.merged.sampler == .alwaysOff)
+        #expect(set.merged.resourceAttributes == ["env": "prod", "team": "a"])
+        #expect(!set.protocolsVary)
+    }
+
+    @Test func noPoliciesIsTheDefaultPolicy() {
+        #expect(PolicySet([]).policies == [Policy()])
+        #expect(PolicySet([]).merged == Policy())
+    }
+
+    @Test func eachProcessGetsTheDecodersOfTheFirstPolicySelectingIt() throws {
+        let set = PolicySet(try Policy.parseDocuments(yaml: Self.twoPolicies))
+        var assignment = ProtocolAssignment(policies: set)
+        assignment.assign(processes: [
+            ProcessEntry(pid: 10, ppid: 1, executable: "/usr/sbin/nginx"),
+            ProcessEntry(pid: 20, ppid: 1, executable: "/usr/sbin/haproxy"),
+            ProcessEntry(pid: 30, ppid: 1, executable: "/usr/bin/python3"),
+        ], agentPID: 99)
+        #expect(assignment.overrides == [20: [.tcp]])
+
+        assignment.update(with: ProcessEntry(pid: 21, ppid: 20, executable: "/usr/sbin/haproxy"))
+        #expect(assignment.overrides[21] == [.tcp])
+        assignment.update(with: ProcessEntry(pid: 20, ppid: 1, executable: "/usr/bin/python3"))
+        #expect(assignment.overrides[20] == nil, "after exec the process belongs to the first policy")
+        assignment.remove(pid: 21)
+        #expect(assignment.overrides.isEmpty)
+    }
+
+    @Test func policiesThatAgreeOnDecodersCostNothing() throws {
+        var assignment = ProtocolAssignment(policies: PolicySet([try Policy.parse(yaml: "pids: [1]"), try Policy.parse(yaml: "pids: [2]")]))
+        assignment.assign(processes: [ProcessEntry(pid: 1, ppid: 0, executable: "/a")], agentPID: 99)
+        assignment.update(with: ProcessEntry(pid: 2, ppid: 1, executable: "/b"))
+        #expect(assignment.overrides.isEmpty)
+    }
+}
