@@ -35,6 +35,8 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // glibc's malloc tuning, which the Glibc module leaves out.
+        .systemLibrary(name: "CPeriscopeMalloc"),
         // The event layout shared with the kernel programs, plus helpers Swift cannot import.
         .target(name: "CPeriscopeBPF"),
         // Compiles bpf/*.bpf.c with clang -target bpf during `swift build`.
@@ -62,7 +64,7 @@ let package = Package(
         .target(
             name: "PeriscopeAgent",
             dependencies: [
-                "PeriscopeCore", "PeriscopeBPF", "PeriscopeHTTPEndpoint", "CPeriscopeCurl", "CPeriscopeZlib",
+                "PeriscopeCore", "PeriscopeBPF", "PeriscopeHTTPEndpoint", "CPeriscopeCurl", "CPeriscopeZlib", "CPeriscopeMalloc",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

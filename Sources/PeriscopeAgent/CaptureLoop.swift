@@ -98,6 +98,7 @@ final class CaptureLoop {
                 tracker.clock = MonotonicClock.mapping()
                 emit(tracker.expireIdle(now: now, idleNanos: configuration.idleConnectionTimeout.nanoseconds))
                 publishMetrics()
+                ProcessMemory.trim()
             }
             if control.takeReportRequest() {
                 publishMetrics()

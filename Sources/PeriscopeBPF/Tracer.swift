@@ -44,7 +44,7 @@ public final class Tracer {
 
     /// Loads and attaches the fastest variant this kernel accepts.
     /// - Returns: the tracer and, when it fell back, why the faster variant was refused.
-    public static func loadAndAttach(ringBufferBytes: Int = 8 << 20) throws(BPFError) -> (Tracer, fallbackReason: BPFError?) {
+    public static func loadAndAttach(ringBufferBytes: Int = 4 << 20) throws(BPFError) -> (Tracer, fallbackReason: BPFError?) {
         var refused: BPFError?
         for variant in Variant.allCases {
             do throws(BPFError) {
@@ -60,7 +60,7 @@ public final class Tracer {
 
     /// Opens and loads the compiled tracer (verifier included) without attaching it.
     /// - Parameter ringBufferBytes: size of the event ring buffer; a power of two, ≥ one page.
-    public init(ringBufferBytes: Int = 8 << 20, variant: Variant = .btf) throws(BPFError) {
+    public init(ringBufferBytes: Int = 4 << 20, variant: Variant = .btf) throws(BPFError) {
         LibBPFLog.install()
         self.variant = variant
         guard let path = Bundle.module.path(forResource: "\(variant.rawValue).bpf", ofType: "o") else {

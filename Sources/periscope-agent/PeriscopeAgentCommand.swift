@@ -71,8 +71,8 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Address the metrics port listens on (env PERISCOPE_METRICS_ADDRESS; default 0.0.0.0).", valueName: "ipv4"))
     var metricsAddress: String?
 
-    @Option(name: .long, help: ArgumentHelp("Kernel ring buffer size in bytes, a power of two.", valueName: "bytes"))
-    var ringBufferBytes: Int = 8 << 20
+    @Option(name: .long, help: ArgumentHelp("Kernel ring buffer size in bytes, a power of two (default 4 MiB, about 100 ms of events at 150k requests/s).", valueName: "bytes"))
+    var ringBufferBytes: Int = AgentConfiguration.defaultRingBufferBytes
 
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
@@ -94,6 +94,7 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
 
     func run() async throws {
         unblockSignals()
+        ProcessMemory.limitArenas()
         let level = logLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

@@ -41,6 +41,10 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
             }
             insert(TrackedConnection(event: event, role: role, protocols: configuration.protocols(of: event.pid)))
         case .data(let direction):
+            if let found = receiveInPlace(event, direction: direction) {
+                spans = found
+                break
+            }
             var connection: TrackedConnection
             if let existing = remove(pid: event.pid, fd: event.fd) {
                 if existing.socketID == event.socketID {
@@ -103,6 +107,39 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
         return spans
     }
 
+    /// The common case of a read or write on a connection already tracked, updated where it
+    /// is stored rather than taken out and put back; nil when `(pid, fd)` holds no connection
+    /// or another socket.
+    private mutating func receiveInPlace(_ event: CaptureEvent, direction: Direction) -> [Span]? {
+        guard connections[event.pid]?[event.fd]?.socketID == event.socketID else { return nil }
+        let (events, before) = Self.modify(&connections, pid: event.pid, fd: event.fd) { connection in
+            let before = (role: connection.role, local: connection.local, peer: connection.peer)
+            let events = connection.receive(event, direction: direction)
+            let moved = before.role != connection.role || before.local != connection.local || before.peer != connection.peer
+            return (events, moved ? before : nil)
+        }
+        guard !events.isEmpty || before != nil else { return [] }
+        var connection = connections[event.pid]![event.fd]!
+        if let before {
+            var previous = connection
+            (previous.role, previous.local, previous.peer) = before
+            unindex(previous)
+            index(connection)
+        }
+        guard !events.isEmpty else { return [] }
+        let spans = apply(events, to: &connection)
+        let httpSpans = connection.httpSpans
+        Self.modify(&connections, pid: event.pid, fd: event.fd) { $0.httpSpans = httpSpans }
+        return spans
+    }
+
+    /// Runs `body` on the stored connection itself (no copy); it must exist.
+    private static func modify<Result>(
+        _ table: inout [Int32: [Int32: TrackedConnection]], pid: Int32, fd: Int32, _ body: (inout TrackedConnection) -> Result
+    ) -> Result {
+        body(&table[pid]![fd]!)
+    }
+
     private mutating func remove(pid: Int32, fd: Int32) -> TrackedConnection? {
         guard let connection = connections[pid]?.removeValue(forKey: fd) else { return nil }
         if connections[pid]?.isEmpty == true { connections[pid] = nil }
@@ -115,6 +152,10 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
         if counters.openConnections >= max(1, configuration.maxConnections) { evictLeastRecentlyActive() }
         connections[connection.pid, default: [:]][connection.fd] = connection
         counters.openConnections += 1
+        index(connection)
+    }
+
+    private mutating func index(_ connection: TrackedConnection) {
         endpoints[EndpointPair(local: connection.local, peer: connection.peer), default: 0] += 1
         if connection.role == .server { serving[connection.pid, default: 0] += 1 }
     }

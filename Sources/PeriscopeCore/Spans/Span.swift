@@ -35,7 +35,13 @@ public struct Span: Sendable, Equatable {
     public var peer: SocketAddress
 
     /// Present for HTTP spans.
-    public var http: HTTPDetails?
+    public var http: HTTPDetails? {
+        get { httpStorage?.details }
+        set { httpStorage = newValue.map(HTTPStorage.init) }
+    }
+    /// Boxed: spans are copied and held in bulk while traces assemble, and the details are
+    /// most of a span's size.
+    private var httpStorage: HTTPStorage?
     /// Present for connection spans.
     public var tcp: TCPDetails?
     /// What the tracker knew that helps link the span into a trace; not exported.
@@ -61,12 +67,25 @@ public struct Span: Sendable, Equatable {
         self.executable = executable
         self.local = local
         self.peer = peer
-        self.http = http
+        self.httpStorage = http.map(HTTPStorage.init)
         self.tcp = tcp
     }
 
     public var durationNanos: UInt64 {
         endTimeUnixNano >= startTimeUnixNano ? endTimeUnixNano - startTimeUnixNano : 0
+    }
+}
+
+/// Immutable, so copies of a span share it safely.
+private final class HTTPStorage: Sendable, Equatable {
+    let details: HTTPDetails
+
+    init(_ details: HTTPDetails) {
+        self.details = details
+    }
+
+    static func == (a: HTTPStorage, b: HTTPStorage) -> Bool {
+        a === b || a.details == b.details
     }
 }
 

@@ -13,8 +13,8 @@ public struct TraceAssemblerConfiguration: Sendable, Equatable {
     /// it the oldest traces are emitted as they are and counted in
     /// `TraceAssemblerCounters.tracesEvicted`. Default: 65536.
     public var maxPendingSpans: Int
-    /// The most emitted spans kept for late spans to join; each costs about a kilobyte.
-    /// Default: 8192.
+    /// The most emitted spans kept for late spans to join; each costs about 400 bytes.
+    /// Default: 4096 (seconds of history on a typical node, tens of milliseconds at 100k spans/s).
     public var maxRetainedSpans: Int
     /// How far apart the clocks of the two ends of one hop may read for the same moment:
     /// a reader can return before the writer's syscall does. Default: 1 ms.
@@ -22,7 +22,7 @@ public struct TraceAssemblerConfiguration: Sendable, Equatable {
 
     public init(
         holdNanos: UInt64 = 2_000_000_000, settleNanos: UInt64 = 50_000_000, retainNanos: UInt64 = 30_000_000_000,
-        maxPendingSpans: Int = 65536, maxRetainedSpans: Int = 8192, skewNanos: UInt64 = 1_000_000
+        maxPendingSpans: Int = 65536, maxRetainedSpans: Int = 4096, skewNanos: UInt64 = 1_000_000
     ) {
         self.holdNanos = holdNanos
         self.settleNanos = settleNanos
