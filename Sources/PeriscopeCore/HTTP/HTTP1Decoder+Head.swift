@@ -48,6 +48,57 @@ extension HTTP1Decoder {
         return index
     }
 
+    /// The usual case: a whole, clean head at `start`, parsed where it lies instead of line by
+    /// line through `headBuffer`. Returns the index after it, or nil, having done nothing, when
+    /// the head is cut short, too large or not clean: `consumeHead` then takes the bytes and
+    /// reports exactly what is wrong.
+    mutating func consumeWholeHead(
+        _ bytes: ArraySlice<UInt8>, from start: Int, _ events: inout [HTTP1DecoderEvent]
+    ) -> Int? {
+        guard headBuffer.isEmpty, !startLinePrefixChecked, parsedStartLine == nil,
+              let end = Self.endOfCleanHead(bytes[start...])
+        else { return nil }
+        let head = bytes[start..<end]
+        guard hasValidStartLinePrefix(head),
+              case .success(let parsed) = HTTP1HeadParser.parse(head, kind: kind, complete: true)
+        else { return nil }
+        finishHead(parsed, &events)
+        return end
+    }
+
+    /// The index after the empty line ending the head that starts `bytes`, when every byte
+    /// before it may appear in a head and the head fits `maxHeadSize`.
+    private static func endOfCleanHead(_ bytes: ArraySlice<UInt8>) -> Int? {
+        bytes.withUnsafeBufferPointer { buffer -> Int? in
+            let limit = min(buffer.count, maxHeadSize)
+            var index = 0
+            while index < limit {
+                let byte = buffer[index]
+                guard HTTP1Syntax.isAllowedInHead(byte) else { return nil }
+                if byte == HTTP1Syntax.lf, index > 0 {
+                    let previous = buffer[index - 1]
+                    if previous == HTTP1Syntax.lf || previous == HTTP1Syntax.cr && index > 1 && buffer[index - 2] == HTTP1Syntax.lf {
+                        return bytes.startIndex + index + 1
+                    }
+                }
+                index += 1
+            }
+            return nil
+        }
+    }
+
+    /// `startLinePrefixIsValid` over a whole head.
+    private func hasValidStartLinePrefix(_ head: ArraySlice<UInt8>) -> Bool {
+        switch kind {
+        case .response:
+            return head.starts(with: Self.statusLinePrefix)
+        case .request:
+            guard let space = head.prefix(Self.maxMethodLength + 1).firstIndex(of: HTTP1Syntax.space), space > head.startIndex
+            else { return false }
+            return head[..<space].allSatisfy(HTTP1Syntax.isToken)
+        }
+    }
+
     /// Rejects garbage early: a request starts with a method token and a space, a
     /// response with `HTTP/`.
     private mutating func startLinePrefixIsValid(_ byte: UInt8, at position: Int) -> Bool {
@@ -76,12 +127,16 @@ extension HTTP1Decoder {
 
     /// Reports the head and chooses how the body is framed (RFC 9112 §6.3).
     private mutating func completeHead(_ events: inout [HTTP1DecoderEvent]) {
-        let head: HTTP1MessageHead
-        switch HTTP1HeadParser.parse(headBuffer, kind: kind, complete: true, parsedStartLine: parsedStartLine) {
-        case .success(let parsed): head = parsed
-        case .failure(let error): return fail(&events, error)
+        switch HTTP1HeadParser.parse(headBuffer[...], kind: kind, complete: true, parsedStartLine: parsedStartLine) {
+        case .success(let parsed):
+            headBuffer.removeAll(keepingCapacity: true)
+            finishHead(parsed, &events)
+        case .failure(let error):
+            fail(&events, error)
         }
-        headBuffer.removeAll(keepingCapacity: true)
+    }
+
+    private mutating func finishHead(_ head: HTTP1MessageHead, _ events: inout [HTTP1DecoderEvent]) {
         events.append(.head(head))
         switch kind {
         case .request: frameRequestBody(head, &events)

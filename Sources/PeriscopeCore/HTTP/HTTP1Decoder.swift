@@ -92,7 +92,7 @@ public struct HTTP1Decoder: Sendable {
                     beginMessage(&events)
                 }
             case .head:
-                index = consumeHead(bytes, from: index, &events)
+                index = consumeWholeHead(bytes, from: index, &events) ?? consumeHead(bytes, from: index, &events)
             case .body(let remaining):
                 let count = min(remaining, bytes.endIndex - index)
                 index += count
@@ -139,7 +139,7 @@ public struct HTTP1Decoder: Sendable {
         case .idle:
             loseSync(&events, messageInProgress: false)
         case .head:
-            if case .success(let head) = HTTP1HeadParser.parse(headBuffer, kind: kind, complete: false, parsedStartLine: parsedStartLine) {
+            if case .success(let head) = HTTP1HeadParser.parse(headBuffer[...], kind: kind, complete: false, parsedStartLine: parsedStartLine) {
                 events.append(.head(head))
                 lostBodySizeHint = head.contentLength
                 if kind == .response, let code = head.statusCode, code >= 200, !pendingRequestMethods.isEmpty {

@@ -7,7 +7,7 @@ enum HTTP1HeadParser {
     /// gap left: complete lines only, and a request line that may be cut short.
     /// `parsedStartLine` is the start line when the caller already parsed it.
     static func parse(
-        _ buffer: [UInt8], kind: HTTP1Decoder.Kind, complete: Bool, parsedStartLine: StartLine? = nil
+        _ buffer: ArraySlice<UInt8>, kind: HTTP1Decoder.Kind, complete: Bool, parsedStartLine: StartLine? = nil
     ) -> Result<HTTP1MessageHead, HTTP1DecodeError> {
         var head = HTTP1MessageHead(startLine: .request(method: "", target: ""), isComplete: complete)
         var startLine = parsedStartLine

@@ -74,17 +74,20 @@ public struct SpanTextFormatter: Sendable {
         }
         line.append(contentsOf: " pid=".utf8)
         Self.writeDecimal(UInt64(max(span.pid, 0)), into: &line)
-        if let executable = span.executable, let name = executable.split(separator: "/").last {
-            line.append(Self.space)
-            Self.writePrintable(Substring(name), into: &line)
+        if let executable = span.executable {
+            let name = executable.utf8.lastIndex(of: UInt8(ascii: "/")).map { executable[executable.index(after: $0)...] } ?? executable[...]
+            if !name.isEmpty {
+                line.append(Self.space)
+                Self.writePrintable(name, into: &line)
+            }
         }
         line.append(contentsOf: " trace=".utf8)
-        line.append(contentsOf: span.traceID.hex.utf8)
+        span.traceID.writeHex(into: &line)
         line.append(contentsOf: " span=".utf8)
-        line.append(contentsOf: span.spanID.hex.utf8)
+        span.spanID.writeHex(into: &line)
         if let parent = span.parentSpanID {
             line.append(contentsOf: " parent=".utf8)
-            line.append(contentsOf: parent.hex.utf8)
+            parent.writeHex(into: &line)
         }
         if let message = span.statusMessage {
             line.append(contentsOf: " (".utf8)
@@ -117,16 +120,15 @@ public struct SpanTextFormatter: Sendable {
     }
 
     static func writeDecimal(_ value: UInt64, minimumDigits: Int = 1, into line: inout [UInt8]) {
-        var digits: [UInt8] = []
+        // Least significant digit first, then turned around in place: no buffer of its own.
+        let start = line.count
         var rest = value
         repeat {
-            digits.append(UInt8(ascii: "0") + UInt8(rest % 10))
+            line.append(UInt8(ascii: "0") + UInt8(rest % 10))
             rest /= 10
         } while rest > 0
-        if digits.count < minimumDigits {
-            line.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: minimumDigits - digits.count))
-        }
-        line.append(contentsOf: digits.reversed())
+        while line.count - start < minimumDigits { line.append(UInt8(ascii: "0")) }
+        line[start...].reverse()
     }
 
     private static func writeMilliseconds(_ nanos: UInt64, into line: inout [UInt8]) {

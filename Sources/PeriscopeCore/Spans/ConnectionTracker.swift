@@ -18,6 +18,8 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
     var endpoints: [EndpointPair: Int] = [:]
     /// How many accepted connections each process has.
     var serving: [Int32: Int] = [:]
+    /// How many other connections (made, or of unknown role) each process has.
+    var calling: [Int32: Int] = [:]
 
     struct EndpointPair: Hashable, Sendable {
         var local: SocketAddress
@@ -84,6 +86,7 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
         connections.removeAll()
         endpoints.removeAll()
         serving.removeAll()
+        calling.removeAll()
         counters.openConnections = 0
         var spans: [Span] = []
         for connection in all {
@@ -111,13 +114,15 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
     /// is stored rather than taken out and put back; nil when `(pid, fd)` holds no connection
     /// or another socket.
     private mutating func receiveInPlace(_ event: CaptureEvent, direction: Direction) -> [Span]? {
-        guard connections[event.pid]?[event.fd]?.socketID == event.socketID else { return nil }
-        let (events, before) = Self.modify(&connections, pid: event.pid, fd: event.fd) { connection in
+        guard connections[event.pid]?.keys.contains(event.fd) == true else { return nil }
+        let outcome = Self.modify(&connections, pid: event.pid, fd: event.fd) { connection -> ([HTTP1ConnectionEvent], Moved?)? in
+            guard connection.socketID == event.socketID else { return nil }
             let before = (role: connection.role, local: connection.local, peer: connection.peer)
             let events = connection.receive(event, direction: direction)
             let moved = before.role != connection.role || before.local != connection.local || before.peer != connection.peer
             return (events, moved ? before : nil)
         }
+        guard let (events, before) = outcome else { return nil }
         guard !events.isEmpty || before != nil else { return [] }
         var connection = connections[event.pid]![event.fd]!
         if let before {
@@ -132,6 +137,8 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
         Self.modify(&connections, pid: event.pid, fd: event.fd) { $0.httpSpans = httpSpans }
         return spans
     }
+
+    private typealias Moved = (role: ConnectionRole, local: SocketAddress, peer: SocketAddress)
 
     /// Runs `body` on the stored connection itself (no copy); it must exist.
     private static func modify<Result>(
@@ -157,14 +164,20 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
 
     private mutating func index(_ connection: TrackedConnection) {
         endpoints[EndpointPair(local: connection.local, peer: connection.peer), default: 0] += 1
-        if connection.role == .server { serving[connection.pid, default: 0] += 1 }
+        if connection.role == .server {
+            serving[connection.pid, default: 0] += 1
+        } else {
+            calling[connection.pid, default: 0] += 1
+        }
     }
 
     private mutating func unindex(_ connection: TrackedConnection) {
         let pair = EndpointPair(local: connection.local, peer: connection.peer)
         if let count = endpoints[pair] { endpoints[pair] = count > 1 ? count - 1 : nil }
-        if connection.role == .server, let count = serving[connection.pid] {
-            serving[connection.pid] = count > 1 ? count - 1 : nil
+        if connection.role == .server {
+            if let count = serving[connection.pid] { serving[connection.pid] = count > 1 ? count - 1 : nil }
+        } else if let count = calling[connection.pid] {
+            calling[connection.pid] = count > 1 ? count - 1 : nil
         }
     }
 
@@ -175,7 +188,8 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
         case .client: serving[connection.pid] != nil
         case .internal: false
         }
-        return SpanLinkHints(requestDigest: requestDigest, parentMayFollow: parentMayFollow)
+        let childMayFollow = kind != .server || calling[connection.pid] != nil
+        return SpanLinkHints(requestDigest: requestDigest, parentMayFollow: parentMayFollow, childMayFollow: childMayFollow)
     }
 
     /// Drops a sixteenth of the limit at once, least recently active first, so that a full

@@ -25,7 +25,17 @@ public struct TraceID: Hashable, Sendable {
     }
 
     /// 32 lowercase hex digits.
-    public var hex: String { bytes.hexString }
+    public var hex: String {
+        var digits: [UInt8] = []
+        writeHex(into: &digits)
+        return String(decoding: digits, as: UTF8.self)
+    }
+
+    /// Appends the 32 lowercase hex digits to `bytes`.
+    public func writeHex(into bytes: inout [UInt8]) {
+        high.appendHexDigits(to: &bytes)
+        low.appendHexDigits(to: &bytes)
+    }
 
     /// Parses 32 hex digits; nil for anything else or for the all-zero id.
     public init?(hex: some StringProtocol) {
@@ -60,7 +70,16 @@ public struct SpanID: Hashable, Sendable {
     }
 
     /// 16 lowercase hex digits.
-    public var hex: String { bytes.hexString }
+    public var hex: String {
+        var digits: [UInt8] = []
+        writeHex(into: &digits)
+        return String(decoding: digits, as: UTF8.self)
+    }
+
+    /// Appends the 16 lowercase hex digits to `bytes`.
+    public func writeHex(into bytes: inout [UInt8]) {
+        value.appendHexDigits(to: &bytes)
+    }
 
     /// Parses 16 hex digits; nil for anything else or for the all-zero id.
     public init?(hex: some StringProtocol) {
@@ -115,5 +134,15 @@ extension Array where Element == UInt8 {
             i += 2
         }
         self = out
+    }
+}
+
+extension UInt64 {
+    /// Appends the value as 16 lowercase hex digits, most significant first.
+    func appendHexDigits(to bytes: inout [UInt8]) {
+        for shift in stride(from: 60, through: 0, by: -4) {
+            let nibble = UInt8(truncatingIfNeeded: self >> UInt64(shift)) & 0xF
+            bytes.append(nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") - 10 + nibble)
+        }
     }
 }

@@ -13,10 +13,15 @@ public struct SpanLinkHints: Sendable, Equatable {
     /// the other end of its connection is a socket traced on this node; for a client span,
     /// its process was serving connections.
     public var parentMayFollow: Bool
+    /// Whether a span that may be this span's child can still arrive: for a server span,
+    /// its process has connections open that are not ones it accepted (an outgoing call
+    /// may be under way); always for other spans.
+    public var childMayFollow: Bool
 
-    public init(requestDigest: UInt64? = nil, parentMayFollow: Bool = false) {
+    public init(requestDigest: UInt64? = nil, parentMayFollow: Bool = false, childMayFollow: Bool = true) {
         self.requestDigest = requestDigest
         self.parentMayFollow = parentMayFollow
+        self.childMayFollow = childMayFollow
     }
 
     /// The digest of an HTTP request with `method` and `target`.

@@ -78,17 +78,17 @@ extension TraceAssembler {
     }
 
     mutating func index(_ key: Int) {
-        let span = nodes[key]!.span
-        if let connection = Self.connectionKey(of: span) {
+        guard let span = facts[key] else { return }
+        if let connection = span.connection {
             byConnection[Indexed(key: connection, kind: span.kind), default: []].append(key)
         }
-        if let digest = span.link.requestDigest {
+        if let digest = span.digest {
             byDigest[Indexed(key: DigestKey(pid: span.pid, digest: digest), kind: span.kind), default: []].append(key)
         }
         byThread[Indexed(key: ThreadKey(pid: span.pid, tid: span.tid), kind: span.kind), default: []].append(key)
     }
 
-    mutating func unindex(_ key: Int, _ span: Span) {
+    mutating func unindex(_ key: Int, _ span: LinkFacts) {
         func remove<K: Hashable>(_ index: inout [K: ArraySlice<Int>], _ k: K) {
             guard var keys = index.removeValue(forKey: k) else { return }
             if keys.first == key {
@@ -98,8 +98,8 @@ extension TraceAssembler {
             }
             if !keys.isEmpty { index[k] = keys }
         }
-        if let connection = Self.connectionKey(of: span) { remove(&byConnection, Indexed(key: connection, kind: span.kind)) }
-        if let digest = span.link.requestDigest {
+        if let connection = span.connection { remove(&byConnection, Indexed(key: connection, kind: span.kind)) }
+        if let digest = span.digest {
             remove(&byDigest, Indexed(key: DigestKey(pid: span.pid, digest: digest), kind: span.kind))
         }
         remove(&byThread, Indexed(key: ThreadKey(pid: span.pid, tid: span.tid), kind: span.kind))
@@ -108,17 +108,16 @@ extension TraceAssembler {
     /// Marks the span's thread as an event loop when it served two requests, or made two
     /// calls, at the same time: spans arrive about when they end, so a span starting before
     /// the latest end seen for its kind on its thread overlapped that one.
-    mutating func noteConcurrency(of key: Int) {
-        let span = nodes[key]!.span
-        guard span.http != nil, span.kind != .internal else { return }
+    mutating func noteConcurrency(_ span: LinkFacts) {
+        guard span.isHTTP, span.kind != .internal else { return }
         let thread = ThreadKey(pid: span.pid, tid: span.tid)
         let latest = span.kind == .server ? \ThreadActivity.serverEnd : \ThreadActivity.clientEnd
         var activity = threadActivity[thread] ?? ThreadActivity()
-        if span.startTimeUnixNano < activity[keyPath: latest], !multiplexed.contains(thread) {
+        if span.start < activity[keyPath: latest], !multiplexed.contains(thread) {
             if multiplexed.count >= 65536 { multiplexed.removeAll() }
             multiplexed.insert(thread)
         }
-        activity[keyPath: latest] = max(activity[keyPath: latest], span.endTimeUnixNano)
+        activity[keyPath: latest] = max(activity[keyPath: latest], span.end)
         if threadActivity.count >= 65536, threadActivity[thread] == nil { threadActivity.removeAll() }
         threadActivity[thread] = activity
     }

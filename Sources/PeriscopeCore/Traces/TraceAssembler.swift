@@ -43,6 +43,8 @@ public struct TraceAssembler: Sendable {
     /// Threads seen serving two requests at once: an event loop, where a thread says
     /// nothing about which request an outgoing call is for.
     var multiplexed: Set<ThreadKey> = []
+    /// Pending client spans by process: server spans of a process with none may be alone.
+    var pendingClients: [Int32: Int] = [:]
     var threadActivity: [ThreadKey: ThreadActivity] = [:]
 
     public init(configuration: TraceAssemblerConfiguration = .init()) {
@@ -99,13 +101,19 @@ public struct TraceAssembler: Sendable {
     // MARK: - Arrival
 
     private mutating func add(_ span: Span, now: UInt64) {
+        let linkFacts = LinkFacts(span)
+        noteConcurrency(linkFacts)
+        if span.kind == .server, !span.link.parentMayFollow, !span.link.childMayFollow, pendingClients[span.pid] == nil {
+            outbox.append(alone(span))
+            return
+        }
         let key = nextKey
         nextKey += 1
         nodes[key] = Node(span: span, arrival: now)
-        facts[key] = LinkFacts(span)
+        facts[key] = linkFacts
         pendingTops[key] = now
         counters.pendingSpans += 1
-        noteConcurrency(of: key)
+        if span.kind == .client { pendingClients[span.pid, default: 0] += 1 }
         index(key)
         if let parent = findParent(of: key) { attach(key, to: parent) }
         for child in findChildren(of: key) { attach(child, to: key) }
@@ -141,6 +149,20 @@ public struct TraceAssembler: Sendable {
     }
 
     // MARK: - Emission
+
+    /// A server span that can have neither parent nor children here (nothing traced called
+    /// it, and its process has no call open or waiting): a trace of its own at once, kept
+    /// for no late span.
+    private mutating func alone(_ span: Span) -> AssembledTrace {
+        var span = span
+        let incoming = span.http?.traceparent.flatMap { TraceContext(traceparent: $0) }
+        if let incoming {
+            span.traceID = incoming.traceID
+            span.parentSpanID = incoming.parentID
+        }
+        counters.tracesCompleted += 1
+        return AssembledTrace(spans: [span], incoming: incoming, completion: .complete)
+    }
 
     private mutating func emit(top: Int, as completion: AssembledTrace.Completion, now: UInt64) -> AssembledTrace {
         pendingTops[top] = nil
@@ -182,6 +204,9 @@ public struct TraceAssembler: Sendable {
             }
             node.emittedAt = now
             node.incoming = incoming
+            if node.span.kind == .client, let count = pendingClients[node.span.pid] {
+                pendingClients[node.span.pid] = count > 1 ? count - 1 : nil
+            }
             facts[key] = LinkFacts(node.span)
             spans.append(node.span)
             // Kept only for spans that finish late: ids, times and addresses are all they need.
@@ -247,8 +272,7 @@ public struct TraceAssembler: Sendable {
 
     private mutating func forget(_ key: Int) {
         guard let node = nodes.removeValue(forKey: key) else { return }
-        facts[key] = nil
-        unindex(key, node.span)
+        if let linkFacts = facts.removeValue(forKey: key) { unindex(key, linkFacts) }
         if let parent = node.parent { nodes[parent]?.children.removeAll { $0 == key } }
         for child in node.children { nodes[child]?.parent = nil }
     }

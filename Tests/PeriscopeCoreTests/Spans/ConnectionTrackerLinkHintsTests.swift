@@ -35,6 +35,23 @@ import Testing
         #expect(span.kind == .client && span.link.parentMayFollow)
     }
 
+    @Test func serverSpanExpectsChildrenOnlyWhileItsProcessHasOtherConnectionsOpen() throws {
+        let inbound = Connection(pid: 2, fd: 5, socketID: 2, local: Hop.address(8080), peer: Hop.address(40000))
+        let outbound = Connection(pid: 2, fd: 6, socketID: 3, local: Hop.address(40001), peer: Hop.address(9090))
+        var tracker = makeTracker()
+        let alone = tracker.run([inbound.opened(.server, at: 1), inbound.read(request, at: 2), inbound.write(response, at: 3)])
+        #expect(alone.map(\.kind) == [.server] && !alone[0].link.childMayFollow, "no call of its own is open")
+        let calling = tracker.run([
+            outbound.opened(.client, at: 4), inbound.read(request, at: 5), outbound.write(request, at: 6),
+            outbound.read(response, at: 7), inbound.write(response, at: 8),
+        ])
+        #expect(calling.map(\.kind) == [.client, .server])
+        #expect(calling[0].link.childMayFollow, "client spans always may have children")
+        #expect(calling[1].link.childMayFollow, "the outgoing connection is still open")
+        let after = tracker.run([outbound.closed(at: 9), inbound.read(request, at: 10), inbound.write(response, at: 11)])
+        #expect(after.map(\.kind) == [.server] && !after[0].link.childMayFollow)
+    }
+
     @Test func connectionSpanDigestsItsFirstBytes() throws {
         let relay = Connection(pid: 3, fd: 5, socketID: 2, local: Hop.address(8080), peer: Hop.address(40000))
         var tracker = makeTracker()

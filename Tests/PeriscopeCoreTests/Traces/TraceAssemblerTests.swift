@@ -75,6 +75,30 @@ func chain(target: String, at t: UInt64, curlPort: UInt16, nginxPort: UInt16, ha
         return result
     }
 
+    @Test func serverSpanWithoutPossibleParentOrChildrenLeavesAtOnceAndIsNotKept() throws {
+        var assembler = TraceAssembler(configuration: .init(settleNanos: 50 * ms))
+        let traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+        var span = Hop.http(.server, pid: 7, clientPort: 40010, serverPort: 8080, target: "/leaf", from: 1_000, to: 2_000,
+                            traceparent: "00-\(traceID)-00f067aa0ba902b7-01", parentMayFollow: false)
+        span.link.childMayFollow = false
+        assembler.add([span], now: 10)
+        let traces = assembler.advance(now: 10)
+        #expect(traces.count == 1 && traces.first?.completion == .complete, "no settle time to wait out")
+        #expect(traces.first?.spans.first?.traceID.hex == traceID)
+        #expect(traces.first?.spans.first?.parentSpanID?.hex == "00f067aa0ba902b7")
+        #expect(traces.first?.incoming?.traceID.hex == traceID)
+        #expect(assembler.counters.pendingSpans == 0 && assembler.counters.tracesCompleted == 1)
+
+        // A call of the same process waiting for its server span keeps the next one in the assembler.
+        let call = Hop.http(.client, pid: 7, clientPort: 40011, serverPort: 9090, target: "/leaf2", from: 3_000, to: 3_500)
+        var parent = Hop.http(.server, pid: 7, clientPort: 40012, serverPort: 8080, target: "/leaf2", from: 2_900, to: 4_000, parentMayFollow: false)
+        parent.link.childMayFollow = false
+        assembler.add([call, parent], now: 20)
+        let linked = assembler.advance(now: 20 + 50 * ms)
+        #expect(linked.count == 1 && linked.first?.spans.count == 2)
+        #expect(linked.first.map(shape) == ["7S": "-", "7C": "7S"])
+    }
+
     @Test func proxyChainFinishingInnermostFirstBecomesOneTraceOnceTheRootArrives() throws {
         var assembler = TraceAssembler(configuration: quick)
         let spans = chain(target: "/r/1", at: 1_000, curlPort: 40001, nginxPort: 40002, haproxyPort: 40003)
