@@ -51,11 +51,16 @@ public struct HTTP1ConnectionDecoder: Sendable {
         switch stream {
         case .requests:
             guard !requests.isOpaque else { return [] }
-            let events = requests.decode(bytes) + requests.skip(gap)
+            var events = requests.decode(bytes)
+            if gap > 0 { events += requests.skip(gap) }
             for event in events { handleRequest(event, timestamp: timestamp, tid: tid, &output) }
         case .responses:
-            responses.pendingRequestMethods = pending.filter { $0.response == nil }.map { $0.request?.method ?? "" }
-            let events = responses.decode(bytes) + responses.skip(gap)
+            responses.pendingRequestMethods.removeAll(keepingCapacity: true)
+            for exchange in pending where exchange.response == nil {
+                responses.pendingRequestMethods.append(exchange.request?.method ?? "")
+            }
+            var events = responses.decode(bytes)
+            if gap > 0 { events += responses.skip(gap) }
             for event in events { handleResponse(event, timestamp: timestamp, &output) }
             if !pending.isEmpty, pending[0].responseStarted { pending[0].lastResponseTimestamp = timestamp }
         }

@@ -1,7 +1,7 @@
 extension ConnectionTracker {
     /// An HTTP exchange as a span: server or client by the connection's role, named by the
     /// method, continuing the trace of a valid `traceparent`.
-    mutating func span(for exchange: HTTP1Exchange, on connection: TrackedConnection) -> Span {
+    mutating func span(for exchange: HTTP1Exchange, on connection: TrackedConnection.Ends) -> Span {
         let request = exchange.request
         let method = request.method ?? ""
         let target = request.target ?? ""
@@ -68,7 +68,7 @@ extension ConnectionTracker {
             peer: connection.peer,
             tcp: TCPDetails(bytesSent: connection.bytesSent, bytesReceived: connection.bytesReceived)
         )
-        span.link = linkHints(kind: kind, on: connection, requestDigest: SpanLinkHints.digest(leadingBytes: connection.lead))
+        span.link = linkHints(kind: kind, on: connection.ends, requestDigest: SpanLinkHints.digest(leadingBytes: connection.lead))
         return span
     }
 

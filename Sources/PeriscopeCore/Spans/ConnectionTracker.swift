@@ -68,7 +68,7 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
         case .processExited:
             let ended = (connections.removeValue(forKey: event.pid) ?? [:]).values
             counters.openConnections -= ended.count
-            for connection in ended { unindex(connection) }
+            for connection in ended { unindex(connection.ends) }
             for connection in ended.sorted(by: TrackedConnection.openedBefore) {
                 spans += finish(connection, at: max(event.timestamp, connection.lastActivity), reason: ConnectionEndReason.processExited)
             }
@@ -115,30 +115,23 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
     /// or another socket.
     private mutating func receiveInPlace(_ event: CaptureEvent, direction: Direction) -> [Span]? {
         guard connections[event.pid]?.keys.contains(event.fd) == true else { return nil }
-        let outcome = Self.modify(&connections, pid: event.pid, fd: event.fd) { connection -> ([HTTP1ConnectionEvent], Moved?)? in
+        let outcome = Self.modify(&connections, pid: event.pid, fd: event.fd) {
+            connection -> (events: [HTTP1ConnectionEvent], before: TrackedConnection.Ends, after: TrackedConnection.Ends)? in
             guard connection.socketID == event.socketID else { return nil }
-            let before = (role: connection.role, local: connection.local, peer: connection.peer)
+            let before = connection.ends
             let events = connection.receive(event, direction: direction)
-            let moved = before.role != connection.role || before.local != connection.local || before.peer != connection.peer
-            return (events, moved ? before : nil)
+            return (events, before, connection.ends)
         }
-        guard let (events, before) = outcome else { return nil }
-        guard !events.isEmpty || before != nil else { return [] }
-        var connection = connections[event.pid]![event.fd]!
-        if let before {
-            var previous = connection
-            (previous.role, previous.local, previous.peer) = before
-            unindex(previous)
-            index(connection)
+        guard let (events, before, after) = outcome else { return nil }
+        if before.role != after.role || before.local != after.local || before.peer != after.peer {
+            unindex(before)
+            index(after)
         }
         guard !events.isEmpty else { return [] }
-        let spans = apply(events, to: &connection)
-        let httpSpans = connection.httpSpans
-        Self.modify(&connections, pid: event.pid, fd: event.fd) { $0.httpSpans = httpSpans }
+        let spans = apply(events, on: after)
+        if !spans.isEmpty { Self.modify(&connections, pid: event.pid, fd: event.fd) { $0.httpSpans += spans.count } }
         return spans
     }
-
-    private typealias Moved = (role: ConnectionRole, local: SocketAddress, peer: SocketAddress)
 
     /// Runs `body` on the stored connection itself (no copy); it must exist.
     private static func modify<Result>(
@@ -151,7 +144,7 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
         guard let connection = connections[pid]?.removeValue(forKey: fd) else { return nil }
         if connections[pid]?.isEmpty == true { connections[pid] = nil }
         counters.openConnections -= 1
-        unindex(connection)
+        unindex(connection.ends)
         return connection
     }
 
@@ -159,10 +152,10 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
         if counters.openConnections >= max(1, configuration.maxConnections) { evictLeastRecentlyActive() }
         connections[connection.pid, default: [:]][connection.fd] = connection
         counters.openConnections += 1
-        index(connection)
+        index(connection.ends)
     }
 
-    private mutating func index(_ connection: TrackedConnection) {
+    private mutating func index(_ connection: TrackedConnection.Ends) {
         endpoints[EndpointPair(local: connection.local, peer: connection.peer), default: 0] += 1
         if connection.role == .server {
             serving[connection.pid, default: 0] += 1
@@ -171,7 +164,7 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
         }
     }
 
-    private mutating func unindex(_ connection: TrackedConnection) {
+    private mutating func unindex(_ connection: TrackedConnection.Ends) {
         let pair = EndpointPair(local: connection.local, peer: connection.peer)
         if let count = endpoints[pair] { endpoints[pair] = count > 1 ? count - 1 : nil }
         if connection.role == .server {
@@ -182,7 +175,7 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
     }
 
     /// What linking needs to know about a span built on `connection`.
-    func linkHints(kind: Span.Kind, on connection: TrackedConnection, requestDigest: UInt64?) -> SpanLinkHints {
+    func linkHints(kind: Span.Kind, on connection: TrackedConnection.Ends, requestDigest: UInt64?) -> SpanLinkHints {
         let parentMayFollow: Bool = switch kind {
         case .server: endpoints[EndpointPair(local: connection.peer, peer: connection.local)] != nil
         case .client: serving[connection.pid] != nil
@@ -205,12 +198,18 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
 
     /// Counts what decoding found and turns finished exchanges into spans.
     private mutating func apply(_ events: [HTTP1ConnectionEvent], to connection: inout TrackedConnection) -> [Span] {
+        let spans = apply(events, on: connection.ends)
+        connection.httpSpans += spans.count
+        return spans
+    }
+
+    /// `apply(_:to:)` for a connection that stays where it is stored; the caller counts the spans.
+    private mutating func apply(_ events: [HTTP1ConnectionEvent], on ends: TrackedConnection.Ends) -> [Span] {
         var spans: [Span] = []
         for event in events {
             switch event {
             case .exchange(let exchange):
-                spans.append(span(for: exchange, on: connection))
-                connection.httpSpans += 1
+                spans.append(span(for: exchange, on: ends))
             case .lostSync:
                 counters.lostSync += 1
             case .decodeError:

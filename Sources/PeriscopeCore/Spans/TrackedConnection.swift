@@ -40,6 +40,16 @@ struct TrackedConnection: Sendable {
 
     static let leadCapacity = 64
 
+    /// Who is at either end: what the spans of the connection need of it.
+    struct Ends: Sendable {
+        var pid: Int32
+        var role: ConnectionRole
+        var local: SocketAddress
+        var peer: SocketAddress
+    }
+
+    var ends: Ends { Ends(pid: pid, role: role, local: local, peer: peer) }
+
     init(event: CaptureEvent, role: ConnectionRole, protocols: Set<TracedProtocol>) {
         socketID = event.socketID
         pid = event.pid
