@@ -14,6 +14,10 @@
 /// - **W3C trace context**: a trace keeps the trace id of the `traceparent` its root (or,
 ///   failing that, any of its spans) carried.
 ///
+/// A server span that can have neither (`SpanLinkHints.parentMayFollow` and `childMayFollow`
+/// both false, no call of its process waiting here) skips all of this: it is a trace of its
+/// own, handed out by the next `advance`, and is not kept.
+///
 /// A pure state machine: `add(_:now:)` takes finished spans and `advance(now:)` returns the
 /// traces ready at `now` (monotonic nanoseconds). Memory is bounded by
 /// `TraceAssemblerConfiguration.maxPendingSpans` and `maxRetainedSpans`.
