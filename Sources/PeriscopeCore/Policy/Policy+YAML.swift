@@ -33,8 +33,10 @@ extension Policy {
     }
 
     /// Parses every document of a YAML stream (documents separated by `---`), each as
-    /// `parse(yaml:environment:)` would; text without any document gives one default policy.
-    /// An error names the document when there is more than one.
+    /// `parse(yaml:environment:)` would. Empty documents (a stray or trailing `---`) are
+    /// skipped rather than read as the default policy, which would trace everything; text
+    /// without any other document gives one default policy. An error names the document
+    /// when there is more than one.
     public static func parseDocuments(yaml: String, environment: Environment = .standalone) throws(PolicyError) -> [Policy] {
         var roots: [Node] = []
         do {
@@ -45,9 +47,8 @@ extension Policy {
         } catch {
             throw PolicyError(code: .invalidYAML, field: "", message: "\(error)")
         }
-        guard !roots.isEmpty else { return [Policy()] }
         var policies: [Policy] = []
-        for (index, root) in roots.enumerated() {
+        for (index, root) in roots.enumerated() where !PolicyNode(root, path: "").isNull {
             do {
                 policies.append(try parse(root: root, environment: environment))
             } catch {
@@ -57,7 +58,7 @@ extension Policy {
                 throw located
             }
         }
-        return policies
+        return policies.isEmpty ? [Policy()] : policies
     }
 
     static func parse(root: Node?, environment: Environment) throws(PolicyError) -> Policy {

@@ -39,8 +39,8 @@ public struct PolicyError: Error, Sendable, Equatable, CustomStringConvertible {
     /// 1-based position in the YAML text, when known.
     public var line: Int?
     public var column: Int?
-    /// 1-based number of the document in a file of several (`---`-separated) policies; nil
-    /// when the text holds one.
+    /// 1-based number of the YAML document in a file of several (`---`-separated); nil when
+    /// the text holds one.
     public var document: Int?
 
     public init(
@@ -58,7 +58,7 @@ public struct PolicyError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         guard let document else { return summary }
-        return "policy \(document) of the file: " + summary
+        return "document \(document) of the file: " + summary
     }
 
     private var summary: String {

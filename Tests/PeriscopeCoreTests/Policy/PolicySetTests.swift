@@ -20,9 +20,20 @@ import Testing
         #expect(policies[1].executables.map(\.pattern) == ["*haproxy*"])
     }
 
-    @Test(arguments: ["", "# nothing\n", "---\n"])
+    @Test(arguments: ["", "# nothing\n", "---\n", "---\n---\n"])
     func textWithoutPoliciesIsOneDefaultPolicy(yaml: String) throws {
         #expect(try Policy.parseDocuments(yaml: yaml) == [Policy()])
+    }
+
+    @Test(arguments: ["ports: [80]\n---\n", "---\nports: [80]\n", "ports: [80]\n---\n---\n", "---\n---\nports: [80]\n..."])
+    func strayDocumentMarkersAddNoPolicyThatTracesEverything(yaml: String) throws {
+        let policies = try Policy.parseDocuments(yaml: yaml)
+        #expect(policies.count == 1)
+        #expect(PolicySet(policies).merged.ports == PortSet([80...80]))
+    }
+
+    @Test func anExplicitEmptyMappingIsStillAPolicy() throws {
+        #expect(try Policy.parseDocuments(yaml: "ports: [80]\n---\n{}\n").count == 2)
     }
 
     @Test func oneDocumentReadsAsParseDoes() throws {
@@ -37,7 +48,7 @@ import Testing
         } catch {
             #expect(error.document == 2)
             #expect(error.line == 3)
-            #expect(error.description.hasPrefix("policy 2 of the file: spec.ports[0]: 70000 is not allowed"), "\(error)")
+            #expect(error.description.hasPrefix("document 2 of the file: spec.ports[0]: 70000 is not allowed"), "\(error)")
         }
         do {
             _ = try Policy.parseDocuments(yaml: "ports: [70000]\n")
