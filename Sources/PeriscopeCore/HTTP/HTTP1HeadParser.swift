@@ -48,24 +48,47 @@ enum HTTP1HeadParser {
         }
     }
 
+    /// A start line cut at its first two spaces; the third part keeps any further spaces.
+    struct StartLineParts {
+        var first: ArraySlice<UInt8>
+        var second: ArraySlice<UInt8>?
+        var third: ArraySlice<UInt8>?
+
+        init(_ line: ArraySlice<UInt8>) {
+            guard let space = line.firstIndex(of: HTTP1Syntax.space) else {
+                first = line
+                return
+            }
+            first = line[..<space]
+            let rest = line[(space + 1)...]
+            guard let next = rest.firstIndex(of: HTTP1Syntax.space) else {
+                second = rest
+                return
+            }
+            second = rest[..<next]
+            third = rest[(next + 1)...]
+        }
+    }
+
     private static func parseRequestLine(_ line: ArraySlice<UInt8>) -> Result<StartLine, HTTP1DecodeError> {
-        let parts = line.split(separator: HTTP1Syntax.space, maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count == 3, !parts[0].isEmpty, parts[0].allSatisfy(HTTP1Syntax.isToken),
-              !parts[1].isEmpty, let version = HTTP1Syntax.version(parts[2])
+        let parts = StartLineParts(line)
+        guard !parts.first.isEmpty, parts.first.allSatisfy(HTTP1Syntax.isToken),
+              let target = parts.second, !target.isEmpty, let versionText = parts.third,
+              let version = HTTP1Syntax.version(versionText)
         else {
             return .failure(HTTP1DecodeError(.invalidStartLine, "not an HTTP/1.x request line"))
         }
-        return .success((.request(method: string(parts[0]), target: string(parts[1])), version))
+        return .success((.request(method: string(parts.first), target: string(target)), version))
     }
 
     private static func parseStatusLine(_ line: ArraySlice<UInt8>) -> Result<StartLine, HTTP1DecodeError> {
-        let parts = line.split(separator: HTTP1Syntax.space, maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count >= 2, let version = HTTP1Syntax.version(parts[0]),
-              parts[1].count == 3, let code = HTTP1Syntax.decimal(parts[1]), code >= 100
+        let parts = StartLineParts(line)
+        guard let version = HTTP1Syntax.version(parts.first),
+              let codeText = parts.second, codeText.count == 3, let code = HTTP1Syntax.decimal(codeText), code >= 100
         else {
             return .failure(HTTP1DecodeError(.invalidStartLine, "not an HTTP/1.x status line"))
         }
-        let reason = parts.count == 3 ? string(parts[2]) : ""
+        let reason = parts.third.map(string) ?? ""
         return .success((.response(statusCode: code, reason: reason), version))
     }
 
@@ -75,11 +98,11 @@ enum HTTP1HeadParser {
         let line = withoutCR(line)
         switch kind {
         case .request:
-            let parts = line.split(separator: HTTP1Syntax.space, maxSplits: 2, omittingEmptySubsequences: false)
-            guard parts.count >= 2, !parts[0].isEmpty, parts[0].allSatisfy(HTTP1Syntax.isToken), !parts[1].isEmpty
+            let parts = StartLineParts(line)
+            guard !parts.first.isEmpty, parts.first.allSatisfy(HTTP1Syntax.isToken), let target = parts.second, !target.isEmpty
             else { return nil }
-            let version = parts.count == 3 ? HTTP1Syntax.version(parts[2]) ?? "1.1" : "1.1"
-            return (.request(method: string(parts[0]), target: string(parts[1])), version)
+            let version = parts.third.flatMap(HTTP1Syntax.version) ?? "1.1"
+            return (.request(method: string(parts.first), target: string(target)), version)
         case .response:
             let statusPrefix = line.prefix(12)
             guard statusPrefix.count == 12, statusPrefix.last.map(HTTP1Syntax.isDigit) == true else { return nil }

@@ -71,12 +71,17 @@ enum HTTP1Syntax {
 
     /// `HTTP/1.0` → "1.0"; nil for anything but HTTP/1.x.
     static func version(_ bytes: ArraySlice<UInt8>) -> String? {
-        let prefix = Array("HTTP/1.".utf8)
-        guard bytes.count == prefix.count + 1, bytes.starts(with: prefix),
+        guard bytes.count == versionPrefix.count + 1, bytes.starts(with: versionPrefix),
               let minor = bytes.last, isDigit(minor)
         else { return nil }
-        return "1." + String(UnicodeScalar(minor))
+        switch minor {
+        case UInt8(ascii: "1"): return "1.1"
+        case UInt8(ascii: "0"): return "1.0"
+        default: return "1." + String(UnicodeScalar(minor))
+        }
     }
+
+    private static let versionPrefix = Array("HTTP/1.".utf8)
 
     /// Decimal digits only, at most 18 of them.
     static func decimal(_ bytes: ArraySlice<UInt8>) -> Int? {
