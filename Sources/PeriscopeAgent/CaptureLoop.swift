@@ -18,6 +18,8 @@ final class CaptureLoop {
     /// The policies in force, and `policies.merged` for the kernel filter and the pipeline.
     private var policies: PolicySet
     private var policy: Policy
+    /// `policies.protocolsVary`, read for every event.
+    private var protocolsVary: Bool
     /// Decoders per process, when the policies disagree on them.
     private var protocolAssignment: ProtocolAssignment
     private var policyFile: PolicyFile?
@@ -38,6 +40,7 @@ final class CaptureLoop {
         let policy = policies.merged
         self.policies = policies
         self.policy = policy
+        self.protocolsVary = policies.protocolsVary
         self.protocolAssignment = ProtocolAssignment(policies: policies)
         self.policyFile = policyFile
         self.tracer = tracer
@@ -141,7 +144,7 @@ final class CaptureLoop {
             }
         case .opened, .data, .closed:
             if selection.allProcesses { seenProcesses.insert(event.pid) }
-            if policies.protocolsVary, processes[event.pid] == nil { processFound(event.pid) }
+            if protocolsVary, processes[event.pid] == nil { processFound(event.pid) }
             emit(tracker.handle(event))
         }
     }
@@ -198,7 +201,7 @@ final class CaptureLoop {
     }
 
     private func assignProtocols(with entry: ProcessEntry) {
-        guard policies.protocolsVary else { return }
+        guard protocolsVary else { return }
         protocolAssignment.update(with: entry)
         tracker.configuration.protocolsByPID = protocolAssignment.overrides
     }
@@ -246,6 +249,7 @@ final class CaptureLoop {
         guard updated != policies else { return }
         policies = updated
         policy = updated.merged
+        protocolsVary = updated.protocolsVary
         protocolAssignment = ProtocolAssignment(policies: updated)
         tracker.configuration = .init(policy: policy)
         pipeline = SpanPipeline(policy: policy, counters: pipeline.counters)

@@ -12,20 +12,19 @@ public struct PolicySet: Sendable, Equatable {
     /// Never empty.
     public let policies: [Policy]
     public let merged: Policy
+    /// Whether processes may need other decoders than `merged.protocols`.
+    public let protocolsVary: Bool
 
     /// - Parameter policies: highest precedence first; none means one default policy.
     public init(_ policies: [Policy]) {
         self.policies = policies.isEmpty ? [Policy()] : policies
-        merged = Self.merge(self.policies)
+        let merged = Self.merge(self.policies)
+        self.merged = merged
+        protocolsVary = self.policies.contains { $0.protocols != merged.protocols }
     }
 
     public init(_ policy: Policy) {
         self.init([policy])
-    }
-
-    /// Whether processes may need other decoders than `merged.protocols`.
-    public var protocolsVary: Bool {
-        policies.contains { $0.protocols != merged.protocols }
     }
 
     static func merge(_ policies: [Policy]) -> Policy {

@@ -77,12 +77,12 @@ struct TrackedConnection: Sendable {
         guard moved > 0 else { return [] }
         let payload = event.payload.prefix(moved)
         if lead.isEmpty, bytesSent + bytesReceived == moved { lead = Array(payload.prefix(Self.leadCapacity)) }
-        let held = HeldBytes(direction: direction, payload: payload, gap: moved - payload.count, timestamp: event.timestamp, tid: event.tid)
+        let gap = moved - payload.count
 
         switch decoding {
         case .http(var decoder):
             decoding = .tcp(replyDirection: nil)  // keeps the decoder uniquely referenced
-            let events = decoder.receive(stream(direction), bytes: payload, gap: held.gap, timestamp: event.timestamp, tid: event.tid)
+            let events = decoder.receive(stream(direction), bytes: payload, gap: gap, timestamp: event.timestamp, tid: event.tid)
             decoding = .http(decoder)
             return events
         case .tcp(let replyDirection):
@@ -96,7 +96,8 @@ struct TrackedConnection: Sendable {
                 decoding = .tcp(replyDirection: nil)
                 return []
             }
-            heldBytes.append(held)
+            decoding = .tcp(replyDirection: nil)  // keeps the held bytes uniquely referenced
+            heldBytes.append(HeldBytes(direction: direction, payload: payload, gap: gap, timestamp: event.timestamp, tid: event.tid))
             return detect(heldBytes)
         }
     }
