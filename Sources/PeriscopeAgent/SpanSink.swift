@@ -30,7 +30,7 @@ public final class SpanPrinter: SpanSink {
         self.fd = fd
     }
 
-    private let text = SpanTextFormatter()
+    private var text = SpanTextFormatter()
 
     public func emit(_ span: Span) {
         switch format {

@@ -8,8 +8,37 @@ enum ISO8601Timestamp {
     }
 
     static func write(unixNanos: UInt64, into line: inout [UInt8]) {
-        let seconds = unixNanos / 1_000_000_000
-        let millis = Int(unixNanos / 1_000_000 % 1000)
+        writeSeconds(unixNanos / 1_000_000_000, into: &line)
+        writeFraction(unixNanos, into: &line)
+    }
+
+    /// `.789Z`: the milliseconds and the zone.
+    static func writeFraction(_ unixNanos: UInt64, into line: inout [UInt8]) {
+        line.append(UInt8(ascii: "."))
+        SpanTextFormatter.writeDecimal(unixNanos / 1_000_000 % 1000, minimumDigits: 3, into: &line)
+        line.append(UInt8(ascii: "Z"))
+    }
+
+    /// The date and time of the last second written, reused while timestamps stay within it:
+    /// spans arrive in bursts, many per second.
+    struct SecondCache: Sendable {
+        private var second: UInt64 = .max
+        private var text: [UInt8] = []
+
+        mutating func write(unixNanos: UInt64, into line: inout [UInt8]) {
+            let second = unixNanos / 1_000_000_000
+            if second != self.second {
+                self.second = second
+                text.removeAll(keepingCapacity: true)
+                ISO8601Timestamp.writeSeconds(second, into: &text)
+            }
+            line.append(contentsOf: text)
+            ISO8601Timestamp.writeFraction(unixNanos, into: &line)
+        }
+    }
+
+    /// `2024-05-01T12:34:56`.
+    static func writeSeconds(_ seconds: UInt64, into line: inout [UInt8]) {
         let days = Int(seconds / 86_400)
         let secondOfDay = Int(seconds % 86_400)
         let (year, month, day) = civilDate(daysSinceEpoch: days)
@@ -27,9 +56,6 @@ enum ISO8601Timestamp {
         number(secondOfDay / 60 % 60, 2)
         line.append(UInt8(ascii: ":"))
         number(secondOfDay % 60, 2)
-        line.append(UInt8(ascii: "."))
-        number(millis, 3)
-        line.append(UInt8(ascii: "Z"))
     }
 
     /// Proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's

@@ -10,6 +10,7 @@
 public struct SpanTextFormatter: Sendable {
     /// Width the path column is padded to.
     public var pathWidth: Int
+    private var timestamps = ISO8601Timestamp.SecondCache()
 
     public init(pathWidth: Int = 32) {
         self.pathWidth = pathWidth
@@ -22,14 +23,15 @@ public struct SpanTextFormatter: Sendable {
 
     public func format(_ span: Span) -> String {
         var line: [UInt8] = []
-        write(span, into: &line)
+        var formatter = self
+        formatter.write(span, into: &line)
         return String(decoding: line, as: UTF8.self)
     }
 
     /// Appends the line (without a newline) to `line`.
-    public func write(_ span: Span, into line: inout [UInt8]) {
+    public mutating func write(_ span: Span, into line: inout [UInt8]) {
         line.reserveCapacity(line.count + 256)
-        ISO8601Timestamp.write(unixNanos: span.startTimeUnixNano, into: &line)
+        timestamps.write(unixNanos: span.startTimeUnixNano, into: &line)
         line.append(Self.space)
         Self.padded(&line, width: 12, left: true) { Self.writeMilliseconds(span.durationNanos, into: &$0) }
         line.append(Self.space)

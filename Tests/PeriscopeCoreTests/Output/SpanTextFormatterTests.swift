@@ -24,6 +24,19 @@ import Testing
         #expect(a.firstRange(of: "req=")?.lowerBound.utf16Offset(in: a) == b.firstRange(of: "sent=")?.lowerBound.utf16Offset(in: b))
     }
 
+    @Test func oneFormatterWritesEachSpansOwnSecond() {
+        var formatter = SpanTextFormatter()
+        var line: [UInt8] = []
+        var span = SpanFixtures.server
+        for nanos: UInt64 in [1_700_000_000_123_000_000, 1_700_000_000_999_000_000, 1_700_000_001_000_000_000, 1_700_000_000_500_000_000] {
+            span.startTimeUnixNano = nanos
+            formatter.write(span, into: &line)
+            line.append(UInt8(ascii: "\n"))
+        }
+        let stamps = String(decoding: line, as: UTF8.self).split(separator: "\n").map { $0.prefix(24) }
+        #expect(stamps == ["2023-11-14T22:13:20.123Z", "2023-11-14T22:13:20.999Z", "2023-11-14T22:13:21.000Z", "2023-11-14T22:13:20.500Z"])
+    }
+
     @Test func escapesControlCharactersAndShowsTheStatusMessage() {
         let line = SpanTextFormatter().format(SpanFixtures.hostile)
         #expect(!line.unicodeScalars.contains { $0.value < 0x20 || (0x7f...0x9f).contains($0.value) })
