@@ -66,16 +66,19 @@ final class CaptureLoop {
             "processes": "\(metrics.processesAttached)",
             "mode": "\(selection.allProcesses ? "all processes" : "selected processes")",
         ])
-        let pollMilliseconds = Int32(clamping: configuration.pollInterval.nanoseconds / 1_000_000)
+        let idlePoll = max(Int32(clamping: configuration.pollInterval.nanoseconds / 1_000_000), 1)
+        let busyPoll = max(Int32(clamping: configuration.busyPollInterval.nanoseconds / 1_000_000), 1)
+        var busy = false
         var now = MonotonicClock.now()
         var nextPolicyCheck = now + configuration.policyCheckInterval.nanoseconds
         var nextRescan = now + configuration.processRescanInterval.nanoseconds
         var nextHousekeeping = now + 1_000_000_000
         var nextAdvance = now
         while !control.stopRequested {
-            try tracer.poll(timeoutMilliseconds: max(pollMilliseconds, 1)) { [unowned self] record in
+            let consumed = try tracer.poll(timeoutMilliseconds: busy ? busyPoll : idlePoll) { [unowned self] record in
                 self.handle(record: record)
             }
+            busy = consumed > 0
             now = MonotonicClock.now()
             // Busy, the ring buffer wakes us far more often than traces can become ready.
             if now >= nextAdvance {
