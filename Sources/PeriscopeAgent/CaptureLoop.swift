@@ -15,11 +15,10 @@ final class CaptureLoop {
     private let procfs: ProcFS
     private let selfPID: Int32
 
-    /// The policies in force, and `policies.merged` for the kernel filter and the pipeline.
+    /// The policies in force.
     private var policies: PolicySet
-    private var policy: Policy
-    /// `policies.protocolsVary`, read for every event.
-    private var protocolsVary: Bool
+    /// The kernel filter's, selection's and pipeline's policy: the policies merged.
+    private var policy: Policy { policies.merged }
     /// Decoders per process, when the policies disagree on them.
     private var protocolAssignment: ProtocolAssignment
     private var policyFile: PolicyFile?
@@ -39,8 +38,6 @@ final class CaptureLoop {
         self.configuration = configuration
         let policy = policies.merged
         self.policies = policies
-        self.policy = policy
-        self.protocolsVary = policies.protocolsVary
         self.protocolAssignment = ProtocolAssignment(policies: policies)
         self.policyFile = policyFile
         self.tracer = tracer
@@ -147,7 +144,7 @@ final class CaptureLoop {
             }
         case .opened, .data, .closed:
             if selection.allProcesses { seenProcesses.insert(event.pid) }
-            if protocolsVary, processes[event.pid] == nil { processFound(event.pid) }
+            if policies.protocolsVary, processes[event.pid] == nil { processFound(event.pid) }
             emit(tracker.handle(event))
         }
     }
@@ -204,7 +201,7 @@ final class CaptureLoop {
     }
 
     private func assignProtocols(with entry: ProcessEntry) {
-        guard protocolsVary else { return }
+        guard policies.protocolsVary else { return }
         protocolAssignment.update(with: entry)
         tracker.configuration.protocolsByPID = protocolAssignment.overrides
     }
@@ -251,8 +248,6 @@ final class CaptureLoop {
     private func adopt(_ updated: PolicySet) {
         guard updated != policies else { return }
         policies = updated
-        policy = updated.merged
-        protocolsVary = updated.protocolsVary
         protocolAssignment = ProtocolAssignment(policies: updated)
         tracker.configuration = .init(policy: policy)
         pipeline = SpanPipeline(policy: policy, counters: pipeline.counters)
