@@ -56,6 +56,34 @@ extension KernelTests {
             #expect(metrics["policy_reloads"] == 1)
         }
 
+        /// Two policies in one file: the first gives python only connection spans, the second
+        /// HTTP spans to everything else. Dropping the first, live, gives python HTTP spans.
+        @Test func eachProcessRunsTheDecodersOfTheFirstPolicySelectingItAndEditsApplyLive() async throws {
+            let site = try TemporaryDirectory()
+            _ = try site.write("index.html", "hello\n")
+            let server = try startPythonServer(port: 18516, directory: site.path)
+            let agent = try await AgentHarness(policy: """
+                pids: [\(server.pid)]
+                protocols: [tcp]
+                ---
+                ports: [18516]
+                """)
+            try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:18516/index.html"])
+            let first = try await agent.waitForSpans(count: 2) { $0.pid == server.pid || $0.isClient }
+            let served = try #require(first.first { $0.pid == server.pid })
+            #expect(served.isTCP && !served.isHTTP, "python runs the first policy's decoders: \(served.name)")
+            #expect(first.contains { $0.isClient && $0.path == "/index.html" }, "curl runs the second's")
+
+            try agent.updatePolicy("ports: [18516]\n")
+            try await Task.sleep(for: .seconds(1))
+            try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:18516/index.html?after"])
+            let after = try await agent.waitForSpans { $0.pid == server.pid && $0.isHTTP }
+            let metrics = try agent.stop()
+            #expect(after.first?.path == "/index.html")
+            #expect(after.first?.statusCode == 200)
+            #expect(metrics["policy_reloads"] == 1)
+        }
+
         @Test func anInvalidEditIsRejectedAndThePreviousPolicyStays() async throws {
             let site = try TemporaryDirectory()
             _ = try site.write("index.html", "hello\n")
