@@ -19,11 +19,16 @@ final class CaptureLoop {
     private var policies: PolicySet
     /// The kernel filter's, selection's and pipeline's policy: the policies merged.
     private var policy: Policy { policies.merged }
-    /// Decoders per process, when the policies disagree on them.
-    private var protocolAssignment: ProtocolAssignment
+    /// Which policy each process follows, when there are several.
+    private var assignment: PolicyAssignment
     private var policyFile: PolicyFile?
     private var tracker: ConnectionTracker<FastRandom>
-    private var pipeline: SpanPipeline
+    /// One per policy in force, in order, when there are several; `mergedPipeline` serves
+    /// processes none of them claims, and every process when there is one policy.
+    private var pipelines: [SpanPipeline] = []
+    private var mergedPipeline: SpanPipeline
+    /// Counts of pipelines replaced by policy changes.
+    private var retiredPipelineCounters = SpanPipeline.Counters()
     private var assembler: TraceAssembler
     private var selection: ProcessSelection
     private var processes: [Int32: ProcessEntry] = [:]
@@ -38,7 +43,7 @@ final class CaptureLoop {
         self.configuration = configuration
         let policy = policies.merged
         self.policies = policies
-        self.protocolAssignment = ProtocolAssignment(policies: policies)
+        self.assignment = PolicyAssignment(policies: policies)
         self.policyFile = policyFile
         self.tracer = tracer
         self.sink = sink
@@ -47,7 +52,8 @@ final class CaptureLoop {
         self.procfs = procfs
         self.selfPID = selfPID
         self.tracker = ConnectionTracker(configuration: .init(policy: policy), clock: MonotonicClock.mapping(), generator: FastRandom())
-        self.pipeline = SpanPipeline(policy: policy)
+        self.mergedPipeline = SpanPipeline(policy: policy)
+        self.pipelines = Self.pipelines(for: policies)
         self.assembler = TraceAssembler(configuration: configuration.traces)
         self.selection = ProcessSelection(allProcesses: false, targets: [], excluded: [selfPID])
     }
@@ -138,13 +144,13 @@ final class CaptureLoop {
             processes[event.pid] = nil
             seenProcesses.remove(event.pid)
             selection.remove(pid: event.pid)
-            if !tracker.configuration.protocolsByPID.isEmpty {
-                protocolAssignment.remove(pid: event.pid)
-                tracker.configuration.protocolsByPID = protocolAssignment.overrides
+            if assignment.isTracking {
+                assignment.remove(pid: event.pid)
+                tracker.configuration.protocolsByPID = assignment.protocolOverrides
             }
         case .opened, .data, .closed:
             if selection.allProcesses { seenProcesses.insert(event.pid) }
-            if policies.protocolsVary, processes[event.pid] == nil { processFound(event.pid) }
+            if assignment.isTracking, processes[event.pid] == nil { processFound(event.pid) }
             emit(tracker.handle(event))
         }
     }
@@ -155,6 +161,7 @@ final class CaptureLoop {
         var spans = spans
         for i in spans.indices {
             spans[i].executable = processes[spans[i].pid]?.executable ?? procfs.executable(of: spans[i].pid)
+            spans[i].policyIndex = assignment.owner(of: spans[i].pid)
         }
         assembler.add(spans, now: MonotonicClock.now())
     }
@@ -163,7 +170,12 @@ final class CaptureLoop {
     private func deliver(_ traces: [AssembledTrace]) {
         for trace in traces {
             for span in trace.spans {
-                switch pipeline.decide(span, incoming: trace.incoming) {
+                let decision = if let owner = span.policyIndex, pipelines.indices.contains(owner) {
+                    pipelines[owner].decide(span, incoming: trace.incoming)
+                } else {
+                    mergedPipeline.decide(span, incoming: trace.incoming)
+                }
+                switch decision {
                 case .excluded:
                     continue
                 case .sampledOut(let named):
@@ -185,7 +197,7 @@ final class CaptureLoop {
         let executable = procfs.executable(of: pid) ?? executed
         let entry = ProcessEntry(pid: pid, ppid: ppid, executable: executable)
         processes[pid] = entry
-        assignProtocols(with: entry)
+        assignPolicy(with: entry)
         let updated = selection.updating(with: entry, policy: policy)
         guard updated != selection else { return }
         selection = updated
@@ -193,24 +205,24 @@ final class CaptureLoop {
     }
 
     /// A process the kernel reports that the last scan did not know (forked since, without
-    /// exec): looked up once, so that it gets its own policy's decoders from its first connection.
+    /// exec): looked up once, so that its own policy applies from its first connection.
     private func processFound(_ pid: Int32) {
         let entry = ProcessEntry(pid: pid, ppid: procfs.parentPID(of: pid) ?? 0, executable: procfs.executable(of: pid))
         processes[pid] = entry
-        assignProtocols(with: entry)
+        assignPolicy(with: entry)
     }
 
-    private func assignProtocols(with entry: ProcessEntry) {
-        guard policies.protocolsVary else { return }
-        protocolAssignment.update(with: entry)
-        tracker.configuration.protocolsByPID = protocolAssignment.overrides
+    private func assignPolicy(with entry: ProcessEntry) {
+        guard assignment.isTracking else { return }
+        assignment.update(with: entry)
+        tracker.configuration.protocolsByPID = assignment.protocolOverrides
     }
 
     private func rescanProcesses(prune: Bool) {
         let scanned = procfs.processes()
         processes = Dictionary(scanned.map { ($0.pid, $0) }, uniquingKeysWith: { first, _ in first })
-        protocolAssignment.assign(processes: scanned, agentPID: selfPID)
-        tracker.configuration.protocolsByPID = protocolAssignment.overrides
+        assignment.assign(processes: scanned, agentPID: selfPID)
+        tracker.configuration.protocolsByPID = assignment.protocolOverrides
         selection = ProcessSelector.select(processes: scanned, policy: policy, selfPID: selfPID)
         seenProcesses.formIntersection(processes.keys)
         applyFilter(prune: prune)
@@ -248,11 +260,22 @@ final class CaptureLoop {
     private func adopt(_ updated: PolicySet) {
         guard updated != policies else { return }
         policies = updated
-        protocolAssignment = ProtocolAssignment(policies: updated)
+        assignment = PolicyAssignment(policies: updated)
         tracker.configuration = .init(policy: policy)
-        pipeline = SpanPipeline(policy: policy, counters: pipeline.counters)
+        retiredPipelineCounters = pipelineCounters
+        mergedPipeline = SpanPipeline(policy: policy)
+        pipelines = Self.pipelines(for: updated)
         rescanProcesses(prune: true)
         metrics.policyReloads += 1
+    }
+
+    private static func pipelines(for policies: PolicySet) -> [SpanPipeline] {
+        policies.policies.count > 1 ? policies.policies.map { SpanPipeline(policy: $0) } : []
+    }
+
+    /// What every pipeline did since the agent started.
+    private var pipelineCounters: SpanPipeline.Counters {
+        pipelines.reduce(retiredPipelineCounters + mergedPipeline.counters) { $0 + $1.counters }
     }
 
     private func publishMetrics() {
@@ -261,8 +284,9 @@ final class CaptureLoop {
         metrics.eventsTruncated = kernel.truncated
         metrics.decodeErrors = UInt64(tracker.counters.decodeErrors)
         metrics.connectionsEvicted = UInt64(tracker.counters.connectionsEvicted)
-        metrics.spansSampledOut = UInt64(pipeline.counters.sampledOut)
-        metrics.spansExcludedByRoute = UInt64(pipeline.counters.excludedByRoute)
+        let pipelineCounters = self.pipelineCounters
+        metrics.spansSampledOut = UInt64(pipelineCounters.sampledOut)
+        metrics.spansExcludedByRoute = UInt64(pipelineCounters.excludedByRoute)
         metrics.tracesPending = assembler.counters.pendingTraces
         metrics.traceSpansPending = assembler.counters.pendingSpans
         metrics.tracesExpired = UInt64(assembler.counters.tracesExpired)

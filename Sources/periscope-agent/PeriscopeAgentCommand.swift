@@ -15,8 +15,8 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
         abstract: "Trace HTTP/1.x requests and TCP connections of this host's processes with eBPF, without changing them.",
         discussion: """
             Runs standalone from a policy file (the InstrumentationPolicy spec without its Kubernetes \
-            selectors; several as YAML documents separated by ---, the first taking precedence, each \
-            process decoded with the protocols of the first policy that selects it) and prints one \
+            selectors; several as YAML documents separated by ---, the first taking precedence: each \
+            process follows the first policy that selects it) and prints one \
             span per request or connection on standard output; logs go to standard error. Needs root (or CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN) and mounts tracefs \
             at /sys/kernel/tracing when it is missing.
 

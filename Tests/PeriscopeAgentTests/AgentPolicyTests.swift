@@ -84,6 +84,38 @@ extension KernelTests {
             #expect(metrics["policy_reloads"] == 1)
         }
 
+        /// Routes and excluded routes are each policy's own: they name and drop the spans of
+        /// the processes that policy selects, not those of the processes another one selects.
+        @Test func eachProcessFollowsTheRoutesOfItsOwnPolicy() async throws {
+            let site = try TemporaryDirectory()
+            for name in ["private", "7"] { _ = try site.write(name, "x\n") }
+            try FileManager.default.createDirectory(atPath: "\(site.path)/items", withIntermediateDirectories: true)
+            _ = try site.write("items/7", "seven\n")
+            let named = try startPythonServer(port: 18517, directory: site.path)
+            let other = try startPythonServer(port: 18518, directory: site.path)
+            let agent = try await AgentHarness(policy: """
+                pids: [\(named.pid)]
+                routes: ["/items/{item}"]
+                exclude: {routes: ["/private"]}
+                ---
+                ports: [18517, 18518]
+                """)
+            for port in [18517, 18518] {
+                for path in ["/private", "/items/7"] { try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:\(port)\(path)"]) }
+            }
+            let clients = try await agent.waitForSpans(count: 4) { $0.isClient }
+            _ = try await agent.waitForSpans(count: 3) { $0.isServer }
+            try await Task.sleep(for: .milliseconds(300))
+            try agent.stop()
+            let servers = try agent.spans.filter(\.isServer)
+            let byNamed = servers.filter { $0.pid == named.pid }, byOther = servers.filter { $0.pid == other.pid }
+            #expect(byNamed.map(\.path) == ["/items/7"], "its policy drops /private")
+            #expect(byNamed.first?.name == "GET /items/{item}")
+            #expect(Set(byOther.compactMap(\.path)) == ["/private", "/items/7"], "the other policy drops nothing")
+            #expect(byOther.first { $0.path == "/items/7" }?.name == "GET /items/{id}", "and names by the default template")
+            #expect(clients.count == 4, "curl follows the second policy even after it exited: \(clients.compactMap(\.path))")
+        }
+
         @Test func anInvalidEditIsRejectedAndThePreviousPolicyStays() async throws {
             let site = try TemporaryDirectory()
             _ = try site.write("index.html", "hello\n")

@@ -1,26 +1,23 @@
 /// The policies one agent has in force, highest precedence first: the documents of a
 /// standalone policy file in file order, or a node's policies in a cluster.
 ///
-/// The kernel filter and the span pipeline take one policy, `merged`: processes selected by
-/// any policy (every process when one selects by port only), ports the union (all ports when
-/// any policy has none), protocols the union, excludes and routes concatenated (an exclusion
-/// applies to every policy), the largest payload size, query strings kept when any policy keeps
-/// them, resource attributes combined (the first policy wins a key), and the sampler and export
-/// of the first policy. Decoders stay per process: see `protocols(of:)` and
-/// `ProtocolAssignment`.
+/// The kernel filter takes one policy, `merged`: processes selected by any policy (every
+/// process when one selects by port only), ports the union (all ports when any policy has
+/// none), protocols the union, excludes and routes concatenated (an exclusion applies to every
+/// policy), the largest payload size, query strings kept when any policy keeps them, resource
+/// attributes combined (the first policy wins a key), and the sampler and export of the first
+/// policy. Each process's spans follow the first policy that selects it (decoders, routes,
+/// route exclusions, queries, sampler: see `PolicyAssignment`), others `merged`; export is
+/// one for the agent, the first policy's.
 public struct PolicySet: Sendable, Equatable {
     /// Never empty.
     public let policies: [Policy]
     public let merged: Policy
-    /// Whether processes may need other decoders than `merged.protocols`.
-    public let protocolsVary: Bool
 
     /// - Parameter policies: highest precedence first; none means one default policy.
     public init(_ policies: [Policy]) {
         self.policies = policies.isEmpty ? [Policy()] : policies
-        let merged = Self.merge(self.policies)
-        self.merged = merged
-        protocolsVary = self.policies.contains { $0.protocols != merged.protocols }
+        merged = Self.merge(self.policies)
     }
 
     public init(_ policy: Policy) {

@@ -21,6 +21,16 @@ public struct SpanPipeline: Sendable {
         public var excludedByProtocol = 0
 
         public init() {}
+
+        public static func + (a: Counters, b: Counters) -> Counters {
+            var sum = a
+            sum.received += b.received
+            sum.kept += b.kept
+            sum.excludedByRoute += b.excludedByRoute
+            sum.sampledOut += b.sampledOut
+            sum.excludedByProtocol += b.excludedByProtocol
+            return sum
+        }
     }
 
     public let routes: RouteMatcher

@@ -4,7 +4,7 @@ public struct ConnectionTrackerConfiguration: Sendable, Equatable {
     /// With `.http`, connections whose first bytes are HTTP/1.x give one span per exchange;
     /// with `.tcp`, every other connection gives one span when it ends.
     public var protocols: Set<TracedProtocol>
-    /// Processes that run other decoders than `protocols` (see `ProtocolAssignment`). A
+    /// Processes that run other decoders than `protocols` (see `PolicyAssignment`). A
     /// connection keeps the decoders it started with. Default: none.
     public var protocolsByPID: [Int32: Set<TracedProtocol>]
     /// Keep the query string in `HTTPDetails.path` (and so in `url.path`). Default: false,

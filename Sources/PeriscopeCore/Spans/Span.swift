@@ -46,6 +46,10 @@ public struct Span: Sendable, Equatable {
     public var tcp: TCPDetails?
     /// What the tracker knew that helps link the span into a trace; not exported.
     public var link = SpanLinkHints()
+    /// Which of several policies in force the span's process followed when the span was
+    /// built (see `PolicyAssignment`), filled in by the agent; nil for the merged policy. Kept
+    /// with the span because the process may be gone when the span is delivered. Not exported.
+    public var policyIndex: Int?
 
     public init(
         traceID: TraceID, spanID: SpanID, parentSpanID: SpanID? = nil, kind: Kind, name: String,

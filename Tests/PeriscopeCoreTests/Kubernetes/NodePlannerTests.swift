@@ -91,9 +91,10 @@ import Testing
         ])
         #expect(plan.policies.policies.map(\.pids) == [[20], [10]], "by namespace and name; a policy without processes here is left out")
         #expect(plan.policy.ports.isEmpty && plan.policy.protocols == [.http, .tcp])
-        var assignment = ProtocolAssignment(policies: plan.policies)
+        var assignment = PolicyAssignment(policies: plan.policies)
         assignment.assign(processes: processes, agentPID: 99)
-        #expect(assignment.overrides == [10: [.tcp], 20: [.http]])
+        #expect(assignment.protocolOverrides == [10: [.tcp], 20: [.http]])
+        #expect(assignment.owners == [20: 0, 10: 1])
     }
 
     @Test func mergingTakesTheUnionOfPortsAndAllPortsWhenAnyPolicyHasNone() throws {

@@ -63,7 +63,6 @@ import Testing
         #expect(set.merged.ports == PortSet([8080...8080, 9000...9001]))
         #expect(set.merged.protocols == [.http, .tcp])
         #expect(set.merged.exclude.executables.map(\.pattern) == ["*healthcheck*"])
-        #expect(set.protocolsVary)
     }
 
     @Test func aPolicySelectingByPortOnlyMakesTheMergedOneSelectEveryProcess() throws {
@@ -79,7 +78,6 @@ import Testing
         ])
         #expect(set.merged.sampler == .alwaysOff)
         #expect(set.merged.resourceAttributes == ["env": "prod", "team": "a"])
-        #expect(!set.protocolsVary)
     }
 
     @Test func noPoliciesIsTheDefaultPolicy() {
@@ -89,26 +87,37 @@ import Testing
 
     @Test func eachProcessGetsTheDecodersOfTheFirstPolicySelectingIt() throws {
         let set = PolicySet(try Policy.parseDocuments(yaml: Self.twoPolicies))
-        var assignment = ProtocolAssignment(policies: set)
+        var assignment = PolicyAssignment(policies: set)
         assignment.assign(processes: [
             ProcessEntry(pid: 10, ppid: 1, executable: "/usr/sbin/nginx"),
             ProcessEntry(pid: 20, ppid: 1, executable: "/usr/sbin/haproxy"),
             ProcessEntry(pid: 30, ppid: 1, executable: "/usr/bin/python3"),
+            ProcessEntry(pid: 40, ppid: 1, executable: "/usr/bin/redis-server"),
         ], agentPID: 99)
-        #expect(assignment.overrides == [20: [.tcp]])
+        #expect(assignment.protocolOverrides == [20: [.tcp]])
+        #expect(assignment.owners == [10: 0, 20: 1, 30: 0])
+        #expect(assignment.owner(of: 40) == nil, "no policy selects it")
 
         assignment.update(with: ProcessEntry(pid: 21, ppid: 20, executable: "/usr/sbin/haproxy"))
-        #expect(assignment.overrides[21] == [.tcp])
+        #expect(assignment.protocolOverrides[21] == [.tcp] && assignment.owner(of: 21) == 1)
         assignment.update(with: ProcessEntry(pid: 20, ppid: 1, executable: "/usr/bin/python3"))
-        #expect(assignment.overrides[20] == nil, "after exec the process belongs to the first policy")
+        #expect(assignment.protocolOverrides[20] == nil, "after exec the process belongs to the first policy")
+        #expect(assignment.owner(of: 20) == 0)
         assignment.remove(pid: 21)
-        #expect(assignment.overrides.isEmpty)
+        #expect(assignment.protocolOverrides.isEmpty && assignment.owner(of: 21) == nil)
     }
 
-    @Test func policiesThatAgreeOnDecodersCostNothing() throws {
-        var assignment = ProtocolAssignment(policies: PolicySet([try Policy.parse(yaml: "pids: [1]"), try Policy.parse(yaml: "pids: [2]")]))
+    @Test func policiesThatAgreeOnDecodersOverrideNone() throws {
+        var assignment = PolicyAssignment(policies: PolicySet([try Policy.parse(yaml: "pids: [1]"), try Policy.parse(yaml: "pids: [2]")]))
         assignment.assign(processes: [ProcessEntry(pid: 1, ppid: 0, executable: "/a")], agentPID: 99)
         assignment.update(with: ProcessEntry(pid: 2, ppid: 1, executable: "/b"))
-        #expect(assignment.overrides.isEmpty)
+        #expect(assignment.protocolOverrides.isEmpty)
+        #expect(assignment.owners == [1: 0, 2: 0], "a child of a listed pid follows its parent's policy")
+    }
+
+    @Test func onePolicyTracksNothing() throws {
+        var assignment = PolicyAssignment(policies: PolicySet(try Policy.parse(yaml: "pids: [1]\nprotocols: [tcp]")))
+        assignment.assign(processes: [ProcessEntry(pid: 1, ppid: 0, executable: "/a")], agentPID: 99)
+        #expect(!assignment.isTracking && assignment.owners.isEmpty && assignment.owner(of: 1) == nil)
     }
 }
