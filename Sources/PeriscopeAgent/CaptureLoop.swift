@@ -169,12 +169,14 @@ final class CaptureLoop {
     /// Traces the assembler let go: named, sampled as a whole, counted and emitted.
     private func deliver(_ traces: [AssembledTrace]) {
         for trace in traces {
-            for span in trace.spans {
-                let decision = if let owner = span.policyIndex, pipelines.indices.contains(owner) {
-                    pipelines[owner].decide(span, incoming: trace.incoming)
+            let decisions = trace.decisions { span, context in
+                if let owner = span.policyIndex, pipelines.indices.contains(owner) {
+                    pipelines[owner].decide(span, incoming: context)
                 } else {
-                    mergedPipeline.decide(span, incoming: trace.incoming)
+                    mergedPipeline.decide(span, incoming: context)
                 }
+            }
+            for decision in decisions {
                 switch decision {
                 case .excluded:
                     continue

@@ -64,8 +64,7 @@ public enum Sampler: Sendable, Hashable {
         guard ratio > 0 else { return false }
         let threshold = ratio * 18_446_744_073_709_551_616.0
         guard threshold < 18_446_744_073_709_551_616.0 else { return true }
-        var value: UInt64 = 0
-        for byte in traceID.bytes.suffix(8) { value = value << 8 | UInt64(byte) }
+        let value = traceID.low  // the last eight bytes, big-endian
         return value < UInt64(threshold)
     }
 }
