@@ -169,6 +169,8 @@ final class CaptureLoop {
     /// Traces the assembler let go: named, sampled as a whole, counted and emitted.
     private func deliver(_ traces: [AssembledTrace]) {
         for trace in traces {
+            // A span built before a policy change names a policy of the previous set; it is
+            // decided by the one now at that place, or by the merged policy.
             let decisions = trace.decisions { span, context in
                 if let owner = span.policyIndex, pipelines.indices.contains(owner) {
                     pipelines[owner].decide(span, incoming: context)
