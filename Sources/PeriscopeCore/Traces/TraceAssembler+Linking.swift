@@ -178,6 +178,11 @@ extension TraceAssembler {
         return node.parent == nil && !node.isEmitted
     }
 
+    /// How long after `earlier` `later` came; 0 when it did not.
+    private static func gap(from earlier: UInt64, to later: UInt64) -> UInt64 {
+        later > earlier ? later - earlier : 0
+    }
+
     private static func distance(_ a: LinkFacts, _ b: LinkFacts) -> UInt64 {
         a.start > b.start ? a.start - b.start : b.start - a.start
     }
@@ -202,12 +207,19 @@ extension TraceAssembler {
             return best?.key
         case .client:
             if let digest = span.digest {
-                // Prefer a server span that has not forwarded its request yet, then the earliest.
-                var best: (key: Int, rank: (Int, UInt64))?
+                // Prefer a server span that has not forwarded its request yet, then one that
+                // answered after this call ended, the soonest after. A server that already
+                // forwarded the request and answered before this call ended is another
+                // request's (identical requests through an event loop). One process's clock
+                // needs no skew.
+                var best: (key: Int, rank: (Int, Int, UInt64))?
                 let servers = Indexed(key: DigestKey(pid: span.pid, digest: digest), kind: .server)
                 for candidate in Self.recent(byDigest[servers]) where candidate != key {
                     guard let parent = facts[candidate], Self.startedWithin(parent: parent, child: span) else { continue }
-                    let rank = (nodes[candidate]?.hasRequestChild == true ? 1 : 0, parent.start)
+                    let forwarded = nodes[candidate]?.hasRequestChild == true
+                    let answeredAfter = span.end <= parent.end
+                    if forwarded && !answeredAfter { continue }
+                    let rank = (forwarded ? 1 : 0, answeredAfter ? 0 : 1, answeredAfter ? Self.gap(from: span.end, to: parent.end) : parent.start)
                     if best == nil || rank < best!.rank { best = (candidate, rank) }
                 }
                 if let parent = best?.key {
@@ -245,13 +257,17 @@ extension TraceAssembler {
         case .server:
             var children: [Int] = []
             if let digest = span.digest {
-                var first: (key: Int, start: UInt64)?
+                // The call that ended the soonest before this answer (a proxy answers as soon
+                // as its call returns), else the earliest that started within it.
+                var first: (key: Int, rank: (Int, UInt64))?
                 let clients = Indexed(key: DigestKey(pid: span.pid, digest: digest), kind: .client)
                 for candidate in Self.recent(byDigest[clients]) where candidate != key {
                     guard let child = facts[candidate], Self.startedWithin(parent: span, child: child),
                           isPendingOrphan(candidate)
                     else { continue }
-                    if first == nil || child.start < first!.start { first = (candidate, child.start) }
+                    let endedBefore = child.end <= span.end
+                    let rank = (endedBefore ? 0 : 1, endedBefore ? Self.gap(from: child.end, to: span.end) : child.start)
+                    if first == nil || rank < first!.rank { first = (candidate, rank) }
                 }
                 if let first {
                     children.append(first.key)

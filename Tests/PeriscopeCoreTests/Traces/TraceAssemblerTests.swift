@@ -155,6 +155,62 @@ func chain(target: String, at t: UInt64, curlPort: UInt16, nginxPort: UInt16, ha
         }
     }
 
+    /// An event-loop proxy forwarding many identical requests (one route under load) over
+    /// keep-alive upstream connections, finishing out of order: the request bytes cannot
+    /// tell the requests apart, their timing must.
+    @Test(arguments: [0, 1, 2, 3])
+    func identicalRequestsThroughAnEventLoopProxyStayInTheirOwnTraces(seed: Int) throws {
+        var assembler = TraceAssembler(configuration: quick)
+        var generator = SeededGenerator(seed: UInt64(seed) + 100)
+        var spans: [Span] = []
+        var upstreamFree = [UInt64](repeating: 0, count: 16)
+        // When each answer is written: random, but one at a time, as one thread writes them.
+        var ends = (0..<200).map { UInt64($0) * 10_000 + 50_000 + UInt64.random(in: 0...40_000, using: &generator) }
+        let order = ends.indices.sorted { ends[$0] < ends[$1] }
+        for (previous, next) in zip(order, order.dropFirst()) where ends[next] < ends[previous] + 1_000 {
+            ends[next] = ends[previous] + 1_000
+        }
+        for i in 0..<200 {
+            let start = UInt64(i) * 10_000
+            let duration = ends[i] - start
+            // The proxy reads the request, forwards it at once, answers as soon as the backend did.
+            let upstream = upstreamFree.firstIndex { $0 <= start + 1_000 }!
+            upstreamFree[upstream] = start + duration
+            let clientPort = UInt16(40000 + i), upstreamPort = UInt16(45000 + upstream)
+            var front = Hop.http(.server, pid: 2, clientPort: clientPort, serverPort: 8080, target: "/", from: start, to: start + duration,
+                                 parentMayFollow: false)
+            front.link.childMayFollow = true
+            let call = Hop.http(.client, pid: 2, clientPort: upstreamPort, serverPort: 9090, target: "/",
+                                from: start + 1_000, to: start + duration - 200)
+            let backend = Hop.http(.server, pid: 3, clientPort: upstreamPort, serverPort: 9090, target: "/",
+                                   from: start + 1_100, to: start + duration - 300)
+            spans += [front, call, backend]
+        }
+        spans.sort { ($0.endTimeUnixNano, $0.spanID.value) < ($1.endTimeUnixNano, $1.spanID.value) }
+        var now: UInt64 = 0
+        var traces: [AssembledTrace] = []
+        for batch in stride(from: 0, to: spans.count, by: 4) {
+            now += 1
+            // Processes interleave in a batch; one process's events keep their order (one thread).
+            var shuffled = Array(spans[batch..<min(batch + 4, spans.count)]).shuffled(using: &generator)
+            for pid in Set(shuffled.map(\.pid)) {
+                let places = shuffled.indices.filter { shuffled[$0].pid == pid }
+                let ordered = places.map { shuffled[$0] }.sorted { $0.endTimeUnixNano < $1.endTimeUnixNano }
+                for (place, span) in zip(places, ordered) { shuffled[place] = span }
+            }
+            assembler.add(shuffled, now: now)
+            traces += assembler.advance(now: now)
+        }
+        traces += assembler.flush(now: now + 1)
+        let wrong = traces.filter { trace in
+            let front = trace.spans.first { $0.pid == 2 && $0.kind == .server }
+            let starts = Set(trace.spans.map { ($0.startTimeUnixNano / 10_000) })
+            return trace.spans.count != 3 || front == nil || starts.count != 1
+        }
+        #expect(traces.count == 200)
+        #expect(wrong.isEmpty, "\(wrong.count) traces mix requests: \(wrong.prefix(3).map { $0.spans.map { "\($0.pid)\($0.kind.rawValue.prefix(1))@\($0.startTimeUnixNano / 1000)" } })")
+    }
+
     @Test func incomingTraceparentKeepsItsTraceIDAndParentThroughEveryHop() throws {
         var assembler = TraceAssembler(configuration: quick)
         let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
