@@ -88,13 +88,18 @@ extension TraceAssembler {
         byThread[Indexed(key: ThreadKey(pid: span.pid, tid: span.tid), kind: span.kind), default: []].append(key)
     }
 
+    /// Drops a forgotten span (no longer in `facts`) from the indexes. Spans are mostly
+    /// forgotten oldest first, so it is usually at the front of its lists; elsewhere it stays
+    /// until the entries before it go (searches skip it). Those go within `maxRetainedSpans`
+    /// emissions, which bounds what waits. Removing from the middle of long lists on every span
+    /// would cost more than all linking.
     mutating func unindex(_ key: Int, _ span: LinkFacts) {
+        let facts = self.facts
         func remove<K: Hashable>(_ index: inout [K: ArraySlice<Int>], _ k: K) {
             guard var keys = index.removeValue(forKey: k) else { return }
             if keys.first == key {
                 keys.removeFirst()
-            } else if let position = keys.firstIndex(of: key) {
-                keys.remove(at: position)
+                while let first = keys.first, facts[first] == nil { keys.removeFirst() }
             }
             if !keys.isEmpty { index[k] = keys }
         }
@@ -178,6 +183,13 @@ extension TraceAssembler {
         return node.parent == nil && !node.isEmitted
     }
 
+    /// Whether `span` ended more than the clock skew before `moment`. Index lists are in
+    /// arrival order, which is the order spans end in: once one ended that long before the span
+    /// being placed started, older entries cannot be its parent or child either.
+    private static func endedLongBefore(_ span: LinkFacts, _ moment: UInt64, skew: UInt64) -> Bool {
+        span.end &+ skew < moment
+    }
+
     /// How long after `earlier` `later` came; 0 when it did not.
     private static func gap(from earlier: UInt64, to later: UInt64) -> UInt64 {
         later > earlier ? later - earlier : 0
@@ -197,12 +209,13 @@ extension TraceAssembler {
         case .server:
             guard let connection = span.connection else { return nil }
             var best: (key: Int, distance: UInt64)?
-            for candidate in Self.recent(byConnection[Indexed(key: connection, kind: .client)]) where candidate != key {
-                guard let parent = facts[candidate], Self.acrossConnection(parent: parent, child: span, skew: skew),
-                      takesAnotherConnectionChild(candidate)
+            for candidate in Self.recent(byConnection[Indexed(key: connection, kind: .client)]).reversed() where candidate != key {
+                guard let parent = facts[candidate] else { continue }
+                if Self.endedLongBefore(parent, span.start, skew: skew) { break }
+                guard Self.acrossConnection(parent: parent, child: span, skew: skew), takesAnotherConnectionChild(candidate)
                 else { continue }
                 let distance = Self.distance(parent, span)
-                if best == nil || distance < best!.distance { best = (candidate, distance) }
+                if best == nil || distance <= best!.distance { best = (candidate, distance) }
             }
             return best?.key
         case .client:
@@ -214,13 +227,15 @@ extension TraceAssembler {
                 // needs no skew.
                 var best: (key: Int, rank: (Int, Int, UInt64))?
                 let servers = Indexed(key: DigestKey(pid: span.pid, digest: digest), kind: .server)
-                for candidate in Self.recent(byDigest[servers]) where candidate != key {
-                    guard let parent = facts[candidate], Self.startedWithin(parent: parent, child: span) else { continue }
+                for candidate in Self.recent(byDigest[servers]).reversed() where candidate != key {
+                    guard let parent = facts[candidate] else { continue }
+                    if Self.endedLongBefore(parent, span.start, skew: skew) { break }
+                    guard Self.startedWithin(parent: parent, child: span) else { continue }
                     let forwarded = nodes[candidate]?.hasRequestChild == true
                     let answeredAfter = span.end <= parent.end
                     if forwarded && !answeredAfter { continue }
                     let rank = (forwarded ? 1 : 0, answeredAfter ? 0 : 1, answeredAfter ? Self.gap(from: span.end, to: parent.end) : parent.start)
-                    if best == nil || rank < best!.rank { best = (candidate, rank) }
+                    if best == nil || rank <= best!.rank { best = (candidate, rank) }
                 }
                 if let parent = best?.key {
                     nodes[parent]!.hasRequestChild = true
@@ -244,15 +259,15 @@ extension TraceAssembler {
             guard let connection = span.connection else { return [] }
             var orphans: [Int] = []
             var nearest: (key: Int, distance: UInt64)?
-            for candidate in Self.recent(byConnection[Indexed(key: connection, kind: .server)]) where candidate != key {
-                guard let child = facts[candidate], Self.acrossConnection(parent: span, child: child, skew: skew),
-                      isPendingOrphan(candidate)
-                else { continue }
+            for candidate in Self.recent(byConnection[Indexed(key: connection, kind: .server)]).reversed() where candidate != key {
+                guard let child = facts[candidate] else { continue }
+                if Self.endedLongBefore(child, span.start, skew: skew) { break }
+                guard Self.acrossConnection(parent: span, child: child, skew: skew), isPendingOrphan(candidate) else { continue }
                 orphans.append(candidate)
                 let distance = Self.distance(child, span)
-                if nearest == nil || distance < nearest!.distance { nearest = (candidate, distance) }
+                if nearest == nil || distance <= nearest!.distance { nearest = (candidate, distance) }
             }
-            guard span.isHTTP else { return orphans }
+            guard span.isHTTP else { return orphans.reversed() }
             return nearest.map { [$0.key] } ?? []
         case .server:
             var children: [Int] = []
@@ -261,13 +276,13 @@ extension TraceAssembler {
                 // as its call returns), else the earliest that started within it.
                 var first: (key: Int, rank: (Int, UInt64))?
                 let clients = Indexed(key: DigestKey(pid: span.pid, digest: digest), kind: .client)
-                for candidate in Self.recent(byDigest[clients]) where candidate != key {
-                    guard let child = facts[candidate], Self.startedWithin(parent: span, child: child),
-                          isPendingOrphan(candidate)
-                    else { continue }
+                for candidate in Self.recent(byDigest[clients]).reversed() where candidate != key {
+                    guard let child = facts[candidate] else { continue }
+                    if Self.endedLongBefore(child, span.start, skew: skew) { break }
+                    guard Self.startedWithin(parent: span, child: child), isPendingOrphan(candidate) else { continue }
                     let endedBefore = child.end <= span.end
                     let rank = (endedBefore ? 0 : 1, endedBefore ? Self.gap(from: child.end, to: span.end) : child.start)
-                    if first == nil || rank < first!.rank { first = (candidate, rank) }
+                    if first == nil || rank <= first!.rank { first = (candidate, rank) }
                 }
                 if let first {
                     children.append(first.key)
