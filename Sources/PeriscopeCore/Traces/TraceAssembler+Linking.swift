@@ -183,11 +183,25 @@ extension TraceAssembler {
         return node.parent == nil && !node.isEmitted
     }
 
-    /// Whether `span` ended more than the clock skew before `moment`. Index lists are in
-    /// arrival order, which is the order spans end in: once one ended that long before the span
-    /// being placed started, older entries cannot be its parent or child either.
-    private static func endedLongBefore(_ span: LinkFacts, _ moment: UInt64, skew: UInt64) -> Bool {
-        span.end &+ skew < moment
+    /// Ends a newest-first search once several entries in a row ended more than the clock skew
+    /// before `moment` (when the span being placed began). Index lists are in arrival order,
+    /// about the order spans end in, so older entries cannot be its parent or child either. A
+    /// few in a row, not one: a span ending long before it arrives (an answer framed by the
+    /// connection's close) sits among newer ones.
+    struct SearchHorizon {
+        let moment: UInt64
+        let skew: UInt64
+        private var behind = 0
+
+        init(_ moment: UInt64, skew: UInt64) {
+            self.moment = moment
+            self.skew = skew
+        }
+
+        mutating func passed(_ span: LinkFacts) -> Bool {
+            behind = span.end &+ skew < moment ? behind + 1 : 0
+            return behind >= 8
+        }
     }
 
     /// How long after `earlier` `later` came; 0 when it did not.
@@ -209,9 +223,10 @@ extension TraceAssembler {
         case .server:
             guard let connection = span.connection else { return nil }
             var best: (key: Int, distance: UInt64)?
+            var horizon = SearchHorizon(span.start, skew: skew)
             for candidate in Self.recent(byConnection[Indexed(key: connection, kind: .client)]).reversed() where candidate != key {
                 guard let parent = facts[candidate] else { continue }
-                if Self.endedLongBefore(parent, span.start, skew: skew) { break }
+                if horizon.passed(parent) { break }
                 guard Self.acrossConnection(parent: parent, child: span, skew: skew), takesAnotherConnectionChild(candidate)
                 else { continue }
                 let distance = Self.distance(parent, span)
@@ -227,9 +242,10 @@ extension TraceAssembler {
                 // needs no skew.
                 var best: (key: Int, rank: (Int, Int, UInt64))?
                 let servers = Indexed(key: DigestKey(pid: span.pid, digest: digest), kind: .server)
+                var horizon = SearchHorizon(span.start, skew: skew)
                 for candidate in Self.recent(byDigest[servers]).reversed() where candidate != key {
                     guard let parent = facts[candidate] else { continue }
-                    if Self.endedLongBefore(parent, span.start, skew: skew) { break }
+                    if horizon.passed(parent) { break }
                     guard Self.startedWithin(parent: parent, child: span) else { continue }
                     let forwarded = nodes[candidate]?.hasRequestChild == true
                     let answeredAfter = span.end <= parent.end
@@ -259,9 +275,10 @@ extension TraceAssembler {
             guard let connection = span.connection else { return [] }
             var orphans: [Int] = []
             var nearest: (key: Int, distance: UInt64)?
+            var horizon = SearchHorizon(span.start, skew: skew)
             for candidate in Self.recent(byConnection[Indexed(key: connection, kind: .server)]).reversed() where candidate != key {
                 guard let child = facts[candidate] else { continue }
-                if Self.endedLongBefore(child, span.start, skew: skew) { break }
+                if horizon.passed(child) { break }
                 guard Self.acrossConnection(parent: span, child: child, skew: skew), isPendingOrphan(candidate) else { continue }
                 orphans.append(candidate)
                 let distance = Self.distance(child, span)
@@ -276,9 +293,10 @@ extension TraceAssembler {
                 // as its call returns), else the earliest that started within it.
                 var first: (key: Int, rank: (Int, UInt64))?
                 let clients = Indexed(key: DigestKey(pid: span.pid, digest: digest), kind: .client)
+                var horizon = SearchHorizon(span.start, skew: skew)
                 for candidate in Self.recent(byDigest[clients]).reversed() where candidate != key {
                     guard let child = facts[candidate] else { continue }
-                    if Self.endedLongBefore(child, span.start, skew: skew) { break }
+                    if horizon.passed(child) { break }
                     guard Self.startedWithin(parent: span, child: child), isPendingOrphan(candidate) else { continue }
                     let endedBefore = child.end <= span.end
                     let rank = (endedBefore ? 0 : 1, endedBefore ? Self.gap(from: child.end, to: span.end) : child.start)

@@ -211,6 +211,21 @@ func chain(target: String, at t: UInt64, curlPort: UInt16, nginxPort: UInt16, ha
         #expect(wrong.isEmpty, "\(wrong.count) traces mix requests: \(wrong.prefix(3).map { $0.spans.map { "\($0.pid)\($0.kind.rawValue.prefix(1))@\($0.startTimeUnixNano / 1000)" } })")
     }
 
+    /// Searches go newest first and stop at spans that ended long before; a span that arrives
+    /// long after it ended (an exchange ended by its connection's close) does not stop them.
+    @Test func aSpanArrivingLongAfterItEndedDoesNotHideOlderCandidates() throws {
+        var assembler = TraceAssembler(configuration: quick)
+        let call = Hop.http(.client, pid: 2, clientPort: 45000, serverPort: 9090, target: "/", from: 110 * ms, to: 190 * ms)
+        let stale = Hop.http(.client, pid: 2, clientPort: 45001, serverPort: 9090, target: "/", from: 10 * ms, to: 20 * ms)
+        var answer = Hop.http(.server, pid: 2, clientPort: 40000, serverPort: 8080, target: "/", from: 100 * ms, to: 200 * ms,
+                              parentMayFollow: false)
+        answer.link.childMayFollow = true
+        assembler.add([call, stale, answer], now: 1)
+        let traces = assembler.flush(now: 2)
+        let trace = try #require(traces.first { $0.spans.contains { $0.spanID == answer.spanID } })
+        #expect(trace.spans.map(\.spanID) == [answer.spanID, call.spanID])
+    }
+
     @Test func incomingTraceparentKeepsItsTraceIDAndParentThroughEveryHop() throws {
         var assembler = TraceAssembler(configuration: quick)
         let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
