@@ -23,19 +23,24 @@ extension SpanSink {
 public final class SpanPrinter: SpanSink {
     private let format: AgentConfiguration.OutputFormat
     private let fd: Int32
+    private let podOf: ((Int32) -> PodDecoration?)?
     private var buffer: [UInt8] = []
 
-    public init(format: AgentConfiguration.OutputFormat, fd: Int32 = STDOUT_FILENO) {
+    /// - Parameter podOf: in a cluster, the pod a process runs in: the text line names it, the
+    ///   JSON object carries its resource attributes.
+    public init(format: AgentConfiguration.OutputFormat, fd: Int32 = STDOUT_FILENO, podOf: ((Int32) -> PodDecoration?)? = nil) {
         self.format = format
         self.fd = fd
+        self.podOf = podOf
     }
 
     private var text = SpanTextFormatter()
 
     public func emit(_ span: Span) {
+        let pod = podOf?(span.pid)
         switch format {
-        case .text: text.write(span, into: &buffer)
-        case .json: buffer.append(contentsOf: SpanJSONFormatter.format(span).utf8)
+        case .text: text.write(span, into: &buffer, pod: pod?.qualifiedName)
+        case .json: buffer.append(contentsOf: SpanJSONFormatter.format(span, resource: pod?.attributes).utf8)
         }
         buffer.append(UInt8(ascii: "\n"))
         if buffer.count > 64 * 1024 { flush() }

@@ -148,6 +148,10 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
         }
 
         let format = output.format
+        let kubernetes = NodeAgentConfiguration.resolve(nodeName: nodeName, environment: ProcessInfo.processInfo.environment)
+        let resources = telemetry.resources
+        // In a cluster, printed spans name their pod.
+        let podOf: (@Sendable (Int32) -> PodDecoration?)? = kubernetes.map { _ in { @Sendable pid in resources.decoration(of: pid) } }
         let agent = Agent(
             configuration: AgentConfiguration(
                 policyPath: config, output: format ?? .text, ringBufferBytes: ringBufferBytes,
@@ -156,14 +160,14 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
             policies: policies, policyFile: policyFile, logger: logger, control: control,
             makeSink: {
                 var sinks: [SpanSink] = []
-                if let format { sinks.append(SpanPrinter(format: format)) }
+                if let format { sinks.append(SpanPrinter(format: format, podOf: podOf)) }
                 if output == .tree { sinks.append(TraceTreePrinter()) }
                 if let sink = telemetry.makeSink() { sinks.append(sink) }
                 return sinks.count == 1 ? sinks[0] : SpanFanOut(sinks)
             }
         )
         var nodeAgent: NodeAgent?
-        if let node = NodeAgentConfiguration.resolve(nodeName: nodeName, environment: ProcessInfo.processInfo.environment) {
+        if let node = kubernetes {
             do {
                 var kube = try kubeconfig.map { try Kubeconfig.load(paths: [$0]).configuration() }
                     ?? KubeClientConfiguration.load(environment: ProcessInfo.processInfo.environment)

@@ -46,6 +46,11 @@ public final class ProcessResources: Sendable {
 
     /// The pod attributes of each traced process in a Kubernetes pod (their `service.name`
     /// yields to the process's own `OTEL_SERVICE_NAME`). Replaces the previous set.
+    /// The pod `pid` runs in, as the last plan said.
+    public func decoration(of pid: Int32) -> PodDecoration? {
+        decorations.withLock { $0[pid] }
+    }
+
     public func setDecorations(_ updated: [Int32: PodDecoration]) {
         let changed = decorations.withLock { current in
             defer { current = updated }

@@ -21,6 +21,12 @@ public struct PodDecoration: Sendable, Hashable {
 
     public var attributes: [String: String]
 
+    /// `namespace/name` of the pod, when known.
+    public var qualifiedName: String? {
+        guard let name = attributes["k8s.pod.name"] else { return nil }
+        return attributes["k8s.namespace.name"].map { "\($0)/\(name)" } ?? name
+    }
+
     public init(attributes: [String: String]) {
         self.attributes = attributes
     }

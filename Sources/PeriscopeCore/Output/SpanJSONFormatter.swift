@@ -1,16 +1,17 @@
 /// A span as one line of JSON with OpenTelemetry's OTLP/JSON field names: hex ids,
 /// 64-bit times as strings, enum names for kind and status, and the semantic-convention
-/// attributes as one flat object with typed values.
+/// attributes as one flat object with typed values; in a cluster, the pod's resource
+/// attributes (`k8s.pod.name`, …) as a `resource` object.
 public struct SpanJSONFormatter: Sendable {
     public init() {}
 
     /// The span formatted with the default settings.
-    public static func format(_ span: Span) -> String {
-        Self().format(span)
+    public static func format(_ span: Span, resource: [String: String]? = nil) -> String {
+        Self().format(span, resource: resource)
     }
 
     /// One JSON object, without a trailing newline.
-    public func format(_ span: Span) -> String {
+    public func format(_ span: Span, resource: [String: String]? = nil) -> String {
         var fields = [
             field("traceId", JSONString.quoted(span.traceID.hex)),
             field("spanId", JSONString.quoted(span.spanID.hex)),
@@ -30,6 +31,9 @@ public struct SpanJSONFormatter: Sendable {
         }
         fields.append(field("status", object(status)))
         fields.append(field("attributes", object(span.attributes.map { field($0.key, Self.json($0.value)) })))
+        if let resource, !resource.isEmpty {
+            fields.append(field("resource", object(resource.sorted { $0.key < $1.key }.map { field($0.key, JSONString.quoted($0.value)) })))
+        }
         return object(fields)
     }
 

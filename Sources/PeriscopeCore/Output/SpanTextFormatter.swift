@@ -28,8 +28,9 @@ public struct SpanTextFormatter: Sendable {
         return String(decoding: line, as: UTF8.self)
     }
 
-    /// Appends the line (without a newline) to `line`.
-    public mutating func write(_ span: Span, into line: inout [UInt8]) {
+    /// Appends the line (without a newline) to `line`; `pod` (`namespace/name`) follows the
+    /// process when the span comes from a pod.
+    public mutating func write(_ span: Span, into line: inout [UInt8], pod: String? = nil) {
         line.reserveCapacity(line.count + 256)
         timestamps.write(unixNanos: span.startTimeUnixNano, into: &line)
         line.append(Self.space)
@@ -82,6 +83,10 @@ public struct SpanTextFormatter: Sendable {
                 line.append(Self.space)
                 Self.writePrintable(name, into: &line)
             }
+        }
+        if let pod {
+            line.append(contentsOf: " pod=".utf8)
+            Self.writePrintable(pod, into: &line)
         }
         line.append(contentsOf: " trace=".utf8)
         span.traceID.writeHex(into: &line)

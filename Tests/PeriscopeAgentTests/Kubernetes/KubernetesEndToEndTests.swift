@@ -210,6 +210,13 @@ import Testing
         #expect(webResource["service.name"] as? String == "web")
         #expect(webResource["service.namespace"] as? String == "shop")
         #expect(webResource["deployment.environment"] as? String == "test")
+        // The agent's own output names the pod too.
+        let printed = agentA.log.split(separator: "\n").compactMap { line in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
+        }
+        let printedWeb = printed.first { ($0["resource"] as? [String: Any])?["k8s.pod.name"] as? String == "web-5d8f-x1" }
+        #expect(printedWeb != nil, "a printed span carries the web pod's resource")
+        #expect((printedWeb?["resource"] as? [String: Any])?["k8s.namespace.name"] as? String == "shop")
         let apiResource = try #require(api.first?.resource)
         #expect(apiResource["k8s.statefulset.name"] as? String == "api")
         #expect(apiResource["service.name"] as? String == "api-svc")

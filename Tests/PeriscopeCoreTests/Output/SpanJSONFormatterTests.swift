@@ -34,6 +34,13 @@ import Testing
         #expect(line.contains("\"http.response.status_code\":200"), "numbers are JSON numbers, not strings")
     }
 
+    @Test func aPodsResourceAttributesGoIntoAResourceObject() throws {
+        let json = try parse(SpanJSONFormatter.format(SpanFixtures.server, resource: ["k8s.pod.name": "web-1", "k8s.namespace.name": "shop"]))
+        let resource = try #require(json["resource"] as? [String: Any])
+        #expect(resource["k8s.pod.name"] as? String == "web-1" && resource["k8s.namespace.name"] as? String == "shop")
+        #expect(try parse(SpanJSONFormatter.format(SpanFixtures.server))["resource"] == nil, "no pod, no resource object")
+    }
+
     @Test func omitsParentForARootSpanAndWritesTheStatusMessage() throws {
         let json = try parse(SpanJSONFormatter().format(SpanFixtures.hostile))
         #expect(json["parentSpanId"] == nil)

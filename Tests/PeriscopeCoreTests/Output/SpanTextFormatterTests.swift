@@ -37,6 +37,16 @@ import Testing
         #expect(stamps == ["2023-11-14T22:13:20.123Z", "2023-11-14T22:13:20.999Z", "2023-11-14T22:13:21.000Z", "2023-11-14T22:13:20.500Z"])
     }
 
+    @Test func namesThePodAfterTheProcess() {
+        var formatter = SpanTextFormatter()
+        var line: [UInt8] = []
+        formatter.write(SpanFixtures.server, into: &line, pod: "shop/web-1")
+        let text = String(decoding: line, as: UTF8.self)
+        #expect(text.contains("pid=812 nginx pod=shop/web-1 trace="), "\(text)")
+        #expect(PodDecoration(attributes: ["k8s.pod.name": "web-1", "k8s.namespace.name": "shop"]).qualifiedName == "shop/web-1")
+        #expect(PodDecoration(attributes: ["service.name": "x"]).qualifiedName == nil)
+    }
+
     @Test func escapesControlCharactersAndShowsTheStatusMessage() {
         let line = SpanTextFormatter().format(SpanFixtures.hostile)
         #expect(!line.unicodeScalars.contains { $0.value < 0x20 || (0x7f...0x9f).contains($0.value) })
