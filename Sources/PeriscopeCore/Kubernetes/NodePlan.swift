@@ -16,7 +16,7 @@ public struct NodePlan: Sendable, Equatable {
         self.decorations = decorations
     }
 
-    /// The policies as one, for the kernel filter and the span pipeline.
+    /// The policies as one, for the kernel filter (see `PolicySet`).
     public var policy: Policy { policies.merged }
 
     /// Processes in target containers.
