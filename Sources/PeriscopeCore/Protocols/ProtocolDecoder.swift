@@ -1,0 +1,117 @@
+/// A protocol Periscope decodes: detection from a connection's first bytes, then a pure
+/// state machine per connection that takes the bytes each syscall moved and returns the
+/// operations (exchanges) it finished. The connection tracker dispatches to decoders and
+/// knows no protocol; each protocol lives in its own folder under `Protocols/` with its
+/// span mapping, its tests and its fuzz target.
+///
+/// Decoders never trust their input: malformed bytes give a `.decodeError` and at worst
+/// stop decoding of that connection, never a crash; every buffer they keep is bounded.
+public protocol ProtocolDecoder: Sendable {
+    /// Whether `bytes`, the first bytes seen on `stream` of a connection, are this protocol.
+    /// `.needMoreBytes` while too few bytes arrived to tell.
+    static func detect(_ bytes: ArraySlice<UInt8>, stream: MessageStream) -> ProtocolDetection
+
+    /// Decodes the bytes of one read or write. `segment.gap` bytes moved beyond those
+    /// captured were not copied (capture size); a decoder skips them by length or, when it
+    /// cannot, reports `.lostSync` and resynchronizes where it can.
+    mutating func receive(_ segment: ProtocolSegment, into output: inout [ProtocolOutput])
+
+    /// The connection ended (closed, process gone, agent stopping) at `timestamp`:
+    /// operations still open are reported, ended there, with `reason` as their error.
+    mutating func finish(at timestamp: UInt64, reason: String, into output: inout [ProtocolOutput])
+}
+
+/// Which of a connection's two byte streams bytes belong to. The tracker maps the traced
+/// process's direction and role onto it: a client writes requests, a server reads them.
+public enum MessageStream: Sendable, Equatable {
+    /// What the client (the side that connected) sends.
+    case requests
+    /// What the server (the side that accepted) sends.
+    case responses
+}
+
+/// What a look at a connection's first bytes says about one protocol.
+public enum ProtocolDetection: Sendable, Equatable {
+    case matches
+    case needMoreBytes
+    case doesNotMatch
+}
+
+/// The bytes one syscall moved on a connection.
+public struct ProtocolSegment: Sendable {
+    public var stream: MessageStream
+    /// The captured prefix of the bytes moved.
+    public var bytes: ArraySlice<UInt8>
+    /// Bytes moved beyond `bytes` that were not captured.
+    public var gap: Int
+    /// Kernel monotonic nanoseconds at the syscall's end.
+    public var timestamp: UInt64
+    public var tid: Int32
+
+    public init(stream: MessageStream, bytes: ArraySlice<UInt8>, gap: Int = 0, timestamp: UInt64, tid: Int32) {
+        self.stream = stream
+        self.bytes = bytes
+        self.gap = gap
+        self.timestamp = timestamp
+        self.tid = tid
+    }
+}
+
+/// What a decoder found.
+public enum ProtocolOutput: Sendable, Equatable {
+    /// An operation finished (or was abandoned: `status` error with a message).
+    case operation(ProtocolOperation)
+    /// Bytes that are not this protocol, or break one of its limits; `reason` is a short
+    /// stable token (`invalid_frame`, `hpack_table_overflow`, …) counted per protocol.
+    case decodeError(reason: String)
+    /// One stream lost its place after uncaptured bytes.
+    case lostSync
+}
+
+/// One operation on a connection as a span reports it: an HTTP exchange, an HTTP/2
+/// stream, an RPC, a database command. The tracker adds the connection's ends, the span
+/// kind (from the connection's role), ids and the trace context.
+public struct ProtocolOperation: Sendable, Equatable {
+    /// Kernel monotonic nanoseconds: when the request's first byte moved and when the
+    /// answer's last byte moved (or the operation was abandoned).
+    public var start: UInt64
+    public var end: UInt64
+    /// The thread that moved the request's first byte.
+    public var tid: Int32
+    /// Span name, e.g. `GET`, `helloworld.Greeter/SayHello`, `SELECT orders`.
+    public var name: String
+    public var status: Span.Status
+    public var statusMessage: String?
+    /// Set for HTTP exchanges (HTTP/1 and HTTP/2, gRPC included): routes, excluded routes
+    /// and the HTTP attributes come from it.
+    public var http: HTTPDetails?
+    /// Protocol attributes under their semantic-convention names (`rpc.*`, `db.*`, …),
+    /// beyond those `http` gives.
+    public var attributes: [Attribute]
+    /// Identifies the operation within its connection where the protocol multiplexes
+    /// (HTTP/2 stream id): both ends of a connection report the same one.
+    public var streamID: UInt32?
+    /// A digest of the request (`SpanLinkHints.digest`), linking a proxy's inbound and
+    /// outbound spans of the same request.
+    public var requestDigest: UInt64?
+    /// The W3C `traceparent` the request carried, verbatim.
+    public var traceparent: String?
+
+    public init(
+        start: UInt64, end: UInt64, tid: Int32, name: String, status: Span.Status = .unset,
+        statusMessage: String? = nil, http: HTTPDetails? = nil, attributes: [Attribute] = [],
+        streamID: UInt32? = nil, requestDigest: UInt64? = nil, traceparent: String? = nil
+    ) {
+        self.start = start
+        self.end = end
+        self.tid = tid
+        self.name = name
+        self.status = status
+        self.statusMessage = statusMessage
+        self.http = http
+        self.attributes = attributes
+        self.streamID = streamID
+        self.requestDigest = requestDigest
+        self.traceparent = traceparent
+    }
+}
