@@ -59,6 +59,14 @@ public struct ProtocolSegment: Sendable {
 
 /// What a decoder found.
 public enum ProtocolOutput: Sendable, Equatable {
+    /// A request began and what identifies it is known (HTTP: its head was read or
+    /// written). The tracker decides the operation's trace context here, as a tracer inside
+    /// the process would when the request starts: outgoing calls made while it is in flight
+    /// become its children, and the far end of the connection takes it as parent. Every
+    /// operation a decoder reports should be announced this way first, under the same
+    /// `exchangeID`; one never announced gets its context only when it ends, too late to
+    /// parent anything.
+    case requestStarted(RequestStart)
     /// An operation finished (or was abandoned: `status` error with a message).
     case operation(ProtocolOperation)
     /// Bytes that are not this protocol, or break one of its limits; `reason` is a short
@@ -68,10 +76,41 @@ public enum ProtocolOutput: Sendable, Equatable {
     case lostSync
 }
 
+/// The start of one request on a connection.
+public struct RequestStart: Sendable, Equatable {
+    /// Unique within the connection's decoder; the finished `ProtocolOperation` repeats it.
+    public var exchangeID: UInt64
+    /// Kernel monotonic nanoseconds of the read or write that carried the request's first byte.
+    public var timestamp: UInt64
+    public var tid: Int32
+    /// `SpanLinkHints.digest(method:target:)` or the protocol's equivalent: equal digests on
+    /// an inbound and an outbound request of one process mean the same request passed through.
+    public var requestDigest: UInt64?
+    /// The W3C `traceparent` the request carried, verbatim.
+    public var traceparent: String?
+    /// Identifies the request within its connection where the protocol multiplexes (HTTP/2
+    /// stream id): both ends of a connection report the same one.
+    public var streamID: UInt32?
+
+    public init(
+        exchangeID: UInt64, timestamp: UInt64, tid: Int32, requestDigest: UInt64? = nil,
+        traceparent: String? = nil, streamID: UInt32? = nil
+    ) {
+        self.exchangeID = exchangeID
+        self.timestamp = timestamp
+        self.tid = tid
+        self.requestDigest = requestDigest
+        self.traceparent = traceparent
+        self.streamID = streamID
+    }
+}
+
 /// One operation on a connection as a span reports it: an HTTP exchange, an HTTP/2
 /// stream, an RPC, a database command. The tracker adds the connection's ends, the span
 /// kind (from the connection's role), ids and the trace context.
 public struct ProtocolOperation: Sendable, Equatable {
+    /// The `RequestStart.exchangeID` that announced it; nil when none did.
+    public var exchangeID: UInt64?
     /// Kernel monotonic nanoseconds: when the request's first byte moved and when the
     /// answer's last byte moved (or the operation was abandoned).
     public var start: UInt64
@@ -98,10 +137,11 @@ public struct ProtocolOperation: Sendable, Equatable {
     public var traceparent: String?
 
     public init(
-        start: UInt64, end: UInt64, tid: Int32, name: String, status: Span.Status = .unset,
+        exchangeID: UInt64? = nil, start: UInt64, end: UInt64, tid: Int32, name: String, status: Span.Status = .unset,
         statusMessage: String? = nil, http: HTTPDetails? = nil, attributes: [Attribute] = [],
         streamID: UInt32? = nil, requestDigest: UInt64? = nil, traceparent: String? = nil
     ) {
+        self.exchangeID = exchangeID
         self.start = start
         self.end = end
         self.tid = tid
