@@ -44,7 +44,8 @@ public struct HPACKDecoder: Sendable {
     /// yet to come); false for a connection joined midway.
     public init(tableKnown: Bool = true) {
         table = HPACKDynamicTable(maxSize: Self.defaultTableSize, memoryLimit: Self.tableMemoryLimit, isComplete: tableKnown)
-        allowedTableSize = Self.defaultTableSize
+        // Joined midway, the SETTINGS the peers agreed on are unknown: any size is allowed.
+        allowedTableSize = tableKnown ? Self.defaultTableSize : Int(UInt32.max)
     }
 
     /// The receiver's SETTINGS_HEADER_TABLE_SIZE took effect (the encoder acknowledged it).

@@ -1,0 +1,52 @@
+extension HTTP2Decoder {
+    /// HTTP/2 by prior knowledge: the client's connection preface on the requests stream.
+    /// A connection seen midway is recognized from either stream when its bytes are whole,
+    /// believable frames (`startsWithFrames`), strict enough that text protocols, TLS and
+    /// the usual binary protocols do not pass.
+    public static func detect(_ bytes: ArraySlice<UInt8>, stream: MessageStream) -> ProtocolDetection {
+        let preface = HTTP2FrameReader.preface
+        if stream == .requests, bytes.first == preface[0] {
+            let count = min(bytes.count, preface.count)
+            guard bytes.prefix(count).elementsEqual(preface.prefix(count)) else { return .doesNotMatch }
+            return count == preface.count ? .matches : .needMoreBytes
+        }
+        if bytes.count < HTTP2FrameHeader.size { return bytes.isEmpty || couldStartFrame(bytes) ? .needMoreBytes : .doesNotMatch }
+        return startsWithFrames(bytes) ? .matches : .doesNotMatch
+    }
+
+    /// Whether `bytes`, the start of a read or write, are one or more whole frames with
+    /// believable headers (`HTTP2FrameHeader.isPlausible`), possibly followed by the start
+    /// of one more whose header is believable too.
+    static func startsWithFrames(_ bytes: ArraySlice<UInt8>) -> Bool {
+        var position = bytes.startIndex
+        var whole = 0
+        while bytes.endIndex - position >= HTTP2FrameHeader.size {
+            let header = bytes[position..<position + HTTP2FrameHeader.size]
+            guard HTTP2FrameHeader.isPlausible(header) else { return false }
+            let end = position + HTTP2FrameHeader.size + HTTP2FrameHeader(header).length
+            guard end <= bytes.endIndex else { break }
+            whole += 1
+            position = end
+        }
+        return whole > 0
+    }
+
+    /// Whether fewer than nine bytes can still be the start of a believable frame header:
+    /// a length of at most 16 KiB, a known type, and the length that type requires.
+    private static func couldStartFrame(_ bytes: ArraySlice<UInt8>) -> Bool {
+        let start = bytes.startIndex
+        if bytes[start] != 0 { return false }
+        if bytes.count > 1, bytes[start + 1] > 0x40 { return false }
+        guard bytes.count > 3 else { return true }
+        let length = Int(bytes[start + 1]) << 8 | Int(bytes[start + 2])
+        guard let kind = HTTP2FrameHeader.Kind(rawValue: bytes[start + 3]) else { return false }
+        return switch kind {
+        case .priority: length == 5
+        case .resetStream, .windowUpdate: length == 4
+        case .ping: length == 8
+        case .settings: length % 6 == 0
+        case .goAway: length >= 8
+        case .data, .headers, .pushPromise, .continuation: true
+        }
+    }
+}
