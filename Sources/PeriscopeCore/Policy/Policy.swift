@@ -12,7 +12,7 @@ public struct Policy: Sendable, Equatable {
     public var executables: [Glob]
     /// `spec.pids`: processes to trace together with all their descendants. Default empty.
     public var pids: [Int32]
-    /// `spec.protocols`: decoders to run. Default (and when given as `[]`) both.
+    /// `spec.protocols`: decoders to run. Default (and when given as `[]`) every one.
     public var protocols: Set<TracedProtocol>
     /// `spec.sampling`: head sampler. Default `parentbased_always_on`.
     public var sampler: Sampler

@@ -1,7 +1,22 @@
 /// A protocol decoder a policy can turn on under `spec.protocols`.
 public enum TracedProtocol: String, Sendable, Hashable, CaseIterable {
-    /// HTTP/1.x requests and responses, one span per exchange.
+    /// HTTP requests and responses, one span per exchange: HTTP/1.x, and HTTP/2 with one
+    /// span per stream (gRPC calls included).
     case http
+    /// gRPC calls only (on HTTP/2), one span per call: listed alone it traces RPCs without
+    /// the rest of HTTP.
+    case grpc
     /// TCP connections, one span per connection.
     case tcp
+}
+
+extension Set<TracedProtocol> {
+    /// Whether spans of `kind` are kept: gRPC calls are HTTP/2 streams, so `http` keeps
+    /// them as well as `grpc`.
+    public func admits(_ kind: TracedProtocol) -> Bool {
+        kind == .grpc ? contains(.grpc) || contains(.http) : contains(kind)
+    }
+
+    /// Whether the HTTP/2 decoder runs: for `http` or `grpc`.
+    public var decodesHTTP2: Bool { contains(.http) || contains(.grpc) }
 }

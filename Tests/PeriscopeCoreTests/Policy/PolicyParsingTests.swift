@@ -17,7 +17,7 @@ import Testing
         #expect(policy == Policy())
         #expect(policy.ports.isEmpty)
         #expect(policy.tracesPort(1) && policy.tracesPort(65535))
-        #expect(policy.protocols == [.http, .tcp])
+        #expect(policy.protocols == [.http, .grpc, .tcp])
         #expect(policy.sampler == .parentBasedAlwaysOn)
         #expect(policy.capture == Policy.Capture(payloadBytes: 2048, keepQuery: false))
         #expect(policy.export.otlp == nil)
@@ -233,13 +233,15 @@ import Testing
         ("protocols: [http]", Set([TracedProtocol.http])),
         ("protocols: [tcp]", [.tcp]),
         ("protocols: [tcp, http, tcp]", [.tcp, .http]),
-        ("protocols: []", [.tcp, .http]),
+        ("protocols: []", [.tcp, .http, .grpc]),
+        ("protocols: [grpc]", [.grpc]),
+        ("protocols: [grpc, http]", [.http, .grpc]),
     ] as [(String, Set<TracedProtocol>)])
     func readsProtocols(yaml: String, protocols: Set<TracedProtocol>) throws {
         #expect(try Policy.parse(yaml: yaml).protocols == protocols)
     }
 
-    @Test(arguments: ["protocols: [grpc]", "protocols: [HTTP]", "protocols: http", "protocols: [~]", "protocols: [{http: 1}]"])
+    @Test(arguments: ["protocols: [thrift]", "protocols: [HTTP]", "protocols: http", "protocols: [~]", "protocols: [{http: 1}]"])
     func rejectsUnknownProtocols(yaml: String) {
         #expect(parseError(yaml)?.code == .invalidValue)
     }
