@@ -33,13 +33,20 @@ extension HTTP2Decoder {
             output.append(.decodeError(reason: "too_many_streams"))
             output.append(.operation(operation(for: stream, end: segment.timestamp, failure: "too many streams in flight")))
         }
-        var stream = HTTP2Stream(id: streamID, start: blockStart.timestamp, tid: blockStart.tid, request: request)
+        var stream = HTTP2Stream(
+            id: streamID, exchangeID: UInt64(streamID), start: blockStart.timestamp, tid: blockStart.tid, request: request
+        )
         stream.requestEnded = endStream
         if Self.isGRPC(contentType: request.contentType) {
             stream.requestMessages = GRPCMessageCounter()
             stream.responseMessages = GRPCMessageCounter()
         }
         streams[streamID] = stream
+        output.append(.requestStarted(RequestStart(
+            exchangeID: stream.exchangeID, timestamp: stream.start, tid: stream.tid,
+            requestDigest: SpanLinkHints.digest(method: request.method, target: request.target),
+            traceparent: request.traceparent, streamID: streamID
+        )))
     }
 
     /// A header block the server sent: interim, final response or trailers.
@@ -100,7 +107,7 @@ extension HTTP2Decoder {
             traceparent: request.traceparent
         )
         var operation = ProtocolOperation(
-            start: stream.start, end: max(end, stream.start), tid: stream.tid, name: request.method,
+            exchangeID: stream.exchangeID, start: stream.start, end: max(end, stream.start), tid: stream.tid, name: request.method,
             status: failure == nil ? .unset : .error, statusMessage: failure, http: details, streamID: stream.id,
             requestDigest: SpanLinkHints.digest(method: request.method, target: request.target),
             traceparent: request.traceparent

@@ -1,5 +1,6 @@
 /// Decodes both directions of one HTTP/2 connection (cleartext h2c, or TLS plaintext) into
-/// one operation per stream: method, path, status, body sizes, timing from the stream's
+/// one operation per stream, announced by `.requestStarted` (exchange id = stream id) once
+/// its request headers are read: method, path, status, body sizes, timing from the stream's
 /// first request byte to its last response byte, and for gRPC the RPC's name, status and
 /// message counts (`HTTP2Decoder+GRPC`).
 ///
@@ -45,9 +46,11 @@ public struct HTTP2Decoder: ProtocolDecoder {
     /// §3.2): the upgrade request is stream 1, already sent whole, its response still to
     /// come as HTTP/2. Feed the decoder what follows the request on the client's stream
     /// (the connection preface) and what follows the `101` response's head on the server's.
-    public init(upgradedRequest request: HTTPDetails, start: UInt64, tid: Int32) {
+    /// `exchangeID`: the one the request was announced with (`.requestStarted`), repeated
+    /// by its operation; the decoder does not announce it again.
+    public init(upgradedRequest request: HTTPDetails, start: UInt64, tid: Int32, exchangeID: UInt64? = nil) {
         var stream = HTTP2Stream(
-            id: 1, start: start, tid: tid,
+            id: 1, exchangeID: exchangeID ?? 1, start: start, tid: tid,
             request: HTTP2Stream.Request(
                 method: request.method, target: request.target, authority: request.host,
                 userAgent: request.userAgent, traceparent: request.traceparent

@@ -12,6 +12,9 @@ struct HTTP2Stream: Sendable {
     }
 
     var id: UInt32
+    /// The `RequestStart.exchangeID` that announced the stream: its id, or for a request
+    /// upgraded from HTTP/1.1 the one the HTTP/1 decoder announced.
+    var exchangeID: UInt64
     /// When and by which thread the request's first byte moved.
     var start: UInt64
     var tid: Int32

@@ -31,6 +31,14 @@ import Testing
         #expect(get.name == "GET" && get.status == .unset && get.attributes.isEmpty)
         #expect(get.requestDigest == SpanLinkHints.digest(method: "GET", target: "/a?x=1"))
         #expect(get.status(forServer: true) == .unset)
+        // Each stream was announced when its request headers were read, under its id.
+        #expect(h2.starts == [
+            RequestStart(
+                exchangeID: 1, timestamp: 2_000, tid: 7, requestDigest: get.requestDigest, traceparent: get.traceparent, streamID: 1
+            ),
+            RequestStart(exchangeID: 3, timestamp: 4_000, tid: 7, requestDigest: post.requestDigest, streamID: 3),
+        ])
+        #expect(operations.map(\.exchangeID) == [3, 1])
     }
 
     @Test func readsFramesSplitAtEveryByte() {
@@ -227,17 +235,19 @@ import Testing
         let request = HTTPDetails(
             method: "GET", path: "/up", target: "/up", protocolVersion: "1.1", host: "h.example", userAgent: "curl/8.5"
         )
-        var h2 = H2Conversation(decoder: HTTP2Decoder(upgradedRequest: request, start: 500, tid: 3))
+        var h2 = H2Conversation(decoder: HTTP2Decoder(upgradedRequest: request, start: 500, tid: 3, exchangeID: 42))
         h2.client(H2.preface + H2.settings())
         h2.server(H2.settings() + H2.response(1, extra: [("content-type", "text/plain")]) + H2.data(1, size: 12, endStream: true))
         h2.client(H2.request(3, "GET", "/next"))
         h2.server(H2.response(3, endStream: true))
         #expect(h2.errors == [])
         #expect(h2.operations.map(\.streamID) == [1, 3])
+        #expect(h2.operations.map(\.exchangeID) == [42, 3])
         let upgraded = h2.operations[0]
         #expect(upgraded.start == 500 && upgraded.tid == 3 && upgraded.end == 3_000)
         #expect(upgraded.http?.protocolVersion == "2" && upgraded.http?.statusCode == 200 && upgraded.http?.responseBodySize == 12)
         #expect(upgraded.http?.host == "h.example" && upgraded.http?.userAgent == "curl/8.5")
+        #expect(h2.starts.map(\.streamID) == [3])
     }
 
     @Test(arguments: [

@@ -143,6 +143,10 @@ struct H2Conversation {
         output.compactMap { if case .operation(let operation) = $0 { operation } else { nil } }
     }
 
+    var starts: [RequestStart] {
+        output.compactMap { if case .requestStarted(let start) = $0 { start } else { nil } }
+    }
+
     var errors: [String] {
         output.compactMap { if case .decodeError(let reason) = $0 { reason } else { nil } }
     }
