@@ -33,9 +33,9 @@ public struct AgentConfiguration: Sendable {
     public var processRescanInterval: Duration
     /// Connections idle this long are forgotten (their pending spans are emitted).
     public var idleConnectionTimeout: Duration
-    /// How spans are assembled into traces: hold time and pending-span bound
-    /// (`--trace-hold`, `--max-pending-spans`).
-    public var traces: TraceAssemblerConfiguration
+    /// How long a server request read before its traced caller's context arrived waits
+    /// for it, and the most finished spans waiting so (`--reorder-window`).
+    public var traces: TraceLinker.Configuration
 
     public init(
         policyPath: String? = nil,
@@ -46,7 +46,7 @@ public struct AgentConfiguration: Sendable {
         policyCheckInterval: Duration = .milliseconds(250),
         processRescanInterval: Duration = .seconds(5),
         idleConnectionTimeout: Duration = .seconds(300),
-        traces: TraceAssemblerConfiguration = .init()
+        traces: TraceLinker.Configuration = .init()
     ) {
         self.policyPath = policyPath
         self.output = output

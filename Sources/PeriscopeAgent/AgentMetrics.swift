@@ -22,13 +22,14 @@ public struct AgentMetrics: Sendable, Equatable {
     public var spansExcludedByRoute: UInt64 = 0
     /// Connections forgotten to bound memory.
     public var connectionsEvicted: UInt64 = 0
-    /// Traces waiting for their root span, and the spans they hold.
-    public var tracesPending: Int = 0
-    public var traceSpansPending: Int = 0
-    /// Traces emitted without their root after the hold time.
-    public var tracesExpired: UInt64 = 0
-    /// Traces emitted without their root early, to bound the memory pending traces take.
-    public var tracesEvicted: UInt64 = 0
+    /// Requests in flight whose trace context is remembered (memory follows this, not the rate).
+    public var requestsInFlight: Int = 0
+    /// Finished spans waiting for a late caller's context (at most the reorder window).
+    public var spansWaiting: Int = 0
+    /// Server requests read before their traced caller's context arrived, and of those the
+    /// ones whose caller's context never came within the reorder window (they became roots).
+    public var callersLate: UInt64 = 0
+    public var callersMissed: UInt64 = 0
     /// Processes currently selected for tracing.
     public var processesAttached: Int = 0
     /// Policy reloads applied / rejected since start.
@@ -59,10 +60,10 @@ public struct AgentMetrics: Sendable, Equatable {
             ("spans_sampled_out", "\(spansSampledOut)"),
             ("spans_excluded_by_route", "\(spansExcludedByRoute)"),
             ("connections_evicted", "\(connectionsEvicted)"),
-            ("traces_pending", "\(tracesPending)"),
-            ("trace_spans_pending", "\(traceSpansPending)"),
-            ("traces_expired", "\(tracesExpired)"),
-            ("traces_evicted", "\(tracesEvicted)"),
+            ("requests_in_flight", "\(requestsInFlight)"),
+            ("spans_waiting", "\(spansWaiting)"),
+            ("callers_late", "\(callersLate)"),
+            ("callers_missed", "\(callersMissed)"),
             ("processes_attached", "\(processesAttached)"),
             ("policy_reloads", "\(policyReloads)"),
             ("policy_reload_failures", "\(policyReloadFailures)"),

@@ -29,7 +29,8 @@ final class CaptureLoop {
     private var mergedPipeline: SpanPipeline
     /// Counts of pipelines replaced by policy changes.
     private var retiredPipelineCounters = SpanPipeline.Counters()
-    private var assembler: TraceAssembler
+    /// Spans finished by the event being handled, reused.
+    private var finished: [Span] = []
     private var selection: ProcessSelection
     private var processes: [Int32: ProcessEntry] = [:]
     /// In port-only mode: processes whose connections were seen, for `processesAttached`.
@@ -51,10 +52,11 @@ final class CaptureLoop {
         self.logger = logger
         self.procfs = procfs
         self.selfPID = selfPID
-        self.tracker = ConnectionTracker(configuration: .init(policy: policy), clock: MonotonicClock.mapping(), generator: FastRandom())
+        self.tracker = ConnectionTracker(
+            configuration: .init(policy: policy), linker: configuration.traces, clock: MonotonicClock.mapping(), generator: FastRandom()
+        )
         self.mergedPipeline = SpanPipeline(policy: policy)
         self.pipelines = Self.pipelines(for: policies)
-        self.assembler = TraceAssembler(configuration: configuration.traces)
         self.selection = ProcessSelection(allProcesses: false, targets: [], excluded: [selfPID])
     }
 
@@ -76,18 +78,14 @@ final class CaptureLoop {
         var nextPolicyCheck = now + configuration.policyCheckInterval.nanoseconds
         var nextRescan = now + configuration.processRescanInterval.nanoseconds
         var nextHousekeeping = now + 1_000_000_000
-        var nextAdvance = now
         while !control.stopRequested {
             let consumed = try tracer.poll(timeoutMilliseconds: busy ? busyPoll : idlePoll) { [unowned self] record in
                 self.handle(record: record)
             }
             busy = consumed > 0
             now = MonotonicClock.now()
-            // Busy, the ring buffer wakes us far more often than traces can become ready.
-            if now >= nextAdvance {
-                nextAdvance = now + 10_000_000
-                deliver(assembler.advance(now: now))
-            }
+            tracker.advance(now: now, into: &finished)
+            deliverFinished()
             sink.flush()
             let reloadRequested = control.takeReloadRequest()
             if reloadRequested || now >= nextPolicyCheck {
@@ -117,8 +115,8 @@ final class CaptureLoop {
         tracer.detach()
         // Drain what was queued before the programs were detached.
         try tracer.poll(timeoutMilliseconds: 0) { [unowned self] record in self.handle(record: record) }
-        emit(tracker.finishAll(at: MonotonicClock.now(), reason: "agent stopped"))
-        deliver(assembler.flush(now: MonotonicClock.now()))
+        finished += tracker.finishAll(at: MonotonicClock.now(), reason: "agent stopped")
+        deliverFinished()
         sink.flush()
         publishMetrics()
     }
@@ -140,57 +138,54 @@ final class CaptureLoop {
         case .processExec:
             processStarted(event.pid, executed: String(decoding: event.payload, as: UTF8.self))
         case .processExited:
-            emit(tracker.handle(event))
+            tracker.handle(event, into: &finished)
+            deliverFinished()
             processes[event.pid] = nil
             seenProcesses.remove(event.pid)
             selection.remove(pid: event.pid)
             if assignment.isTracking {
                 assignment.remove(pid: event.pid)
-                tracker.configuration.protocolsByPID = assignment.protocolOverrides
+                applyAssignment()
             }
         case .opened, .data, .closed:
             if selection.allProcesses { seenProcesses.insert(event.pid) }
             if assignment.isTracking, processes[event.pid] == nil { processFound(event.pid) }
-            emit(tracker.handle(event))
+            tracker.handle(event, into: &finished)
+            if !finished.isEmpty { deliverFinished() }
         }
     }
 
-    /// Finished spans go to the assembler, which links them into traces.
+    /// Spans that ended, decided by their process's policy and handed to the sink.
     private func emit(_ spans: [Span]) {
-        guard !spans.isEmpty else { return }
-        var spans = spans
-        for i in spans.indices {
-            spans[i].executable = processes[spans[i].pid]?.executable ?? procfs.executable(of: spans[i].pid)
-            spans[i].policyIndex = assignment.owner(of: spans[i].pid)
-        }
-        assembler.add(spans, now: MonotonicClock.now())
+        finished += spans
+        deliverFinished()
     }
 
-    /// Traces the assembler let go: named, sampled as a whole, counted and emitted.
-    private func deliver(_ traces: [AssembledTrace]) {
-        for trace in traces {
-            // A span built before a policy change names a policy of the previous set; it is
-            // decided by the one now at that place, or by the merged policy.
-            let decisions = trace.decisions { span, context in
-                if let owner = span.policyIndex, pipelines.indices.contains(owner) {
-                    pipelines[owner].decide(span, incoming: context)
-                } else {
-                    mergedPipeline.decide(span, incoming: context)
-                }
+    /// Each finished span is named, sampled (its trace's decision travels with it), counted
+    /// and emitted at once: nothing is held here.
+    private func deliverFinished() {
+        guard !finished.isEmpty else { return }
+        for var span in finished {
+            span.executable = processes[span.pid]?.executable ?? procfs.executable(of: span.pid)
+            let owner = assignment.owner(of: span.pid)
+            span.policyIndex = owner
+            let decision = if let owner, pipelines.indices.contains(owner) {
+                pipelines[owner].decide(span)
+            } else {
+                mergedPipeline.decide(span)
             }
-            for decision in decisions {
-                switch decision {
-                case .excluded:
-                    continue
-                case .sampledOut(let named):
-                    sink.observe(named)
-                case .kept(let kept):
-                    sink.observe(kept)
-                    sink.emit(kept)
-                    metrics.spansEmitted += 1
-                }
+            switch decision {
+            case .excluded:
+                continue
+            case .sampledOut(let named):
+                sink.observe(named)
+            case .kept(let kept):
+                sink.observe(kept)
+                sink.emit(kept)
+                metrics.spansEmitted += 1
             }
         }
+        finished.removeAll(keepingCapacity: true)
     }
 
     /// A process called exec: its executable may now match, or be excluded by, the policy.
@@ -219,14 +214,22 @@ final class CaptureLoop {
     private func assignPolicy(with entry: ProcessEntry) {
         guard assignment.isTracking else { return }
         assignment.update(with: entry)
+        applyAssignment()
+    }
+
+    /// Each process's decoders and sampler, when several policies are in force.
+    private func applyAssignment() {
         tracker.configuration.protocolsByPID = assignment.protocolOverrides
+        tracker.configuration.samplersByPID = assignment.owners.compactMapValues { owner in
+            policies.policies.indices.contains(owner) ? policies.policies[owner].sampler : nil
+        }
     }
 
     private func rescanProcesses(prune: Bool) {
         let scanned = procfs.processes()
         processes = Dictionary(scanned.map { ($0.pid, $0) }, uniquingKeysWith: { first, _ in first })
         assignment.assign(processes: scanned, agentPID: selfPID)
-        tracker.configuration.protocolsByPID = assignment.protocolOverrides
+        applyAssignment()
         selection = ProcessSelector.select(processes: scanned, policy: policy, selfPID: selfPID)
         seenProcesses.formIntersection(processes.keys)
         applyFilter(prune: prune)
@@ -291,10 +294,11 @@ final class CaptureLoop {
         let pipelineCounters = self.pipelineCounters
         metrics.spansSampledOut = UInt64(pipelineCounters.sampledOut)
         metrics.spansExcludedByRoute = UInt64(pipelineCounters.excludedByRoute)
-        metrics.tracesPending = assembler.counters.pendingTraces
-        metrics.traceSpansPending = assembler.counters.pendingSpans
-        metrics.tracesExpired = UInt64(assembler.counters.tracesExpired)
-        metrics.tracesEvicted = UInt64(assembler.counters.tracesEvicted)
+        let linking = tracker.linker.counters
+        metrics.requestsInFlight = linking.requestsInFlight
+        metrics.spansWaiting = linking.heldSpans
+        metrics.callersLate = UInt64(linking.provisionalTraces)
+        metrics.callersMissed = UInt64(linking.provisionalExpired)
         metrics.processesAttached = selection.allProcesses ? seenProcesses.count : selection.targets.count
         control.publish(metrics)
     }

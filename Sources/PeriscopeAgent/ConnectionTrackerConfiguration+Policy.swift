@@ -1,8 +1,9 @@
 import PeriscopeCore
 
 extension ConnectionTrackerConfiguration {
-    /// The tracker's share of a policy: which decoders run and whether queries are kept.
+    /// The tracker's share of a policy: which decoders run, whether queries are kept, and
+    /// the sampler deciding traces that begin here.
     init(policy: Policy) {
-        self.init(protocols: policy.protocols, keepQuery: policy.capture.keepQuery)
+        self.init(protocols: policy.protocols, keepQuery: policy.capture.keepQuery, sampler: policy.sampler)
     }
 }

@@ -3,32 +3,42 @@ import PeriscopeCore
 import Glibc
 #endif
 
-/// Prints each trace as an indented tree (`--output tree`). The capture loop hands over a
-/// trace's spans together, before the flush that ends its batch, so the spans emitted
-/// between two flushes are grouped by trace id and printed one tree per trace.
+/// Prints each trace as an indented tree (`--output tree`). Spans leave the tracker one by
+/// one as they end, children before their parents, so a trace's spans are gathered until
+/// its local root (the span with no parent on this node) ends, then printed together.
+/// Trees whose root never ends are printed as they are after `holdNanos`.
 public final class TraceTreePrinter: SpanSink {
     private let fd: Int32
     private let formatter = TraceTreeFormatter()
-    private var pending: [TraceID: [Span]] = [:]
-    private var order: [TraceID] = []
+    private let holdNanos: UInt64
+    private var gathering: [TraceID: (since: UInt64, spans: [Span])] = [:]
+    private var ready: [[Span]] = []
 
-    public init(fd: Int32 = STDOUT_FILENO) {
+    public init(fd: Int32 = STDOUT_FILENO, holdNanos: UInt64 = 10_000_000_000) {
         self.fd = fd
+        self.holdNanos = holdNanos
     }
 
     public func emit(_ span: Span) {
-        if pending[span.traceID] == nil { order.append(span.traceID) }
-        pending[span.traceID, default: []].append(span)
+        var entry = gathering.removeValue(forKey: span.traceID) ?? (MonotonicClock.now(), [])
+        entry.spans.append(span)
+        if span.parentIsLocal {
+            gathering[span.traceID] = entry
+        } else {
+            ready.append(entry.spans)
+        }
     }
 
     public func flush() {
-        guard !order.isEmpty else { return }
-        var text = ""
-        for traceID in order {
-            text += formatter.format(pending[traceID] ?? []) + "\n\n"
+        let now = MonotonicClock.now()
+        for (traceID, entry) in gathering where now >= entry.since &+ holdNanos {
+            ready.append(entry.spans)
+            gathering[traceID] = nil
         }
-        pending.removeAll(keepingCapacity: true)
-        order.removeAll(keepingCapacity: true)
+        guard !ready.isEmpty else { return }
+        var text = ""
+        for spans in ready { text += formatter.format(spans) + "\n\n" }
+        ready.removeAll(keepingCapacity: true)
         let bytes = Array(text.utf8)
         var offset = 0
         while offset < bytes.count {

@@ -59,11 +59,8 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Span output: text (one line per span), json (one OTLP-shaped object per line), tree (each trace as an indented tree with per-hop duration, self and waiting time) or none (export only).")
     var output: SpanOutput = .text
 
-    @Option(name: .long, help: ArgumentHelp("Seconds a trace whose root span has not finished is held before its spans are emitted as they are.", valueName: "seconds"))
-    var traceHold: Double = 2
-
-    @Option(name: .long, help: ArgumentHelp("Most spans held for traces whose root has not finished; beyond it the oldest traces are emitted early and counted (traces_evicted).", valueName: "count"))
-    var maxPendingSpans: Int = 65536
+    @Option(name: .long, help: ArgumentHelp("Milliseconds a request read before its traced caller's context arrived (events of two CPUs out of order) waits for it; spans of its trace wait as long at most (callers_missed counts those that waited in vain).", valueName: "ms"))
+    var reorderWindow: Double = 20
 
     @Option(name: .long, help: ArgumentHelp("Serve Prometheus metrics at http://ADDRESS:PORT/metrics (env PERISCOPE_METRICS_PORT).", valueName: "port"))
     var metricsPort: Int?
@@ -81,11 +78,8 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
         if config != nil, NodeAgentConfiguration.resolve(nodeName: nodeName, environment: ProcessInfo.processInfo.environment) != nil {
             throw ValidationError("--config and Kubernetes mode (--node-name or NODE_NAME) are exclusive")
         }
-        guard traceHold >= 0, traceHold <= 3600 else {
-            throw ValidationError("--trace-hold must be between 0 and 3600 seconds, not \(traceHold)")
-        }
-        guard maxPendingSpans >= 1 else {
-            throw ValidationError("--max-pending-spans must be at least 1, not \(maxPendingSpans)")
+        guard reorderWindow >= 0, reorderWindow <= 1000 else {
+            throw ValidationError("--reorder-window must be between 0 and 1000 milliseconds, not \(reorderWindow)")
         }
         guard ringBufferBytes >= 4096, ringBufferBytes & (ringBufferBytes - 1) == 0 else {
             throw ValidationError("--ring-buffer-bytes must be a power of two of at least 4096, not \(ringBufferBytes)")
@@ -155,7 +149,7 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
         let agent = Agent(
             configuration: AgentConfiguration(
                 policyPath: config, output: format ?? .text, ringBufferBytes: ringBufferBytes,
-                traces: TraceAssemblerConfiguration(holdNanos: UInt64(traceHold * 1e9), maxPendingSpans: maxPendingSpans)
+                traces: TraceLinker.Configuration(reorderWindowNanos: UInt64(reorderWindow * 1e6))
             ),
             policies: policies, policyFile: policyFile, logger: logger, control: control,
             makeSink: {

@@ -67,16 +67,26 @@ public struct SpanPipeline: Sendable {
     }
 
     /// The span as it should be exported or counted, and whether the sampler keeps it.
+    /// Parent-based samplers follow the context the span's parent passed on (`Span.incoming`),
+    /// which carries its trace's decision, so a trace is kept or dropped whole.
     public mutating func decide(_ span: Span) -> Decision {
-        decide(span, incoming: span.http?.traceparent.flatMap { TraceContext(traceparent: $0) })
+        decide(span, incoming: span.incoming ?? span.http?.traceparent.flatMap { TraceContext(traceparent: $0) })
     }
 
-    /// The same for a span of an assembled trace: parent-based samplers follow `incoming`,
-    /// the context the whole trace came in with, so its spans are kept or dropped together.
+    /// The same with `incoming` as the parent's context.
     public mutating func decide(_ span: Span, incoming: TraceContext?) -> Decision {
         counters.received += 1
         var span = span
-        guard protocols.contains(span.http != nil ? .http : .tcp) else {
+        // Connection spans are the `tcp` decoder's, HTTP exchanges the `http` decoder's
+        // (gRPC's too, when the policy names it); other protocols' decoders run only when named.
+        let traced = if span.tcp != nil {
+            protocols.contains(.tcp)
+        } else if span.http != nil {
+            protocols.contains(.http) || span.protocolAttributes.contains { $0.key == "rpc.system" } && protocols.contains(where: { $0.rawValue == "grpc" })
+        } else {
+            true
+        }
+        guard traced else {
             counters.excludedByProtocol += 1
             return .excluded
         }

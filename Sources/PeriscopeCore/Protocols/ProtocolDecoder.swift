@@ -119,7 +119,11 @@ public struct ProtocolOperation: Sendable, Equatable {
     public var tid: Int32
     /// Span name, e.g. `GET`, `helloworld.Greeter/SayHello`, `SELECT orders`.
     public var name: String
+    /// The status of the server's span.
     public var status: Span.Status
+    /// The status of the client's span where it differs (an HTTP 4xx is the client's
+    /// error, not the server's); nil when the same.
+    public var clientStatus: Span.Status?
     public var statusMessage: String?
     /// Set for HTTP exchanges (HTTP/1 and HTTP/2, gRPC included): routes, excluded routes
     /// and the HTTP attributes come from it.
@@ -147,6 +151,7 @@ public struct ProtocolOperation: Sendable, Equatable {
         self.tid = tid
         self.name = name
         self.status = status
+        self.clientStatus = nil
         self.statusMessage = statusMessage
         self.http = http
         self.attributes = attributes

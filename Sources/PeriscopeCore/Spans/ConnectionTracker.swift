@@ -1,7 +1,11 @@
-/// Turns the kernel's socket events into spans: one per HTTP/1.x exchange, or one per
-/// connection for anything else.
+/// Turns the kernel's socket events into spans: one per operation a protocol decoder
+/// finds (an HTTP exchange, …), or one per connection for anything else.
 ///
-/// A pure state machine: `handle(_:)` takes one `CaptureEvent` and returns the spans it
+/// Each span's trace context is decided when its request starts (`TraceLinker`), and the
+/// span leaves as soon as it ends, with its parent set; only spans whose caller's context
+/// is late wait, for at most the linker's reorder window (`advance(now:into:)` lets them out).
+///
+/// A pure state machine: `handle(_:into:)` takes one `CaptureEvent` and appends the spans it
 /// finished. Connections are keyed by (pid, fd); a data event whose `socketID` differs from
 /// the stored one means the fd was reused. Random ids come from `Generator`, so tests can
 /// inject a seeded one.
@@ -9,89 +13,94 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
     public var configuration: ConnectionTrackerConfiguration
     /// Maps kernel monotonic timestamps to Unix time when spans are built.
     public var clock: ClockMapping
-    public private(set) var counters = ConnectionTrackerCounters()
+    public internal(set) var counters = ConnectionTrackerCounters()
+    public internal(set) var linker: TraceLinker
     var generator: Generator
     /// pid → fd → connection.
     var connections: [Int32: [Int32: TrackedConnection]] = [:]
     /// How many tracked sockets have each (local, peer) pair: whether the other end of a
     /// connection is traced on this node.
     var endpoints: [EndpointPair: Int] = [:]
-    /// How many accepted connections each process has.
-    var serving: [Int32: Int] = [:]
-    /// How many other connections (made, or of unknown role) each process has.
-    var calling: [Int32: Int] = [:]
+    /// Reused for each event's decoder output.
+    var outputs: [ProtocolOutput] = []
 
     struct EndpointPair: Hashable, Sendable {
         var local: SocketAddress
         var peer: SocketAddress
     }
 
-    public init(configuration: ConnectionTrackerConfiguration = .init(), clock: ClockMapping, generator: Generator) {
+    public init(
+        configuration: ConnectionTrackerConfiguration = .init(), linker: TraceLinker.Configuration = .init(),
+        clock: ClockMapping, generator: Generator
+    ) {
         self.configuration = configuration
+        self.linker = TraceLinker(configuration: linker)
         self.clock = clock
         self.generator = generator
     }
 
     /// Takes one event; returns the spans it finished.
     public mutating func handle(_ event: CaptureEvent) -> [Span] {
-        guard !configuration.protocols.isEmpty else { return [] }
         var spans: [Span] = []
+        handle(event, into: &spans)
+        return spans
+    }
+
+    /// Takes one event; appends the spans it finished to `spans`.
+    public mutating func handle(_ event: CaptureEvent, into spans: inout [Span]) {
+        let before = spans.count
         switch event.kind {
         case .opened(let role):
-            if let previous = remove(pid: event.pid, fd: event.fd) {
-                spans += finish(previous, at: previous.lastActivity, reason: ConnectionEndReason.closed)
+            if let existing = connections[event.pid]?[event.fd] {
+                // connect() again on a connected socket says nothing new.
+                if existing.socketID == event.socketID, existing.role == role, existing.local == event.local, existing.peer == event.peer {
+                    break
+                }
+                if let previous = remove(pid: event.pid, fd: event.fd) {
+                    finish(previous, at: previous.lastActivity, reason: ConnectionEndReason.closed, into: &spans)
+                }
             }
             insert(TrackedConnection(event: event, role: role, protocols: configuration.protocols(of: event.pid)))
         case .data(let direction):
-            if let found = receiveInPlace(event, direction: direction) {
-                spans = found
-                break
-            }
-            var connection: TrackedConnection
-            if let existing = remove(pid: event.pid, fd: event.fd) {
-                if existing.socketID == event.socketID {
-                    connection = existing
-                } else {
-                    spans += finish(existing, at: existing.lastActivity, reason: ConnectionEndReason.closed)
-                    connection = TrackedConnection(event: event, role: .unknown, protocols: configuration.protocols(of: event.pid))
-                }
-            } else {
-                connection = TrackedConnection(event: event, role: .unknown, protocols: configuration.protocols(of: event.pid))
-            }
-            let events = connection.receive(event, direction: direction)
-            spans += apply(events, to: &connection)
-            insert(connection)
+            receive(event, direction: direction, into: &spans)
         case .closed:
             if let connection = remove(pid: event.pid, fd: event.fd) {
-                spans += finish(connection, at: max(event.timestamp, connection.lastActivity), reason: ConnectionEndReason.closed)
+                finish(connection, at: max(event.timestamp, connection.lastActivity), reason: ConnectionEndReason.closed, into: &spans)
             }
         case .processExited:
             let ended = (connections.removeValue(forKey: event.pid) ?? [:]).values
             counters.openConnections -= ended.count
             for connection in ended { unindex(connection.ends) }
             for connection in ended.sorted(by: TrackedConnection.openedBefore) {
-                spans += finish(connection, at: max(event.timestamp, connection.lastActivity), reason: ConnectionEndReason.processExited)
+                finish(connection, at: max(event.timestamp, connection.lastActivity), reason: ConnectionEndReason.processExited, into: &spans)
             }
         case .processExec:
             break
         }
-        counters.spansEmitted += spans.count
-        return spans
+        counters.spansEmitted += spans.count - before
     }
 
-    /// Ends every connection, for shutdown: exchanges still waiting get `reason`, other
+    /// Lets out spans that waited for a late caller's context, once it came or the reorder
+    /// window passed, as of `now` (monotonic).
+    public mutating func advance(now: UInt64, into spans: inout [Span]) {
+        let before = spans.count
+        linker.release(now: now, into: &spans)
+        counters.spansEmitted += spans.count - before
+    }
+
+    /// Ends every connection, for shutdown: operations still open get `reason`, other
     /// connections their connection span ending at `monotonicNanos`.
     public mutating func finishAll(at monotonicNanos: UInt64, reason: String) -> [Span] {
         let all = connections.values.flatMap(\.values).sorted(by: TrackedConnection.openedBefore)
         connections.removeAll()
         endpoints.removeAll()
-        serving.removeAll()
-        calling.removeAll()
         counters.openConnections = 0
         var spans: [Span] = []
         for connection in all {
-            spans += finish(connection, at: max(monotonicNanos, connection.lastActivity), reason: reason)
+            finish(connection, at: max(monotonicNanos, connection.lastActivity), reason: reason, into: &spans)
         }
+        linker.releaseAll(into: &spans)
+        linker.reset()
         counters.spansEmitted += spans.count
         return spans
     }
@@ -104,37 +113,45 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
         var spans: [Span] = []
         for connection in idle {
             _ = remove(pid: connection.pid, fd: connection.fd)
-            spans += finish(connection, at: connection.lastActivity, reason: ConnectionEndReason.idle)
+            finish(connection, at: connection.lastActivity, reason: ConnectionEndReason.idle, into: &spans)
         }
         counters.spansEmitted += spans.count
         return spans
     }
 
-    /// The common case of a read or write on a connection already tracked, updated where it
-    /// is stored rather than taken out and put back; nil when `(pid, fd)` holds no connection
-    /// or another socket.
-    private mutating func receiveInPlace(_ event: CaptureEvent, direction: Direction) -> [Span]? {
-        guard connections[event.pid]?.keys.contains(event.fd) == true else { return nil }
-        let outcome = Self.modify(&connections, pid: event.pid, fd: event.fd) {
-            connection -> (events: [HTTP1ConnectionEvent], before: TrackedConnection.Ends, after: TrackedConnection.Ends)? in
-            guard connection.socketID == event.socketID else { return nil }
-            let before = connection.ends
-            let events = connection.receive(event, direction: direction)
-            return (events, before, connection.ends)
+    /// A read or write: decoded on the connection where it is stored.
+    private mutating func receive(_ event: CaptureEvent, direction: Direction, into spans: inout [Span]) {
+        if let existing = connections[event.pid]?[event.fd], existing.socketID != event.socketID {
+            if let previous = remove(pid: event.pid, fd: event.fd) {
+                finish(previous, at: previous.lastActivity, reason: ConnectionEndReason.closed, into: &spans)
+            }
         }
-        guard let (events, before, after) = outcome else { return nil }
+        if connections[event.pid]?[event.fd] == nil {
+            insert(TrackedConnection(event: event, role: .unknown, protocols: configuration.protocols(of: event.pid)))
+        }
+        outputs.removeAll(keepingCapacity: true)
+        let protocolConfiguration = configuration.protocolConfiguration
+        let (before, after, firstRequestBytes) = Self.modify(&connections, pid: event.pid, fd: event.fd) {
+            connection -> (TrackedConnection.Ends, TrackedConnection.Ends, Bool) in
+            let before = connection.ends
+            connection.receive(event, direction: direction, configuration: protocolConfiguration, into: &outputs)
+            let first = connection.connectionContext == nil && connection.spansConnection
+                && connection.isOpaque && connection.carriesRequest(direction)
+            return (before, connection.ends, first)
+        }
         if before.role != after.role || before.local != after.local || before.peer != after.peer {
             unindex(before)
             index(after)
         }
-        guard !events.isEmpty else { return [] }
-        let spans = apply(events, on: after)
-        if !spans.isEmpty { Self.modify(&connections, pid: event.pid, fd: event.fd) { $0.httpSpans += spans.count } }
-        return spans
+        if firstRequestBytes { startConnectionSpan(pid: event.pid, fd: event.fd, event: event) }
+        guard !outputs.isEmpty else { return }
+        let found = outputs
+        outputs.removeAll(keepingCapacity: true)
+        for output in found { apply(output, pid: event.pid, fd: event.fd, into: &spans) }
     }
 
     /// Runs `body` on the stored connection itself (no copy); it must exist.
-    private static func modify<Result>(
+    static func modify<Result>(
         _ table: inout [Int32: [Int32: TrackedConnection]], pid: Int32, fd: Int32, _ body: (inout TrackedConnection) -> Result
     ) -> Result {
         body(&table[pid]![fd]!)
@@ -157,32 +174,16 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
 
     private mutating func index(_ connection: TrackedConnection.Ends) {
         endpoints[EndpointPair(local: connection.local, peer: connection.peer), default: 0] += 1
-        if connection.role == .server {
-            serving[connection.pid, default: 0] += 1
-        } else {
-            calling[connection.pid, default: 0] += 1
-        }
     }
 
     private mutating func unindex(_ connection: TrackedConnection.Ends) {
         let pair = EndpointPair(local: connection.local, peer: connection.peer)
         if let count = endpoints[pair] { endpoints[pair] = count > 1 ? count - 1 : nil }
-        if connection.role == .server {
-            if let count = serving[connection.pid] { serving[connection.pid] = count > 1 ? count - 1 : nil }
-        } else if let count = calling[connection.pid] {
-            calling[connection.pid] = count > 1 ? count - 1 : nil
-        }
     }
 
-    /// What linking needs to know about a span built on `connection`.
-    func linkHints(kind: Span.Kind, on connection: TrackedConnection.Ends, requestDigest: UInt64?) -> SpanLinkHints {
-        let parentMayFollow: Bool = switch kind {
-        case .server: endpoints[EndpointPair(local: connection.peer, peer: connection.local)] != nil
-        case .client: serving[connection.pid] != nil
-        case .internal: false
-        }
-        let childMayFollow = kind != .server || calling[connection.pid] != nil
-        return SpanLinkHints(requestDigest: requestDigest, parentMayFollow: parentMayFollow, childMayFollow: childMayFollow)
+    /// Whether the other end of a connection from `local` to `peer` is a socket traced here.
+    func isTraced(local: SocketAddress, peer: SocketAddress) -> Bool {
+        endpoints[EndpointPair(local: peer, peer: local)] != nil
     }
 
     /// Drops a sixteenth of the limit at once, least recently active first, so that a full
@@ -192,44 +193,18 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
         let victims = connections.values.flatMap(\.values)
             .sorted(by: TrackedConnection.activeBefore)
             .prefix(count)
-        for victim in victims { _ = remove(pid: victim.pid, fd: victim.fd) }
+        for victim in victims {
+            _ = remove(pid: victim.pid, fd: victim.fd)
+            forgetRequests(of: victim)
+        }
         counters.connectionsEvicted += victims.count
     }
+}
 
-    /// Counts what decoding found and turns finished exchanges into spans.
-    private mutating func apply(_ events: [HTTP1ConnectionEvent], to connection: inout TrackedConnection) -> [Span] {
-        let spans = apply(events, on: connection.ends)
-        connection.httpSpans += spans.count
-        return spans
-    }
-
-    /// `apply(_:to:)` for a connection that stays where it is stored; the caller counts the spans.
-    private mutating func apply(_ events: [HTTP1ConnectionEvent], on ends: TrackedConnection.Ends) -> [Span] {
-        var spans: [Span] = []
-        for event in events {
-            switch event {
-            case .exchange(let exchange):
-                spans.append(span(for: exchange, on: ends))
-            case .lostSync:
-                counters.lostSync += 1
-            case .decodeError:
-                counters.decodeErrors += 1
-            case .upgraded:
-                break
-            }
-        }
-        return spans
-    }
-
-    /// The spans a connection leaves when it ends: its unfinished exchanges, or, when it
-    /// gave no HTTP span, one connection span.
-    private mutating func finish(_ connection: TrackedConnection, at end: UInt64, reason: String) -> [Span] {
-        var connection = connection
-        var spans = apply(connection.finishHTTP(at: end, reason: reason), to: &connection)
-        if connection.spansConnection, connection.httpSpans == 0 {
-            spans.append(connectionSpan(for: connection, end: end))
-        }
-        return spans
+extension TrackedConnection {
+    var isOpaque: Bool {
+        if case .opaque = decoding { return true }
+        return false
     }
 }
 

@@ -10,6 +10,13 @@ public struct ConnectionTrackerConfiguration: Sendable, Equatable {
     /// Keep the query string in `HTTPDetails.path` (and so in `url.path`). Default: false,
     /// because query strings often carry personal data or secrets.
     public var keepQuery: Bool
+    /// The sampler deciding traces that begin in a process (`spec.sampling`). Default:
+    /// `Sampler.default`.
+    public var sampler: Sampler
+    /// Processes that follow another policy's sampler (see `PolicyAssignment`). Default: none.
+    public var samplersByPID: [Int32: Sampler]
+    /// Keep literal values in database statements. Default: false.
+    public var keepQueryValues: Bool
     /// The most connections tracked at once. Beyond it the least recently active are dropped
     /// without a span and counted in `ConnectionTrackerCounters.connectionsEvicted`.
     /// Default: 65536.
@@ -17,8 +24,12 @@ public struct ConnectionTrackerConfiguration: Sendable, Equatable {
 
     public init(
         protocols: Set<TracedProtocol> = [.http, .tcp], protocolsByPID: [Int32: Set<TracedProtocol>] = [:],
-        keepQuery: Bool = false, maxConnections: Int = 65536
+        keepQuery: Bool = false, maxConnections: Int = 65536, sampler: Sampler = .default,
+        samplersByPID: [Int32: Sampler] = [:], keepQueryValues: Bool = false
     ) {
+        self.sampler = sampler
+        self.samplersByPID = samplersByPID
+        self.keepQueryValues = keepQueryValues
         self.protocols = protocols
         self.protocolsByPID = protocolsByPID
         self.keepQuery = keepQuery
@@ -28,5 +39,15 @@ public struct ConnectionTrackerConfiguration: Sendable, Equatable {
     /// The decoders for connections of `pid`.
     public func protocols(of pid: Int32) -> Set<TracedProtocol> {
         protocolsByPID.isEmpty ? protocols : protocolsByPID[pid] ?? protocols
+    }
+
+    /// The sampler for traces that begin in `pid`.
+    public func sampler(of pid: Int32) -> Sampler {
+        samplersByPID.isEmpty ? sampler : samplersByPID[pid] ?? sampler
+    }
+
+    /// What every decoder is told.
+    public var protocolConfiguration: ProtocolConfiguration {
+        ProtocolConfiguration(keepQuery: keepQuery, keepQueryValues: keepQueryValues)
     }
 }

@@ -25,6 +25,7 @@ extension Span {
             add("http.response.body.size", .int(http.responseBodySize))
             add("user_agent.original", http.userAgent.map(AttributeValue.string))
         }
+        result.append(contentsOf: protocolAttributes.lazy.map { ($0.key, $0.value) })
         let (server, client): (SocketAddress?, SocketAddress?) = switch kind {
         case .server: (local, peer)
         case .client: (peer, local)

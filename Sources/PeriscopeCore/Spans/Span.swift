@@ -44,8 +44,14 @@ public struct Span: Sendable, Equatable {
     private var httpStorage: HTTPStorage?
     /// Present for connection spans.
     public var tcp: TCPDetails?
-    /// What the tracker knew that helps link the span into a trace; not exported.
-    public var link = SpanLinkHints()
+    /// Protocol attributes beyond HTTP's (`rpc.*`, `db.*`, …), under their
+    /// semantic-convention names.
+    public var protocolAttributes: [Attribute] = []
+    /// The context the span's parent passed on (its local parent's, or the incoming
+    /// `traceparent`): what parent-based samplers follow. Nil for a root. Not exported.
+    public var incoming: TraceContext?
+    /// Whether the parent is a span of this node. Not exported.
+    public var parentIsLocal = false
     /// Which of several policies in force the span's process followed when the span was
     /// built (see `PolicyAssignment`), filled in by the agent; nil for the merged policy. Kept
     /// with the span because the process may be gone when the span is delivered. Not exported.

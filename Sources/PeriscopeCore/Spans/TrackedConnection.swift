@@ -1,7 +1,7 @@
 /// What a `ConnectionTracker` knows about one socket of one process.
 struct TrackedConnection: Sendable {
-    /// Captured bytes kept while the first bytes of a connection are too few to tell
-    /// whether it speaks HTTP.
+    /// Captured bytes kept while the first bytes of a connection are too few to tell which
+    /// protocol it speaks.
     struct HeldBytes: Sendable {
         var direction: Direction
         var payload: ArraySlice<UInt8>
@@ -12,10 +12,19 @@ struct TrackedConnection: Sendable {
 
     enum Decoding: Sendable {
         case undetected([HeldBytes])
-        case http(HTTP1ConnectionDecoder)
-        /// Opaque bytes. While `replyDirection` is set, the first bytes that way are checked:
-        /// an HTTP response to bytes that were not HTTP is a decode error.
-        case tcp(replyDirection: Direction?)
+        case decoding(any ProtocolDecoder)
+        /// Not decoded: no enabled protocol recognised the first bytes. While `replyDirection`
+        /// is set, the first bytes that way are checked: an answer in a protocol to bytes that
+        /// were not that protocol is a decode error.
+        case opaque(replyDirection: Direction?)
+    }
+
+    /// A request in flight: its context, decided when it started.
+    struct InFlight: Sendable {
+        var exchangeID: UInt64
+        var context: SpanContext
+        var digest: UInt64?
+        var tid: Int32
     }
 
     var socketID: UInt64
@@ -30,17 +39,22 @@ struct TrackedConnection: Sendable {
     var lastActivity: UInt64
     var bytesSent = 0
     var bytesReceived = 0
-    var httpSpans = 0
+    /// Operations that gave spans.
+    var operations = 0
     var decoding: Decoding
-    /// Whether the connection gives a connection span when it gave no HTTP span (`tcp` decoding on).
-    var spansConnection: Bool
-    /// The first captured bytes moved either way (at most `leadCapacity`), for
-    /// `SpanLinkHints.requestDigest` of a connection span.
-    var lead: [UInt8] = []
+    let protocols: Set<TracedProtocol>
+    /// Whether the connection gives a connection span when it gave no operation span (`tcp` on).
+    let spansConnection: Bool
+    var inFlight: [InFlight] = []
+    /// The connection span's context, decided at its first bytes the way requests go.
+    var connectionContext: SpanContext?
+    /// The digest of those bytes.
+    var connectionDigest: UInt64?
 
-    static let leadCapacity = 64
+    /// Bytes a connection is held undetected at most.
+    static let detectionLimit = 4096
 
-    /// Who is at either end: what the spans of the connection need of it.
+    /// Who is at either end.
     struct Ends: Sendable {
         var pid: Int32
         var role: ConnectionRole
@@ -60,12 +74,28 @@ struct TrackedConnection: Sendable {
         peer = event.peer
         start = event.timestamp
         lastActivity = event.timestamp
-        decoding = protocols.contains(.http) ? .undetected([]) : .tcp(replyDirection: nil)
+        self.protocols = protocols
+        let decodes = ProtocolRegistry.all.contains { $0.isEnabled(by: protocols) }
+        decoding = decodes ? .undetected([]) : .opaque(replyDirection: nil)
         spansConnection = protocols.contains(.tcp)
     }
 
-    /// Takes one read or write; returns what HTTP decoding found.
-    mutating func receive(_ event: CaptureEvent, direction: Direction) -> [HTTP1ConnectionEvent] {
+    /// Whether this end writes requests (or reads them, `false`); nil while the role is unknown.
+    var isClient: Bool? {
+        switch role {
+        case .client: true
+        case .server: false
+        case .unknown: nil
+        }
+    }
+
+    /// Which stream bytes moved `direction` belong to.
+    func stream(_ direction: Direction) -> MessageStream {
+        (role == .client) == (direction == .egress) ? .requests : .responses
+    }
+
+    /// Takes one read or write; appends what decoding found.
+    mutating func receive(_ event: CaptureEvent, direction: Direction, configuration: ProtocolConfiguration, into output: inout [ProtocolOutput]) {
         lastActivity = max(lastActivity, event.timestamp)
         if local == .unspecified { local = event.local }
         if peer == .unspecified { peer = event.peer }
@@ -74,74 +104,98 @@ struct TrackedConnection: Sendable {
         case .egress: bytesSent += moved
         case .ingress: bytesReceived += moved
         }
-        guard moved > 0 else { return [] }
+        guard moved > 0 else { return }
         let payload = event.payload.prefix(moved)
-        if lead.isEmpty, bytesSent + bytesReceived == moved { lead = Array(payload.prefix(Self.leadCapacity)) }
         let gap = moved - payload.count
-
         switch decoding {
-        case .http(var decoder):
-            decoding = .tcp(replyDirection: nil)  // keeps the decoder uniquely referenced
-            let events = decoder.receive(stream(direction), bytes: payload, gap: gap, timestamp: event.timestamp, tid: event.tid)
-            decoding = .http(decoder)
-            return events
-        case .tcp(let replyDirection):
-            guard replyDirection == direction else { return [] }
-            decoding = .tcp(replyDirection: nil)
-            guard HTTP1MessageStart(classifying: payload) == .response else { return [] }
-            return [.decodeError(HTTP1DecodeError(.invalidStartLine, "HTTP response to bytes that are not HTTP"))]
-        case .undetected(var heldBytes):
-            if let first = heldBytes.first, first.direction != direction {
-                // The other side spoke before the first bytes could be told apart.
-                decoding = .tcp(replyDirection: nil)
-                return []
+        case .decoding(var decoder):
+            decoding = .opaque(replyDirection: nil)  // keeps the decoder uniquely referenced
+            let segment = ProtocolSegment(stream: stream(direction), bytes: payload[...], gap: gap, timestamp: event.timestamp, tid: event.tid)
+            decoder.receive(segment, into: &output)
+            decoding = .decoding(decoder)
+        case .opaque(let replyDirection):
+            guard replyDirection == direction else { return }
+            decoding = .opaque(replyDirection: nil)
+            let answered = ProtocolRegistry.all.contains {
+                $0.isEnabled(by: protocols) && !$0.serverSpeaksFirst && $0.detect(payload[...], .responses) == .matches
             }
-            decoding = .tcp(replyDirection: nil)  // keeps the held bytes uniquely referenced
-            heldBytes.append(HeldBytes(direction: direction, payload: payload, gap: gap, timestamp: event.timestamp, tid: event.tid))
-            return detect(heldBytes)
+            if answered { output.append(.decodeError(reason: "answer_to_unknown_request")) }
+        case .undetected(var held):
+            if let first = held.first, first.direction != direction {
+                // The other side spoke before the first bytes could be told apart.
+                decoding = .opaque(replyDirection: nil)
+                return
+            }
+            decoding = .opaque(replyDirection: nil)  // keeps the held bytes uniquely referenced
+            held.append(HeldBytes(direction: direction, payload: payload[...], gap: gap, timestamp: event.timestamp, tid: event.tid))
+            detect(held, configuration: configuration, into: &output)
         }
     }
 
-    /// Decides from the first bytes in one direction whether the connection speaks HTTP.
-    private mutating func detect(_ heldBytes: [HeldBytes]) -> [HTTP1ConnectionEvent] {
-        guard let direction = heldBytes.first?.direction else { return [] }
+    /// Decides from the first bytes in one direction which protocol the connection speaks.
+    private mutating func detect(_ held: [HeldBytes], configuration: ProtocolConfiguration, into output: inout [ProtocolOutput]) {
+        guard let direction = held.first?.direction else { return }
         var prefix: [UInt8] = []
-        for held in heldBytes {
-            prefix += held.payload
-            if held.gap > 0 { break }
+        for bytes in held {
+            prefix += bytes.payload
+            if bytes.gap > 0 { break }
         }
-        let start = HTTP1MessageStart(classifying: prefix)
-        let complete = heldBytes.contains { $0.gap > 0 }
-        let requestRole: ConnectionRole = direction == .ingress ? .server : .client
-        switch start {
-        case .undecided where !complete:
-            decoding = .undetected(heldBytes)
-            return []
-        case .request where role == .unknown || role == requestRole:
-            role = requestRole
-        case .response where role == .unknown:
-            // A connection that existed before tracing, seen first answering a request.
-            role = direction == .ingress ? .client : .server
-        case .response:
-            decoding = .tcp(replyDirection: nil)
-            return [.decodeError(HTTP1DecodeError(.invalidStartLine, "HTTP response before any request"))]
-        default:
-            let speaksFirst = role == .unknown || role == requestRole
-            decoding = .tcp(replyDirection: speaksFirst ? (direction == .ingress ? .egress : .ingress) : nil)
-            return []
+        let complete = held.contains { $0.gap > 0 } || prefix.count >= Self.detectionLimit
+        let streams: [MessageStream] = role == .unknown ? [.requests, .responses] : [stream(direction)]
+        var undecided = false
+        for registration in ProtocolRegistry.all where registration.isEnabled(by: protocols) {
+            for candidate in streams {
+                switch registration.detect(prefix[...], candidate) {
+                case .matches where role != .unknown && candidate == .responses && !registration.serverSpeaksFirst:
+                    // The server answered before any request.
+                    decoding = .opaque(replyDirection: nil)
+                    output.append(.decodeError(reason: "answer_before_request"))
+                    return
+                case .matches:
+                    if role == .unknown {
+                        // A connection that existed before tracing: its role from what it says.
+                        role = (candidate == .requests) == (direction == .egress) ? .client : .server
+                    }
+                    var decoder = registration.make(configuration)
+                    for bytes in held {
+                        let segment = ProtocolSegment(stream: stream(bytes.direction), bytes: bytes.payload, gap: bytes.gap, timestamp: bytes.timestamp, tid: bytes.tid)
+                        decoder.receive(segment, into: &output)
+                    }
+                    decoding = .decoding(decoder)
+                    return
+                case .needMoreBytes:
+                    undecided = true
+                case .doesNotMatch:
+                    break
+                }
+            }
         }
-        var decoder = HTTP1ConnectionDecoder()
-        var events: [HTTP1ConnectionEvent] = []
-        for held in heldBytes {
-            events += decoder.receive(stream(held.direction), bytes: held.payload, gap: held.gap, timestamp: held.timestamp, tid: held.tid)
+        if undecided && !complete {
+            decoding = .undetected(held)
+        } else {
+            // The side that spoke first said something no decoder knows; its answer is checked.
+            let speaksFirst = role == .unknown || stream(direction) == .requests
+            decoding = .opaque(replyDirection: speaksFirst ? (direction == .ingress ? .egress : .ingress) : nil)
         }
-        decoding = .http(decoder)
-        return events
     }
 
-    /// Requests are what a server reads and what a client writes.
-    private func stream(_ direction: Direction) -> HTTP1ConnectionDecoder.Stream {
-        (role == .client) == (direction == .egress) ? .requests : .responses
+    /// Ends decoding: operations still open are reported with `reason`.
+    mutating func finishDecoding(at timestamp: UInt64, reason: String, into output: inout [ProtocolOutput]) {
+        guard case .decoding(var decoder) = decoding else { return }
+        decoding = .opaque(replyDirection: nil)
+        decoder.finish(at: timestamp, reason: reason, into: &output)
+    }
+
+    /// The in-flight request `exchangeID`, removed.
+    mutating func takeInFlight(_ exchangeID: UInt64?) -> InFlight? {
+        guard let exchangeID, let index = inFlight.firstIndex(where: { $0.exchangeID == exchangeID }) else { return nil }
+        return inFlight.remove(at: index)
+    }
+
+    /// Whether the first bytes moved `direction` are the connection's request: what a client
+    /// writes or a server reads.
+    func carriesRequest(_ direction: Direction) -> Bool {
+        role != .unknown && stream(direction) == .requests
     }
 
     /// Orders connections by when they were opened or first seen, for stable output.
@@ -152,13 +206,5 @@ struct TrackedConnection: Sendable {
     /// Orders connections by their last activity, least recent first.
     static func activeBefore(_ a: TrackedConnection, _ b: TrackedConnection) -> Bool {
         (a.lastActivity, a.pid, a.fd) < (b.lastActivity, b.pid, b.fd)
-    }
-
-    /// Ends HTTP decoding: exchanges still waiting are reported with `reason`.
-    mutating func finishHTTP(at timestamp: UInt64, reason: String) -> [HTTP1ConnectionEvent] {
-        guard case .http(var decoder) = decoding else { return [] }
-        let events = decoder.finish(at: timestamp, reason: reason)
-        decoding = .http(decoder)
-        return events
     }
 }

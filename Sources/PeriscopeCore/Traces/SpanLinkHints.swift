@@ -1,29 +1,7 @@
-/// What the tracker knew, when it built a span, that helps place the span in a trace.
-///
-/// Not exported: `TraceAssembler` reads it to link spans of one request across processes
-/// and across the connections of one process.
-public struct SpanLinkHints: Sendable, Equatable {
-    /// A digest of the request the span carried: method and target for an HTTP exchange;
-    /// for a connection, its HTTP request line when its first bytes are one, otherwise
-    /// those first bytes. A proxy reads a request on one connection and writes it on
-    /// another, so equal digests on the inbound and outbound spans of one process mean the
-    /// same request passed through. Nil when no request bytes were seen.
-    public var requestDigest: UInt64?
-    /// Whether a span that may be this span's parent can still arrive: for a server span,
-    /// the other end of its connection is a socket traced on this node; for a client span,
-    /// its process was serving connections.
-    public var parentMayFollow: Bool
-    /// Whether a span that may be this span's child can still arrive: for a server span,
-    /// its process has connections open that are not ones it accepted (an outgoing call
-    /// may be under way); always for other spans.
-    public var childMayFollow: Bool
-
-    public init(requestDigest: UInt64? = nil, parentMayFollow: Bool = false, childMayFollow: Bool = true) {
-        self.requestDigest = requestDigest
-        self.parentMayFollow = parentMayFollow
-        self.childMayFollow = childMayFollow
-    }
-
+/// Digests of requests: equal digests on an inbound and an outbound request of one process
+/// mean the same request passed through (a proxy reads a request on one connection and
+/// writes it on another). `TraceLinker` parents calls by them.
+public enum SpanLinkHints {
     /// The digest of an HTTP request with `method` and `target`.
     public static func digest(method: String, target: String) -> UInt64 {
         var hash = FNV1a()

@@ -137,8 +137,10 @@ import Testing
 
     @Test func reopenedFdFinishesTheConnectionWhoseCloseWasMissed() {
         let c = Connection()
+        var reused = Connection(socketID: 2)
+        reused.local.port = 40001
         var tracker = makeTracker()
-        let spans = tracker.run([c.opened(.client, at: 1), c.write("x", at: 2), c.opened(.client, at: 3)])
+        let spans = tracker.run([c.opened(.client, at: 1), c.write("x", at: 2), reused.opened(.client, at: 3)])
         #expect(spans.map(\.tcp) == [TCPDetails(bytesSent: 1, bytesReceived: 0)])
         #expect(tracker.counters.openConnections == 1)
     }
@@ -234,5 +236,21 @@ import Testing
         let spans = tracker.run([c.opened(.server, at: 2_000), c.closed(at: 3_000)])
         #expect(spans.first?.startTimeUnixNano == 1_000_002_000)
         #expect(spans.first?.durationNanos == 1_000)
+    }
+
+    /// Ruby's Net::HTTP and hiredis call connect() again on a socket already connected (the
+    /// non-blocking pattern): nothing new opens.
+    @Test func connectAgainOnAConnectedSocketOpensNothingNew() {
+        var client = Connection()
+        client.local = SocketAddress(ipv4: 127, 0, 0, 1, port: 40100)
+        client.peer = SocketAddress(ipv4: 127, 0, 0, 1, port: 8080)
+        var tracker = makeTracker()
+        let spans = tracker.run([
+            client.opened(.client, at: 1), client.opened(.client, at: 2),
+            client.write("GET / HTTP/1.1\r\n\r\n", at: 3), client.read("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", at: 4),
+            client.closed(at: 5),
+        ])
+        #expect(spans.map(\.kind) == [.client] && spans.first?.http?.statusCode == 200)
+        #expect(tracker.counters.openConnections == 0)
     }
 }

@@ -1,5 +1,8 @@
 /// What an `HTTP1ConnectionDecoder` found on a connection.
 public enum HTTP1ConnectionEvent: Sendable, Equatable {
+    /// A request's head was decoded: `id` names its exchange, `timestamp` and `tid` are those
+    /// of its first byte.
+    case requestStarted(id: Int, head: HTTP1MessageHead, timestamp: UInt64, tid: Int32)
     /// An exchange finished (or was abandoned, see `HTTP1Exchange.incompleteReason`).
     case exchange(HTTP1Exchange)
     /// One direction lost sync after a capture gap.

@@ -1,6 +1,8 @@
 /// One request and what came back for it, with the capture times of its first request
 /// byte and last response byte. Produced by `HTTP1ConnectionDecoder`.
 public struct HTTP1Exchange: Sendable, Equatable {
+    /// The exchange's number on its connection, as `HTTP1ConnectionEvent.requestStarted` gave it.
+    public var id: Int
     public var request: HTTP1MessageHead
     /// The final response head (interim 1xx responses are skipped); nil when none arrived.
     public var response: HTTP1MessageHead?
@@ -18,10 +20,11 @@ public struct HTTP1Exchange: Sendable, Equatable {
     public var incompleteReason: String?
 
     public init(
-        request: HTTP1MessageHead, response: HTTP1MessageHead? = nil, requestBodySize: Int = 0,
+        id: Int = 0, request: HTTP1MessageHead, response: HTTP1MessageHead? = nil, requestBodySize: Int = 0,
         responseBodySize: Int = 0, startTimestamp: UInt64, endTimestamp: UInt64, tid: Int32,
         incompleteReason: String? = nil
     ) {
+        self.id = id
         self.request = request
         self.response = response
         self.requestBodySize = requestBodySize

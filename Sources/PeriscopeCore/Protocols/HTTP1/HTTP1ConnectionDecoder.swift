@@ -101,7 +101,10 @@ public struct HTTP1ConnectionDecoder: Sendable {
             currentRequestID = nextID
             nextID += 1
         case .head(let head):
-            if let index = currentRequestIndex { pending[index].request = head }
+            if let index = currentRequestIndex {
+                pending[index].request = head
+                output.append(.requestStarted(id: pending[index].id, head: head, timestamp: pending[index].start, tid: pending[index].tid))
+            }
         case .messageEnd(let size):
             setRequestBodySize(size)
             currentRequestID = nil
@@ -174,7 +177,7 @@ public struct HTTP1ConnectionDecoder: Sendable {
         guard let request = front.request else { return }  // its head was never captured
         let requestBodySize = front.id == currentRequestID ? requests.bodySize : front.requestBodySize
         output.append(.exchange(HTTP1Exchange(
-            request: request, response: front.response, requestBodySize: requestBodySize,
+            id: front.id, request: request, response: front.response, requestBodySize: requestBodySize,
             responseBodySize: bodySize, startTimestamp: front.start, endTimestamp: max(end, front.start), tid: front.tid
         )))
     }
@@ -184,7 +187,7 @@ public struct HTTP1ConnectionDecoder: Sendable {
         guard let request = front.request else { return }
         let requestBodySize = front.id == currentRequestID ? requests.bodySize : front.requestBodySize
         output.append(.exchange(HTTP1Exchange(
-            request: request, response: front.response, requestBodySize: requestBodySize,
+            id: front.id, request: request, response: front.response, requestBodySize: requestBodySize,
             responseBodySize: front.response == nil ? 0 : responses.bodySize,
             startTimestamp: front.start, endTimestamp: max(end, front.start), tid: front.tid, incompleteReason: reason
         )))

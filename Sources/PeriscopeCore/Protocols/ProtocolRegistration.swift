@@ -1,0 +1,45 @@
+/// How the tracker finds and starts one protocol's decoder. Each protocol folder defines
+/// its registration as a static member; `ProtocolRegistry.all` lists them.
+public struct ProtocolRegistration: Sendable {
+    /// The policy's name for the protocol (`spec.protocols`).
+    public var name: TracedProtocol
+    /// Other names that also turn it on (HTTP/2 is on with `http` and with `grpc`).
+    public var alsoEnabledBy: Set<TracedProtocol>
+    /// Whether the server speaks first (a greeting, as MySQL's). When it does not, a
+    /// connection whose server is seen answering before any request is not this protocol.
+    public var serverSpeaksFirst: Bool
+    /// `ProtocolDecoder.detect` of the decoder.
+    public var detect: @Sendable (ArraySlice<UInt8>, MessageStream) -> ProtocolDetection
+    /// A decoder for a new connection.
+    public var make: @Sendable (ProtocolConfiguration) -> any ProtocolDecoder
+
+    public init(
+        name: TracedProtocol, alsoEnabledBy: Set<TracedProtocol> = [], serverSpeaksFirst: Bool = false,
+        detect: @escaping @Sendable (ArraySlice<UInt8>, MessageStream) -> ProtocolDetection,
+        make: @escaping @Sendable (ProtocolConfiguration) -> any ProtocolDecoder
+    ) {
+        self.name = name
+        self.alsoEnabledBy = alsoEnabledBy
+        self.serverSpeaksFirst = serverSpeaksFirst
+        self.detect = detect
+        self.make = make
+    }
+
+    /// Whether a process decoding `protocols` runs this decoder.
+    public func isEnabled(by protocols: Set<TracedProtocol>) -> Bool {
+        protocols.contains(name) || !protocols.isDisjoint(with: alsoEnabledBy)
+    }
+}
+
+/// What a policy tells every decoder.
+public struct ProtocolConfiguration: Sendable, Equatable {
+    /// Keep URL query strings (`capture.keepQuery`).
+    public var keepQuery: Bool
+    /// Keep literal values in database statements (`capture.keepQueryValues`).
+    public var keepQueryValues: Bool
+
+    public init(keepQuery: Bool = false, keepQueryValues: Bool = false) {
+        self.keepQuery = keepQuery
+        self.keepQueryValues = keepQueryValues
+    }
+}

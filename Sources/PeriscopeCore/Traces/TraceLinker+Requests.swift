@@ -1,0 +1,193 @@
+extension TraceLinker {
+    /// The context of a request a server starts to read (or of the first bytes a server
+    /// connection span reads).
+    /// - Parameters:
+    ///   - callerTraced: the client end of the connection is a socket traced on this node
+    ///     that publishes its requests' contexts; when none is published yet, the request
+    ///     waits for it under a provisional trace.
+    ///   - byThread: the request occupies its thread until it ends (decoded exchanges, not
+    ///     connection spans), so calls from the thread meanwhile may be its children.
+    public mutating func serverStarted<G: RandomNumberGenerator>(
+        pid: Int32, tid: Int32, local: SocketAddress, peer: SocketAddress, callerTraced: Bool,
+        digest: UInt64?, streamID: UInt32? = nil, traceparent: TraceContext?, byThread: Bool,
+        timestamp: UInt64, sampler: Sampler, generator: inout G
+    ) -> SpanContext {
+        let spanID = SpanID.random(using: &generator)
+        let key = HopKey(client: peer, server: local)
+        var context: SpanContext
+        if let caller = takePublished(key, streamID: streamID) {
+            context = Self.child(of: caller, spanID: spanID)
+        } else {
+            context = Self.root(spanID: spanID, traceparent: traceparent, sampler: sampler, generator: &generator)
+            if callerTraced {
+                let number = nextProvisional
+                nextProvisional += 1
+                context.provisional = number
+                waiting[number] = timestamp &+ configuration.reorderWindowNanos
+                hops[key, default: Hop()].waiting.append(Waiting(provisional: number, spanID: spanID, streamID: streamID))
+                counters.provisionalTraces += 1
+            }
+        }
+        if let digest { servers[DigestKey(pid: pid, digest: digest), default: []].append(InFlightServer(context: context, forwarded: false)) }
+        if byThread {
+            let thread = ThreadKey(pid: pid, tid: tid)
+            if let serving = threads[thread] {
+                if multiplexed.count >= Self.maxMultiplexed { multiplexed.removeAll() }
+                multiplexed.insert(thread)
+                threads[thread] = ThreadServing(count: serving.count + 1, context: context)
+            } else {
+                threads[thread] = ThreadServing(count: 1, context: context)
+            }
+        }
+        counters.requestsInFlight += 1
+        return context
+    }
+
+    /// A server request (or connection span) ended: calls made from now on are not its children.
+    /// Takes what `serverStarted` was given.
+    public mutating func serverEnded(pid: Int32, tid: Int32, digest: UInt64?, byThread: Bool, spanID: SpanID) {
+        if let digest {
+            let key = DigestKey(pid: pid, digest: digest)
+            if var list = servers[key], let index = list.firstIndex(where: { $0.context.spanID == spanID }) {
+                list.remove(at: index)
+                servers[key] = list.isEmpty ? nil : list
+            }
+        }
+        if byThread {
+            let thread = ThreadKey(pid: pid, tid: tid)
+            if let serving = threads[thread] {
+                threads[thread] = serving.count > 1 ? ThreadServing(count: serving.count - 1, context: serving.context) : nil
+            }
+        }
+        counters.requestsInFlight = max(0, counters.requestsInFlight - 1)
+    }
+
+    /// The context of a request a client starts to write (or of the first bytes a client
+    /// connection span writes), published for the server end of the connection.
+    /// - Parameters:
+    ///   - perRequest: each request is read by one server request (decoded exchanges);
+    ///     false for a connection span, the parent of everything read on the connection.
+    ///   - calleeTraced: the server end is a socket traced on this node. Until it is,
+    ///     one context at most is kept for it.
+    public mutating func clientStarted<G: RandomNumberGenerator>(
+        pid: Int32, tid: Int32, local: SocketAddress, peer: SocketAddress, calleeTraced: Bool,
+        digest: UInt64?, streamID: UInt32? = nil, traceparent: TraceContext?, perRequest: Bool,
+        sampler: Sampler, generator: inout G
+    ) -> SpanContext {
+        let spanID = SpanID.random(using: &generator)
+        let parent = inProcessParent(pid: pid, tid: tid, digest: digest)
+        let context: SpanContext
+        if let traceparent, parent?.traceID != traceparent.traceID {
+            context = Self.root(spanID: spanID, traceparent: traceparent, sampler: sampler, generator: &generator)
+        } else if let parent {
+            context = Self.child(of: parent, spanID: spanID)
+        } else {
+            context = Self.root(spanID: spanID, traceparent: nil, sampler: sampler, generator: &generator)
+        }
+        publish(context, on: HopKey(client: local, server: peer), streamID: streamID, perRequest: perRequest, calleeTraced: calleeTraced)
+        return context
+    }
+
+    /// Forgets a connection's hop, when either end closes.
+    public mutating func connectionEnded(local: SocketAddress, peer: SocketAddress, role: ConnectionRole) {
+        guard !hops.isEmpty else { return }
+        switch role {
+        case .client: hops[HopKey(client: local, server: peer)] = nil
+        case .server: hops[HopKey(client: peer, server: local)] = nil
+        case .unknown:
+            hops[HopKey(client: local, server: peer)] = nil
+            hops[HopKey(client: peer, server: local)] = nil
+        }
+    }
+
+    /// Everything forgotten, for shutdown.
+    public mutating func reset() {
+        hops.removeAll()
+        servers.removeAll()
+        threads.removeAll()
+        multiplexed.removeAll()
+        counters.requestsInFlight = 0
+    }
+
+    // MARK: - Rules
+
+    static func child(of parent: SpanContext, spanID: SpanID) -> SpanContext {
+        var context = SpanContext(traceID: parent.traceID, spanID: spanID, parentSpanID: parent.spanID, sampled: parent.sampled, parentIsLocal: true)
+        context.provisional = parent.provisional
+        return context
+    }
+
+    /// A trace beginning here: the incoming `traceparent`'s, or a new one.
+    static func root<G: RandomNumberGenerator>(
+        spanID: SpanID, traceparent: TraceContext?, sampler: Sampler, generator: inout G
+    ) -> SpanContext {
+        if let traceparent {
+            return SpanContext(
+                traceID: traceparent.traceID, spanID: spanID, parentSpanID: traceparent.parentID,
+                sampled: sampler.shouldSample(traceID: traceparent.traceID, parent: traceparent)
+            )
+        }
+        let traceID = TraceID.random(using: &generator)
+        return SpanContext(traceID: traceID, spanID: spanID, sampled: sampler.shouldSample(traceID: traceID, parent: nil))
+    }
+
+    /// The incoming request an outgoing one serves: the oldest one in flight in the process
+    /// that carried the same request and was not forwarded yet, else the one request the
+    /// thread is serving.
+    mutating func inProcessParent(pid: Int32, tid: Int32, digest: UInt64?) -> SpanContext? {
+        if let digest, !servers.isEmpty {
+            let key = DigestKey(pid: pid, digest: digest)
+            if var list = servers[key], let index = list.firstIndex(where: { !$0.forwarded }) {
+                list[index].forwarded = true
+                servers[key] = list
+                return list[index].context
+            }
+        }
+        let thread = ThreadKey(pid: pid, tid: tid)
+        if let serving = threads[thread], serving.count == 1, !multiplexed.contains(thread) {
+            return serving.context
+        }
+        return nil
+    }
+
+    /// The caller's context for a request the server starts to read: a connection span's,
+    /// or the oldest request published (of the same stream, where there are streams).
+    mutating func takePublished(_ key: HopKey, streamID: UInt32?) -> SpanContext? {
+        guard var hop = hops[key] else { return nil }
+        if let sticky = hop.sticky { return sticky }
+        guard let index = hop.published.firstIndex(where: { streamID == nil || $0.streamID == nil || $0.streamID == streamID })
+        else { return nil }
+        let context = hop.published.remove(at: index).context
+        hops[key] = hop
+        return context
+    }
+
+    mutating func publish(_ context: SpanContext, on key: HopKey, streamID: UInt32?, perRequest: Bool, calleeTraced: Bool) {
+        var hop = hops[key] ?? Hop()
+        // Server requests that gave up waiting are passed over.
+        hop.waiting.removeAll { waiting[$0.provisional] == nil }
+        if perRequest {
+            if let index = hop.waiting.firstIndex(where: { streamID == nil || $0.streamID == nil || $0.streamID == streamID }) {
+                resolve(hop.waiting.remove(at: index), by: context)
+            } else {
+                hop.published.append(Published(context: context, streamID: streamID))
+                let limit = calleeTraced ? Self.maxPublished : 1
+                if hop.published.count > limit { hop.published.removeFirst(hop.published.count - limit) }
+            }
+        } else {
+            hop.sticky = context
+            for entry in hop.waiting { resolve(entry, by: context) }
+            hop.waiting.removeAll()
+        }
+        hops[key] = hop
+    }
+
+    mutating func resolve(_ entry: Waiting, by caller: SpanContext) {
+        waiting[entry.provisional] = nil
+        resolutions[Int(entry.provisional % UInt64(resolutions.count))] = Resolution(
+            provisional: entry.provisional, root: entry.spanID, traceID: caller.traceID,
+            parentSpanID: caller.spanID, sampled: caller.sampled, next: caller.provisional
+        )
+        counters.provisionalResolved += 1
+    }
+}

@@ -1,0 +1,86 @@
+extension TraceLinker {
+    /// The context as it stands now: a provisional trace followed to where its caller's
+    /// context put it. Nil while it still waits.
+    public func current(_ context: SpanContext) -> SpanContext? {
+        var context = context
+        var steps = 0
+        while context.provisional != 0 {
+            steps += 1
+            let number = context.provisional
+            if steps <= 16, let resolution = resolutions[Int(number % UInt64(resolutions.count))], resolution.provisional == number {
+                context.traceID = resolution.traceID
+                context.sampled = resolution.sampled
+                if context.spanID == resolution.root {
+                    context.parentSpanID = resolution.parentSpanID
+                    context.parentIsLocal = true
+                }
+                context.provisional = resolution.next
+            } else if steps <= 16, waiting[number] != nil {
+                return nil
+            } else {
+                context.provisional = 0  // gave up: the provisional trace stands
+            }
+        }
+        return context
+    }
+
+    /// A finished span with its context: out now, or held while its trace is provisional.
+    public mutating func finish(_ span: Span, context: SpanContext, now: UInt64, into output: inout [Span]) {
+        if let context = current(context) {
+            output.append(Self.apply(context, to: span))
+            return
+        }
+        held.append(HeldSpan(span: span, context: context, since: now))
+        counters.heldSpans = held.count
+        if held.count > max(1, configuration.maxHeldSpans) {
+            giveUp(held[0].context)
+            release(now: 0, into: &output)
+        }
+    }
+
+    /// Gives up provisional traces whose wait is over and lets out the spans no longer waiting.
+    public mutating func release(now: UInt64, into output: inout [Span]) {
+        guard !waiting.isEmpty || !held.isEmpty else { return }
+        for (number, deadline) in waiting where deadline <= now {
+            waiting[number] = nil
+            counters.provisionalExpired += 1
+        }
+        guard !held.isEmpty else { return }
+        var kept: [HeldSpan] = []
+        for entry in held {
+            if let context = current(entry.context) {
+                output.append(Self.apply(context, to: entry.span))
+            } else {
+                kept.append(entry)
+            }
+        }
+        held = kept
+        counters.heldSpans = held.count
+    }
+
+    /// Lets everything out, for shutdown: waits end now.
+    public mutating func releaseAll(into output: inout [Span]) {
+        counters.provisionalExpired += waiting.count
+        waiting.removeAll()
+        release(now: .max, into: &output)
+    }
+
+    private mutating func giveUp(_ context: SpanContext) {
+        var number = context.provisional
+        while number != 0, waiting.removeValue(forKey: number) == nil {
+            guard let resolution = resolutions[Int(number % UInt64(resolutions.count))], resolution.provisional == number else { break }
+            number = resolution.next
+        }
+        if number != 0 { counters.provisionalExpired += 1 }
+    }
+
+    static func apply(_ context: SpanContext, to span: Span) -> Span {
+        var span = span
+        span.traceID = context.traceID
+        span.spanID = context.spanID
+        span.parentSpanID = context.parentSpanID
+        span.incoming = context.incoming
+        span.parentIsLocal = context.parentIsLocal
+        return span
+    }
+}

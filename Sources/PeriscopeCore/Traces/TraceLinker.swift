@@ -1,0 +1,135 @@
+/// Decides each span's trace context when its request starts, as a tracer inside the
+/// process would, so that a span can leave as soon as it ends with its parent already set.
+/// Only requests in flight are remembered.
+///
+/// - **Across processes on this node** (a *hop*: one TCP connection whose both ends are
+///   traced): the client publishes each request's context on the hop when it writes the
+///   request; the server takes the next one when it reads a request. The ring buffer can
+///   deliver the server's read first (the writer's data reaches the reader during its
+///   `write`), so a server that finds nothing yet while its caller is traced starts with a
+///   *provisional* trace and waits: the caller's context, when it comes, resolves it. Spans
+///   that depend on a provisional trace wait for it (at most `reorderWindowNanos`).
+/// - **Within a process**: an outgoing request is the child of the incoming request in
+///   flight in the same process that carried the same request (equal digests, as in
+///   proxies; oldest first, as event loops forward in order), else of the one request its
+///   thread is serving when the thread serves one at a time.
+/// - **W3C trace context**: an incoming `traceparent` is continued where no traced caller
+///   on this node gives a parent; an outgoing request that already carries one keeps it.
+///
+/// A pure state machine; ids come from the caller's generator.
+public struct TraceLinker: Sendable {
+    public var configuration: Configuration
+    public internal(set) var counters = Counters()
+
+    public struct Configuration: Sendable, Equatable {
+        /// How long a server request waits for its caller's context, and a span for a
+        /// provisional trace it depends on. Default: 20 ms.
+        public var reorderWindowNanos: UInt64
+        /// Spans waiting at most; beyond it the oldest waits are given up. Default: 16384.
+        public var maxHeldSpans: Int
+
+        public init(reorderWindowNanos: UInt64 = 20_000_000, maxHeldSpans: Int = 16384) {
+            self.reorderWindowNanos = reorderWindowNanos
+            self.maxHeldSpans = maxHeldSpans
+        }
+    }
+
+    public struct Counters: Sendable, Equatable {
+        /// Server requests that started before their caller's context arrived.
+        public var provisionalTraces = 0
+        /// Of those, resolved by their caller's context.
+        public var provisionalResolved = 0
+        /// Of those, given up after the reorder window (they became roots).
+        public var provisionalExpired = 0
+        /// Spans currently waiting for a provisional trace.
+        public var heldSpans = 0
+        /// Requests in flight whose context is remembered.
+        public var requestsInFlight = 0
+
+        public init() {}
+    }
+
+    /// The connection between two traced sockets, named by its client end.
+    struct HopKey: Hashable, Sendable {
+        var client: SocketAddress
+        var server: SocketAddress
+    }
+
+    struct Published: Sendable {
+        var context: SpanContext
+        var streamID: UInt32?
+    }
+
+    struct Waiting: Sendable {
+        var provisional: UInt64
+        var spanID: SpanID
+        var streamID: UInt32?
+    }
+
+    struct Hop: Sendable {
+        /// Contexts of requests the client wrote that the server has not read yet, oldest first.
+        var published: [Published] = []
+        /// Server requests read before their caller's context arrived, oldest first.
+        var waiting: [Waiting] = []
+        /// The context of a client that is a connection span (bytes not decoded): the parent
+        /// of everything the server reads on it.
+        var sticky: SpanContext?
+    }
+
+    struct ThreadKey: Hashable, Sendable {
+        var pid: Int32
+        var tid: Int32
+    }
+
+    struct DigestKey: Hashable, Sendable {
+        var pid: Int32
+        var digest: UInt64
+    }
+
+    struct InFlightServer: Sendable {
+        var context: SpanContext
+        var forwarded: Bool
+    }
+
+    struct ThreadServing: Sendable {
+        var count: Int
+        var context: SpanContext
+    }
+
+    /// Where a waiting request's trace went when its caller's context arrived.
+    struct Resolution: Sendable {
+        var provisional: UInt64
+        var root: SpanID
+        var traceID: TraceID
+        var parentSpanID: SpanID
+        var sampled: Bool
+        /// The caller's own provisional trace, if it had one.
+        var next: UInt64
+    }
+
+    struct HeldSpan: Sendable {
+        var span: Span
+        var context: SpanContext
+        var since: UInt64
+    }
+
+    var hops: [HopKey: Hop] = [:]
+    var servers: [DigestKey: [InFlightServer]] = [:]
+    var threads: [ThreadKey: ThreadServing] = [:]
+    /// Threads seen serving two requests at once: event loops, where a thread says nothing
+    /// about which request an outgoing call is for. Bounded.
+    var multiplexed: Set<ThreadKey> = []
+    /// Provisional traces still waiting → when they give up (monotonic).
+    var waiting: [UInt64: UInt64] = [:]
+    /// Recent resolutions in a ring indexed by provisional number: no allocation per request.
+    var resolutions: [Resolution?] = Array(repeating: nil, count: 1 << 14)
+    var nextProvisional: UInt64 = 1
+    var held: [HeldSpan] = []
+
+    public init(configuration: Configuration = .init()) {
+        self.configuration = configuration
+    }
+
+    static let maxPublished = 32
+    static let maxMultiplexed = 65536
+}
