@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
-# Benchmark: wrk against nginx on loopback, without and with the agent tracing nginx, in
-# one run (alternating rounds), under two loads:
-#   paced      — many connections, each sending one request every BENCH_PACE_MS: a fixed
-#                offered rate well below what the machine can serve, as on a production node.
-#                The targets (throughput ≥ 95%, RSS ≤ 50 MB) are read here.
-#   saturating — wrk's default closed loop: wrk and nginx use every core, so each cycle the
-#                agent spends comes out of nginx's throughput. Shows the cost per request.
-# Prints requests/s and p99 latency ratios, the agent's CPU seconds per 10k requests, its
-# peak RSS and its self-metrics.
-#   BENCH_SECONDS (default 10)  BENCH_ROUNDS (default 2)  BENCH_CONNECTIONS (default 16)
-#   BENCH_PACED_CONNECTIONS (default 400)  BENCH_PACE_MS (default 5): about 50k requests/s offered,
-#   a third of what nginx serves here flat out
-#   BENCH_AGENT_ARGS (extra agent arguments)  BENCH_SCRATCH_PATH (default .build-static)
+# Benchmark: wrk against nginx on loopback, without and with the agent, in one run
+# (alternating rounds), for the case users hit first — both ends of the connection traced
+# (the policy selects nginx's port, so wrk's client side and nginx's server side) — and,
+# as a second row, nginx alone. Two loads:
+#   paced      — BENCH_PACED_CONNECTIONS connections (default 50), each sending one request
+#                every BENCH_PACE_MS (default 2): a fixed offered rate, as on a production node.
+#   saturating — wrk -t1 -c16 closed loop: each cycle the agent spends comes out of nginx's
+#                throughput.
+# Prints throughput and p99 ratios, the agent's CPU per request split into user and system
+# time, the BPF programs' run time per request (bpf_stats), peak RSS, events lost, and the
+# share of nginx server spans parented to wrk's client span in the same trace.
+#   BENCH_SECONDS (default 8)  BENCH_ROUNDS (default 2)  BENCH_AGENT_ARGS (extra arguments)
+#   BENCH_SCRATCH_PATH (default .build-static)
 # The agent is built as its image builds it: release, Swift runtime linked statically.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,29 +21,31 @@ hack/setup.sh
 scratch=${BENCH_SCRATCH_PATH:-.build-static}
 swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product periscope-agent >&2
 agent="$(swift build -c release --static-swift-stdlib --scratch-path "$scratch" --show-bin-path)/periscope-agent"
-seconds=${BENCH_SECONDS:-10}
+seconds=${BENCH_SECONDS:-8}
 rounds=${BENCH_ROUNDS:-2}
-connections=${BENCH_CONNECTIONS:-16}
-paced_connections=${BENCH_PACED_CONNECTIONS:-400}
-pace_ms=${BENCH_PACE_MS:-5}
+paced_connections=${BENCH_PACED_CONNECTIONS:-50}
+pace_ms=${BENCH_PACE_MS:-2}
 port=18600
 
 work="$(mktemp -d /tmp/periscope-bench.XXXXXX)"
+stats_before=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null || echo 0)
 cleanup() {
   [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
   [ -n "${agent_pid:-}" ] && kill "$agent_pid" 2>/dev/null || true
   wait 2>/dev/null || true
+  sysctl -q -w kernel.bpf_stats_enabled="$stats_before" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
+sysctl -q -w kernel.bpf_stats_enabled=1 >/dev/null
 start_nginx "$work" "$port"
-echo 'executables: ["nginx"]' > "$work/policy.yaml"
-# wrk waits this long on each connection before its next request.
+echo "ports: [$port]" > "$work/both.yaml"
+echo 'executables: ["nginx"]' > "$work/server.yaml"
 echo "function delay() return $pace_ms end" > "$work/pace.lua"
 
 # run_wrk saturating|paced: prints "requests_per_second p99_milliseconds total_requests".
 run_wrk() {
-  local shape=(-c"$connections")
+  local shape=(-c16)
   [ "$1" = paced ] && shape=(-c"$paced_connections" -s "$work/pace.lua")
   wrk -t1 "${shape[@]}" -d"${seconds}s" --latency "http://127.0.0.1:$port/" > "$work/wrk.txt"
   awk '
@@ -54,57 +56,86 @@ run_wrk() {
     END { printf "%s %s %s\n", rps, p99, total }' "$work/wrk.txt"
 }
 
-rss_kb=0; anon_kb=0
+# parented FILE: the share of nginx server spans whose parent is a wrk client span of the same trace.
+parented() {
+  python3 - "$1" <<'PY'
+import json, sys
+clients, servers = {}, []
+for line in open(sys.argv[1]):
+    try:
+        span = json.loads(line)
+    except ValueError:
+        continue
+    attributes = {a["key"]: list(a["value"].values())[0] for a in span.get("attributes", [])}
+    executable = str(attributes.get("process.executable.path", ""))
+    if span.get("kind") == "SPAN_KIND_CLIENT" and "wrk" in executable:
+        clients[span["spanId"]] = span["traceId"]
+    elif span.get("kind") == "SPAN_KIND_SERVER" and "nginx" in executable:
+        servers.append(span)
+good = sum(1 for s in servers if clients.get(s.get("parentSpanId")) == s["traceId"])
+print("%.4f" % (good / len(servers)) if servers else "n/a")
+PY
+}
+
 declare -A results
-# measure SHAPE ROUND: one round without and one with the agent; appends to results[SHAPE,*].
+rss_kb=0
+# measure MODE SHAPE ROUND: one run without and one with the agent; appends to results[MODE,SHAPE,*].
 measure() {
-  local shape=$1 round=$2 rps p99 total cpu_before cpu_after hwm anon
+  local mode=$1 shape=$2 round=$3 rps p99 total user0 sys0 user1 sys1 bpf0 bpf1 hwm key="$1,$2"
   read -r rps p99 _ < <(run_wrk "$shape")
-  results[$shape,base_rps]+=" $rps"; results[$shape,base_p99]+=" $p99"
-  echo "$shape round $round without agent: $rps req/s, p99 ${p99} ms" >&2
+  results[$key,base_rps]+=" $rps"; results[$key,base_p99]+=" $p99"
+  echo "$mode $shape round $round without agent: $rps req/s, p99 ${p99} ms" >&2
 
   # shellcheck disable=SC2086
-  "$agent" --config "$work/policy.yaml" --output text ${BENCH_AGENT_ARGS:-} > /dev/null 2> "$work/agent.log" &
+  "$agent" --config "$work/$mode.yaml" --output json ${BENCH_AGENT_ARGS:-} > "$work/spans.json" 2> "$work/agent.log" &
   agent_pid=$!
   for _ in $(seq 200); do grep -q agent.ready "$work/agent.log" && break; sleep 0.05; done
-  cpu_before=$(cpu_seconds "$agent_pid")
+  read -r user0 sys0 < <(cpu_split "$agent_pid"); bpf0=$(bpf_run_ns)
   read -r rps p99 total < <(run_wrk "$shape")
   sleep 0.5
-  cpu_after=$(cpu_seconds "$agent_pid")
+  read -r user1 sys1 < <(cpu_split "$agent_pid"); bpf1=$(bpf_run_ns)
   hwm=$(awk '/VmHWM/ { print $2 }' "/proc/$agent_pid/status")
   [ "$hwm" -gt "$rss_kb" ] && rss_kb=$hwm
-  anon=$(awk '/^Anonymous:/ { print $2 }' "/proc/$agent_pid/smaps_rollup")
-  [ "$anon" -gt "$anon_kb" ] && anon_kb=$anon
   kill -TERM "$agent_pid"; wait "$agent_pid" || true; agent_pid=
-  results[$shape,with_rps]+=" $rps"; results[$shape,with_p99]+=" $p99"
-  results[$shape,cpu]+=" $(awk -v a="$cpu_before" -v b="$cpu_after" -v n="$total" 'BEGIN { printf "%.3f", (b - a) / n * 10000 }')"
-  echo "$shape round $round with agent:    $rps req/s, p99 ${p99} ms" >&2
-  grep -E "periscope_(events_read|events_lost|spans_emitted|decode_errors)" "$work/agent.log" | sed 's/^/    /' >&2
+  results[$key,with_rps]+=" $rps"; results[$key,with_p99]+=" $p99"
+  results[$key,user]+=" $(awk -v a="$user0" -v b="$user1" -v n="$total" 'BEGIN { printf "%.3f", (b - a) / n * 1e6 }')"
+  results[$key,sys]+=" $(awk -v a="$sys0" -v b="$sys1" -v n="$total" 'BEGIN { printf "%.3f", (b - a) / n * 1e6 }')"
+  results[$key,bpf]+=" $(awk -v a="$bpf0" -v b="$bpf1" -v n="$total" 'BEGIN { printf "%.3f", (b - a) / n / 1000 }')"
+  results[$key,lost]+=" $(awk '/periscope_events_lost/ { print $2 }' "$work/agent.log" | tail -1)"
+  results[$key,missed]+=" $(awk '/periscope_callers_missed/ { print $2 }' "$work/agent.log" | tail -1)"
+  [ "$mode" = both ] && results[$key,parented]+=" $(parented "$work/spans.json")"
+  echo "$mode $shape round $round with agent:    $rps req/s, p99 ${p99} ms" >&2
+  grep -E "periscope_(events_read|events_lost|spans_emitted|callers_late|callers_missed)" "$work/agent.log" | sed 's/^/    /' >&2
 }
 
 for round in $(seq "$rounds"); do
-  measure paced "$round"
-  measure saturating "$round"
+  for mode in both server; do
+    measure "$mode" paced "$round"
+    measure "$mode" saturating "$round"
+  done
 done
 
-mean() { printf '%s\n' $1 | awk '{ s += $1 } END { printf "%.2f", s / NR }'; }
+mean() { printf '%s\n' $1 | awk '$1 != "n/a" { s += $1; n++ } END { if (n) printf "%.3f", s / n; else print "n/a" }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 report() {
-  local shape=$1 title=$2 base with
+  local key=$1 title=$2 base with
   echo
   echo "$title"
-  base=$(mean "${results[$shape,base_rps]}"); with=$(mean "${results[$shape,with_rps]}")
-  printf '  %-34s %s / %s\n' "requests/s without / with agent:" "$base" "$with"
-  printf '  %-34s %s\n' "throughput ratio (with/without):" "$(ratio "$with" "$base")"
-  base=$(mean "${results[$shape,base_p99]}"); with=$(mean "${results[$shape,with_p99]}")
-  printf '  %-34s %s / %s\n' "p99 ms without / with agent:" "$base" "$with"
-  printf '  %-34s %s\n' "p99 latency ratio (with/without):" "$(ratio "$with" "$base")"
-  printf '  %-34s %s\n' "agent CPU s per 10k requests:" "$(mean "${results[$shape,cpu]}")"
+  base=$(mean "${results[$key,base_rps]}"); with=$(mean "${results[$key,with_rps]}")
+  printf '  %-44s %s / %s  (ratio %s)\n' "requests/s without / with agent:" "$base" "$with" "$(ratio "$with" "$base")"
+  base=$(mean "${results[$key,base_p99]}"); with=$(mean "${results[$key,with_p99]}")
+  printf '  %-44s %s / %s  (ratio %s)\n' "p99 ms without / with agent:" "$base" "$with" "$(ratio "$with" "$base")"
+  printf '  %-44s %s user + %s system\n' "agent CPU µs per request:" "$(mean "${results[$key,user]}")" "$(mean "${results[$key,sys]}")"
+  printf '  %-44s %s\n' "BPF run time µs per request (bpf_stats):" "$(mean "${results[$key,bpf]}")"
+  printf '  %-44s %s\n' "events lost / callers missed per run:" "$(mean "${results[$key,lost]}") / $(mean "${results[$key,missed]}")"
+  [ -n "${results[$key,parented]:-}" ] && printf '  %-44s %s\n' "nginx server spans parented to wrk's span:" "$(mean "${results[$key,parented]}")"
+  return 0
 }
 echo
-echo "nginx on loopback, ${seconds}s × $rounds rounds per load, agent printing every span as text"
-report paced "paced: wrk -t1 -c$paced_connections, one request per connection every ${pace_ms} ms"
-report saturating "saturating: wrk -t1 -c$connections, closed loop"
+echo "nginx on loopback, ${seconds}s × $rounds rounds per load, agent writing every span as JSON"
+report both,paced "both ends traced, paced: wrk -t1 -c$paced_connections, one request per connection every ${pace_ms} ms"
+report both,saturating "both ends traced, saturating: wrk -t1 -c16, closed loop"
+report server,paced "nginx only, paced"
+report server,saturating "nginx only, saturating"
 echo
-printf '%-36s %s\n' "agent peak RSS (MB):" "$(awk -v k="$rss_kb" 'BEGIN { printf "%.1f", k / 1024 }')"
-printf '%-36s %s\n' "agent heap after load (MB):" "$(awk -v k="$anon_kb" 'BEGIN { printf "%.1f", k / 1024 }')"
+printf '%-46s %s\n' "agent peak RSS (MB):" "$(awk -v k="$rss_kb" 'BEGIN { printf "%.1f", k / 1024 }')"

@@ -31,3 +31,20 @@ CONF
 cpu_seconds() {
   awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); print ($12 + $13) / hz }' "/proc/$1/stat"
 }
+
+# cpu_split PID: "user system" CPU seconds of a process.
+cpu_split() {
+  awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); printf "%.3f %.3f\n", $12 / hz, $13 / hz }' "/proc/$1/stat"
+}
+
+# bpf_run_ns: total run time (ns) of the agent's BPF programs so far, from bpf_stats
+# (kernel.bpf_stats_enabled must be 1).
+bpf_run_ns() {
+  bpftool prog show -j 2>/dev/null | python3 -c '
+import json, sys
+total = 0
+for prog in json.load(sys.stdin):
+    if prog.get("name", "").startswith("periscope"):
+        total += prog.get("run_time_ns", 0)
+print(total)'
+}
