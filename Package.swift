@@ -7,7 +7,6 @@ let package = Package(
     products: [
         .executable(name: "periscope-agent", targets: ["periscope-agent"]),
         .executable(name: "periscope-controller", targets: ["periscope-controller"]),
-        .executable(name: "periscope-controller-bench", targets: ["periscope-controller-bench"]),
         .executable(name: "periscopectl", targets: ["periscopectl"]),
     ],
     dependencies: [
@@ -73,7 +72,7 @@ let package = Package(
         .target(
             name: "PeriscopeAgentKube",
             dependencies: [
-                "PeriscopeAgent", "PeriscopeController", "PeriscopeKube", "PeriscopeCore",
+                "PeriscopeAgent", "PeriscopeAPI", "PeriscopeKube", "PeriscopeCore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -97,24 +96,18 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // An in-process Kubernetes API server with real semantics, used only by tests.
+        // The resource types of group periscope.dev (kubebuilder's api/<version>): InstrumentationPolicy,
+        // NodeInstrumentation, conditions, and a spec's conversion to the policy model with its
+        // validation. The controller, the agent's Kubernetes mode and periscopectl depend on it.
         .target(
-            name: "PeriscopeKubeTestServer",
-            dependencies: ["PeriscopeKube", .product(name: "Yams", package: "Yams")]
-        ),
-        .testTarget(
-            name: "PeriscopeKubeTests",
-            dependencies: [
-                "PeriscopeKube", "PeriscopeKubeTestServer",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            name: "PeriscopeAPI",
+            dependencies: ["PeriscopeCore", "PeriscopeKube"]
         ),
         // The controller: InstrumentationPolicies resolved into one NodeInstrumentation per node.
         .target(
             name: "PeriscopeController",
             dependencies: [
-                "PeriscopeCore", "PeriscopeKube", "PeriscopeHTTPEndpoint",
+                "PeriscopeAPI", "PeriscopeCore", "PeriscopeKube", "PeriscopeHTTPEndpoint",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -128,26 +121,10 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // Scale benchmark of the controller against the test API server (hack/bench-controller.sh).
-        .executableTarget(
-            name: "periscope-controller-bench",
-            dependencies: [
-                "PeriscopeController", "PeriscopeKube", "PeriscopeKubeTestServer",
-                .product(name: "Logging", package: "swift-log"),
-            ]
-        ),
-        .testTarget(
-            name: "PeriscopeControllerTests",
-            dependencies: [
-                "PeriscopeController", "PeriscopeKube", "PeriscopeKubeTestServer", "PeriscopeCore",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
-        ),
         // periscopectl: instrument and uninstrument namespaces, report status.
         .target(
             name: "PeriscopeCtl",
-            dependencies: ["PeriscopeController", "PeriscopeKube", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["PeriscopeAPI", "PeriscopeKube", .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(
             name: "periscopectl",
@@ -157,21 +134,63 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(
-            name: "PeriscopeCtlTests",
+
+        // Test support, never shipped: an in-process Kubernetes API server with real semantics (plus
+        // a TLS proxy and a kubectl runner), and helpers that start real programs.
+        .target(
+            name: "PeriscopeKubeTestServer",
+            dependencies: ["PeriscopeKube", .product(name: "Yams", package: "Yams")],
+            path: "Tests/PeriscopeKubeTestServer"
+        ),
+        .target(name: "PeriscopeTestSupport", path: "Tests/PeriscopeTestSupport"),
+        // Scale benchmark of the controller against the test API server (hack/bench-controller.sh);
+        // an executable of this package, not a product.
+        .executableTarget(
+            name: "periscope-controller-bench",
             dependencies: [
-                "PeriscopeCtl", "PeriscopeController", "PeriscopeKube", "PeriscopeKubeTestServer",
-                .product(name: "Yams", package: "Yams"),
+                "PeriscopeAPI", "PeriscopeKube", "PeriscopeKubeTestServer",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/ControllerBenchmark"
+        ),
+
+        // One test target per shipped module.
+        .testTarget(name: "PeriscopeCoreTests", dependencies: ["PeriscopeCore"]),
+        .testTarget(name: "PeriscopeBPFTests", dependencies: ["PeriscopeBPF", "PeriscopeCore", "PeriscopeTestSupport"]),
+        .testTarget(
+            name: "PeriscopeHTTPEndpointTests",
+            dependencies: ["PeriscopeHTTPEndpoint", "PeriscopeTestSupport", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "PeriscopeKubeTests",
+            dependencies: [
+                "PeriscopeKube", "PeriscopeKubeTestServer",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        .testTarget(name: "PeriscopeCoreTests", dependencies: ["PeriscopeCore"]),
+        .testTarget(name: "PeriscopeAPITests", dependencies: ["PeriscopeAPI", "PeriscopeCore", "PeriscopeKube"]),
         .testTarget(
             name: "PeriscopeAgentTests",
             dependencies: [
-                "PeriscopeAgent", "PeriscopeAgentKube", "PeriscopeBPF", "PeriscopeCore", "PeriscopeController", "PeriscopeKube",
-                "PeriscopeKubeTestServer",
+                "PeriscopeAgent", "PeriscopeAPI", "PeriscopeCore", "PeriscopeKube", "PeriscopeKubeTestServer", "PeriscopeTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .testTarget(name: "PeriscopeAgentKubeTests", dependencies: ["PeriscopeAgentKube", "PeriscopeAPI", "PeriscopeCore", "PeriscopeKube"]),
+        .testTarget(
+            name: "PeriscopeControllerTests",
+            dependencies: [
+                "PeriscopeController", "PeriscopeAPI", "PeriscopeKube", "PeriscopeKubeTestServer", "PeriscopeCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(
+            name: "PeriscopeCtlTests",
+            dependencies: ["PeriscopeCtl", "PeriscopeAPI", "PeriscopeKube", "PeriscopeKubeTestServer", .product(name: "Yams", package: "Yams")]
+        ),
+        // The module graph itself: which module may depend on which.
+        .testTarget(name: "PackageTests"),
     ]
 )

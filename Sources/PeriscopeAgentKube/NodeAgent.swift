@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import PeriscopeAgent
-import PeriscopeController
+import PeriscopeAPI
 import PeriscopeCore
 import PeriscopeKube
 import ServiceLifecycle

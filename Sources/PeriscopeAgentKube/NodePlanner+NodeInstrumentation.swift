@@ -1,4 +1,4 @@
-import PeriscopeController
+import PeriscopeAPI
 import PeriscopeCore
 
 extension NodePlanner {

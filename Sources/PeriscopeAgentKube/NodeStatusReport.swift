@@ -1,4 +1,4 @@
-import PeriscopeController
+import PeriscopeAPI
 
 /// What the agent reports on its NodeInstrumentation, and when a write is due (pure).
 public struct NodeStatusReport: Sendable, Hashable {

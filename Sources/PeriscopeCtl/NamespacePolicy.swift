@@ -1,4 +1,4 @@
-import PeriscopeController
+import PeriscopeAPI
 import PeriscopeKube
 
 /// The InstrumentationPolicy `periscopectl instrument namespace` writes: an empty podSelector

@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import PeriscopeController
+import PeriscopeAPI
 import PeriscopeKube
 
 /// The API calls behind `periscopectl`'s commands; errors are mapped to `CtlError`.

@@ -1,4 +1,4 @@
-import PeriscopeController
+import PeriscopeAPI
 
 /// What `periscopectl status` prints: every policy with its matched pods and nodes applied,
 /// every node's agent with its health, drops and attached processes.

@@ -1,5 +1,5 @@
 import Foundation
-import PeriscopeController
+import PeriscopeAPI
 import PeriscopeKube
 import Testing
 

@@ -1,4 +1,4 @@
-import PeriscopeController
+import PeriscopeAPI
 import PeriscopeKube
 import Testing
 @testable import PeriscopeCtl

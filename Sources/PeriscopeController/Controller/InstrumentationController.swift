@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PeriscopeAPI
 import PeriscopeHTTPEndpoint
 import PeriscopeKube
 import ServiceLifecycle

@@ -1,3 +1,4 @@
+import PeriscopeAPI
 import PeriscopeKube
 
 /// What the controller observed: the objects its caches hold, as values.

@@ -1,3 +1,4 @@
+import PeriscopeAPI
 import PeriscopeKube
 
 /// A write the reconcile decided on; the adapter carries it out and reports a `WriteOutcome`.

@@ -1,3 +1,4 @@
+import PeriscopeAPI
 import PeriscopeKube
 
 /// Reconciles InstrumentationPolicy status: whether the policy is accepted, where it must be in

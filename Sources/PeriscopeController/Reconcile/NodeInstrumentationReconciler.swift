@@ -1,3 +1,4 @@
+import PeriscopeAPI
 import PeriscopeKube
 
 /// Reconciles NodeInstrumentation objects: one per existing node, holding exactly the

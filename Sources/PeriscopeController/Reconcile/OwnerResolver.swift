@@ -1,3 +1,4 @@
+import PeriscopeAPI
 import PeriscopeKube
 
 /// Follows controller references from a pod to the workload an operator knows it by:

@@ -49,12 +49,13 @@ extension KubeResourceType {
         group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true)
     public static let leases = KubeResourceType(
         group: "coordination.k8s.io", version: "v1", plural: "leases", kind: "Lease", namespaced: true)
+    /// `replicasets.apps`: read to resolve a pod's owner up to its Deployment.
+    public static let replicaSets = KubeResourceType(group: "apps", version: "v1", plural: "replicasets", kind: "ReplicaSet", namespaced: true)
+    /// `jobs.batch`: read to resolve a pod's owner up to its CronJob.
+    public static let jobs = KubeResourceType(group: "batch", version: "v1", plural: "jobs", kind: "Job", namespaced: true)
     public static let customResourceDefinitions = KubeResourceType(
         group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions",
         kind: "CustomResourceDefinition", namespaced: false)
-    public static let instrumentationPolicies = KubeResourceType(
-        group: "periscope.dev", version: "v1alpha1", plural: "instrumentationpolicies",
-        kind: "InstrumentationPolicy", namespaced: true)
 }
 
 extension String {

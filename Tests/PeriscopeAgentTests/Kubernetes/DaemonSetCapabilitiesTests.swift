@@ -1,4 +1,5 @@
 import Foundation
+import PeriscopeTestSupport
 import Testing
 import Yams
 

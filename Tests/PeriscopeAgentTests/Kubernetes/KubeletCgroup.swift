@@ -1,4 +1,5 @@
 import Foundation
+import PeriscopeTestSupport
 
 /// A container's cgroup, made by the test under the cgroup v2 mount the way a kubelet lays it
 /// out, with processes moved into it. Removed (processes moved back to the root) on `remove()`.

@@ -1,8 +1,9 @@
 import Foundation
 import Logging
-import PeriscopeController
+import PeriscopeAPI
 import PeriscopeKube
 import PeriscopeKubeTestServer
+import PeriscopeTestSupport
 import Testing
 
 /// One machine as a small cluster: the test API server, periscope-controller, two agents for

@@ -1,4 +1,5 @@
 import Foundation
+import PeriscopeTestSupport
 
 /// The `periscope-agent` executable running against the real kernel with
 /// `--output json`, as an operator runs it; spans are read back from its output.

@@ -1,4 +1,5 @@
 import Foundation
+import PeriscopeTestSupport
 
 /// hack/otlp/receiver.py: a real OTLP/HTTP receiver that decodes every request with the
 /// official OpenTelemetry protobuf classes and records what it found, one JSON line per

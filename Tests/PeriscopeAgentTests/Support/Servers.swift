@@ -1,4 +1,5 @@
 import Foundation
+import PeriscopeTestSupport
 
 /// A scratch directory removed when the test is done.
 final class TemporaryDirectory {

@@ -1,3 +1,4 @@
+import PeriscopeAPI
 @testable import PeriscopeController
 import Foundation
 #if canImport(FoundationNetworking)

@@ -1,4 +1,5 @@
 import Foundation
+import PeriscopeAPI
 import PeriscopeController
 import PeriscopeKube
 import PeriscopeKubeTestServer

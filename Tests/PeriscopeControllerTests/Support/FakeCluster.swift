@@ -1,3 +1,4 @@
+import PeriscopeAPI
 import PeriscopeController
 import PeriscopeKube
 

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PeriscopeAPI
 import PeriscopeController
 import PeriscopeKube
 import PeriscopeKubeTestServer

@@ -47,3 +47,10 @@ enum Fixtures {
             fields: ["spec": ["ports": [["port": .int(port)]]]])
     }
 }
+
+extension KubeResourceType {
+    /// The custom resource the client tests exercise (its CRD is `crds/instrumentationpolicy.yaml`);
+    /// the client itself knows no Periscope resource.
+    static let instrumentationPolicies = KubeResourceType(
+        group: "periscope.dev", version: "v1alpha1", plural: "instrumentationpolicies", kind: "InstrumentationPolicy", namespaced: true)
+}

@@ -1,10 +1,11 @@
 import Foundation
 import PeriscopeBPF
 import PeriscopeCore
+import PeriscopeTestSupport
 import Testing
 
-extension KernelTests {
-@Suite struct TracerTests {
+/// The BPF adapter against this kernel: loads, attaches and captures, one variant at a time.
+@Suite(.serialized) struct TracerTests {
     @Test(arguments: Tracer.Variant.allCases)
     func capturesAcceptReadWriteAndCloseOfATargetedServer(variant: Tracer.Variant) throws {
         try Tracefs.ensureMounted()
@@ -40,5 +41,4 @@ extension KernelTests {
         #expect(tracer.counters().lost == 0)
         #expect(tracer.counters().submitted >= UInt64(events.count))
     }
-}
 }

@@ -1,10 +1,10 @@
 import Foundation
 
 /// A blocking TCP client on loopback, for sending exact bytes.
-final class TCPClient {
-    let fd: Int32
+public final class TCPClient {
+    public let fd: Int32
 
-    init(port: UInt16) throws {
+    public init(port: UInt16) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -25,7 +25,7 @@ final class TCPClient {
 
     deinit { close(fd) }
 
-    func send(_ bytes: [UInt8]) throws {
+    public func send(_ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
             let written = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -34,10 +34,10 @@ final class TCPClient {
         }
     }
 
-    func send(_ text: String) throws { try send(Array(text.utf8)) }
+    public func send(_ text: String) throws { try send(Array(text.utf8)) }
 
     /// Reads until `count` bytes arrived or the peer closed.
-    func receive(count: Int) throws -> [UInt8] {
+    public func receive(count: Int) throws -> [UInt8] {
         var received: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while received.count < count {
@@ -50,7 +50,7 @@ final class TCPClient {
     }
 
     /// Reads until `marker` has been seen `times` times in the stream.
-    func receive(untilSeeing marker: String, times: Int) throws -> String {
+    public func receive(untilSeeing marker: String, times: Int) throws -> String {
         var received: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         let needle = Array(marker.utf8)

@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import PeriscopeController
+import PeriscopeAPI
 import PeriscopeKube
 import PeriscopeKubeTestServer
 

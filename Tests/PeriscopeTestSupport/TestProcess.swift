@@ -5,16 +5,16 @@ import Foundation
 /// Spawned with an empty signal mask and default signal dispositions: the test runner's
 /// threads block signals, and a child inheriting that mask would ignore SIGTERM. It leads
 /// its own process group, so stopping it also stops whatever it started.
-final class TestProcess: @unchecked Sendable {
-    let pid: Int32
+public final class TestProcess: @unchecked Sendable {
+    public let pid: Int32
     private var exited = false
     /// Where the program's standard output (and standard error, unless separated) go.
-    let logPath: String
+    public let logPath: String
     /// Where standard error goes when separated from standard output.
-    let errorLogPath: String?
+    public let errorLogPath: String?
 
     /// Starts `executable` (looked up on PATH when not absolute) with `arguments`.
-    init(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
+    public init(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
          separateStandardError: Bool = false) throws {
         let path = executable.hasPrefix("/") ? executable : try Self.which(executable)
         logPath = NSTemporaryDirectory() + "periscope-test-\(UUID().uuidString).log"
@@ -56,7 +56,7 @@ final class TestProcess: @unchecked Sendable {
 
     /// Sends `signal` and waits for the program to end; returns its exit status.
     @discardableResult
-    func stop(signal: Int32 = SIGTERM, timeout: Duration = .seconds(10)) -> Int32 {
+    public func stop(signal: Int32 = SIGTERM, timeout: Duration = .seconds(10)) -> Int32 {
         guard !exited else { return 0 }
         kill(pid, signal)
         defer { kill(-pid, SIGKILL) }
@@ -76,7 +76,7 @@ final class TestProcess: @unchecked Sendable {
 
     /// Waits for the program to end by itself; returns its exit status.
     @discardableResult
-    func wait() -> Int32 {
+    public func wait() -> Int32 {
         guard !exited else { return 0 }
         var status: Int32 = 0
         waitpid(pid, &status, 0)
@@ -85,7 +85,7 @@ final class TestProcess: @unchecked Sendable {
         return status
     }
 
-    var isRunning: Bool {
+    public var isRunning: Bool {
         guard !exited else { return false }
         var status: Int32 = 0
         if waitpid(pid, &status, WNOHANG) == pid {
@@ -96,10 +96,10 @@ final class TestProcess: @unchecked Sendable {
     }
 
     /// What the program printed so far.
-    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+    public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
     /// What the program printed on standard error, when separated.
-    var errorLog: String {
+    public var errorLog: String {
         errorLogPath.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) } ?? ""
     }
 
@@ -109,7 +109,7 @@ final class TestProcess: @unchecked Sendable {
         if let errorLogPath { unlink(errorLogPath) }
     }
 
-    static func which(_ name: String) throws -> String {
+    public static func which(_ name: String) throws -> String {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         let directories = ["/usr/sbin", "/usr/bin", "/sbin", "/bin"] + path.split(separator: ":").map(String.init)
         for directory in directories {
@@ -120,14 +120,14 @@ final class TestProcess: @unchecked Sendable {
     }
 }
 
-struct TestFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+public struct TestFailure: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }
 
 /// Runs a program to completion and returns what it printed on standard output.
 @discardableResult
-func run(_ executable: String, _ arguments: [String]) throws -> String {
+public func run(_ executable: String, _ arguments: [String]) throws -> String {
     let process = try TestProcess(executable, arguments)
     process.wait()
     return process.log
@@ -135,7 +135,7 @@ func run(_ executable: String, _ arguments: [String]) throws -> String {
 
 /// Waits until something accepts TCP connections on 127.0.0.1:`port`; when `process`
 /// is given, fails as soon as it exits, with what it printed.
-func waitForPort(_ port: UInt16, of process: TestProcess? = nil, timeout: Duration = .seconds(10)) throws {
+public func waitForPort(_ port: UInt16, of process: TestProcess? = nil, timeout: Duration = .seconds(10)) throws {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if (try? TCPClient(port: port)) != nil { return }

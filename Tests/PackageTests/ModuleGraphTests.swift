@@ -1,0 +1,146 @@
+import Foundation
+import Testing
+
+/// The module graph as `Package.swift` declares it (read through `swift package dump-package`):
+/// binaries never import each other's internals, the resource types live apart from the
+/// controller, test support and benchmarks are never shipped, and every shipped module has its
+/// own test target.
+@Suite struct ModuleGraphTests {
+    struct Target {
+        var name: String
+        var type: String
+        var path: String?
+        /// Targets of this package it depends on.
+        var dependencies: Set<String>
+    }
+
+    static let packageRoot: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    /// The manifest as JSON, evaluated by the toolchain building this package.
+    static func manifest() throws -> [String: Any] {
+        let scratch = NSTemporaryDirectory() + "periscope-manifest-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["swift", "package", "dump-package", "--package-path", packageRoot, "--scratch-path", scratch]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0, let manifest = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw ManifestError(description: "swift package dump-package failed (status \(process.terminationStatus))")
+        }
+        return manifest
+    }
+
+    struct ManifestError: Error, CustomStringConvertible { var description: String }
+
+    static func targets() throws -> [String: Target] {
+        var targets: [String: Target] = [:]
+        for case let target as [String: Any] in try manifest()["targets"] as? [Any] ?? [] {
+            guard let name = target["name"] as? String, let type = target["type"] as? String else { continue }
+            var dependencies: Set<String> = []
+            for case let dependency as [String: Any] in target["dependencies"] as? [Any] ?? [] {
+                for key in ["byName", "target"] {
+                    if let reference = dependency[key] as? [Any], let dependencyName = reference.first as? String {
+                        dependencies.insert(dependencyName)
+                    }
+                }
+            }
+            targets[name] = Target(name: name, type: type, path: target["path"] as? String, dependencies: dependencies)
+        }
+        return targets
+    }
+
+    /// The Periscope modules each shipped module may depend on: exactly these.
+    static let allowed: [String: Set<String>] = [
+        "CPeriscopeBPF": [],
+        "CPeriscopeCurl": [],
+        "PeriscopeCore": [],
+        "PeriscopeBPF": ["CLibBPF", "CPeriscopeBPF", "PeriscopeCore"],
+        "PeriscopeHTTPEndpoint": [],
+        "PeriscopeKube": ["CPeriscopeCurl"],
+        "PeriscopeAPI": ["PeriscopeCore", "PeriscopeKube"],
+        "PeriscopeAgent": [
+            "PeriscopeCore", "PeriscopeBPF", "PeriscopeHTTPEndpoint", "CPeriscopeCurl", "CPeriscopeZlib", "CPeriscopeMalloc",
+        ],
+        "PeriscopeAgentKube": ["PeriscopeAgent", "PeriscopeAPI", "PeriscopeKube", "PeriscopeCore"],
+        "PeriscopeController": ["PeriscopeAPI", "PeriscopeCore", "PeriscopeKube", "PeriscopeHTTPEndpoint"],
+        "PeriscopeCtl": ["PeriscopeAPI", "PeriscopeKube"],
+        "periscope-agent": ["PeriscopeAgent", "PeriscopeAgentKube", "PeriscopeKube"],
+        "periscope-controller": ["PeriscopeController", "PeriscopeKube"],
+        "periscopectl": ["PeriscopeCtl", "PeriscopeKube"],
+    ]
+
+    static let testSupport: Set<String> = ["PeriscopeKubeTestServer", "PeriscopeTestSupport", "periscope-controller-bench"]
+
+    @Test func shippedModulesDependOnExactlyWhatTheyMay() throws {
+        let targets = try Self.targets()
+        let shipped = targets.values.filter { $0.type == "regular" || $0.type == "executable" }.map(\.name)
+        for name in shipped where !Self.testSupport.contains(name) {
+            let target = try #require(targets[name])
+            let expected = try #require(
+                Self.allowed[name], "\(name) is a new module: add what it may depend on to ModuleGraphTests.allowed")
+            let local = target.dependencies.filter { targets[$0] != nil }
+            #expect(local == expected, "\(name) depends on \(local.sorted()), expected \(expected.sorted())")
+        }
+    }
+
+    @Test func theControllerTheAgentAndPeriscopectlNeverImportEachOther() throws {
+        let targets = try Self.targets()
+        let binaries = ["PeriscopeController", "PeriscopeAgent", "PeriscopeAgentKube", "PeriscopeCtl"]
+        for name in binaries {
+            let closure = Self.closure(of: name, in: targets)
+            let others = Set(binaries).subtracting([name]).subtracting(name == "PeriscopeAgentKube" ? ["PeriscopeAgent"] : [])
+            #expect(closure.isDisjoint(with: others), "\(name) reaches \(closure.intersection(others).sorted())")
+            if name != "PeriscopeAgent" { #expect(closure.contains("PeriscopeAPI"), "\(name) does not use the resource types") }
+        }
+        #expect(Self.closure(of: "PeriscopeAPI", in: targets).isDisjoint(with: binaries))
+        #expect(Self.closure(of: "PeriscopeCore", in: targets).isEmpty)
+    }
+
+    @Test func testSupportAndBenchmarksAreNeitherShippedNorInSources() throws {
+        let targets = try Self.targets()
+        let products = try Self.manifest()["products"] as? [[String: Any]] ?? []
+        let productNames = Set(products.compactMap { $0["name"] as? String })
+        #expect(productNames == ["periscope-agent", "periscope-controller", "periscopectl"])
+        for name in Self.testSupport {
+            let target = try #require(targets[name])
+            #expect(target.path?.hasPrefix("Tests/") == true, "\(name) lives at \(target.path ?? "Sources/\(name)")")
+        }
+        for product in products {
+            for case let root as String in product["targets"] as? [Any] ?? [] {
+                let reached = Self.closure(of: root, in: targets).union([root])
+                #expect(reached.isDisjoint(with: Self.testSupport), "product \(product["name"] ?? "") links \(reached.intersection(Self.testSupport).sorted())")
+            }
+        }
+    }
+
+    @Test func everyShippedSwiftModuleHasItsOwnTestTarget() throws {
+        let targets = try Self.targets()
+        let modules = targets.values.filter { $0.type == "regular" && $0.name.hasPrefix("Periscope") && !Self.testSupport.contains($0.name) }
+        #expect(!modules.isEmpty)
+        for module in modules {
+            let tests = try #require(targets["\(module.name)Tests"], "\(module.name) has no test target \(module.name)Tests")
+            #expect(tests.type == "test")
+            #expect(tests.dependencies.contains(module.name))
+        }
+    }
+
+    /// Every target `name` reaches through dependencies, itself excluded.
+    static func closure(of name: String, in targets: [String: Target]) -> Set<String> {
+        var found: Set<String> = []
+        var queue = Array(targets[name]?.dependencies ?? [])
+        while let next = queue.popLast() {
+            guard targets[next] != nil, found.insert(next).inserted else { continue }
+            queue += targets[next]?.dependencies ?? []
+        }
+        return found
+    }
+}
