@@ -26,10 +26,13 @@ import Testing
             }
         }
         // The readiness probe's connection comes first; the request is on the connection that carried data.
-        let request = try #require(events.first { $0.kind == .data(.ingress) })
+        // A socket id can come back for the next connection (the probe's socket closed first), so
+        // the request's connection is the last one opened with its id before it.
+        let requestIndex = try #require(events.firstIndex { $0.kind == .data(.ingress) })
+        let request = events[requestIndex]
         #expect(String(decoding: request.payload, as: UTF8.self).hasPrefix("GET / HTTP/1.1\r\n"))
         #expect(request.totalLength == request.payload.count)
-        let opened = try #require(events.first { $0.kind == .opened(.server) && $0.socketID == request.socketID })
+        let opened = try #require(events[..<requestIndex].last { $0.kind == .opened(.server) && $0.socketID == request.socketID })
         #expect(opened.pid == server.pid)
         #expect(opened.local.port == port)
         #expect(opened.local.host == "127.0.0.1")
