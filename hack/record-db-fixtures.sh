@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Records the database byte streams the protocol tests replay (Tests/Fixtures/<protocol>/),
+# from real servers and clients: Debian's postgresql, mariadb-server and redis-server, their
+# command-line clients and benchmarks, and psycopg, PyMySQL and redis-py in a virtual
+# environment. Each client talks through hack/record-stream.py, a relay that writes what each
+# side sent. Run as root: hack/record-db-fixtures.sh [postgresql] [mysql] [redis]
+# It starts the servers it needs and stops those it started. Re-recording changes timings and
+# some bytes (salts, ids); the tests assert what the clients did, which stays the same.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+scripts=$root/hack/db-fixtures
+venv=/opt/periscope/venv-dev
+protocols=("$@")
+[ ${#protocols[@]} -gt 0 ] || protocols=(postgresql mysql redis)
+
+packages=(postgresql mariadb-server mariadb-client redis-server redis-tools python3-venv)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if ! "$venv/bin/python" -c "import psycopg, pymysql, redis" 2>/dev/null; then
+  /usr/bin/python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check psycopg PyMySQL redis
+fi
+
+relay_pid=
+cleanups=()
+cleanup() {
+  [ -z "$relay_pid" ] || kill "$relay_pid" 2>/dev/null || true
+  for ((i = ${#cleanups[@]} - 1; i >= 0; i--)); do eval "${cleanups[$i]}" || true; done
+}
+trap cleanup EXIT
+
+# record FIXTURE LISTEN UPSTREAM COMMENT -- COMMAND...: runs COMMAND against the relay.
+record() {
+  local fixture=$1 listen=$2 upstream=$3 comment=$4
+  shift 5
+  mkdir -p "$(dirname "$fixture")"
+  python3 "$root/hack/record-stream.py" --listen "$listen" --upstream "$upstream" --output "$fixture" \
+    --comment "$comment" >/tmp/record-stream.log 2>&1 &
+  relay_pid=$!
+  for _ in $(seq 50); do grep -q listening /tmp/record-stream.log 2>/dev/null && break; sleep 0.1; done
+  "$@" || echo "record: $fixture: the client failed (expected when it records an error)" >&2
+  sleep 0.3
+  kill -TERM "$relay_pid"
+  wait "$relay_pid" || true
+  relay_pid=
+  tail -1 /tmp/record-stream.log
+}
+
+record_postgresql() {
+  local out=$root/Tests/Fixtures/postgresql
+  if ! pg_lsclusters -h | grep -q "^15 *main .*online"; then
+    pg_ctlcluster 15 main start
+    cleanups+=("pg_ctlcluster 15 main stop")
+  fi
+  su postgres -c "psql -qtAc \"SELECT 1 FROM pg_roles WHERE rolname = 'periscope'\"" | grep -q 1 ||
+    su postgres -c "psql -qc \"CREATE ROLE periscope LOGIN PASSWORD 'periscope'\""
+  su postgres -c "psql -qtAc \"SELECT 1 FROM pg_database WHERE datname = 'shop'\"" | grep -q 1 ||
+    su postgres -c "psql -qc 'CREATE DATABASE shop OWNER periscope'"
+  export PGPASSWORD=periscope
+  PGSSLMODE=disable pgbench -h 127.0.0.1 -U periscope -i -s 1 -q shop >/dev/null 2>&1
+
+  # The server has ssl = off: psql's SSLRequest is refused ('N'), then it speaks in clear.
+  record "$out/psql-simple.stream" 15432 5432 "psql -f hack/db-fixtures/psql-simple.sql (SSLRequest refused)" -- \
+    psql -h 127.0.0.1 -p 15432 -U periscope -d shop -q -f "$scripts/psql-simple.sql"
+  record "$out/pgbench-select-only.stream" 15432 5432 "pgbench -S -n -t 5 (simple protocol)" -- \
+    env PGSSLMODE=disable pgbench -h 127.0.0.1 -p 15432 -U periscope -S -n -t 5 shop
+  record "$out/pgbench-prepared.stream" 15432 5432 "pgbench -S -n -t 5 -M prepared" -- \
+    env PGSSLMODE=disable pgbench -h 127.0.0.1 -p 15432 -U periscope -S -n -t 5 -M prepared shop
+  record "$out/psycopg-extended.stream" 15432 5432 "hack/db-fixtures/psycopg-extended.py (psycopg $("$venv/bin/python" -c 'import psycopg; print(psycopg.__version__)'))" -- \
+    "$venv/bin/python" "$scripts/psycopg-extended.py" 15432
+  # An accepted SSLRequest: the rest of the session is TLS.
+  local data=/var/lib/postgresql/15/main
+  if [ ! -f "$data/periscope-test.key" ]; then
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj /CN=localhost \
+      -keyout "$data/periscope-test.key" -out "$data/periscope-test.crt" 2>/dev/null
+    chown postgres: "$data"/periscope-test.*
+    chmod 600 "$data/periscope-test.key"
+  fi
+  su postgres -c "psql -q -c \"ALTER SYSTEM SET ssl_cert_file = '$data/periscope-test.crt'\" \
+    -c \"ALTER SYSTEM SET ssl_key_file = '$data/periscope-test.key'\" -c 'ALTER SYSTEM SET ssl = on' \
+    -c 'SELECT pg_reload_conf()'" >/dev/null
+  sleep 0.5
+  record "$out/psql-ssl-accepted.stream" 15432 5432 "psql sslmode=require -c 'SELECT 1'" -- \
+    psql "host=127.0.0.1 port=15432 user=periscope dbname=shop sslmode=require" -qc "SELECT 1"
+  su postgres -c "psql -qc 'ALTER SYSTEM RESET ssl' -c 'ALTER SYSTEM RESET ssl_cert_file' -c 'ALTER SYSTEM RESET ssl_key_file' -c 'SELECT pg_reload_conf()'" >/dev/null
+}
+
+for protocol in "${protocols[@]}"; do
+  "record_$protocol"
+done
