@@ -84,7 +84,7 @@ public struct PostgreSQLDecoder: ProtocolDecoder {
         switch segment.stream {
         case .requests:
             requestSegment = (segment.timestamp, segment.tid)
-            if phase == .startup, requests.untyped, let first = segment.bytes.first, first != 0, !sawRequests {
+            if !sawRequests, requests.untyped, let first = segment.bytes.first, first != 0 {
                 // Met mid-stream (detected on a Query or Parse): typed messages from here.
                 requests.untyped = false
                 phase = .session
