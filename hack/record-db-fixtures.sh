@@ -2,8 +2,8 @@
 # Records the database byte streams the protocol tests replay (Tests/Fixtures/<protocol>/),
 # from real servers and clients: Debian's postgresql, mariadb-server and redis-server, their
 # command-line clients and benchmarks, and psycopg, PyMySQL and redis-py in a virtual
-# environment. Each client talks through hack/record-stream.py, a relay that writes what each
-# side sent. Run as root: hack/record-db-fixtures.sh [postgresql] [mysql] [redis]
+# environment. Each client talks through hack/capture-relay.py, a relay that writes what each
+# side sent, one file per connection (NAME-001.txt, NAME-002.txt, …). Run as root: hack/record-db-fixtures.sh [postgresql] [mysql] [redis]
 # It starts the servers it needs and stops those it started. Re-recording changes timings and
 # some bytes (salts, ids); the tests assert what the clients did, which stays the same.
 set -euo pipefail
@@ -37,21 +37,32 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# record FIXTURE LISTEN UPSTREAM COMMENT -- COMMAND...: runs COMMAND against the relay.
+# record DIRECTORY NAME LISTEN UPSTREAM COMMENT -- COMMAND...: runs COMMAND against the relay and
+# leaves one DIRECTORY/NAME-NNN.txt per connection it made, COMMENT in each file's header.
 record() {
-  local fixture=$1 listen=$2 upstream=$3 comment=$4
-  shift 5
-  mkdir -p "$(dirname "$fixture")"
-  python3 "$root/hack/record-stream.py" --listen "$listen" --upstream "$upstream" --output "$fixture" \
-    --comment "$comment" >/tmp/record-stream.log 2>&1 &
+  local directory=$1 name=$2 listen=$3 upstream=$4 comment=$5
+  shift 6
+  local scratch
+  scratch=$(mktemp -d)
+  python3 "$root/hack/capture-relay.py" --listen "$listen" --upstream "$upstream" --out "$scratch" --prefix "$name" \
+    >/tmp/capture-relay.log 2>&1 &
   relay_pid=$!
-  for _ in $(seq 50); do grep -q listening /tmp/record-stream.log 2>/dev/null && break; sleep 0.1; done
-  "$@" || echo "record: $fixture: the client failed (expected when it records an error)" >&2
+  for _ in $(seq 50); do ss -ltn "sport = :$listen" | grep -q LISTEN && break; sleep 0.1; done
+  "$@" || echo "record: $name: the client failed (expected when it records an error)" >&2
   sleep 0.3
   kill -TERM "$relay_pid"
   wait "$relay_pid" || true
   relay_pid=
-  tail -1 /tmp/record-stream.log
+  mkdir -p "$directory"
+  rm -f "$directory/$name"-[0-9][0-9][0-9].txt
+  local number=0 file
+  for file in $(ls "$scratch" | sort); do
+    number=$((number + 1))
+    { head -1 "$scratch/$file"; echo "# $comment"; tail -n +2 "$scratch/$file"; } \
+      >"$directory/$(printf '%s-%03d.txt' "$name" "$number")"
+  done
+  rm -rf "$scratch"
+  echo "record: $name: $number connections" >&2
 }
 
 record_postgresql() {
@@ -68,13 +79,13 @@ record_postgresql() {
   PGSSLMODE=disable pgbench -h 127.0.0.1 -U periscope -i -s 1 -q shop >/dev/null 2>&1
 
   # The server has ssl = off: psql's SSLRequest is refused ('N'), then it speaks in clear.
-  record "$out/psql-simple.stream" 15432 5432 "psql -f hack/db-fixtures/psql-simple.sql (SSLRequest refused)" -- \
+  record "$out" psql-simple 15432 5432 "psql -f hack/db-fixtures/psql-simple.sql (SSLRequest refused)" -- \
     psql -h 127.0.0.1 -p 15432 -U periscope -d shop -q -f "$scripts/psql-simple.sql"
-  record "$out/pgbench-select-only.stream" 15432 5432 "pgbench -S -n -t 5 (simple protocol)" -- \
+  record "$out" pgbench-select-only 15432 5432 "pgbench -S -n -t 5 (simple protocol)" -- \
     env PGSSLMODE=disable pgbench -h 127.0.0.1 -p 15432 -U periscope -S -n -t 5 shop
-  record "$out/pgbench-prepared.stream" 15432 5432 "pgbench -S -n -t 5 -M prepared" -- \
+  record "$out" pgbench-prepared 15432 5432 "pgbench -S -n -t 5 -M prepared" -- \
     env PGSSLMODE=disable pgbench -h 127.0.0.1 -p 15432 -U periscope -S -n -t 5 -M prepared shop
-  record "$out/psycopg-extended.stream" 15432 5432 "hack/db-fixtures/psycopg-extended.py (psycopg $("$venv/bin/python" -c 'import psycopg; print(psycopg.__version__)'))" -- \
+  record "$out" psycopg-extended 15432 5432 "hack/db-fixtures/psycopg-extended.py (psycopg $("$venv/bin/python" -c 'import psycopg; print(psycopg.__version__)'))" -- \
     "$venv/bin/python" "$scripts/psycopg-extended.py" 15432
   # An accepted SSLRequest: the rest of the session is TLS.
   local data=/var/lib/postgresql/15/main
@@ -88,7 +99,7 @@ record_postgresql() {
     -c \"ALTER SYSTEM SET ssl_key_file = '$data/periscope-test.key'\" -c 'ALTER SYSTEM SET ssl = on' \
     -c 'SELECT pg_reload_conf()'" >/dev/null
   sleep 0.5
-  record "$out/psql-ssl-accepted.stream" 15432 5432 "psql sslmode=require -c 'SELECT 1'" -- \
+  record "$out" psql-ssl-accepted 15432 5432 "psql sslmode=require -c 'SELECT 1'" -- \
     psql "host=127.0.0.1 port=15432 user=periscope dbname=shop sslmode=require" -qc "SELECT 1"
   su postgres -c "psql -qc 'ALTER SYSTEM RESET ssl' -c 'ALTER SYSTEM RESET ssl_cert_file' -c 'ALTER SYSTEM RESET ssl_key_file' -c 'SELECT pg_reload_conf()'" >/dev/null
 }

@@ -1,8 +1,9 @@
 import Foundation
 @testable import PeriscopeCore
 
-/// Connections recorded from real clients and servers by `hack/record-stream.py` (see
-/// `hack/record-db-fixtures.sh`): each line one read's bytes, in order.
+/// Connections recorded between real clients and servers by `hack/capture-relay.py` (see
+/// `hack/record-db-fixtures.sh`): one file per connection, `NAME-NNN.txt`, each line one
+/// read's bytes in order — `c` what the client sent, `s` what the server sent.
 struct RecordedStream {
     struct Chunk {
         var connection: Int
@@ -20,27 +21,35 @@ struct RecordedStream {
         return url.path
     }()
 
-    /// `Tests/Fixtures/<directory>/<name>.stream`.
+    /// Every connection of `Tests/Fixtures/<directory>/<name>-NNN.txt`, numbered by NNN.
     init(_ directory: String, _ name: String) throws {
-        let text = try String(contentsOfFile: "\(Self.packageRoot)/Tests/Fixtures/\(directory)/\(name).stream", encoding: .utf8)
+        let folder = "\(Self.packageRoot)/Tests/Fixtures/\(directory)"
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder).filter {
+            $0.hasPrefix(name + "-") && $0.hasSuffix(".txt") && Int($0.dropFirst(name.count + 1).dropLast(4)) != nil
+        }.sorted()
+        guard !files.isEmpty else { throw FixtureError(line: "no \(folder)/\(name)-NNN.txt") }
         chunks = []
-        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
-            let fields = line.split(separator: " ")
-            guard fields.count == 4, let connection = Int(fields[0]), let offset = UInt64(fields[2]) else {
-                throw FixtureError(line: String(line))
+        for file in files {
+            let connection = Int(file.dropFirst(name.count + 1).dropLast(4)) ?? 0
+            let text = try String(contentsOfFile: "\(folder)/\(file)", encoding: .utf8)
+            for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+                let fields = line.split(separator: " ")
+                guard fields.count == 3, fields[0] == "c" || fields[0] == "s", let offset = UInt64(fields[1]) else {
+                    throw FixtureError(line: String(line))
+                }
+                var bytes: [UInt8] = []
+                bytes.reserveCapacity(fields[2].count / 2)
+                var index = fields[2].startIndex
+                while index < fields[2].endIndex {
+                    let next = fields[2].index(index, offsetBy: 2, limitedBy: fields[2].endIndex) ?? fields[2].endIndex
+                    guard let byte = UInt8(fields[2][index..<next], radix: 16) else { throw FixtureError(line: String(line)) }
+                    bytes.append(byte)
+                    index = next
+                }
+                // Kernel-like timestamps: an arbitrary boot offset plus the recorded time.
+                chunks.append(Chunk(connection: connection, stream: fields[0] == "c" ? .requests : .responses,
+                                    timestamp: 1_000_000_000 + offset, bytes: bytes))
             }
-            var bytes: [UInt8] = []
-            bytes.reserveCapacity(fields[3].count / 2)
-            var index = fields[3].startIndex
-            while index < fields[3].endIndex {
-                let next = fields[3].index(index, offsetBy: 2)
-                guard let byte = UInt8(fields[3][index..<next], radix: 16) else { throw FixtureError(line: String(line)) }
-                bytes.append(byte)
-                index = next
-            }
-            // Kernel-like timestamps: an arbitrary boot offset plus the recorded time.
-            chunks.append(Chunk(connection: connection, stream: fields[1] == ">" ? .requests : .responses,
-                                timestamp: 1_000_000_000 + offset, bytes: bytes))
         }
     }
 
@@ -96,6 +105,25 @@ extension Array where Element == ProtocolOutput {
         compactMap { if case .operation(let operation) = $0 { operation } else { nil } }
     }
 
+    var requestStarts: [RequestStart] {
+        compactMap { if case .requestStarted(let start) = $0 { start } else { nil } }
+    }
+
+    /// Whether every operation was announced first, under its exchange id, at its start.
+    var announcesEveryOperation: Bool {
+        var announced: [UInt64: RequestStart] = [:]
+        for item in self {
+            switch item {
+            case .requestStarted(let start): announced[start.exchangeID] = start
+            case .operation(let operation):
+                guard let id = operation.exchangeID, let start = announced.removeValue(forKey: id),
+                      start.timestamp == operation.start, start.tid == operation.tid else { return false }
+            default: break
+            }
+        }
+        return true
+    }
+
     var decodeErrors: [String] {
         compactMap { if case .decodeError(let reason) = $0 { reason } else { nil } }
     }
@@ -106,10 +134,7 @@ extension Array where Element == ProtocolOutput {
 }
 
 extension ProtocolOperation {
-    func attribute(_ key: String) -> AttributeValue? {
-        attributes.first { $0.key == key }?.value
-    }
-
+    // `attribute(_:)` comes with the HTTP/2 tests' support.
     func string(_ key: String) -> String? {
         if case .string(let value) = attribute(key) { value } else { nil }
     }

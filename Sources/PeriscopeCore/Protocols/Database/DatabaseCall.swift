@@ -11,11 +11,24 @@ struct DatabaseCall: Sendable {
     var errorMessage: String?
     /// Rows the answer carried (`db.response.returned_rows`), when counted.
     var returnedRows: Int?
+    /// The `RequestStart.exchangeID` that announced it, once announced.
+    var exchangeID: UInt64?
 
     init(start: UInt64, tid: Int32, query: DatabaseQuery) {
         self.start = start
         self.tid = tid
         self.query = query
+    }
+
+    /// Equal for the same statement (sanitized) passing through a proxy in and out.
+    var requestDigest: UInt64 {
+        SpanLinkHints.digest(method: query.operation ?? "", target: query.text ?? "")
+    }
+
+    /// Gives the call `exchangeID` and announces its start.
+    mutating func announce(_ exchangeID: UInt64) -> ProtocolOutput {
+        self.exchangeID = exchangeID
+        return .requestStarted(RequestStart(exchangeID: exchangeID, timestamp: start, tid: tid, requestDigest: requestDigest))
     }
 
     /// Longest error message kept, in bytes.
@@ -38,8 +51,9 @@ struct DatabaseCall: Sendable {
         if let returnedRows { attributes.append(Attribute("db.response.returned_rows", .int(returnedRows))) }
         let failed = errorCode != nil || abandoned != nil
         return ProtocolOperation(
-            start: start, end: max(end, start), tid: tid, name: query.spanName(system: system),
-            status: failed ? .error : .unset, statusMessage: abandoned ?? errorMessage, attributes: attributes
+            exchangeID: exchangeID, start: start, end: max(end, start), tid: tid, name: query.spanName(system: system),
+            status: failed ? .error : .unset, statusMessage: abandoned ?? errorMessage, attributes: attributes,
+            requestDigest: exchangeID != nil ? requestDigest : nil
         )
     }
 }

@@ -132,6 +132,11 @@ extension PostgreSQLDecoder {
             phase = .stopped
             return
         }
+        var unit = unit
+        if unit.kind == .query || unit.kind == .execute {
+            output.append(unit.call.announce(nextExchangeID))
+            nextExchangeID &+= 1
+        }
         units.append(unit)
     }
 }

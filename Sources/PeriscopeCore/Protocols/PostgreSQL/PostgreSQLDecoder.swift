@@ -5,6 +5,9 @@
 /// order; an error answers the message that failed and the server skips the rest of the
 /// batch up to `Sync`. COPY runs inside the statement that started it.
 ///
+/// Each statement is announced (`.requestStarted`) when its `Query` or `Execute` is read or
+/// written, under an exchange id its operation repeats.
+///
 /// The same decoder serves both ends: a client writes requests and reads responses, the
 /// server reads requests and writes responses. An accepted `SSLRequest` or
 /// `GSSENCRequest` makes the rest of the connection opaque (reported once as
@@ -72,6 +75,7 @@ public struct PostgreSQLDecoder: ProtocolDecoder {
     var responsesLost = false
     var lastResponseTimestamp: UInt64 = 0
     var sawRequests = false
+    var nextExchangeID: UInt64 = 1
     /// The read or write of requests being decoded.
     var requestSegment: (timestamp: UInt64, tid: Int32) = (0, 0)
 
