@@ -105,10 +105,12 @@ public struct InstrumentationPolicy: KubeResource, Hashable {
     public struct Capture: Codable, Sendable, Hashable {
         public var payloadBytes: Int64?
         public var keepQuery: Bool?
+        public var keepQueryValues: Bool?
 
-        public init(payloadBytes: Int64? = nil, keepQuery: Bool? = nil) {
+        public init(payloadBytes: Int64? = nil, keepQuery: Bool? = nil, keepQueryValues: Bool? = nil) {
             self.payloadBytes = payloadBytes
             self.keepQuery = keepQuery
+            self.keepQueryValues = keepQueryValues
         }
     }
 

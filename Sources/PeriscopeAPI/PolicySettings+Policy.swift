@@ -16,7 +16,9 @@ extension NodeInstrumentation.PolicySettings {
             exclude: InstrumentationPolicy.Exclude(
                 pids: policy.exclude.pids.map(Int64.init), executables: policy.exclude.executables.map(\.pattern),
                 routes: policy.exclude.routes.map(\.pattern)),
-            capture: InstrumentationPolicy.Capture(payloadBytes: Int64(policy.capture.payloadBytes), keepQuery: policy.capture.keepQuery),
+            capture: InstrumentationPolicy.Capture(
+                payloadBytes: Int64(policy.capture.payloadBytes), keepQuery: policy.capture.keepQuery,
+                keepQueryValues: policy.capture.keepQueryValues),
             export: policy.export.otlp.map { InstrumentationPolicy.Export(otlp: .init(endpoint: $0.endpoint)) },
             resourceAttributes: policy.resourceAttributes)
     }

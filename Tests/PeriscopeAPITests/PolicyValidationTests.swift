@@ -66,9 +66,9 @@ struct PolicyValidationTests {
         let policy = try PolicyValidation.validate(Spec(ports: [Ports(port: 3000), Ports(port: 8000, endPort: 9000)])).get()
         let settings = NodeInstrumentation.PolicySettings(namespace: "shop", name: "p", generation: 4, policy: policy)
         #expect(settings.ports == [Ports(port: 3000), Ports(port: 8000, endPort: 9000)])
-        #expect(settings.protocols == ["grpc", "http", "tcp"])
+        #expect(settings.protocols == ["grpc", "http", "mysql", "postgresql", "redis", "tcp"])
         #expect(settings.sampling == .init(sampler: "parentbased_always_on", ratio: nil))
-        #expect(settings.capture == .init(payloadBytes: 2048, keepQuery: false))
+        #expect(settings.capture == .init(payloadBytes: 2048, keepQuery: false, keepQueryValues: false))
         #expect(settings.export == nil)
         #expect(settings.generation == 4)
     }

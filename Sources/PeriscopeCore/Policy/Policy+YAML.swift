@@ -292,13 +292,16 @@ extension Policy {
     static func parseCapture(_ node: PolicyNode) throws(PolicyError) -> Capture {
         var capture = Capture()
         let range = Capture.payloadBytesRange
-        for (key, value) in try node.mapping(knownKeys: ["payloadBytes", "keepQuery"]) where !value.isNull {
-            if key == "payloadBytes" {
+        for (key, value) in try node.mapping(knownKeys: ["payloadBytes", "keepQuery", "keepQueryValues"]) where !value.isNull {
+            switch key {
+            case "payloadBytes":
                 capture.payloadBytes = try value.integer(
                     in: range, allowed: "an integer from \(range.lowerBound) to \(range.upperBound)"
                 )
-            } else {
+            case "keepQuery":
                 capture.keepQuery = try value.bool()
+            default:
+                capture.keepQueryValues = try value.bool()
             }
         }
         return capture

@@ -79,10 +79,15 @@ public struct Policy: Sendable, Equatable {
         /// `capture.keepQuery`: keep the query string in `http.target`; when false the
         /// pipeline strips it. Default false.
         public var keepQuery: Bool
+        /// `capture.keepQueryValues`: keep literal values in `db.query.text`; when false
+        /// database decoders replace SQL literals with `?` and keep only a Redis command's
+        /// name and key. Passwords are never kept. Default false.
+        public var keepQueryValues: Bool
 
-        public init(payloadBytes: Int = 2048, keepQuery: Bool = false) {
+        public init(payloadBytes: Int = 2048, keepQuery: Bool = false, keepQueryValues: Bool = false) {
             self.payloadBytes = payloadBytes
             self.keepQuery = keepQuery
+            self.keepQueryValues = keepQueryValues
         }
     }
 

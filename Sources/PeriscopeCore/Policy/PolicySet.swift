@@ -44,6 +44,7 @@ public struct PolicySet: Sendable, Equatable {
             merged.routes += policy.routes.filter { !merged.routes.contains($0) }
             merged.capture.payloadBytes = max(merged.capture.payloadBytes, policy.capture.payloadBytes)
             merged.capture.keepQuery = merged.capture.keepQuery || policy.capture.keepQuery
+            merged.capture.keepQueryValues = merged.capture.keepQueryValues || policy.capture.keepQueryValues
             merged.resourceAttributes.merge(policy.resourceAttributes) { kept, _ in kept }
         }
         merged.ports = allPorts ? PortSet() : PortSet(ranges)

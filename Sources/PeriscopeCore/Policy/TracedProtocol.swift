@@ -8,6 +8,12 @@ public enum TracedProtocol: String, Sendable, Hashable, CaseIterable {
     case grpc
     /// TCP connections, one span per connection.
     case tcp
+    /// PostgreSQL (protocol 3), one span per statement run.
+    case postgresql
+    /// MySQL and MariaDB, one span per command.
+    case mysql
+    /// Redis (RESP2 and RESP3), one span per command.
+    case redis
 }
 
 extension Set<TracedProtocol> {

@@ -16,7 +16,7 @@ import Testing
     static let fields = [
         "ports", "executables", "pids", "protocols", "sampling", "exclude", "routes", "capture",
         "export", "resourceAttributes", "sampling.sampler", "sampling.ratio", "exclude.pids",
-        "exclude.executables", "exclude.routes", "capture.payloadBytes", "capture.keepQuery",
+        "exclude.executables", "exclude.routes", "capture.payloadBytes", "capture.keepQuery", "capture.keepQueryValues",
         "export.otlp", "export.otlp.endpoint",
     ]
 

@@ -17,9 +17,9 @@ import Testing
         #expect(policy == Policy())
         #expect(policy.ports.isEmpty)
         #expect(policy.tracesPort(1) && policy.tracesPort(65535))
-        #expect(policy.protocols == [.http, .grpc, .tcp])
+        #expect(policy.protocols == Set(TracedProtocol.allCases))
         #expect(policy.sampler == .parentBasedAlwaysOn)
-        #expect(policy.capture == Policy.Capture(payloadBytes: 2048, keepQuery: false))
+        #expect(policy.capture == Policy.Capture(payloadBytes: 2048, keepQuery: false, keepQueryValues: false))
         #expect(policy.export.otlp == nil)
     }
 
@@ -233,7 +233,8 @@ import Testing
         ("protocols: [http]", Set([TracedProtocol.http])),
         ("protocols: [tcp]", [.tcp]),
         ("protocols: [tcp, http, tcp]", [.tcp, .http]),
-        ("protocols: []", [.tcp, .http, .grpc]),
+        ("protocols: []", Set(TracedProtocol.allCases)),
+        ("protocols: [postgresql, mysql, redis]", [.postgresql, .mysql, .redis]),
         ("protocols: [grpc]", [.grpc]),
         ("protocols: [grpc, http]", [.http, .grpc]),
     ] as [(String, Set<TracedProtocol>)])
@@ -259,12 +260,18 @@ import Testing
         "capture: {payloadBytes: 63}", "capture: {payloadBytes: 8193}", "capture: {payloadBytes: 1e3}",
         "capture: {payloadBytes: \"512\"}", "capture: {payloadBytes: 512.0}", "capture: {payloadBytes: -1}",
         "capture: {keepQuery: maybe}", "capture: {keepQuery: \"true\"}", "capture: {keepQuery: 1}",
+        "capture: {keepQueryValues: yes please}",
         "capture: 512",
     ])
     func rejectsCaptureSettingsOutOfRange(yaml: String) {
         let error = parseError(yaml)
         #expect(error?.code == .invalidValue)
         #expect(error?.field.hasPrefix("spec.capture") == true)
+    }
+
+    @Test func keepQueryValuesIsOffUnlessAsked() throws {
+        #expect(try Policy.parse(yaml: "capture: {payloadBytes: 512}").capture.keepQueryValues == false)
+        #expect(try Policy.parse(yaml: "capture: {keepQueryValues: true}").capture.keepQueryValues)
     }
 
     @Test func payloadBytesErrorStatesTheRange() {

@@ -16,7 +16,7 @@ import Testing
     @Test func everyDocumentOfAFileIsAPolicyInFileOrder() throws {
         let policies = try Policy.parseDocuments(yaml: Self.twoPolicies)
         #expect(policies.count == 2)
-        #expect(policies.map(\.protocols) == [[.http, .grpc, .tcp], [.tcp]])
+        #expect(policies.map(\.protocols) == [Set(TracedProtocol.allCases), [.tcp]])
         #expect(policies[1].executables.map(\.pattern) == ["*haproxy*"])
     }
 
@@ -61,7 +61,7 @@ import Testing
         let set = PolicySet(try Policy.parseDocuments(yaml: Self.twoPolicies))
         #expect(set.merged.executables.map(\.pattern) == ["*nginx*", "*python*", "*haproxy*"])
         #expect(set.merged.ports == PortSet([8080...8080, 9000...9001]))
-        #expect(set.merged.protocols == [.http, .grpc, .tcp])
+        #expect(set.merged.protocols == Set(TracedProtocol.allCases))
         #expect(set.merged.exclude.executables.map(\.pattern) == ["*healthcheck*"])
     }
 
