@@ -100,15 +100,8 @@ struct RecordedStream {
     }
 }
 
+// `operations`, `decodeErrors` and `starts` come with the HTTP/2 tests' support.
 extension Array where Element == ProtocolOutput {
-    var operations: [ProtocolOperation] {
-        compactMap { if case .operation(let operation) = $0 { operation } else { nil } }
-    }
-
-    var requestStarts: [RequestStart] {
-        compactMap { if case .requestStarted(let start) = $0 { start } else { nil } }
-    }
-
     /// Whether every operation was announced first, under its exchange id, at its start.
     var announcesEveryOperation: Bool {
         var announced: [UInt64: RequestStart] = [:]
@@ -122,10 +115,6 @@ extension Array where Element == ProtocolOutput {
             }
         }
         return true
-    }
-
-    var decodeErrors: [String] {
-        compactMap { if case .decodeError(let reason) = $0 { reason } else { nil } }
     }
 
     var lostSyncs: Int {

@@ -47,7 +47,7 @@ import Testing
         #expect(operations[3].int("db.response.returned_rows") == 2)
         #expect(operations.allSatisfy { $0.string("db.system.name") == "postgresql" && $0.string("db.namespace") == "shop" })
         #expect(operations.allSatisfy { $0.start < $0.end && $0.tid == 101 })
-        #expect(output.announcesEveryOperation && output.requestStarts.count == operations.count)
+        #expect(output.announcesEveryOperation && output.starts.count == operations.count)
         #expect(operations[0].string("db.operation.name") == "DROP" && operations[0].string("db.collection.name") == "items")
     }
 
@@ -94,7 +94,7 @@ import Testing
             "ROLLBACK | - | ROLLBACK", "DEALLOCATE | - | DEALLOCATE ALL",
             "BEGIN | - | BEGIN", "SELECT orders | - | SELECT count(*) FROM orders", "COMMIT | - | COMMIT",
         ])
-        #expect(output.announcesEveryOperation && output.requestStarts.count == output.operations.count)
+        #expect(output.announcesEveryOperation && output.starts.count == output.operations.count)
         let duplicate = output.operations[22]
         #expect(duplicate.status == .error)
         #expect(duplicate.statusMessage == "duplicate key value violates unique constraint \"orders_pkey\"")
