@@ -66,7 +66,7 @@ for line in open(sys.argv[1]):
         span = json.loads(line)
     except ValueError:
         continue
-    attributes = {a["key"]: list(a["value"].values())[0] for a in span.get("attributes", [])}
+    attributes = span.get("attributes", {})
     executable = str(attributes.get("process.executable.path", ""))
     if span.get("kind") == "SPAN_KIND_CLIENT" and "wrk" in executable:
         clients[span["spanId"]] = span["traceId"]
