@@ -35,12 +35,13 @@ public final class SpanPrinter: SpanSink {
     }
 
     private var text = SpanTextFormatter()
+    private let json = SpanJSONFormatter()
 
     public func emit(_ span: Span) {
         let pod = podOf?(span.pid)
         switch format {
         case .text: text.write(span, into: &buffer, pod: pod?.qualifiedName)
-        case .json: buffer.append(contentsOf: SpanJSONFormatter.format(span, resource: pod?.attributes).utf8)
+        case .json: json.write(span, into: &buffer, resource: pod?.attributes)
         }
         buffer.append(UInt8(ascii: "\n"))
         if buffer.count > 64 * 1024 { flush() }

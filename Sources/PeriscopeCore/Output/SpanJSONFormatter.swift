@@ -2,6 +2,9 @@
 /// 64-bit times as strings, enum names for kind and status, and the semantic-convention
 /// attributes as one flat object with typed values; in a cluster, the pod's resource
 /// attributes (`k8s.pod.name`, …) as a `resource` object.
+///
+/// Written straight into a byte buffer: a busy agent prints hundreds of thousands of spans
+/// a second.
 public struct SpanJSONFormatter: Sendable {
     public init() {}
 
@@ -12,45 +15,98 @@ public struct SpanJSONFormatter: Sendable {
 
     /// One JSON object, without a trailing newline.
     public func format(_ span: Span, resource: [String: String]? = nil) -> String {
-        var fields = [
-            field("traceId", JSONString.quoted(span.traceID.hex)),
-            field("spanId", JSONString.quoted(span.spanID.hex)),
-        ]
+        var bytes: [UInt8] = []
+        write(span, into: &bytes, resource: resource)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends one JSON object, without a trailing newline, to `out`.
+    public func write(_ span: Span, into out: inout [UInt8], resource: [String: String]? = nil) {
+        out.append(contentsOf: #"{"traceId":""#.utf8)
+        span.traceID.writeHex(into: &out)
+        out.append(contentsOf: #"","spanId":""#.utf8)
+        span.spanID.writeHex(into: &out)
         if let parent = span.parentSpanID {
-            fields.append(field("parentSpanId", JSONString.quoted(parent.hex)))
+            out.append(contentsOf: #"","parentSpanId":""#.utf8)
+            parent.writeHex(into: &out)
         }
-        fields += [
-            field("name", JSONString.quoted(span.name)),
-            field("kind", JSONString.quoted("SPAN_KIND_" + span.kind.rawValue)),
-            field("startTimeUnixNano", JSONString.quoted(String(span.startTimeUnixNano))),
-            field("endTimeUnixNano", JSONString.quoted(String(span.endTimeUnixNano))),
-        ]
-        var status = [field("code", JSONString.quoted("STATUS_CODE_" + span.status.rawValue))]
+        out.append(contentsOf: #"","name":"#.utf8)
+        JSONString.write(span.name, into: &out)
+        out.append(contentsOf: #","kind":"SPAN_KIND_"#.utf8)
+        out.append(contentsOf: span.kind.rawValue.utf8)
+        out.append(contentsOf: #"","startTimeUnixNano":""#.utf8)
+        Self.writeDecimal(span.startTimeUnixNano, into: &out)
+        out.append(contentsOf: #"","endTimeUnixNano":""#.utf8)
+        Self.writeDecimal(span.endTimeUnixNano, into: &out)
+        out.append(contentsOf: #"","status":{"code":"STATUS_CODE_"#.utf8)
+        out.append(contentsOf: span.status.rawValue.utf8)
+        out.append(UInt8(ascii: "\""))
         if let message = span.statusMessage {
-            status.append(field("message", JSONString.quoted(message)))
+            out.append(contentsOf: #","message":"#.utf8)
+            JSONString.write(message, into: &out)
         }
-        fields.append(field("status", object(status)))
-        fields.append(field("attributes", object(span.attributes.map { field($0.key, Self.json($0.value)) })))
+        out.append(contentsOf: #"},"attributes":{"#.utf8)
+        var first = true
+        for (key, value) in span.attributes {
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
+            JSONString.write(key, into: &out)
+            out.append(UInt8(ascii: ":"))
+            Self.write(value, into: &out)
+        }
+        out.append(UInt8(ascii: "}"))
         if let resource, !resource.isEmpty {
-            fields.append(field("resource", object(resource.sorted { $0.key < $1.key }.map { field($0.key, JSONString.quoted($0.value)) })))
+            out.append(contentsOf: #","resource":{"#.utf8)
+            for (index, entry) in resource.sorted(by: { $0.key < $1.key }).enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                JSONString.write(entry.key, into: &out)
+                out.append(UInt8(ascii: ":"))
+                JSONString.write(entry.value, into: &out)
+            }
+            out.append(UInt8(ascii: "}"))
         }
-        return object(fields)
+        out.append(UInt8(ascii: "}"))
     }
 
     static func json(_ value: AttributeValue) -> String {
+        var bytes: [UInt8] = []
+        write(value, into: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    static func write(_ value: AttributeValue, into out: inout [UInt8]) {
         switch value {
-        case .string(let string): JSONString.quoted(string)
-        case .int(let int): String(int)
-        case .bool(let bool): bool ? "true" : "false"
-        case .double(let double): double.isFinite ? String(double) : "null"
+        case .string(let string): JSONString.write(string, into: &out)
+        case .int(let int):
+            if int < 0 { out.append(UInt8(ascii: "-")) }
+            writeDecimal(int.magnitude.toUInt64, into: &out)
+        case .bool(let bool): out.append(contentsOf: (bool ? "true" : "false").utf8)
+        case .double(let double): out.append(contentsOf: (double.isFinite ? String(double) : "null").utf8)
         }
     }
 
-    private func field(_ key: String, _ json: String) -> String {
-        JSONString.quoted(key) + ":" + json
+    static func writeDecimal(_ value: UInt64, into out: inout [UInt8]) {
+        guard value >= 10 else {
+            out.append(UInt8(ascii: "0") + UInt8(value))
+            return
+        }
+        var digits: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+                     UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        var rest = value
+        withUnsafeMutableBytes(of: &digits) { raw in
+            let buffer = raw.bindMemory(to: UInt8.self)
+            while rest > 0 {
+                buffer[count] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+                count += 1
+            }
+            for index in stride(from: count - 1, through: 0, by: -1) { out.append(buffer[index]) }
+        }
     }
+}
 
-    private func object(_ fields: [String]) -> String {
-        "{" + fields.joined(separator: ",") + "}"
-    }
+extension UInt {
+    fileprivate var toUInt64: UInt64 { UInt64(self) }
 }
