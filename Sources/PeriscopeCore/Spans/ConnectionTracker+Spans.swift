@@ -1,19 +1,15 @@
 extension ConnectionTracker {
-    /// One thing a decoder found on connection (pid, fd).
-    mutating func apply(_ output: ProtocolOutput, pid: Int32, fd: Int32, into spans: inout [Span]) {
+    /// One thing a decoder found on the connection in `slot`.
+    mutating func apply(_ output: ProtocolOutput, slot: Int, into spans: inout [Span]) {
         switch output {
         case .requestStarted(let start):
-            guard let connection = connections[pid]?[fd] else { return }
-            let context = startRequest(start, on: connection.ends)
+            let context = startRequest(start, on: connections.slots[slot]!.ends)
             let entry = TrackedConnection.InFlight(exchangeID: start.exchangeID, context: context, digest: start.requestDigest, tid: start.tid)
-            Self.modify(&connections, pid: pid, fd: fd) { $0.inFlight.append(entry) }
+            connections.slots[slot]!.inFlight.append(entry)
         case .operation(let operation):
-            guard let connection = connections[pid]?[fd] else { return }
-            let inFlight = Self.modify(&connections, pid: pid, fd: fd) { connection -> TrackedConnection.InFlight? in
-                connection.operations += 1
-                return connection.takeInFlight(operation.exchangeID)
-            }
-            finish(operation, inFlight: inFlight, on: connection.ends, into: &spans)
+            connections.slots[slot]!.operations += 1
+            let inFlight = connections.slots[slot]!.takeInFlight(operation.exchangeID)
+            finish(operation, inFlight: inFlight, on: connections.slots[slot]!.ends, into: &spans)
         case .lostSync:
             counters.lostSync += 1
         case .decodeError:
@@ -46,8 +42,9 @@ extension ConnectionTracker {
 
     /// The first request bytes of a connection that gives a connection span: its context,
     /// decided the way a request's is.
-    mutating func startConnectionSpan(pid: Int32, fd: Int32, event: CaptureEvent) {
-        guard let connection = connections[pid]?[fd] else { return }
+    mutating func startConnectionSpan(slot: Int, event: CaptureEvent) {
+        let pid = event.pid
+        let connection = connections.slots[slot]!.ends
         let digest = SpanLinkHints.digest(leadingBytes: event.payload.prefix(64))
         let sampler = configuration.sampler(of: pid)
         let context: SpanContext
@@ -67,10 +64,8 @@ extension ConnectionTracker {
         case .unknown:
             return
         }
-        Self.modify(&connections, pid: pid, fd: fd) {
-            $0.connectionContext = context
-            $0.connectionDigest = digest
-        }
+        connections.slots[slot]!.connectionContext = context
+        connections.slots[slot]!.connectionDigest = digest
     }
 
     /// A finished operation as a span, with the context decided when it started (or now,

@@ -16,8 +16,7 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
     public internal(set) var counters = ConnectionTrackerCounters()
     public internal(set) var linker: TraceLinker
     var generator: Generator
-    /// pid → fd → connection.
-    var connections: [Int32: [Int32: TrackedConnection]] = [:]
+    var connections = ConnectionTable()
     /// How many tracked sockets have each (local, peer) pair: whether the other end of a
     /// connection is traced on this node.
     var endpoints: [EndpointPair: Int] = [:]
@@ -51,9 +50,11 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
         let before = spans.count
         switch event.kind {
         case .opened(let role):
-            if let existing = connections[event.pid]?[event.fd] {
+            if let handle = connections.handle(pid: event.pid, fd: event.fd) {
                 // connect() again on a connected socket says nothing new.
-                if existing.socketID == event.socketID, existing.role == role, existing.local == event.local, existing.peer == event.peer {
+                let existing = connections.slots[handle]!.ends
+                if connections.slots[handle]!.socketID == event.socketID, existing.role == role,
+                   existing.local == event.local, existing.peer == event.peer {
                     break
                 }
                 if let previous = remove(pid: event.pid, fd: event.fd) {
@@ -68,7 +69,7 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
                 finish(connection, at: max(event.timestamp, connection.lastActivity), reason: ConnectionEndReason.closed, into: &spans)
             }
         case .processExited:
-            let ended = (connections.removeValue(forKey: event.pid) ?? [:]).values
+            let ended = connections.removeAll(of: event.pid)
             counters.openConnections -= ended.count
             for connection in ended { unindex(connection.ends) }
             for connection in ended.sorted(by: TrackedConnection.openedBefore) {
@@ -91,8 +92,7 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
     /// Ends every connection, for shutdown: operations still open get `reason`, other
     /// connections their connection span ending at `monotonicNanos`.
     public mutating func finishAll(at monotonicNanos: UInt64, reason: String) -> [Span] {
-        let all = connections.values.flatMap(\.values).sorted(by: TrackedConnection.openedBefore)
-        connections.removeAll()
+        let all = connections.removeAll().sorted(by: TrackedConnection.openedBefore)
         endpoints.removeAll()
         counters.openConnections = 0
         var spans: [Span] = []
@@ -107,7 +107,7 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
 
     /// Ends connections without activity for `idleNanos`, as of `now`; they end at their last activity.
     public mutating func expireIdle(now: UInt64, idleNanos: UInt64) -> [Span] {
-        let idle = connections.values.flatMap(\.values)
+        let idle = connections.all
             .filter { now >= $0.lastActivity && now - $0.lastActivity >= idleNanos }
             .sorted(by: TrackedConnection.openedBefore)
         var spans: [Span] = []
@@ -121,55 +121,47 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
 
     /// A read or write: decoded on the connection where it is stored.
     private mutating func receive(_ event: CaptureEvent, direction: Direction, into spans: inout [Span]) {
-        if let existing = connections[event.pid]?[event.fd], existing.socketID != event.socketID {
+        var handle = connections.handle(pid: event.pid, fd: event.fd)
+        if let existing = handle, connections.slots[existing]!.socketID != event.socketID {
             if let previous = remove(pid: event.pid, fd: event.fd) {
                 finish(previous, at: previous.lastActivity, reason: ConnectionEndReason.closed, into: &spans)
             }
+            handle = nil
         }
-        if connections[event.pid]?[event.fd] == nil {
-            insert(TrackedConnection(event: event, role: .unknown, protocols: configuration.protocols(of: event.pid)))
-        }
+        let slot = handle ?? insert(TrackedConnection(event: event, role: .unknown, protocols: configuration.protocols(of: event.pid)))
         outputs.removeAll(keepingCapacity: true)
-        let protocolConfiguration = configuration.protocolConfiguration
-        let (before, after, firstRequestBytes) = Self.modify(&connections, pid: event.pid, fd: event.fd) {
-            connection -> (TrackedConnection.Ends, TrackedConnection.Ends, Bool) in
-            let before = connection.ends
-            connection.receive(event, direction: direction, configuration: protocolConfiguration, into: &outputs)
-            let first = connection.connectionContext == nil && connection.spansConnection
-                && connection.isOpaque && connection.carriesRequest(direction)
-            return (before, connection.ends, first)
-        }
+        let before = connections.slots[slot]!.ends
+        connections.slots[slot]!.receive(event, direction: direction, configuration: configuration.protocolConfiguration, into: &outputs)
+        let after = connections.slots[slot]!.ends
+        let firstRequestBytes = connections.slots[slot]!.connectionContext == nil && connections.slots[slot]!.spansConnection
+            && connections.slots[slot]!.isOpaque && connections.slots[slot]!.carriesRequest(direction)
         if before.role != after.role || before.local != after.local || before.peer != after.peer {
             unindex(before)
             index(after)
         }
-        if firstRequestBytes { startConnectionSpan(pid: event.pid, fd: event.fd, event: event) }
+        if firstRequestBytes { startConnectionSpan(slot: slot, event: event) }
         guard !outputs.isEmpty else { return }
-        let found = outputs
-        outputs.removeAll(keepingCapacity: true)
-        for output in found { apply(output, pid: event.pid, fd: event.fd, into: &spans) }
-    }
-
-    /// Runs `body` on the stored connection itself (no copy); it must exist.
-    static func modify<Result>(
-        _ table: inout [Int32: [Int32: TrackedConnection]], pid: Int32, fd: Int32, _ body: (inout TrackedConnection) -> Result
-    ) -> Result {
-        body(&table[pid]![fd]!)
+        // Outputs are few and short-lived: swapped out rather than copied.
+        var found: [ProtocolOutput] = []
+        swap(&found, &outputs)
+        for output in found { apply(output, slot: slot, into: &spans) }
+        found.removeAll(keepingCapacity: true)
+        if outputs.isEmpty { swap(&found, &outputs) }
     }
 
     private mutating func remove(pid: Int32, fd: Int32) -> TrackedConnection? {
-        guard let connection = connections[pid]?.removeValue(forKey: fd) else { return nil }
-        if connections[pid]?.isEmpty == true { connections[pid] = nil }
+        guard let connection = connections.remove(pid: pid, fd: fd) else { return nil }
         counters.openConnections -= 1
         unindex(connection.ends)
         return connection
     }
 
-    private mutating func insert(_ connection: TrackedConnection) {
+    @discardableResult
+    private mutating func insert(_ connection: TrackedConnection) -> Int {
         if counters.openConnections >= max(1, configuration.maxConnections) { evictLeastRecentlyActive() }
-        connections[connection.pid, default: [:]][connection.fd] = connection
         counters.openConnections += 1
         index(connection.ends)
+        return connections.insert(connection)
     }
 
     private mutating func index(_ connection: TrackedConnection.Ends) {
@@ -190,7 +182,7 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
     /// table costs one sort per many new connections rather than a scan per connection.
     private mutating func evictLeastRecentlyActive() {
         let count = max(1, configuration.maxConnections / 16)
-        let victims = connections.values.flatMap(\.values)
+        let victims = connections.all
             .sorted(by: TrackedConnection.activeBefore)
             .prefix(count)
         for victim in victims {

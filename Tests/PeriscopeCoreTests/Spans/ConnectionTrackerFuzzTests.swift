@@ -31,7 +31,7 @@ import Testing
                         : c.read(bytes: chunk.bytes, at: now, total: total))
                 }
             }
-            let tracked = tracker.connections.values.reduce(0) { $0 + $1.count }
+            let tracked = tracker.connections.count
             #expect(tracker.counters.openConnections == tracked)
             #expect(tracked <= 6)
         }

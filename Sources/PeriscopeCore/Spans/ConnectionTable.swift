@@ -1,0 +1,76 @@
+/// The tracked connections in contiguous storage addressed by integer handles: a read or
+/// write finds its connection with one hash lookup and is decoded where it is stored,
+/// never copied out and back.
+struct ConnectionTable: Sendable {
+    struct Key: Hashable, Sendable {
+        var pid: Int32
+        var fd: Int32
+    }
+
+    /// Connections by handle; nil slots are free.
+    var slots: [TrackedConnection?] = []
+    private var free: [Int] = []
+    private var handles: [Key: Int] = [:]
+    /// How many connections each process has.
+    private var perProcess: [Int32: Int] = [:]
+
+    var count: Int { handles.count }
+
+    func handle(pid: Int32, fd: Int32) -> Int? {
+        handles[Key(pid: pid, fd: fd)]
+    }
+
+    /// Stores a connection for (its pid, its fd), which must be free.
+    @discardableResult
+    mutating func insert(_ connection: TrackedConnection) -> Int {
+        let handle: Int
+        if let reused = free.popLast() {
+            handle = reused
+            slots[handle] = connection
+        } else {
+            handle = slots.count
+            slots.append(connection)
+        }
+        handles[Key(pid: connection.pid, fd: connection.fd)] = handle
+        perProcess[connection.pid, default: 0] += 1
+        return handle
+    }
+
+    mutating func remove(pid: Int32, fd: Int32) -> TrackedConnection? {
+        guard let handle = handles.removeValue(forKey: Key(pid: pid, fd: fd)), let connection = slots[handle] else { return nil }
+        release(handle, pid: pid)
+        return connection
+    }
+
+    /// Every connection of `pid`, removed.
+    mutating func removeAll(of pid: Int32) -> [TrackedConnection] {
+        guard perProcess[pid] != nil else { return [] }
+        var removed: [TrackedConnection] = []
+        for handle in slots.indices where slots[handle]?.pid == pid {
+            let connection = slots[handle]!
+            handles[Key(pid: pid, fd: connection.fd)] = nil
+            release(handle, pid: pid)
+            removed.append(connection)
+        }
+        return removed
+    }
+
+    /// Every connection, removed.
+    mutating func removeAll() -> [TrackedConnection] {
+        let all = slots.compactMap { $0 }
+        slots.removeAll()
+        free.removeAll()
+        handles.removeAll()
+        perProcess.removeAll()
+        return all
+    }
+
+    /// Every connection, in no particular order.
+    var all: [TrackedConnection] { slots.compactMap { $0 } }
+
+    private mutating func release(_ handle: Int, pid: Int32) {
+        slots[handle] = nil
+        free.append(handle)
+        if let count = perProcess[pid] { perProcess[pid] = count > 1 ? count - 1 : nil }
+    }
+}
