@@ -15,14 +15,3 @@ public enum TracedProtocol: String, Sendable, Hashable, CaseIterable {
     /// Redis (RESP2 and RESP3), one span per command.
     case redis
 }
-
-extension Set<TracedProtocol> {
-    /// Whether spans of `kind` are kept: gRPC calls are HTTP/2 streams, so `http` keeps
-    /// them as well as `grpc`.
-    public func admits(_ kind: TracedProtocol) -> Bool {
-        kind == .grpc ? contains(.grpc) || contains(.http) : contains(kind)
-    }
-
-    /// Whether the HTTP/2 decoder runs: for `http` or `grpc`.
-    public var decodesHTTP2: Bool { contains(.http) || contains(.grpc) }
-}

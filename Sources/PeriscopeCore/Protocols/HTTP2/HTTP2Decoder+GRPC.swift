@@ -2,8 +2,8 @@
 /// has `content-type: application/grpc` (or `application/grpc+…`, `…;…`) is named
 /// `package.Service/Method` and carries `rpc.system`, `rpc.service`, `rpc.method`,
 /// `rpc.grpc.status_code` (from trailers, or a trailers-only response) and the number of
-/// messages each way. Whether its code is an error depends on the side that reports it:
-/// `ProtocolOperation.status(forServer:)`.
+/// messages each way. Whether its code is an error depends on the side that reports it
+/// (`GRPCStatus.isError`): `status` is the server's, `clientStatus` the client's.
 extension HTTP2Decoder {
     public enum GRPCAttribute {
         public static let system = "rpc.system"
@@ -36,6 +36,11 @@ extension HTTP2Decoder {
         }
         if let code = stream.grpcStatus {
             attributes.append(Attribute(GRPCAttribute.statusCode, .int(code)))
+            if operation.status != .error {
+                // The code, not the HTTP status, says how the call went.
+                operation.status = GRPCStatus.isError(code, forServer: true) ? .error : .unset
+                operation.clientStatus = GRPCStatus.isError(code, forServer: false) && operation.status != .error ? .error : nil
+            }
             if code != 0, operation.statusMessage == nil {
                 operation.statusMessage = stream.grpcMessage ?? GRPCStatus.name(code)
             }

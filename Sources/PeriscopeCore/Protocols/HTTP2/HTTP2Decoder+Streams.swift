@@ -91,14 +91,16 @@ extension HTTP2Decoder {
         output.append(.operation(operation(for: stream, end: segment.timestamp, failure: nil)))
     }
 
-    /// The stream as an operation ending at `end`; `failure` says why it ended early.
+    /// The stream as an operation ending at `end`; `failure` says why it ended early. An
+    /// error when abandoned or on a 5xx; for the client also on a 4xx (gRPC: by its code).
     func operation(for stream: HTTP2Stream, end: UInt64, failure: String?) -> ProtocolOperation {
         let request = stream.request
+        let statusCode = stream.finalResponseSeen ? stream.statusCode : nil
         let details = HTTPDetails(
             method: request.method,
-            path: HTTP1RequestTarget(request.target).path,
+            path: HTTP1RequestTarget(request.target).path(keepingQuery: keepQuery),
             target: request.target,
-            statusCode: stream.finalResponseSeen ? stream.statusCode : nil,
+            statusCode: statusCode,
             protocolVersion: "2",
             requestBodySize: stream.requestBodySize,
             responseBodySize: stream.responseBodySize,
@@ -108,10 +110,11 @@ extension HTTP2Decoder {
         )
         var operation = ProtocolOperation(
             exchangeID: stream.exchangeID, start: stream.start, end: max(end, stream.start), tid: stream.tid, name: request.method,
-            status: failure == nil ? .unset : .error, statusMessage: failure, http: details, streamID: stream.id,
+            status: failure != nil || (statusCode ?? 0) >= 500 ? .error : .unset, statusMessage: failure, http: details, streamID: stream.id,
             requestDigest: SpanLinkHints.digest(method: request.method, target: request.target),
             traceparent: request.traceparent
         )
+        if operation.status != .error, (statusCode ?? 0) >= 400 { operation.clientStatus = .error }
         if stream.isGRPC { addGRPC(stream, to: &operation) }
         return operation
     }

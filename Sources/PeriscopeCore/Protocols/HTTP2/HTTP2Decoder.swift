@@ -37,10 +37,14 @@ public struct HTTP2Decoder: ProtocolDecoder {
     var requestBlockStart: (timestamp: UInt64, tid: Int32)?
     /// True once `finish` ran.
     var isFinished = false
+    /// Keep URL query strings in `HTTPDetails.path` (`capture.keepQuery`).
+    let keepQuery: Bool
 
     /// A connection whose bytes are seen from its start (or, when they do not begin with
     /// a connection preface, from some point in it: detected by the decoder).
-    public init() {}
+    public init(configuration: ProtocolConfiguration = .init()) {
+        keepQuery = configuration.keepQuery
+    }
 
     /// A connection upgraded from HTTP/1.1 (`Upgrade: h2c` answered by `101`, RFC 7540
     /// §3.2): the upgrade request is stream 1, already sent whole, its response still to
@@ -48,7 +52,11 @@ public struct HTTP2Decoder: ProtocolDecoder {
     /// (the connection preface) and what follows the `101` response's head on the server's.
     /// `exchangeID`: the one the request was announced with (`.requestStarted`), repeated
     /// by its operation; the decoder does not announce it again.
-    public init(upgradedRequest request: HTTPDetails, start: UInt64, tid: Int32, exchangeID: UInt64? = nil) {
+    public init(
+        upgradedRequest request: HTTPDetails, start: UInt64, tid: Int32, exchangeID: UInt64? = nil,
+        configuration: ProtocolConfiguration = .init()
+    ) {
+        keepQuery = configuration.keepQuery
         var stream = HTTP2Stream(
             id: 1, exchangeID: exchangeID ?? 1, start: start, tid: tid,
             request: HTTP2Stream.Request(

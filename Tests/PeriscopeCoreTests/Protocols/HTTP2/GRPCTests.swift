@@ -23,7 +23,7 @@ import Testing
         #expect(call.attribute("rpc.grpc.response.message_count") == .int(1))
         #expect(call.grpcStatusCode == 0 && call.statusMessage == nil)
         #expect(call.http?.requestBodySize == 12 && call.http?.responseBodySize == 17 && call.http?.statusCode == 200)
-        #expect(call.status(forServer: true) == .unset && call.status(forServer: false) == .unset)
+        #expect(call.spanStatus(server: true) == .unset && call.spanStatus(server: false) == .unset)
     }
 
     @Test func serverStreamingCountsMessagesAcrossFramesAndReads() {
@@ -53,8 +53,8 @@ import Testing
         let call = h2.operations[0]
         #expect(call.grpcStatusCode == 12 && call.name == "pkg.Svc/Missing")
         #expect(call.statusMessage == "Method not found: ✓")
-        #expect(call.status == .unset)
-        #expect(call.status(forServer: true) == .error && call.status(forServer: false) == .error)
+        #expect(call.status == .error && call.clientStatus == nil)
+        #expect(call.spanStatus(server: true) == .error && call.spanStatus(server: false) == .error)
         #expect(call.attribute("rpc.grpc.response.message_count") == .int(0))
     }
 
@@ -69,12 +69,12 @@ import Testing
     }
 
     @Test func httpStatusDecidesForOtherStreams() {
-        let operation = { (status: Int) in
-            ProtocolOperation(start: 0, end: 1, tid: 1, name: "GET", http: HTTPDetails(method: "GET", path: "/", target: "/", statusCode: status))
-        }
-        #expect(operation(404).status(forServer: true) == .unset && operation(404).status(forServer: false) == .error)
-        #expect(operation(503).status(forServer: true) == .error)
-        #expect(operation(200).status(forServer: false) == .unset)
+        var h2 = H2Conversation()
+        h2.client(H2.preface + H2.request(1, "GET", "/a") + H2.request(3, "GET", "/b") + H2.request(5, "GET", "/c"))
+        h2.server(H2.settings() + H2.response(1, status: 404, endStream: true) + H2.response(3, status: 503, endStream: true))
+        h2.server(H2.response(5, status: 200, endStream: true))
+        let statuses = h2.operations.map { [$0.spanStatus(server: true), $0.spanStatus(server: false)] }
+        #expect(statuses == [[.unset, .error], [.error, .error], [.unset, .unset]])
     }
 
     @Test func grpcTraceBinBecomesTheTraceparent() {

@@ -30,7 +30,7 @@ import Testing
         #expect(get.start == 2_000 && get.end == 9_000)
         #expect(get.name == "GET" && get.status == .unset && get.attributes.isEmpty)
         #expect(get.requestDigest == SpanLinkHints.digest(method: "GET", target: "/a?x=1"))
-        #expect(get.status(forServer: true) == .unset)
+        #expect(get.spanStatus(server: true) == .unset)
         // Each stream was announced when its request headers were read, under its id.
         #expect(h2.starts == [
             RequestStart(
@@ -248,6 +248,23 @@ import Testing
         #expect(upgraded.http?.protocolVersion == "2" && upgraded.http?.statusCode == 200 && upgraded.http?.responseBodySize == 12)
         #expect(upgraded.http?.host == "h.example" && upgraded.http?.userAgent == "curl/8.5")
         #expect(h2.starts.map(\.streamID) == [3])
+    }
+
+    @Test func keepsTheQueryWhenConfigured() {
+        var h2 = H2Conversation(decoder: HTTP2Decoder(configuration: ProtocolConfiguration(keepQuery: true)))
+        h2.client(H2.preface + H2.request(1, "GET", "/search?q=1"))
+        h2.server(H2.settings() + H2.response(1, endStream: true))
+        #expect(h2.operations.first?.http?.path == "/search?q=1")
+    }
+
+    @Test func registersUnderHTTPAndGRPC() {
+        let registration = ProtocolRegistration.http2
+        #expect(registration.isEnabled(by: [.http]) && registration.isEnabled(by: [.grpc]) && !registration.isEnabled(by: [.tcp]))
+        #expect(registration.detect(H2.preface[...], .requests) == .matches)
+        var decoder = registration.make(ProtocolConfiguration())
+        var output: [ProtocolOutput] = []
+        decoder.receive(ProtocolSegment(stream: .requests, bytes: (H2.preface + H2.request(1))[...], timestamp: 1, tid: 1), into: &output)
+        #expect(output.count == 1)
     }
 
     @Test(arguments: [

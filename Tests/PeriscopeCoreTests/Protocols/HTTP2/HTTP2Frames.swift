@@ -156,4 +156,9 @@ extension ProtocolOperation {
     func attribute(_ key: String) -> AttributeValue? {
         attributes.first { $0.key == key }?.value
     }
+
+    /// The status of the server's or the client's span, as the tracker reads it.
+    func spanStatus(server: Bool) -> Span.Status {
+        server ? status : clientStatus ?? status
+    }
 }

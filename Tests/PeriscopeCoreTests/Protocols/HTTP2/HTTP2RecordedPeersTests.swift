@@ -55,7 +55,7 @@ import Testing
         #expect(output.operations.map(Self.summary) == ["1 GET /hello 200 0/21", "3 POST /echo 200 3000/3000", "5 GET /status/503 503 0/7"])
         #expect(output.operations[0].traceparent == "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
         #expect(output.operations.allSatisfy { $0.http?.userAgent == "python-httpx/0.29.0" })
-        #expect(output.operations[2].status(forServer: true) == .error && output.operations[0].status(forServer: false) == .unset)
+        #expect(output.operations[2].spanStatus(server: true) == .error && output.operations[0].spanStatus(server: false) == .unset)
     }
 
     @Test func curlUpgradesToH2cAgainstHypercorn() throws {
@@ -104,8 +104,8 @@ import Testing
             .string("helloworld.Greeter"), .string("routeguide.RouteGuide"), .string("helloworld.Greeter"), .string("helloworld.Greeter"),
         ])
         #expect(calls.map { $0.attribute("rpc.method") } == [.string("SayHello"), .string("ListFeatures"), .string("Fail"), .string("Missing")])
-        #expect(calls.map { $0.status(forServer: true) } == [.unset, .unset, .unset, .error])
-        #expect(calls.map { $0.status(forServer: false) } == [.unset, .unset, .error, .error])
+        #expect(calls.map { $0.spanStatus(server: true) } == [.unset, .unset, .unset, .error])
+        #expect(calls.map { $0.spanStatus(server: false) } == [.unset, .unset, .error, .error])
         #expect(calls[2].statusMessage == "no such greeting: ✓" && calls[3].statusMessage == "Method not found!")
         #expect(calls.allSatisfy { $0.http?.userAgent?.hasPrefix("grpc-python/") == true })
     }
