@@ -44,13 +44,13 @@ record() {
   shift 6
   local scratch
   scratch=$(mktemp -d)
-  python3 "$root/hack/capture-relay.py" --listen "$listen" --upstream "$upstream" --out "$scratch" --prefix "$name" \
+  python3 "$root/hack/capture-relay.py" --listen "$listen" --upstream "127.0.0.1:$upstream" --out "$scratch" --prefix "$name" \
     >/tmp/capture-relay.log 2>&1 &
   relay_pid=$!
   for _ in $(seq 50); do ss -ltn "sport = :$listen" | grep -q LISTEN && break; sleep 0.1; done
   "$@" || echo "record: $name: the client failed (expected when it records an error)" >&2
   sleep 0.3
-  kill -TERM "$relay_pid"
+  kill -TERM "$relay_pid" 2>/dev/null || true
   wait "$relay_pid" || true
   relay_pid=
   mkdir -p "$directory"
@@ -102,6 +102,44 @@ record_postgresql() {
   record "$out" psql-ssl-accepted 15432 5432 "psql sslmode=require -c 'SELECT 1'" -- \
     psql "host=127.0.0.1 port=15432 user=periscope dbname=shop sslmode=require" -qc "SELECT 1"
   su postgres -c "psql -qc 'ALTER SYSTEM RESET ssl' -c 'ALTER SYSTEM RESET ssl_cert_file' -c 'ALTER SYSTEM RESET ssl_key_file' -c 'SELECT pg_reload_conf()'" >/dev/null
+}
+
+record_mysql() {
+  local out=$root/Tests/Fixtures/mysql
+  if ! mariadb -e "SELECT 1" >/dev/null 2>&1; then
+    mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld
+    service mariadb start >/dev/null
+    cleanups+=("service mariadb stop >/dev/null")
+  fi
+  mariadb -e "CREATE DATABASE IF NOT EXISTS shop; CREATE DATABASE IF NOT EXISTS audit;
+    CREATE USER IF NOT EXISTS 'periscope'@'127.0.0.1' IDENTIFIED BY 'periscope';
+    GRANT ALL ON shop.* TO 'periscope'@'127.0.0.1'; GRANT ALL ON audit.* TO 'periscope'@'127.0.0.1';"
+  record "$out" pymysql-commands 13306 3306 "hack/db-fixtures/pymysql-commands.py (PyMySQL $("$venv/bin/python" -c 'import pymysql; print(pymysql.__version__)'))" -- \
+    "$venv/bin/python" "$scripts/pymysql-commands.py" 13306
+  record "$out" mysql-prepared 13306 3306 "hack/db-fixtures/mysql-prepared.py (COM_STMT_* over PyMySQL)" -- \
+    "$venv/bin/python" "$scripts/mysql-prepared.py" 13306
+  record "$out" mariadb-cli 13306 3306 "mariadb -f < hack/db-fixtures/mariadb-cli.sql ($(mariadb --version | cut -d, -f1))" -- \
+    sh -c "mariadb -h 127.0.0.1 -P 13306 -u periscope -pperiscope -f shop < '$scripts/mariadb-cli.sql'"
+}
+
+record_redis() {
+  local out=$root/Tests/Fixtures/redis
+  if ! redis-cli -p 6379 PING >/dev/null 2>&1; then
+    redis-server --port 6379 --save '' --appendonly no --daemonize yes --logfile /tmp/redis-fixtures.log
+    sleep 0.5
+    cleanups+=("redis-cli -p 6379 shutdown nosave >/dev/null")
+  fi
+  redis-cli -p 6379 flushall >/dev/null
+  record "$out" redis-cli 16379 6379 "redis-cli < hack/db-fixtures/redis-cli.txt ($(redis-cli --version))" -- \
+    sh -c "redis-cli -p 16379 < '$scripts/redis-cli.txt'"
+  record "$out" redis-cli-resp3 16379 6379 "redis-cli -3 (HELLO 3, RESP3 replies)" -- \
+    sh -c "printf 'HGETALL user:1\nSMEMBERS none\nZADD z 1.5 a\nZSCORE z a\nEXISTS user:1\nGET nothing\nINCR user:1\n' | redis-cli -3 -p 16379"
+  record "$out" redis-benchmark 16379 6379 "redis-benchmark -n 12 -c 2 -P 3 -t set,get" -- \
+    redis-benchmark -p 16379 -n 12 -c 2 -P 3 -t set,get -q
+  record "$out" redis-py-resp2 16379 6379 "hack/db-fixtures/redis-py.py 2 (redis-py $("$venv/bin/python" -c 'import redis; print(redis.__version__)'))" -- \
+    "$venv/bin/python" "$scripts/redis-py.py" 16379 2
+  record "$out" redis-py-resp3 16379 6379 "hack/db-fixtures/redis-py.py 3" -- \
+    "$venv/bin/python" "$scripts/redis-py.py" 16379 3
 }
 
 for protocol in "${protocols[@]}"; do
