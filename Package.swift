@@ -124,7 +124,7 @@ let package = Package(
         // periscopectl: instrument and uninstrument namespaces, report status.
         .target(
             name: "PeriscopeCtl",
-            dependencies: ["PeriscopeAPI", "PeriscopeKube", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["PeriscopeAPI", "PeriscopeCore", "PeriscopeKube", .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(
             name: "periscopectl",

@@ -1,11 +1,15 @@
 import Foundation
 import Logging
 import PeriscopeAPI
+import PeriscopeCore
 import PeriscopeKube
 
 /// The API calls behind `periscopectl`'s commands; errors are mapped to `CtlError`.
 public struct Periscopectl: Sendable {
     public let client: KubeClient
+
+    /// periscopectl's own version.
+    public static let version = PeriscopeVersion.current
 
     public init(client: KubeClient) {
         self.client = client
@@ -63,12 +67,21 @@ public struct Periscopectl: Sendable {
         }
     }
 
-    /// Policies in all namespaces and every node's NodeInstrumentation.
-    public func status() async throws(CtlError) -> StatusReport {
+    /// Policies of `namespace` (all namespaces when nil) and every node's NodeInstrumentation.
+    public func status(namespace: String? = nil) async throws(CtlError) -> StatusReport {
         do {
-            let policies = try await client.listAll(InstrumentationPolicy.self, .instrumentationPolicies, namespace: nil)
+            let policies = try await client.listAll(InstrumentationPolicy.self, .instrumentationPolicies, namespace: namespace)
             let nodes = try await client.listAll(NodeInstrumentation.self, .nodeInstrumentations, namespace: nil)
             return StatusReport(policies: policies.items, nodes: nodes.items)
+        } catch {
+            throw Self.map(error, notFound: nil)
+        }
+    }
+
+    /// The API server's version.
+    public func serverVersion() async throws(CtlError) -> ServerVersion {
+        do {
+            return try await client.serverVersion()
         } catch {
             throw Self.map(error, notFound: nil)
         }

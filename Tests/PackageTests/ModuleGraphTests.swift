@@ -72,7 +72,7 @@ import Testing
         ],
         "PeriscopeAgentKube": ["PeriscopeAgent", "PeriscopeAPI", "PeriscopeKube", "PeriscopeCore"],
         "PeriscopeController": ["PeriscopeAPI", "PeriscopeCore", "PeriscopeKube", "PeriscopeHTTPEndpoint"],
-        "PeriscopeCtl": ["PeriscopeAPI", "PeriscopeKube"],
+        "PeriscopeCtl": ["PeriscopeAPI", "PeriscopeCore", "PeriscopeKube"],
         "periscope-agent": ["PeriscopeAgent", "PeriscopeAgentKube", "PeriscopeKube"],
         "periscope-controller": ["PeriscopeController", "PeriscopeKube"],
         "periscopectl": ["PeriscopeCtl", "PeriscopeKube"],

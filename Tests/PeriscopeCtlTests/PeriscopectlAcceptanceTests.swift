@@ -1,5 +1,6 @@
 import Foundation
 import PeriscopeAPI
+import PeriscopeCtl
 import PeriscopeKube
 import Testing
 
@@ -57,9 +58,51 @@ import Testing
         #expect(pending.output.contains("periscope-namespace"))
     }
 
+    /// `--kubeconfig`, `--context` and `-n` work before the command as after it, as kubectl's do.
+    @Test func globalFlagsGoBeforeOrAfterTheCommand() throws {
+        let cluster = try Cluster(namespaces: ["default", "kube-system", "shop", "cart"])
+        let other = "\(cluster.directory)/other"
+        let kubeconfig = """
+            apiVersion: v1
+            kind: Config
+            clusters: [{name: test, cluster: {server: "\(cluster.proxy.url)", certificate-authority: \(cluster.proxy.caFile)}}, \
+            {name: nowhere, cluster: {server: "http://127.0.0.1:1"}}]
+            users: [{name: test, user: {token: test-token}}]
+            contexts: [{name: test, context: {cluster: test, user: test}}, {name: nowhere, context: {cluster: nowhere, user: test}}]
+            current-context: nowhere
+            """
+        try kubeconfig.write(toFile: other, atomically: true, encoding: .utf8)
+        // The current context is unreachable: only a --context that reaches the test cluster works.
+        #expect(try cluster.periscopectl("--kubeconfig", other, "status").status == 2)
+        let before = try cluster.periscopectl("--kubeconfig", other, "--context", "test", "instrument", "namespace", "shop")
+        #expect(before.status == 0, "\(before.error)")
+        let equals = try cluster.periscopectl("--kubeconfig=\(other)", "--context=test", "-n", "cart", "instrument", "namespace")
+        #expect(equals.status == 0, "\(equals.error)")
+        #expect(equals.output.contains("namespace cart instrumented"))
+        let after = try cluster.periscopectl("status", "--kubeconfig", other, "--context", "test")
+        #expect(after.output.contains("shop") && after.output.contains("cart"), "\(after.output)\(after.error)")
+        let filtered = try cluster.periscopectl("-n", "cart", "--kubeconfig", other, "--context", "test", "status")
+        #expect(filtered.output.contains("cart") && !filtered.output.contains("shop"), "\(filtered.output)\(filtered.error)")
+        let removed = try cluster.periscopectl("--context", "test", "--kubeconfig", other, "uninstrument", "-n", "cart", "namespace")
+        #expect(removed.output.contains("namespace cart uninstrumented"), "\(removed.error)")
+        #expect(try cluster.periscopectl("-n", "cart", "instrument", "namespace", "shop").status == 64)
+        #expect(try cluster.periscopectl("instrument", "namespace").status == 64)
+    }
+
+    @Test func versionPrintsTheClientsAndTheServers() throws {
+        let cluster = try Cluster()
+        let both = try cluster.periscopectl("version")
+        #expect(both.status == 0, "\(both.error)")
+        #expect(both.output == "Client Version: \(Periscopectl.version)\nServer Version: v1.32.0-periscope-test\n")
+        let client = try cluster.periscopectl("version", "--client", environment: ["KUBECONFIG": "\(cluster.directory)/missing"])
+        #expect(client.status == 0)
+        #expect(client.output == "Client Version: \(Periscopectl.version)\n")
+        #expect(try cluster.periscopectl("version", environment: ["KUBECONFIG": "\(cluster.directory)/missing"]).status == 2)
+    }
+
     @Test func helpShowsExamplesForEveryCommand() throws {
         let cluster = try Cluster()
-        for command in [[], ["instrument"], ["uninstrument"], ["status"]] {
+        for command in [[], ["instrument"], ["uninstrument"], ["status"], ["version"]] {
             let help = try cluster.run("\(Cluster.binDirectory)/periscopectl", command + ["--help"])
             #expect(help.status == 0)
             #expect(help.output.contains("Example"), "\(command)")

@@ -35,6 +35,7 @@ public final class TestAPIServer: @unchecked Sendable {
     private var watchSockets: [ObjectIdentifier: BlockingSocket] = [:]
     private var allSockets: [ObjectIdentifier: BlockingSocket] = [:]
     private var faults: [(pathPrefix: String, status: Int, retryAfter: Int?)] = []
+    private var starting = false
     private var requestLog: [String] = []
     private var userAgentLog: [String] = []
 
@@ -137,6 +138,13 @@ public final class TestAPIServer: @unchecked Sendable {
         }
     }
 
+    /// While starting, as a real server does after a restart until its post-start hooks are
+    /// done: `/readyz` fails (500) and every API request gets 503 "the server is starting";
+    /// `/livez`, `/healthz` and `/version` answer.
+    public func setStarting(_ starting: Bool) {
+        connectionsLock.withLock { self.starting = starting }
+    }
+
     /// Method and path of every request received, in order.
     public var requests: [String] { connectionsLock.withLock { requestLog } }
 
@@ -180,11 +188,18 @@ public final class TestAPIServer: @unchecked Sendable {
 
     func handle(_ request: HTTPRequest, socket: BlockingSocket) -> HTTPReply {
         let query = request.query.isEmpty ? "" : "?" + request.query.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "&")
-        let fault: (pathPrefix: String, status: Int, retryAfter: Int?)? = connectionsLock.withLock {
+        let (fault, isStarting): ((pathPrefix: String, status: Int, retryAfter: Int?)?, Bool) = connectionsLock.withLock {
             requestLog.append("\(request.method) \(request.path)\(query)")
             userAgentLog.append(request.headers["user-agent"] ?? "")
-            guard let index = faults.firstIndex(where: { request.path.hasPrefix($0.pathPrefix) }) else { return nil }
-            return faults.remove(at: index)
+            guard !starting else { return (nil, true) }
+            guard let index = faults.firstIndex(where: { request.path.hasPrefix($0.pathPrefix) }) else { return (nil, false) }
+            return (faults.remove(at: index), false)
+        }
+        if isStarting, !["/livez", "/healthz", "/version"].contains(request.path) {
+            if request.path == "/readyz" {
+                return .full(status: 500, headers: ["Content-Type": "text/plain"], body: Data("[-]poststarthook/start-apiextensions-controllers failed: not finished\nreadyz check failed\n".utf8))
+            }
+            return statusReply(APIFailure(503, "ServiceUnavailable", "the server is starting, please try again later"))
         }
         if let fault {
             var headers = ["Content-Type": "application/json"]

@@ -165,4 +165,41 @@ struct InformerConvergenceTests {
         }
         #expect(server.requests.filter { $0.hasPrefix("GET /apis/periscope.dev/v1alpha1/namespaces/default/instrumentationpolicies?limit") }.count > 1, "relisted after 410")
     }
+
+    /// The server goes away for 8 s (connections refused), comes back answering 503 while it
+    /// starts, then is ready: with the default backoff, which by then would wait 6 to 13 s more,
+    /// the informer resyncs within seconds of the server becoming ready and sees a change made then.
+    @Test func afterAnOutageAChangeArrivesWithinSecondsOfTheServerBeingReady() async throws {
+        let server = try Fixtures.server()
+        defer { server.stop() }
+        let client = Fixtures.client(server)
+        let informer = Informer<DynamicObject>(
+            client: client, resource: .instrumentationPolicies, namespace: "default", logger: Logger(label: "informer"))
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { try await informer.run() }
+            await informer.waitForSync()
+            _ = try await client.create(Fixtures.policy("before", port: 8080), .instrumentationPolicies)
+            try await Self.waitUntil { informer.object(forKey: "default/before") != nil }
+
+            let port = server.port
+            server.stop()
+            try await Task.sleep(for: .seconds(8))
+            try server.start(port: port)
+            server.setStarting(true)
+            try await Task.sleep(for: .seconds(1))
+            server.setStarting(false)
+            let ready = ContinuousClock.now
+            _ = try await client.create(Fixtures.policy("after", port: 9090), .instrumentationPolicies)
+            try await Self.waitUntil(timeout: .seconds(20)) { informer.object(forKey: "default/after") != nil }
+            let elapsed = ContinuousClock.now - ready
+            #expect(elapsed < .seconds(3), "the change arrived \(elapsed) after the server was ready")
+            #expect(server.requests.contains("GET /readyz"), "the informer asked whether the server was ready")
+            group.cancelAll()
+        }
+    }
+
+    static func waitUntil(timeout: Duration = .seconds(10), _ condition: () -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while !condition(), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+    }
 }

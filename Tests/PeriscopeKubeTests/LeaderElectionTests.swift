@@ -73,12 +73,35 @@ struct LeaderElectionStateTests {
 
 @Suite(.serialized)
 struct LeaderElectorTests {
-    static func elector(_ server: TestAPIServer, _ identity: String) -> LeaderElector {
+    static func elector(_ server: TestAPIServer, _ identity: String, logger: Logger? = nil) -> LeaderElector {
         var configuration = LeaderElectionConfiguration(leaseName: "periscope-controller", namespace: "default", identity: identity)
         configuration.leaseDuration = .seconds(3)
         configuration.renewDeadline = .seconds(2)
         configuration.retryPeriod = .milliseconds(100)
-        return LeaderElector(client: Fixtures.client(server), configuration: configuration, logger: Logger(label: identity))
+        return LeaderElector(client: Fixtures.client(server), configuration: configuration, logger: logger ?? Logger(label: identity))
+    }
+
+    /// Renewing the lease every 100 ms for a second and a half logs the election once, and the
+    /// step down on shutdown once.
+    @Test func leadershipChangesAreLoggedOnceNotOnEveryRenewal() async throws {
+        let server = try Fixtures.server()
+        defer { server.stop() }
+        let (logger, logs) = RecordingLogHandler.logger(label: "controller-a")
+        let elector = Self.elector(server, "controller-a", logger: logger)
+        let group = ServiceGroup(services: [elector], logger: Logger(label: "a"))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            var leads = elector.leadership().makeAsyncIterator()
+            tasks.addTask { try await group.run() }
+            #expect(await leads.next() == true)
+            try await Task.sleep(for: .milliseconds(1500))
+            #expect(elector.isLeader)
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+        let renewals = try await Fixtures.client(server).get(Lease.self, namespace: "default", name: "periscope-controller")
+        #expect(renewals.spec.holderIdentity == "")
+        #expect(logs.count("leader.elected", atLeast: .info) == 1)
+        #expect(logs.count("leader.stepped_down", atLeast: .info) == 1)
     }
 
     /// Two candidates: one leads; when it shuts down gracefully it releases the lease and the

@@ -4,7 +4,7 @@ public struct TelemetryResource: Sendable, Hashable {
     /// `telemetry.sdk.name`.
     public static let sdkName = "periscope"
     /// `telemetry.sdk.version`.
-    public static let sdkVersion = "0.1.0"
+    public static let sdkVersion = PeriscopeVersion.current
     /// The longest `service.name` taken from a process's environment.
     public static let maximumServiceNameLength = 256
 

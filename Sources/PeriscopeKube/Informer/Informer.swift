@@ -11,6 +11,12 @@ public struct InformerConfiguration: Sendable {
     public var minimumWatchTimeout: Duration = .seconds(300)
     /// Backoff after failed lists and dropped watches.
     public var backoff: ExponentialBackoff = ExponentialBackoff()
+    /// The longest wait after a failure because the server was unavailable (connection refused
+    /// or reset, 503). Default 4 s.
+    public var unavailableBackoffCap: Duration = .seconds(4)
+    /// While waiting for an unavailable server, how often its `/readyz` is asked; the wait ends
+    /// when it answers 200. Default 1 s.
+    public var readinessProbeInterval: Duration = .seconds(1)
 
     public init() {}
 }
@@ -105,12 +111,17 @@ public final class Informer<Object: KubeObject>: Service, Sendable {
     }
 
     private func reflect() async {
-        var plan = ReflectorPlan(backoff: configuration.backoff)
+        var plan = ReflectorPlan(backoff: configuration.backoff, unavailableCap: configuration.unavailableBackoffCap)
         var step = plan.start
         let metadata: Logger.Metadata = ["kube.resource": "\(resource)", "kube.namespace": "\(namespace ?? "")"]
         while !Task.isCancelled {
             if let delay = step.delay {
-                do { try await Task.sleep(for: delay) } catch { return }
+                if step.endsWhenServerReady {
+                    await waitForServer(atMost: delay)
+                    if Task.isCancelled { return }
+                } else {
+                    do { try await Task.sleep(for: delay) } catch { return }
+                }
             }
             switch step.action {
             case .list:
@@ -126,7 +137,7 @@ public final class Informer<Object: KubeObject>: Service, Sendable {
                 } catch {
                     if Task.isCancelled { return }
                     logger.warning("informer.list.failed", metadata: metadata.merging(["error": "\(error)"]) { $1 })
-                    step = plan.next(after: .listFailed)!
+                    step = plan.next(after: Self.isUnavailable(error) ? .listUnavailable : .listFailed)!
                 }
             case .watch(let version):
                 step = await watch(from: version, plan: &plan, metadata: metadata)
@@ -161,7 +172,26 @@ public final class Informer<Object: KubeObject>: Service, Sendable {
         } catch {
             if Task.isCancelled { return ReflectorPlan.Step(action: .list, delay: nil) }
             logger.info("informer.watch.dropped", metadata: metadata.merging(["error": "\(error)"]) { $1 })
-            return plan.next(after: .watchFailed)!
+            return plan.next(after: Self.isUnavailable(error) ? .watchUnavailable : .watchFailed)!
+        }
+    }
+
+    /// The server could not be reached or is not serving yet: the connection was refused or
+    /// broken, or it answered 503 (starting, or shedding load).
+    static func isUnavailable(_ error: any Error) -> Bool {
+        guard let error = error as? KubeAPIError else { return false }
+        return error.code == .transport || error.httpStatus == 503
+    }
+
+    /// Sleeps `delay`, asking the server's `/readyz` every `readinessProbeInterval` meanwhile and
+    /// returning as soon as it answers ready.
+    private func waitForServer(atMost delay: Duration) async {
+        let clock = ContinuousClock()
+        let deadline = clock.now + delay
+        while clock.now < deadline {
+            let pause = min(configuration.readinessProbeInterval, deadline - clock.now)
+            do { try await Task.sleep(for: pause) } catch { return }
+            if clock.now < deadline, await client.isServerReady(timeout: min(configuration.readinessProbeInterval, .seconds(2))) { return }
         }
     }
 

@@ -140,12 +140,16 @@ public final class LeaderElector: Service, Sendable {
         }
     }
 
+    /// Records a change of leadership: subscribers hear of it and it is logged, once per change
+    /// (renewals that keep the lease change nothing).
     private func setLeader(_ leader: Bool) {
-        state.withLock { state in
-            guard state.isLeader != leader else { return }
+        let changed = state.withLock { state -> Bool in
+            guard state.isLeader != leader else { return false }
             state.isLeader = leader
             for continuation in state.subscribers.values { continuation.yield(leader) }
+            return true
         }
+        guard changed else { return }
         logger.info(leader ? "leader.elected" : "leader.stepped_down", metadata: ["lease": "\(configuration.leaseName)", "identity": "\(configuration.identity)"])
     }
 }
