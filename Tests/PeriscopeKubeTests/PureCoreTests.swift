@@ -148,6 +148,17 @@ struct ReflectorPlanTests {
         #expect(plan.next(after: .watchFailed) == .init(action: .watch(resourceVersion: "12"), delay: .seconds(1)), "reset by progress")
     }
 
+    @Test func anUnavailableServerIsWaitedForAtMostTheCapAndTheWaitEndsWhenItIsReady() {
+        var plan = ReflectorPlan(backoff: ExponentialBackoff(initial: .seconds(1), maximum: .seconds(30), jitter: 0), unavailableCap: .seconds(3))
+        _ = plan.next(after: .listed(resourceVersion: "10"))
+        #expect(plan.next(after: .watchUnavailable) == .init(action: .watch(resourceVersion: "10"), delay: .seconds(1), endsWhenServerReady: true))
+        #expect(plan.next(after: .watchUnavailable) == .init(action: .watch(resourceVersion: "10"), delay: .seconds(2), endsWhenServerReady: true))
+        #expect(plan.next(after: .watchUnavailable) == .init(action: .watch(resourceVersion: "10"), delay: .seconds(3), endsWhenServerReady: true))
+        #expect(plan.next(after: .listUnavailable) == .init(action: .list, delay: .seconds(3), endsWhenServerReady: true), "capped however long")
+        // Other failures keep the full backoff and wait it out.
+        #expect(plan.next(after: .listFailed) == .init(action: .list, delay: .seconds(16)))
+    }
+
     @Test func expiredRelistsAtOnceAndFailedListsBackOff() {
         var plan = Self.plan()
         _ = plan.next(after: .listed(resourceVersion: "10"))
