@@ -34,6 +34,9 @@ import Testing
             Thread {
                 continuation.resume(with: Result {
                     let client = try TCPClient(port: port)
+                    // The server's thread starts when a pool thread runs it: under load, later.
+                    var timeout = timeval(tv_sec: 120, tv_usec: 0)
+                    setsockopt(client.fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
                     try client.send(request)
                     return String(decoding: try client.receive(count: 4096), as: UTF8.self)
                 })
