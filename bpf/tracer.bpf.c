@@ -99,6 +99,13 @@ struct {
     __type(value, __u64);
 } counters SEC(".maps");
 
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, PERISCOPE_MAX_SOCKETS);
+    __type(key, __u64);
+    __type(value, struct periscope_socket_state);
+} sockets SEC(".maps");
+
 /* Room for one event plus slack, so that variable-offset copies of iovecs stay in bounds. */
 struct scratch {
     struct periscope_event event;
@@ -228,7 +235,7 @@ static __always_inline struct periscope_event *start_event(__u32 kind, int fd)
     event->direction = 0;
     event->role = 0;
     event->syscall_nr = 0;
-    event->_pad = 0;
+    event->flags = 0;
     return event;
 }
 
@@ -252,6 +259,70 @@ static __always_inline struct periscope_event *start_socket_event(__u32 kind, in
         return NULL;
     event->socket_id = (__u64)sk;
     return event;
+}
+
+static __always_inline bool reader_behind(const struct periscope_config *cfg)
+{
+    return cfg->shed_bytes && bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > cfg->shed_bytes;
+}
+
+/* Overload shedding, per socket: whether an event about `socket_id` is written. When the
+ * reader falls behind, a connection first seen then is not captured at all, and an open
+ * connection stops being captured where its next request begins (the direction its
+ * requests go comes back after the other); capture resumes at a later request start once
+ * the reader caught up, flagged so that user space knows what it missed. An exchange
+ * being captured is never cut. */
+static __always_inline bool admit(struct periscope_event *event, const struct periscope_config *cfg)
+{
+    __u64 key = event->socket_id;
+    struct periscope_socket_state *state = bpf_map_lookup_elem(&sockets, &key);
+    if (event->kind == PERISCOPE_EVENT_CLOSE) {
+        bool shed = state && state->shed;
+        if (state)
+            bpf_map_delete_elem(&sockets, &key);
+        if (shed)
+            count(PERISCOPE_COUNTER_SHED_EVENTS);
+        return !shed;
+    }
+    __u8 direction = event->direction;
+    if (!state) {
+        struct periscope_socket_state fresh = {};
+        fresh.shed = reader_behind(cfg);
+        if (event->kind == PERISCOPE_EVENT_OPEN)
+            fresh.request_direction = event->role == PERISCOPE_ROLE_SERVER ? PERISCOPE_DIRECTION_INGRESS : PERISCOPE_DIRECTION_EGRESS;
+        else
+            fresh.request_direction = direction; /* seen first mid-connection: its first bytes */
+        fresh.last_direction = direction;
+        bpf_map_update_elem(&sockets, &key, &fresh, BPF_ANY);
+        if (fresh.shed) {
+            count(PERISCOPE_COUNTER_SHED_CONNECTIONS);
+            count(PERISCOPE_COUNTER_SHED_EVENTS);
+        }
+        return !fresh.shed;
+    }
+    if (event->kind != PERISCOPE_EVENT_DATA)
+        return !state->shed;
+    bool request_starts = direction == state->request_direction && state->last_direction != direction;
+    state->last_direction = direction;
+    if (request_starts) {
+        bool behind = reader_behind(cfg);
+        if (state->shed && !behind) {
+            state->shed = 0;
+            state->resumed = 1;
+        } else if (!state->shed && behind) {
+            state->shed = 1;
+            count(PERISCOPE_COUNTER_SHED_REQUESTS);
+        }
+    }
+    if (state->shed) {
+        count(PERISCOPE_COUNTER_SHED_EVENTS);
+        return false;
+    }
+    if (state->resumed) {
+        state->resumed = 0;
+        event->flags |= PERISCOPE_EVENT_FLAG_RESUMED;
+    }
+    return true;
 }
 
 static __always_inline void submit(struct periscope_event *event, __u32 payload_len,
@@ -286,7 +357,8 @@ static __noinline int emit_open(int fd, __u8 role, const struct periscope_config
     if (!event)
         return 0;
     event->role = role;
-    submit(event, 0, cfg);
+    if (admit(event, cfg))
+        submit(event, 0, cfg);
     return 0;
 }
 
@@ -310,6 +382,8 @@ static __always_inline struct periscope_event *start_transfer(const struct trans
     event->direction = t->direction;
     event->syscall_nr = t->nr;
     event->total_len = (__u32)t->moved;
+    if (!admit(event, cfg))
+        return NULL;
     return event;
 }
 
@@ -459,7 +533,7 @@ int periscope_close(struct sys_enter_close_args *ctx)
     if (!cfg || !pid_selected(bpf_get_current_pid_tgid() >> 32, cfg))
         return 0;
     struct periscope_event *event = start_socket_event(PERISCOPE_EVENT_CLOSE, (int)ctx->fd, cfg);
-    if (event)
+    if (event && admit(event, cfg))
         submit(event, 0, cfg);
     return 0;
 }

@@ -22,6 +22,11 @@ public struct AgentMetrics: Sendable, Equatable {
     public var spansExcludedByRoute: UInt64 = 0
     /// Connections forgotten to bound memory.
     public var connectionsEvicted: UInt64 = 0
+    /// Under overload the kernel sheds whole new connections and requests, never part of
+    /// an exchange being captured: how many, and the events not written for them.
+    public var connectionsShed: UInt64 = 0
+    public var requestsShed: UInt64 = 0
+    public var eventsShed: UInt64 = 0
     /// Requests in flight whose trace context is remembered (memory follows this, not the rate).
     public var requestsInFlight: Int = 0
     /// Finished spans waiting for a late caller's context (at most the reorder window).
@@ -60,6 +65,9 @@ public struct AgentMetrics: Sendable, Equatable {
             ("spans_sampled_out", "\(spansSampledOut)"),
             ("spans_excluded_by_route", "\(spansExcludedByRoute)"),
             ("connections_evicted", "\(connectionsEvicted)"),
+            ("connections_shed", "\(connectionsShed)"),
+            ("requests_shed", "\(requestsShed)"),
+            ("events_shed", "\(eventsShed)"),
             ("requests_in_flight", "\(requestsInFlight)"),
             ("spans_waiting", "\(spansWaiting)"),
             ("callers_late", "\(callersLate)"),

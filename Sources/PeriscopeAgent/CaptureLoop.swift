@@ -289,6 +289,9 @@ final class CaptureLoop {
         let kernel = tracer.counters()
         metrics.eventsLost = kernel.lost
         metrics.eventsTruncated = kernel.truncated
+        metrics.connectionsShed = kernel.shedConnections
+        metrics.requestsShed = kernel.shedRequests
+        metrics.eventsShed = kernel.shedEvents
         metrics.decodeErrors = UInt64(tracker.counters.decodeErrors)
         metrics.connectionsEvicted = UInt64(tracker.counters.connectionsEvicted)
         let pipelineCounters = self.pipelineCounters

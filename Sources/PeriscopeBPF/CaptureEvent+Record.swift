@@ -68,5 +68,6 @@ extension CaptureEvent {
             totalLength: Int(field(\.total_len, UInt32.self)),
             payload: [UInt8](UnsafeRawBufferPointer(rebasing: record[headerSize..<(headerSize + captured)]))
         )
+        resumedAfterShedding = field(\.flags, UInt32.self) & UInt32(PERISCOPE_EVENT_FLAG_RESUMED.rawValue) != 0
     }
 }

@@ -22,6 +22,9 @@ public struct KernelFilter: Sendable, Equatable {
     public var captureBytes: Int
     /// The kernel wakes the reader once this many bytes wait in the ring buffer.
     public var wakeupBytes: Int
+    /// Whether the kernel sheds new connections and requests when the reader falls behind
+    /// (the tracer sets the threshold from its ring buffer's size). Default: true.
+    public var shedsUnderLoad: Bool = true
 
     public static let maximumCaptureBytes = Int(PERISCOPE_MAX_CAPTURE)
     public static let defaultCaptureBytes = Int(PERISCOPE_DEFAULT_CAPTURE)
@@ -47,7 +50,7 @@ public struct KernelFilter: Sendable, Equatable {
             flags: flags,
             capture_bytes: UInt32(min(max(captureBytes, 0), KernelFilter.maximumCaptureBytes)),
             wakeup_bytes: UInt32(clamping: max(wakeupBytes, 1)),
-            _pad: 0
+            shed_bytes: 0
         )
     }
 }
@@ -60,10 +63,21 @@ public struct KernelCounters: Sendable, Equatable {
     public var lost: UInt64 = 0
     /// Data events whose payload was longer than the capture size (prefix kept).
     public var truncated: UInt64 = 0
+    /// New connections, and new requests on open connections, not captured because the
+    /// reader was behind; and the events of those not written.
+    public var shedConnections: UInt64 = 0
+    public var shedRequests: UInt64 = 0
+    public var shedEvents: UInt64 = 0
 
-    public init(submitted: UInt64 = 0, lost: UInt64 = 0, truncated: UInt64 = 0) {
+    public init(
+        submitted: UInt64 = 0, lost: UInt64 = 0, truncated: UInt64 = 0, shedConnections: UInt64 = 0,
+        shedRequests: UInt64 = 0, shedEvents: UInt64 = 0
+    ) {
         self.submitted = submitted
         self.lost = lost
         self.truncated = truncated
+        self.shedConnections = shedConnections
+        self.shedRequests = shedRequests
+        self.shedEvents = shedEvents
     }
 }

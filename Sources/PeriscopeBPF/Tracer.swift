@@ -10,6 +10,8 @@ public final class Tracer {
     private let object: OpaquePointer
     private var links: [OpaquePointer] = []
     private var ringBuffer: OpaquePointer?
+    /// Size of the event ring buffer.
+    public let ringBufferBytes: Int
     private let maps: Maps
     private var handler: Handler
     /// PIDs currently written into the target and excluded maps by `apply(_:)`.
@@ -62,6 +64,7 @@ public final class Tracer {
     /// - Parameter ringBufferBytes: size of the event ring buffer; a power of two, ≥ one page.
     public init(ringBufferBytes: Int = 4 << 20, variant: Variant = .btf) throws(BPFError) {
         LibBPFLog.install()
+        self.ringBufferBytes = ringBufferBytes
         self.variant = variant
         guard let path = Bundle.module.path(forResource: "\(variant.rawValue).bpf", ofType: "o") else {
             throw BPFError(.objectMissing, "\(variant.rawValue).bpf.o is not in the agent's resource bundle; rebuild with `swift build`")
@@ -133,6 +136,9 @@ public final class Tracer {
     public func apply(_ filter: KernelFilter, prune: Bool = true) throws(BPFError) {
         var zero: UInt32 = 0
         var config = filter.config
+        // Shed new connections and requests once half the ring buffer waits to be read:
+        // the other half absorbs what exchanges already being captured still write.
+        config.shed_bytes = filter.shedsUnderLoad ? UInt32(clamping: ringBufferBytes / 2) : 0
         try libbpfCall(.mapFailed, "cannot write the tracer configuration") {
             bpf_map_update_elem(maps.config, &zero, &config, UInt64(BPF_ANY))
         }
@@ -195,7 +201,10 @@ public final class Tracer {
         return KernelCounters(
             submitted: totals[Int(PERISCOPE_COUNTER_SUBMITTED.rawValue)],
             lost: totals[Int(PERISCOPE_COUNTER_LOST.rawValue)],
-            truncated: totals[Int(PERISCOPE_COUNTER_TRUNCATED.rawValue)]
+            truncated: totals[Int(PERISCOPE_COUNTER_TRUNCATED.rawValue)],
+            shedConnections: totals[Int(PERISCOPE_COUNTER_SHED_CONNECTIONS.rawValue)],
+            shedRequests: totals[Int(PERISCOPE_COUNTER_SHED_REQUESTS.rawValue)],
+            shedEvents: totals[Int(PERISCOPE_COUNTER_SHED_EVENTS.rawValue)]
         )
     }
 

@@ -20,6 +20,8 @@
 #define PERISCOPE_MAX_PATH 256
 /* At most this many iovec entries of readv/writev/recvmsg/sendmsg are copied. */
 #define PERISCOPE_MAX_IOV 8
+/* Sockets whose capture state (shed or not) the kernel keeps; least recently used go first. */
+#define PERISCOPE_MAX_SOCKETS 131072
 
 enum periscope_event_kind {
     PERISCOPE_EVENT_DATA = 1,
@@ -39,6 +41,24 @@ enum periscope_role {
     PERISCOPE_ROLE_CLIENT = 2, /* connect */
 };
 
+/* periscope_event.flags */
+enum periscope_event_flag {
+    /* The first event of a connection after requests on it were shed: what came before it
+     * on this socket since its previous event was not captured. */
+    PERISCOPE_EVENT_FLAG_RESUMED = 1 << 0,
+};
+
+/* What the kernel keeps per socket, in the `sockets` map: whether it is being shed, and
+ * which way its requests go, to see where one request ends and the next begins. */
+struct periscope_socket_state {
+    __u8 shed;
+    __u8 request_direction; /* enum periscope_direction; 0 until known */
+    __u8 last_direction;
+    __u8 resumed;           /* the next event carries PERISCOPE_EVENT_FLAG_RESUMED */
+    __u32 _pad;
+};
+_Static_assert(sizeof(struct periscope_socket_state) == 8, "periscope_socket_state layout");
+
 /* periscope_config.flags */
 enum periscope_config_flag {
     /* Every process not excluded is selected; otherwise only those in target_pids. */
@@ -52,7 +72,10 @@ enum periscope_counter {
     PERISCOPE_COUNTER_SUBMITTED = 0, /* events written to the ring buffer */
     PERISCOPE_COUNTER_LOST = 1,      /* events dropped: ring buffer full */
     PERISCOPE_COUNTER_TRUNCATED = 2, /* data events whose payload exceeded the capture size */
-    PERISCOPE_COUNTER_COUNT = 3,
+    PERISCOPE_COUNTER_SHED_CONNECTIONS = 3, /* new connections not captured: the reader was behind */
+    PERISCOPE_COUNTER_SHED_REQUESTS = 4,    /* new requests not captured on a connection: the same */
+    PERISCOPE_COUNTER_SHED_EVENTS = 5,      /* events of those not written */
+    PERISCOPE_COUNTER_COUNT = 6,
 };
 
 /* The single entry of the `config` array map; written live by the agent. */
@@ -60,7 +83,7 @@ struct periscope_config {
     __u32 flags;
     __u32 capture_bytes;  /* payload prefix per event, at most PERISCOPE_MAX_CAPTURE */
     __u32 wakeup_bytes;   /* wake the reader once this much is waiting */
-    __u32 _pad;
+    __u32 shed_bytes;     /* with more than this waiting, new connections and requests are shed (0: never) */
 };
 _Static_assert(sizeof(struct periscope_config) == 16, "periscope_config layout");
 
@@ -93,7 +116,7 @@ struct periscope_event {
     __u8 direction;     /* enum periscope_direction, DATA only */
     __u8 role;          /* enum periscope_role, OPEN only */
     __u16 syscall_nr;
-    __u32 _pad;
+    __u32 flags;        /* enum periscope_event_flag */
     struct periscope_tuple tuple;
     __u8 payload[PERISCOPE_MAX_CAPTURE];
 };

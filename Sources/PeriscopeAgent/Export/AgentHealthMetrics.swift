@@ -23,6 +23,8 @@ public enum AgentHealthMetrics {
         var result = [
             counter("periscope.agent.events.read", "{event}", "Kernel events read from the ring buffer.", [([], agent.eventsRead)]),
             counter("periscope.agent.events.lost", "{event}", "Kernel events lost because the ring buffer was full.", [([], agent.eventsLost)]),
+            counter("periscope.agent.shed", "{item}", "Connections and requests not captured because the agent was behind (whole exchanges only).",
+                    [([Attribute("kind", .string("connection"))], agent.connectionsShed), ([Attribute("kind", .string("request"))], agent.requestsShed)]),
             counter("periscope.agent.decode.errors", "{error}", "Bytes that could not be decoded as the protocol they claimed to be.",
                     [([], agent.decodeErrors + agent.malformedRecords)]),
             counter("periscope.agent.spans.emitted", "{span}", "Spans sampled and handed to the outputs.", [([], agent.spansEmitted)]),

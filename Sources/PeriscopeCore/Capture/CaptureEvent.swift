@@ -34,6 +34,9 @@ public struct CaptureEvent: Sendable, Equatable {
     public var totalLength: Int
     /// The captured prefix of those bytes (bounded by the capture size).
     public var payload: [UInt8]
+    /// Requests on this socket before this event were shed by the kernel under overload
+    /// (never part of one: this event starts a request).
+    public var resumedAfterShedding = false
 
     public init(
         kind: Kind, timestamp: UInt64, pid: Int32, tid: Int32, fd: Int32,

@@ -4,3 +4,7 @@ public enum ConnectionEndReason {
     public static let processExited = "process exited before the response completed"
     public static let idle = "connection idle; tracking stopped before the response completed"
 }
+
+extension ConnectionEndReason {
+    public static let shed = "capture shed under load before the response completed"
+}

@@ -130,6 +130,7 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
         }
         let slot = handle ?? insert(TrackedConnection(event: event, role: .unknown, protocols: configuration.protocols(of: event.pid)))
         outputs.removeAll(keepingCapacity: true)
+        if event.resumedAfterShedding { connections.slots[slot]!.restartDecoding(at: event.timestamp, into: &outputs) }
         let before = connections.slots[slot]!.ends
         connections.slots[slot]!.receive(event, direction: direction, configuration: configuration.protocolConfiguration, into: &outputs)
         let after = connections.slots[slot]!.ends

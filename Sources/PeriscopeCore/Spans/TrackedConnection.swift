@@ -186,6 +186,13 @@ struct TrackedConnection: Sendable {
         decoder.finish(at: timestamp, reason: reason, into: &output)
     }
 
+    /// Requests were shed before `timestamp`: what the decoder holds is abandoned and the
+    /// connection is detected afresh from this request on.
+    mutating func restartDecoding(at timestamp: UInt64, into output: inout [ProtocolOutput]) {
+        finishDecoding(at: timestamp, reason: ConnectionEndReason.shed, into: &output)
+        if ProtocolRegistry.all.contains(where: { $0.isEnabled(by: protocols) }) { decoding = .undetected([]) }
+    }
+
     /// The in-flight request `exchangeID`, removed.
     mutating func takeInFlight(_ exchangeID: UInt64?) -> InFlight? {
         guard let exchangeID, let index = inFlight.firstIndex(where: { $0.exchangeID == exchangeID }) else { return nil }
