@@ -132,13 +132,12 @@ static __always_inline struct periscope_config *current_config(void)
     return bpf_map_lookup_elem(&config, &zero);
 }
 
+/* One map lookup for the processes of the node that are not traced, the common case. */
 static __always_inline bool pid_selected(__u32 tgid, const struct periscope_config *cfg)
 {
-    if (bpf_map_lookup_elem(&excluded_pids, &tgid))
+    if (!(cfg->flags & PERISCOPE_FLAG_ALL_PIDS) && !bpf_map_lookup_elem(&target_pids, &tgid))
         return false;
-    if (cfg->flags & PERISCOPE_FLAG_ALL_PIDS)
-        return true;
-    return bpf_map_lookup_elem(&target_pids, &tgid) != NULL;
+    return bpf_map_lookup_elem(&excluded_pids, &tgid) == NULL;
 }
 
 /* The TCP socket behind `fd` of the current process, or NULL. */

@@ -9,7 +9,8 @@
 #                throughput.
 # Prints throughput and p99 ratios, the agent's CPU per request split into user and system
 # time, the BPF programs' run time per request (bpf_stats), peak RSS, events lost, and the
-# share of nginx server spans parented to wrk's client span in the same trace.
+# share of nginx server spans parented to wrk's client span in the same trace. A last row
+# measures the node-wide tax: the programs attached, nothing selected, nginx saturated.
 #   BENCH_SECONDS (default 8)  BENCH_ROUNDS (default 2)  BENCH_AGENT_ARGS (extra arguments)
 #   BENCH_SCRATCH_PATH (default .build-static)
 # The agent is built as its image builds it: release, Swift runtime linked statically.
@@ -41,6 +42,7 @@ sysctl -q -w kernel.bpf_stats_enabled=1 >/dev/null
 start_nginx "$work" "$port"
 echo "ports: [$port]" > "$work/both.yaml"
 echo 'executables: ["nginx"]' > "$work/server.yaml"
+echo 'executables: ["/nonexistent/periscope-bench"]' > "$work/none.yaml"
 echo "function delay() return $pace_ms end" > "$work/pace.lua"
 
 # run_wrk saturating|paced: prints "requests_per_second p99_milliseconds total_requests".
@@ -113,6 +115,7 @@ for round in $(seq "$rounds"); do
     measure "$mode" paced "$round"
     measure "$mode" saturating "$round"
   done
+  measure none saturating "$round"
 done
 
 mean() { printf '%s\n' $1 | awk '$1 != "n/a" { s += $1; n++ } END { if (n) printf "%.3f", s / n; else print "n/a" }'; }
@@ -137,5 +140,6 @@ report both,paced "both ends traced, paced: wrk -t1 -c$paced_connections, one re
 report both,saturating "both ends traced, saturating: wrk -t1 -c16, closed loop"
 report server,paced "nginx only, paced"
 report server,saturating "nginx only, saturating"
+report none,saturating "node-wide tax: programs attached, nothing selected, nginx saturated"
 echo
 printf '%-46s %s\n' "agent peak RSS (MB):" "$(awk -v k="$rss_kb" 'BEGIN { printf "%.1f", k / 1024 }')"

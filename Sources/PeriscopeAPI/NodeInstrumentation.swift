@@ -161,6 +161,9 @@ public struct NodeInstrumentation: KubeResource, Hashable {
         public var processesAttached: Int64?
         /// Kernel events the agent lost since it started (ring buffer full).
         public var eventsDropped: Int64?
+        /// Connections and requests the kernel did not capture since the agent started because
+        /// the agent was behind (shed whole, never in part).
+        public var requestsShed: Int64?
         /// Kernel features the agent found and uses (e.g. `raw_tracepoint`, `ringbuf`, `btf`).
         public var kernelFeatures: [String]?
         /// The last failure applying this object, absent when the last apply succeeded.
@@ -168,8 +171,9 @@ public struct NodeInstrumentation: KubeResource, Hashable {
 
         public init(
             observedGeneration: Int64? = nil, policies: [PolicyReference]? = nil, processesAttached: Int64? = nil,
-            eventsDropped: Int64? = nil, kernelFeatures: [String]? = nil, lastError: LastError? = nil
+            eventsDropped: Int64? = nil, requestsShed: Int64? = nil, kernelFeatures: [String]? = nil, lastError: LastError? = nil
         ) {
+            self.requestsShed = requestsShed
             self.observedGeneration = observedGeneration
             self.policies = policies
             self.processesAttached = processesAttached

@@ -65,7 +65,8 @@ public final class NodeAgent: Service, Sendable {
             if let object, control.appliedPolicyRevision >= revision {
                 let report = NodeStatusReport(
                     object: object, rejected: rejected, processesAttached: plan.processCount,
-                    eventsDropped: control.metrics.eventsLost, kernelFeatures: control.kernelFeatures,
+                    eventsDropped: control.metrics.eventsLost,
+                    requestsShed: control.metrics.connectionsShed + control.metrics.requestsShed, kernelFeatures: control.kernelFeatures,
                     time: Date().formatted(.iso8601))
                 let countersDue = ContinuousClock.now - lastCounterWrite >= configuration.counterRefreshInterval
                 if report.needsWrite(current: object.status, countersDue: countersDue) {

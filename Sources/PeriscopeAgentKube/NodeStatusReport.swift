@@ -9,7 +9,7 @@ public struct NodeStatusReport: Sendable, Hashable {
     ///   - rejected: policies left out, by `namespace/name`, with why.
     public init(
         object: NodeInstrumentation, rejected: [String: String], processesAttached: Int, eventsDropped: UInt64,
-        kernelFeatures: [String], time: String
+        requestsShed: UInt64 = 0, kernelFeatures: [String], time: String
     ) {
         let applied = object.spec.policies.filter { rejected["\($0.namespace)/\($0.name)"] == nil }
         let error = rejected.isEmpty ? nil : NodeInstrumentation.LastError(
@@ -18,7 +18,8 @@ public struct NodeStatusReport: Sendable, Hashable {
         status = NodeInstrumentation.Status(
             observedGeneration: object.metadata.generation,
             policies: applied.map { .init(namespace: $0.namespace, name: $0.name, generation: $0.generation) },
-            processesAttached: Int64(processesAttached), eventsDropped: Int64(clamping: eventsDropped), kernelFeatures: kernelFeatures,
+            processesAttached: Int64(processesAttached), eventsDropped: Int64(clamping: eventsDropped),
+            requestsShed: Int64(clamping: requestsShed), kernelFeatures: kernelFeatures,
             lastError: error)
     }
 
@@ -31,6 +32,7 @@ public struct NodeStatusReport: Sendable, Hashable {
         if current == mine { return false }
         current.processesAttached = mine.processesAttached
         current.eventsDropped = mine.eventsDropped
+        current.requestsShed = mine.requestsShed
         return current != mine || countersDue
     }
 }

@@ -26,7 +26,7 @@ import Testing
             kernelFeatures: ["ringbuf"], time: "t")
         #expect(report.status == .init(
             observedGeneration: 3, policies: [.init(namespace: "shop", name: "web", generation: 2)], processesAttached: 4,
-            eventsDropped: 9, kernelFeatures: ["ringbuf"], lastError: nil))
+            eventsDropped: 9, requestsShed: 0, kernelFeatures: ["ringbuf"], lastError: nil))
     }
 
     @Test func aPolicyTheAgentCannotApplyIsLeftOutAndNamedInLastError() {
