@@ -12,4 +12,9 @@ public struct DatabaseQueryOptions: Sendable, Equatable {
         self.keepQueryValues = keepQueryValues
         self.maxQueryTextLength = max(16, maxQueryTextLength)
     }
+
+    /// What a policy's configuration asks of database decoders.
+    public init(_ configuration: ProtocolConfiguration) {
+        self.init(keepQueryValues: configuration.keepQueryValues)
+    }
 }

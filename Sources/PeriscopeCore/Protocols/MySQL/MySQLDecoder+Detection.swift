@@ -21,3 +21,14 @@ extension MySQLDecoder {
         return version[..<nul].allSatisfy { $0 >= 0x20 && $0 < 0x7F } ? .matches : .doesNotMatch
     }
 }
+
+extension ProtocolRegistration {
+    /// MySQL and MariaDB, on with `mysql`. The server speaks first: detected on the
+    /// responses stream from the greeting, before the client has sent anything.
+    public static let mysql = ProtocolRegistration(
+        name: .mysql,
+        serverSpeaksFirst: true,
+        detect: { MySQLDecoder.detect($0, stream: $1) },
+        make: { MySQLDecoder(configuration: $0) }
+    )
+}

@@ -48,3 +48,13 @@ extension PostgreSQLDecoder {
         UInt32(bytes[index]) << 24 | UInt32(bytes[index + 1]) << 16 | UInt32(bytes[index + 2]) << 8 | UInt32(bytes[index + 3])
     }
 }
+
+extension ProtocolRegistration {
+    /// PostgreSQL, on with `postgresql`. Detected on the requests stream only: its binary
+    /// startup messages and typed messages match no text protocol.
+    public static let postgresql = ProtocolRegistration(
+        name: .postgresql,
+        detect: { PostgreSQLDecoder.detect($0, stream: $1) },
+        make: { PostgreSQLDecoder(configuration: $0) }
+    )
+}

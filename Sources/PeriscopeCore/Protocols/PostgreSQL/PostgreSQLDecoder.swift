@@ -83,6 +83,11 @@ public struct PostgreSQLDecoder: ProtocolDecoder {
         self.options = options
     }
 
+    /// A decoder following a policy's `capture.keepQueryValues`.
+    public init(configuration: ProtocolConfiguration) {
+        self.init(options: DatabaseQueryOptions(configuration))
+    }
+
     public mutating func receive(_ segment: ProtocolSegment, into output: inout [ProtocolOutput]) {
         guard phase != .stopped else { return }
         switch segment.stream {
