@@ -180,6 +180,13 @@ final class APIStore: @unchecked Sendable {
         if resource.hasStatus { config["status"] = nil }
         let now = timestamp()
         guard let existing = objects[Self.id(resource.type)]?[key] else {
+            // An apply naming a UID is bound to that object: it never creates a new one.
+            if let uid = config["metadata"]?["uid"]?.stringValue, !uid.isEmpty {
+                throw APIFailure(
+                    409, "Conflict",
+                    "Operation cannot be fulfilled on \(resource.type.qualifiedName) \"\(key.name)\": uid mismatch: the provided object specified uid \(uid), and no existing object was found",
+                    details: .init(name: key.name, group: resource.type.group.isEmpty ? nil : resource.type.group, kind: resource.type.plural))
+            }
             var object = config
             object["metadata"]?["name"] = .string(key.name)
             let created = try create(resource, namespace: key.namespace, body: object, manager: manager, strict: strict)

@@ -233,13 +233,25 @@ public final class InstrumentationController: Service, Sendable {
     }
 
     private func write(_ action: ControllerAction) async -> WriteOutcome {
-        // A replica that lost the lease mid-pass stops writing at once.
-        guard elector.isLeader else { return .failed(action) }
+        // A replica that lost the lease mid-pass, or whose shutdown has begun (the work loop is
+        // cancelled on SIGTERM), stops writing at once: during an uninstall the objects it would
+        // write are being deleted.
+        guard !Task.isCancelled, elector.isLeader else { return .failed(action) }
         let manager = configuration.fieldManager
         do {
             switch action {
-            case .applyNodeInstrumentation(let object):
-                let stored = try await client.apply(object, .nodeInstrumentations, fieldManager: manager, force: true)
+            case .applyNodeInstrumentation(var object):
+                // Never resurrect an object deleted under us. A new object is created (POST, which
+                // the API server refuses while the CRD is being deleted); an existing one is applied
+                // bound to the UID we know (a 409 if it was deleted meanwhile, where a plain apply
+                // would create it again).
+                let stored: NodeInstrumentation
+                if let known = nodeInstrumentations.object(forKey: object.key), let uid = known.metadata.uid {
+                    object.metadata.uid = uid
+                    stored = try await client.apply(object, .nodeInstrumentations, fieldManager: manager, force: true)
+                } else {
+                    stored = try await client.create(object, .nodeInstrumentations, fieldManager: manager)
+                }
                 metrics.recordWrite("nodeinstrumentation_apply")
                 logger.info(
                     "nodeinstrumentation.applied",

@@ -3,7 +3,7 @@ import PeriscopeKube
 
 /// A write the reconcile decided on; the adapter carries it out and reports a `WriteOutcome`.
 public enum ControllerAction: Sendable, Hashable {
-    /// Server-side apply of this object's spec (creates it when missing).
+    /// Write this object's spec: created when missing, else server-side applied.
     case applyNodeInstrumentation(NodeInstrumentation)
     /// The node is gone: remove its object.
     case deleteNodeInstrumentation(name: String)
