@@ -5,7 +5,7 @@ Decodes every request with the official OpenTelemetry protobuf classes
 (opentelemetry-proto) and appends what it found to a JSON-lines file, one line per
 request: {"signal": "traces"|"metrics", "bytes": N, "gzip": bool, ...}.
 
-  receiver.py --port 4318 --out requests.jsonl [--status 503 --retry-after 1] [--summary]
+  receiver.py --port 4318 --out requests.jsonl [--address 0.0.0.0] [--status 503 --retry-after 1] [--summary]
 
 --status answers every request with that status instead of 200 (the body is still
 decoded and recorded, with "status"). --summary records only counts, for benchmarks.
@@ -89,6 +89,7 @@ def metrics(request, summary):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--address", default="127.0.0.1", help="address to listen on (0.0.0.0 for pods to reach it)")
     parser.add_argument("--out", required=True)
     parser.add_argument("--status", type=int, default=200)
     parser.add_argument("--retry-after", default=None)
@@ -136,7 +137,7 @@ def main():
             self.end_headers()
             self.wfile.write(payload)
 
-    server = ThreadingHTTPServer(("127.0.0.1", options.port), Handler)
+    server = ThreadingHTTPServer((options.address, options.port), Handler)
     server.daemon_threads = True
     print(f"listening on {options.port}", file=sys.stderr, flush=True)
     server.serve_forever()
