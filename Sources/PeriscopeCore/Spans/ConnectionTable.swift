@@ -7,8 +7,10 @@ struct ConnectionTable: Sendable {
         var fd: Int32
     }
 
-    /// Connections by handle; nil slots are free.
-    var slots: [TrackedConnection?] = []
+    /// Connections by handle; free slots hold `TrackedConnection.vacant`. Not optional, so
+    /// that reading a field of a slot reads it in place instead of copying the connection.
+    var slots: [TrackedConnection] = []
+    private var occupied: [Bool] = []
     private var free: [Int] = []
     private var handles: [Key: Int] = [:]
     /// How many connections each process has.
@@ -27,9 +29,11 @@ struct ConnectionTable: Sendable {
         if let reused = free.popLast() {
             handle = reused
             slots[handle] = connection
+            occupied[handle] = true
         } else {
             handle = slots.count
             slots.append(connection)
+            occupied.append(true)
         }
         handles[Key(pid: connection.pid, fd: connection.fd)] = handle
         perProcess[connection.pid, default: 0] += 1
@@ -37,7 +41,8 @@ struct ConnectionTable: Sendable {
     }
 
     mutating func remove(pid: Int32, fd: Int32) -> TrackedConnection? {
-        guard let handle = handles.removeValue(forKey: Key(pid: pid, fd: fd)), let connection = slots[handle] else { return nil }
+        guard let handle = handles.removeValue(forKey: Key(pid: pid, fd: fd)) else { return nil }
+        let connection = slots[handle]
         release(handle, pid: pid)
         return connection
     }
@@ -46,8 +51,8 @@ struct ConnectionTable: Sendable {
     mutating func removeAll(of pid: Int32) -> [TrackedConnection] {
         guard perProcess[pid] != nil else { return [] }
         var removed: [TrackedConnection] = []
-        for handle in slots.indices where slots[handle]?.pid == pid {
-            let connection = slots[handle]!
+        for handle in slots.indices where occupied[handle] && slots[handle].pid == pid {
+            let connection = slots[handle]
             handles[Key(pid: pid, fd: connection.fd)] = nil
             release(handle, pid: pid)
             removed.append(connection)
@@ -57,8 +62,9 @@ struct ConnectionTable: Sendable {
 
     /// Every connection, removed.
     mutating func removeAll() -> [TrackedConnection] {
-        let all = slots.compactMap { $0 }
+        let all = self.all
         slots.removeAll()
+        occupied.removeAll()
         free.removeAll()
         handles.removeAll()
         perProcess.removeAll()
@@ -66,10 +72,11 @@ struct ConnectionTable: Sendable {
     }
 
     /// Every connection, in no particular order.
-    var all: [TrackedConnection] { slots.compactMap { $0 } }
+    var all: [TrackedConnection] { slots.indices.filter { occupied[$0] }.map { slots[$0] } }
 
     private mutating func release(_ handle: Int, pid: Int32) {
-        slots[handle] = nil
+        slots[handle] = .vacant
+        occupied[handle] = false
         free.append(handle)
         if let count = perProcess[pid] { perProcess[pid] = count > 1 ? count - 1 : nil }
     }

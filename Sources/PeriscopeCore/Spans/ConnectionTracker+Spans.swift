@@ -3,13 +3,13 @@ extension ConnectionTracker {
     mutating func apply(_ output: ProtocolOutput, slot: Int, into spans: inout [Span]) {
         switch output {
         case .requestStarted(let start):
-            let context = startRequest(start, on: connections.slots[slot]!.ends)
+            let context = startRequest(start, on: connections.slots[slot].ends)
             let entry = TrackedConnection.InFlight(exchangeID: start.exchangeID, context: context, digest: start.requestDigest, tid: start.tid)
-            connections.slots[slot]!.inFlight.append(entry)
+            connections.slots[slot].inFlight.append(entry)
         case .operation(let operation):
-            connections.slots[slot]!.operations += 1
-            let inFlight = connections.slots[slot]!.takeInFlight(operation.exchangeID)
-            finish(operation, inFlight: inFlight, on: connections.slots[slot]!.ends, into: &spans)
+            connections.slots[slot].operations += 1
+            let inFlight = connections.slots[slot].takeInFlight(operation.exchangeID)
+            finish(operation, inFlight: inFlight, on: connections.slots[slot].ends, into: &spans)
         case .lostSync:
             counters.lostSync += 1
         case .decodeError:
@@ -44,7 +44,7 @@ extension ConnectionTracker {
     /// decided the way a request's is.
     mutating func startConnectionSpan(slot: Int, event: CaptureEvent) {
         let pid = event.pid
-        let connection = connections.slots[slot]!.ends
+        let connection = connections.slots[slot].ends
         let digest = SpanLinkHints.digest(leadingBytes: event.payload.prefix(64))
         let sampler = configuration.sampler(of: pid)
         let context: SpanContext
@@ -64,8 +64,8 @@ extension ConnectionTracker {
         case .unknown:
             return
         }
-        connections.slots[slot]!.connectionContext = context
-        connections.slots[slot]!.connectionDigest = digest
+        connections.slots[slot].connectionContext = context
+        connections.slots[slot].connectionDigest = digest
     }
 
     /// A finished operation as a span, with the context decided when it started (or now,

@@ -52,8 +52,8 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
         case .opened(let role):
             if let handle = connections.handle(pid: event.pid, fd: event.fd) {
                 // connect() again on a connected socket says nothing new.
-                let existing = connections.slots[handle]!.ends
-                if connections.slots[handle]!.socketID == event.socketID, existing.role == role,
+                let existing = connections.slots[handle].ends
+                if connections.slots[handle].socketID == event.socketID, existing.role == role,
                    existing.local == event.local, existing.peer == event.peer {
                     break
                 }
@@ -122,7 +122,7 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
     /// A read or write: decoded on the connection where it is stored.
     private mutating func receive(_ event: CaptureEvent, direction: Direction, into spans: inout [Span]) {
         var handle = connections.handle(pid: event.pid, fd: event.fd)
-        if let existing = handle, connections.slots[existing]!.socketID != event.socketID {
+        if let existing = handle, connections.slots[existing].socketID != event.socketID {
             if let previous = remove(pid: event.pid, fd: event.fd) {
                 finish(previous, at: previous.lastActivity, reason: ConnectionEndReason.closed, into: &spans)
             }
@@ -130,12 +130,12 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
         }
         let slot = handle ?? insert(TrackedConnection(event: event, role: .unknown, protocols: configuration.protocols(of: event.pid)))
         outputs.removeAll(keepingCapacity: true)
-        if event.resumedAfterShedding { connections.slots[slot]!.restartDecoding(at: event.timestamp, into: &outputs) }
-        let before = connections.slots[slot]!.ends
-        connections.slots[slot]!.receive(event, direction: direction, configuration: configuration.protocolConfiguration, into: &outputs)
-        let after = connections.slots[slot]!.ends
-        let firstRequestBytes = connections.slots[slot]!.connectionContext == nil && connections.slots[slot]!.spansConnection
-            && connections.slots[slot]!.isOpaque && connections.slots[slot]!.carriesRequest(direction)
+        if event.resumedAfterShedding { connections.slots[slot].restartDecoding(at: event.timestamp, into: &outputs) }
+        let before = connections.slots[slot].ends
+        connections.slots[slot].receive(event, direction: direction, configuration: configuration.protocolConfiguration, into: &outputs)
+        let after = connections.slots[slot].ends
+        let firstRequestBytes = connections.slots[slot].connectionContext == nil && connections.slots[slot].spansConnection
+            && connections.slots[slot].isOpaque && connections.slots[slot].carriesRequest(direction)
         if before.role != after.role || before.local != after.local || before.peer != after.peer {
             unindex(before)
             index(after)

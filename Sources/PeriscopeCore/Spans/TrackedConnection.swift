@@ -80,6 +80,11 @@ struct TrackedConnection: Sendable {
         spansConnection = protocols.contains(.tcp)
     }
 
+    /// What a free slot of `ConnectionTable` holds.
+    static let vacant = TrackedConnection(
+        event: CaptureEvent(kind: .closed, timestamp: 0, pid: 0, tid: 0, fd: -1), role: .unknown, protocols: []
+    )
+
     /// Whether this end writes requests (or reads them, `false`); nil while the role is unknown.
     var isClient: Bool? {
         switch role {

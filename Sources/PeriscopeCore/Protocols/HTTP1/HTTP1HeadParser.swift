@@ -2,12 +2,28 @@
 /// included) into an `HTTP1MessageHead`.
 enum HTTP1HeadParser {
     typealias StartLine = (line: HTTP1MessageHead.StartLine, version: String)
+    /// Bytes parsed in place: slicing them retains nothing.
+    typealias Bytes = Slice<UnsafeBufferPointer<UInt8>>
+
+    static func parse(
+        _ buffer: ArraySlice<UInt8>, kind: HTTP1Decoder.Kind, complete: Bool, parsedStartLine: StartLine? = nil
+    ) -> Result<HTTP1MessageHead, HTTP1DecodeError> {
+        buffer.withUnsafeBufferPointer { parse(bytes: $0[...], kind: kind, complete: complete, parsedStartLine: parsedStartLine) }
+    }
+
+    static func parseStartLine(_ line: ArraySlice<UInt8>, kind: HTTP1Decoder.Kind) -> Result<StartLine, HTTP1DecodeError> {
+        line.withUnsafeBufferPointer { parseStartLine(bytes: $0[...], kind: kind) }
+    }
+
+    static func withoutCR(_ line: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+        line.last == HTTP1Syntax.cr ? line.dropLast() : line
+    }
 
     /// Parses a complete head, or, when `complete` is false, the part of one a capture
     /// gap left: complete lines only, and a request line that may be cut short.
     /// `parsedStartLine` is the start line when the caller already parsed it.
     static func parse(
-        _ buffer: ArraySlice<UInt8>, kind: HTTP1Decoder.Kind, complete: Bool, parsedStartLine: StartLine? = nil
+        bytes buffer: Bytes, kind: HTTP1Decoder.Kind, complete: Bool, parsedStartLine: StartLine?
     ) -> Result<HTTP1MessageHead, HTTP1DecodeError> {
         var head = HTTP1MessageHead(startLine: .request(method: "", target: ""), isComplete: complete)
         var startLine = parsedStartLine
@@ -19,7 +35,7 @@ enum HTTP1HeadParser {
             if isFirstLine {
                 isFirstLine = false
                 if startLine == nil {
-                    switch parseStartLine(line, kind: kind) {
+                    switch parseStartLine(bytes: line, kind: kind) {
                     case .success(let parsed): startLine = parsed
                     case .failure(let error): return .failure(error)
                     }
@@ -39,9 +55,7 @@ enum HTTP1HeadParser {
         return .success(head)
     }
 
-    static func parseStartLine(
-        _ line: ArraySlice<UInt8>, kind: HTTP1Decoder.Kind
-    ) -> Result<StartLine, HTTP1DecodeError> {
+    static func parseStartLine(bytes line: Bytes, kind: HTTP1Decoder.Kind) -> Result<StartLine, HTTP1DecodeError> {
         switch kind {
         case .request: parseRequestLine(line)
         case .response: parseStatusLine(line)
@@ -50,11 +64,11 @@ enum HTTP1HeadParser {
 
     /// A start line cut at its first two spaces; the third part keeps any further spaces.
     struct StartLineParts {
-        var first: ArraySlice<UInt8>
-        var second: ArraySlice<UInt8>?
-        var third: ArraySlice<UInt8>?
+        var first: Bytes
+        var second: Bytes?
+        var third: Bytes?
 
-        init(_ line: ArraySlice<UInt8>) {
+        init(_ line: Bytes) {
             guard let space = line.firstIndex(of: HTTP1Syntax.space) else {
                 first = line
                 return
@@ -70,7 +84,7 @@ enum HTTP1HeadParser {
         }
     }
 
-    private static func parseRequestLine(_ line: ArraySlice<UInt8>) -> Result<StartLine, HTTP1DecodeError> {
+    private static func parseRequestLine(_ line: Bytes) -> Result<StartLine, HTTP1DecodeError> {
         let parts = StartLineParts(line)
         guard !parts.first.isEmpty, parts.first.allSatisfy(HTTP1Syntax.isToken),
               let target = parts.second, !target.isEmpty, let versionText = parts.third,
@@ -81,7 +95,7 @@ enum HTTP1HeadParser {
         return .success((.request(method: string(parts.first), target: string(target)), version))
     }
 
-    private static func parseStatusLine(_ line: ArraySlice<UInt8>) -> Result<StartLine, HTTP1DecodeError> {
+    private static func parseStatusLine(_ line: Bytes) -> Result<StartLine, HTTP1DecodeError> {
         let parts = StartLineParts(line)
         guard let version = HTTP1Syntax.version(parts.first),
               let codeText = parts.second, codeText.count == 3, let code = HTTP1Syntax.decimal(codeText), code >= 100
@@ -94,7 +108,7 @@ enum HTTP1HeadParser {
 
     /// What a start line without its end still says: the method and the start of the
     /// target, or the status code.
-    private static func partialStartLine(_ line: ArraySlice<UInt8>, kind: HTTP1Decoder.Kind) -> StartLine? {
+    private static func partialStartLine(_ line: Bytes, kind: HTTP1Decoder.Kind) -> StartLine? {
         let line = withoutCR(line)
         switch kind {
         case .request:
@@ -112,7 +126,7 @@ enum HTTP1HeadParser {
     }
 
     /// Reads one header line into `head`; returns an error for a malformed line.
-    private static func apply(headerLine line: ArraySlice<UInt8>, to head: inout HTTP1MessageHead) -> HTTP1DecodeError? {
+    private static func apply(headerLine line: Bytes, to head: inout HTTP1MessageHead) -> HTTP1DecodeError? {
         if let first = line.first, first == HTTP1Syntax.space || first == HTTP1Syntax.tab {
             return nil  // obs-fold continuation of a header Periscope does not read
         }
@@ -148,11 +162,11 @@ enum HTTP1HeadParser {
         existing.map { "\($0), \(value)" } ?? value
     }
 
-    static func withoutCR(_ line: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+    static func withoutCR(_ line: Bytes) -> Bytes {
         line.last == HTTP1Syntax.cr ? line.dropLast() : line
     }
 
-    static func string(_ bytes: ArraySlice<UInt8>) -> String {
+    static func string(_ bytes: Bytes) -> String {
         String(decoding: bytes, as: UTF8.self)
     }
 }

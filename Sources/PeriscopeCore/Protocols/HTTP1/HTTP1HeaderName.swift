@@ -21,7 +21,7 @@ enum HTTP1HeaderName: CaseIterable {
     }
 
     /// Nil for every other header.
-    init?(_ name: ArraySlice<UInt8>) {
+    init?<Bytes: Collection<UInt8>>(_ name: Bytes) {
         for (header, bytes) in Self.names where bytes.count == name.count {
             if HTTP1Syntax.equalsIgnoringCase(name, bytes) {
                 self = header

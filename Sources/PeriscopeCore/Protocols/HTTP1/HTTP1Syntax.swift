@@ -50,27 +50,24 @@ enum HTTP1Syntax {
     }
 
     /// The bytes without leading and trailing spaces and tabs.
-    static func trimmed(_ bytes: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
-        var slice = bytes
+    static func trimmed<Bytes: BidirectionalCollection<UInt8>>(_ bytes: Bytes) -> Bytes.SubSequence {
+        var slice = bytes[...]
         while let first = slice.first, first == space || first == tab { slice.removeFirst() }
         while let last = slice.last, last == space || last == tab { slice.removeLast() }
         return slice
     }
 
     /// Case-insensitive comparison with a lowercase ASCII name.
-    static func equalsIgnoringCase(_ bytes: ArraySlice<UInt8>, _ lowercaseName: [UInt8]) -> Bool {
+    static func equalsIgnoringCase<Bytes: Collection<UInt8>>(_ bytes: Bytes, _ lowercaseName: [UInt8]) -> Bool {
         guard bytes.count == lowercaseName.count else { return false }
-        var index = bytes.startIndex
-        for expected in lowercaseName {
-            let byte = bytes[index]
+        for (byte, expected) in zip(bytes, lowercaseName) {
             if (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte) != expected { return false }
-            index += 1
         }
         return true
     }
 
     /// `HTTP/1.0` → "1.0"; nil for anything but HTTP/1.x.
-    static func version(_ bytes: ArraySlice<UInt8>) -> String? {
+    static func version<Bytes: BidirectionalCollection<UInt8>>(_ bytes: Bytes) -> String? {
         guard bytes.count == versionPrefix.count + 1, bytes.starts(with: versionPrefix),
               let minor = bytes.last, isDigit(minor)
         else { return nil }
@@ -84,7 +81,7 @@ enum HTTP1Syntax {
     private static let versionPrefix = Array("HTTP/1.".utf8)
 
     /// Decimal digits only, at most 18 of them.
-    static func decimal(_ bytes: ArraySlice<UInt8>) -> Int? {
+    static func decimal<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> Int? {
         guard !bytes.isEmpty, bytes.count <= 18, bytes.allSatisfy(isDigit) else { return nil }
         return bytes.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
     }
