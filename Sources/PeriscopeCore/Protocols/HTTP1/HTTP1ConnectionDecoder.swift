@@ -37,6 +37,9 @@ public struct HTTP1ConnectionDecoder: Sendable {
     /// True once the connection stopped being HTTP (error or upgrade).
     public private(set) var isOpaque = false
 
+    /// Reused for each read's decoder events.
+    var scratch: [HTTP1DecoderEvent] = []
+
     public init() {}
 
     /// True while some request awaits its response.
@@ -46,12 +49,27 @@ public struct HTTP1ConnectionDecoder: Sendable {
     public mutating func receive(
         _ stream: Stream, bytes: ArraySlice<UInt8>, gap: Int = 0, timestamp: UInt64, tid: Int32
     ) -> [HTTP1ConnectionEvent] {
-        guard !isOpaque else { return [] }
         var output: [HTTP1ConnectionEvent] = []
+        receive(stream, bytes: bytes, gap: gap, timestamp: timestamp, tid: tid, into: &output)
+        return output
+    }
+
+    /// The same, appending what it found to `output`.
+    public mutating func receive(
+        _ stream: Stream, bytes: ArraySlice<UInt8>, gap: Int = 0, timestamp: UInt64, tid: Int32,
+        into output: inout [HTTP1ConnectionEvent]
+    ) {
+        guard !isOpaque else { return }
+        var events: [HTTP1DecoderEvent] = []
+        swap(&events, &scratch)
+        defer {
+            events.removeAll(keepingCapacity: true)
+            swap(&events, &scratch)
+        }
         switch stream {
         case .requests:
-            guard !requests.isOpaque else { return [] }
-            var events = requests.decode(bytes)
+            guard !requests.isOpaque else { return }
+            requests.decode(bytes, into: &events)
             if gap > 0 { events += requests.skip(gap) }
             for event in events { handleRequest(event, timestamp: timestamp, tid: tid, &output) }
         case .responses:
@@ -59,13 +77,12 @@ public struct HTTP1ConnectionDecoder: Sendable {
             for exchange in pending where exchange.response == nil {
                 responses.pendingRequestMethods.append(exchange.request?.method ?? "")
             }
-            var events = responses.decode(bytes)
+            responses.decode(bytes, into: &events)
             if gap > 0 { events += responses.skip(gap) }
             for event in events { handleResponse(event, timestamp: timestamp, &output) }
             if !pending.isEmpty, pending[0].responseStarted { pending[0].lastResponseTimestamp = timestamp }
         }
         if requests.isOpaque, pending.isEmpty { isOpaque = true }
-        return output
     }
 
     /// The connection closed (or tracking stopped) at `timestamp`. A response read until

@@ -69,11 +69,17 @@ public struct HTTP1Decoder: Sendable {
     /// Decodes the captured bytes of one read or write.
     public mutating func decode(_ bytes: ArraySlice<UInt8>) -> [HTTP1DecoderEvent] {
         var events: [HTTP1DecoderEvent] = []
-        guard !bytes.isEmpty else { return events }
+        decode(bytes, into: &events)
+        return events
+    }
+
+    /// Decodes the captured bytes of one read or write, appending what it found to `events`.
+    public mutating func decode(_ bytes: ArraySlice<UInt8>, into events: inout [HTTP1DecoderEvent]) {
+        guard !bytes.isEmpty else { return }
         if state == .lostSync {
             guard startsMessage(bytes) else {
                 if messageInProgress { bodySize += bytes.count }
-                return events
+                return
             }
             events.append(.resynchronized(previousBodySize: messageInProgress ? lostBodySize : nil))
             messageInProgress = false
@@ -83,7 +89,7 @@ public struct HTTP1Decoder: Sendable {
         while index < bytes.endIndex {
             switch state {
             case .opaque, .lostSync:
-                return events
+                return
             case .idle:
                 let byte = bytes[index]
                 if byte == HTTP1Syntax.cr || byte == HTTP1Syntax.lf {
@@ -122,7 +128,6 @@ public struct HTTP1Decoder: Sendable {
                 index = bytes.endIndex
             }
         }
-        return events
     }
 
     /// Accounts for `count` bytes the syscall moved that the capture did not keep.

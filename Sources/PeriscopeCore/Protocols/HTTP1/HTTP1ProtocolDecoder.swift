@@ -3,6 +3,8 @@
 public struct HTTP1ProtocolDecoder: ProtocolDecoder {
     var decoder = HTTP1ConnectionDecoder()
     let keepQuery: Bool
+    /// Reused for each read's connection events.
+    var scratch: [HTTP1ConnectionEvent] = []
 
     public init(configuration: ProtocolConfiguration = .init()) {
         keepQuery = configuration.keepQuery
@@ -19,8 +21,12 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
 
     public mutating func receive(_ segment: ProtocolSegment, into output: inout [ProtocolOutput]) {
         let stream: HTTP1ConnectionDecoder.Stream = segment.stream == .requests ? .requests : .responses
-        let events = decoder.receive(stream, bytes: segment.bytes, gap: segment.gap, timestamp: segment.timestamp, tid: segment.tid)
+        var events: [HTTP1ConnectionEvent] = []
+        swap(&events, &scratch)
+        decoder.receive(stream, bytes: segment.bytes, gap: segment.gap, timestamp: segment.timestamp, tid: segment.tid, into: &events)
         for event in events { append(event, to: &output) }
+        events.removeAll(keepingCapacity: true)
+        swap(&events, &scratch)
     }
 
     public mutating func finish(at timestamp: UInt64, reason: String, into output: inout [ProtocolOutput]) {
