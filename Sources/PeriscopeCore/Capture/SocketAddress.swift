@@ -35,10 +35,13 @@ public struct SocketAddress: Hashable, Sendable {
 
     /// `127.0.0.1` or `::1` (IPv6 in RFC 5952 shortest form).
     public var host: String {
-        let address = self.address
         if isIPv4 {
-            return address[12...].map(String.init).joined(separator: ".")
+            var text: [UInt8] = []
+            text.reserveCapacity(15)
+            writeIPv4(into: &text)
+            return String(decoding: text, as: UTF8.self)
         }
+        let address = self.address
         var groups: [UInt16] = []
         for i in stride(from: 0, to: 16, by: 2) {
             groups.append(UInt16(address[i]) << 8 | UInt16(address[i + 1]))
@@ -70,10 +73,7 @@ public struct SocketAddress: Hashable, Sendable {
     /// Appends `description` as UTF-8; IPv4, the common case, without building strings.
     public func write(into text: inout [UInt8]) {
         if isIPv4 {
-            for shift in stride(from: 24, through: 0, by: -8) {
-                Self.writeDecimal(UInt32(truncatingIfNeeded: low >> UInt64(shift)) & 0xff, into: &text)
-                if shift > 0 { text.append(UInt8(ascii: ".")) }
-            }
+            writeIPv4(into: &text)
         } else {
             text.append(UInt8(ascii: "["))
             text.append(contentsOf: host.utf8)
@@ -81,6 +81,13 @@ public struct SocketAddress: Hashable, Sendable {
         }
         text.append(UInt8(ascii: ":"))
         Self.writeDecimal(UInt32(port), into: &text)
+    }
+
+    private func writeIPv4(into text: inout [UInt8]) {
+        for shift in stride(from: 24, through: 0, by: -8) {
+            Self.writeDecimal(UInt32(truncatingIfNeeded: low >> UInt64(shift)) & 0xff, into: &text)
+            if shift > 0 { text.append(UInt8(ascii: ".")) }
+        }
     }
 
     private static func writeDecimal(_ value: UInt32, into text: inout [UInt8]) {
