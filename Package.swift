@@ -8,6 +8,8 @@ let package = Package(
         .executable(name: "periscope-agent", targets: ["periscope-agent"]),
         .executable(name: "periscope-controller", targets: ["periscope-controller"]),
         .executable(name: "periscopectl", targets: ["periscopectl"]),
+        // For the fuzzers (Fuzz/, their own package), not shipped.
+        .library(name: "PeriscopeCore", targets: ["PeriscopeCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

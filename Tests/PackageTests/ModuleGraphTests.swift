@@ -109,7 +109,8 @@ import Testing
         let targets = try Self.targets()
         let products = try Self.manifest()["products"] as? [[String: Any]] ?? []
         let productNames = Set(products.compactMap { $0["name"] as? String })
-        #expect(productNames == ["periscope-agent", "periscope-controller", "periscopectl"])
+        // The three binaries, and the pure core as a library for the fuzzers' own package (Fuzz/).
+        #expect(productNames == ["periscope-agent", "periscope-controller", "periscopectl", "PeriscopeCore"])
         for name in Self.testSupport {
             let target = try #require(targets[name])
             #expect(target.path?.hasPrefix("Tests/") == true, "\(name) lives at \(target.path ?? "Sources/\(name)")")
