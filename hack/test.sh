@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets everything up and runs the whole test suite, kernel tests included (needs root): the Swift
 # tests, the decoders' fuzzers (hack/fuzz.sh), then the images (hack/images.sh,
-# hack/test-images.sh) and Periscope on a real one-node cluster (hack/e2e-cluster.sh). With arguments (e.g. --filter X) only `swift test "$@"` runs.
+# hack/test-images.sh) and Periscope on a real one-node cluster (hack/e2e-cluster.sh). With
+# arguments (e.g. --filter X) only `swift test "$@"` runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" -eq 0 ] || { echo "test: the kernel tests load BPF programs; run as root" >&2; exit 1; }
