@@ -140,6 +140,12 @@ public struct HTTP2Decoder: ProtocolDecoder {
                 responseHeaders(streamID, endStream: endStream, block: block, segment, into: &output)
             }
         case .pushPromise(_, _, let block):
+            guard !fromClient else {
+                // Only servers push (RFC 9113 §8.4); the client's encoder compressed the block.
+                output.append(.decodeError(reason: "push_promise_from_client"))
+                requestHPACK.forgetTable()
+                break
+            }
             // Pushed responses are not requests of this client: decoded only to keep the table.
             let result = responseHPACK.decode(block) { _ in }
             if let error = result.error { output.append(.decodeError(reason: error.reason)) }

@@ -250,6 +250,19 @@ import Testing
         #expect(h2.starts.map(\.streamID) == [3])
     }
 
+    @Test func pushPromisesKeepTheServersTableInStepAndGiveNoOperation() {
+        var h2 = H2Conversation()
+        h2.client(H2.preface + H2.request(1, "GET", "/page"))
+        let promised = H2.block([.index(2), .named(4, "/style.css", indexed: true), .index(6)])
+        h2.server(H2.settings() + H2.frame(0x5, flags: 0x4, stream: 1, H2.bigEndian(2) + promised))
+        // The response refers to the entry the promise inserted (62): the table is in step.
+        h2.server(H2.headers(1, block: H2.block([.index(8), .index(62)]), endStream: true))
+        h2.server(H2.headers(2, block: H2.block([.index(8)])) + H2.data(2, size: 10, endStream: true))
+        h2.client(H2.frame(0x5, flags: 0x4, stream: 3, H2.bigEndian(4) + promised))
+        #expect(h2.errors == ["push_promise_from_client"])
+        #expect(h2.operations.map { $0.http?.path } == ["/page"])
+    }
+
     @Test func keepsTheQueryWhenConfigured() {
         var h2 = H2Conversation(decoder: HTTP2Decoder(configuration: ProtocolConfiguration(keepQuery: true)))
         h2.client(H2.preface + H2.request(1, "GET", "/search?q=1"))
