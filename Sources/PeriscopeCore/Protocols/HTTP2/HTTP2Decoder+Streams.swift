@@ -44,8 +44,7 @@ extension HTTP2Decoder {
         streams[streamID] = stream
         output.append(.requestStarted(RequestStart(
             exchangeID: stream.exchangeID, timestamp: stream.start, tid: stream.tid,
-            requestDigest: SpanLinkHints.digest(method: request.method, target: request.target),
-            traceparent: request.traceparent, streamID: streamID
+            requestDigest: request.digest, traceparent: request.traceparent, streamID: streamID
         )))
     }
 
@@ -111,8 +110,7 @@ extension HTTP2Decoder {
         var operation = ProtocolOperation(
             exchangeID: stream.exchangeID, start: stream.start, end: max(end, stream.start), tid: stream.tid, name: request.method,
             status: failure != nil || (statusCode ?? 0) >= 500 ? .error : .unset, statusMessage: failure, http: details, streamID: stream.id,
-            requestDigest: SpanLinkHints.digest(method: request.method, target: request.target),
-            traceparent: request.traceparent
+            requestDigest: request.digest, traceparent: request.traceparent
         )
         if operation.status != .error, (statusCode ?? 0) >= 400 { operation.clientStatus = .error }
         if stream.isGRPC { addGRPC(stream, to: &operation) }
@@ -154,7 +152,8 @@ struct RequestFields {
         let target = method == "CONNECT" ? path ?? authority : path
         guard let target, !target.isEmpty else { return nil }
         return HTTP2Stream.Request(
-            method: method, target: target, authority: authority ?? host, userAgent: userAgent,
+            method: method, target: target, digest: SpanLinkHints.digest(method: method, target: target),
+            authority: authority ?? host, userAgent: userAgent,
             traceparent: traceparent ?? grpcTraceparent, contentType: contentType
         )
     }

@@ -60,7 +60,8 @@ public struct HTTP2Decoder: ProtocolDecoder {
         var stream = HTTP2Stream(
             id: 1, exchangeID: exchangeID ?? 1, start: start, tid: tid,
             request: HTTP2Stream.Request(
-                method: request.method, target: request.target, authority: request.host,
+                method: request.method, target: request.target,
+                digest: SpanLinkHints.digest(method: request.method, target: request.target), authority: request.host,
                 userAgent: request.userAgent, traceparent: request.traceparent
             )
         )

@@ -5,6 +5,8 @@ struct HTTP2Stream: Sendable {
         var method: String
         /// `:path`, or `:authority` for CONNECT.
         var target: String
+        /// `SpanLinkHints.digest(method:target:)`, for the announcement and the operation.
+        var digest: UInt64
         var authority: String?
         var userAgent: String?
         var traceparent: String?

@@ -43,9 +43,19 @@ extension HPACKDecoder {
         ],
     ]
 
-    /// RFC 7541 Appendix C.3 to C.6: requests and responses, plain and Huffman coded, the
-    /// responses with a 256-byte table that evicts.
+    /// RFC 7541 Appendix C.2 to C.6: each field representation, then requests and
+    /// responses, plain and Huffman coded, the responses with a 256-byte table that evicts.
     static let examples: [Example] = [
+        Example(name: "C.2.1 literal with indexing", tableSize: 4096, blocks: [
+            ("400a 6375 7374 6f6d 2d6b 6579 0d63 7573 746f 6d2d 6865 6164 6572", ["custom-key: custom-header"], 55, 1),
+        ]),
+        Example(name: "C.2.2 literal without indexing", tableSize: 4096, blocks: [
+            ("040c 2f73 616d 706c 652f 7061 7468", [":path: /sample/path"], 0, 0),
+        ]),
+        Example(name: "C.2.3 literal never indexed", tableSize: 4096, blocks: [
+            ("1008 7061 7373 776f 7264 0673 6563 7265 74", ["password: secret"], 0, 0),
+        ]),
+        Example(name: "C.2.4 indexed", tableSize: 4096, blocks: [("82", [":method: GET"], 0, 0)]),
         Example(name: "C.3 requests without Huffman", tableSize: 4096, blocks: [
             ("8286 8441 0f77 7777 2e65 7861 6d70 6c65 2e63 6f6d", requestFields[0], 57, 1),
             ("8286 84be 5808 6e6f 2d63 6163 6865", requestFields[1], 110, 2),
