@@ -102,19 +102,27 @@ struct RecordedStream {
 
 // `operations`, `decodeErrors` and `starts` come with the HTTP/2 tests' support.
 extension Array where Element == ProtocolOutput {
-    /// Whether every operation was announced first, under its exchange id, at its start.
+    /// Whether every operation with an exchange id was announced first under it, at its
+    /// start (those reported without one — a failed prepare, a statement whose request was
+    /// not captured — were never announced).
     var announcesEveryOperation: Bool {
         var announced: [UInt64: RequestStart] = [:]
         for item in self {
             switch item {
             case .requestStarted(let start): announced[start.exchangeID] = start
             case .operation(let operation):
-                guard let id = operation.exchangeID, let start = announced.removeValue(forKey: id),
+                guard let id = operation.exchangeID else { continue }
+                guard let start = announced.removeValue(forKey: id),
                       start.timestamp == operation.start, start.tid == operation.tid else { return false }
             default: break
             }
         }
         return true
+    }
+
+    /// Whether every announced request ended in an operation.
+    var reportsEveryAnnouncement: Bool {
+        Set(starts.map(\.exchangeID)) == Set(operations.compactMap(\.exchangeID))
     }
 
     var lostSyncs: Int {

@@ -24,7 +24,7 @@ extension PostgreSQLDecoder {
         case PostgreSQLMessageType.emptyQueryResponse, PostgreSQLMessageType.portalSuspended:
             if let unit = units.first, unit.kind == .execute {
                 units.popFirst()
-                if unit.call.query.operation != nil { output.append(completed(unit, end: timestamp)) }
+                output.append(completed(unit, end: timestamp))
             }
         case PostgreSQLMessageType.errorResponse:
             errorResponse(message.body, timestamp: timestamp, &output)
@@ -73,7 +73,7 @@ extension PostgreSQLDecoder {
             unit.call.errorCode = code
             unit.call.errorMessage = message
             output.append(completed(unit, end: timestamp))
-            while let next = units.first, next.kind == .execute { units.popFirst() }
+            skipToSync(end: timestamp, &output)
         case .query:
             if unit.call.errorCode == nil {
                 unit.call.errorCode = code
@@ -103,13 +103,22 @@ extension PostgreSQLDecoder {
                 output.append(completed(unit, end: timestamp))
                 continue
             case .query:
-                if unit.call.query.operation != nil || unit.call.errorCode != nil {
-                    output.append(completed(unit, end: timestamp))
-                }
+                output.append(completed(unit, end: timestamp))
             case .sync, .functionCall, .lost:
                 break
             }
             return
+        }
+    }
+
+    /// After an error the server skips the batch up to its `Sync`: the executions queued
+    /// before it never run, and fail as the client sees them fail (pipeline aborted).
+    private mutating func skipToSync(end: UInt64, _ output: inout [ProtocolOutput]) {
+        while let next = units.first, next.kind == .execute {
+            units.popFirst()
+            var call = next.call
+            call.errorMessage = "not run: an earlier statement of the batch failed"
+            output.append(.operation(call.operation(system: .postgresql, namespace: namespace, end: end, abandoned: call.errorMessage)))
         }
     }
 

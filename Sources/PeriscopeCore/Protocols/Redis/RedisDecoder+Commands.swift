@@ -23,10 +23,11 @@ extension RedisDecoder {
         default:
             break
         }
-        if pending.count >= Self.maxPendingCommands {
-            pending.popFirst()
+        if pending.count >= Self.maxPendingCommands, let dropped = pending.popFirst() {
             skipReplies += 1
             output.append(.decodeError(reason: "too_many_pending"))
+            output.append(.operation(dropped.call.operation(
+                system: .redis, namespace: namespace, end: start, abandoned: "too many commands awaiting replies")))
         }
         output.append(command.call.announce(nextExchangeID))
         nextExchangeID &+= 1

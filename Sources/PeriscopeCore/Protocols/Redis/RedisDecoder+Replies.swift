@@ -37,19 +37,23 @@ extension RedisDecoder {
         switch command.kind {
         case .regular where inTransaction && reply.type == UInt8(ascii: "+") && reply.firstElement.elementsEqual("QUEUED".utf8):
             // Runs at EXEC, which ends it.
-            if queued.count < Self.maxQueuedCommands { queued.append(command) }
-            return
+            if queued.count < Self.maxQueuedCommands {
+                queued.append(command)
+                return
+            }
         case .select where !failed:
             database = command.database ?? database
         case .multi where !failed:
+            dropQueued(because: "not run: transaction ended unseen", end: end, &output)
             inTransaction = true
-            queued = []
         case .exec:
             inTransaction = false
-            let ran = queued
-            queued = []
-            if !failed, !reply.isNull {
-                for (index, var call) in ran.map(\.call).enumerated() {
+            if failed {
+                dropQueued(because: "not run: transaction aborted", end: end, &output)
+            } else if reply.isNull {
+                dropQueued(because: "not run: a watched key changed", end: end, &output)
+            } else {
+                for (index, var call) in queued.map(\.call).enumerated() {
                     if let error = reply.elementErrors.first(where: { $0.index == index }) {
                         let (code, message) = RedisCommandText.error(error.text, keepValues: options.keepQueryValues)
                         call.errorCode = code
@@ -57,15 +61,16 @@ extension RedisDecoder {
                     }
                     output.append(operation(call, end: end))
                 }
+                queued = []
             }
         case .discard:
             inTransaction = false
-            queued = []
+            dropQueued(because: "not run: transaction discarded", end: end, &output)
         case .reset where !failed:
             database = 0
             subscriptions = 0
             inTransaction = false
-            queued = []
+            dropQueued(because: "not run: transaction discarded", end: end, &output)
         case .stream where !failed:
             output.append(operation(command.call, end: end))
             output.append(.decodeError(reason: "unsupported_stream"))
@@ -75,6 +80,14 @@ extension RedisDecoder {
             break
         }
         output.append(operation(command.call, end: end))
+    }
+
+    /// Queued commands that will not run end with `reason`.
+    mutating func dropQueued(because reason: String, end: UInt64, _ output: inout [ProtocolOutput]) {
+        for command in queued {
+            output.append(.operation(command.call.operation(system: .redis, namespace: namespace, end: end, abandoned: reason)))
+        }
+        queued = []
     }
 
     static func isPubSubMessage(_ kind: ArraySlice<UInt8>) -> Bool {

@@ -180,6 +180,7 @@ enum My {
             }
             decoder.finish(at: .max, reason: "end", into: &output)
             #expect(output.operations.allSatisfy { $0.start <= $0.end })
+            #expect(output.announcesEveryOperation && output.reportsEveryAnnouncement)
             #expect(decoder.commands.isEmpty)
         }
     }

@@ -103,9 +103,13 @@ func decodeSteps<Decoder: ProtocolDecoder>(
             (.responses, PG.parseComplete + PG.bindComplete + PG.row("1") + PG.complete("SELECT 1") + PG.ready),
         ])
         #expect(output.operations.map(\.summary) == [
-            "INSERT a | - | INSERT INTO a VALUES (?)", "INSERT b | 23505 | INSERT INTO b VALUES (?)", "SELECT | - | SELECT ?",
+            "INSERT a | - | INSERT INTO a VALUES (?)", "INSERT b | 23505 | INSERT INTO b VALUES (?)",
+            "INSERT c | - | INSERT INTO c VALUES (?)", "SELECT | - | SELECT ?",
         ])
-        #expect(output.operations.map(\.end) == [4_000, 5_000, 6_000])
+        #expect(output.operations.map(\.status) == [.unset, .error, .error, .unset])
+        #expect(output.operations[2].statusMessage == "not run: an earlier statement of the batch failed")
+        #expect(output.operations.map(\.end) == [4_000, 5_000, 5_000, 6_000])
+        #expect(output.announcesEveryOperation && output.starts.count == 4)
         #expect(output.operations.allSatisfy { $0.start == 3_000 })
     }
 
@@ -213,6 +217,7 @@ func decodeSteps<Decoder: ProtocolDecoder>(
             }
             decoder.finish(at: .max, reason: "end", into: &output)
             #expect(output.operations.allSatisfy { $0.start <= $0.end })
+            #expect(output.announcesEveryOperation && output.reportsEveryAnnouncement)
             #expect(decoder.units.isEmpty)
         }
     }

@@ -87,7 +87,11 @@ enum RESP {
             (.responses, RESP.raw("+OK\r\n+QUEUED\r\n-ERR unknown command 'NOPE', with args beginning with: \r\n")),
             (.responses, RESP.raw("-EXECABORT Transaction discarded because of previous errors.\r\n")),
         ])
-        #expect(output.operations.map(\.summary) == ["MULTI | - | MULTI", "NOPE | ERR | NOPE", "EXEC | EXECABORT | EXEC"])
+        #expect(output.operations.map(\.summary) == [
+            "MULTI | - | MULTI", "NOPE | ERR | NOPE", "SET | - | SET a", "EXEC | EXECABORT | EXEC",
+        ])
+        #expect(output.operations[2].status == .error && output.operations[2].statusMessage == "not run: transaction aborted")
+        #expect(output.announcesEveryOperation && output.starts.count == 4)
         #expect(output.operations[1].statusMessage == "ERR unknown command 'NOPE'")
     }
 
@@ -154,8 +158,10 @@ enum RESP {
         let replies = (0...RedisDecoder.maxPendingCommands).flatMap { RESP.raw(":\($0)\r\n") }
         let output = decodeSteps(&decoder, [(.requests, commands), (.responses, replies)])
         #expect(output.decodeErrors == ["too_many_pending"])
-        #expect(output.operations.count == RedisDecoder.maxPendingCommands)
-        #expect(output.operations.first?.string("db.query.text") == "GET k1")
+        #expect(output.operations.count == RedisDecoder.maxPendingCommands + 1)
+        #expect(output.operations.first?.statusMessage == "too many commands awaiting replies")
+        #expect(output.operations[1].string("db.query.text") == "GET k1" && output.operations[1].status == .unset)
+        #expect(output.announcesEveryOperation)
     }
 
     @Test func lostRepliesEndTheirCommandsWhenTheNextIsSent() {
@@ -202,6 +208,7 @@ enum RESP {
             }
             decoder.finish(at: .max, reason: "end", into: &output)
             #expect(output.operations.allSatisfy { $0.start <= $0.end })
+            #expect(output.announcesEveryOperation && output.reportsEveryAnnouncement)
             #expect(decoder.pending.isEmpty && decoder.queued.isEmpty)
         }
     }
