@@ -12,6 +12,9 @@ let fuzzers = [
     "FuzzHTTP1",
     "FuzzHTTP2",
     "FuzzHPACK",
+    "FuzzPostgreSQL",
+    "FuzzMySQL",
+    "FuzzRedis",
 ]
 
 let package = Package(

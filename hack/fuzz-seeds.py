@@ -103,3 +103,7 @@ after = [(response, data.split(b"\r\n\r\n", 1)[1] if data.startswith(b"HTTP/1.1 
 write("FuzzHTTP2", "hypercorn-curl-upgrade-after-101", b"\x01" + segments(after))
 for name, chunks in HTTP1.items():
     write("FuzzHTTP1", name, segments(chunks))
+# The database decoders: every recorded connection, values sanitized (mode byte 0).
+for protocol, target in (("postgresql", "FuzzPostgreSQL"), ("mysql", "FuzzMySQL"), ("redis", "FuzzRedis")):
+    for path in sorted(glob.glob(os.path.join(ROOT, "Tests", "Fixtures", protocol, "*.txt"))):
+        write(target, os.path.basename(path)[:-4], b"\x00" + segments(fixture(path)))
