@@ -10,8 +10,8 @@ extension RedisDecoder {
 
     /// Redis clients speak first. On the requests stream: a RESP array of bulk strings
     /// (`*N\r\n$L\r\nNAME…`) whose first is a command-like name, or an inline command — a
-    /// known command in uppercase ending at a space or the line's end. Server bytes alone
-    /// never match.
+    /// line starting with a known command in uppercase, and no HTTP request line. Server
+    /// bytes alone never match.
     public static func detect(_ bytes: ArraySlice<UInt8>, stream: MessageStream) -> ProtocolDetection {
         guard stream == .requests else { return .doesNotMatch }
         guard let first = bytes.first else { return .needMoreBytes }
@@ -21,7 +21,10 @@ extension RedisDecoder {
         let follower = bytes[word.endIndex]
         guard follower == UInt8(ascii: " ") || follower == UInt8(ascii: "\r") || follower == UInt8(ascii: "\n"),
               inlineCommands.contains(String(decoding: word, as: UTF8.self)) else { return .doesNotMatch }
-        return .matches
+        // The whole line, which an HTTP/1 request line (`GET / HTTP/1.1`) is not.
+        let line = bytes.prefix(256)
+        guard let end = line.firstIndex(of: UInt8(ascii: "\n")) else { return line.count < 256 ? .needMoreBytes : .doesNotMatch }
+        return line[..<end].windowContains(" HTTP/".utf8) ? .doesNotMatch : .matches
     }
 
     /// After `*`: a count line, `$`, a length line, then the name's bytes.
@@ -62,8 +65,7 @@ extension RedisDecoder {
 }
 
 extension ProtocolRegistration {
-    /// Redis, on with `redis`. Listed after HTTP/1: an inline `GET key` is no HTTP request
-    /// line, and HTTP/1 rejects it first.
+    /// Redis, on with `redis`. Detected on the requests stream only.
     public static let redis = ProtocolRegistration(
         name: .redis,
         detect: { RedisDecoder.detect($0, stream: $1) },

@@ -21,8 +21,8 @@ enum RESP {
         (RESP.raw("SET a b\r\n"), .requests, .matches),
         (RESP.raw("PIN"), .requests, .needMoreBytes),
         (RESP.raw("get a\r\n"), .requests, .doesNotMatch),
-        // HTTP/1 is tried first (see ProtocolRegistration.redis).
-        (RESP.raw("GET / HTTP/1.1\r\n"), .requests, .matches),
+        (RESP.raw("GET / HTTP/1.1\r\n"), .requests, .doesNotMatch),
+        (RESP.raw("GET /index.html"), .requests, .needMoreBytes),
         (RESP.raw("HELO mail.example.com\r\n"), .requests, .doesNotMatch),
         (RESP.raw("*12345678\r\n"), .requests, .doesNotMatch),
         (RESP.raw("*1\r\n$4\r\n\u{1}\u{2}\u{3}\u{4}\r\n"), .requests, .doesNotMatch),
