@@ -102,10 +102,10 @@ t=$SECONDS
 figure[cluster_start]=$((SECONDS - t))
 pass "cluster up in ${figure[cluster_start]} s ($(k version --short 2>/dev/null | tail -n 1))"
 
-# periscopectl runs on this host, as an operator would.
-swift build -c release --product periscopectl >"$work/periscopectl-build.log" 2>&1 \
+# periscopectl runs on this host, as an operator would (the debug build hack/test.sh already made).
+swift build --product periscopectl >"$work/periscopectl-build.log" 2>&1 \
   || { tail -n 30 "$work/periscopectl-build.log" >&2; abort "swift build periscopectl"; }
-PERISCOPECTL=$(swift build -c release --show-bin-path)/periscopectl
+PERISCOPECTL=$(swift build --show-bin-path)/periscopectl
 
 # --- 2. images ----------------------------------------------------------------------------
 for image in periscope-agent periscope-controller; do
