@@ -225,7 +225,9 @@ eventually 180 "quiet pod ready" ready_replicas e2e-quiet web 1 || abort "the e2
 pass "two namespaces of HTTP servers running (e2e-shop: 2 pods, e2e-quiet: 1 pod)"
 
 say "starting the OTLP receiver at $NODE_IP:$OTLP_PORT"
-in_cluster "$VENV_PYTHON" "$REPO/hack/otlp/receiver.py" --address "$NODE_IP" --port "$OTLP_PORT" --out "$work/otlp.jsonl" >"$work/receiver.log" 2>&1 &
+# Started directly (not through a function, which would fork a subshell) so that $! is the
+# receiver itself: in.sh execs nsenter, which execs Python.
+"$KIT/in.sh" "$VENV_PYTHON" "$REPO/hack/otlp/receiver.py" --address "$NODE_IP" --port "$OTLP_PORT" --out "$work/otlp.jsonl" >"$work/receiver.log" 2>&1 &
 receiver_pid=$!
 
 say "kubectl apply -f manifests/"
