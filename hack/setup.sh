@@ -5,7 +5,7 @@
 # when everything is present.
 set -euo pipefail
 
-packages=(libbpf-dev libelf-dev zlib1g-dev libcurl4-openssl-dev pkg-config bpftool nginx-light haproxy curl wrk python3 python3-venv iproute2 openssl binutils)
+packages=(libbpf-dev libelf-dev zlib1g-dev libcurl4-openssl-dev pkg-config bpftool nginx-light haproxy curl wrk python3 python3-venv iproute2 openssl binutils nghttp2-server nghttp2-client redis-server)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -102,7 +102,10 @@ public struct SpanPipeline: Sendable {
             let route = routes.route(for: http.path) ?? RouteTemplate.template(for: http.path)
             http.route = route
             let method = http.method.isEmpty ? "HTTP" : http.method
-            span.name = route.isEmpty ? method : "\(method) \(route)"
+            // RPCs keep the name their protocol gave them (`package.Service/Method`).
+            if !span.protocolAttributes.contains(where: { $0.key == "rpc.system" }) {
+                span.name = route.isEmpty ? method : "\(method) \(route)"
+            }
             span.http = http
         }
         guard sampler.shouldSample(traceID: span.traceID, parent: incoming) else {

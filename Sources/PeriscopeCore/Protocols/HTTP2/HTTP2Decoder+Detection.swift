@@ -54,9 +54,11 @@ extension HTTP2Decoder {
 extension ProtocolRegistration {
     /// HTTP/2, on with `http` and with `grpc`. Listed before `http1` in
     /// `ProtocolRegistry.all`: the client preface reads like an HTTP/1 request line.
+    /// The server may send its SETTINGS before it reads the client's preface.
     public static let http2 = ProtocolRegistration(
         name: .http,
         alsoEnabledBy: [.grpc],
+        serverSpeaksFirst: true,
         detect: { HTTP2Decoder.detect($0, stream: $1) },
         make: { HTTP2Decoder(configuration: $0) }
     )
