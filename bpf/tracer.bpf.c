@@ -566,8 +566,16 @@ int periscope_exec(struct bpf_raw_tracepoint_args *ctx)
     if (bpf_map_lookup_elem(&excluded_pids, &tgid))
         return 0;
     struct periscope_config *cfg = current_config();
+    if (!cfg)
+        return 0;
+    /* Execs happen node-wide; when the reader is behind they are shed too (a periodic
+     * rescan of /proc finds what was missed). */
+    if (reader_behind(cfg)) {
+        count(PERISCOPE_COUNTER_SHED_EVENTS);
+        return 0;
+    }
     struct periscope_event *event = start_event(PERISCOPE_EVENT_EXEC, -1);
-    if (!cfg || !event)
+    if (!event)
         return 0;
     __builtin_memset(&event->tuple, 0, sizeof(event->tuple));
     struct linux_binprm *binprm = (struct linux_binprm *)ctx->args[2];
