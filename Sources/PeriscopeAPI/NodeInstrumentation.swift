@@ -1,3 +1,4 @@
+import PeriscopeCore
 import PeriscopeKube
 
 /// `periscope.dev/v1alpha1` NodeInstrumentation: everything the agent on one node must trace,
@@ -46,51 +47,42 @@ public struct NodeInstrumentation: KubeResource, Hashable {
         }
     }
 
-    /// A policy's effective settings: its spec with every default filled in, so the agent needs
-    /// no defaults of its own.
+    /// A policy in force on the node: its name, the generation it was read at, and its spec as
+    /// the operator wrote it without the selectors (`podSelector`, `containers`), which the
+    /// controller has already applied. The agent decodes the spec with the same decoder the
+    /// controller validated it with, so neither side lists the policy's fields.
     public struct PolicySettings: Codable, Sendable, Hashable {
         /// The policy's namespace; it only selects pods there.
         public var namespace: String
         public var name: String
-        /// The policy's `metadata.generation` these settings were resolved from.
+        /// The policy's `metadata.generation` these settings come from.
         public var generation: Int64
-        /// Server ports and ranges (merged, sorted); empty traces every port.
-        public var ports: [InstrumentationPolicy.PortRange]
-        /// Globs on the executable path; with `pids` empty too, every process of a target container.
-        public var executables: [String]
-        public var pids: [Int64]
-        /// Decoders to run, sorted: `http`, `tcp`.
-        public var protocols: [String]
-        /// Route patterns reported as `http.route`, first match wins.
-        public var routes: [String]
-        /// Head sampler name and, for ratio samplers, the ratio.
-        public var sampling: InstrumentationPolicy.Sampling
-        public var exclude: InstrumentationPolicy.Exclude
-        /// Bytes copied per read or write, and whether query strings are kept.
-        public var capture: InstrumentationPolicy.Capture
-        /// OTLP/HTTP endpoint, absent when the policy exports nowhere.
-        public var export: InstrumentationPolicy.Export?
-        public var resourceAttributes: [String: String]
+        /// The policy's fields (`ports`, `sampling`, `export`, …) as written.
+        public var spec: DocumentNode
 
-        public init(
-            namespace: String, name: String, generation: Int64, ports: [InstrumentationPolicy.PortRange], executables: [String],
-            pids: [Int64], protocols: [String], routes: [String], sampling: InstrumentationPolicy.Sampling,
-            exclude: InstrumentationPolicy.Exclude, capture: InstrumentationPolicy.Capture, export: InstrumentationPolicy.Export?,
-            resourceAttributes: [String: String]
-        ) {
+        public init(namespace: String, name: String, generation: Int64, spec: DocumentNode = .emptyMapping) {
             self.namespace = namespace
             self.name = name
             self.generation = generation
-            self.ports = ports
-            self.executables = executables
-            self.pids = pids
-            self.protocols = protocols
-            self.routes = routes
-            self.sampling = sampling
-            self.exclude = exclude
-            self.capture = capture
-            self.export = export
-            self.resourceAttributes = resourceAttributes
+            self.spec = spec
+        }
+
+        /// `namespace/name`: the policy's name on the node, and where its identity comes from.
+        public var key: String { "\(namespace)/\(name)" }
+
+        /// The policy, decoded.
+        public func policy() throws(PolicyError) -> Policy {
+            try Policy.decode(spec: spec, environment: .cluster)
+        }
+
+        enum CodingKeys: String, CodingKey { case namespace, name, generation, spec }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            namespace = try container.decode(String.self, forKey: .namespace)
+            name = try container.decode(String.self, forKey: .name)
+            generation = try container.decodeIfPresent(Int64.self, forKey: .generation) ?? 0
+            spec = try container.decodeIfPresent(DocumentNode.self, forKey: .spec) ?? .emptyMapping
         }
     }
 

@@ -1,32 +1,34 @@
-import Foundation
 import PeriscopeCore
 import PeriscopeKube
 
-/// The checks a CRD schema cannot make, on top of the policy model's own
-/// (`PeriscopeCore.Policy.parse`): duplicate and overlapping ports, globs that do not compile,
-/// excludes that contradict the policy, malformed selector expressions.
+/// The checks a CRD schema cannot make, on top of the policy decoder's own
+/// (`PeriscopeCore.Policy.decode(spec:environment:)`): duplicate and overlapping ports, globs
+/// that do not compile, excludes that contradict the policy, malformed selector expressions.
 public enum PolicyValidation {
-    /// The policy model for a spec, or why it cannot be accepted.
+    /// The policy for a spec, decoded once, or why it cannot be accepted.
     public static func validate(_ spec: InstrumentationPolicy.Spec) -> Result<Policy, PolicyRejection> {
-        if let rejection = checkSelector(spec) ?? checkContainers(spec) ?? checkPorts(spec) {
+        let selector: PodSelector
+        do {
+            selector = try spec.document["podSelector"].map { try PodSelector(document: $0) } ?? PodSelector()
+        } catch {
+            return .failure(PolicyRejection(.invalidSelector, "\(error)"))
+        }
+        if let rejection = checkSelector(selector) ?? checkContainers(spec) ?? checkPorts(spec) {
             return .failure(rejection)
         }
         let policy: Policy
         do {
-            let json = try JSONValue(encoding: spec).encoded()
-            policy = try Policy.parse(yaml: String(decoding: json, as: UTF8.self), environment: .cluster)
-        } catch let error as PolicyError {
+            policy = try spec.policy()
+        } catch {
             let reason: PolicyRejection.Reason = error.field.contains("executables") ? .invalidGlob : .invalidSpec
             return .failure(PolicyRejection(reason, "\(error)"))
-        } catch {
-            return .failure(PolicyRejection(.invalidSpec, "spec cannot be read: \(error)"))
         }
-        if let rejection = checkExcludes(spec, policy: policy) { return .failure(rejection) }
+        if let rejection = checkExcludes(policy) { return .failure(rejection) }
         return .success(policy)
     }
 
-    static func checkSelector(_ spec: InstrumentationPolicy.Spec) -> PolicyRejection? {
-        for (index, expression) in (spec.podSelector?.matchExpressions ?? []).enumerated() {
+    static func checkSelector(_ selector: PodSelector) -> PolicyRejection? {
+        for (index, expression) in (selector.matchExpressions ?? []).enumerated() {
             let field = "spec.podSelector.matchExpressions[\(index)]"
             let values = expression.values ?? []
             let needsValues = ["In", "NotIn"].contains(expression.operator)
@@ -46,6 +48,11 @@ public enum PolicyValidation {
     }
 
     static func checkContainers(_ spec: InstrumentationPolicy.Spec) -> PolicyRejection? {
+        if let containers = spec.document["containers"], !containers.isNull {
+            guard case .sequence(let items) = containers.content, items.allSatisfy({ $0.scalarText != nil }) else {
+                return PolicyRejection(.invalidSpec, "spec.containers: expected a list of container names")
+            }
+        }
         var seen: Set<String> = []
         for (index, name) in (spec.containers ?? []).enumerated() where !seen.insert(name).inserted {
             return PolicyRejection(.duplicateContainers, "spec.containers[\(index)]: \(name) is listed twice; list each container once")
@@ -53,33 +60,40 @@ public enum PolicyValidation {
         return nil
     }
 
+    /// `spec.ports` entries written as `{port, endPort}` (the API's form), each with its index;
+    /// other entries are left to the policy decoder, which explains what is wrong with them.
+    static func portRanges(_ spec: InstrumentationPolicy.Spec) -> [(index: Int, port: Int, end: Int)] {
+        guard case .sequence(let items)? = spec.document["ports"]?.content else { return [] }
+        return items.enumerated().compactMap { index, item in
+            guard let port = item["port"]?.scalarText.flatMap({ Int($0) }) else { return nil }
+            let end = item["endPort"].flatMap { $0.isNull ? nil : $0.scalarText.flatMap { Int($0) } } ?? port
+            return (index, port, end)
+        }
+    }
+
     static func checkPorts(_ spec: InstrumentationPolicy.Spec) -> PolicyRejection? {
-        let ports = spec.ports ?? []
-        func text(_ range: InstrumentationPolicy.PortRange) -> String {
-            range.endPort.map { $0 == range.port ? "\(range.port)" : "\(range.port)-\($0)" } ?? "\(range.port)"
+        let ports = portRanges(spec)
+        func text(_ range: (index: Int, port: Int, end: Int)) -> String {
+            range.end == range.port ? "\(range.port)" : "\(range.port)-\(range.end)"
         }
         for (i, first) in ports.enumerated() {
-            let firstEnd = first.endPort ?? first.port
-            guard firstEnd >= first.port else { continue }  // the policy model explains this one
-            for j in ports.indices where j > i {
-                let second = ports[j]
-                let secondEnd = second.endPort ?? second.port
-                guard secondEnd >= second.port else { continue }
-                if first.port == second.port, firstEnd == secondEnd {
+            guard first.end >= first.port else { continue }  // the policy decoder explains this one
+            for second in ports[(i + 1)...] where second.end >= second.port {
+                if first.port == second.port, first.end == second.end {
                     return PolicyRejection(
-                        .duplicatePorts, "spec.ports[\(j)] (\(text(second))) repeats spec.ports[\(i)]; remove one of them")
+                        .duplicatePorts, "spec.ports[\(second.index)] (\(text(second))) repeats spec.ports[\(first.index)]; remove one of them")
                 }
-                if first.port <= secondEnd, second.port <= firstEnd {
+                if first.port <= second.end, second.port <= first.end {
                     return PolicyRejection(
                         .overlappingPorts,
-                        "spec.ports[\(i)] (\(text(first))) and spec.ports[\(j)] (\(text(second))) overlap; merge them into one range or make them disjoint")
+                        "spec.ports[\(first.index)] (\(text(first))) and spec.ports[\(second.index)] (\(text(second))) overlap; merge them into one range or make them disjoint")
                 }
             }
         }
         return nil
     }
 
-    static func checkExcludes(_ spec: InstrumentationPolicy.Spec, policy: Policy) -> PolicyRejection? {
+    static func checkExcludes(_ policy: Policy) -> PolicyRejection? {
         let excluded = Set(policy.exclude.pids)
         if let pid = policy.pids.first(where: excluded.contains) {
             return PolicyRejection(

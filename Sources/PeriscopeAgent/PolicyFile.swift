@@ -57,7 +57,8 @@ public struct PolicyFile: Sendable {
             throw LoadError(path: path, reason: "not UTF-8 text")
         }
         do {
-            return PolicySet(try Policy.parseDocuments(yaml: text))
+            let named = try Policy.parseNamedDocuments(yaml: text)
+            return PolicySet(named.map(\.policy), names: named.map(\.name))
         } catch {
             throw LoadError(path: path, reason: "\(error)", policyError: error)
         }

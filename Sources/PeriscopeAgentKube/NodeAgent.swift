@@ -46,10 +46,16 @@ public final class NodeAgent: Service, Sendable {
         var revision = 0
         var lastPlan: NodePlan?
         var lastCounterWrite = ContinuousClock.now
+        // Policies are decoded once per version of the object, not once per scan.
+        var decoded: (version: String?, planner: NodePlanner, rejected: [String: String])?
         while !Task.isCancelled {
             let object = informer.objects.first { $0.metadata.name == configuration.nodeName }
-            let (planner, rejected) = object.map(NodePlanner.from)
-                ?? (NodePlanner(nodeName: configuration.nodeName, targets: [], policies: [:]), [:])
+            if decoded == nil || decoded?.version != object?.metadata.resourceVersion {
+                let (planner, rejected) = object.map(NodePlanner.from)
+                    ?? (NodePlanner(nodeName: configuration.nodeName, targets: [], policies: [:]), [:])
+                decoded = (object?.metadata.resourceVersion, planner, rejected)
+            }
+            let (planner, rejected) = (decoded!.planner, decoded!.rejected)
             let processes = procfs.processes()
             let plan = planner.plan(processes: processes, containers: procfs.containers(of: processes))
             if plan != lastPlan {

@@ -2,17 +2,17 @@ import PeriscopeAPI
 import PeriscopeCore
 
 extension NodePlanner {
-    /// The planner for what a NodeInstrumentation lists. Each policy's settings are validated
-    /// again as the controller validated them; a policy this agent cannot put in force is left
-    /// out (its pods are not traced) and named in `rejected`.
+    /// The planner for what a NodeInstrumentation lists. Each policy's spec is decoded as the
+    /// controller decoded it; a policy this agent cannot put in force (a field it does not know,
+    /// say, from a newer controller) is left out (its pods are not traced) and named in `rejected`.
     public static func from(_ object: NodeInstrumentation) -> (planner: NodePlanner, rejected: [String: String]) {
         var policies: [String: Policy] = [:]
         var rejected: [String: String] = [:]
         for settings in object.spec.policies {
-            let key = "\(settings.namespace)/\(settings.name)"
-            switch PolicyValidation.validate(settings.spec) {
-            case .success(let policy): policies[key] = policy
-            case .failure(let rejection): rejected[key] = "\(rejection)"
+            do {
+                policies[settings.key] = try settings.policy()
+            } catch {
+                rejected[settings.key] = "\(error)"
             }
         }
         let targets = object.spec.targets.map { target in
@@ -25,14 +25,5 @@ extension NodePlanner {
         let planner = NodePlanner(nodeName: object.spec.nodeName.isEmpty ? object.metadata.name ?? "" : object.spec.nodeName,
                                   targets: targets, policies: policies)
         return (planner, rejected)
-    }
-}
-
-extension NodeInstrumentation.PolicySettings {
-    /// The settings as an InstrumentationPolicy spec (selectors aside), to validate and parse.
-    var spec: InstrumentationPolicy.Spec {
-        InstrumentationPolicy.Spec(
-            ports: ports, executables: executables, pids: pids, protocols: protocols, routes: routes, sampling: sampling,
-            exclude: exclude, capture: capture, export: export, resourceAttributes: resourceAttributes)
     }
 }

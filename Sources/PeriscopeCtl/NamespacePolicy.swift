@@ -1,4 +1,5 @@
 import PeriscopeAPI
+import PeriscopeCore
 import PeriscopeKube
 
 /// The InstrumentationPolicy `periscopectl instrument namespace` writes: an empty podSelector
@@ -9,9 +10,43 @@ public struct NamespacePolicy: Sendable, Hashable {
     /// The field manager of `periscopectl`'s server-side applies.
     public static let fieldManager = "periscopectl"
 
+    /// `--ports`: a port or `port-endPort`.
+    public struct PortRange: Sendable, Hashable {
+        public var port: Int64
+        public var endPort: Int64?
+
+        public init(port: Int64, endPort: Int64? = nil) {
+            self.port = port
+            self.endPort = endPort
+        }
+
+        /// `{port: 8000, endPort: 9000}`, as the policy's `ports` lists it.
+        public var document: DocumentNode {
+            endPort.map { ["port": DocumentNode(integerLiteral: Int(port)), "endPort": DocumentNode(integerLiteral: Int($0))] }
+                ?? ["port": DocumentNode(integerLiteral: Int(port))]
+        }
+    }
+
+    /// `--sampling`: a sampler name and, for the ratio samplers, the ratio as written.
+    public struct Sampling: Sendable, Hashable {
+        public var sampler: String
+        public var ratio: String?
+
+        public init(sampler: String, ratio: String? = nil) {
+            self.sampler = sampler
+            self.ratio = ratio
+        }
+
+        /// The policy's `sampling`.
+        public var document: DocumentNode {
+            ratio.map { ["sampler": DocumentNode(stringLiteral: sampler), "ratio": DocumentNode(stringLiteral: $0)] }
+                ?? ["sampler": DocumentNode(stringLiteral: sampler)]
+        }
+    }
+
     public var namespace: String
-    public var ports: [InstrumentationPolicy.PortRange]
-    public var sampling: InstrumentationPolicy.Sampling?
+    public var ports: [PortRange]
+    public var sampling: Sampling?
 
     public init(namespace: String, ports: String? = nil, sampling: String? = nil) throws(CtlError) {
         self.namespace = namespace
@@ -27,13 +62,20 @@ public struct NamespacePolicy: Sendable, Hashable {
         InstrumentationPolicy(
             metadata: ObjectMeta(
                 name: Self.name, namespace: namespace, labels: ["app.kubernetes.io/managed-by": Self.fieldManager]),
-            spec: InstrumentationPolicy.Spec(
-                podSelector: PodSelector(), ports: ports.isEmpty ? nil : ports, sampling: sampling))
+            spec: InstrumentationPolicy.Spec(DocumentNode(.mapping(specEntries))))
+    }
+
+    /// `podSelector: {}` and the flags given.
+    private var specEntries: [DocumentNode.Entry] {
+        var entries = [DocumentNode.Entry("podSelector", .emptyMapping)]
+        if !ports.isEmpty { entries.append(.init("ports", DocumentNode(.sequence(ports.map(\.document))))) }
+        if let sampling { entries.append(.init("sampling", sampling.document)) }
+        return entries
     }
 
     /// `8080,9000-9100` → ranges; each port 1…65535, ranges ascending.
-    public static func parsePorts(_ text: String) throws(CtlError) -> [InstrumentationPolicy.PortRange] {
-        var ranges: [InstrumentationPolicy.PortRange] = []
+    public static func parsePorts(_ text: String) throws(CtlError) -> [PortRange] {
+        var ranges: [PortRange] = []
         for item in text.split(separator: ",", omittingEmptySubsequences: false) {
             let bounds = item.split(separator: "-", omittingEmptySubsequences: false)
             let numbers = bounds.map { Int64($0.trimmingSpaces()) }
@@ -55,7 +97,7 @@ public struct NamespacePolicy: Sendable, Hashable {
     }
 
     /// `0.25` (parent-based ratio), a sampler name (`always_on`), or `NAME:RATIO`.
-    public static func parseSampling(_ text: String) throws(CtlError) -> InstrumentationPolicy.Sampling {
+    public static func parseSampling(_ text: String) throws(CtlError) -> Sampling {
         if let ratio = Double(text) {
             guard (0...1).contains(ratio) else {
                 throw CtlError(code: .invalidArgument, message: "--sampling: ratio \(text) is not between 0 and 1")

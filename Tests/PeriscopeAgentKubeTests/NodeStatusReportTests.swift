@@ -15,9 +15,9 @@ import Testing
 
     static func settings(_ name: String, sampler: String = "parentbased_always_on") -> NodeInstrumentation.PolicySettings {
         .init(
-            namespace: "shop", name: name, generation: 2, ports: [.init(port: 8080)], executables: [], pids: [], protocols: ["http"],
-            routes: [], sampling: .init(sampler: sampler), exclude: .init(), capture: .init(payloadBytes: 1024, keepQuery: false),
-            export: nil, resourceAttributes: ["env": "prod"])
+            namespace: "shop", name: name, generation: 2,
+            spec: ["ports": [["port": 8080]], "protocols": ["http"], "sampling": ["sampler": DocumentNode(stringLiteral: sampler)],
+                   "capture": ["payloadBytes": 1024], "resourceAttributes": ["env": "prod"]])
     }
 
     @Test func reportsTheGenerationPoliciesAndCountersApplied() {

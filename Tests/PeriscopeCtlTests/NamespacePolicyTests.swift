@@ -1,15 +1,16 @@
 import PeriscopeAPI
+import PeriscopeCore
 import Testing
 @testable import PeriscopeCtl
 
 @Suite struct NamespacePolicyTests {
     @Test(arguments: [
-        ("8080", [InstrumentationPolicy.PortRange(port: 8080)]),
+        ("8080", [NamespacePolicy.PortRange(port: 8080)]),
         ("8080,9000-9100", [.init(port: 8080), .init(port: 9000, endPort: 9100)]),
         ("1,65535", [.init(port: 1), .init(port: 65535)]),
         ("7000-7000", [.init(port: 7000)]),
     ])
-    func parsesPortsAndRanges(text: String, expected: [InstrumentationPolicy.PortRange]) throws {
+    func parsesPortsAndRanges(text: String, expected: [NamespacePolicy.PortRange]) throws {
         #expect(try NamespacePolicy.parsePorts(text) == expected)
     }
 
@@ -39,7 +40,10 @@ import Testing
         #expect(policy.metadata.name == NamespacePolicy.name)
         #expect(policy.metadata.namespace == "shop")
         #expect(policy.spec.podSelector == PodSelector())
-        #expect(policy.spec.ports == [.init(port: 8080)])
-        #expect(policy.spec.sampling == nil)
+        #expect(policy.spec.document["ports"] == [["port": 8080]])
+        #expect(policy.spec.document["sampling"] == nil)
+        let sampled = try NamespacePolicy(namespace: "shop", ports: "8000-9000", sampling: "0.25").policy
+        #expect(sampled.spec.document == ["podSelector": [:], "ports": [["port": 8000, "endPort": 9000]], "sampling": ["sampler": "parentbased_traceidratio", "ratio": "0.25"]])
+        #expect(try sampled.spec.policy().sampler == .parentBasedTraceIDRatio(0.25))
     }
 }

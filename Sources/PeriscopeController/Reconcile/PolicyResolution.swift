@@ -56,17 +56,18 @@ public struct PolicyResolution: Sendable {
             switch validate(policy.spec) {
             case .failure(let rejection):
                 verdicts[key] = .failure(rejection)
-            case .success(let model):
+            case .success:
                 let settings = NodeInstrumentation.PolicySettings(
-                    namespace: key.namespace ?? "", name: key.name, generation: policy.metadata.generation ?? 0, policy: model)
+                    namespace: key.namespace ?? "", name: key.name, generation: policy.metadata.generation ?? 0,
+                    spec: policy.spec.policyDocument.withoutPositions)
                 verdicts[key] = .success(settings)
                 matchedPods[key] = 0
                 desiredNodes[key] = []
-                let selector = policy.spec.podSelector?.labelSelector ?? LabelSelector()
+                let podSelector = policy.spec.podSelector
                 byNamespace[key.namespace ?? "", default: []].append(
                     Candidate(
-                        key: key, selector: selector, containers: Set(policy.spec.containers ?? []),
-                        specificity: policy.spec.podSelector?.requirementCount ?? 0, settings: settings))
+                        key: key, selector: podSelector?.labelSelector ?? LabelSelector(), containers: Set(policy.spec.containers ?? []),
+                        specificity: podSelector?.requirementCount ?? 0, settings: settings))
             }
         }
         for node in state.nodes {

@@ -4,10 +4,12 @@
 /// UID) and, if the pod's policy lists `executables`, its executable matches one. Processes it
 /// forks later are traced with it (the merged policy names them by pid).
 ///
-/// Each policy in force with processes on the node becomes one policy of the plan naming them by pid
-/// (`executables` and `pids` of the policy are applied here, per pod, so they never select
-/// processes outside the policy's own pods), in order of namespace and name; see `PolicySet`
-/// for how they act together. `resourceAttributes` go to each pod's decoration.
+/// Each policy in force with processes on the node becomes one policy of the plan, named
+/// `namespace/name`, naming them by pid (`executables` and `pids` of the policy are applied here,
+/// per pod, so they never select processes outside the policy's own pods), in order of namespace
+/// and name; the plan's set says which process follows which policy (`PolicySet.owners`), as
+/// matched here, so the agent never works it out again. See `PolicySet` for how they act
+/// together. `resourceAttributes` go to each pod's decoration.
 public struct NodePlanner: Sendable {
     public var nodeName: String
     public var targets: [PodTarget]
@@ -42,12 +44,20 @@ public struct NodePlanner: Sendable {
                 pod: target, containerName: container.name, nodeName: nodeName, resourceAttributes: policy.resourceAttributes)
             pidsByPolicy[target.policyKey, default: []].append(process.pid)
         }
-        let perPolicy = policies.keys.sorted().compactMap { key -> Policy? in
-            guard var policy = policies[key], let pids = pidsByPolicy[key] else { return nil }
+        var perPolicy: [Policy] = []
+        var names: [String] = []
+        var owners: [Int32: Int] = [:]
+        for key in policies.keys.sorted() {
+            guard var policy = policies[key], let pids = pidsByPolicy[key] else { continue }
             policy.executables = []
             policy.pids = pids.sorted()
-            return policy
+            for pid in pids { owners[pid] = perPolicy.count }
+            perPolicy.append(policy)
+            names.append(key)
         }
-        return NodePlan(policies: PolicySet(perPolicy.isEmpty ? [Policy(pids: [NodePlan.noProcess])] : perPolicy), decorations: decorations)
+        guard !perPolicy.isEmpty else {
+            return NodePlan(policies: PolicySet([Policy(pids: [NodePlan.noProcess])], names: ["none"]), decorations: decorations)
+        }
+        return NodePlan(policies: PolicySet(perPolicy, names: names, owners: owners), decorations: decorations)
     }
 }

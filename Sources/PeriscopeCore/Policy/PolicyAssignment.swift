@@ -3,6 +3,10 @@
 /// exclusions, query handling and sampler then apply to the process's spans. Processes no
 /// single policy claims, and processes not seen yet, follow `PolicySet.merged`.
 ///
+/// When the set says who follows what (`PolicySet.owners`, from the node plan), that is taken
+/// as it is, without running any selector: a process the set does not name follows its parent's
+/// policy (a child forked since the plan), or `merged`.
+///
 /// With one policy nothing is tracked and every process follows it.
 public struct PolicyAssignment: Sendable, Equatable {
     public private(set) var policies: PolicySet
@@ -11,6 +15,8 @@ public struct PolicyAssignment: Sendable, Equatable {
     /// pid → decoders, for processes whose decoders are not `policies.merged.protocols`.
     public private(set) var protocolOverrides: [Int32: Set<TracedProtocol>] = [:]
     private var selections: [ProcessSelection] = []
+    /// pid → parent, for processes the set's `owners` do not name.
+    private var parents: [Int32: Int32] = [:]
 
     public init(policies: PolicySet) {
         self.policies = policies
@@ -29,13 +35,26 @@ public struct PolicyAssignment: Sendable, Equatable {
         owners = [:]
         protocolOverrides = [:]
         guard isTracking else { return }
+        if let pinned = policies.owners {
+            parents = Dictionary(processes.map { ($0.pid, $0.ppid) }, uniquingKeysWith: { first, _ in first })
+            for process in processes where process.pid != agentPID {
+                decide(process.pid, pinned: pinned)
+            }
+            return
+        }
         selections = policies.policies.map { ProcessSelector.select(processes: processes, policy: $0, selfPID: agentPID) }
         for process in processes { decide(process.pid) }
     }
 
     /// A process started or replaced its image; after a first `assign`.
     public mutating func update(with entry: ProcessEntry) {
-        guard isTracking, !selections.isEmpty else { return }
+        guard isTracking else { return }
+        if let pinned = policies.owners {
+            parents[entry.pid] = entry.ppid
+            decide(entry.pid, pinned: pinned)
+            return
+        }
+        guard !selections.isEmpty else { return }
         for index in selections.indices {
             selections[index].update(with: entry, policy: policies.policies[index])
         }
@@ -46,12 +65,31 @@ public struct PolicyAssignment: Sendable, Equatable {
     public mutating func remove(pid: Int32) {
         guard isTracking else { return }
         for index in selections.indices { selections[index].remove(pid: pid) }
+        parents[pid] = nil
         owners[pid] = nil
         protocolOverrides[pid] = nil
     }
 
+    /// The owner the set names, else the nearest ancestor's (a bounded walk: `/proc` can hold cycles).
+    private mutating func decide(_ pid: Int32, pinned: [Int32: Int]) {
+        var current = pid
+        var owner: Int?
+        for _ in 0..<64 {
+            if let named = pinned[current] ?? (current == pid ? nil : owners[current]) {
+                owner = named
+                break
+            }
+            guard let parent = parents[current], parent != current, parent > 0 else { break }
+            current = parent
+        }
+        set(owner, for: pid)
+    }
+
     private mutating func decide(_ pid: Int32) {
-        let owner = selections.indices.first { selections[$0].isSelected(pid: pid) }
+        set(selections.indices.first { selections[$0].isSelected(pid: pid) }, for: pid)
+    }
+
+    private mutating func set(_ owner: Int?, for pid: Int32) {
         owners[pid] = owner
         let protocols = owner.map { policies.policies[$0].protocols } ?? policies.merged.protocols
         protocolOverrides[pid] = protocols == policies.merged.protocols ? nil : protocols

@@ -1,34 +1,29 @@
-import Yams
-
-/// A YAML node together with the field path that leads to it, with typed readers that
-/// turn every mismatch into a `PolicyError` naming that path.
+/// A node of a policy document together with the field path that leads to it, with typed
+/// readers that turn every mismatch into a `PolicyError` naming that path.
 struct PolicyNode {
-    let node: Node
+    let node: DocumentNode
     let path: String
 
-    init(_ node: Node, path: String) {
+    init(_ node: DocumentNode, path: String) {
         self.node = node
         self.path = path
     }
 
-    var isNull: Bool {
-        guard case .scalar(let scalar) = node else { return false }
-        return scalar.style == .plain && node.tag == Tag(.null)
-    }
+    var isNull: Bool { node.isNull }
 
-    var line: Int? { node.mark?.line }
-    var column: Int? { node.mark?.column }
+    var line: Int? { node.line }
+    var column: Int? { node.column }
 
     /// The value as a person wrote it, for error messages.
     var rendered: String {
-        switch node {
-        case .scalar(let scalar):
-            if scalar.style == .plain, scalar.string.isEmpty { return "null" }
-            if scalar.style == .plain { return Self.shortened(scalar.string) }
-            return Self.quoted(scalar.string)
+        switch node.content {
+        case .null: return "null"
+        case .scalar(let text, let quoted):
+            if !quoted, text.isEmpty { return "null" }
+            return quoted ? Self.quoted(text) : Self.shortened(text)
         case .mapping: return "a mapping"
         case .sequence: return "a list"
-        case .alias: return "an alias"
+        case .unsupported(let what): return what
         }
     }
 
@@ -41,55 +36,62 @@ struct PolicyNode {
 
     /// The entries of a mapping whose keys must all be in `known`; in document order.
     func mapping(knownKeys known: [String], allowed: String = "a mapping") throws(PolicyError) -> [(String, PolicyNode)] {
-        guard case .mapping(let mapping) = node else { throw error(allowed: allowed) }
+        guard case .mapping(let mapping) = node.content else { throw error(allowed: allowed) }
         var entries: [(String, PolicyNode)] = []
-        for (keyNode, value) in mapping {
-            guard case .scalar(let key) = keyNode else {
+        for entry in mapping {
+            guard case .scalar(let key, _) = entry.key.content else {
                 throw PolicyError(
-                    code: .invalidValue, field: path, value: PolicyNode(keyNode, path: path).rendered,
-                    allowed: "field names that are plain strings", line: keyNode.mark?.line,
-                    column: keyNode.mark?.column
+                    code: .invalidValue, field: path, value: PolicyNode(entry.key, path: path).rendered,
+                    allowed: "field names that are plain strings", line: entry.key.line,
+                    column: entry.key.column
                 )
             }
-            let childPath = path.isEmpty ? key.string : "\(path).\(key.string)"
-            guard known.contains(key.string) else {
+            let childPath = path.isEmpty ? key : "\(path).\(key)"
+            guard known.contains(key) else {
                 throw PolicyError(
                     code: .unknownField, field: childPath, allowed: known.joined(separator: ", "),
-                    line: keyNode.mark?.line, column: keyNode.mark?.column
+                    line: entry.key.line, column: entry.key.column
                 )
             }
-            entries.append((key.string, PolicyNode(value, path: childPath)))
+            entries.append((key, PolicyNode(entry.value, path: childPath)))
         }
         return entries
     }
 
     /// The items of a list.
     func sequence(allowed: String) throws(PolicyError) -> [PolicyNode] {
-        guard case .sequence(let sequence) = node else { throw error(allowed: allowed) }
+        guard case .sequence(let sequence) = node.content else { throw error(allowed: allowed) }
         return sequence.enumerated().map { PolicyNode($0.element, path: "\(path)[\($0.offset)]") }
     }
 
     /// The text of a non-null scalar; numbers and booleans count as their text.
     func text(allowed: String) throws(PolicyError) -> String {
-        guard case .scalar(let scalar) = node, !isNull else { throw error(allowed: allowed) }
-        return scalar.string
+        guard case .scalar(let text, _) = node.content else { throw error(allowed: allowed) }
+        return text
     }
 
     /// A plain decimal integer within `range`. Quoted numbers, floats, hex and
     /// out-of-range values are rejected with `allowed` as the explanation.
     func integer(in range: ClosedRange<Int>, allowed: String) throws(PolicyError) -> Int {
-        guard case .scalar(let scalar) = node, scalar.style == .plain,
-              let value = Self.decimal(scalar.string), range.contains(value)
+        guard case .scalar(let text, quoted: false) = node.content, let value = Self.decimal(text), range.contains(value)
         else { throw error(allowed: allowed) }
         return value
     }
 
     /// `true` or `false` (YAML 1.1 spellings such as `yes` included), unquoted.
     func bool() throws(PolicyError) -> Bool {
-        guard case .scalar(let scalar) = node, scalar.style == .plain,
-              let value = Bool.construct(from: scalar)
+        guard case .scalar(let text, quoted: false) = node.content, let value = Self.yamlBool(text)
         else { throw error(allowed: "true or false") }
         return value
+    }
+
+    /// YAML 1.1's booleans, as Kubernetes' YAML reads them.
+    static func yamlBool(_ text: String) -> Bool? {
+        switch text {
+        case "true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON": true
+        case "false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF": false
+        default: nil
+        }
     }
 
     /// Parses `[+-]?[0-9]+`; nil for anything else, including values that overflow `Int`.

@@ -1,5 +1,6 @@
 /// The policies one agent has in force, highest precedence first: the documents of a
-/// standalone policy file in file order, or a node's policies in a cluster.
+/// standalone policy file in file order, or a node's policies in a cluster, each with its name
+/// and identity.
 ///
 /// The kernel filter takes one policy, `merged`: processes selected by any policy (every
 /// process when one selects by port only), ports the union (all ports when any policy has
@@ -7,21 +8,50 @@
 /// policy), the largest payload size, query strings kept when any policy keeps them, resource
 /// attributes combined (the first policy wins a key), and the sampler and export of the first
 /// policy. Each process's spans follow the first policy that selects it (decoders, routes,
-/// route exclusions, queries, sampler: see `PolicyAssignment`), others `merged`; export is
-/// one for the agent, the first policy's.
+/// route exclusions, queries, sampler: see `PolicyAssignment`), others `merged`. A span's
+/// export and resource attributes are its policy's (`id(ofOwner:)`).
 public struct PolicySet: Sendable, Equatable {
     /// Never empty.
     public let policies: [Policy]
+    /// The name of each policy, in the same order: `namespace/name` in a cluster.
+    public let names: [String]
+    /// The identity of each policy, from its name.
+    public let ids: [PolicyID]
     public let merged: Policy
+    /// Which processes follow which policy (pid → index), when something that knows decided it:
+    /// the node plan, from the containers each policy is in force for. Nil when each policy's own
+    /// selectors decide (a policy file). See `PolicyAssignment`.
+    public let owners: [Int32: Int]?
 
-    /// - Parameter policies: highest precedence first; none means one default policy.
-    public init(_ policies: [Policy]) {
-        self.policies = policies.isEmpty ? [Policy()] : policies
-        merged = Self.merge(self.policies)
+    /// - Parameters:
+    ///   - policies: highest precedence first; none means one default policy.
+    ///   - names: one per policy; by default `document-1`, `document-2`, ….
+    ///   - owners: pid → index of the policy the process follows, when already decided.
+    public init(_ policies: [Policy], names: [String]? = nil, owners: [Int32: Int]? = nil) {
+        let policies = policies.isEmpty ? [Policy()] : policies
+        let names = names.flatMap { $0.count == policies.count ? $0 : nil } ?? policies.indices.map { "document-\($0 + 1)" }
+        self.policies = policies
+        self.names = names
+        ids = names.map(PolicyID.init(name:))
+        merged = Self.merge(policies)
+        self.owners = owners?.filter { policies.indices.contains($0.value) }
     }
 
-    public init(_ policy: Policy) {
-        self.init([policy])
+    public init(_ policy: Policy, name: String = "document-1") {
+        self.init([policy], names: [name])
+    }
+
+    /// The identity spans of a process get from the index of the policy it follows (nil for the
+    /// merged policy): that policy's, or with a single policy in force, the only one's. Nil
+    /// when no one policy is the process's: its spans go to the agent's own export only.
+    public func id(ofOwner owner: Int?) -> PolicyID? {
+        if let owner { return ids.indices.contains(owner) ? ids[owner] : nil }
+        return ids.count == 1 ? ids[0] : nil
+    }
+
+    /// The policy with identity `id`, if in force.
+    public func policy(_ id: PolicyID) -> Policy? {
+        ids.firstIndex(of: id).map { policies[$0] }
     }
 
     static func merge(_ policies: [Policy]) -> Policy {

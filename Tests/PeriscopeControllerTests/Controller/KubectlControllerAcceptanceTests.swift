@@ -1,6 +1,7 @@
 import Foundation
 import PeriscopeAPI
 import PeriscopeController
+import PeriscopeCore
 import PeriscopeKube
 import PeriscopeKubeTestServer
 import Testing
@@ -60,8 +61,10 @@ struct KubectlControllerAcceptanceTests {
         #expect(target.labels == ["app": "checkout", "tier": "web"])
         #expect(target.uid.isEmpty == false)
         #expect(nodeA.spec.policies.map(\.name) == ["checkout"])
-        #expect(nodeA.spec.policies[0].ports == [.init(port: 3000), .init(port: 8000, endPort: 9000)])
-        #expect(nodeA.spec.policies[0].sampling == .init(sampler: "parentbased_traceidratio", ratio: "0.25"))
+        let policy = try nodeA.spec.policies[0].policy()
+        #expect(policy.ports == PortSet([3000...3000, 8000...9000]))
+        #expect(policy.sampler == .parentBasedTraceIDRatio(0.25))
+        #expect(nodeA.spec.policies[0].spec["podSelector"] == nil && nodeA.spec.policies[0].spec["containers"] == nil)
         let managers = (server.objects(.nodeInstrumentations)["node-a"]?.value(atPath: "metadata.managedFields")?.arrayValue ?? []).compactMap { $0["manager"]?.stringValue }
         #expect(managers == ["periscope-controller"])
 

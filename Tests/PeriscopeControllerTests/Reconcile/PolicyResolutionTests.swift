@@ -20,7 +20,7 @@ struct PolicyResolutionTests {
 
     @Test func selectsRunningPodsOfItsNamespaceOnExistingNodes() {
         let state = ClusterState(
-            policies: [Objects.policy("checkout", spec: Spec(podSelector: Objects.selector(["app": "checkout"])))],
+            policies: [Objects.policy("checkout", spec: Spec(["podSelector": Objects.selector(["app": "checkout"]).document]))],
             pods: [
                 Objects.pod("running"),
                 Objects.pod("pending", phase: "Pending"),
@@ -49,7 +49,7 @@ struct PolicyResolutionTests {
     @Test(arguments: expressions)
     func matchesExpressions(_ expression: PodSelector.Expression, _ expected: [String]) {
         let state = ClusterState(
-            policies: [Objects.policy("p", spec: Spec(podSelector: PodSelector(matchExpressions: [expression])))],
+            policies: [Objects.policy("p", spec: Spec(["podSelector": PodSelector(matchExpressions: [expression]).document]))],
             pods: [
                 Objects.pod("web", labels: ["tier": "web"]), Objects.pod("api", labels: ["tier": "api"]), Objects.pod("none", labels: [:]),
             ],
@@ -60,7 +60,7 @@ struct PolicyResolutionTests {
 
     @Test func emptySelectorSelectsEveryPodAndContainersNarrow() {
         let state = ClusterState(
-            policies: [Objects.policy("all", spec: Spec(containers: ["app"]))],
+            policies: [Objects.policy("all", spec: Spec(["containers": ["app"]]))],
             pods: [Objects.pod("a", labels: [:], containers: ["app", "sidecar"]), Objects.pod("b", labels: ["x": "y"], containers: ["sidecar"])],
             nodes: Objects.nodes("node-a"))
         #expect(Self.targets(state) == ["node-a": ["a→all[app]"]])
@@ -70,31 +70,31 @@ struct PolicyResolutionTests {
         (
             "a policy naming the container beats one covering all",
             [
-                Objects.policy("a-all", spec: Spec(podSelector: Objects.selector(["app": "checkout", "tier": "web"]))),
-                Objects.policy("z-named", spec: Spec(containers: ["app"])),
+                Objects.policy("a-all", spec: Spec(["podSelector": Objects.selector(["app": "checkout", "tier": "web"]).document])),
+                Objects.policy("z-named", spec: Spec(["containers": ["app"]])),
             ],
             ["pod→a-all[sidecar]", "pod→z-named[app]"]
         ),
         (
             "the more specific selector wins",
             [
-                Objects.policy("a-broad", spec: Spec(podSelector: Objects.selector(["app": "checkout"]))),
-                Objects.policy("z-narrow", spec: Spec(podSelector: Objects.selector(["app": "checkout"], [.init(key: "tier", operator: "Exists")]))),
+                Objects.policy("a-broad", spec: Spec(["podSelector": Objects.selector(["app": "checkout"]).document])),
+                Objects.policy("z-narrow", spec: Spec(["podSelector": Objects.selector(["app": "checkout"], [.init(key: "tier", operator: "Exists")]).document])),
             ],
             ["pod→z-narrow[app,sidecar]"]
         ),
         (
             "otherwise the first name wins",
             [
-                Objects.policy("beta", spec: Spec(podSelector: Objects.selector(["app": "checkout"]))),
-                Objects.policy("alpha", spec: Spec(podSelector: Objects.selector(["tier": "web"]))),
+                Objects.policy("beta", spec: Spec(["podSelector": Objects.selector(["app": "checkout"]).document])),
+                Objects.policy("alpha", spec: Spec(["podSelector": Objects.selector(["tier": "web"]).document])),
             ],
             ["pod→alpha[app,sidecar]"]
         ),
         (
             "a policy that is not accepted never wins",
             [
-                Objects.policy("alpha", spec: Spec(ports: [.init(port: 80), .init(port: 80)])),
+                Objects.policy("alpha", spec: Spec(["ports": [["port": 80], ["port": 80]]])),
                 Objects.policy("beta", spec: Spec()),
             ],
             ["pod→beta[app,sidecar]"]
@@ -155,14 +155,14 @@ struct PolicyResolutionTests {
     @Test func nodeObjectCarriesEachWinningPolicyOnce() {
         let state = ClusterState(
             policies: [
-                Objects.policy("web", generation: 3, spec: Spec(podSelector: Objects.selector(["app": "checkout"]), ports: [.init(port: 8080)])),
-                Objects.policy("unused", spec: Spec(podSelector: Objects.selector(["app": "nothing"]))),
+                Objects.policy("web", generation: 3, spec: Spec(["podSelector": Objects.selector(["app": "checkout"]).document, "ports": [["port": 8080]]])),
+                Objects.policy("unused", spec: Spec(["podSelector": Objects.selector(["app": "nothing"]).document])),
             ],
             pods: [Objects.pod("a"), Objects.pod("b")], nodes: Objects.nodes("node-a"))
         let spec = PolicyResolution(state).desired["node-a"]!
         #expect(spec.policies.map(\.name) == ["web"])
         #expect(spec.policies[0].generation == 3)
-        #expect(spec.policies[0].ports == [.init(port: 8080)])
+        #expect(spec.policies[0].spec == ["ports": [["port": 8080]]], "the policy's fields as written, without its selector")
         #expect(spec.targets.map(\.name) == ["a", "b"])
     }
 }

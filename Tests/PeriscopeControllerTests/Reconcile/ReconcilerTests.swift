@@ -10,8 +10,8 @@ struct ReconcilerTests {
         FakeCluster(
             ClusterState(
                 policies: [
-                    Objects.policy("checkout", spec: Spec(podSelector: Objects.selector(["app": "checkout"]), ports: [.init(port: 8080)])),
-                    Objects.policy("cart", spec: Spec(podSelector: Objects.selector(["app": "cart"]))),
+                    Objects.policy("checkout", spec: Spec(["podSelector": Objects.selector(["app": "checkout"]).document, "ports": [["port": 8080]]])),
+                    Objects.policy("cart", spec: Spec(["podSelector": Objects.selector(["app": "cart"]).document])),
                 ],
                 pods: [
                     Objects.pod("checkout-1", node: "node-a"), Objects.pod("checkout-2", node: "node-b"),
@@ -90,7 +90,7 @@ struct ReconcilerTests {
         var cluster = Self.cluster()
         var reconciler = Reconciler()
         cluster.reconcile(&reconciler)
-        cluster.state.policies[1].spec.podSelector = Objects.selector(["app": "checkout"], [.init(key: "app", operator: "Exists")])
+        cluster.state.policies[1].spec = Spec(["podSelector": Objects.selector(["app": "checkout"], [.init(key: "app", operator: "Exists")]).document])
         cluster.state.policies[1].metadata.generation = 2
         cluster.reconcile(&reconciler)
         #expect(cluster.object("node-a")!.spec.targets.map(\.policy) == ["cart"], "the more specific selector takes checkout-1")
@@ -111,7 +111,7 @@ struct ReconcilerTests {
     @Test func statusTellsAcceptedReadyAndNodeCounts() throws {
         var cluster = Self.cluster()
         cluster.state.policies.append(
-            Objects.policy("broken", spec: Spec(ports: [.init(port: 8000, endPort: 9000), .init(port: 8500)])))
+            Objects.policy("broken", spec: Spec(["ports": [["port": 8000, "endPort": 9000], ["port": 8500]]])))
         var reconciler = Reconciler()
         cluster.reconcile(&reconciler, now: "T1")
 
@@ -146,7 +146,7 @@ struct ReconcilerTests {
 
         cluster.agentsApply(error: "uprobe attach failed: ENOENT", on: "node-b")
         cluster.state.policies[0].metadata.generation = 2
-        cluster.state.policies[0].spec.ports = [.init(port: 8081)]
+        cluster.state.policies[0].spec.document = ["podSelector": Objects.selector(["app": "checkout"]).document, "ports": [["port": 8081]]]
         cluster.reconcile(&reconciler, now: "T4")
         cluster.agentsApply(on: "node-a")
         cluster.reconcile(&reconciler, now: "T5")
@@ -156,7 +156,7 @@ struct ReconcilerTests {
     }
 
     @Test func aPolicyWithoutPodsIsNotReadyAndSaysWhy() throws {
-        var cluster = FakeCluster(ClusterState(policies: [Objects.policy("idle", spec: Spec(podSelector: Objects.selector(["app": "none"])))], nodes: Objects.nodes("node-a")))
+        var cluster = FakeCluster(ClusterState(policies: [Objects.policy("idle", spec: Spec(["podSelector": Objects.selector(["app": "none"]).document]))], nodes: Objects.nodes("node-a")))
         var reconciler = Reconciler()
         cluster.reconcile(&reconciler)
         let status = try #require(cluster.status("idle"))

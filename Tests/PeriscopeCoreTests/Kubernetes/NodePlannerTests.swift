@@ -44,6 +44,21 @@ import Testing
         #expect(plan.decorations[20]?.attributes["env"] == nil)
         #expect(plan.decorations[20]?.attributes["k8s.node.name"] == "node-a")
         #expect(plan.processCount == 3)
+        // The plan says who follows which policy, by name; the agent takes that as it is.
+        #expect(plan.policies.names == ["pay/api", "shop/all"])
+        #expect(plan.policies.owners == [10: 1, 11: 1, 20: 0])
+        var assignment = PolicyAssignment(policies: plan.policies)
+        assignment.assign(processes: processes, agentPID: 1)
+        #expect(assignment.owners == [10: 1, 11: 1, 20: 0])
+        #expect(plan.policies.id(ofOwner: assignment.owner(of: 11)) == PolicyID(name: "shop/all"))
+        #expect(plan.policies.id(ofOwner: assignment.owner(of: 30)) == nil, "a process no policy claims belongs to none")
+        // A child forked since the plan follows its parent's policy until the next plan names it.
+        assignment.update(with: ProcessEntry(pid: 12, ppid: 11, executable: "/usr/bin/web"))
+        #expect(assignment.owner(of: 12) == 1)
+        assignment.update(with: ProcessEntry(pid: 31, ppid: 30, executable: "/usr/bin/other"))
+        #expect(assignment.owner(of: 31) == nil)
+        assignment.remove(pid: 12)
+        #expect(assignment.owner(of: 12) == nil)
     }
 
     @Test func noTargetProcessSelectsNothingRatherThanEverything() throws {
