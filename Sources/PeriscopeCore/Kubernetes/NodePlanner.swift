@@ -1,8 +1,10 @@
 /// Turns a node's targets and the processes found in their containers into a `NodePlan`.
 ///
 /// A process is traced when its cgroup names a target container (same container ID and pod
-/// UID) and, if the pod's policy lists `executables`, its executable matches one. Processes it
-/// forks later are traced with it (the merged policy names them by pid).
+/// UID) and the policy's own selectors select it among the processes of its containers: its
+/// `pids` (with descendants) and `executables` when it lists any, minus its `exclude.pids` and
+/// `exclude.executables`. Processes it forks later are traced with it (the merged policy names
+/// them by pid).
 ///
 /// Each policy in force with processes on the node becomes one policy of the plan, named
 /// `namespace/name`, naming them by pid (`executables` and `pids` of the policy are applied here,
@@ -33,23 +35,36 @@ public struct NodePlanner: Sendable {
                 byContainerID[id] = (target, container)
             }
         }
-        var decorations: [Int32: PodDecoration] = [:]
-        var pidsByPolicy: [String: [Int32]] = [:]
+        // Each policy's processes: those in the containers it is in force for.
+        var inContainers: [String: [(ProcessEntry, PodTarget, PodTarget.Container)]] = [:]
         for process in processes {
             guard let cgroup = containers[process.pid], let (target, container) = byContainerID[cgroup.containerID],
-                target.uid.lowercased() == cgroup.podUID.lowercased(), let policy = policies[target.policyKey]
+                target.uid.lowercased() == cgroup.podUID.lowercased()
             else { continue }
-            if !policy.executables.isEmpty, !ProcessSelection.matches(process, policy.executables) { continue }
-            decorations[process.pid] = PodDecoration(
-                pod: target, containerName: container.name, nodeName: nodeName, resourceAttributes: policy.resourceAttributes)
-            pidsByPolicy[target.policyKey, default: []].append(process.pid)
+            inContainers[target.policyKey, default: []].append((process, target, container))
+        }
+        var decorations: [Int32: PodDecoration] = [:]
+        var pidsByPolicy: [String: [Int32]] = [:]
+        for (key, found) in inContainers {
+            guard let policy = policies[key] else { continue }
+            // The policy's selectors and exclusions, applied among its own processes only: a
+            // policy of one namespace never selects or excludes another namespace's processes.
+            let selection = ProcessSelector(policy: policy, agentPID: 0).select(found.map(\.0))
+            for (process, target, container) in found where selection.isSelected(pid: process.pid) {
+                decorations[process.pid] = PodDecoration(
+                    pod: target, containerName: container.name, nodeName: nodeName, resourceAttributes: policy.resourceAttributes)
+                pidsByPolicy[key, default: []].append(process.pid)
+            }
         }
         var perPolicy: [Policy] = []
         var names: [String] = []
         var owners: [Int32: Int] = [:]
         for key in policies.keys.sorted() {
             guard var policy = policies[key], let pids = pidsByPolicy[key] else { continue }
+            // Selection and exclusion by process are done: the plan names the processes.
             policy.executables = []
+            policy.exclude.pids = []
+            policy.exclude.executables = []
             policy.pids = pids.sorted()
             for pid in pids { owners[pid] = perPolicy.count }
             perPolicy.append(policy)

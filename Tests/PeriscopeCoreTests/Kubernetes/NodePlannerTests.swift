@@ -95,6 +95,37 @@ import Testing
         #expect(plan.policy.executables.isEmpty)
     }
 
+    /// Tenant isolation: what one namespace's policy selects or excludes by pid or executable
+    /// applies among its own pods' processes; another namespace's processes are untouched.
+    @Test func aPolicysSelectorsAndExclusionsStayWithinItsOwnPods() throws {
+        let planner = NodePlanner(nodeName: "n", targets: Self.targets, policies: [
+            "shop/all": try Self.policy("exclude: {pids: [20], executables: [\"*api*\", \"*health*\"]}"),
+            "pay/api": try Self.policy("pids: [20]"),
+        ])
+        let processes = [
+            ProcessEntry(pid: 10, ppid: 1, executable: "/usr/bin/web"),
+            ProcessEntry(pid: 11, ppid: 10, executable: "/usr/bin/healthcheck"),
+            ProcessEntry(pid: 12, ppid: 11, executable: "/usr/bin/sh"),
+            ProcessEntry(pid: 20, ppid: 1, executable: "/usr/bin/api"),
+            ProcessEntry(pid: 21, ppid: 20, executable: "/usr/bin/api-worker"),
+            ProcessEntry(pid: 22, ppid: 1, executable: "/usr/bin/sidecar"),
+        ]
+        let plan = planner.plan(processes: processes, containers: [
+            10: .init(podUID: Self.uidA, containerID: Self.id("a")),
+            11: .init(podUID: Self.uidA, containerID: Self.id("a")),
+            12: .init(podUID: Self.uidA, containerID: Self.id("a")),
+            20: .init(podUID: Self.uidB, containerID: Self.id("b")),
+            21: .init(podUID: Self.uidB, containerID: Self.id("b")),
+            22: .init(podUID: Self.uidB, containerID: Self.id("b")),
+        ])
+        // shop excludes its healthcheck (and what it runs); its exclusion of pid 20 and of "*api*" reaches nothing of pay's.
+        #expect(plan.policies.policies[1].pids == [10])
+        // pay traces pid 20 with its descendants, not its sidecar.
+        #expect(plan.policies.policies[0].pids == [20, 21])
+        #expect(plan.policy.exclude.pids.isEmpty && plan.policy.exclude.executables.isEmpty, "nothing excluded node-wide")
+        #expect(plan.policy.pids.sorted() == [10, 20, 21])
+    }
+
     @Test func eachPodKeepsTheDecodersOfItsOwnPolicy() throws {
         let planner = NodePlanner(nodeName: "n", targets: Self.targets, policies: [
             "shop/all": try Self.policy("protocols: [tcp]"), "pay/api": try Self.policy("protocols: [http]"),
