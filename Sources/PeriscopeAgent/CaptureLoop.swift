@@ -168,7 +168,7 @@ final class CaptureLoop {
         for var span in finished {
             span.executable = processes[span.pid]?.executable ?? procfs.executable(of: span.pid)
             let owner = assignment.owner(of: span.pid)
-            span.policyIndex = owner
+            span.policy = policies.id(ofOwner: owner)
             let decision = if let owner, pipelines.indices.contains(owner) {
                 pipelines[owner].decide(span)
             } else {

@@ -52,10 +52,11 @@ public struct Span: Sendable, Equatable {
     public var incoming: TraceContext?
     /// Whether the parent is a span of this node. Not exported.
     public var parentIsLocal = false
-    /// Which of several policies in force the span's process followed when the span was
-    /// built (see `PolicyAssignment`), filled in by the agent; nil for the merged policy. Kept
-    /// with the span because the process may be gone when the span is delivered. Not exported.
-    public var policyIndex: Int?
+    /// The identity of the policy the span's process followed when the span was decided
+    /// (`PolicySet.id(ofOwner:)`), filled in by the agent; nil when no one policy is the
+    /// process's. Stable across policy changes: the span's export and resource attributes are
+    /// that policy's whenever it is delivered, even after its process is gone. Not exported.
+    public var policy: PolicyID?
 
     public init(
         traceID: TraceID, spanID: SpanID, parentSpanID: SpanID? = nil, kind: Kind, name: String,
