@@ -42,6 +42,9 @@ let package = Package(
         .target(name: "CPeriscopeBPF"),
         // Compiles bpf/*.bpf.c with clang -target bpf during `swift build`.
         .plugin(name: "BPFCompiler", capability: .buildTool()),
+        // The system calls Periscope makes (EINTR retried in one place) and threads of their own
+        // for blocking work, off Swift's cooperative pool.
+        .target(name: "PeriscopeSystem"),
         // Pure core: policy, selection, protocol decoders, span assembly, output. No I/O.
         .target(
             name: "PeriscopeCore",
@@ -58,6 +61,7 @@ let package = Package(
         .target(
             name: "PeriscopeHTTPEndpoint",
             dependencies: [
+                "PeriscopeSystem",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -65,7 +69,7 @@ let package = Package(
         .target(
             name: "PeriscopeAgent",
             dependencies: [
-                "PeriscopeCore", "PeriscopeBPF", "PeriscopeHTTPEndpoint", "CPeriscopeCurl", "CPeriscopeZlib", "CPeriscopeMalloc",
+                "PeriscopeCore", "PeriscopeBPF", "PeriscopeHTTPEndpoint", "PeriscopeSystem", "CPeriscopeCurl", "CPeriscopeZlib", "CPeriscopeMalloc",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -74,7 +78,7 @@ let package = Package(
         .target(
             name: "PeriscopeAgentKube",
             dependencies: [
-                "PeriscopeAgent", "PeriscopeAPI", "PeriscopeKube", "PeriscopeCore",
+                "PeriscopeAgent", "PeriscopeAPI", "PeriscopeKube", "PeriscopeCore", "PeriscopeSystem",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -158,6 +162,7 @@ let package = Package(
 
         // One test target per shipped module.
         .testTarget(name: "PeriscopeCoreTests", dependencies: ["PeriscopeCore"]),
+        .testTarget(name: "PeriscopeSystemTests", dependencies: ["PeriscopeSystem"]),
         .testTarget(name: "PeriscopeBPFTests", dependencies: ["PeriscopeBPF", "PeriscopeCore", "PeriscopeTestSupport"]),
         .testTarget(
             name: "PeriscopeHTTPEndpointTests",

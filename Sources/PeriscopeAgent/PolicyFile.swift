@@ -1,6 +1,7 @@
 import PeriscopeCore
 #if canImport(Glibc)
 import Glibc
+import PeriscopeSystem
 #endif
 
 /// The policy file on disk: read, parsed, and watched for changes by its identity
@@ -37,22 +38,13 @@ public struct PolicyFile: Sendable {
     /// several as YAML documents separated by `---`, highest precedence first.
     public mutating func load() throws(LoadError) -> PolicySet {
         signature = currentSignature()
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw LoadError(path: path, reason: "cannot open: \(String(cString: strerror(errno)))")
+        guard let contents = System.readFile(path, limit: (1 << 20) + 1) else {
+            throw LoadError(path: path, reason: "cannot read: \(System.describe(errno: errno))")
         }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16384)
-        while true {
-            let count = read(fd, &chunk, chunk.count)
-            if count < 0, errno == EINTR { continue }
-            guard count > 0 else { break }
-            bytes.append(contentsOf: chunk[..<count])
-            if bytes.count > 1 << 20 {
-                throw LoadError(path: path, reason: "larger than 1 MiB; a policy is a few lines of YAML")
-            }
+        guard contents.count <= 1 << 20 else {
+            throw LoadError(path: path, reason: "larger than 1 MiB; a policy is a few lines of YAML")
         }
+        let bytes = contents
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw LoadError(path: path, reason: "not UTF-8 text")
         }

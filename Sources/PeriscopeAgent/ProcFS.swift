@@ -1,6 +1,7 @@
 import PeriscopeCore
 #if canImport(Glibc)
 import Glibc
+import PeriscopeSystem
 #endif
 
 /// Reads processes from a procfs mount. Every file is hostile: unreadable entries,
@@ -54,12 +55,7 @@ public struct ProcFS: Sendable {
     }
 
     private func read(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes = [UInt8](repeating: 0, count: 4096)
-        let count = Glibc.read(fd, &bytes, bytes.count)
-        guard count > 0 else { return nil }
-        return String(decoding: bytes[..<count], as: UTF8.self)
+        guard let bytes = System.readFile(path, limit: 4096), !bytes.isEmpty else { return nil }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }

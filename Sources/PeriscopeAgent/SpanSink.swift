@@ -2,6 +2,7 @@ import PeriscopeCore
 import Synchronization
 #if canImport(Glibc)
 import Glibc
+import PeriscopeSystem
 #endif
 
 /// Where finished spans go. Called from the capture thread only.
@@ -48,13 +49,7 @@ public final class SpanPrinter: SpanSink {
     }
 
     public func flush() {
-        var offset = 0
-        while offset < buffer.count {
-            let written = buffer[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if written < 0, errno == EINTR { continue }
-            guard written > 0 else { break }
-            offset += written
-        }
+        System.writeAll(fd, buffer)
         buffer.removeAll(keepingCapacity: true)
     }
 }

@@ -1,6 +1,7 @@
 import PeriscopeCore
 #if canImport(Glibc)
 import Glibc
+import PeriscopeSystem
 #endif
 
 /// Prints each trace as an indented tree (`--output tree`). Spans leave the tracker one by
@@ -39,13 +40,6 @@ public final class TraceTreePrinter: SpanSink {
         var text = ""
         for spans in ready { text += formatter.format(spans) + "\n\n" }
         ready.removeAll(keepingCapacity: true)
-        let bytes = Array(text.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if written < 0, errno == EINTR { continue }
-            guard written > 0 else { break }
-            offset += written
-        }
+        System.writeAll(fd, text.utf8)
     }
 }

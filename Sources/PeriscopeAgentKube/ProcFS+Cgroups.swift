@@ -2,6 +2,7 @@ import PeriscopeAgent
 import PeriscopeCore
 #if canImport(Glibc)
 import Glibc
+import PeriscopeSystem
 #endif
 
 extension ProcFS {
@@ -18,17 +19,7 @@ extension ProcFS {
 
     /// At most `CgroupContainer.maximumFileBytes` of a file.
     func readSmallFile(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes = [UInt8](repeating: 0, count: CgroupContainer.maximumFileBytes)
-        var filled = 0
-        while filled < bytes.count {
-            let count = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + filled, $0.count - filled) }
-            if count < 0, errno == EINTR { continue }
-            guard count > 0 else { break }
-            filled += count
-        }
-        return filled > 0 ? String(decoding: bytes[..<filled], as: UTF8.self) : nil
+        guard let bytes = System.readFile(path, limit: CgroupContainer.maximumFileBytes), !bytes.isEmpty else { return nil }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -5,6 +5,7 @@ import Synchronization
 
 #if canImport(Glibc)
 import Glibc
+import PeriscopeSystem
 #endif
 
 /// A small plain-HTTP/1.1 endpoint for health and metrics pages: GET and HEAD only, one
@@ -116,8 +117,7 @@ public final class PlainHTTPServer: Service, Sendable {
         var chunk = [UInt8](repeating: 0, count: 4096)
         let end = Array("\r\n\r\n".utf8)
         while request.count < 16384, !Self.contains(request, end) {
-            let count = recv(client, &chunk, chunk.count, 0)
-            if count < 0, errno == EINTR { continue }
+            let count = System.retryingInterrupted { recv(client, &chunk, chunk.count, 0) }
             guard count > 0 else { return }
             request += chunk[..<count]
         }
@@ -135,13 +135,7 @@ public final class PlainHTTPServer: Service, Sendable {
         var bytes = Array(
             "HTTP/1.1 \(response.status)\r\nContent-Type: \(response.contentType)\r\nContent-Length: \(payload.count)\r\nConnection: close\r\n\r\n".utf8)
         if parts.first != "HEAD" { bytes += payload }
-        var offset = 0
-        while offset < bytes.count {
-            let sent = bytes[offset...].withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if sent < 0, errno == EINTR { continue }
-            guard sent > 0 else { return }
-            offset += sent
-        }
+        System.sendAll(client, bytes)
     }
 
     private static func contains(_ bytes: [UInt8], _ needle: [UInt8]) -> Bool {

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PeriscopeCore
+import PeriscopeSystem
 import ServiceLifecycle
 import Synchronization
 
@@ -227,9 +228,6 @@ public final class OTLPExporter: Service, Sendable {
     private func sleep(untilMonotonic target: UInt64) {
         let now = MonotonicClock.now()
         guard target > now else { return }
-        let nanos = target - now
-        var request = timespec(tv_sec: Int(nanos / 1_000_000_000), tv_nsec: Int(nanos % 1_000_000_000))
-        var remaining = timespec()
-        while nanosleep(&request, &remaining) != 0, errno == EINTR { request = remaining }
+        System.sleep(nanoseconds: target - now)
     }
 }

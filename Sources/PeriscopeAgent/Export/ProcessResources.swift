@@ -2,6 +2,7 @@ import PeriscopeCore
 import Synchronization
 #if canImport(Glibc)
 import Glibc
+import PeriscopeSystem
 #endif
 
 /// The OpenTelemetry resource of each traced process, built once per process from
@@ -65,18 +66,7 @@ public final class ProcessResources: Sendable {
 
     /// The first `maximumEnvironBytes` of `/proc/<pid>/environ`, or nil when unreadable.
     func environ(of pid: Int32) -> [UInt8]? {
-        let fd = open("\(procRoot)/\(pid)/environ", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes = [UInt8](repeating: 0, count: Self.maximumEnvironBytes)
-        var filled = 0
-        while filled < bytes.count {
-            let count = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + filled, $0.count - filled) }
-            if count < 0, errno == EINTR { continue }
-            guard count > 0 else { break }
-            filled += count
-        }
-        return Array(bytes[..<filled])
+        System.readFile("\(procRoot)/\(pid)/environ", limit: Self.maximumEnvironBytes)
     }
 
     public static func currentHostName() -> String {
