@@ -10,24 +10,22 @@ import ServiceLifecycle
 public final class Agent: Service, @unchecked Sendable {
     private let configuration: AgentConfiguration
     private let policies: PolicySet
-    private let policyFile: PolicyFile?
     private let makeSink: @Sendable () -> SpanSink
     private let logger: Logger
     public let control: AgentControl
 
     /// - Parameters:
-    ///   - policies: the policies in force at start (already validated).
-    ///   - policyFile: where they came from, watched for changes; nil for a fixed policy.
+    ///   - policies: the policies in force at start (already validated); later ones arrive
+    ///     through `control.submit` (from a `PolicyFileWatcher` or the Kubernetes mode).
     ///   - control: how others talk to the capture thread and read its metrics.
     ///   - makeSink: builds the span sink on the capture thread.
     public init(
-        configuration: AgentConfiguration, policies: PolicySet, policyFile: PolicyFile?,
+        configuration: AgentConfiguration, policies: PolicySet,
         logger: Logger, control: AgentControl = AgentControl(), makeSink: @escaping @Sendable () -> SpanSink
     ) {
         self.control = control
         self.configuration = configuration
         self.policies = policies
-        self.policyFile = policyFile
         self.logger = logger
         self.makeSink = makeSink
     }
@@ -49,7 +47,6 @@ public final class Agent: Service, @unchecked Sendable {
     private func runCaptureThread() async throws {
         let configuration = self.configuration
         let policies = self.policies
-        let policyFile = self.policyFile
         let makeSink = self.makeSink
         let logger = self.logger
         let control = self.control
@@ -67,7 +64,7 @@ public final class Agent: Service, @unchecked Sendable {
                     }
                     control.setKernelFeatures(tracer.kernelFeatures)
                     let loop = CaptureLoop(
-                        configuration: configuration, policies: policies, policyFile: policyFile,
+                        configuration: configuration, policies: policies, policyFile: nil,
                         tracer: tracer, sink: makeSink(), control: control, logger: logger,
                         selfPID: getpid()
                     )

@@ -12,6 +12,7 @@ public final class AgentControl: Sendable {
     private let submitted = Mutex<(revision: Int, policies: PolicySet)?>(nil)
     private let appliedRevision = Atomic<Int>(0)
     private let features = Mutex<[String]>([])
+    private let reloadFailures = Atomic<UInt64>(0)
 
     public init() {}
 
@@ -44,6 +45,13 @@ public final class AgentControl: Sendable {
     func setKernelFeatures(_ list: [String]) { features.withLock { $0 = list } }
 
     /// The self-metrics as of the last loop iteration.
-    public var metrics: AgentMetrics { snapshot.withLock { $0 } }
+    public var metrics: AgentMetrics {
+        var metrics = snapshot.withLock { $0 }
+        metrics.policyReloadFailures += reloadFailures.load(ordering: .relaxed)
+        return metrics
+    }
+
+    /// A policy edit that could not be put in force (the previous policies stay).
+    public func recordPolicyReloadFailure() { reloadFailures.add(1, ordering: .relaxed) }
     func publish(_ metrics: AgentMetrics) { snapshot.withLock { $0 = metrics } }
 }

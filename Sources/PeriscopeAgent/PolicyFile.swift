@@ -1,7 +1,7 @@
 import PeriscopeCore
+import PeriscopeSystem
 #if canImport(Glibc)
 import Glibc
-import PeriscopeSystem
 #endif
 
 /// The policy file on disk: read, parsed, and watched for changes by its identity

@@ -1,7 +1,7 @@
 import PeriscopeCore
+import PeriscopeSystem
 #if canImport(Glibc)
 import Glibc
-import PeriscopeSystem
 #endif
 
 /// Reads processes from a procfs mount. Every file is hostile: unreadable entries,

@@ -1,8 +1,8 @@
 import PeriscopeCore
+import PeriscopeSystem
 import Synchronization
 #if canImport(Glibc)
 import Glibc
-import PeriscopeSystem
 #endif
 
 /// Where finished spans go. Called from the capture thread only.

@@ -1,7 +1,7 @@
 import PeriscopeCore
+import PeriscopeSystem
 #if canImport(Glibc)
 import Glibc
-import PeriscopeSystem
 #endif
 
 /// Prints each trace as an indented tree (`--output tree`). Spans leave the tracker one by

@@ -8,25 +8,25 @@ import ServiceLifecycle
 
 /// The agent's Kubernetes mode: follows this node's NodeInstrumentation (and nothing else),
 /// finds the processes of its target containers through their cgroups, hands the capture
-/// thread the resulting policy and the span resources their pod attributes, and reports on the
-/// object's status. Runs next to the `Agent` service; nothing restarts when the spec changes.
+/// thread the resulting policies, the exports each policy's telemetry and the span resources
+/// their pod attributes, and reports on the object's status. Runs next to the `Agent` service; nothing restarts when the spec changes.
 public final class NodeAgent: Service, Sendable {
     private let configuration: NodeAgentConfiguration
     private let client: KubeClient
     private let control: AgentControl
-    private let resources: ProcessResources
+    private let telemetry: Telemetry
     private let procfs: ProcFS
     private let informer: Informer<NodeInstrumentation>
     private let logger: Logger
 
     public init(
-        configuration: NodeAgentConfiguration, client: KubeClient, control: AgentControl, resources: ProcessResources,
+        configuration: NodeAgentConfiguration, client: KubeClient, control: AgentControl, telemetry: Telemetry,
         procfs: ProcFS = ProcFS(), logger: Logger
     ) {
         self.configuration = configuration
         self.client = client
         self.control = control
-        self.resources = resources
+        self.telemetry = telemetry
         self.procfs = procfs
         self.logger = logger
         informer = Informer(
@@ -60,7 +60,8 @@ public final class NodeAgent: Service, Sendable {
             let plan = planner.plan(processes: processes, containers: procfs.containers(of: processes))
             if plan != lastPlan {
                 revision += 1
-                resources.setDecorations(plan.decorations)
+                telemetry.resources.setDecorations(plan.decorations)
+                telemetry.apply(plan.policies)
                 control.submit(policies: plan.policies, revision: revision)
                 logger.info("node.plan", metadata: [
                     "node": "\(configuration.nodeName)", "generation": "\(object?.metadata.generation ?? 0)",

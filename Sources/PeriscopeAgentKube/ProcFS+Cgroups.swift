@@ -1,8 +1,8 @@
 import PeriscopeAgent
 import PeriscopeCore
+import PeriscopeSystem
 #if canImport(Glibc)
 import Glibc
-import PeriscopeSystem
 #endif
 
 extension ProcFS {

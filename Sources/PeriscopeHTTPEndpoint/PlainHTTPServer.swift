@@ -1,11 +1,11 @@
 import Foundation
 import Logging
+import PeriscopeSystem
 import ServiceLifecycle
 import Synchronization
 
 #if canImport(Glibc)
 import Glibc
-import PeriscopeSystem
 #endif
 
 /// A small plain-HTTP/1.1 endpoint for health and metrics pages: GET and HEAD only, one

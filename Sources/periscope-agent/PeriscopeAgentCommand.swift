@@ -114,13 +114,12 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
         } else {
             policies = PolicySet(Policy())
         }
-        let policy = policies.merged
+        let kubernetes = NodeAgentConfiguration.resolve(nodeName: nodeName, environment: ProcessInfo.processInfo.environment)
 
         let exportConfiguration: ExportConfiguration
         do {
             exportConfiguration = try ExportConfiguration.resolve(
-                policy: policy, environment: ProcessInfo.processInfo.environment,
-                metricsPort: metricsPort, metricsAddress: metricsAddress
+                environment: ProcessInfo.processInfo.environment, metricsPort: metricsPort, metricsAddress: metricsAddress
             )
         } catch {
             FileHandle.standardError.write(Data("periscope-agent: invalid export setting, not starting: \(error)\n".utf8))
@@ -129,20 +128,17 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
         let control = AgentControl()
         let telemetry: Telemetry
         do {
-            telemetry = try Telemetry(configuration: exportConfiguration, policy: policy, control: control, logger: logger)
+            // A standalone policy file is the operator's: its exports get the agent's health too.
+            telemetry = try Telemetry(
+                configuration: exportConfiguration, policyExportsGetAgentHealth: kubernetes == nil,
+                attributes: kubernetes == nil ? policies.merged.resourceAttributes : [:], control: control, logger: logger)
         } catch {
             FileHandle.standardError.write(Data("periscope-agent: not starting: \(error)\n".utf8))
             throw ExitCode(1)
         }
-        if let otlp = exportConfiguration.otlp {
-            logger.info("export.configured", metadata: [
-                "traces.url": "\(otlp.tracesEndpoint)", "metrics.url": "\(otlp.metricsEndpoint)",
-                "compression": "\(otlp.compression.rawValue)",
-            ])
-        }
+        telemetry.apply(policies)
 
         let format = output.format
-        let kubernetes = NodeAgentConfiguration.resolve(nodeName: nodeName, environment: ProcessInfo.processInfo.environment)
         let resources = telemetry.resources
         // In a cluster, printed spans name their pod.
         let podOf: (@Sendable (Int32) -> PodDecoration?)? = kubernetes.map { _ in { @Sendable pid in resources.decoration(of: pid) } }
@@ -151,15 +147,20 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
                 policyPath: config, output: format ?? .text, ringBufferBytes: ringBufferBytes,
                 traces: TraceLinker.Configuration(reorderWindowNanos: UInt64(reorderWindow * 1e6))
             ),
-            policies: policies, policyFile: policyFile, logger: logger, control: control,
+            policies: policies, logger: logger, control: control,
             makeSink: {
                 var sinks: [SpanSink] = []
                 if let format { sinks.append(SpanPrinter(format: format, podOf: podOf)) }
                 if output == .tree { sinks.append(TraceTreePrinter()) }
-                if let sink = telemetry.makeSink() { sinks.append(sink) }
+                sinks.append(telemetry.makeSink())
                 return sinks.count == 1 ? sinks[0] : SpanFanOut(sinks)
             }
         )
+        let watcher = policyFile.map { file in
+            PolicyFileWatcher(file: file, interval: AgentConfiguration().policyCheckInterval, control: control, logger: logger) { policies in
+                telemetry.apply(policies)
+            }
+        }
         var nodeAgent: NodeAgent?
         if let node = kubernetes {
             do {
@@ -168,19 +169,21 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
                 kube.userAgent = "periscope-agent/\(node.nodeName)"
                 nodeAgent = NodeAgent(
                     configuration: node, client: KubeClient(configuration: kube, logger: logger), control: control,
-                    resources: telemetry.resources, logger: logger)
+                    telemetry: telemetry, logger: logger)
             } catch {
                 FileHandle.standardError.write(Data("periscope-agent: no Kubernetes configuration, not starting: \(error)\n".utf8))
                 throw ExitCode(2)
             }
         }
-        let signals = SignalHandlers(control: agent.control)
-        // Shut down in reverse: the agent first (flushing its last spans into the
-        // exporter), then the metrics endpoint, then the exporter.
+        let signals = SignalHandlers(control: agent.control) { watcher?.requestReload() }
+        // Shut down in reverse: whatever feeds the agent policies, the agent (flushing its
+        // last spans into the exports), then the metrics endpoint, then the exports.
+        var services: [any Service] = telemetry.services + [agent]
+        if let nodeAgent { services.append(nodeAgent) }
+        if let watcher { services.append(watcher) }
         let group = ServiceGroup(
             configuration: .init(
-                services: telemetry.services.map { .init(service: $0) } + [.init(service: agent)]
-                    + (nodeAgent.map { [.init(service: $0)] } ?? []),
+                services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
@@ -214,9 +217,10 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
 final class SignalHandlers {
     private let sources: [DispatchSourceSignal]
 
-    init(control: AgentControl) {
+    init(control: AgentControl, reload: @escaping @Sendable () -> Void) {
         let queue = DispatchQueue(label: "periscope-agent.signals")
-        sources = [(SIGHUP, control.requestReload), (SIGUSR1, control.requestReport)].map { signalNumber, action in
+        let actions: [(Int32, @Sendable () -> Void)] = [(SIGHUP, reload), (SIGUSR1, control.requestReport)]
+        sources = actions.map { signalNumber, action in
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
             source.setEventHandler { action() }

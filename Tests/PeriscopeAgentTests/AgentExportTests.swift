@@ -122,6 +122,53 @@ extension KernelTests {
             #expect(headers["x-tenant"] == "blue")
         }
 
+        /// The policy's export follows edits of the file: spans queued for the old endpoint are
+        /// still delivered there, spans after the edit go to the new one, with the edited
+        /// resource attributes (a resource is resolved when its batch is sent); each receiver's
+        /// metrics count exactly the requests it got spans for.
+        @Test func aPolicyEditSwitchesTheExportWithoutLosingQueuedSpans() async throws {
+            let first = try OTLPReceiver(port: 14321)
+            let second = try OTLPReceiver(port: 14322)
+            let site = try TemporaryDirectory()
+            _ = try site.write("a", "a")
+            let server = try startPythonServer(port: 18527, directory: site.path)
+            let policy = { (port: UInt16, team: String) in
+                """
+                ports: [18527]
+                protocols: [http]
+                export: {otlp: {endpoint: "http://127.0.0.1:\(port)"}}
+                resourceAttributes: {team: \(team)}
+                """
+            }
+            // Batches wait three seconds: the edit comes while the first spans are still queued.
+            let agent = try await AgentHarness(
+                policy: policy(14321, "blue"),
+                environment: ["OTEL_BSP_SCHEDULE_DELAY": "3000", "OTEL_METRIC_EXPORT_INTERVAL": "300"])
+            for _ in 0..<4 { try TestProcess("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:18527/a"]).wait() }
+            _ = try await agent.waitForSpans(count: 4) { $0.isServer }
+            #expect(first.spans.isEmpty, "still queued")
+            try agent.updatePolicy(policy(14322, "green"))
+            try await Task.sleep(for: .seconds(1))
+            for _ in 0..<3 { try TestProcess("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:18527/a"]).wait() }
+            let before = try await first.waitForSpans(count: 4) { $0.kind == 2 }
+            let after = try await second.waitForSpans(count: 3, timeout: .seconds(20)) { $0.kind == 2 }
+            try await Task.sleep(for: .seconds(1))
+            let exit = try agent.stop()
+            withExtendedLifetime(server) {}
+
+            #expect(before.count == 4 && first.spans.filter { $0.kind == 2 }.count == 4, "what was queued went where it was meant to")
+            #expect(after.count == 3 && second.spans.filter { $0.kind == 2 }.count == 3)
+            #expect(after.allSatisfy { $0.resource["team"] as? String == "green" }, "resource attributes follow the edit too")
+            #expect(exit["spans_dropped"] == 0)
+            func requests(_ receiver: OTLPReceiver) -> Int {
+                receiver.latestMetrics.filter { $0["name"] as? String == "http.server.request.duration" }
+                    .flatMap { $0["points"] as? [[String: Any]] ?? [] }.reduce(0) { $0 + ($1["count"] as? Int ?? 0) }
+            }
+            #expect(requests(first) == 4)
+            #expect(requests(second) == 3)
+            #expect(agent.process.errorLog.contains("export.closing"))
+        }
+
         @Test func prometheusEndpointCountsEveryRequestEvenWhenNoneIsSampled() async throws {
             let directory = try TemporaryDirectory()
             let nginx = try startNginx(in: directory, port: 18522, httpBlock: """

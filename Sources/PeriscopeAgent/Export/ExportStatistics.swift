@@ -23,6 +23,21 @@ public struct ExportStatistics: Sendable, Equatable {
 
     public init() {}
 
+    /// Two exports' counters together.
+    public static func + (a: ExportStatistics, b: ExportStatistics) -> ExportStatistics {
+        var sum = a
+        sum.spansQueued += b.spansQueued
+        sum.spansExported += b.spansExported
+        sum.spansDroppedQueueFull += b.spansDroppedQueueFull
+        sum.spansDroppedExportFailed += b.spansDroppedExportFailed
+        sum.spansDroppedShutdown += b.spansDroppedShutdown
+        sum.exportFailures += b.exportFailures
+        sum.requestsSucceeded += b.requestsSucceeded
+        sum.bytesSent += b.bytesSent
+        sum.queueLength += b.queueLength
+        return sum
+    }
+
     /// Every span not delivered, whatever the reason.
     public var spansDropped: UInt64 { spansDroppedQueueFull + spansDroppedExportFailed + spansDroppedShutdown }
 

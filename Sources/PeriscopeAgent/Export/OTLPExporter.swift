@@ -131,7 +131,7 @@ public final class OTLPExporter: Service, Sendable {
         var groups: [ProcessKey: Int] = [:]
         var resourceGroups: [OTLPTraceEncoder.ResourceGroup] = []
         for span in batch {
-            let key = ProcessKey(pid: span.pid, executable: span.executable ?? "")
+            let key = ProcessKey(of: span)
             if let index = groups[key] {
                 resourceGroups[index].spans.append(span)
             } else {

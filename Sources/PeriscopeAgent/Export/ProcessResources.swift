@@ -1,12 +1,13 @@
 import PeriscopeCore
+import PeriscopeSystem
 import Synchronization
 #if canImport(Glibc)
 import Glibc
-import PeriscopeSystem
 #endif
 
 /// The OpenTelemetry resource of each traced process, built once per process from
-/// `/proc/<pid>/environ` (for `OTEL_SERVICE_NAME`) and cached. The environ file belongs
+/// `/proc/<pid>/environ` (for `OTEL_SERVICE_NAME`), its pod (in a cluster) and the
+/// `resourceAttributes` of the policy it follows, and cached. The environ file belongs
 /// to another process: at most `maximumEnvironBytes` are read and nothing in it is trusted.
 public final class ProcessResources: Sendable {
     public static let maximumEnvironBytes = 128 * 1024
@@ -19,8 +20,10 @@ public final class ProcessResources: Sendable {
     public let agent: TelemetryResource
     private let cache = Mutex<[ProcessKey: TelemetryResource]>([:])
     private let decorations = Mutex<[Int32: PodDecoration]>([:])
+    private let policyAttributes = Mutex<[PolicyID: [String: String]]>([:])
 
-    /// - Parameter extra: the policy's `resourceAttributes`.
+    /// - Parameter extra: attributes of the agent's own resource (and of processes whose
+    ///   policy has none).
     public init(procRoot: String = "/proc", hostName: String = ProcessResources.currentHostName(), extra: [String: String] = [:]) {
         self.procRoot = procRoot
         self.hostName = hostName
@@ -33,10 +36,11 @@ public final class ProcessResources: Sendable {
         if let cached = cache.withLock({ $0[process] }) { return cached }
         let serviceName = environ(of: process.pid).flatMap { ProcessEnvironment.value(of: "OTEL_SERVICE_NAME", in: $0) }
         let pod = decorations.withLock { $0[process.pid] }
+        let policy = process.policy.flatMap { id in policyAttributes.withLock { $0[id] } } ?? extra
         let resource = TelemetryResource.process(
             pid: process.pid, executable: process.executable.isEmpty ? nil : process.executable,
             environmentServiceName: serviceName, hostName: hostName,
-            extra: pod.map { $0.attributes.merging(extra) { pod, _ in pod } } ?? extra
+            extra: pod.map { $0.attributes.merging(policy) { pod, _ in pod } } ?? policy
         )
         cache.withLock { cache in
             if cache.count >= Self.cacheLimit { cache.removeAll(keepingCapacity: true) }
@@ -50,6 +54,15 @@ public final class ProcessResources: Sendable {
     /// The pod `pid` runs in, as the last plan said.
     public func decoration(of pid: Int32) -> PodDecoration? {
         decorations.withLock { $0[pid] }
+    }
+
+    /// The `resourceAttributes` of each policy in force; replaces the previous set.
+    public func setPolicyAttributes(_ updated: [PolicyID: [String: String]]) {
+        let changed = policyAttributes.withLock { current in
+            defer { current = updated }
+            return current != updated
+        }
+        if changed { cache.withLock { $0.removeAll(keepingCapacity: true) } }
     }
 
     public func setDecorations(_ updated: [Int32: PodDecoration]) {

@@ -1,27 +1,42 @@
-/// Where and how the agent exports: OTLP/HTTP (protobuf) traces and metrics, and a
-/// Prometheus `/metrics` endpoint. Resolved once at start from the policy, flags and the
-/// standard OpenTelemetry environment variables; the environment is passed in as a
-/// dictionary.
+/// How the agent exports: its own OTLP/HTTP (protobuf) export of traces and metrics, the
+/// settings every OTLP export uses (the agent's own and each policy's `export.otlp.endpoint`),
+/// and a Prometheus `/metrics` endpoint. Resolved once at start from flags and the standard
+/// OpenTelemetry environment variables, passed in as a dictionary; where each policy's
+/// telemetry goes follows the policies in force (`ExportPlan`).
 public struct ExportConfiguration: Sendable, Equatable {
-    /// OTLP export; nil when no endpoint is configured anywhere.
+    /// The agent's own OTLP export, which receives every span and metric; nil when the
+    /// environment names no endpoint.
     public var otlp: OTLP?
+    /// What every OTLP export uses besides its endpoints: headers, compression, timeouts, queue
+    /// and batch sizes. Its endpoints are the agent's own, empty when it has none.
+    public var settings: OTLP
     /// The Prometheus endpoint; nil when no port is configured.
     public var prometheus: Prometheus?
 
-    public init(otlp: OTLP? = nil, prometheus: Prometheus? = nil) {
+    public init(otlp: OTLP? = nil, settings: OTLP? = nil, prometheus: Prometheus? = nil) {
         self.otlp = otlp
+        self.settings = settings ?? otlp ?? OTLP(tracesEndpoint: "", metricsEndpoint: "")
         self.prometheus = prometheus
     }
 
-    public enum Compression: String, Sendable, Equatable {
+    /// The export of a policy whose `export.otlp.endpoint` is `endpoint` (the base URL of a
+    /// receiver): `v1/traces` and `v1/metrics` under it, with `settings`.
+    public func export(toPolicyEndpoint endpoint: String) -> OTLP {
+        var export = settings
+        export.tracesEndpoint = Self.appending("v1/traces", to: endpoint)
+        export.metricsEndpoint = Self.appending("v1/metrics", to: endpoint)
+        return export
+    }
+
+    public enum Compression: String, Sendable, Hashable {
         case none
         case gzip
     }
 
-    public struct OTLP: Sendable, Equatable {
-        /// Full URL spans are sent to. From `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` as is;
-        /// else the policy's `export.otlp.endpoint`, else `OTEL_EXPORTER_OTLP_ENDPOINT`,
-        /// either with `/v1/traces` appended.
+    public struct OTLP: Sendable, Hashable {
+        /// Full URL spans are sent to. For the agent's own export, from
+        /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` as is, else `OTEL_EXPORTER_OTLP_ENDPOINT` with
+        /// `/v1/traces` appended; for a policy's, its `export.otlp.endpoint` with `/v1/traces`.
         public var tracesEndpoint: String
         /// Full URL metrics are sent to, resolved like `tracesEndpoint` from
         /// `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT` and `/v1/metrics`.
@@ -71,7 +86,7 @@ public struct ExportConfiguration: Sendable, Equatable {
         }
     }
 
-    public struct Header: Sendable, Equatable {
+    public struct Header: Sendable, Hashable {
         public var name: String
         public var value: String
 
@@ -101,7 +116,7 @@ public struct ExportConfiguration: Sendable, Equatable {
     ///   - metricsPort: `--metrics-port`, which wins over `PERISCOPE_METRICS_PORT`.
     ///   - metricsAddress: `--metrics-address`, which wins over `PERISCOPE_METRICS_ADDRESS`.
     public static func resolve(
-        policy: Policy, environment: [String: String], metricsPort: Int? = nil, metricsAddress: String? = nil
+        environment: [String: String], metricsPort: Int? = nil, metricsAddress: String? = nil
     ) throws(ExportConfigurationError) -> ExportConfiguration {
         var configuration = ExportConfiguration()
         func value(_ name: String) -> String? {
@@ -116,9 +131,6 @@ public struct ExportConfiguration: Sendable, Equatable {
         }
         func signalEndpoint(_ variable: String, path: String) throws(ExportConfigurationError) -> String? {
             if let text = value(variable) { return try endpoint(variable, text) }
-            if let policyEndpoint = policy.export.otlp?.endpoint {
-                return appending(path, to: try endpoint("spec.export.otlp.endpoint", policyEndpoint))
-            }
             if let text = value("OTEL_EXPORTER_OTLP_ENDPOINT") {
                 return appending(path, to: try endpoint("OTEL_EXPORTER_OTLP_ENDPOINT", text))
             }
@@ -146,7 +158,7 @@ public struct ExportConfiguration: Sendable, Equatable {
 
         let traces = try signalEndpoint("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", path: "v1/traces")
         let metrics = try signalEndpoint("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", path: "v1/metrics")
-        if let traces, let metrics {
+        do {
             var headers = try parseHeaders(value("OTEL_EXPORTER_OTLP_HEADERS"), setting: "OTEL_EXPORTER_OTLP_HEADERS")
             for name in ["OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_METRICS_HEADERS"] {
                 for header in try parseHeaders(value(name), setting: name) where !headers.contains(header) {
@@ -162,8 +174,8 @@ public struct ExportConfiguration: Sendable, Equatable {
                 compression = parsed
             }
             let batch = try count("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", default: 512)
-            configuration.otlp = OTLP(
-                tracesEndpoint: traces, metricsEndpoint: metrics, headers: headers, compression: compression,
+            configuration.settings = OTLP(
+                tracesEndpoint: traces ?? "", metricsEndpoint: metrics ?? "", headers: headers, compression: compression,
                 timeout: try milliseconds("OTEL_EXPORTER_OTLP_TIMEOUT", default: .seconds(10)),
                 maxQueueSize: max(try count("OTEL_BSP_MAX_QUEUE_SIZE", default: 2048), batch),
                 maxExportBatchSize: batch,
@@ -172,6 +184,7 @@ public struct ExportConfiguration: Sendable, Equatable {
                 retryTimeout: try milliseconds("PERISCOPE_EXPORT_RETRY_TIMEOUT", default: .seconds(30), range: 0...86_400_000),
                 shutdownTimeout: try milliseconds("PERISCOPE_EXPORT_SHUTDOWN_TIMEOUT", default: .seconds(5), range: 0...86_400_000)
             )
+            if traces != nil, metrics != nil { configuration.otlp = configuration.settings }
         }
 
         var port: Int?

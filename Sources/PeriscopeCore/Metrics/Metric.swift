@@ -48,13 +48,21 @@ public struct Metric: Sendable, Equatable {
 }
 
 /// A traced process as a metrics resource: the pid and the executable it ran, so that
-/// a reused pid starts a new resource.
+/// a reused pid starts a new resource, and the policy it followed, whose resource attributes
+/// and export its telemetry takes.
 public struct ProcessKey: Sendable, Hashable {
     public var pid: Int32
     public var executable: String
+    public var policy: PolicyID?
 
-    public init(pid: Int32, executable: String) {
+    public init(pid: Int32, executable: String, policy: PolicyID? = nil) {
         self.pid = pid
         self.executable = executable
+        self.policy = policy
+    }
+
+    /// The process a span came from, under the policy the span names.
+    public init(of span: Span) {
+        self.init(pid: span.pid, executable: span.executable ?? "", policy: span.policy)
     }
 }

@@ -47,7 +47,7 @@ public struct SpanMetrics: Sendable {
     static let overflow = [Attribute("otel.metric.overflow", .bool(true))]
 
     public mutating func record(_ span: Span) {
-        let process = ProcessKey(pid: span.pid, executable: span.executable ?? "")
+        let process = ProcessKey(of: span)
         let seconds = Double(span.durationNanos) / 1e9
         if let details = span.http {
             var key = SeriesKey(process: process, kind: span.kind, attributes: Self.httpAttributes(span, details))

@@ -2,8 +2,8 @@ import Testing
 @testable import PeriscopeCore
 
 @Suite struct ExportConfigurationTests {
-    static func resolve(_ environment: [String: String], policy: String = "") throws -> ExportConfiguration {
-        try ExportConfiguration.resolve(policy: try Policy.parse(yaml: policy), environment: environment)
+    static func resolve(_ environment: [String: String]) throws -> ExportConfiguration {
+        try ExportConfiguration.resolve(environment: environment)
     }
 
     @Test func nothingConfiguredMeansNoExport() throws {
@@ -20,13 +20,23 @@ import Testing
         #expect(otlp.scheduleDelay == .seconds(5) && otlp.timeout == .seconds(10))
     }
 
-    @Test func policyEndpointWinsOverTheGenericVariableAndSignalVariablesWinOverBoth() throws {
+    @Test func signalVariablesWinOverTheGenericOne() throws {
         let otlp = try #require(try Self.resolve(
-            ["OTEL_EXPORTER_OTLP_ENDPOINT": "http://env:4318", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": "http://m:9/custom"],
-            policy: "export: {otlp: {endpoint: \"https://policy:4318/\"}}"
+            ["OTEL_EXPORTER_OTLP_ENDPOINT": "http://env:4318", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": "http://m:9/custom"]
         ).otlp)
-        #expect(otlp.tracesEndpoint == "https://policy:4318/v1/traces")
+        #expect(otlp.tracesEndpoint == "http://env:4318/v1/traces")
         #expect(otlp.metricsEndpoint == "http://m:9/custom")
+    }
+
+    /// A policy's endpoint is an export of its own, with the settings the environment gives
+    /// every export, whether or not the agent has an export of its own.
+    @Test func policyExportsTakeTheSettingsOfTheEnvironment() throws {
+        let configuration = try Self.resolve(["OTEL_EXPORTER_OTLP_COMPRESSION": "gzip", "OTEL_BSP_SCHEDULE_DELAY": "100"])
+        #expect(configuration.otlp == nil)
+        let export = configuration.export(toPolicyEndpoint: "https://policy:4318/")
+        #expect(export.tracesEndpoint == "https://policy:4318/v1/traces")
+        #expect(export.metricsEndpoint == "https://policy:4318/v1/metrics")
+        #expect(export.compression == .gzip && export.scheduleDelay == .milliseconds(100))
     }
 
     @Test func headersCompressionAndBatchSettings() throws {
@@ -69,7 +79,7 @@ import Testing
     @Test func prometheusPortFromFlagOrEnvironment() throws {
         #expect(try Self.resolve(["PERISCOPE_METRICS_PORT": "9464"]).prometheus == .init(port: 9464))
         let flag = try ExportConfiguration.resolve(
-            policy: Policy(), environment: ["PERISCOPE_METRICS_PORT": "1"], metricsPort: 9100, metricsAddress: "127.0.0.1")
+            environment: ["PERISCOPE_METRICS_PORT": "1"], metricsPort: 9100, metricsAddress: "127.0.0.1")
         #expect(flag.prometheus == .init(port: 9100, address: "127.0.0.1"))
     }
 }
