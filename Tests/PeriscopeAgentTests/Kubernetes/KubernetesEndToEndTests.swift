@@ -80,13 +80,13 @@ import Testing
             ])
         }
 
-        func startAgent(node: String) throws -> TestProcess {
+        /// - Parameter ownExport: whether the agent has an export of its own (the shared receiver).
+        func startAgent(node: String, ownExport: Bool = true) throws -> TestProcess {
+            var environment = ["OTEL_BSP_SCHEDULE_DELAY": "200", "OTEL_METRIC_EXPORT_INTERVAL": "300"]
+            if ownExport { environment["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://127.0.0.1:\(KubernetesEndToEndTests.receiverPort)" }
             let agent = try TestProcess(
                 try binary("periscope-agent"), ["--node-name", node, "--kubeconfig", kubeconfig, "--output", "json"],
-                environment: [
-                    "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:\(KubernetesEndToEndTests.receiverPort)", "OTEL_BSP_SCHEDULE_DELAY": "200",
-                ],
-                separateStandardError: true)
+                environment: environment, separateStandardError: true)
             processes.append(agent)
             return agent
         }
@@ -295,6 +295,75 @@ import Testing
             #expect(!calls.isEmpty, "\(component) made no calls")
             #expect(used.subtracting(granted).isEmpty, "\(component) calls what its roles do not grant: \(used.subtracting(granted))")
             #expect(granted.subtracting(used).isEmpty, "\(component)'s roles grant what it never calls: \(granted.subtracting(used))")
+        }
+    }
+
+    /// Two namespaces on one node, each with a policy exporting to its own receiver, and an
+    /// agent without an export of its own: each receiver gets exactly its namespace's spans and
+    /// metrics, never the other's and never the agent's health; one namespace's policy excluding
+    /// the other namespace's process by pid leaves it traced.
+    @Test func eachNamespacesTelemetryGoesOnlyToItsOwnPolicysExport() async throws {
+        let cluster = try Cluster()
+        defer { cluster.stop() }
+        let shopReceiver = try OTLPReceiver(port: 18937)
+        defer { shopReceiver.kill() }
+        let otherReceiver = try OTLPReceiver(port: 18938)
+        defer { otherReceiver.kill() }
+
+        try await cluster.createNode("node-a")
+        let shopUID = try await cluster.createPod("shop-1", namespace: "shop", node: "node-a", labels: ["app": "web"])
+        let otherUID = try await cluster.createPod("other-1", namespace: "other", node: "node-a", labels: ["app": "web"])
+        let (_, shopCgroup) = try cluster.startPodProcess(port: 18939, podUID: shopUID, layout: .systemd)
+        let (otherProcess, otherCgroup) = try cluster.startPodProcess(port: 18940, podUID: otherUID, layout: .cgroupfs)
+        try await cluster.setContainerID("shop-1", namespace: "shop", containerID: shopCgroup.containerID)
+        try await cluster.setContainerID("other-1", namespace: "other", containerID: otherCgroup.containerID)
+        try cluster.startController()
+        let agent = try cluster.startAgent(node: "node-a", ownExport: false)
+
+        try cluster.kubectlApply("""
+            apiVersion: periscope.dev/v1alpha1
+            kind: InstrumentationPolicy
+            metadata: {name: shop-all, namespace: shop}
+            spec:
+              podSelector: {}
+              exclude: {pids: [\(otherProcess.pid)]}
+              export: {otlp: {endpoint: "http://127.0.0.1:18937"}}
+              resourceAttributes: {tenant: shop}
+            """)
+        try cluster.kubectlApply("""
+            apiVersion: periscope.dev/v1alpha1
+            kind: InstrumentationPolicy
+            metadata: {name: other-all, namespace: other}
+            spec:
+              podSelector: {}
+              export: {otlp: {endpoint: "http://127.0.0.1:18938"}}
+              resourceAttributes: {tenant: other}
+            """)
+        try await cluster.waitUntilApplied("node-a", processes: 2)
+        for _ in 0..<3 {
+            _ = try httpGet(port: 18939, path: "/")
+            _ = try httpGet(port: 18940, path: "/")
+        }
+        func inNamespace(_ namespace: String) -> (ReceivedSpan) -> Bool {
+            { $0.kind == 2 && $0.resource["k8s.namespace.name"] as? String == namespace }
+        }
+        let shopSpans = try await shopReceiver.waitForSpans(count: 3, where: inNamespace("shop"))
+        let otherSpans = try await otherReceiver.waitForSpans(count: 3, where: inNamespace("other"))
+        try await Task.sleep(for: .seconds(2))
+        #expect(agent.isRunning)
+
+        #expect(shopSpans.count == 3 && otherSpans.count == 3, "the other namespace's pod is traced despite shop's exclusion of its pid")
+        for (receiver, namespace) in [(shopReceiver, "shop"), (otherReceiver, "other")] {
+            #expect(!receiver.spans.isEmpty)
+            #expect(receiver.spans.allSatisfy { $0.resource["k8s.namespace.name"] as? String == namespace }, "\(namespace)'s receiver got only \(namespace)'s spans")
+            #expect(receiver.spans.allSatisfy { $0.resource["tenant"] as? String == namespace })
+            let metrics = receiver.latestMetrics
+            #expect(!metrics.isEmpty, "\(namespace)'s receiver got metrics")
+            #expect(metrics.allSatisfy { ($0["resource"] as? [String: Any])?["k8s.namespace.name"] as? String == namespace },
+                    "\(namespace)'s receiver got only \(namespace)'s metrics, and not the agent's health")
+            let requests = metrics.filter { $0["name"] as? String == "http.server.request.duration" }
+                .flatMap { $0["points"] as? [[String: Any]] ?? [] }.reduce(0) { $0 + ($1["count"] as? Int ?? 0) }
+            #expect(requests == 3)
         }
     }
 }
