@@ -82,12 +82,23 @@ import Testing
             String(decoding: System.readFile("/proc/thread-self/comm", limit: 64) ?? [], as: UTF8.self)
         }
         #expect(name == "test-blocking\n")
-        let clock = ContinuousClock()
-        let start = clock.now
-        async let first: Void = pool.run { usleep(300_000) }
-        async let second: Void = pool.run { usleep(300_000) }
-        _ = await (first, second)
-        #expect(clock.now - start < .milliseconds(550), "both ran at once")
+        // Two blocking calls, each waiting to see the other running: both see it only if the
+        // pool runs them at once.
+        final class Meeting: Sendable {
+            let running = Atomic<Int>(0)
+            func meet() -> Bool {
+                running.add(1, ordering: .relaxed)
+                defer { running.subtract(1, ordering: .relaxed) }
+                let deadline = ContinuousClock.now + .seconds(10)
+                while running.load(ordering: .relaxed) < 2, ContinuousClock.now < deadline { usleep(1000) }
+                return running.load(ordering: .relaxed) >= 2
+            }
+        }
+        let meeting = Meeting()
+        async let first = pool.run { meeting.meet() }
+        async let second = pool.run { meeting.meet() }
+        let met = await (first, second)
+        #expect(met == (true, true), "both ran at once")
         struct Failure: Error {}
         await #expect(throws: Failure.self) { try await pool.run { () throws -> Int in throw Failure() } }
     }
