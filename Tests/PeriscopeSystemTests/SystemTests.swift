@@ -85,13 +85,13 @@ import Testing
         // Two blocking calls, each waiting to see the other running: both see it only if the
         // pool runs them at once.
         final class Meeting: Sendable {
-            let running = Atomic<Int>(0)
+            let arrived = Atomic<Int>(0)
+            /// Arrives, then waits for the other: only possible when both run at once.
             func meet() -> Bool {
-                running.add(1, ordering: .relaxed)
-                defer { running.subtract(1, ordering: .relaxed) }
+                arrived.add(1, ordering: .relaxed)
                 let deadline = ContinuousClock.now + .seconds(10)
-                while running.load(ordering: .relaxed) < 2, ContinuousClock.now < deadline { usleep(1000) }
-                return running.load(ordering: .relaxed) >= 2
+                while arrived.load(ordering: .relaxed) < 2, ContinuousClock.now < deadline { usleep(1000) }
+                return arrived.load(ordering: .relaxed) >= 2
             }
         }
         let meeting = Meeting()
