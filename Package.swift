@@ -30,6 +30,9 @@ let package = Package(
             name: "CPeriscopeCurl",
             linkerSettings: [.linkedLibrary("curl")]
         ),
+        // The one HTTP client over libcurl: connection reuse, HTTP/2 where offered, transfers on
+        // threads of their own. The Kubernetes client and the OTLP exports use it.
+        .target(name: "PeriscopeHTTPClient", dependencies: ["CPeriscopeCurl", "PeriscopeSystem"]),
         // zlib from Debian's zlib1g-dev, for gzip-compressed OTLP requests.
         .systemLibrary(
             name: "CPeriscopeZlib",
@@ -69,7 +72,8 @@ let package = Package(
         .target(
             name: "PeriscopeAgent",
             dependencies: [
-                "PeriscopeCore", "PeriscopeBPF", "PeriscopeHTTPEndpoint", "PeriscopeSystem", "CPeriscopeCurl", "CPeriscopeZlib", "CPeriscopeMalloc",
+                "PeriscopeCore", "PeriscopeBPF", "PeriscopeHTTPEndpoint", "PeriscopeHTTPClient", "PeriscopeSystem", "CPeriscopeZlib",
+                "CPeriscopeMalloc",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -96,7 +100,7 @@ let package = Package(
         .target(
             name: "PeriscopeKube",
             dependencies: [
-                "CPeriscopeCurl",
+                "PeriscopeHTTPClient",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -163,6 +167,10 @@ let package = Package(
         // One test target per shipped module.
         .testTarget(name: "PeriscopeCoreTests", dependencies: ["PeriscopeCore"]),
         .testTarget(name: "PeriscopeSystemTests", dependencies: ["PeriscopeSystem"]),
+        .testTarget(
+            name: "PeriscopeHTTPClientTests",
+            dependencies: ["PeriscopeHTTPClient", "PeriscopeKubeTestServer", "PeriscopeTestSupport", "PeriscopeKube"]
+        ),
         .testTarget(name: "PeriscopeBPFTests", dependencies: ["PeriscopeBPF", "PeriscopeCore", "PeriscopeTestSupport"]),
         .testTarget(
             name: "PeriscopeHTTPEndpointTests",

@@ -4,6 +4,7 @@ import PeriscopeAgent
 import PeriscopeAPI
 import PeriscopeCore
 import PeriscopeKube
+import PeriscopeSystem
 import ServiceLifecycle
 
 /// The agent's Kubernetes mode: follows this node's NodeInstrumentation (and nothing else),
@@ -56,8 +57,12 @@ public final class NodeAgent: Service, Sendable {
                 decoded = (object?.metadata.resourceVersion, planner, rejected)
             }
             let (planner, rejected) = (decoded!.planner, decoded!.rejected)
-            let processes = procfs.processes()
-            let plan = planner.plan(processes: processes, containers: procfs.containers(of: processes))
+            // /proc is read on a thread of its own, never on the cooperative pool.
+            let procfs = self.procfs
+            let plan = await BlockingPool.shared.run { () -> NodePlan in
+                let processes = procfs.processes()
+                return planner.plan(processes: processes, containers: procfs.containers(of: processes))
+            }
             if plan != lastPlan {
                 revision += 1
                 telemetry.resources.setDecorations(plan.decorations)

@@ -15,8 +15,10 @@ public final class TLSProxy {
     public var caFile: String { "\(directory)/ca.crt" }
     public var caData: Data { FileManager.default.contents(atPath: caFile) ?? Data() }
 
-    /// Starts haproxy terminating TLS on a free port and forwarding to 127.0.0.1:`upstreamPort`.
-    public init(upstreamPort: Int) throws {
+    /// Starts haproxy terminating TLS on a free port and forwarding to 127.0.0.1:`upstreamPort`;
+    /// with `http2`, as an HTTP proxy that offers HTTP/2 (ALPN `h2`) to clients, as real API
+    /// servers do, and speaks HTTP/1.1 upstream.
+    public init(upstreamPort: Int, http2: Bool = false) throws {
         directory = try Self.temporaryDirectory()
         try Self.makeCertificates(in: directory)
         port = try Self.freePort()
@@ -24,12 +26,12 @@ public final class TLSProxy {
             global
               maxconn 256
             defaults
-              mode tcp
+              mode \(http2 ? "http" : "tcp")
               timeout connect 5s
               timeout client 1h
               timeout server 1h
             frontend kube
-              bind 127.0.0.1:\(port) ssl crt \(directory)/server.pem
+              bind 127.0.0.1:\(port) ssl crt \(directory)/server.pem\(http2 ? " alpn h2,http/1.1" : "")
               default_backend testserver
             backend testserver
               server upstream 127.0.0.1:\(upstreamPort)

@@ -36,6 +36,7 @@ public final class TestAPIServer: @unchecked Sendable {
     private var allSockets: [ObjectIdentifier: BlockingSocket] = [:]
     private var faults: [(pathPrefix: String, status: Int, retryAfter: Int?)] = []
     private var starting = false
+    private var accepted = 0
     private var requestLog: [String] = []
     private var userAgentLog: [String] = []
 
@@ -85,6 +86,7 @@ public final class TestAPIServer: @unchecked Sendable {
                 let descriptor = accept(listener, nil, nil)
                 if descriptor < 0 { return }
                 let socket = BlockingSocket(descriptor: descriptor)
+                connectionsLock.withLock { accepted += 1 }
                 let connection = Thread { [self] in
                     connectionsLock.withLock { allSockets[ObjectIdentifier(socket)] = socket }
                     HTTPConnection(socket: socket, handler: { self.handle($0, socket: socket) }).serve()
@@ -144,6 +146,9 @@ public final class TestAPIServer: @unchecked Sendable {
     public func setStarting(_ starting: Bool) {
         connectionsLock.withLock { self.starting = starting }
     }
+
+    /// TCP connections accepted since start: what clients that reuse connections keep low.
+    public var connectionsAccepted: Int { connectionsLock.withLock { accepted } }
 
     /// Method and path of every request received, in order.
     public var requests: [String] { connectionsLock.withLock { requestLog } }

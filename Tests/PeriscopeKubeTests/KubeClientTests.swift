@@ -21,6 +21,25 @@ struct KubeClientTests {
         }
     }
 
+    /// The client keeps its connection to the API server: twenty requests of every kind, one
+    /// connection (client-go's transport does the same).
+    @Test func reusesItsConnectionAcrossRequests() async throws {
+        let server = try Fixtures.server()
+        defer { server.stop() }
+        let transport = CurlTransport()
+        let client = KubeClient(
+            configuration: KubeClientConfiguration(server: server.url, credentials: .token("test-token")), transport: transport,
+            logger: Logger(label: "test"))
+        for index in 0..<5 {
+            _ = try await client.create(Fixtures.policy("p\(index)", port: Int64(8000 + index)), .instrumentationPolicies)
+            _ = try await client.get(DynamicObject.self, .instrumentationPolicies, namespace: "default", name: "p\(index)")
+            _ = try await client.list(DynamicObject.self, .instrumentationPolicies, namespace: "default")
+            try await client.delete(.instrumentationPolicies, namespace: "default", name: "p\(index)")
+        }
+        #expect(transport.connectionsOpened == 1)
+        #expect(server.connectionsAccepted == 1)
+    }
+
     @Test func createGetUpdateAndDeleteWithTypedErrors() async throws {
         let server = try Fixtures.server()
         defer { server.stop() }

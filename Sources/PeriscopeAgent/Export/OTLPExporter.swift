@@ -65,13 +65,8 @@ public final class OTLPExporter: Service, Sendable {
             try await withTaskCancellationHandler {
                 try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
                     let thread = Thread { [self] in
-                        do {
-                            let client = try OTLPHTTPClient(headers: configuration.headers)
-                            exportLoop(client: client)
-                            continuation.resume()
-                        } catch {
-                            continuation.resume(throwing: error)
-                        }
+                        exportLoop(client: OTLPHTTPClient(headers: configuration.headers))
+                        continuation.resume()
                     }
                     thread.name = "periscope-export"
                     thread.start()

@@ -1,10 +1,9 @@
-import CPeriscopeCurl
 import Foundation
-import Synchronization
+import PeriscopeHTTPClient
 
-/// `KubeTransport` over libcurl. Each transfer runs on its own thread (libcurl's easy interface
-/// blocks; the cooperative pool must not), and is aborted through the progress callback when the
-/// caller cancels.
+/// `KubeTransport` over the shared libcurl client (`HTTPClient`): connections to the API server
+/// are kept and reused across requests, HTTP/2 where the server offers it; transfers block on
+/// threads of their own, never on the cooperative pool, and end when the caller cancels.
 public struct CurlTransport: KubeTransport {
     /// TLS settings for every request.
     public struct TLS: Sendable, Hashable {
@@ -25,69 +24,60 @@ public struct CurlTransport: KubeTransport {
         }
     }
 
-    public var tls: TLS
-    public var connectTimeout: Duration
+    public let client: HTTPClient
 
     public init(tls: TLS = TLS(), connectTimeout: Duration = .seconds(10)) {
-        self.tls = tls
-        self.connectTimeout = connectTimeout
-        _ = CurlGlobal.initialized
+        func material(_ material: KubeClientConfiguration.Material?) -> HTTPClient.Configuration.Material? {
+            switch material {
+            case .file(let path)?: .file(path)
+            case .data(let data)?: .data(data)
+            case nil: nil
+            }
+        }
+        client = HTTPClient(
+            configuration: .init(
+                certificateAuthority: material(tls.certificateAuthority), clientCertificate: material(tls.clientCertificate),
+                clientKey: material(tls.clientKey), insecureSkipVerify: tls.insecureSkipVerify, connectTimeout: connectTimeout),
+            name: "periscope-kube")
     }
 
+    /// Connections opened to the API server so far.
+    public var connectionsOpened: Int { client.connectionsOpened }
+
     public func send(_ request: KubeHTTPRequest) async throws -> KubeHTTPResponse {
-        let transfer = CurlTransfer()
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<KubeHTTPResponse, any Error>) in
-                let tls = self.tls
-                let connectTimeout = self.connectTimeout
-                let thread = Thread {
-                    var body = Data()
-                    transfer.onBody = { body.append($0) }
-                    do {
-                        let (status, headers) = try transfer.perform(request, tls: tls, connectTimeout: connectTimeout)
-                        continuation.resume(returning: KubeHTTPResponse(status: status, headers: headers, body: body))
-                    } catch {
-                        continuation.resume(throwing: error)
-                    }
-                }
-                thread.name = "periscope-kube-curl"
-                thread.start()
-            }
-        } onCancel: {
-            transfer.cancel()
+        do {
+            let response = try await client.send(Self.request(request))
+            return KubeHTTPResponse(status: response.status, headers: response.headers, body: response.body)
+        } catch {
+            throw Self.error(error, request)
         }
     }
 
     public func stream(_ request: KubeHTTPRequest) -> AsyncThrowingStream<KubeHTTPStreamPart, any Error> {
-        let transfer = CurlTransfer()
-        let tls = self.tls
-        let connectTimeout = self.connectTimeout
-        return AsyncThrowingStream { continuation in
-            continuation.onTermination = { _ in transfer.cancel() }
-            let thread = Thread {
-                var headSent = false
-                transfer.onHead = { status, headers in
-                    headSent = true
-                    continuation.yield(.head(status: status, headers: headers))
-                }
-                transfer.onBody = { continuation.yield(.body($0)) }
-                do {
-                    let (status, headers) = try transfer.perform(request, tls: tls, connectTimeout: connectTimeout)
-                    if !headSent { continuation.yield(.head(status: status, headers: headers)) }
-                    continuation.finish()
-                } catch {
-                    continuation.finish(throwing: error)
-                }
-            }
-            thread.name = "periscope-kube-watch"
-            thread.start()
+        client.stream(
+            Self.request(request), head: { .head(status: $0.status, headers: $0.headers) }, body: { .body($0) },
+            error: { Self.error($0, request) })
+    }
+
+    static func request(_ request: KubeHTTPRequest) -> HTTPClientRequest {
+        HTTPClientRequest(
+            method: request.method, url: request.url, headers: request.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
+            body: request.body, timeout: request.timeout)
+    }
+
+    static func error(_ error: HTTPClientError, _ request: KubeHTTPRequest) -> any Error {
+        if error.code == .cancelled { return CancellationError() }
+        var message = error.message
+        if error.code == .untrustedServer {
+            message += " — the API server's certificate is not trusted by the configured certificate authority"
+                + " (check certificate-authority / certificate-authority-data, or the service account's ca.crt)"
         }
+        return KubeAPIError(code: .transport, message: message, cause: CurlError(code: error.curlCode ?? 0, message: error.message))
     }
 }
 
-enum CurlGlobal {
-    static let initialized: Bool = {
-        curl_global_init(Int(CURL_GLOBAL_DEFAULT))
-        return true
-    }()
+/// A libcurl failure: `CURLcode` and its text.
+public struct CurlError: Error, Sendable, Hashable {
+    public var code: Int
+    public var message: String
 }
