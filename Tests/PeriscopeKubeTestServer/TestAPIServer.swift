@@ -147,6 +147,9 @@ public final class TestAPIServer: @unchecked Sendable {
         connectionsLock.withLock { self.starting = starting }
     }
 
+    /// Watches being served now.
+    public var openWatches: Int { connectionsLock.withLock { watchSockets.count } }
+
     /// TCP connections accepted since start: what clients that reuse connections keep low.
     public var connectionsAccepted: Int { connectionsLock.withLock { accepted } }
 
