@@ -2,11 +2,12 @@ import Foundation
 import Logging
 import PeriscopeBPF
 import PeriscopeCore
+import PeriscopeSystem
 import ServiceLifecycle
 
-/// The standalone node agent as a service: loads and attaches the kernel programs,
-/// then runs the capture loop on a dedicated thread (ring buffer polling blocks) until
-/// graceful shutdown, when everything is detached and pending spans are flushed.
+/// The node agent as a service: loads and attaches the kernel programs, then runs the capture
+/// loop on a dedicated thread (ring buffer polling blocks) until graceful shutdown, when
+/// everything is detached and pending spans are flushed.
 public final class Agent: Service, @unchecked Sendable {
     private let configuration: AgentConfiguration
     private let policies: PolicySet
@@ -50,32 +51,23 @@ public final class Agent: Service, @unchecked Sendable {
         let makeSink = self.makeSink
         let logger = self.logger
         let control = self.control
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
-            let thread = Thread {
-                do {
-                    if try Tracefs.ensureMounted() {
-                        logger.notice("tracefs.mounted", metadata: ["path": "\(Tracefs.path)"])
-                    }
-                    let (tracer, fallbackReason) = try Tracer.loadAndAttach(ringBufferBytes: configuration.ringBufferBytes)
-                    if let fallbackReason {
-                        logger.notice("tracer.fallback", metadata: [
-                            "variant": "\(tracer.variant.rawValue)", "reason": "\(fallbackReason)",
-                        ])
-                    }
-                    control.setKernelFeatures(tracer.kernelFeatures)
-                    let loop = CaptureLoop(
-                        configuration: configuration, policies: policies, policyFile: nil,
-                        tracer: tracer, sink: makeSink(), control: control, logger: logger,
-                        selfPID: getpid()
-                    )
-                    try loop.run()
-                    continuation.resume()
-                } catch {
-                    continuation.resume(throwing: error)
-                }
+        try await DedicatedThread.run(name: "periscope-capture") {
+            if try Tracefs.ensureMounted() {
+                logger.notice("tracefs.mounted", metadata: ["path": "\(Tracefs.path)"])
             }
-            thread.name = "periscope-capture"
-            thread.start()
+            let (tracer, fallbackReason) = try Tracer.loadAndAttach(ringBufferBytes: configuration.ringBufferBytes)
+            if let fallbackReason {
+                logger.notice("tracer.fallback", metadata: [
+                    "variant": "\(tracer.variant.rawValue)", "reason": "\(fallbackReason)",
+                ])
+            }
+            control.setKernelFeatures(tracer.kernelFeatures)
+            let loop = CaptureLoop(
+                configuration: configuration, policies: policies, policyFile: nil,
+                tracer: tracer, sink: makeSink(), control: control, logger: logger,
+                selfPID: getpid()
+            )
+            try loop.run()
         }
     }
 }

@@ -82,14 +82,7 @@ public final class PlainHTTPServer: Service, Sendable {
         logger.info("http.listening", metadata: ["http.serves": "\(name)", "http.port": "\(port)"])
         await withGracefulShutdownHandler {
             await withTaskCancellationHandler {
-                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    let thread = Thread { [self] in
-                        serve()
-                        continuation.resume()
-                    }
-                    thread.name = "periscope-\(name)"
-                    thread.start()
-                }
+                await DedicatedThread.run(name: "periscope-\(name)") { [self] in serve() }
             } onCancel: {
                 self.requestStop()
             }

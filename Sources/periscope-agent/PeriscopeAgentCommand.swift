@@ -16,7 +16,7 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
         discussion: """
             Runs standalone from a policy file (the InstrumentationPolicy spec without its Kubernetes \
             selectors; several as YAML documents separated by ---, the first taking precedence: each \
-            process follows the first policy that selects it) and prints one \
+            process follows the first policy that selects it; see docs/policy.md) and prints one \
             span per request or connection on standard output; logs go to standard error. Needs root (or CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN) and mounts tracefs \
             at /sys/kernel/tracing when it is missing.
 
@@ -27,13 +27,15 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
             Signals: SIGTERM/SIGINT detach everything and print the self-metrics; SIGHUP re-reads \
             the policy file now; SIGUSR1 prints the self-metrics.
 
-            OpenTelemetry export: spans and metrics go over OTLP/HTTP (protobuf) to the policy's \
-            export.otlp.endpoint or to the standard variables OTEL_EXPORTER_OTLP_ENDPOINT, \
-            OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, \
-            OTEL_EXPORTER_OTLP_HEADERS, OTEL_EXPORTER_OTLP_COMPRESSION (gzip), OTEL_EXPORTER_OTLP_TIMEOUT, \
-            OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BSP_MAX_EXPORT_BATCH_SIZE, OTEL_BSP_SCHEDULE_DELAY and \
-            OTEL_METRIC_EXPORT_INTERVAL. --metrics-port serves the same metrics for Prometheus at \
-            /metrics. A malformed setting is refused at start (exit code 2).
+            OpenTelemetry export over OTLP/HTTP (protobuf): the agent's own export, named by \
+            OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT and \
+            OTEL_EXPORTER_OTLP_METRICS_ENDPOINT), gets every span and metric; a policy's \
+            export.otlp.endpoint gets the spans and metrics of the processes following that policy \
+            only, and follows edits of the policy. Every export uses OTEL_EXPORTER_OTLP_HEADERS, \
+            OTEL_EXPORTER_OTLP_COMPRESSION (gzip), OTEL_EXPORTER_OTLP_TIMEOUT, OTEL_BSP_MAX_QUEUE_SIZE, \
+            OTEL_BSP_MAX_EXPORT_BATCH_SIZE, OTEL_BSP_SCHEDULE_DELAY and OTEL_METRIC_EXPORT_INTERVAL. \
+            --metrics-port serves every metric for Prometheus at /metrics. A malformed setting is \
+            refused at start (exit code 2).
 
             Kubernetes mode (--node-name or NODE_NAME): instead of a policy file, the agent follows \
             the NodeInstrumentation named after its node, traces the processes of the containers it \

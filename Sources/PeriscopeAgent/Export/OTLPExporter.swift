@@ -63,13 +63,8 @@ public final class OTLPExporter: Service, Sendable {
     public func run() async throws {
         try await withGracefulShutdownHandler {
             try await withTaskCancellationHandler {
-                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
-                    let thread = Thread { [self] in
-                        exportLoop(client: OTLPHTTPClient(headers: configuration.headers))
-                        continuation.resume()
-                    }
-                    thread.name = "periscope-export"
-                    thread.start()
+                await DedicatedThread.run(name: "periscope-export") { [self] in
+                    exportLoop(client: OTLPHTTPClient(headers: configuration.headers))
                 }
             } onCancel: {
                 self.requestStop()
