@@ -49,6 +49,7 @@ public final class HTTPClient: Sendable {
     public let configuration: Configuration
     private let idle = Mutex<[Handle]>([])
     private let opened = Atomic<Int>(0)
+    private let inFlight = Atomic<Int>(0)
     private let pool: BlockingPool
 
     public init(configuration: Configuration = Configuration(), name: String = "periscope-http") {
@@ -63,6 +64,9 @@ public final class HTTPClient: Sendable {
 
     /// Connections opened since the client was made: with reuse, far fewer than requests.
     public var connectionsOpened: Int { opened.load(ordering: .relaxed) }
+
+    /// Transfers running now.
+    public var transfersInFlight: Int { inFlight.load(ordering: .relaxed) }
 
     /// Sends `request` and gathers the whole response; cancelling the task aborts the transfer.
     public func send(_ request: HTTPClientRequest) async throws(HTTPClientError) -> HTTPClientResponse {
@@ -126,7 +130,11 @@ public final class HTTPClient: Sendable {
         onHead: ((HTTPClientResponseHead) -> Void)? = nil, onBody: @escaping (Data) -> Void = { _ in }
     ) throws(HTTPClientError) -> HTTPClientResponseHead {
         let handle = try checkOut()
-        defer { checkIn(handle) }
+        inFlight.add(1, ordering: .relaxed)
+        defer {
+            inFlight.subtract(1, ordering: .relaxed)
+            checkIn(handle)
+        }
         let transfer = Transfer(cancellation: cancellation, onHead: onHead, onBody: onBody)
         let result = handle.perform(request, configuration: configuration, transfer: transfer)
         opened.add(handle.connectsOfLastTransfer, ordering: .relaxed)
