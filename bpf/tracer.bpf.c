@@ -11,6 +11,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
 #include "periscope_events.h"
+#include "periscope_arch.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -41,19 +42,6 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 #define S_IFSOCK 0140000
 #define EINPROGRESS 115
 
-/* x86_64 syscall numbers. */
-#define NR_read 0
-#define NR_write 1
-#define NR_readv 19
-#define NR_writev 20
-#define NR_sendfile 40
-#define NR_connect 42
-#define NR_accept 43
-#define NR_sendto 44
-#define NR_recvfrom 45
-#define NR_sendmsg 46
-#define NR_recvmsg 47
-#define NR_accept4 288
 
 /* target_pids values */
 #define TARGET_SELF 1
@@ -455,7 +443,7 @@ int periscope_sys_exit(unsigned long long *ctx)
 {
     struct pt_regs *regs = (struct pt_regs *)ctx[0];
     long ret = (long)ctx[1];
-    long nr = KREAD(regs, orig_ax);
+    long nr = SYSCALL_NR(regs);
     switch (nr) {
     case NR_read: case NR_write: case NR_readv: case NR_writev: case NR_sendfile:
     case NR_connect: case NR_accept: case NR_accept4: case NR_sendto: case NR_recvfrom:
@@ -470,7 +458,7 @@ int periscope_sys_exit(unsigned long long *ctx)
     if (!cfg || !pid_selected(bpf_get_current_pid_tgid() >> 32, cfg))
         return 0;
 
-    int fd = (int)KREAD(regs, di);
+    int fd = (int)SYSCALL_ARG0(regs);
     switch (nr) {
     case NR_accept:
     case NR_accept4:
@@ -481,7 +469,7 @@ int periscope_sys_exit(unsigned long long *ctx)
     if (ret == 0)
         return 0;
     struct transfer t = {
-        .buffer = KREAD(regs, si),
+        .buffer = SYSCALL_ARG1(regs),
         .iov_count = 0,
         .moved = ret,
         .fd = fd,
@@ -507,7 +495,7 @@ int periscope_sys_exit(unsigned long long *ctx)
         return emit_data(&t, cfg);
     case NR_readv:
     case NR_writev:
-        t.iov_count = KREAD(regs, dx);
+        t.iov_count = SYSCALL_ARG2(regs);
         return emit_data_iov(&t, cfg);
     case NR_recvmsg:
     case NR_sendmsg:

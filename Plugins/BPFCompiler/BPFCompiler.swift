@@ -16,6 +16,13 @@ struct BPFCompiler: BuildToolPlugin {
             .filter { $0.hasSuffix(".h") }
             .map { includeDirectory.appending(path: $0) }
         let clang = try context.tool(named: "clang").url
+        // The programs read syscall registers and numbers of the architecture they run on
+        // (bpf/include/periscope_arch.h); the build's host is the target.
+        #if arch(arm64)
+        let (architecture, multiarch) = ("arm64", "aarch64-linux-gnu")
+        #else
+        let (architecture, multiarch) = ("x86", "x86_64-linux-gnu")
+        #endif
         return sources.map { source in
             let input = bpfDirectory.appending(path: source)
             let output = context.pluginWorkDirectoryURL
@@ -24,10 +31,10 @@ struct BPFCompiler: BuildToolPlugin {
                 displayName: "Compiling BPF program \(source)",
                 executable: clang,
                 arguments: [
-                    "-g", "-O2", "-target", "bpf", "-D__TARGET_ARCH_x86",
+                    "-g", "-O2", "-target", "bpf", "-D__TARGET_ARCH_\(architecture)",
                     "-Wall", "-Werror", "-Wno-unused-function",
                     "-I", includeDirectory.path,
-                    "-I", "/usr/include/x86_64-linux-gnu",
+                    "-I", "/usr/include/\(multiarch)",
                     "-c", input.path, "-o", output.path,
                 ],
                 inputFiles: [input] + headers,

@@ -15,6 +15,7 @@
 
 #pragma clang attribute push(__attribute__((preserve_access_index)), apply_to = record)
 
+#if defined(__TARGET_ARCH_x86)
 struct pt_regs {
     unsigned long di;
     unsigned long si;
@@ -22,6 +23,13 @@ struct pt_regs {
     unsigned long r10;
     unsigned long orig_ax;
 };
+#elif defined(__TARGET_ARCH_arm64)
+struct pt_regs {
+    __u64 regs[31];
+    __u64 orig_x0;
+    __s32 syscallno;
+};
+#endif
 
 struct in6_addr {
     __u8 s6_addr[16];
