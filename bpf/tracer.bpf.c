@@ -43,9 +43,6 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 #define EINPROGRESS 115
 
 
-/* target_pids values */
-#define TARGET_SELF 1
-#define TARGET_WITH_DESCENDANTS 2
 
 struct {
     __uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -188,7 +185,7 @@ static __always_inline bool read_tuple(struct sock *sk, struct periscope_tuple *
 
 static __always_inline bool port_bit(const struct periscope_ports *set, __u16 port)
 {
-    return (set->bits[(port >> 6) & 1023] >> (port & 63)) & 1;
+    return (set->bits[(port >> 6) & (PERISCOPE_PORT_WORDS - 1)] >> (port & 63)) & 1;
 }
 
 static __always_inline bool ports_selected(const struct periscope_config *cfg,
@@ -538,8 +535,8 @@ int periscope_fork(struct bpf_raw_tracepoint_args *ctx)
     if (bpf_map_lookup_elem(&excluded_pids, &parent)) {
         __u8 one = 1;
         bpf_map_update_elem(&excluded_pids, &child_tgid, &one, BPF_ANY);
-    } else if (target && *target == TARGET_WITH_DESCENDANTS) {
-        __u8 inherit = TARGET_WITH_DESCENDANTS;
+    } else if (target && *target == PERISCOPE_TARGET_WITH_DESCENDANTS) {
+        __u8 inherit = PERISCOPE_TARGET_WITH_DESCENDANTS;
         bpf_map_update_elem(&target_pids, &child_tgid, &inherit, BPF_ANY);
     }
     return 0;

@@ -3,11 +3,19 @@ import CPeriscopeBPF
 /// What the kernel programs let through, written into their maps without reloading.
 public struct KernelFilter: Sendable, Equatable {
     /// How a target PID's children are treated when they fork.
-    public enum Inheritance: UInt8, Sendable {
+    public enum Inheritance: Sendable {
         /// Only this process.
-        case selfOnly = 1
+        case selfOnly
         /// This process and every process it forks from now on.
-        case withDescendants = 2
+        case withDescendants
+
+        /// The `target_pids` value the kernel programs read (`enum periscope_target`).
+        var kernelValue: UInt8 {
+            switch self {
+            case .selfOnly: UInt8(PERISCOPE_TARGET_SELF.rawValue)
+            case .withDescendants: UInt8(PERISCOPE_TARGET_WITH_DESCENDANTS.rawValue)
+            }
+        }
     }
 
     /// Every process not excluded is traced (the policy selects by port only).

@@ -142,8 +142,9 @@ public final class Tracer {
         try libbpfCall(.mapFailed, "cannot write the tracer configuration") {
             bpf_map_update_elem(maps.config, &zero, &config, UInt64(BPF_ANY))
         }
-        var bitmap = filter.portBitmap ?? [UInt64](repeating: 0, count: 1024)
-        precondition(bitmap.count == 1024, "port bitmap has 1024 words")
+        let words = Int(PERISCOPE_PORT_WORDS)
+        var bitmap = filter.portBitmap ?? [UInt64](repeating: 0, count: words)
+        precondition(bitmap.count == words, "port bitmap has \(words) words")
         try libbpfCall(.mapFailed, "cannot write the port filter") {
             bpf_map_update_elem(maps.ports, &zero, &bitmap, UInt64(BPF_ANY))
         }
@@ -157,7 +158,7 @@ public final class Tracer {
         }
         for (pid, inheritance) in filter.targets where writtenTargets[pid] != inheritance {
             var key = UInt32(bitPattern: pid)
-            var value = inheritance.rawValue
+            var value = inheritance.kernelValue
             try libbpfCall(.mapFailed, "cannot target pid \(pid)") {
                 bpf_map_update_elem(maps.targets, &key, &value, UInt64(BPF_ANY))
             }

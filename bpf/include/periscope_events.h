@@ -87,9 +87,18 @@ struct periscope_config {
 };
 _Static_assert(sizeof(struct periscope_config) == 16, "periscope_config layout");
 
+/* Values of the `target_pids` map: how a selected process passes selection on. */
+enum periscope_target {
+    PERISCOPE_TARGET_SELF = 1,             /* the process only */
+    PERISCOPE_TARGET_WITH_DESCENDANTS = 2, /* and every process it forks from now on */
+};
+
+/* Words of the port bitmap. */
+#define PERISCOPE_PORT_WORDS 1024
+
 /* The single entry of the `ports` array map: bit p%64 of word p/64 set = port p selected. */
 struct periscope_ports {
-    __u64 bits[1024];
+    __u64 bits[PERISCOPE_PORT_WORDS];
 };
 _Static_assert(sizeof(struct periscope_ports) == 8192, "periscope_ports layout");
 
