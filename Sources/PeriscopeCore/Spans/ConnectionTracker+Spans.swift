@@ -30,11 +30,15 @@ extension ConnectionTracker {
                 sampler: sampler, generator: &generator
             )
         case .client:
-            return linker.clientStarted(
+            let context = linker.clientStarted(
                 pid: ends.pid, tid: start.tid, local: ends.local, peer: ends.peer,
                 calleeTraced: isTraced(local: ends.local, peer: ends.peer), digest: start.requestDigest,
                 streamID: start.streamID, traceparent: traceparent, perRequest: true, sampler: sampler, generator: &generator
             )
+            if isTraced(local: ends.local, peer: ends.peer) {
+                linker.noteClientStart(context.spanID, at: clock.unixNanos(fromMonotonic: start.timestamp))
+            }
+            return context
         case .unknown:
             return TraceLinker.root(spanID: SpanID.random(using: &generator), traceparent: traceparent, sampler: sampler, generator: &generator)
         }
@@ -92,13 +96,16 @@ extension ConnectionTracker {
         case .server: .server
         case .unknown: .internal
         }
+        let start = clock.unixNanos(fromMonotonic: operation.start)
+        var end = clock.unixNanos(fromMonotonic: max(operation.end, operation.start))
+        if kind == .client { end = linker.clampedEnd(end, of: context.spanID) }
         var span = Span(
             traceID: context.traceID,
             spanID: context.spanID,
             kind: kind,
             name: operation.name,
-            startTimeUnixNano: clock.unixNanos(fromMonotonic: operation.start),
-            endTimeUnixNano: clock.unixNanos(fromMonotonic: max(operation.end, operation.start)),
+            startTimeUnixNano: start,
+            endTimeUnixNano: end,
             status: kind == .client ? operation.clientStatus ?? operation.status : operation.status,
             statusMessage: operation.statusMessage,
             pid: ends.pid,

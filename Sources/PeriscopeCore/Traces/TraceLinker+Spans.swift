@@ -27,7 +27,7 @@ extension TraceLinker {
     /// A finished span with its context: out now, or held while its trace is provisional.
     public mutating func finish(_ span: Span, context: SpanContext, now: UInt64, into output: inout [Span]) {
         if let context = current(context) {
-            output.append(Self.apply(context, to: span))
+            output.append(placed(span, context))
             return
         }
         held.append(HeldSpan(span: span, context: context, since: now))
@@ -49,7 +49,7 @@ extension TraceLinker {
         var kept: [HeldSpan] = []
         for entry in held {
             if let context = current(entry.context) {
-                output.append(Self.apply(context, to: entry.span))
+                output.append(placed(entry.span, context))
             } else {
                 kept.append(entry)
             }
@@ -74,6 +74,13 @@ extension TraceLinker {
         if number != 0 { counters.provisionalExpired += 1 }
     }
 
+    /// The span with its settled context; a server span is kept inside its local caller.
+    mutating func placed(_ span: Span, _ context: SpanContext) -> Span {
+        var span = Self.apply(context, to: span)
+        if span.kind == .server { keepInsideCaller(&span, context) }
+        return span
+    }
+
     static func apply(_ context: SpanContext, to span: Span) -> Span {
         var span = span
         span.traceID = context.traceID
@@ -82,5 +89,39 @@ extension TraceLinker {
         span.incoming = context.incoming
         span.parentIsLocal = context.parentIsLocal
         return span
+    }
+
+    /// Remembers when a client request started (Unix nanoseconds), for its children.
+    public mutating func noteClientStart(_ spanID: SpanID, at timestamp: UInt64) {
+        if callers.count >= Self.maxClamps { callers.removeAll() }
+        callers[spanID] = (timestamp, nil)
+    }
+
+    /// A client request's end, moved to its child's end when that came up to `skewNanos`
+    /// later; kept for a child that ends after it.
+    public mutating func clampedEnd(_ end: UInt64, of spanID: SpanID) -> UInt64 {
+        var end = end
+        if let childEnd = childEnds.removeValue(forKey: spanID), childEnd > end, childEnd - end <= Self.skewNanos { end = childEnd }
+        if let caller = callers[spanID] { callers[spanID] = (caller.start, end) }
+        return end
+    }
+
+    /// A server span inside its local caller: its start no earlier than the caller's, its
+    /// end no later than the caller's when that is known, moved by at most `skewNanos`;
+    /// otherwise its end noted for the caller.
+    mutating func keepInsideCaller(_ span: inout Span, _ context: SpanContext) {
+        guard context.parentIsLocal, let parent = context.parentSpanID, let caller = callers[parent] else { return }
+        if caller.start > span.startTimeUnixNano, caller.start - span.startTimeUnixNano <= Self.skewNanos {
+            span.startTimeUnixNano = min(caller.start, span.endTimeUnixNano)
+        }
+        if let callerEnd = caller.end {
+            if span.endTimeUnixNano > callerEnd, span.endTimeUnixNano - callerEnd <= Self.skewNanos {
+                span.endTimeUnixNano = max(callerEnd, span.startTimeUnixNano)
+            }
+            callers[parent] = nil
+        } else {
+            if childEnds.count >= Self.maxClamps { childEnds.removeAll() }
+            childEnds[parent] = max(childEnds[parent] ?? 0, span.endTimeUnixNano)
+        }
     }
 }

@@ -125,6 +125,15 @@ public struct TraceLinker: Sendable {
     var resolutions: [Resolution?] = Array(repeating: nil, count: 1 << 14)
     var nextProvisional: UInt64 = 1
     var held: [HeldSpan] = []
+    /// Starts of client requests in flight and the latest end of a server request that took
+    /// each as its parent (monotonic), by client span: the two ends of a hop read the clock at
+    /// their own syscalls' ends, so a child is kept inside its parent (`clampedStart`,
+    /// `clampedEnd`). Bounded.
+    var callers: [SpanID: (start: UInt64, end: UInt64?)] = [:]
+    var childEnds: [SpanID: UInt64] = [:]
+    /// How far a child is moved to stay inside its parent at most.
+    static let skewNanos: UInt64 = 2_000_000
+    static let maxClamps = 131072
 
     public init(configuration: Configuration = .init()) {
         self.configuration = configuration

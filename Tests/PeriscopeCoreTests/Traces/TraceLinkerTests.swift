@@ -262,4 +262,23 @@ import Testing
         var pipeline = SpanPipeline(policy: Policy())
         if case .kept = pipeline.decide(server) { Issue.record("the server follows its caller's decision") }
     }
+
+    /// Each end reads the clock at its own syscall's end: the server's read can return before
+    /// the client's write does, and the client's read before the server's write. The server
+    /// span is kept inside its caller's.
+    @Test(arguments: [false, true])
+    func aServerSpanStaysInsideItsCallerAcrossClockReadings(readBeforeWrite: Bool) throws {
+        var tracker = makeTracker()
+        let hop = Hop(clientPID: 1, clientPort: 40080, serverPID: 2, serverPort: 8080)
+        let write = hop.client.write(Self.request("/in"), at: 100_000)
+        let read = hop.server.read(Self.request("/in"), at: 90_000)
+        var spans = tracker.run(hop.opened(at: 0) + (readBeforeWrite ? [read, write] : [write, read]) + [
+            hop.client.read(Self.response, at: 200_000), hop.server.write(Self.response, at: 205_000),
+        ])
+        tracker.advance(now: 1_000_000, into: &spans)
+        let server = try #require(spans.first { $0.kind == .server })
+        let client = try #require(spans.first { $0.kind == .client })
+        #expect(server.parentSpanID == client.spanID)
+        #expect(client.startTimeUnixNano <= server.startTimeUnixNano && server.endTimeUnixNano <= client.endTimeUnixNano)
+    }
 }
