@@ -104,7 +104,7 @@ extension KernelTests {
             for port in [18517, 18518] {
                 for path in ["/private", "/items/7"] { try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:\(port)\(path)"]) }
             }
-            let clients = try await agent.waitForSpans(count: 4) { $0.isClient }
+            let clients = try await agent.waitForSpans(count: 4) { $0.isClient && $0.isHTTP }
             _ = try await agent.waitForSpans(count: 3) { $0.isServer }
             try await Task.sleep(for: .milliseconds(300))
             try agent.stop()
