@@ -18,24 +18,27 @@ extension ConnectionTracker {
     }
 
     /// Decides the context of a request when it starts, by the role of its connection's end.
-    mutating func startRequest(_ start: RequestStart, on ends: TrackedConnection.Ends) -> SpanContext {
+    /// `wholeConnection`: the start of a connection span (its first request bytes), which
+    /// parents everything read on its connection and occupies no thread.
+    mutating func startRequest(_ start: RequestStart, on ends: TrackedConnection.Ends, wholeConnection: Bool = false) -> SpanContext {
         let traceparent = start.traceparent.flatMap { TraceContext(traceparent: $0) }
         let sampler = configuration.sampler(of: ends.pid)
+        let otherEndTraced = isTraced(local: ends.local, peer: ends.peer)
         switch ends.role {
         case .server:
             return linker.serverStarted(
                 pid: ends.pid, tid: start.tid, local: ends.local, peer: ends.peer,
-                callerTraced: isTraced(local: ends.local, peer: ends.peer), digest: start.requestDigest,
-                streamID: start.streamID, traceparent: traceparent, byThread: true, timestamp: start.timestamp,
+                callerTraced: otherEndTraced, digest: start.requestDigest, streamID: start.streamID,
+                traceparent: traceparent, byThread: !wholeConnection, timestamp: start.timestamp,
                 sampler: sampler, generator: &generator
             )
         case .client:
             let context = linker.clientStarted(
                 pid: ends.pid, tid: start.tid, local: ends.local, peer: ends.peer,
-                calleeTraced: isTraced(local: ends.local, peer: ends.peer), digest: start.requestDigest,
-                streamID: start.streamID, traceparent: traceparent, perRequest: true, sampler: sampler, generator: &generator
+                calleeTraced: otherEndTraced, digest: start.requestDigest, streamID: start.streamID,
+                traceparent: traceparent, perRequest: !wholeConnection, sampler: sampler, generator: &generator
             )
-            if isTraced(local: ends.local, peer: ends.peer) {
+            if otherEndTraced, !wholeConnection {
                 linker.noteClientStart(context.spanID, at: clock.unixNanos(fromMonotonic: start.timestamp))
             }
             return context
@@ -47,49 +50,27 @@ extension ConnectionTracker {
     /// The first request bytes of a connection that gives a connection span: its context,
     /// decided the way a request's is.
     mutating func startConnectionSpan(slot: Int, event: CaptureEvent) {
-        let pid = event.pid
-        let connection = connections.slots[slot].ends
+        let ends = connections.slots[slot].ends
+        guard ends.role != .unknown else { return }
         let digest = SpanLinkHints.digest(leadingBytes: event.payload.prefix(64))
-        let sampler = configuration.sampler(of: pid)
-        let context: SpanContext
-        switch connection.role {
-        case .server:
-            context = linker.serverStarted(
-                pid: pid, tid: event.tid, local: connection.local, peer: connection.peer,
-                callerTraced: isTraced(local: connection.local, peer: connection.peer), digest: digest,
-                traceparent: nil, byThread: false, timestamp: event.timestamp, sampler: sampler, generator: &generator
-            )
-        case .client:
-            context = linker.clientStarted(
-                pid: pid, tid: event.tid, local: connection.local, peer: connection.peer,
-                calleeTraced: isTraced(local: connection.local, peer: connection.peer), digest: digest,
-                traceparent: nil, perRequest: false, sampler: sampler, generator: &generator
-            )
-        case .unknown:
-            return
-        }
-        connections.slots[slot].connectionContext = context
+        let start = RequestStart(exchangeID: 0, timestamp: event.timestamp, tid: event.tid, requestDigest: digest)
+        connections.slots[slot].connectionContext = startRequest(start, on: ends, wholeConnection: true)
         connections.slots[slot].connectionDigest = digest
     }
 
     /// A finished operation as a span, with the context decided when it started (or now,
     /// when its start was never announced).
     mutating func finish(_ operation: ProtocolOperation, inFlight: TrackedConnection.InFlight?, on ends: TrackedConnection.Ends, into spans: inout [Span]) {
-        let context: SpanContext
-        if let inFlight {
-            context = inFlight.context
-            if ends.role == .server {
-                linker.serverEnded(pid: ends.pid, tid: inFlight.tid, digest: inFlight.digest, byThread: true, spanID: context.spanID)
-            }
-        } else {
-            let start = RequestStart(
+        let context = inFlight?.context ?? startRequest(
+            RequestStart(
                 exchangeID: operation.exchangeID ?? 0, timestamp: operation.start, tid: operation.tid,
                 requestDigest: operation.requestDigest, traceparent: operation.traceparent, streamID: operation.streamID
-            )
-            context = startRequest(start, on: ends)
-            if ends.role == .server {
-                linker.serverEnded(pid: ends.pid, tid: operation.tid, digest: operation.requestDigest, byThread: true, spanID: context.spanID)
-            }
+            ),
+            on: ends
+        )
+        if ends.role == .server {
+            let (tid, digest) = inFlight.map { ($0.tid, $0.digest) } ?? (operation.tid, operation.requestDigest)
+            linker.serverEnded(pid: ends.pid, tid: tid, digest: digest, byThread: true, spanID: context.spanID)
         }
         let kind: Span.Kind = switch ends.role {
         case .client: .client
