@@ -83,11 +83,40 @@ public struct SocketAddress: Hashable, Sendable {
         Self.writeDecimal(UInt32(port), into: &text)
     }
 
-    private func writeIPv4(into text: inout [UInt8]) {
-        for shift in stride(from: 24, through: 0, by: -8) {
-            Self.writeDecimal(UInt32(truncatingIfNeeded: low >> UInt64(shift)) & 0xff, into: &text)
-            if shift > 0 { text.append(UInt8(ascii: ".")) }
+    /// Appends `host` as UTF-8; IPv4, the common case, without building a string.
+    public func writeHost(into text: inout [UInt8]) {
+        if isIPv4 {
+            writeIPv4(into: &text)
+        } else {
+            text.append(contentsOf: host.utf8)
         }
+    }
+
+    private func writeIPv4(into text: inout [UInt8]) {
+        // At most 15 bytes, built on the stack and appended at once.
+        var bytes: (UInt64, UInt64) = (0, 0)
+        let count = withUnsafeMutableBytes(of: &bytes) { raw -> Int in
+            var count = 0
+            for shift in stride(from: 24, through: 0, by: -8) {
+                let octet = UInt8(truncatingIfNeeded: low >> UInt64(shift))
+                if octet >= 100 {
+                    raw[count] = UInt8(ascii: "0") + octet / 100
+                    count += 1
+                }
+                if octet >= 10 {
+                    raw[count] = UInt8(ascii: "0") + octet / 10 % 10
+                    count += 1
+                }
+                raw[count] = UInt8(ascii: "0") + octet % 10
+                count += 1
+                if shift > 0 {
+                    raw[count] = UInt8(ascii: ".")
+                    count += 1
+                }
+            }
+            return count
+        }
+        withUnsafeBytes(of: &bytes) { text.append(contentsOf: $0.prefix(count)) }
     }
 
     private static func writeDecimal(_ value: UInt32, into text: inout [UInt8]) {

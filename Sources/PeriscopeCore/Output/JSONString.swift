@@ -11,12 +11,28 @@ enum JSONString {
     /// as it is; only characters JSON or JavaScript cannot carry raw are escaped.
     static func write(_ string: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
+        writeContents(string, into: &out)
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// `write` without the quotes.
+    static func writeContents(_ string: String, into out: inout [UInt8]) {
         var string = string
         string.withUTF8 { utf8 in
+            // One pass to find the first byte that may need escaping; none, the usual case,
+            // and the string is appended whole.
+            guard let first = utf8.firstIndex(where: mayNeedEscape) else {
+                out.append(contentsOf: utf8)
+                return
+            }
             var plainStart = 0
-            var index = 0
+            var index = first
             while index < utf8.count {
                 let byte = utf8[index]
+                guard mayNeedEscape(byte) else {
+                    index += 1
+                    continue
+                }
                 let escape: [UInt8]?
                 var width = 1
                 switch byte {
@@ -42,7 +58,12 @@ enum JSONString {
             }
             out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[plainStart..<utf8.count]))
         }
-        out.append(UInt8(ascii: "\""))
+    }
+
+    /// Quotes, backslashes, controls, DEL, and the lead byte of U+2028/U+2029.
+    @inline(__always)
+    private static func mayNeedEscape(_ byte: UInt8) -> Bool {
+        byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte == 0x7F || byte == 0xE2
     }
 
     private static func unicodeEscape(_ value: UInt32) -> [UInt8] {

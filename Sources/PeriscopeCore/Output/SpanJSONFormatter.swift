@@ -22,41 +22,47 @@ public struct SpanJSONFormatter: Sendable {
 
     /// Appends one JSON object, without a trailing newline, to `out`.
     public func write(_ span: Span, into out: inout [UInt8], resource: [String: String]? = nil) {
-        out.append(contentsOf: #"{"traceId":""#.utf8)
+        out.reserveCapacity(out.count + 1024)
+        out.append(static: #"{"traceId":""#)
         span.traceID.writeHex(into: &out)
-        out.append(contentsOf: #"","spanId":""#.utf8)
+        out.append(static: #"","spanId":""#)
         span.spanID.writeHex(into: &out)
         if let parent = span.parentSpanID {
-            out.append(contentsOf: #"","parentSpanId":""#.utf8)
+            out.append(static: #"","parentSpanId":""#)
             parent.writeHex(into: &out)
         }
-        out.append(contentsOf: #"","name":"#.utf8)
+        out.append(static: #"","name":"#)
         JSONString.write(span.name, into: &out)
-        out.append(contentsOf: #","kind":"SPAN_KIND_"#.utf8)
-        out.append(contentsOf: span.kind.rawValue.utf8)
-        out.append(contentsOf: #"","startTimeUnixNano":""#.utf8)
+        out.append(static: #","kind":"SPAN_KIND_"#)
+        switch span.kind {
+        case .server: out.append(static: "SERVER")
+        case .client: out.append(static: "CLIENT")
+        case .internal: out.append(static: "INTERNAL")
+        }
+        out.append(static: #"","startTimeUnixNano":""#)
         Self.writeDecimal(span.startTimeUnixNano, into: &out)
-        out.append(contentsOf: #"","endTimeUnixNano":""#.utf8)
+        out.append(static: #"","endTimeUnixNano":""#)
         Self.writeDecimal(span.endTimeUnixNano, into: &out)
-        out.append(contentsOf: #"","status":{"code":"STATUS_CODE_"#.utf8)
-        out.append(contentsOf: span.status.rawValue.utf8)
+        out.append(static: #"","status":{"code":"STATUS_CODE_"#)
+        switch span.status {
+        case .unset: out.append(static: "UNSET")
+        case .ok: out.append(static: "OK")
+        case .error: out.append(static: "ERROR")
+        }
         out.append(UInt8(ascii: "\""))
         if let message = span.statusMessage {
-            out.append(contentsOf: #","message":"#.utf8)
+            out.append(static: #","message":"#)
             JSONString.write(message, into: &out)
         }
-        out.append(contentsOf: #"},"attributes":{"#.utf8)
-        var first = true
-        for (key, value) in span.attributes {
-            if !first { out.append(UInt8(ascii: ",")) }
-            first = false
-            JSONString.write(key, into: &out)
-            out.append(UInt8(ascii: ":"))
-            Self.write(value, into: &out)
-        }
+        out.append(static: #"},"attributes":{"#)
+        // The writer takes the buffer over while it writes, so appends never copy it.
+        var attributes = AttributeWriter(out: [])
+        swap(&out, &attributes.out)
+        span.visitAttributes(&attributes)
+        swap(&out, &attributes.out)
         out.append(UInt8(ascii: "}"))
         if let resource, !resource.isEmpty {
-            out.append(contentsOf: #","resource":{"#.utf8)
+            out.append(static: #","resource":{"#)
             for (index, entry) in resource.sorted(by: { $0.key < $1.key }).enumerated() {
                 if index > 0 { out.append(UInt8(ascii: ",")) }
                 JSONString.write(entry.key, into: &out)
@@ -66,6 +72,50 @@ public struct SpanJSONFormatter: Sendable {
             out.append(UInt8(ascii: "}"))
         }
         out.append(UInt8(ascii: "}"))
+    }
+
+    /// Writes attributes as `"key":value` members, comma-separated.
+    private struct AttributeWriter: SpanAttributeVisitor {
+        var out: [UInt8]
+        var first = true
+
+        private mutating func key(_ key: StaticString) {
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
+            // Constant keys are plain ASCII: nothing to escape.
+            out.append(UInt8(ascii: "\""))
+            out.append(static: key)
+            out.append(static: "\":")
+        }
+
+        mutating func visit(_ key: StaticString, _ value: String) {
+            self.key(key)
+            JSONString.write(value, into: &out)
+        }
+
+        mutating func visit(_ key: StaticString, _ value: Int) {
+            self.key(key)
+            SpanJSONFormatter.write(.int(value), into: &out)
+        }
+
+        mutating func visit(_ key: StaticString, host address: SocketAddress) {
+            self.key(key)
+            out.append(UInt8(ascii: "\""))
+            if address.isIPv4 {
+                address.writeHost(into: &out)
+            } else {
+                JSONString.writeContents(address.host, into: &out)
+            }
+            out.append(UInt8(ascii: "\""))
+        }
+
+        mutating func visit(_ attribute: Attribute) {
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
+            JSONString.write(attribute.key, into: &out)
+            out.append(UInt8(ascii: ":"))
+            SpanJSONFormatter.write(attribute.value, into: &out)
+        }
     }
 
     static func json(_ value: AttributeValue) -> String {
@@ -90,20 +140,25 @@ public struct SpanJSONFormatter: Sendable {
             out.append(UInt8(ascii: "0") + UInt8(value))
             return
         }
-        var digits: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
-                     UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var count = 0
-        var rest = value
+        // Digits written backwards into 24 bytes on the stack, then appended at once.
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
         withUnsafeMutableBytes(of: &digits) { raw in
-            let buffer = raw.bindMemory(to: UInt8.self)
+            var index = raw.count
+            var rest = value
             while rest > 0 {
-                buffer[count] = UInt8(ascii: "0") + UInt8(rest % 10)
+                index -= 1
+                raw[index] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest % 10)
                 rest /= 10
-                count += 1
             }
-            for index in stride(from: count - 1, through: 0, by: -1) { out.append(buffer[index]) }
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[index...]))
         }
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Appends the bytes of a constant string.
+    mutating func append(static text: StaticString) {
+        append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 }
 

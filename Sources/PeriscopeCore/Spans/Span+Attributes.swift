@@ -1,57 +1,89 @@
+/// Receives a span's attributes one at a time, in `Span.attributes` order. Outputs that
+/// write bytes take them this way: constant keys as static bytes, addresses and numbers
+/// as they are, no list and no string built per attribute.
+public protocol SpanAttributeVisitor {
+    mutating func visit(_ key: StaticString, _ value: String)
+    mutating func visit(_ key: StaticString, _ value: Int)
+    /// An address attribute: the host of `address` (`10.0.0.1`, `2001:db8::5`).
+    mutating func visit(_ key: StaticString, host address: SocketAddress)
+    /// A protocol attribute (`rpc.*`, `db.*`, …), whose key is not a constant.
+    mutating func visit(_ attribute: Attribute)
+}
+
 extension Span {
     /// Methods OpenTelemetry lets `http.request.method` carry; others become `_OTHER`.
     static let semanticConventionMethods: Set<String> = [
         "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "QUERY",
     ]
 
+    /// Whether `method` is one OpenTelemetry names; the common ones without hashing.
+    static func isSemanticConventionMethod(_ method: String) -> Bool {
+        switch method {
+        case "GET", "POST", "PUT", "HEAD", "DELETE": true
+        default: semanticConventionMethods.contains(method)
+        }
+    }
+
     /// The span's attributes under OpenTelemetry semantic-convention names, in a fixed
     /// order. The one list every output (text, JSON, OTLP) uses.
     public var attributes: [(key: String, value: AttributeValue)] {
-        var result: [(key: String, value: AttributeValue)] = []
-        func add(_ key: String, _ value: AttributeValue?) {
-            if let value { result.append((key, value)) }
-        }
+        var list = AttributeList()
+        visitAttributes(&list)
+        return list.result
+    }
+
+    /// Hands each of `attributes` to `visitor`, in order, without building the list.
+    public func visitAttributes<Visitor: SpanAttributeVisitor>(_ visitor: inout Visitor) {
         if let http {
-            let known = Self.semanticConventionMethods.contains(http.method)
-            add("http.request.method", .string(known ? http.method : "_OTHER"))
-            if !known { add("http.request.method_original", .string(http.method)) }
-            add("url.scheme", .string("http"))
-            add("url.path", .string(http.path))
-            add("http.route", http.route.map(AttributeValue.string))
-            add("http.response.status_code", http.statusCode.map(AttributeValue.int))
-            add("network.protocol.name", .string("http"))
-            add("network.protocol.version", .string(http.protocolVersion))
-            add("http.request.body.size", .int(http.requestBodySize))
-            add("http.response.body.size", .int(http.responseBodySize))
-            add("user_agent.original", http.userAgent.map(AttributeValue.string))
+            let known = Self.isSemanticConventionMethod(http.method)
+            visitor.visit("http.request.method", known ? http.method : "_OTHER")
+            if !known { visitor.visit("http.request.method_original", http.method) }
+            visitor.visit("url.scheme", "http")
+            visitor.visit("url.path", http.path)
+            if let route = http.route { visitor.visit("http.route", route) }
+            if let code = http.statusCode { visitor.visit("http.response.status_code", code) }
+            visitor.visit("network.protocol.name", "http")
+            visitor.visit("network.protocol.version", http.protocolVersion)
+            visitor.visit("http.request.body.size", http.requestBodySize)
+            visitor.visit("http.response.body.size", http.responseBodySize)
+            if let userAgent = http.userAgent { visitor.visit("user_agent.original", userAgent) }
         }
-        result.append(contentsOf: protocolAttributes.lazy.map { ($0.key, $0.value) })
+        for attribute in protocolAttributes { visitor.visit(attribute) }
         let (server, client): (SocketAddress?, SocketAddress?) = switch kind {
         case .server: (local, peer)
         case .client: (peer, local)
         case .internal: (nil, nil)
         }
         if let server {
-            add("server.address", .string(server.host))
-            add("server.port", .int(Int(server.port)))
+            visitor.visit("server.address", host: server)
+            visitor.visit("server.port", Int(server.port))
         }
         if let client {
-            add("client.address", .string(client.host))
-            add("client.port", .int(Int(client.port)))
+            visitor.visit("client.address", host: client)
+            visitor.visit("client.port", Int(client.port))
         }
-        add("network.peer.address", .string(peer.host))
-        add("network.peer.port", .int(Int(peer.port)))
-        add("network.local.address", .string(local.host))
-        add("network.local.port", .int(Int(local.port)))
-        add("network.transport", .string("tcp"))
-        add("network.type", .string(peer.isIPv4 ? "ipv4" : "ipv6"))
-        add("process.pid", .int(Int(pid)))
-        add("process.executable.path", executable.map(AttributeValue.string))
-        add("thread.id", .int(Int(tid)))
+        visitor.visit("network.peer.address", host: peer)
+        visitor.visit("network.peer.port", Int(peer.port))
+        visitor.visit("network.local.address", host: local)
+        visitor.visit("network.local.port", Int(local.port))
+        visitor.visit("network.transport", "tcp")
+        visitor.visit("network.type", peer.isIPv4 ? "ipv4" : "ipv6")
+        visitor.visit("process.pid", Int(pid))
+        if let executable { visitor.visit("process.executable.path", executable) }
+        visitor.visit("thread.id", Int(tid))
         if let tcp {
-            add("periscope.tcp.bytes_sent", .int(tcp.bytesSent))
-            add("periscope.tcp.bytes_received", .int(tcp.bytesReceived))
+            visitor.visit("periscope.tcp.bytes_sent", tcp.bytesSent)
+            visitor.visit("periscope.tcp.bytes_received", tcp.bytesReceived)
         }
-        return result
     }
+}
+
+/// Collects visited attributes into `Span.attributes`' list.
+private struct AttributeList: SpanAttributeVisitor {
+    var result: [(key: String, value: AttributeValue)] = []
+
+    mutating func visit(_ key: StaticString, _ value: String) { result.append((key.description, .string(value))) }
+    mutating func visit(_ key: StaticString, _ value: Int) { result.append((key.description, .int(value))) }
+    mutating func visit(_ key: StaticString, host address: SocketAddress) { result.append((key.description, .string(address.host))) }
+    mutating func visit(_ attribute: Attribute) { result.append((attribute.key, attribute.value)) }
 }

@@ -140,9 +140,13 @@ extension Array where Element == UInt8 {
 extension UInt64 {
     /// Appends the value as 16 lowercase hex digits, most significant first.
     func appendHexDigits(to bytes: inout [UInt8]) {
-        for shift in stride(from: 60, through: 0, by: -4) {
-            let nibble = UInt8(truncatingIfNeeded: self >> UInt64(shift)) & 0xF
-            bytes.append(nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") - 10 + nibble)
+        var digits: (UInt64, UInt64) = (0, 0)
+        withUnsafeMutableBytes(of: &digits) { raw in
+            for index in 0..<16 {
+                let nibble = UInt8(truncatingIfNeeded: self >> UInt64(60 - 4 * index)) & 0xF
+                raw[index] = nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") - 10 + nibble
+            }
+            bytes.append(contentsOf: UnsafeRawBufferPointer(raw))
         }
     }
 }
