@@ -29,6 +29,9 @@ enum periscope_event_kind {
     PERISCOPE_EVENT_CLOSE = 3,
     PERISCOPE_EVENT_EXEC = 4,
     PERISCOPE_EVENT_EXIT = 5,
+    /* A trace context the kernel decided (bpf/propagation.bpf.c): the payload is a
+     * struct periscope_trace_context (periscope_propagation.h). */
+    PERISCOPE_EVENT_TRACE_CONTEXT = 6,
 };
 
 enum periscope_direction {
