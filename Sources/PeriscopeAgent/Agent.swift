@@ -55,16 +55,38 @@ public final class Agent: Service, @unchecked Sendable {
             if try Tracefs.ensureMounted() {
                 logger.notice("tracefs.mounted", metadata: ["path": "\(Tracefs.path)"])
             }
-            let (tracer, fallbackReason) = try Tracer.loadAndAttach(ringBufferBytes: configuration.ringBufferBytes)
+            let cgroupPath = configuration.cgroupPath
+                ?? (try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)).flatMap(Propagation.cgroup2MountPoint(mounts:))
+            var propagation: Propagation?
+            var propagationError: (any Error)?
+            // Attached ahead of the tracer: its reports precede the events they belong to.
+            let (tracer, fallbackReason) = try Tracer.loadAndAttach(ringBufferBytes: configuration.ringBufferBytes) { tracer in
+                propagation = nil
+                guard let cgroupPath else {
+                    propagationError = BPFError(.attachFailed, "no cgroup v2 hierarchy is mounted; mount the host's and pass --cgroup-path")
+                    return
+                }
+                do throws(BPFError) {
+                    propagation = try Propagation(tracer: tracer, cgroupPath: cgroupPath)
+                    propagationError = nil
+                } catch {
+                    propagationError = error
+                }
+            }
+            if let propagationError {
+                logger.warning("propagation.unavailable", metadata: [
+                    "error": "\(propagationError)", "effect": "trace context is not written into traffic",
+                ])
+            }
             if let fallbackReason {
                 logger.notice("tracer.fallback", metadata: [
                     "variant": "\(tracer.variant.rawValue)", "reason": "\(fallbackReason)",
                 ])
             }
-            control.setKernelFeatures(tracer.kernelFeatures)
+            control.setKernelFeatures(tracer.kernelFeatures + (propagation == nil ? [] : ["sk_msg", "sock_ops"]))
             let loop = CaptureLoop(
                 configuration: configuration, policies: policies, policyFile: nil,
-                tracer: tracer, sink: makeSink(), control: control, logger: logger,
+                tracer: tracer, propagation: propagation, sink: makeSink(), control: control, logger: logger,
                 selfPID: getpid()
             )
             try loop.run()

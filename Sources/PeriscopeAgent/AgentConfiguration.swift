@@ -36,6 +36,9 @@ public struct AgentConfiguration: Sendable {
     /// How long a server request read before its traced caller's context arrived waits
     /// for it, and the most finished spans waiting so (`--reorder-window`).
     public var traces: TraceLinker.Configuration
+    /// The host's cgroup v2 hierarchy, where the socket program that lets trace context into
+    /// traffic attaches (`--cgroup-path`); nil: the first cgroup2 mount in /proc/self/mounts.
+    public var cgroupPath: String?
 
     public init(
         policyPath: String? = nil,
@@ -46,7 +49,8 @@ public struct AgentConfiguration: Sendable {
         policyCheckInterval: Duration = .milliseconds(250),
         processRescanInterval: Duration = .seconds(5),
         idleConnectionTimeout: Duration = .seconds(300),
-        traces: TraceLinker.Configuration = .init()
+        traces: TraceLinker.Configuration = .init(),
+        cgroupPath: String? = nil
     ) {
         self.policyPath = policyPath
         self.output = output
@@ -57,6 +61,7 @@ public struct AgentConfiguration: Sendable {
         self.processRescanInterval = processRescanInterval
         self.idleConnectionTimeout = idleConnectionTimeout
         self.traces = traces
+        self.cgroupPath = cgroupPath
     }
 }
 

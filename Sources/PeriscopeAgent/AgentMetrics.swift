@@ -35,6 +35,19 @@ public struct AgentMetrics: Sendable, Equatable {
     /// ones whose caller's context never came within the reorder window (they became roots).
     public var callersLate: UInt64 = 0
     public var callersMissed: UInt64 = 0
+    /// Trace context written into traffic: `traceparent` lines inserted into HTTP/1 requests,
+    /// TCP header options written, server requests whose context the kernel decided; requests
+    /// left untouched, by reason (they carried `traceparent`, their head was split across
+    /// writes, they were pipelined behind another in one write, no room could be made); and
+    /// reports of written contexts lost to a full ring buffer.
+    public var propagationHeadersInjected: UInt64 = 0
+    public var propagationOptionsWritten: UInt64 = 0
+    public var propagationServerContexts: UInt64 = 0
+    public var propagationUntouchedCarryingTraceparent: UInt64 = 0
+    public var propagationUntouchedSplitHead: UInt64 = 0
+    public var propagationUntouchedPipelined: UInt64 = 0
+    public var propagationUntouchedNoRoom: UInt64 = 0
+    public var propagationReportsLost: UInt64 = 0
     /// Processes currently selected for tracing.
     public var processesAttached: Int = 0
     /// Policy reloads applied / rejected since start.
@@ -72,6 +85,14 @@ public struct AgentMetrics: Sendable, Equatable {
             ("spans_waiting", "\(spansWaiting)"),
             ("callers_late", "\(callersLate)"),
             ("callers_missed", "\(callersMissed)"),
+            ("propagation_headers_injected", "\(propagationHeadersInjected)"),
+            ("propagation_options_written", "\(propagationOptionsWritten)"),
+            ("propagation_server_contexts", "\(propagationServerContexts)"),
+            ("propagation_untouched_carrying_traceparent", "\(propagationUntouchedCarryingTraceparent)"),
+            ("propagation_untouched_split_head", "\(propagationUntouchedSplitHead)"),
+            ("propagation_untouched_pipelined", "\(propagationUntouchedPipelined)"),
+            ("propagation_untouched_no_room", "\(propagationUntouchedNoRoom)"),
+            ("propagation_reports_lost", "\(propagationReportsLost)"),
             ("processes_attached", "\(processesAttached)"),
             ("policy_reloads", "\(policyReloads)"),
             ("policy_reload_failures", "\(policyReloadFailures)"),

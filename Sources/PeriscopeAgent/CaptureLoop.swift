@@ -9,6 +9,8 @@ import PeriscopeCore
 final class CaptureLoop {
     private let configuration: AgentConfiguration
     private let tracer: Tracer
+    /// Trace context written into traffic; nil where the kernel or the capabilities do not allow it.
+    private let propagation: Propagation?
     private let sink: SpanSink
     private let control: AgentControl
     private let logger: Logger
@@ -39,7 +41,7 @@ final class CaptureLoop {
 
     init(
         configuration: AgentConfiguration, policies: PolicySet, policyFile: PolicyFile?, tracer: Tracer,
-        sink: SpanSink, control: AgentControl, logger: Logger, procfs: ProcFS = ProcFS(), selfPID: Int32
+        propagation: Propagation? = nil, sink: SpanSink, control: AgentControl, logger: Logger, procfs: ProcFS = ProcFS(), selfPID: Int32
     ) {
         self.configuration = configuration
         let policy = policies.merged
@@ -47,6 +49,7 @@ final class CaptureLoop {
         self.assignment = PolicyAssignment(policies: policies)
         self.policyFile = policyFile
         self.tracer = tracer
+        self.propagation = propagation
         self.sink = sink
         self.control = control
         self.logger = logger
@@ -147,7 +150,7 @@ final class CaptureLoop {
                 assignment.remove(pid: event.pid)
                 applyAssignment()
             }
-        case .opened, .data, .closed:
+        case .opened, .data, .closed, .traceContext:
             if selection.allProcesses { seenProcesses.insert(event.pid) }
             if assignment.isTracking, processes[event.pid] == nil { processFound(event.pid) }
             tracker.handle(event, into: &finished)
@@ -223,6 +226,17 @@ final class CaptureLoop {
         tracker.configuration.samplersByPID = assignment.owners.compactMapValues { owner in
             policies.policies.indices.contains(owner) ? policies.policies[owner].sampler : nil
         }
+        applyPropagation()
+    }
+
+    /// Where trace context may be written into traffic, after the policies or their processes changed.
+    private func applyPropagation() {
+        guard let propagation else { return }
+        do {
+            try propagation.apply(PropagationSettings(policies: policies, owners: assignment.owners))
+        } catch {
+            logger.error("propagation.apply.failed", metadata: ["error": "\(error)"])
+        }
     }
 
     private func rescanProcesses(prune: Bool) {
@@ -242,6 +256,7 @@ final class CaptureLoop {
         } catch {
             logger.error("filter.apply.failed", metadata: ["error": "\(error)"])
         }
+        applyPropagation()
     }
 
     private func reloadPolicyIfChanged(force: Bool) {
@@ -302,6 +317,17 @@ final class CaptureLoop {
         metrics.spansWaiting = linking.heldSpans
         metrics.callersLate = UInt64(linking.provisionalTraces)
         metrics.callersMissed = UInt64(linking.provisionalExpired)
+        if let propagation {
+            let written = propagation.counters()
+            metrics.propagationHeadersInjected = written.headersInjected
+            metrics.propagationOptionsWritten = written.optionsWritten
+            metrics.propagationServerContexts = written.serverContexts
+            metrics.propagationUntouchedCarryingTraceparent = written.untouchedCarryingTraceparent
+            metrics.propagationUntouchedSplitHead = written.untouchedSplitHead
+            metrics.propagationUntouchedPipelined = written.untouchedPipelined
+            metrics.propagationUntouchedNoRoom = written.untouchedNoRoom
+            metrics.propagationReportsLost = written.reportsLost
+        }
         metrics.processesAttached = selection.allProcesses ? seenProcesses.count : selection.targets.count
         control.publish(metrics)
     }

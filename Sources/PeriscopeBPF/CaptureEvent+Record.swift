@@ -9,6 +9,7 @@ extension CaptureEvent {
         case unknownKind(UInt32)
         case unknownDirection(UInt8)
         case unknownRole(UInt8)
+        case malformedTraceContext
     }
 
     /// Decodes one ring buffer record laid out as `struct periscope_event`, of which only
@@ -42,6 +43,8 @@ extension CaptureEvent {
         case PERISCOPE_EVENT_CLOSE.rawValue: kind = .closed
         case PERISCOPE_EVENT_EXEC.rawValue: kind = .processExec
         case PERISCOPE_EVENT_EXIT.rawValue: kind = .processExited
+        case PERISCOPE_EVENT_TRACE_CONTEXT.rawValue:
+            kind = .traceContext(try Self.traceContext(UnsafeRawBufferPointer(rebasing: record[headerSize..<(headerSize + captured)])))
         case let other: throw .unknownKind(other)
         }
         let tupleOffset = MemoryLayout<periscope_event>.offset(of: \.tuple)!
@@ -69,5 +72,32 @@ extension CaptureEvent {
             payload: [UInt8](UnsafeRawBufferPointer(rebasing: record[headerSize..<(headerSize + captured)]))
         )
         resumedAfterShedding = field(\.flags, UInt32.self) & UInt32(PERISCOPE_EVENT_FLAG_RESUMED.rawValue) != 0
+    }
+
+    /// A `struct periscope_trace_context` payload.
+    static func traceContext(_ payload: UnsafeRawBufferPointer) throws(RecordError) -> KernelTraceContext {
+        guard payload.count >= MemoryLayout<periscope_trace_context>.size else { throw .malformedTraceContext }
+        func bytes<T>(_ path: KeyPath<periscope_trace_context, T>, count: Int) -> [UInt8] {
+            let offset = MemoryLayout<periscope_trace_context>.offset(of: path)!
+            return [UInt8](payload[offset..<(offset + count)])
+        }
+        func byte(_ path: KeyPath<periscope_trace_context, UInt8>) -> UInt8 {
+            payload[MemoryLayout<periscope_trace_context>.offset(of: path)!]
+        }
+        let origin: KernelTraceContext.Origin
+        switch UInt32(byte(\.origin)) {
+        case PERISCOPE_CONTEXT_SERVER.rawValue: origin = .serverRequest
+        case PERISCOPE_CONTEXT_INJECTED.rawValue: origin = .injectedRequest
+        default: throw .malformedTraceContext
+        }
+        let trace = bytes(\.trace_id, count: 16)
+        let span = bytes(\.span_id, count: 8)
+        let parent = bytes(\.parent_id, count: 8)
+        guard trace.contains(where: { $0 != 0 }), span.contains(where: { $0 != 0 }) else { throw .malformedTraceContext }
+        return KernelTraceContext(
+            origin: origin, traceID: TraceID(bytes: trace), spanID: SpanID(bytes: span),
+            parentSpanID: parent.contains(where: { $0 != 0 }) ? SpanID(bytes: parent) : nil,
+            sampled: byte(\.flags) & 1 != 0, parentIsRemote: byte(\.parent_remote) != 0
+        )
     }
 }

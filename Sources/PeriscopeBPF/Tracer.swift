@@ -45,12 +45,17 @@ public final class Tracer {
     public let variant: Variant
 
     /// Loads and attaches the fastest variant this kernel accepts.
+    /// - Parameter beforeAttach: called with each loaded variant before its programs are
+    ///   attached, for programs that share its maps and must run ahead of it.
     /// - Returns: the tracer and, when it fell back, why the faster variant was refused.
-    public static func loadAndAttach(ringBufferBytes: Int = 4 << 20) throws(BPFError) -> (Tracer, fallbackReason: BPFError?) {
+    public static func loadAndAttach(
+        ringBufferBytes: Int = 4 << 20, beforeAttach: (Tracer) -> Void = { _ in }
+    ) throws(BPFError) -> (Tracer, fallbackReason: BPFError?) {
         var refused: BPFError?
         for variant in Variant.allCases {
             do throws(BPFError) {
                 let tracer = try Tracer(ringBufferBytes: ringBufferBytes, variant: variant)
+                beforeAttach(tracer)
                 try tracer.attach()
                 return (tracer, refused)
             } catch {
@@ -121,6 +126,11 @@ public final class Tracer {
             attachedPrograms.append(name)
             program = bpf_object__next_program(object, current)
         }
+    }
+
+    /// The descriptors of the maps other kernel programs share with the tracer, by name.
+    var sharedMaps: [String: Int32] {
+        ["events": maps.events, "config": maps.config, "ports": maps.ports, "target_pids": maps.targets, "excluded_pids": maps.excluded]
     }
 
     /// Detaches every program; the maps stay readable until the tracer is released.

@@ -73,6 +73,9 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Kernel ring buffer size in bytes, a power of two (default 4 MiB, about 100 ms of events at 150k requests/s).", valueName: "bytes"))
     var ringBufferBytes: Int = AgentConfiguration.defaultRingBufferBytes
 
+    @Option(name: .long, help: ArgumentHelp("The host's cgroup v2 hierarchy, where the program that writes trace context into traced processes' traffic attaches (default: the first cgroup2 mount).", valueName: "path"))
+    var cgroupPath: String?
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -147,7 +150,8 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
         let agent = Agent(
             configuration: AgentConfiguration(
                 policyPath: config, output: format ?? .text, ringBufferBytes: ringBufferBytes,
-                traces: TraceLinker.Configuration(reorderWindowNanos: UInt64(reorderWindow * 1e6))
+                traces: TraceLinker.Configuration(reorderWindowNanos: UInt64(reorderWindow * 1e6)),
+                cgroupPath: cgroupPath
             ),
             policies: policies, logger: logger, control: control,
             makeSink: {

@@ -15,6 +15,10 @@ public struct CaptureEvent: Sendable, Equatable {
         case processExited
         /// The process called execve; its executable may have changed.
         case processExec
+        /// The kernel decided the context of the request this thread is about to read or has
+        /// just written on the socket (`socketID` for a read, the local port for a write); the
+        /// data event of that read or write follows.
+        case traceContext(KernelTraceContext)
     }
 
     public var kind: Kind

@@ -58,7 +58,7 @@ extension Policy {
 
     static let specFields = [
         "ports", "executables", "pids", "protocols", "sampling", "exclude", "routes", "capture",
-        "export", "resourceAttributes", "podSelector", "containers",
+        "export", "resourceAttributes", "propagation", "podSelector", "containers",
     ]
 
     static func decodeSpec(_ spec: PolicyNode, environment: Environment) throws(PolicyError) -> Policy {
@@ -88,6 +88,12 @@ extension Policy {
             case "capture": policy.capture = try parseCapture(value)
             case "export": policy.export = try parseExport(value)
             case "resourceAttributes": policy.resourceAttributes = try parseAttributes(value)
+            case "propagation":
+                let allowed = "one of " + ContextPropagation.names.joined(separator: ", ")
+                guard let mode = ContextPropagation(rawValue: try value.text(allowed: allowed)) else {
+                    throw value.error(allowed: allowed)
+                }
+                policy.propagation = mode
             default: break
             }
         }

@@ -26,12 +26,15 @@ public struct Policy: Sendable, Equatable {
     public var export: Export
     /// `spec.resourceAttributes`: added to the OpenTelemetry resource. Default none.
     public var resourceAttributes: [String: String]
+    /// `spec.propagation`: trace context written into the selected processes' outgoing
+    /// requests (`auto`) or not (`none`). Default `auto`.
+    public var propagation: ContextPropagation
 
     public init(
         ports: PortSet = PortSet(), executables: [Glob] = [], pids: [Int32] = [],
         protocols: Set<TracedProtocol> = Set(TracedProtocol.allCases), sampler: Sampler = .default,
         exclude: Exclude = Exclude(), routes: [RoutePattern] = [], capture: Capture = Capture(),
-        export: Export = Export(), resourceAttributes: [String: String] = [:]
+        export: Export = Export(), resourceAttributes: [String: String] = [:], propagation: ContextPropagation = .auto
     ) {
         self.ports = ports
         self.executables = executables
@@ -43,6 +46,7 @@ public struct Policy: Sendable, Equatable {
         self.capture = capture
         self.export = export
         self.resourceAttributes = resourceAttributes
+        self.propagation = propagation
     }
 
     /// Whether a server port passes the port filter (always, when `ports` is empty).

@@ -78,6 +78,8 @@ public struct PolicySet: Sendable, Equatable {
             merged.resourceAttributes.merge(policy.resourceAttributes) { kept, _ in kept }
         }
         merged.ports = allPorts ? PortSet() : PortSet(ranges)
+        // Processes no single policy claims propagate unless every policy says none.
+        merged.propagation = policies.contains { $0.propagation != .none } ? .auto : .none
         if allProcesses {
             merged.pids = []
             merged.executables = []

@@ -3,7 +3,8 @@ extension ConnectionTracker {
     mutating func apply(_ output: ProtocolOutput, slot: Int, into spans: inout [Span]) {
         switch output {
         case .requestStarted(let start):
-            let context = startRequest(start, on: connections.slots[slot].ends)
+            let context = startRequest(start, on: connections.slots[slot].ends, kernel: connections.slots[slot].kernelContext)
+            connections.slots[slot].kernelContext = nil
             let entry = TrackedConnection.InFlight(exchangeID: start.exchangeID, context: context, digest: start.requestDigest, tid: start.tid)
             connections.slots[slot].inFlight.append(entry)
         case .operation(let operation):
@@ -20,7 +21,11 @@ extension ConnectionTracker {
     /// Decides the context of a request when it starts, by the role of its connection's end.
     /// `wholeConnection`: the start of a connection span (its first request bytes), which
     /// parents everything read on its connection and occupies no thread.
-    mutating func startRequest(_ start: RequestStart, on ends: TrackedConnection.Ends, wholeConnection: Bool = false) -> SpanContext {
+    /// `kernel`: the context the kernel decided for it (written on the wire, or remembered for
+    /// the server thread), which the span takes as it is.
+    mutating func startRequest(
+        _ start: RequestStart, on ends: TrackedConnection.Ends, wholeConnection: Bool = false, kernel: KernelTraceContext? = nil
+    ) -> SpanContext {
         let traceparent = start.traceparent.flatMap { TraceContext(traceparent: $0) }
         let sampler = configuration.sampler(of: ends.pid)
         let otherEndTraced = isTraced(local: ends.local, peer: ends.peer)
@@ -30,13 +35,14 @@ extension ConnectionTracker {
                 pid: ends.pid, tid: start.tid, local: ends.local, peer: ends.peer,
                 callerTraced: otherEndTraced, digest: start.requestDigest, streamID: start.streamID,
                 traceparent: traceparent, byThread: !wholeConnection, timestamp: start.timestamp,
-                sampler: sampler, generator: &generator
+                kernel: kernel?.origin == .serverRequest ? kernel : nil, sampler: sampler, generator: &generator
             )
         case .client:
             let context = linker.clientStarted(
                 pid: ends.pid, tid: start.tid, local: ends.local, peer: ends.peer,
                 calleeTraced: otherEndTraced, digest: start.requestDigest, streamID: start.streamID,
-                traceparent: traceparent, perRequest: !wholeConnection, sampler: sampler, generator: &generator
+                traceparent: traceparent, perRequest: !wholeConnection,
+                kernel: kernel?.origin == .injectedRequest ? kernel : nil, sampler: sampler, generator: &generator
             )
             if otherEndTraced, !wholeConnection {
                 linker.noteClientStart(context.spanID, at: clock.unixNanos(fromMonotonic: start.timestamp))
@@ -54,7 +60,8 @@ extension ConnectionTracker {
         guard ends.role != .unknown else { return }
         let digest = SpanLinkHints.digest(leadingBytes: event.payload.prefix(64))
         let start = RequestStart(exchangeID: 0, timestamp: event.timestamp, tid: event.tid, requestDigest: digest)
-        connections.slots[slot].connectionContext = startRequest(start, on: ends, wholeConnection: true)
+        connections.slots[slot].connectionContext = startRequest(start, on: ends, wholeConnection: true, kernel: connections.slots[slot].kernelContext)
+        connections.slots[slot].kernelContext = nil
         connections.slots[slot].connectionDigest = digest
     }
 

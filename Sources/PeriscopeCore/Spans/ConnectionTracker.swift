@@ -22,6 +22,8 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
     var endpoints: [EndpointPair: Int] = [:]
     /// Reused for each event's decoder output.
     var outputs: [ProtocolOutput] = []
+    /// Contexts the kernel decided, waiting for their thread's next event.
+    var pendingKernelContexts: [KernelContextKey: PendingKernelContext] = [:]
 
     struct EndpointPair: Hashable, Sendable {
         var local: SocketAddress
@@ -77,6 +79,8 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
             }
         case .processExec:
             break
+        case .traceContext(let context):
+            noteKernelContext(context, from: event)
         }
         counters.spansEmitted += spans.count - before
     }
@@ -130,6 +134,8 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
         }
         let slot = handle ?? insert(TrackedConnection(event: event, role: .unknown, protocols: configuration.protocols(of: event.pid)))
         outputs.removeAll(keepingCapacity: true)
+        connections.slots[slot].kernelContext = takeKernelContext(for: event, direction: direction)
+        defer { connections.slots[slot].kernelContext = nil }
         if event.resumedAfterShedding { connections.slots[slot].restartDecoding(at: event.timestamp, into: &outputs) }
         let before = connections.slots[slot].ends
         connections.slots[slot].receive(event, direction: direction, configuration: configuration.protocolConfiguration, into: &outputs)

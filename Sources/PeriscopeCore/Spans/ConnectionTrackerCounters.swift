@@ -10,6 +10,10 @@ public struct ConnectionTrackerCounters: Sendable, Equatable {
     public var spansEmitted = 0
     /// Connections tracked now.
     public var openConnections = 0
+    /// Contexts the kernel decided and reported (`KernelTraceContext`), and of those, the
+    /// ones whose read or write never came (its event was lost or shed).
+    public var kernelContexts = 0
+    public var kernelContextsUnmatched = 0
 
     public init() {}
 }

@@ -50,6 +50,8 @@ struct TrackedConnection: Sendable {
     var connectionContext: SpanContext?
     /// The digest of those bytes.
     var connectionDigest: UInt64?
+    /// The context the kernel decided for the request the current event starts, if any.
+    var kernelContext: KernelTraceContext?
 
     /// Bytes a connection is held undetected at most.
     static let detectionLimit = 4096

@@ -7,15 +7,23 @@ extension TraceLinker {
     ///     waits for it under a provisional trace.
     ///   - byThread: the request occupies its thread until it ends (decoded exchanges, not
     ///     connection spans), so calls from the thread meanwhile may be its children.
+    ///   - kernel: the context the kernel decided when the thread read the request, which the
+    ///     calls the thread makes carry on the wire: taken as it is (its parent is local when
+    ///     it is the caller's published span).
     public mutating func serverStarted<G: RandomNumberGenerator>(
         pid: Int32, tid: Int32, local: SocketAddress, peer: SocketAddress, callerTraced: Bool,
         digest: UInt64?, streamID: UInt32? = nil, traceparent: TraceContext?, byThread: Bool,
-        timestamp: UInt64, sampler: Sampler, generator: inout G
+        timestamp: UInt64, kernel: KernelTraceContext? = nil, sampler: Sampler, generator: inout G
     ) -> SpanContext {
-        let spanID = SpanID.random(using: &generator)
+        let spanID = kernel?.spanID ?? SpanID.random(using: &generator)
         let key = HopKey(client: peer, server: local)
         var context: SpanContext
-        if let caller = takePublished(key, streamID: streamID) {
+        if let kernel {
+            context = kernel.spanContext
+            if let caller = takePublished(key, streamID: streamID), caller.spanID == kernel.parentSpanID {
+                context.parentIsLocal = true
+            }
+        } else if let caller = takePublished(key, streamID: streamID) {
             context = Self.child(of: caller, spanID: spanID)
         } else {
             context = Self.root(spanID: spanID, traceparent: traceparent, sampler: sampler, generator: &generator)
@@ -69,15 +77,18 @@ extension TraceLinker {
     ///     false for a connection span, the parent of everything read on the connection.
     ///   - calleeTraced: the server end is a socket traced on this node. Until it is,
     ///     one context at most is kept for it.
+    ///   - kernel: the context the kernel wrote into the request as `traceparent`: taken as it is.
     public mutating func clientStarted<G: RandomNumberGenerator>(
         pid: Int32, tid: Int32, local: SocketAddress, peer: SocketAddress, calleeTraced: Bool,
         digest: UInt64?, streamID: UInt32? = nil, traceparent: TraceContext?, perRequest: Bool,
-        sampler: Sampler, generator: inout G
+        kernel: KernelTraceContext? = nil, sampler: Sampler, generator: inout G
     ) -> SpanContext {
         let spanID = SpanID.random(using: &generator)
         let parent = inProcessParent(pid: pid, tid: tid, digest: digest)
         let context: SpanContext
-        if let traceparent, parent?.traceID != traceparent.traceID {
+        if let kernel {
+            context = kernel.spanContext
+        } else if let traceparent, parent?.traceID != traceparent.traceID {
             context = Self.root(spanID: spanID, traceparent: traceparent, sampler: sampler, generator: &generator)
         } else if let parent {
             context = Self.child(of: parent, spanID: spanID)

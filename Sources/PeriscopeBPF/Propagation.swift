@@ -1,0 +1,207 @@
+import CLibBPF
+import CPeriscopeBPF
+import Foundation
+
+/// The loaded and attached programs of `bpf/propagation.bpf.c`, which write trace context into
+/// the traffic of traced processes: owns their BPF object, its cgroup and tracepoint links and
+/// the payload program's attachment to its sockhash; everything is detached in `deinit`.
+///
+/// It shares the tracer's ring buffer, configuration, PID and port maps, so it selects exactly
+/// the processes the tracer traces, and its reports arrive in order with the tracer's events.
+/// Create it in `Tracer.loadAndAttach`'s `beforeAttach`, so that its `sys_exit` program runs
+/// before the tracer's: the context of a request a server reads is then reported ahead of the
+/// read itself.
+///
+/// Not thread-safe: one thread configures.
+public final class Propagation {
+    private let object: OpaquePointer
+    private var links: [OpaquePointer] = []
+    private var messageAttachment: (program: Int32, map: Int32)?
+    private var settingsMap: Int32 = -1
+    private var pidsMap: Int32 = -1
+    private var countersMap: Int32 = -1
+    private var writtenDisabled: Set<Int32> = []
+
+    /// Loads the programs against `tracer`'s maps and attaches them: the socket program to the
+    /// cgroup v2 hierarchy at `cgroupPath` (its root covers every process of the node), the
+    /// payload program to the sockhash, the request-read program to `sys_exit`. Nothing is
+    /// written into any traffic until `apply(_:)` enables it.
+    public init(tracer: Tracer, cgroupPath: String) throws(BPFError) {
+        LibBPFLog.install()
+        guard let path = Bundle.module.path(forResource: "propagation.bpf", ofType: "o") else {
+            throw BPFError(.objectMissing, "propagation.bpf.o is not in the agent's resource bundle; rebuild with `swift build`")
+        }
+        guard let object = bpf_object__open_file(path, nil) else {
+            throw BPFError(.openFailed, "cannot open \(path)", errno: errno, libbpfLog: LibBPFLog.shared.drain())
+        }
+        self.object = object
+        do throws(BPFError) {
+            for (name, descriptor) in tracer.sharedMaps {
+                guard let map = bpf_object__find_map_by_name(object, name) else {
+                    throw BPFError(.mapFailed, "map `\(name)` missing from \(path)")
+                }
+                try libbpfCall(.mapFailed, "cannot share the tracer's map `\(name)`") { bpf_map__reuse_fd(map, descriptor) }
+            }
+            try libbpfCall(.loadFailed, "the kernel refused the propagation programs") { bpf_object__load(object) }
+            func map(_ name: String) throws(BPFError) -> Int32 {
+                guard let map = bpf_object__find_map_by_name(object, name) else {
+                    throw BPFError(.mapFailed, "map `\(name)` missing from \(path)")
+                }
+                return bpf_map__fd(map)
+            }
+            func program(_ name: String) throws(BPFError) -> OpaquePointer {
+                guard let program = bpf_object__find_program_by_name(object, name) else {
+                    throw BPFError(.loadFailed, "program `\(name)` missing from \(path)")
+                }
+                return program
+            }
+            settingsMap = try map("propagation_config")
+            pidsMap = try map("propagation_pids")
+            countersMap = try map("propagation_counters")
+            let sockets = try map("traced_sockets")
+
+            guard let link = bpf_program__attach(try program("periscope_server_context")) else {
+                throw BPFError(.attachFailed, "cannot attach periscope_server_context to sys_exit", errno: errno, libbpfLog: LibBPFLog.shared.drain())
+            }
+            links.append(link)
+            let inject = bpf_program__fd(try program("periscope_inject"))
+            try libbpfCall(.attachFailed, "cannot attach periscope_inject to its sockhash") {
+                bpf_prog_attach(inject, sockets, BPF_SK_MSG_VERDICT, 0)
+            }
+            messageAttachment = (inject, sockets)
+            let cgroup = open(cgroupPath, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard cgroup >= 0 else {
+                throw BPFError(.attachFailed, "cannot open the cgroup v2 hierarchy at \(cgroupPath); mount the host's cgroup2 there or pass its path", errno: errno)
+            }
+            defer { close(cgroup) }
+            guard let socketLink = bpf_program__attach_cgroup(try program("periscope_sockops"), cgroup) else {
+                throw BPFError(.attachFailed, "cannot attach periscope_sockops to the cgroup at \(cgroupPath)", errno: errno, libbpfLog: LibBPFLog.shared.drain())
+            }
+            links.append(socketLink)
+        } catch {
+            release()
+            throw error
+        }
+    }
+
+    deinit {
+        release()
+    }
+
+    private func release() {
+        for link in links { bpf_link__destroy(link) }
+        links.removeAll()
+        if let attachment = messageAttachment {
+            _ = bpf_prog_detach2(attachment.program, attachment.map, BPF_SK_MSG_VERDICT)
+            messageAttachment = nil
+        }
+        bpf_object__close(object)
+    }
+
+    /// Writes the settings into the programs' maps.
+    public func apply(_ settings: PropagationSettings) throws(BPFError) {
+        var zero: UInt32 = 0
+        var value = periscope_propagation_config(
+            root_threshold: settings.rootThreshold, enabled: settings.enabled ? 1 : 0, _pad: 0
+        )
+        try libbpfCall(.mapFailed, "cannot write the propagation settings") {
+            bpf_map_update_elem(settingsMap, &zero, &value, UInt64(BPF_ANY))
+        }
+        for pid in settings.disabledPIDs where !writtenDisabled.contains(pid) {
+            var key = UInt32(bitPattern: pid)
+            var off = UInt8(PERISCOPE_PROPAGATION_OFF.rawValue)
+            try libbpfCall(.mapFailed, "cannot turn propagation off for pid \(pid)") {
+                bpf_map_update_elem(pidsMap, &key, &off, UInt64(BPF_ANY))
+            }
+        }
+        for pid in writtenDisabled where !settings.disabledPIDs.contains(pid) {
+            var key = UInt32(bitPattern: pid)
+            _ = bpf_map_delete_elem(pidsMap, &key)
+        }
+        writtenDisabled = settings.disabledPIDs
+    }
+
+    /// Sums the per-CPU counters.
+    public func counters() -> PropagationCounters {
+        let cpus = Int(max(libbpf_num_possible_cpus(), 1))
+        var totals = [UInt64](repeating: 0, count: Int(PERISCOPE_PROP_COUNTER_COUNT.rawValue))
+        var values = [UInt64](repeating: 0, count: cpus)
+        for index in totals.indices {
+            var key = UInt32(index)
+            if bpf_map_lookup_elem(countersMap, &key, &values) == 0 {
+                totals[index] = values.reduce(0, &+)
+            }
+        }
+        func total(_ counter: periscope_propagation_counter) -> UInt64 { totals[Int(counter.rawValue)] }
+        return PropagationCounters(
+            headersInjected: total(PERISCOPE_PROP_INJECTED),
+            optionsWritten: total(PERISCOPE_PROP_OPTIONS),
+            serverContexts: total(PERISCOPE_PROP_SERVER_CONTEXTS),
+            untouchedCarryingTraceparent: total(PERISCOPE_PROP_KEPT_TRACEPARENT),
+            untouchedSplitHead: total(PERISCOPE_PROP_SPLIT_HEAD),
+            untouchedPipelined: total(PERISCOPE_PROP_PIPELINED),
+            untouchedNoRoom: total(PERISCOPE_PROP_NO_ROOM),
+            reportsLost: total(PERISCOPE_PROP_LOST)
+        )
+    }
+
+    /// The first cgroup v2 mount in `mounts` (the text of `/proc/self/mounts`), or nil.
+    public static func cgroup2MountPoint(mounts: String) -> String? {
+        for line in mounts.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            if fields.count >= 3, fields[2] == "cgroup2" { return String(fields[1]) }
+        }
+        return nil
+    }
+}
+
+/// What `Propagation` writes into the traffic, set live.
+public struct PropagationSettings: Sendable, Equatable {
+    /// Whether anything is written at all.
+    public var enabled: Bool
+    /// Traced processes whose policy says `propagation: none`.
+    public var disabledPIDs: Set<Int32>
+    /// Roots the kernel begins are sampled when the last eight bytes of their trace id, read
+    /// big-endian, are below this (the ratio samplers' rule); `UInt64.max`: always.
+    public var rootThreshold: UInt64
+
+    public init(enabled: Bool, disabledPIDs: Set<Int32> = [], rootThreshold: UInt64 = .max) {
+        self.enabled = enabled
+        self.disabledPIDs = disabledPIDs
+        self.rootThreshold = rootThreshold
+    }
+}
+
+/// Totals of the propagation programs' counters.
+public struct PropagationCounters: Sendable, Equatable {
+    /// `traceparent` lines written into outgoing HTTP/1 requests.
+    public var headersInjected: UInt64 = 0
+    /// TCP header options written.
+    public var optionsWritten: UInt64 = 0
+    /// Server requests whose context the kernel decided when they were read.
+    public var serverContexts: UInt64 = 0
+    /// Requests left untouched, by reason: they carried `traceparent` already; their head was
+    /// not whole in one write; they followed another request in the same write; the kernel had
+    /// no room to insert the line.
+    public var untouchedCarryingTraceparent: UInt64 = 0
+    public var untouchedSplitHead: UInt64 = 0
+    public var untouchedPipelined: UInt64 = 0
+    public var untouchedNoRoom: UInt64 = 0
+    /// Context reports dropped because the ring buffer was full.
+    public var reportsLost: UInt64 = 0
+
+    public init(
+        headersInjected: UInt64 = 0, optionsWritten: UInt64 = 0, serverContexts: UInt64 = 0,
+        untouchedCarryingTraceparent: UInt64 = 0, untouchedSplitHead: UInt64 = 0, untouchedPipelined: UInt64 = 0,
+        untouchedNoRoom: UInt64 = 0, reportsLost: UInt64 = 0
+    ) {
+        self.headersInjected = headersInjected
+        self.optionsWritten = optionsWritten
+        self.serverContexts = serverContexts
+        self.untouchedCarryingTraceparent = untouchedCarryingTraceparent
+        self.untouchedSplitHead = untouchedSplitHead
+        self.untouchedPipelined = untouchedPipelined
+        self.untouchedNoRoom = untouchedNoRoom
+        self.reportsLost = reportsLost
+    }
+}

@@ -1,0 +1,47 @@
+/// Contexts the kernel decided (`KernelTraceContext`) reach the tracker just before the data
+/// event of the read or write they belong to, from the same thread: they wait here for it,
+/// one per thread, and the request that event starts takes it.
+extension ConnectionTracker {
+    struct KernelContextKey: Hashable, Sendable {
+        var pid: Int32
+        var tid: Int32
+    }
+
+    struct PendingKernelContext: Sendable {
+        var context: KernelTraceContext
+        /// The socket a server read on; 0 for a write.
+        var socketID: UInt64
+        /// The local port of the socket a client wrote on.
+        var localPort: UInt16
+    }
+
+    /// Threads with a context waiting at most; beyond it they are all forgotten (each waits
+    /// only for its own next event, so only lost events leave one behind).
+    static var maxPendingKernelContexts: Int { 65536 }
+
+    mutating func noteKernelContext(_ context: KernelTraceContext, from event: CaptureEvent) {
+        if pendingKernelContexts.count >= Self.maxPendingKernelContexts { pendingKernelContexts.removeAll() }
+        pendingKernelContexts[KernelContextKey(pid: event.pid, tid: event.tid)] = PendingKernelContext(
+            context: context, socketID: event.socketID, localPort: event.local.port
+        )
+        counters.kernelContexts += 1
+    }
+
+    /// The context waiting for this read or write of the thread, if it is the one it was
+    /// decided for: a server context for a read on its socket, an injected one for a write on
+    /// its port. Any other waiting context of the thread is stale and dropped.
+    mutating func takeKernelContext(for event: CaptureEvent, direction: Direction) -> KernelTraceContext? {
+        guard !pendingKernelContexts.isEmpty,
+              let pending = pendingKernelContexts.removeValue(forKey: KernelContextKey(pid: event.pid, tid: event.tid))
+        else { return nil }
+        switch (pending.context.origin, direction) {
+        case (.serverRequest, .ingress) where pending.socketID == event.socketID:
+            return pending.context
+        case (.injectedRequest, .egress) where pending.localPort == event.local.port:
+            return pending.context
+        default:
+            counters.kernelContextsUnmatched += 1
+            return nil
+        }
+    }
+}
