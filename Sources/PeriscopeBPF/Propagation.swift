@@ -21,6 +21,7 @@ public final class Propagation {
     private var pidsMap: Int32 = -1
     private var countersMap: Int32 = -1
     private var writtenDisabled: Set<Int32> = []
+    private var released = false
 
     /// Loads the programs against `tracer`'s maps and attaches them: the socket program to the
     /// cgroup v2 hierarchy at `cgroupPath` (its root covers every process of the node), the
@@ -88,7 +89,10 @@ public final class Propagation {
         release()
     }
 
+    /// Detaches and frees everything, once (a failed init and then deinit both call it).
     private func release() {
+        guard !released else { return }
+        released = true
         for link in links { bpf_link__destroy(link) }
         links.removeAll()
         if let attachment = messageAttachment {

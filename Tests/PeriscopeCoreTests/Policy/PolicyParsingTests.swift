@@ -381,3 +381,27 @@ import Testing
         #expect(policy == Policy())
     }
 }
+
+@Suite struct PolicyPropagationTests {
+    @Test func propagationIsOnUnlessAPolicySaysNone() throws {
+        #expect(try Policy.parse(yaml: "ports: [8080]").propagation == .auto)
+        #expect(try Policy.parse(yaml: "propagation: none").propagation == .none)
+        #expect(try Policy.parse(yaml: "propagation: auto").propagation == .auto)
+    }
+
+    @Test(arguments: ["propagation: off", "propagation: [none]", "propagation: 1"])
+    func anUnknownPropagationIsRejectedNamingTheChoices(_ yaml: String) {
+        #expect {
+            try Policy.parse(yaml: yaml)
+        } throws: { error in
+            "\(error)".contains("spec.propagation") && "\(error)".contains("auto, none")
+        }
+    }
+
+    @Test func theMergedPolicyPropagatesUnlessEveryPolicySaysNone() throws {
+        let on = Policy(pids: [1])
+        let off = Policy(pids: [2], propagation: .none)
+        #expect(PolicySet([on, off]).merged.propagation == .auto)
+        #expect(PolicySet([off, off]).merged.propagation == .none)
+    }
+}

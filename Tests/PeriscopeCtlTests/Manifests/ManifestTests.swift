@@ -48,9 +48,9 @@ import Yams
         #expect(security["readOnlyRootFilesystem"] as? Bool == true)
         let capabilities = try #require(security["capabilities"] as? [String: Any])
         #expect(capabilities["drop"] as? [String] == ["ALL"])
-        #expect(Set(capabilities["add"] as? [String] ?? []).isSubset(of: ["BPF", "PERFMON", "SYS_PTRACE", "DAC_READ_SEARCH", "SYS_ADMIN"]))
+        #expect(Set(capabilities["add"] as? [String] ?? []).isSubset(of: ["BPF", "PERFMON", "NET_ADMIN", "SYS_PTRACE", "DAC_READ_SEARCH", "SYS_ADMIN"]))
         let hostPaths = (pod["volumes"] as? [[String: Any]] ?? []).compactMap { ($0["hostPath"] as? [String: Any])?["path"] as? String }
-        #expect(hostPaths == ["/sys/kernel/tracing"])
+        #expect(hostPaths == ["/sys/kernel/tracing", "/sys/fs/cgroup"])
         let env = container["env"] as? [[String: Any]] ?? []
         #expect(env.contains { $0["name"] as? String == "NODE_NAME" })
     }

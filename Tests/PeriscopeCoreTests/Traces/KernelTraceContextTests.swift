@@ -1,0 +1,119 @@
+import Testing
+@testable import PeriscopeCore
+
+/// Contexts the kernel decided (written as `traceparent`, or remembered for a server thread)
+/// are the ones the spans are reported with, whatever the linker would have decided.
+@Suite struct KernelTraceContextTests {
+    static let ms: UInt64 = 1_000_000
+    static let response = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+    static let trace = TraceID(high: 0x1111_2222_3333_4444, low: 0x5555_6666_7777_8888)
+
+    static func context(_ origin: KernelTraceContext.Origin, span: UInt64, parent: UInt64?, sampled: Bool = true, remote: Bool = false) -> KernelTraceContext {
+        KernelTraceContext(
+            origin: origin, traceID: trace, spanID: SpanID(value: span), parentSpanID: parent.map(SpanID.init(value:)),
+            sampled: sampled, parentIsRemote: remote
+        )
+    }
+
+    /// The report comes from the same thread just before the event of its read or write.
+    static func report(_ context: KernelTraceContext, on connection: Connection, at timestamp: UInt64) -> CaptureEvent {
+        var event = connection.event(.traceContext(context), at: timestamp)
+        event.fd = -1
+        if context.origin == .injectedRequest { event.socketID = 0 }
+        return event
+    }
+
+    @Test func aClientSpanCarriesTheContextTheKernelWroteIntoItsRequest() throws {
+        var tracker = makeTracker()
+        let client = Connection(pid: 7, fd: 5, socketID: 9, local: SocketAddress(ipv4: 10, 0, 0, 1, port: 41000), peer: SocketAddress(ipv4: 10, 0, 0, 9, port: 80))
+        let injected = Self.context(.injectedRequest, span: 0xabc, parent: 0xdef)
+        let spans = tracker.run([
+            client.opened(.client, at: 0),
+            Self.report(injected, on: client, at: 1 * Self.ms),
+            client.write("GET /a HTTP/1.1\r\nHost: x\r\n\r\n", at: 1 * Self.ms),
+            client.read(Self.response, at: 2 * Self.ms),
+        ])
+        let span = try #require(spans.first { $0.kind == .client })
+        #expect(span.traceID == Self.trace && span.spanID == SpanID(value: 0xabc) && span.parentSpanID == SpanID(value: 0xdef))
+        #expect(span.parentIsLocal)
+        #expect(tracker.counters.kernelContexts == 1 && tracker.counters.kernelContextsUnmatched == 0)
+    }
+
+    @Test func aServerSpanCarriesTheContextTheKernelRememberedForItsThread() throws {
+        var tracker = makeTracker()
+        let server = Connection(pid: 8, fd: 6, socketID: 77)
+        let decided = Self.context(.serverRequest, span: 0x123, parent: 0x456, sampled: false, remote: true)
+        let spans = tracker.run([
+            server.opened(.server, at: 0),
+            Self.report(decided, on: server, at: 1 * Self.ms),
+            server.read("GET /b HTTP/1.1\r\nHost: x\r\ntraceparent: 00-11112222333344445555666677778888-0000000000000456-00\r\n\r\n", at: 1 * Self.ms),
+            server.write(Self.response, at: 2 * Self.ms),
+        ])
+        let span = try #require(spans.first { $0.kind == .server })
+        #expect(span.traceID == Self.trace && span.spanID == SpanID(value: 0x123) && span.parentSpanID == SpanID(value: 0x456))
+        #expect(!span.parentIsLocal && span.incoming?.sampled == false)
+    }
+
+    @Test func theCallsAServerThreadMakesAreChildrenOfTheKernelsServerSpan() throws {
+        var tracker = makeTracker()
+        let server = Connection(pid: 8, fd: 6, socketID: 77)
+        let call = Connection(pid: 8, fd: 9, socketID: 78, local: SocketAddress(ipv4: 10, 0, 0, 1, port: 42000), peer: SocketAddress(ipv4: 10, 0, 0, 3, port: 80))
+        let decided = Self.context(.serverRequest, span: 0x10, parent: nil)
+        let injected = Self.context(.injectedRequest, span: 0x20, parent: 0x10)
+        let spans = tracker.run([
+            server.opened(.server, at: 0),
+            Self.report(decided, on: server, at: 1 * Self.ms),
+            server.read("GET /front HTTP/1.1\r\nHost: x\r\n\r\n", at: 1 * Self.ms),
+            call.opened(.client, at: 2 * Self.ms),
+            Self.report(injected, on: call, at: 3 * Self.ms),
+            call.write("GET /back HTTP/1.1\r\nHost: y\r\n\r\n", at: 3 * Self.ms),
+            call.read(Self.response, at: 4 * Self.ms),
+            server.write(Self.response, at: 5 * Self.ms),
+        ])
+        let front = try #require(spans.first { $0.kind == .server })
+        let back = try #require(spans.first { $0.kind == .client })
+        #expect(front.spanID == SpanID(value: 0x10) && front.parentSpanID == nil)
+        #expect(back.traceID == front.traceID && back.parentSpanID == front.spanID && back.spanID == SpanID(value: 0x20))
+    }
+
+    @Test func aContextReportedForAnotherSocketIsNotTaken() throws {
+        var tracker = makeTracker()
+        let server = Connection(pid: 8, fd: 6, socketID: 77)
+        var elsewhere = server
+        elsewhere.socketID = 78
+        let decided = Self.context(.serverRequest, span: 0x123, parent: nil)
+        let spans = tracker.run([
+            server.opened(.server, at: 0),
+            Self.report(decided, on: elsewhere, at: 1 * Self.ms),
+            server.read("GET /c HTTP/1.1\r\nHost: x\r\n\r\n", at: 1 * Self.ms),
+            server.write(Self.response, at: 2 * Self.ms),
+        ])
+        let span = try #require(spans.first { $0.kind == .server })
+        #expect(span.spanID != SpanID(value: 0x123) && span.traceID != Self.trace)
+        #expect(tracker.counters.kernelContextsUnmatched == 1)
+    }
+
+    @Test func aContextIsTakenOnlyByItsThreadsNextEvent() throws {
+        var tracker = makeTracker()
+        let client = Connection(pid: 7, fd: 5, socketID: 9, local: SocketAddress(ipv4: 10, 0, 0, 1, port: 41000), peer: SocketAddress(ipv4: 10, 0, 0, 9, port: 80))
+        let injected = Self.context(.injectedRequest, span: 0xabc, parent: nil)
+        var other = client
+        other.fd = 6
+        other.socketID = 10
+        other.local = SocketAddress(ipv4: 10, 0, 0, 1, port: 41001)
+        // The write it was for was never seen (shed): the thread's next event, a write on
+        // another socket, does not take it, nor does a later request on its own socket.
+        let spans = tracker.run([
+            client.opened(.client, at: 0),
+            other.opened(.client, at: 0),
+            Self.report(injected, on: client, at: 1 * Self.ms),
+            other.write("GET /other HTTP/1.1\r\nHost: x\r\n\r\n", at: 1 * Self.ms),
+            client.write("GET /d HTTP/1.1\r\nHost: x\r\n\r\n", at: 2 * Self.ms),
+            client.read(Self.response, at: 3 * Self.ms),
+        ])
+        let span = try #require(spans.first { $0.kind == .client && $0.http?.path == "/d" })
+        #expect(span.spanID != SpanID(value: 0xabc))
+        #expect(tracker.linker.counters.requestsInFlight == 0)
+        #expect(tracker.counters.kernelContextsUnmatched == 1)
+    }
+}
