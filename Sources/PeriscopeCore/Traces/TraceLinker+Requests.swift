@@ -19,22 +19,21 @@ extension TraceLinker {
         let key = HopKey(client: peer, server: local)
         var context: SpanContext
         if let kernel {
+            // The kernel's ids stand: the calls the thread makes carry them on the wire. A
+            // caller traced on this node is the parent when the request's `traceparent` is of
+            // its trace (a proxy forwards its caller's header, which names that caller's caller).
             context = kernel.spanContext
-            if let caller = takePublished(key, streamID: streamID), caller.spanID == kernel.parentSpanID {
-                context.parentIsLocal = true
+            let caller = takePublished(key, streamID: streamID)
+            if kernel.parentIsRemote, let caller, caller.traceID == kernel.traceID {
+                context = Self.child(of: caller, spanID: kernel.spanID)
+            } else if kernel.parentIsRemote, caller == nil, callerTraced {
+                wait(&context, key: key, streamID: streamID, timestamp: timestamp)
             }
         } else if let caller = takePublished(key, streamID: streamID) {
             context = Self.child(of: caller, spanID: spanID)
         } else {
             context = Self.root(spanID: spanID, traceparent: traceparent, sampler: sampler, generator: &generator)
-            if callerTraced {
-                let number = nextProvisional
-                nextProvisional += 1
-                context.provisional = number
-                waiting[number] = timestamp &+ configuration.reorderWindowNanos
-                hops[key, default: Hop()].waiting.append(Waiting(provisional: number, spanID: spanID, streamID: streamID))
-                counters.provisionalTraces += 1
-            }
+            if callerTraced { wait(&context, key: key, streamID: streamID, timestamp: timestamp) }
         }
         if let digest { servers[DigestKey(pid: pid, digest: digest), default: []].append(InFlightServer(context: context, forwarded: false)) }
         if byThread {
@@ -49,6 +48,17 @@ extension TraceLinker {
         }
         counters.requestsInFlight += 1
         return context
+    }
+
+    /// Puts a server request whose traced caller's context has not arrived yet under a
+    /// provisional trace that the caller's context resolves.
+    mutating func wait(_ context: inout SpanContext, key: HopKey, streamID: UInt32?, timestamp: UInt64) {
+        let number = nextProvisional
+        nextProvisional += 1
+        context.provisional = number
+        waiting[number] = timestamp &+ configuration.reorderWindowNanos
+        hops[key, default: Hop()].waiting.append(Waiting(provisional: number, spanID: context.spanID, streamID: streamID))
+        counters.provisionalTraces += 1
     }
 
     /// A server request (or connection span) ended: calls made from now on are not its children.
