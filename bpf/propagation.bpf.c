@@ -636,6 +636,12 @@ int periscope_server_context(struct bpf_raw_tracepoint_args *ctx)
     struct head_scan scan;
     if (!scan_request(scratch, &scan, len))
         return 0;
+    if (!scan.header_end && !scan.value_at) {
+        /* The head goes on in a later read, which may carry `traceparent`: no context is
+         * decided, and none of an earlier request stays with the thread. */
+        bpf_map_delete_elem(&thread_contexts, &id);
+        return 0;
+    }
     struct periscope_trace_context *context = &scratch->context;
     __builtin_memset(context, 0, sizeof(*context));
     if (scan.value_at && parse_traceparent(scratch, &scan, context)) {

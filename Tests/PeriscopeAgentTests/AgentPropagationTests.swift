@@ -1,0 +1,166 @@
+import Foundation
+import PeriscopeTestSupport
+import Testing
+
+extension KernelTests {
+    /// Trace context written into traffic by the kernel, seen as two nodes see it: one agent
+    /// traces only the callers, another only the servers, so neither can link the two ends of
+    /// a connection itself; only what travels in the request joins them.
+    @Suite struct AgentPropagationTests {
+        /// A version 00 `traceparent` of a sampled trace, lowercase hex.
+        static func isWellFormed(_ value: String) -> Bool {
+            let parts = value.split(separator: "-", omittingEmptySubsequences: false)
+            let hex = { (part: Substring, count: Int) in part.count == count && part.allSatisfy { $0.isHexDigit && !$0.isUppercase } }
+            return parts.count == 4 && parts[0] == "00" && hex(parts[1], 32) && hex(parts[2], 16) && parts[3] == "01"
+        }
+
+        /// The server span of `path` is in the caller's trace with the caller's client span as
+        /// parent, and the header the server received names exactly that client span.
+        static func expectJoined(
+            path: String, callers: AgentHarness, servers: AgentHarness, received: [RecordingServer.Request],
+            sourceLocation: SourceLocation = #_sourceLocation
+        ) async throws {
+            let client = try #require(
+                try await callers.waitForSpans { $0.isClient && $0.path == path }.first, "client span of \(path)", sourceLocation: sourceLocation)
+            let server = try #require(
+                try await servers.waitForSpans { $0.isServer && $0.path == path }.first, "server span of \(path)", sourceLocation: sourceLocation)
+            let request = try #require(received.first { $0.path == path }, "\(path) received", sourceLocation: sourceLocation)
+            #expect(request.traceparents == ["00-\(client.traceID)-\(client.spanID)-01"], "\(path): \(request.text)", sourceLocation: sourceLocation)
+            #expect(server.traceID == client.traceID && server.parentSpanID == client.spanID,
+                    "\(path): server span \(server.traceID)/\(server.parentSpanID ?? "-") under client span \(client.traceID)/\(client.spanID)",
+                    sourceLocation: sourceLocation)
+        }
+
+        @Test func curlPythonRequestsAndNginxCallsJoinTheServersTraceAcrossAgents() async throws {
+            let directory = try TemporaryDirectory()
+            let server = try RecordingServer(port: 18961, in: directory)
+            let nginx = try startNginx(in: directory, port: 18962, httpBlock: """
+                server { listen 127.0.0.1:18962; location / { proxy_pass http://127.0.0.1:18961; } }
+                """)
+            defer { nginx.stop() }
+            let own = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+            let curl = try GatedCaller(["curl", "-s", "-o", "/dev/null", "http://127.0.0.1:18961/curl"], in: directory)
+            let requests = try GatedCaller(["python3", "-c", "import requests; requests.get('http://127.0.0.1:18961/requests')"], in: directory)
+            let carrying = try GatedCaller(
+                ["python3", "-c", "import requests; requests.get('http://127.0.0.1:18961/own', headers={'traceparent': '\(own)'})"], in: directory)
+
+            let servers = try await AgentHarness(policy: "pids: [\(server.process.pid)]\n")
+            let callers = try await AgentHarness(policy: "pids: [\(curl.pid), \(requests.pid), \(carrying.pid), \(nginx.pid)]\n")
+            try curl.run()
+            try requests.run()
+            try carrying.run()
+            // curl itself is not traced here: nginx is the caller.
+            try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:18962/nginx"])
+
+            let received = try await server.waitForRequests(4)
+            for path in ["/curl", "/requests", "/nginx"] {
+                try await Self.expectJoined(path: path, callers: callers, servers: servers, received: received)
+            }
+            // A caller's own traceparent arrives unchanged, and both ends continue it.
+            let carried = try #require(received.first { $0.path == "/own" })
+            #expect(carried.traceparents == [own])
+            let ownClient = try #require(try await callers.waitForSpans { $0.isClient && $0.path == "/own" }.first)
+            let ownServer = try #require(try await servers.waitForSpans { $0.isServer && $0.path == "/own" }.first)
+            #expect(ownClient.traceID == "4bf92f3577b34da6a3ce929d0e0e4736" && ownClient.parentSpanID == "00f067aa0ba902b7")
+            #expect(ownServer.traceID == ownClient.traceID && ownServer.parentSpanID == "00f067aa0ba902b7")
+
+            let callerMetrics = try callers.stop()
+            let serverMetrics = try servers.stop()
+            #expect(callerMetrics["propagation_headers_injected"] == 3)
+            #expect(callerMetrics["propagation_untouched_carrying_traceparent"] == 1)
+            #expect(serverMetrics["propagation_headers_injected"] == 0)
+            #expect((serverMetrics["propagation_server_contexts"] ?? 0) >= 4)
+        }
+
+        @Test func theSameAcrossTwoNetworkNamespacesJoinedByAVethPair() async throws {
+            let directory = try TemporaryDirectory()
+            let veth = try VethPair(name: "pscprop")
+            let server = try RecordingServer(port: 18963, host: VethPair.addressB, in: directory, prefix: veth.inside(veth.b))
+            let url = "http://\(VethPair.addressB):18963"
+            let curl = try GatedCaller(["curl", "-s", "-o", "/dev/null", "\(url)/veth-curl"], in: directory, prefix: veth.inside(veth.a))
+            let requests = try GatedCaller(
+                ["python3", "-c", "import requests; requests.get('\(url)/veth-requests')"], in: directory, prefix: veth.inside(veth.a))
+
+            let servers = try await AgentHarness(policy: "pids: [\(server.process.pid)]\n")
+            let callers = try await AgentHarness(policy: "pids: [\(curl.pid), \(requests.pid)]\n")
+            try curl.run()
+            try requests.run()
+            let received = try await server.waitForRequests(2)
+            for path in ["/veth-curl", "/veth-requests"] {
+                try await Self.expectJoined(path: path, callers: callers, servers: servers, received: received)
+            }
+            try callers.stop()
+            try servers.stop()
+        }
+
+        static let plain = "GET /plain HTTP/1.1\r\nHost: x\r\nUser-Agent: bytes\r\nAccept: */*\r\n\r\n"
+        static let posted = "POST /posted HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello world"
+
+        @Test func noByteChangesForUntracedProcessesOrWithPropagationNone() async throws {
+            let directory = try TemporaryDirectory()
+            let server = try RecordingServer(port: 18964, in: directory)
+            let untraced = try GatedCaller.raw(port: 18964, chunks: [Self.plain + Self.posted], responses: 2, in: directory)
+            let quiet = try GatedCaller.raw(port: 18964, chunks: [Self.plain, Self.posted], responses: 2, in: directory)
+            // Propagation is on for the server's agent and for a traced caller's agent whose
+            // policy turns it off only for `quiet`.
+            let servers = try await AgentHarness(policy: "pids: [\(server.process.pid)]\n")
+            let callers = try await AgentHarness(policy: "pids: [\(quiet.pid)]\npropagation: none\n")
+            try untraced.run()
+            try quiet.run()
+            let received = try await server.waitForRequests(4)
+            #expect(received.count == 4)
+            for request in received {
+                let sent = request.path == "/plain" ? Self.plain : Self.posted
+                #expect(request.bytes == Array(sent.utf8), "\(request.path) arrived as sent")
+            }
+            _ = try await callers.waitForSpans(count: 2) { $0.isClient }
+            let metrics = try callers.stop()
+            #expect(metrics["propagation_headers_injected"] == 0)
+            try servers.stop()
+        }
+
+        @Test func splitPipelinedAndStraddlingWritesAreHandledOrLeftWholeNeverCorrupted() async throws {
+            let directory = try TemporaryDirectory()
+            let server = try RecordingServer(port: 18965, in: directory)
+            let first = "GET /pipelined-1 HTTP/1.1\r\nHost: x\r\n\r\n"
+            let second = "GET /pipelined-2 HTTP/1.1\r\nHost: x\r\n\r\n"
+            let body = "POST /straddling-1 HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n"
+            let next = "GET /straddling-2 HTTP/1.1\r\nHost: x\r\n\r\n"
+            let caller = try GatedCaller.raw(port: 18965, chunks: [
+                "GET /split HTTP/1.1\r\nHost: x\r\n", "Accept: */*\r\n\r\n",  // a head in two writes
+                first + second,                                              // two requests in one write
+                body + "01234", "56789" + next,                              // the end of one and the start of the next
+            ], responses: 5, in: directory)
+            let callers = try await AgentHarness(policy: "pids: [\(caller.pid)]\n")
+            try caller.run()
+            let received = try await server.waitForRequests(5)
+            #expect(received.count == 5)
+            func arrived(_ path: String) throws -> RecordingServer.Request {
+                try #require(received.first { $0.path == path }, "\(path) received")
+            }
+            // Left whole, byte for byte.
+            #expect(try arrived("/split").bytes == Array("GET /split HTTP/1.1\r\nHost: x\r\nAccept: */*\r\n\r\n".utf8))
+            #expect(try arrived("/pipelined-2").bytes == Array(second.utf8))
+            #expect(try arrived("/straddling-2").bytes == Array(next.utf8))
+            // Handled: one traceparent line after the request line, nothing else changed.
+            for (path, sent) in [("/pipelined-1", first), ("/straddling-1", body + "0123456789")] {
+                let request = try arrived(path)
+                let values = request.traceparents
+                #expect(values.count == 1 && values.allSatisfy(Self.isWellFormed), "\(path): \(request.text)")
+                let line = "traceparent: \(values.first ?? "")\r\n"
+                var expected = sent
+                expected.insert(contentsOf: line, at: expected.range(of: "\r\n")!.upperBound)
+                #expect(request.bytes == Array(expected.utf8), "\(path) is what was sent plus one line")
+            }
+            let spans = try await callers.waitForSpans(count: 5) { $0.isClient }
+            for path in ["/pipelined-1", "/straddling-1"] {
+                let span = try #require(spans.first { $0.path == path })
+                #expect(try arrived(path).traceparents == ["00-\(span.traceID)-\(span.spanID)-01"], "\(path) names its client span")
+            }
+            let metrics = try callers.stop()
+            #expect(metrics["propagation_headers_injected"] == 2)
+            #expect(metrics["propagation_untouched_split_head"] == 1)
+            #expect(metrics["propagation_untouched_pipelined"] == 1)
+        }
+    }
+}
