@@ -402,6 +402,7 @@ static __always_inline void report(const struct periscope_trace_context *context
     event->role = 0;
     event->syscall_nr = 0;
     event->flags = 0;
+    event->tail_len = 0;
     __builtin_memset(&event->tuple, 0, sizeof(event->tuple));
     event->tuple.local_port = local_port;
     event->tuple.peer_port = peer_port;

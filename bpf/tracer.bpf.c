@@ -220,6 +220,7 @@ static __always_inline struct periscope_event *start_event(__u32 kind, int fd)
     event->role = 0;
     event->syscall_nr = 0;
     event->flags = 0;
+    event->tail_len = 0;
     return event;
 }
 
@@ -312,8 +313,8 @@ static __always_inline bool admit(struct periscope_event *event, const struct pe
 static __always_inline void submit(struct periscope_event *event, __u32 payload_len,
                                    const struct periscope_config *cfg)
 {
-    if (payload_len > PERISCOPE_MAX_CAPTURE)
-        payload_len = PERISCOPE_MAX_CAPTURE;
+    if (payload_len > PERISCOPE_MAX_CAPTURE + PERISCOPE_TAIL_CAPTURE)
+        payload_len = PERISCOPE_MAX_CAPTURE + PERISCOPE_TAIL_CAPTURE;
     __u64 flags = BPF_RB_NO_WAKEUP;
     if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= cfg->wakeup_bytes)
         flags = BPF_RB_FORCE_WAKEUP;
@@ -333,6 +334,22 @@ static __always_inline __u32 capture_limit(const struct periscope_config *cfg, l
     else
         limit = (__u32)moved;
     return limit;
+}
+
+/* After a prefix of `length` bytes that stops short of the `moved` bytes at `buffer`, the
+ * last of them (at most PERISCOPE_TAIL_CAPTURE) go to payload[length]; flagged as a tail
+ * when bytes between the two were not copied. Returns how many were added. */
+static __always_inline __u32 capture_tail(struct periscope_event *event, __u32 length, long moved, __u64 buffer)
+{
+    if ((__u64)moved <= length || length > PERISCOPE_MAX_CAPTURE)
+        return 0;
+    __u64 missing = (__u64)moved - length;
+    __u32 size = missing > PERISCOPE_TAIL_CAPTURE ? PERISCOPE_TAIL_CAPTURE : (__u32)missing;
+    if (bpf_probe_read_user(&event->payload[length], size, (const void *)(buffer + moved - size)))
+        return 0;
+    if (missing > PERISCOPE_TAIL_CAPTURE)
+        event->tail_len = size;
+    return size;
 }
 
 static __noinline int emit_open(int fd, __u8 role, const struct periscope_config *cfg)
@@ -386,13 +403,28 @@ static __noinline int emit_data(const struct transfer *t, const struct periscope
             length = PERISCOPE_MAX_CAPTURE;
         if (bpf_probe_read_user(event->payload, length, (const void *)buffer))
             length = 0;
+        else
+            length += capture_tail(event, length, moved, buffer);
     }
     event->captured_len = length;
     submit(event, length, cfg);
     return 0;
 }
 
-/* readv/writev/recvmsg/sendmsg: up to PERISCOPE_MAX_IOV buffers, copied back to back. */
+/* Appends `size` bytes (at most PERISCOPE_TAIL_CAPTURE) from the end of `base` + `used` at
+ * payload[at]; false when they could not be read. */
+static __always_inline bool copy_tail_part(struct periscope_event *event, __u32 at, __u64 base, __u64 used, __u32 size)
+{
+    if (!size)
+        return true;
+    if (at > PERISCOPE_MAX_CAPTURE + PERISCOPE_TAIL_CAPTURE || size > PERISCOPE_TAIL_CAPTURE)
+        return false;
+    return !bpf_probe_read_user(&event->payload[at], size, (const void *)(base + used - size));
+}
+
+/* readv/writev/recvmsg/sendmsg: up to PERISCOPE_MAX_IOV buffers, copied back to back, and
+ * the last bytes moved, from the last three buffers at most (a writer's framing comes in
+ * buffers of its own: Node writes a chunk as [size, CRLF, data, CRLF]). */
 static __noinline int emit_data_iov(const struct transfer *t, const struct periscope_config *cfg)
 {
     struct periscope_event *event = start_transfer(t, cfg);
@@ -403,21 +435,60 @@ static __noinline int emit_data_iov(const struct transfer *t, const struct peris
     long moved = t->moved;
     __u32 limit = capture_limit(cfg, moved);
     __u32 copied = 0;
+    __u64 start = 0; /* where entry i starts in the bytes moved */
+    /* The entry holding the last byte moved, its index and how many of its bytes were moved. */
+    __u64 base0 = 0, used0 = 0;
+    __u32 last = 0;
     for (int i = 0; i < PERISCOPE_MAX_IOV; i++) {
-        if (i >= iov_count || copied >= limit)
+        if (i >= iov_count)
             break;
         struct periscope_iovec entry;
         if (bpf_probe_read_user(&entry, sizeof(entry), (const void *)(iov + i * sizeof(entry))))
             break;
-        __u64 chunk = entry.iov_len;
-        if (chunk > limit - copied)
-            chunk = limit - copied;
-        if (chunk > PERISCOPE_MAX_CAPTURE)
-            chunk = PERISCOPE_MAX_CAPTURE;
-        __u32 offset = copied & (PERISCOPE_MAX_CAPTURE - 1);
-        if (bpf_probe_read_user(&event->payload[offset], chunk, (const void *)entry.iov_base))
+        if (copied < limit) {
+            __u64 chunk = entry.iov_len;
+            if (chunk > limit - copied)
+                chunk = limit - copied;
+            if (chunk > PERISCOPE_MAX_CAPTURE)
+                chunk = PERISCOPE_MAX_CAPTURE;
+            __u32 offset = copied & (PERISCOPE_MAX_CAPTURE - 1);
+            if (bpf_probe_read_user(&event->payload[offset], chunk, (const void *)entry.iov_base))
+                break;
+            copied += chunk;
+        }
+        if (start + entry.iov_len >= (__u64)moved) {
+            base0 = entry.iov_base;
+            used0 = (__u64)moved - start;
+            last = i;
             break;
-        copied += chunk;
+        }
+        start += entry.iov_len;
+    }
+    if (base0 && copied <= PERISCOPE_MAX_CAPTURE && (__u64)moved > copied) {
+        /* The two entries before it, read again. */
+        struct periscope_iovec entry1 = {}, entry2 = {};
+        if (last >= 1 && bpf_probe_read_user(&entry1, sizeof(entry1), (const void *)(iov + (last - 1) * sizeof(entry1))))
+            entry1.iov_base = 0;
+        if (last >= 2 && bpf_probe_read_user(&entry2, sizeof(entry2), (const void *)(iov + (last - 2) * sizeof(entry2))))
+            entry2.iov_base = 0;
+        __u64 base1 = entry1.iov_base, len1 = entry1.iov_len, base2 = entry2.iov_base, len2 = entry2.iov_len;
+        __u64 missing = (__u64)moved - copied;
+        __u32 room = missing < PERISCOPE_TAIL_CAPTURE ? (__u32)missing : PERISCOPE_TAIL_CAPTURE;
+        __u32 size0 = used0 < room ? (__u32)used0 : room;
+        __u32 size1 = len1 < room - size0 ? (__u32)len1 : room - size0;
+        __u32 size2 = len2 < room - size0 - size1 ? (__u32)len2 : room - size0 - size1;
+        if (!base1)
+            size1 = size2 = 0;
+        if (!base2)
+            size2 = 0;
+        __u32 size = size0 + size1 + size2;
+        if (copy_tail_part(event, copied, base2, len2, size2)
+            && copy_tail_part(event, copied + size2, base1, len1, size1)
+            && copy_tail_part(event, copied + size2 + size1, base0, used0, size0)) {
+            if (missing > size)
+                event->tail_len = size;
+            copied += size;
+        }
     }
     event->captured_len = copied;
     submit(event, copied, cfg);
@@ -444,7 +515,7 @@ int periscope_sys_exit(unsigned long long *ctx)
     switch (nr) {
     case NR_read: case NR_write: case NR_readv: case NR_writev: case NR_sendfile:
     case NR_connect: case NR_accept: case NR_accept4: case NR_sendto: case NR_recvfrom:
-    case NR_sendmsg: case NR_recvmsg:
+    case NR_sendmsg: case NR_recvmsg: case NR_splice:
         break;
     default:
         return 0;
@@ -490,6 +561,14 @@ int periscope_sys_exit(unsigned long long *ctx)
     case NR_sendfile:
         t.buffer = 0;
         return emit_data(&t, cfg);
+    case NR_splice:
+        /* splice(fd_in, off_in, fd_out, ...): into a socket is a write, out of one a read. */
+        t.buffer = 0;
+        if (tcp_sock_of_fd((int)SYSCALL_ARG2(regs))) {
+            t.fd = (int)SYSCALL_ARG2(regs);
+            t.direction = PERISCOPE_DIRECTION_EGRESS;
+        }
+        return emit_data(&t, cfg);
     case NR_readv:
     case NR_writev:
         t.iov_count = SYSCALL_ARG2(regs);
@@ -520,6 +599,48 @@ int periscope_close(struct sys_enter_close_args *ctx)
     if (event && admit(event, cfg))
         submit(event, 0, cfg);
     return 0;
+}
+
+/* The layout of syscalls/sys_enter_close_range. */
+struct sys_enter_close_range_args {
+    __u64 common;
+    __s32 syscall_nr;
+    __u32 _pad;
+    __u64 fd;
+    __u64 max_fd;
+    __u64 flags;
+};
+
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+
+/* close_range(2) closes many descriptors at once (a forked child before exec, a daemon):
+ * reported as one range; user space ends what it tracks in it. */
+SEC("tracepoint/syscalls/sys_enter_close_range")
+int periscope_close_range(struct sys_enter_close_range_args *ctx)
+{
+    if (ctx->flags & CLOSE_RANGE_CLOEXEC)
+        return 0; /* only marked close-on-exec: the exec reports what it closed */
+    struct periscope_config *cfg = current_config();
+    if (!cfg || !pid_selected(bpf_get_current_pid_tgid() >> 32, cfg) || ctx->fd > ctx->max_fd)
+        return 0;
+    struct periscope_event *event = start_event(PERISCOPE_EVENT_CLOSE_RANGE, (int)(ctx->fd & 0x7fffffff));
+    if (!event)
+        return 0;
+    __builtin_memset(&event->tuple, 0, sizeof(event->tuple));
+    event->total_len = ctx->max_fd > 0x7fffffff ? 0x7fffffff : (__u32)ctx->max_fd;
+    submit(event, 0, cfg);
+    return 0;
+}
+
+/* Descriptors 0-63 open in the current process: after an exec, those it did not close. */
+static __always_inline __u64 open_descriptors(void)
+{
+    struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+    unsigned long *open = BPF_CORE_READ(task, files, fdt, open_fds);
+    __u64 word = 0;
+    if (open)
+        bpf_probe_read_kernel(&word, sizeof(word), open);
+    return word;
 }
 
 /* A new process inherits exclusion, and selection when its parent's descendants are targets. */
@@ -563,6 +684,8 @@ int periscope_exec(struct bpf_raw_tracepoint_args *ctx)
     if (!event)
         return 0;
     __builtin_memset(&event->tuple, 0, sizeof(event->tuple));
+    /* Descriptors marked close-on-exec are closed by now: the agent ends their connections. */
+    event->socket_id = open_descriptors();
     struct linux_binprm *binprm = (struct linux_binprm *)ctx->args[2];
     const char *filename = BPF_CORE_READ(binprm, filename);
     long length = bpf_probe_read_kernel_str(event->payload, PERISCOPE_MAX_PATH, filename);

@@ -37,7 +37,8 @@ struct BPFCompiler: BuildToolPlugin {
                     "-I", "/usr/include/\(multiarch)",
                     "-c", input.path, "-o", output.path,
                 ],
-                inputFiles: [input] + headers,
+                // A program may include another's source (tracer_compat.bpf.c does).
+                inputFiles: sources.map { bpfDirectory.appending(path: $0) } + headers,
                 outputFiles: [output]
             )
         }

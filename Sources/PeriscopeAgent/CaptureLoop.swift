@@ -139,6 +139,9 @@ final class CaptureLoop {
         }
         switch event.kind {
         case .processExec:
+            // What the exec closed ends under the executable that had it open.
+            tracker.handle(event, into: &finished)
+            if !finished.isEmpty { deliverFinished() }
             processStarted(event.pid, executed: String(decoding: event.payload, as: UTF8.self))
         case .processExited:
             tracker.handle(event, into: &finished)
@@ -150,7 +153,7 @@ final class CaptureLoop {
                 assignment.remove(pid: event.pid)
                 applyAssignment()
             }
-        case .opened, .data, .closed, .traceContext:
+        case .opened, .data, .closed, .closedRange, .traceContext:
             if selection.allProcesses { seenProcesses.insert(event.pid) }
             if assignment.isTracking, processes[event.pid] == nil { processFound(event.pid) }
             tracker.handle(event, into: &finished)

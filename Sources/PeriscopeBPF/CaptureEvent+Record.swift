@@ -6,6 +6,7 @@ extension CaptureEvent {
     public enum RecordError: Error, Equatable, Sendable {
         case tooShort(Int)
         case payloadOutOfBounds(captured: Int, recordSize: Int)
+        case tailOutOfBounds(tail: Int, captured: Int)
         case unknownKind(UInt32)
         case unknownDirection(UInt8)
         case unknownRole(UInt8)
@@ -41,6 +42,7 @@ extension CaptureEvent {
             case let other: throw .unknownRole(UInt8(other))
             }
         case PERISCOPE_EVENT_CLOSE.rawValue: kind = .closed
+        case PERISCOPE_EVENT_CLOSE_RANGE.rawValue: kind = .closedRange(last: Int32(clamping: field(\.total_len, UInt32.self)))
         case PERISCOPE_EVENT_EXEC.rawValue: kind = .processExec
         case PERISCOPE_EVENT_EXIT.rawValue: kind = .processExited
         case PERISCOPE_EVENT_TRACE_CONTEXT.rawValue:
@@ -59,19 +61,27 @@ extension CaptureEvent {
                 port: base.loadUnaligned(fromByteOffset: portOffset, as: UInt16.self)
             )
         }
+        // close_range's last descriptor is in total_len; other events' is the bytes moved.
+        let totalLength = if case .closedRange = kind { 0 } else { Int(field(\.total_len, UInt32.self)) }
         self.init(
             kind: kind,
             timestamp: field(\.timestamp_ns, UInt64.self),
             pid: Int32(bitPattern: field(\.pid, UInt32.self)),
             tid: Int32(bitPattern: field(\.tid, UInt32.self)),
             fd: field(\.fd, Int32.self),
-            socketID: field(\.socket_id, UInt64.self),
+            socketID: kind == .processExec ? 0 : field(\.socket_id, UInt64.self),
             local: address(\.local_addr, port: \.local_port),
             peer: address(\.peer_addr, port: \.peer_port),
-            totalLength: Int(field(\.total_len, UInt32.self)),
+            totalLength: totalLength,
             payload: [UInt8](UnsafeRawBufferPointer(rebasing: record[headerSize..<(headerSize + captured)]))
         )
-        resumedAfterShedding = field(\.flags, UInt32.self) & UInt32(PERISCOPE_EVENT_FLAG_RESUMED.rawValue) != 0
+        resumedAfterShedding = field(\.flags, UInt16.self) & UInt16(PERISCOPE_EVENT_FLAG_RESUMED.rawValue) != 0
+        if case .data = kind {
+            let tail = Int(field(\.tail_len, UInt16.self))
+            guard tail <= captured else { throw .tailOutOfBounds(tail: tail, captured: captured) }
+            tailLength = tail
+        }
+        if kind == .processExec { descriptorsOpenAfterExec = field(\.socket_id, UInt64.self) }
     }
 
     /// A `struct periscope_trace_context` payload.

@@ -36,7 +36,7 @@ extension KernelTests {
             defer { server.stop() }
             let agent = try await AgentHarness(policy: "ports: [18531]\n")
             let ours = Self.programs(heldBy: agent.process.pid)
-            #expect(ours.count == 8, "sys_exit, close, fork, exec and exit programs, and the three that write trace context into traffic, loaded while running")
+            #expect(ours.count == 9, "sys_exit, close, close_range, fork, exec and exit programs, and the three that write trace context into traffic, loaded while running")
             #expect(try Self.periscopePrograms().isSuperset(of: ours))
             let linked = Self.programs(heldBy: agent.process.pid, links: true)
             // Every program has a link but the payload program, attached to its sockhash.

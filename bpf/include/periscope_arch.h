@@ -19,6 +19,7 @@
 #define NR_sendmsg 46
 #define NR_recvmsg 47
 #define NR_accept4 288
+#define NR_splice 275
 
 /* orig_ax keeps the syscall number; the arguments registers are untouched at exit. */
 #define SYSCALL_NR(regs) KREAD(regs, orig_ax)
@@ -41,6 +42,7 @@
 #define NR_sendmsg 211
 #define NR_recvmsg 212
 #define NR_accept4 242
+#define NR_splice 76
 
 /* x0 carries the return value at exit; the kernel keeps the first argument in orig_x0. */
 #define SYSCALL_NR(regs) KREAD(regs, syscallno)

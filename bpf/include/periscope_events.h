@@ -20,6 +20,10 @@
 #define PERISCOPE_MAX_PATH 256
 /* At most this many iovec entries of readv/writev/recvmsg/sendmsg are copied. */
 #define PERISCOPE_MAX_IOV 8
+/* Last bytes of a data event's syscall captured besides its prefix, when the prefix does not
+ * reach them: the framing a writer puts at the end of a write (a chunk's CRLF, the last
+ * chunk) stays visible whatever the capture size. */
+#define PERISCOPE_TAIL_CAPTURE 64
 /* Sockets whose capture state (shed or not) the kernel keeps; least recently used go first. */
 #define PERISCOPE_MAX_SOCKETS 131072
 
@@ -32,6 +36,8 @@ enum periscope_event_kind {
     /* A trace context the kernel decided (bpf/propagation.bpf.c): the payload is a
      * struct periscope_trace_context (periscope_propagation.h). */
     PERISCOPE_EVENT_TRACE_CONTEXT = 6,
+    /* close_range(2): fd is the first descriptor closed, total_len the last */
+    PERISCOPE_EVENT_CLOSE_RANGE = 7,
 };
 
 enum periscope_direction {
@@ -118,7 +124,8 @@ _Static_assert(sizeof(struct periscope_tuple) == 40, "periscope_tuple layout");
 /* One ring buffer record: a fixed header followed by `captured_len` payload bytes. */
 struct periscope_event {
     __u64 timestamp_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
-    __u64 socket_id;    /* opaque identity of the kernel socket */
+    __u64 socket_id;    /* opaque identity of the kernel socket; EXEC: bit n set = descriptor n
+                         * (n < 64) still open after the exec closed those marked close-on-exec */
     __u32 kind;         /* enum periscope_event_kind */
     __u32 pid;          /* thread group id */
     __u32 tid;
@@ -128,9 +135,11 @@ struct periscope_event {
     __u8 direction;     /* enum periscope_direction, DATA only */
     __u8 role;          /* enum periscope_role, OPEN only */
     __u16 syscall_nr;
-    __u32 flags;        /* enum periscope_event_flag */
+    __u16 flags;        /* enum periscope_event_flag */
+    __u16 tail_len;     /* DATA: the last tail_len payload bytes are the syscall's last bytes,
+                         * not contiguous with the prefix before them (0: one prefix) */
     struct periscope_tuple tuple;
-    __u8 payload[PERISCOPE_MAX_CAPTURE];
+    __u8 payload[PERISCOPE_MAX_CAPTURE + PERISCOPE_TAIL_CAPTURE];
 };
 #define PERISCOPE_EVENT_HEADER_SIZE 88
 _Static_assert(__builtin_offsetof(struct periscope_event, payload) == PERISCOPE_EVENT_HEADER_SIZE,

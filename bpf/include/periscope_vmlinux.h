@@ -67,6 +67,7 @@ struct file {
 struct fdtable {
     unsigned int max_fds;
     struct file **fd;
+    unsigned long *open_fds;
 };
 
 struct files_struct {

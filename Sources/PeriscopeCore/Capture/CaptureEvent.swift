@@ -11,9 +11,12 @@ public struct CaptureEvent: Sendable, Equatable {
         case opened(ConnectionRole)
         /// close(2) on a tracked socket.
         case closed
+        /// close_range(2): every descriptor from `fd` to `last` closed at once.
+        case closedRange(last: Int32)
         /// The process (thread group) exited.
         case processExited
-        /// The process called execve; its executable may have changed.
+        /// The process called execve; its executable may have changed, and the descriptors
+        /// marked close-on-exec are closed (`descriptorsOpenAfterExec`).
         case processExec
         /// The kernel decided the context of the request this thread is about to read or has
         /// just written on the socket (`socketID` for a read, the local port for a write); the
@@ -36,8 +39,16 @@ public struct CaptureEvent: Sendable, Equatable {
     public var peer: SocketAddress
     /// Bytes the syscall actually moved (its return value). May exceed `payload.count`.
     public var totalLength: Int
-    /// The captured prefix of those bytes (bounded by the capture size).
+    /// The captured prefix of those bytes (bounded by the capture size), followed by their
+    /// last `tailLength` bytes when those were not reached.
     public var payload: [UInt8]
+    /// How many of `payload`'s bytes are the syscall's last bytes rather than a continuation
+    /// of its prefix: bytes between the two were not captured. 0: `payload` is one prefix.
+    public var tailLength = 0
+    /// `.processExec`: bit n set = descriptor n (n < 64) is still open after the exec; a
+    /// tracked connection on a lower descriptor that is not was closed by the exec. Nil when
+    /// not known.
+    public var descriptorsOpenAfterExec: UInt64?
     /// Requests on this socket before this event were shed by the kernel under overload
     /// (never part of one: this event starts a request).
     public var resumedAfterShedding = false
@@ -45,7 +56,7 @@ public struct CaptureEvent: Sendable, Equatable {
     public init(
         kind: Kind, timestamp: UInt64, pid: Int32, tid: Int32, fd: Int32,
         socketID: UInt64 = 0, local: SocketAddress = .unspecified, peer: SocketAddress = .unspecified,
-        totalLength: Int = 0, payload: [UInt8] = []
+        totalLength: Int = 0, payload: [UInt8] = [], tailLength: Int = 0
     ) {
         self.kind = kind
         self.timestamp = timestamp
@@ -57,6 +68,7 @@ public struct CaptureEvent: Sendable, Equatable {
         self.peer = peer
         self.totalLength = totalLength
         self.payload = payload
+        self.tailLength = tailLength
     }
 }
 

@@ -44,6 +44,10 @@ public struct ProtocolSegment: Sendable {
     public var bytes: ArraySlice<UInt8>
     /// Bytes moved beyond `bytes` that were not captured.
     public var gap: Int
+    /// The last of those `gap` bytes when the capture kept them (at most 64: the end of a
+    /// long write, where a writer puts framing); empty when not. A decoder may skip
+    /// `gap - tail.count` bytes and read these, or skip all `gap` bytes.
+    public var tail: ArraySlice<UInt8> = []
     /// Kernel monotonic nanoseconds at the syscall's end.
     public var timestamp: UInt64
     public var tid: Int32

@@ -60,6 +60,12 @@ struct ConnectionTable: Sendable {
         return removed
     }
 
+    /// The descriptors of `pid`'s connections, in no particular order.
+    func descriptors(of pid: Int32) -> [Int32] {
+        guard perProcess[pid] != nil else { return [] }
+        return slots.indices.filter { occupied[$0] && slots[$0].pid == pid }.map { slots[$0].fd }
+    }
+
     /// Every connection, removed.
     mutating func removeAll() -> [TrackedConnection] {
         let all = self.all

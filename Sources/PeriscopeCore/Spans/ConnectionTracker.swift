@@ -77,12 +77,27 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
             for connection in ended.sorted(by: TrackedConnection.openedBefore) {
                 finish(connection, at: max(event.timestamp, connection.lastActivity), reason: ConnectionEndReason.processExited, into: &spans)
             }
+        case .closedRange(let last):
+            let closed = connections.descriptors(of: event.pid).filter { $0 >= event.fd && $0 <= last }
+            close(pid: event.pid, descriptors: closed, at: event.timestamp, into: &spans)
         case .processExec:
-            break
+            // Descriptors marked close-on-exec were closed by the exec.
+            guard let open = event.descriptorsOpenAfterExec else { break }
+            let closed = connections.descriptors(of: event.pid).filter { (0..<64).contains($0) && open & (1 << UInt64($0)) == 0 }
+            close(pid: event.pid, descriptors: closed, at: event.timestamp, into: &spans)
         case .traceContext(let context):
             noteKernelContext(context, from: event)
         }
         counters.spansEmitted += spans.count - before
+    }
+
+    /// Ends the connections of `pid` on `descriptors`, closed at once at `timestamp`.
+    private mutating func close(pid: Int32, descriptors: [Int32], at timestamp: UInt64, into spans: inout [Span]) {
+        var ended = descriptors.compactMap { remove(pid: pid, fd: $0) }
+        ended.sort(by: TrackedConnection.openedBefore)
+        for connection in ended {
+            finish(connection, at: max(timestamp, connection.lastActivity), reason: ConnectionEndReason.closed, into: &spans)
+        }
     }
 
     /// Lets out spans that waited for a late caller's context, once it came or the reorder

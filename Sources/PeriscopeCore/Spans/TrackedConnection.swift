@@ -6,6 +6,7 @@ struct TrackedConnection: Sendable {
         var direction: Direction
         var payload: ArraySlice<UInt8>
         var gap: Int
+        var tail: ArraySlice<UInt8> = []
         var timestamp: UInt64
         var tid: Int32
     }
@@ -112,12 +113,19 @@ struct TrackedConnection: Sendable {
         case .ingress: bytesReceived += moved
         }
         guard moved > 0 else { return }
-        let payload = event.payload.prefix(moved)
+        // The captured prefix, and the syscall's last bytes when the capture kept them apart
+        // (the last of the `gap` bytes: framing at the end of a long write, a chunk's CRLF or
+        // the last chunk, for decoders that look).
+        var tailCount = min(max(0, event.tailLength), event.payload.count)
+        if event.payload.count > moved { tailCount = 0 }
+        let payload = event.payload.dropLast(tailCount).prefix(moved)
+        let tail = event.payload.suffix(tailCount)
         let gap = moved - payload.count
         switch decoding {
         case .decoding(var decoder):
             decoding = .opaque(replyDirection: nil)  // keeps the decoder uniquely referenced
-            let segment = ProtocolSegment(stream: stream(direction), bytes: payload[...], gap: gap, timestamp: event.timestamp, tid: event.tid)
+            var segment = ProtocolSegment(stream: stream(direction), bytes: payload[...], gap: gap, timestamp: event.timestamp, tid: event.tid)
+            segment.tail = tail[...]
             decoder.receive(segment, into: &output)
             decoding = .decoding(decoder)
         case .opaque(let replyDirection):
@@ -134,7 +142,7 @@ struct TrackedConnection: Sendable {
                 return
             }
             decoding = .opaque(replyDirection: nil)  // keeps the held bytes uniquely referenced
-            held.append(HeldBytes(direction: direction, payload: payload[...], gap: gap, timestamp: event.timestamp, tid: event.tid))
+            held.append(HeldBytes(direction: direction, payload: payload[...], gap: gap, tail: tail[...], timestamp: event.timestamp, tid: event.tid))
             detect(held, configuration: configuration, into: &output)
         }
     }
@@ -165,7 +173,8 @@ struct TrackedConnection: Sendable {
                     }
                     var decoder = registration.make(configuration)
                     for bytes in held {
-                        let segment = ProtocolSegment(stream: stream(bytes.direction), bytes: bytes.payload, gap: bytes.gap, timestamp: bytes.timestamp, tid: bytes.tid)
+                        var segment = ProtocolSegment(stream: stream(bytes.direction), bytes: bytes.payload, gap: bytes.gap, timestamp: bytes.timestamp, tid: bytes.tid)
+                        segment.tail = bytes.tail
                         decoder.receive(segment, into: &output)
                     }
                     decoding = .decoding(decoder)

@@ -1,0 +1,135 @@
+import Testing
+@testable import PeriscopeCore
+
+/// What real servers and clients do to connections beyond one request at a time: bodies
+/// larger than the capture, descriptors closed in bulk or by exec, upgrades, long idle
+/// keep-alive sessions, exits without close.
+@Suite struct ConnectionTrackerServerLifecycleTests {
+    /// How the kernel program captures what one syscall moved: a prefix of `capture` bytes
+    /// and, when that stops short, the last bytes (at most 64) of the last three buffers,
+    /// flagged as a tail when bytes between the two were not copied.
+    static func captured(_ buffers: [[UInt8]], capture: Int) -> (payload: [UInt8], tail: Int, total: Int) {
+        let all = buffers.flatMap { $0 }
+        let prefix = Array(all.prefix(capture))
+        guard all.count > prefix.count else { return (prefix, 0, all.count) }
+        let missing = all.count - prefix.count
+        let reachable = buffers.suffix(3).flatMap { $0 }
+        let size = min(missing, reachable.count, 64)
+        return (prefix + reachable.suffix(size), missing > size ? size : 0, all.count)
+    }
+
+    static func event(
+        _ c: Connection, _ direction: Direction, _ buffers: [[UInt8]], capture: Int, at timestamp: UInt64
+    ) -> CaptureEvent {
+        let (payload, tail, total) = captured(buffers, capture: capture)
+        var event = c.event(.data(direction), at: timestamp, bytes: payload, total: total)
+        event.tailLength = tail
+        return event
+    }
+
+    static func body(_ count: Int) -> [UInt8] {
+        (0..<count).map { UInt8(ascii: "a") + UInt8($0 % 26) }
+    }
+
+    static func chunk(_ data: [UInt8]) -> [UInt8] {
+        Array(String(data.count, radix: 16).utf8) + Array("\r\n".utf8) + data + Array("\r\n".utf8)
+    }
+
+    static let lastChunk = Array("0\r\n\r\n".utf8)
+
+    /// Three ways writers frame chunked bodies, each seen by the writer and by a reader whose
+    /// reads return what each write wrote: sizes are exact on both ends whatever the capture.
+    enum Writer: CaseIterable {
+        /// Each chunk in one write with its framing; the last chunk in a write of its own
+        /// (python's http.server, aiohttp).
+        case chunkPerWrite
+        /// The whole message in one write.
+        case oneWrite
+        /// writev with the head and the chunk size in one buffer, then the CRLF, the data,
+        /// the CRLF and the last chunk in buffers of their own (Node's http).
+        case framingInOwnBuffers
+    }
+
+    static func writes(head: String, chunks: [[UInt8]], writer: Writer) -> [[[UInt8]]] {
+        let head = Array(head.utf8)
+        switch writer {
+        case .chunkPerWrite:
+            return [[head]] + chunks.map { [chunk($0)] } + [[lastChunk]]
+        case .oneWrite:
+            return [[head + chunks.flatMap(chunk) + lastChunk]]
+        case .framingInOwnBuffers:
+            var buffers: [[UInt8]] = [head]
+            for data in chunks {
+                buffers[buffers.count - 1] += Array(String(data.count, radix: 16).utf8)
+                buffers += [Array("\r\n".utf8), data, Array("\r\n".utf8)]
+            }
+            return [buffers + [lastChunk]]
+        }
+    }
+
+    /// Captures from one that holds the heads and the first chunk's size line.
+    @Test(arguments: Writer.allCases, [100, 256, 2048])
+    func chunkedBodiesAreExactWhateverTheCaptureSize(writer: Writer, capture: Int) {
+        let request = Self.writes(
+            head: "POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n",
+            chunks: [Self.body(4096)], writer: writer
+        )
+        // Where one write carries the framing of several chunks, the framing between them is
+        // beyond what a small capture sees: those writers send one chunk here.
+        let responseChunks = writer == .chunkPerWrite ? [Self.body(1000), Self.body(2000)] : [Self.body(3000)]
+        let response = Self.writes(
+            head: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", chunks: responseChunks, writer: writer
+        )
+        let client = Connection(pid: 10, fd: 3, socketID: 1, local: .init(ipv4: 127, 0, 0, 1, port: 40000), peer: .init(ipv4: 127, 0, 0, 1, port: 8080))
+        let server = Connection(pid: 20, fd: 4, socketID: 2, local: client.peer, peer: client.local)
+        var tracker = makeTracker()
+        var events = [client.opened(.client, at: 1), server.opened(.server, at: 2)]
+        var now: UInt64 = 10
+        for write in request {
+            events.append(Self.event(client, .egress, write, capture: capture, at: now))
+            events.append(Self.event(server, .ingress, [write.flatMap { $0 }], capture: capture, at: now + 1))
+            now += 10
+        }
+        for write in response {
+            events.append(Self.event(server, .egress, write, capture: capture, at: now))
+            events.append(Self.event(client, .ingress, [write.flatMap { $0 }], capture: capture, at: now + 1))
+            now += 10
+        }
+        var spans = tracker.run(events)
+        spans += tracker.finishAll(at: now, reason: "done")
+        #expect(spans.count == 2)
+        for span in spans {
+            #expect(span.http?.requestBodySize == 4096, "\(span.kind)")
+            #expect(span.http?.responseBodySize == 3000, "\(span.kind)")
+            #expect(span.status == .unset)
+        }
+        #expect(tracker.counters.lostSync == 0)
+    }
+
+    @Test func closeRangeEndsTheConnectionsInItsRangeAtOnce() {
+        let low = Connection(fd: 3), inside = Connection(fd: 5, socketID: 2), high = Connection(fd: 9, socketID: 3)
+        var tracker = makeTracker()
+        var spans = tracker.run([low.opened(.server, at: 1), inside.opened(.server, at: 2), high.opened(.client, at: 3)])
+        spans = tracker.handle(CaptureEvent(kind: .closedRange(last: 8), timestamp: 50, pid: 100, tid: 100, fd: 4))
+        #expect(spans.map(\.endTimeUnixNano) == [unix(50)])
+        #expect(spans.map(\.kind) == [.server])
+        #expect(tracker.counters.openConnections == 2)
+        spans = tracker.handle(CaptureEvent(kind: .closedRange(last: .max), timestamp: 60, pid: 100, tid: 100, fd: 0))
+        #expect(spans.map(\.kind) == [.server, .client])
+        #expect(tracker.counters.openConnections == 0)
+    }
+
+    @Test func execEndsTheConnectionsItClosedAndKeepsTheOthers() {
+        let cloexec = Connection(fd: 5), inherited = Connection(fd: 1, socketID: 2), high = Connection(fd: 70, socketID: 3)
+        var tracker = makeTracker()
+        _ = tracker.run([cloexec.opened(.server, at: 1), inherited.opened(.server, at: 2), high.opened(.server, at: 3)])
+        var exec = CaptureEvent(kind: .processExec, timestamp: 40, pid: 100, tid: 100, fd: -1)
+        exec.descriptorsOpenAfterExec = 0b111
+        let spans = tracker.handle(exec)
+        #expect(spans.map(\.endTimeUnixNano) == [unix(40)])
+        #expect(tracker.counters.openConnections == 2)
+        var unknown = exec
+        unknown.descriptorsOpenAfterExec = nil
+        #expect(tracker.handle(unknown).isEmpty)
+    }
+}
