@@ -125,8 +125,8 @@ static __always_inline bool pid_selected(__u32 tgid, const struct periscope_conf
     return bpf_map_lookup_elem(&excluded_pids, &tgid) == NULL;
 }
 
-/* The TCP socket behind `fd` of the current process, or NULL. */
-static __always_inline struct sock *tcp_sock_of_fd(int fd)
+/* The open file behind `fd` of the current process, or NULL. */
+static __always_inline struct file *file_of_fd(int fd)
 {
     if (fd < 0)
         return NULL;
@@ -145,7 +145,14 @@ static __always_inline struct sock *tcp_sock_of_fd(int fd)
     bpf_probe_read_kernel(&entry, sizeof(entry), &fds[fd]);
     if (!entry)
         return NULL;
-    struct file *file = KCAST(file, entry);
+    return KCAST(file, entry);
+}
+
+/* The TCP socket of `file`, or NULL. */
+static __always_inline struct sock *tcp_sock_of_file(struct file *file)
+{
+    if (!file)
+        return NULL;
     struct inode *inode = KREAD(file, f_inode);
     if (!inode || (KREAD(inode, i_mode) & S_IFMT) != S_IFSOCK)
         return NULL;
@@ -156,6 +163,22 @@ static __always_inline struct sock *tcp_sock_of_fd(int fd)
     if (!sk || KREAD(sk, sk_type) != SOCK_STREAM || KREAD(sk, sk_protocol) != IPPROTO_TCP)
         return NULL;
     return sk;
+}
+
+/* The TCP socket behind `fd` of the current process, or NULL. */
+static __always_inline struct sock *tcp_sock_of_fd(int fd)
+{
+    return tcp_sock_of_file(file_of_fd(fd));
+}
+
+/* Whether references other than one descriptor hold `file`: closing that descriptor leaves
+ * the socket open for another process (fork, SCM_RIGHTS) or descriptor (dup). */
+static __always_inline bool file_held_elsewhere(struct file *file)
+{
+    if (bpf_core_field_exists(file->f_ref))
+        return BPF_CORE_READ(file, f_ref.refcnt.counter) > 0;
+    struct file___f_count *old = (struct file___f_count *)file;
+    return BPF_CORE_READ(old, f_count.counter) > 1;
 }
 
 /* Fills both addresses and ports; false for families other than IPv4/IPv6. */
@@ -263,7 +286,7 @@ static __always_inline bool admit(struct periscope_event *event, const struct pe
     struct periscope_socket_state *state = bpf_map_lookup_elem(&sockets, &key);
     if (event->kind == PERISCOPE_EVENT_CLOSE) {
         bool shed = state && state->shed;
-        if (state)
+        if (state && !(event->flags & PERISCOPE_EVENT_FLAG_STILL_OPEN))
             bpf_map_delete_elem(&sockets, &key);
         if (shed)
             count(PERISCOPE_COUNTER_SHED_EVENTS);
@@ -588,15 +611,22 @@ struct sys_enter_close_args {
     __u64 fd;
 };
 
-/* At exit the fd is gone, so close is seen on entry. */
+/* At exit the fd is gone, so close is seen on entry. A socket other descriptors still
+ * hold (a forked child's, one passed with SCM_RIGHTS) is flagged: its connection goes on. */
 SEC("tracepoint/syscalls/sys_enter_close")
 int periscope_close(struct sys_enter_close_args *ctx)
 {
     struct periscope_config *cfg = current_config();
     if (!cfg || !pid_selected(bpf_get_current_pid_tgid() >> 32, cfg))
         return 0;
-    struct periscope_event *event = start_socket_event(PERISCOPE_EVENT_CLOSE, (int)ctx->fd, cfg);
-    if (event && admit(event, cfg))
+    int fd = (int)ctx->fd;
+    struct periscope_event *event = start_socket_event(PERISCOPE_EVENT_CLOSE, fd, cfg);
+    if (!event)
+        return 0;
+    struct file *file = file_of_fd(fd);
+    if (file && file_held_elsewhere(file))
+        event->flags |= PERISCOPE_EVENT_FLAG_STILL_OPEN;
+    if (admit(event, cfg))
         submit(event, 0, cfg);
     return 0;
 }
@@ -656,10 +686,29 @@ int periscope_fork(struct bpf_raw_tracepoint_args *ctx)
     if (bpf_map_lookup_elem(&excluded_pids, &parent)) {
         __u8 one = 1;
         bpf_map_update_elem(&excluded_pids, &child_tgid, &one, BPF_ANY);
-    } else if (target && *target == PERISCOPE_TARGET_WITH_DESCENDANTS) {
+        return 0;
+    }
+    if (target && *target == PERISCOPE_TARGET_WITH_DESCENDANTS) {
         __u8 inherit = PERISCOPE_TARGET_WITH_DESCENDANTS;
         bpf_map_update_elem(&target_pids, &child_tgid, &inherit, BPF_ANY);
     }
+    /* A selected process's child may serve the sockets it inherits (a fork-per-connection
+     * server, PostgreSQL's backends) and exit before the agent reads /proc: reported, so
+     * that the agent knows it runs its parent's executable. */
+    struct periscope_config *cfg = current_config();
+    if (!cfg || !pid_selected(parent, cfg))
+        return 0;
+    if (reader_behind(cfg)) {
+        count(PERISCOPE_COUNTER_SHED_EVENTS);
+        return 0;
+    }
+    struct periscope_event *event = start_event(PERISCOPE_EVENT_FORK, (int)parent);
+    if (!event)
+        return 0;
+    event->pid = child_tgid;
+    event->tid = child_tgid;
+    __builtin_memset(&event->tuple, 0, sizeof(event->tuple));
+    submit(event, 0, cfg);
     return 0;
 }
 

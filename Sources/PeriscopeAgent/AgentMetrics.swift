@@ -14,6 +14,9 @@ public struct AgentMetrics: Sendable, Equatable {
     public var eventsFromExcluded: UInt64 = 0
     /// Bytes that could not be decoded as the protocol they claimed to be.
     public var decodeErrors: UInt64 = 0
+    /// Traffic decoders do not read by design (an encrypted or compressed session, a
+    /// replication stream, a message pushed to a subscriber): not errors.
+    public var opaqueTraffic: UInt64 = 0
     /// Spans printed or exported.
     public var spansEmitted: UInt64 = 0
     /// Spans dropped by sampling.
@@ -74,6 +77,7 @@ public struct AgentMetrics: Sendable, Equatable {
             ("malformed_records", "\(malformedRecords)"),
             ("events_from_excluded", "\(eventsFromExcluded)"),
             ("decode_errors", "\(decodeErrors)"),
+            ("opaque_traffic", "\(opaqueTraffic)"),
             ("spans_emitted", "\(spansEmitted)"),
             ("spans_sampled_out", "\(spansSampledOut)"),
             ("spans_excluded_by_route", "\(spansExcludedByRoute)"),

@@ -143,6 +143,8 @@ final class CaptureLoop {
             tracker.handle(event, into: &finished)
             if !finished.isEmpty { deliverFinished() }
             processStarted(event.pid, executed: String(decoding: event.payload, as: UTF8.self))
+        case .processForked(let parent):
+            processForked(event.pid, parent: parent)
         case .processExited:
             tracker.handle(event, into: &finished)
             deliverFinished()
@@ -207,6 +209,15 @@ final class CaptureLoop {
         guard updated != selection else { return }
         selection = updated
         applyFilter(prune: false)
+    }
+
+    /// A selected process forked: the child runs its parent's executable until it calls exec,
+    /// known even when it serves one connection and exits before `/proc` is read.
+    private func processForked(_ pid: Int32, parent: Int32) {
+        let executable = processes[parent]?.executable ?? procfs.executable(of: parent) ?? procfs.executable(of: pid)
+        let entry = ProcessEntry(pid: pid, ppid: parent, executable: executable)
+        processes[pid] = entry
+        assignPolicy(with: entry)
     }
 
     /// A process the kernel reports that the last scan did not know (forked since, without
@@ -311,6 +322,7 @@ final class CaptureLoop {
         metrics.requestsShed = kernel.shedRequests
         metrics.eventsShed = kernel.shedEvents
         metrics.decodeErrors = UInt64(tracker.counters.decodeErrors)
+        metrics.opaqueTraffic = UInt64(tracker.counters.opaque)
         metrics.connectionsEvicted = UInt64(tracker.counters.connectionsEvicted)
         let pipelineCounters = self.pipelineCounters
         metrics.spansSampledOut = UInt64(pipelineCounters.sampledOut)

@@ -47,6 +47,7 @@ extension CaptureEvent {
         case PERISCOPE_EVENT_EXIT.rawValue: kind = .processExited
         case PERISCOPE_EVENT_TRACE_CONTEXT.rawValue:
             kind = .traceContext(try Self.traceContext(UnsafeRawBufferPointer(rebasing: record[headerSize..<(headerSize + captured)])))
+        case PERISCOPE_EVENT_FORK.rawValue: kind = .processForked(parent: field(\.fd, Int32.self))
         case let other: throw .unknownKind(other)
         }
         let tupleOffset = MemoryLayout<periscope_event>.offset(of: \.tuple)!
@@ -82,6 +83,8 @@ extension CaptureEvent {
             tailLength = tail
         }
         if kind == .processExec { descriptorsOpenAfterExec = field(\.socket_id, UInt64.self) }
+        if case .processForked = kind { fd = -1 }
+        socketStillOpen = field(\.flags, UInt16.self) & UInt16(PERISCOPE_EVENT_FLAG_STILL_OPEN.rawValue) != 0
     }
 
     /// A `struct periscope_trace_context` payload.

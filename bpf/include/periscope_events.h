@@ -38,6 +38,7 @@ enum periscope_event_kind {
     PERISCOPE_EVENT_TRACE_CONTEXT = 6,
     /* close_range(2): fd is the first descriptor closed, total_len the last */
     PERISCOPE_EVENT_CLOSE_RANGE = 7,
+    PERISCOPE_EVENT_FORK = 8, /* pid: the new process; fd: its parent's pid */
 };
 
 enum periscope_direction {
@@ -55,6 +56,9 @@ enum periscope_event_flag {
     /* The first event of a connection after requests on it were shed: what came before it
      * on this socket since its previous event was not captured. */
     PERISCOPE_EVENT_FLAG_RESUMED = 1 << 0,
+    /* CLOSE only: other descriptors still hold the socket — inherited by a fork, passed
+     * with SCM_RIGHTS, dup'ed — so the connection goes on with whoever uses it next. */
+    PERISCOPE_EVENT_FLAG_STILL_OPEN = 1 << 1,
 };
 
 /* What the kernel keeps per socket, in the `sockets` map: whether it is being shed, and

@@ -59,9 +59,26 @@ struct inode {
     unsigned short i_mode;
 };
 
+typedef struct {
+    __s64 counter;
+} atomic64_t;
+
+/* Linux 6.13+: references minus one. */
+typedef struct {
+    atomic64_t refcnt;
+} file_ref_t;
+
 struct file {
     struct inode *f_inode;
     void *private_data;
+    file_ref_t f_ref;
+};
+
+/* Before Linux 6.13: the reference count itself. */
+struct file___f_count {
+    struct {
+        long counter;
+    } f_count;
 };
 
 struct fdtable {

@@ -73,7 +73,7 @@ public func checkOutput(_ output: [ProtocolOutput], announced: inout Set<UInt64>
             if let id = operation.exchangeID, !unannounced.contains(id) {
                 fuzzCheck(announced.remove(id) != nil, "operation \(id) never announced")
             }
-        case .decodeError(let reason):
+        case .decodeError(let reason), .opaque(let reason):
             fuzzCheck(!reason.isEmpty, "empty decode error reason")
         case .lostSync:
             break

@@ -27,6 +27,8 @@ public enum AgentHealthMetrics {
                     [([Attribute("kind", .string("connection"))], agent.connectionsShed), ([Attribute("kind", .string("request"))], agent.requestsShed)]),
             counter("periscope.agent.decode.errors", "{error}", "Bytes that could not be decoded as the protocol they claimed to be.",
                     [([], agent.decodeErrors + agent.malformedRecords)]),
+            counter("periscope.agent.decode.opaque", "{item}", "Traffic decoders do not read by design: encrypted or compressed sessions, replication streams, pushed messages.",
+                    [([], agent.opaqueTraffic)]),
             counter("periscope.agent.spans.emitted", "{span}", "Spans sampled and handed to the outputs.", [([], agent.spansEmitted)]),
             counter("periscope.agent.spans.sampled_out", "{span}", "Spans dropped by the sampler (still counted in metrics).",
                     [([], agent.spansSampledOut)]),

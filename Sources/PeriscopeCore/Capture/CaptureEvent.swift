@@ -22,6 +22,9 @@ public struct CaptureEvent: Sendable, Equatable {
         /// just written on the socket (`socketID` for a read, the local port for a write); the
         /// data event of that read or write follows.
         case traceContext(KernelTraceContext)
+        /// The process (`pid`) was forked by `parent`: it runs its parent's executable and
+        /// holds its parent's descriptors until it calls exec.
+        case processForked(parent: Int32)
     }
 
     public var kind: Kind
@@ -52,6 +55,9 @@ public struct CaptureEvent: Sendable, Equatable {
     /// Requests on this socket before this event were shed by the kernel under overload
     /// (never part of one: this event starts a request).
     public var resumedAfterShedding = false
+    /// `.closed` only: other descriptors still hold the socket (inherited by a fork, passed
+    /// with SCM_RIGHTS, dup'ed), so its connection goes on with whoever uses it next.
+    public var socketStillOpen = false
 
     public init(
         kind: Kind, timestamp: UInt64, pid: Int32, tid: Int32, fd: Int32,

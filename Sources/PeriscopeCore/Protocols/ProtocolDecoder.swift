@@ -76,6 +76,10 @@ public enum ProtocolOutput: Sendable, Equatable {
     /// Bytes that are not this protocol, or break one of its limits; `reason` is a short
     /// stable token (`invalid_frame`, `hpack_table_overflow`, …) counted per protocol.
     case decodeError(reason: String)
+    /// Traffic this decoder does not read by design — an encrypted session after an accepted
+    /// `SSLRequest`, a compressed session, a replication stream, a message pushed to a
+    /// subscriber — not an error: `reason` (`encrypted_session`, …) is counted apart.
+    case opaque(reason: String)
     /// One stream lost its place after uncaptured bytes.
     case lostSync
 }

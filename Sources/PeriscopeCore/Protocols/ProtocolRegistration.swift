@@ -31,15 +31,19 @@ public struct ProtocolRegistration: Sendable {
     }
 }
 
-/// What a policy tells every decoder.
+/// What a policy tells every decoder, and where on its connection a decoder starts.
 public struct ProtocolConfiguration: Sendable, Equatable {
     /// Keep URL query strings (`capture.keepQuery`).
     public var keepQuery: Bool
     /// Keep literal values in database statements (`capture.keepQueryValues`).
     public var keepQueryValues: Bool
+    /// Decoding starts after the connection's beginning (it was open before tracing, or
+    /// requests were shed): state its first requests set up (Redis's `SELECT`) is unknown.
+    public var joinsMidway: Bool
 
-    public init(keepQuery: Bool = false, keepQueryValues: Bool = false) {
+    public init(keepQuery: Bool = false, keepQueryValues: Bool = false, joinsMidway: Bool = false) {
         self.keepQuery = keepQuery
         self.keepQueryValues = keepQueryValues
+        self.joinsMidway = joinsMidway
     }
 }

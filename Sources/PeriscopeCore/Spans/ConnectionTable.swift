@@ -13,6 +13,9 @@ struct ConnectionTable: Sendable {
     private var occupied: [Bool] = []
     private var free: [Int] = []
     private var handles: [Key: Int] = [:]
+    /// Handles by kernel socket: a descriptor of another process (or another descriptor)
+    /// finds the connection it shares.
+    private var bySocket: [UInt64: Int] = [:]
     /// How many connections each process has.
     private var perProcess: [Int32: Int] = [:]
 
@@ -20,6 +23,11 @@ struct ConnectionTable: Sendable {
 
     func handle(pid: Int32, fd: Int32) -> Int? {
         handles[Key(pid: pid, fd: fd)]
+    }
+
+    /// The connection of kernel socket `socketID`, whichever descriptor holds it.
+    func handle(socketID: UInt64) -> Int? {
+        socketID == 0 ? nil : bySocket[socketID]
     }
 
     /// Stores a connection for (its pid, its fd), which must be free.
@@ -36,6 +44,7 @@ struct ConnectionTable: Sendable {
             occupied.append(true)
         }
         handles[Key(pid: connection.pid, fd: connection.fd)] = handle
+        if connection.socketID != 0 { bySocket[connection.socketID] = handle }
         perProcess[connection.pid, default: 0] += 1
         return handle
     }
@@ -73,6 +82,7 @@ struct ConnectionTable: Sendable {
         occupied.removeAll()
         free.removeAll()
         handles.removeAll()
+        bySocket.removeAll()
         perProcess.removeAll()
         return all
     }
@@ -81,6 +91,8 @@ struct ConnectionTable: Sendable {
     var all: [TrackedConnection] { slots.indices.filter { occupied[$0] }.map { slots[$0] } }
 
     private mutating func release(_ handle: Int, pid: Int32) {
+        let socketID = slots[handle].socketID
+        if socketID != 0, bySocket[socketID] == handle { bySocket[socketID] = nil }
         slots[handle] = .vacant
         occupied[handle] = false
         free.append(handle)

@@ -15,6 +15,8 @@ extension ConnectionTracker {
             counters.lostSync += 1
         case .decodeError:
             counters.decodeErrors += 1
+        case .opaque:
+            counters.opaque += 1
         }
     }
 
@@ -123,6 +125,8 @@ extension ConnectionTracker {
                 counters.lostSync += 1
             case .decodeError:
                 counters.decodeErrors += 1
+            case .opaque:
+                counters.opaque += 1
             case .requestStarted:
                 break
             }

@@ -7,8 +7,10 @@
 ///
 /// A pure state machine: `handle(_:into:)` takes one `CaptureEvent` and appends the spans it
 /// finished. Connections are keyed by (pid, fd); a data event whose `socketID` differs from
-/// the stored one means the fd was reused. Random ids come from `Generator`, so tests can
-/// inject a seeded one.
+/// the stored one means the fd was reused. A connection belongs to whichever process reads
+/// and writes it: its state moves with the socket to another descriptor (a forked child's,
+/// one passed with SCM_RIGHTS) without splitting the exchange (`ConnectionTracker+Handoff`).
+/// Random ids come from `Generator`, so tests can inject a seeded one.
 public struct ConnectionTracker<Generator: RandomNumberGenerator> {
     public var configuration: ConnectionTrackerConfiguration
     /// Maps kernel monotonic timestamps to Unix time when spans are built.
@@ -17,6 +19,9 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
     public internal(set) var linker: TraceLinker
     var generator: Generator
     var connections = ConnectionTable()
+    /// Connections whose descriptor closed while another still holds the socket, by socket,
+    /// until a process uses it (it is theirs then) or its last descriptor closes.
+    var handedOff: [UInt64: TrackedConnection] = [:]
     /// How many tracked sockets have each (local, peer) pair: whether the other end of a
     /// connection is traced on this node.
     var endpoints: [EndpointPair: Int] = [:]
@@ -66,8 +71,10 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
             insert(TrackedConnection(event: event, role: role, protocols: configuration.protocols(of: event.pid)))
         case .data(let direction):
             receive(event, direction: direction, into: &spans)
+        case .closed where event.socketStillOpen:
+            handOff(pid: event.pid, fd: event.fd, at: event.timestamp, into: &spans)
         case .closed:
-            if let connection = remove(pid: event.pid, fd: event.fd) {
+            if let connection = remove(pid: event.pid, fd: event.fd) ?? takeHandedOff(event.socketID) {
                 finish(connection, at: max(event.timestamp, connection.lastActivity), reason: ConnectionEndReason.closed, into: &spans)
             }
         case .processExited:
@@ -85,6 +92,8 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
             guard let open = event.descriptorsOpenAfterExec else { break }
             let closed = connections.descriptors(of: event.pid).filter { (0..<64).contains($0) && open & (1 << UInt64($0)) == 0 }
             close(pid: event.pid, descriptors: closed, at: event.timestamp, into: &spans)
+        case .processForked:
+            break
         case .traceContext(let context):
             noteKernelContext(context, from: event)
         }
@@ -111,7 +120,8 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
     /// Ends every connection, for shutdown: operations still open get `reason`, other
     /// connections their connection span ending at `monotonicNanos`.
     public mutating func finishAll(at monotonicNanos: UInt64, reason: String) -> [Span] {
-        let all = connections.removeAll().sorted(by: TrackedConnection.openedBefore)
+        let all = (connections.removeAll() + handedOff.values).sorted(by: TrackedConnection.openedBefore)
+        handedOff.removeAll()
         endpoints.removeAll()
         counters.openConnections = 0
         var spans: [Span] = []
@@ -134,6 +144,9 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
             _ = remove(pid: connection.pid, fd: connection.fd)
             finish(connection, at: connection.lastActivity, reason: ConnectionEndReason.idle, into: &spans)
         }
+        for connection in expireHandedOff(now: now, idleNanos: idleNanos) {
+            finish(connection, at: connection.lastActivity, reason: ConnectionEndReason.idle, into: &spans)
+        }
         counters.spansEmitted += spans.count
         return spans
     }
@@ -147,6 +160,7 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
             }
             handle = nil
         }
+        if handle == nil { handle = adopt(event, into: &spans) }
         let slot = handle ?? insert(TrackedConnection(event: event, role: .unknown, protocols: configuration.protocols(of: event.pid)))
         outputs.removeAll(keepingCapacity: true)
         connections.slots[slot].kernelContext = takeKernelContext(for: event, direction: direction)
@@ -171,7 +185,7 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
         if outputs.isEmpty { swap(&found, &outputs) }
     }
 
-    private mutating func remove(pid: Int32, fd: Int32) -> TrackedConnection? {
+    mutating func remove(pid: Int32, fd: Int32) -> TrackedConnection? {
         guard let connection = connections.remove(pid: pid, fd: fd) else { return nil }
         counters.openConnections -= 1
         unindex(connection.ends)
@@ -190,7 +204,7 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
         endpoints[EndpointPair(local: connection.local, peer: connection.peer), default: 0] += 1
     }
 
-    private mutating func unindex(_ connection: TrackedConnection.Ends) {
+    mutating func unindex(_ connection: TrackedConnection.Ends) {
         let pair = EndpointPair(local: connection.local, peer: connection.peer)
         if let count = endpoints[pair] { endpoints[pair] = count > 1 ? count - 1 : nil }
     }

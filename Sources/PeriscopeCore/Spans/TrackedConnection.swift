@@ -53,6 +53,9 @@ struct TrackedConnection: Sendable {
     var connectionDigest: UInt64?
     /// The context the kernel decided for the request the current event starts, if any.
     var kernelContext: KernelTraceContext?
+    /// Decoding starts after the connection's beginning: first seen mid-stream (open before
+    /// tracing) or detected afresh after shed requests.
+    var joinsMidway: Bool
 
     /// Bytes a connection is held undetected at most.
     static let detectionLimit = 4096
@@ -81,6 +84,7 @@ struct TrackedConnection: Sendable {
         let decodes = ProtocolRegistry.all.contains { $0.isEnabled(by: protocols) }
         decoding = decodes ? .undetected([]) : .opaque(replyDirection: nil)
         spansConnection = protocols.contains(.tcp)
+        joinsMidway = role == .unknown
     }
 
     /// What a free slot of `ConnectionTable` holds.
@@ -171,6 +175,8 @@ struct TrackedConnection: Sendable {
                         // A connection that existed before tracing: its role from what it says.
                         role = (candidate == .requests) == (direction == .egress) ? .client : .server
                     }
+                    var configuration = configuration
+                    configuration.joinsMidway = joinsMidway
                     var decoder = registration.make(configuration)
                     for bytes in held {
                         var segment = ProtocolSegment(stream: stream(bytes.direction), bytes: bytes.payload, gap: bytes.gap, timestamp: bytes.timestamp, tid: bytes.tid)
@@ -206,6 +212,7 @@ struct TrackedConnection: Sendable {
     /// connection is detected afresh from this request on.
     mutating func restartDecoding(at timestamp: UInt64, into output: inout [ProtocolOutput]) {
         finishDecoding(at: timestamp, reason: ConnectionEndReason.shed, into: &output)
+        joinsMidway = true
         if ProtocolRegistry.all.contains(where: { $0.isEnabled(by: protocols) }) { decoding = .undetected([]) }
     }
 

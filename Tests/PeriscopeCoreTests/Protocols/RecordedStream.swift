@@ -102,6 +102,11 @@ struct RecordedStream {
 
 // `operations`, `decodeErrors` and `starts` come with the HTTP/2 tests' support.
 extension Array where Element == ProtocolOutput {
+    /// Reasons of what decoders do not read by design (`ProtocolOutput.opaque`).
+    var opaqueReasons: [String] {
+        compactMap { if case .opaque(let reason) = $0 { reason } else { nil } }
+    }
+
     /// Whether every operation with an exchange id was announced first under it, at its
     /// start (those reported without one — a failed prepare, a statement whose request was
     /// not captured — were never announced).

@@ -58,7 +58,7 @@ extension MySQLDecoder {
         case MySQLWire.Command.changeUser:
             changeUser(body)
         case MySQLWire.Command.binlogDump, MySQLWire.Command.binlogDumpGTID, MySQLWire.Command.registerReplica:
-            output.append(.decodeError(reason: "replication_stream"))
+            output.append(.opaque(reason: "replication_stream"))
             phase = .stopped
         default:
             output.append(.decodeError(reason: "unknown_command"))

@@ -33,12 +33,12 @@ extension MySQLDecoder {
         }
         capabilities = client & serverCapabilities
         if client & MySQLWire.Capability.ssl != 0 {
-            output.append(.decodeError(reason: "encrypted_session"))
+            output.append(.opaque(reason: "encrypted_session"))
             phase = .stopped
             return
         }
         if capabilities & MySQLWire.Capability.compress != 0 {
-            output.append(.decodeError(reason: "compressed_session"))
+            output.append(.opaque(reason: "compressed_session"))
             phase = .stopped
             return
         }

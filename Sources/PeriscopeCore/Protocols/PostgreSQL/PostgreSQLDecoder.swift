@@ -112,7 +112,7 @@ public struct PostgreSQLDecoder: ProtocolDecoder {
                     bytes = bytes.dropFirst()
                 case UInt8(ascii: "S"), UInt8(ascii: "G"):
                     phase = .stopped
-                    output.append(.decodeError(reason: "encrypted_session"))
+                    output.append(.opaque(reason: "encrypted_session"))
                     return
                 default:
                     // Servers older than the request answer with an error message instead.

@@ -3,7 +3,7 @@ extension RedisDecoder {
         let aggregate = reply.type == UInt8(ascii: "*") || reply.type == UInt8(ascii: ">")
         let first = reply.firstElement[...]
         if aggregate, Self.isPubSubMessage(first), reply.type == UInt8(ascii: ">") || subscriptions > 0 {
-            output.append(.decodeError(reason: "pubsub_message"))
+            output.append(.opaque(reason: "pubsub_message"))
             return
         }
         if aggregate, Self.isSubscription(first) {
@@ -20,7 +20,7 @@ extension RedisDecoder {
         }
         if reply.type == UInt8(ascii: ">") {
             // Out of band (client-side caching invalidations and the like).
-            output.append(.decodeError(reason: "push_message"))
+            output.append(.opaque(reason: "push_message"))
             return
         }
         if skipReplies > 0 {
@@ -73,7 +73,7 @@ extension RedisDecoder {
             dropQueued(because: "not run: transaction discarded", end: end, &output)
         case .stream where !failed:
             output.append(operation(command.call, end: end))
-            output.append(.decodeError(reason: "unsupported_stream"))
+            output.append(.opaque(reason: "unsupported_stream"))
             stopped = true
             return
         default:

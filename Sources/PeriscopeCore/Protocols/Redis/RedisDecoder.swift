@@ -51,9 +51,10 @@ public struct RedisDecoder: ProtocolDecoder {
         commands = RedisCommandReader(keepsAllArguments: options.keepQueryValues, keepTotal: options.maxQueryTextLength)
     }
 
-    /// A decoder following a policy's `capture.keepQueryValues`.
+    /// A decoder following a policy's `capture.keepQueryValues`; the database index is
+    /// unknown when it joins a connection midway.
     public init(configuration: ProtocolConfiguration) {
-        self.init(options: DatabaseQueryOptions(configuration))
+        self.init(options: DatabaseQueryOptions(configuration), initialDatabase: configuration.joinsMidway ? nil : 0)
     }
 
     public var namespace: String? { database.map(String.init) }
