@@ -14,6 +14,7 @@
 #   BENCH_SECONDS (default 8)  BENCH_ROUNDS (default 2)  BENCH_AGENT_ARGS (extra arguments)
 #   BENCH_SCRATCH_PATH (default .build-static)
 # The agent is built as its image builds it: release, Swift runtime linked statically.
+# hack/bench-db.sh then runs the database workloads (pgbench, redis-benchmark) with it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source hack/lib/bench.sh
@@ -143,3 +144,6 @@ report server,saturating "nginx only, saturating"
 report none,saturating "node-wide tax: programs attached, nothing selected, nginx saturated"
 echo
 printf '%-46s %s\n' "agent peak RSS (MB):" "$(awk -v k="$rss_kb" 'BEGIN { printf "%.1f", k / 1024 }')"
+
+# The database workloads (pgbench, redis-benchmark) with the same agent binary.
+BENCH_AGENT="$agent" BENCH_SECONDS="$seconds" BENCH_ROUNDS="$rounds" hack/bench-db.sh

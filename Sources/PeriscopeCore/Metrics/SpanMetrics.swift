@@ -1,5 +1,5 @@
 /// RED metrics computed from spans: HTTP request durations and body sizes per server
-/// and client, TCP connection durations and bytes. It sees every span the policy
+/// and client, database client operation durations, TCP connection durations and bytes. It sees every span the policy
 /// traces, sampled or not, so counts are exact whatever the sampler keeps.
 ///
 /// Series are keyed by process and by the low-cardinality attributes OpenTelemetry's
@@ -35,6 +35,8 @@ public struct SpanMetrics: Sendable {
 
     var http: [SeriesKey: HTTPSeries] = [:]
     var tcp: [SeriesKey: TCPSeries] = [:]
+    /// `db.client.operation.duration`, per OpenTelemetry's database metric conventions.
+    var database: [SeriesKey: Histogram] = [:]
 
     public init(startTimeUnixNano: UInt64, seriesLimit: Int = SpanMetrics.defaultSeriesLimit) {
         self.startTimeUnixNano = startTimeUnixNano
@@ -42,7 +44,7 @@ public struct SpanMetrics: Sendable {
     }
 
     /// Number of series held.
-    public var seriesCount: Int { http.count + tcp.count }
+    public var seriesCount: Int { http.count + tcp.count + database.count }
 
     static let overflow = [Attribute("otel.metric.overflow", .bool(true))]
 
@@ -63,8 +65,30 @@ public struct SpanMetrics: Sendable {
                 overflowedSpans += 1
             }
             tcp[key, default: TCPSeries()].record(seconds: seconds, details: details)
+        } else if span.kind == .client, let attributes = Self.databaseAttributes(span) {
+            var key = SeriesKey(process: process, kind: span.kind, attributes: attributes)
+            if database[key] == nil, seriesCount >= seriesLimit {
+                key.attributes = Self.overflow
+                overflowedSpans += 1
+            }
+            database[key, default: Histogram(bounds: Histogram.durationBounds)].record(seconds)
         }
     }
+
+    /// The attributes of a database client operation's series: system, namespace, operation,
+    /// collection, error and server; nil for spans that are no database operation.
+    static func databaseAttributes(_ span: Span) -> [Attribute]? {
+        guard span.protocolAttributes.contains(where: { $0.key == "db.system.name" }) else { return nil }
+        var attributes = span.protocolAttributes.filter { databaseSeriesKeys.contains($0.key) }
+        attributes.append(Attribute("server.address", .string(span.peer.host)))
+        attributes.append(Attribute("server.port", .int(Int(span.peer.port))))
+        return attributes
+    }
+
+    /// Span attributes that key `db.client.operation.duration` (never the query text).
+    static let databaseSeriesKeys: Set<String> = [
+        "db.system.name", "db.namespace", "db.operation.name", "db.collection.name", "db.response.status_code", "error.type",
+    ]
 
     static func httpAttributes(_ span: Span, _ http: HTTPDetails) -> [Attribute] {
         let known = Span.semanticConventionMethods.contains(http.method)
@@ -119,6 +143,13 @@ public struct SpanMetrics: Sendable {
             result.append(Metric(
                 name: "http.\(side).response.body.size", description: "Size of HTTP \(side) response bodies.",
                 unit: "By", kind: .histogram, points: series.map { point($0.key, .histogram($0.value.responseBody)) }
+            ))
+        }
+        let operations = database.sorted { $0.key.process.pid < $1.key.process.pid }
+        if !operations.isEmpty {
+            result.append(Metric(
+                name: "db.client.operation.duration", description: "Duration of database client operations.",
+                unit: "s", kind: .histogram, points: operations.map { point($0.key, .histogram($0.value)) }
             ))
         }
         let connections = tcp.sorted { $0.key.process.pid < $1.key.process.pid }

@@ -58,4 +58,41 @@ import Testing
         guard case .histogram(let histogram)? = overflow?.value else { Issue.record("no overflow series"); return }
         #expect(histogram.count == 990)
     }
+
+    static func query(operation: String, kind: Span.Kind = .client, millis: UInt64, error: String? = nil) -> Span {
+        var span = SpanFixtures.tcp
+        span.tcp = nil
+        span.kind = kind
+        span.name = "\(operation) orders"
+        span.startTimeUnixNano = 1_000_000_000
+        span.endTimeUnixNano = 1_000_000_000 + millis * 1_000_000
+        span.protocolAttributes = [
+            Attribute("db.system.name", .string("postgresql")), Attribute("db.namespace", .string("shop")),
+            Attribute("db.operation.name", .string(operation)), Attribute("db.collection.name", .string("orders")),
+            Attribute("db.query.text", .string("\(operation) … FROM orders WHERE id = ?")),
+        ]
+        if let error {
+            span.protocolAttributes += [Attribute("db.response.status_code", .string(error)), Attribute("error.type", .string(error))]
+        }
+        return span
+    }
+
+    @Test func databaseClientOperationsGiveDurationsPerOperationAndError() throws {
+        var metrics = SpanMetrics(startTimeUnixNano: 1)
+        metrics.record(Self.query(operation: "SELECT", millis: 2))
+        metrics.record(Self.query(operation: "SELECT", millis: 20))
+        metrics.record(Self.query(operation: "INSERT", millis: 3, error: "23505"))
+        metrics.record(Self.query(operation: "SELECT", kind: .server, millis: 1))
+        let points = Self.histogram(metrics.metrics(), "db.client.operation.duration")
+        #expect(points.count == 2, "one series per operation and error; server spans have no such instrument")
+        let select = try #require(points.first { $0.attributes.contains(Attribute("db.operation.name", .string("SELECT"))) })
+        guard case .histogram(let histogram) = select.value else { Issue.record("not a histogram"); return }
+        #expect(histogram.count == 2 && abs(histogram.sum - 0.022) < 1e-9)
+        #expect(select.attributes.contains(Attribute("db.system.name", .string("postgresql"))))
+        #expect(select.attributes.contains(Attribute("db.collection.name", .string("orders"))))
+        #expect(select.attributes.contains { $0.key == "server.port" })
+        #expect(!points.flatMap(\.attributes).contains { $0.key == "db.query.text" }, "the text would make a series per statement")
+        let failed = points.first { $0.attributes.contains(Attribute("error.type", .string("23505"))) }
+        #expect(failed != nil)
+    }
 }
