@@ -310,5 +310,49 @@ extension KernelTests {
             #expect(redisSpans.allSatisfy { $0.string("db.namespace") == nil }, "joined midway: a SELECT may have gone unseen")
             #expect(spans.database("postgresql").filter(\.isServer).allSatisfy { $0.executable.hasSuffix("/postgres") })
         }
+
+        /// redis-benchmark pipelining three commands per write on two connections: every
+        /// command one span on each end, server spans children of their client's.
+        @Test func redisBenchmarkPipelinesGiveOneSpanPerCommand() async throws {
+            let directory = try TemporaryDirectory()
+            let server = try TestProcess("redis-server", ["--port", "18567", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory.path])
+            defer { server.stop() }
+            try waitForPort(18567, of: server)
+            let agent = try await AgentHarness(policy: "ports: [18567]\n")
+            let benchmark = try runChecked("redis-benchmark", ["-p", "18567", "-n", "12", "-c", "2", "-P", "3", "-t", "set,get", "-q"]).pid
+            // Two CONFIG GET to read the server's settings, then 12 SET and 12 GET.
+            _ = try await agent.waitForSpans(count: 2 * 26, timeout: .seconds(15)) { $0.string("db.system.name") == "redis" }
+            try await Task.sleep(for: .milliseconds(300))
+            let metrics = try agent.stop()
+            let spans = try agent.spans.database("redis")
+            #expect(spans.count == 2 * 26)
+            let servers = spans.filter(\.isServer), clients = spans.filter(\.isClient)
+            #expect(clients.allSatisfy { $0.pid == benchmark } && servers.allSatisfy { $0.pid == server.pid })
+            for operation in ["SET", "GET"] {
+                #expect(clients.filter { $0.name == operation }.count == 12 && servers.filter { $0.name == operation }.count == 12)
+            }
+            #expect(clients.filter { $0.name == "CONFIG GET" }.count == 2)
+            for span in servers {
+                let parent = clients.first { $0.spanID == span.parentSpanID }
+                #expect(parent?.traceID == span.traceID && parent?.name == span.name, "\(span.name) \(span.start) parent \(span.parentSpanID ?? "none") \(parent?.name ?? "not a client span")")
+            }
+            #expect(metrics["decode_errors"] == 0)
+        }
+
+        /// psql asking for TLS and a server that accepts: the session is encrypted from the
+        /// server's 'S' on, which both ends count as opaque traffic, not as decode errors.
+        @Test func acceptedSSLRequestIsOpaqueTrafficNotADecodeError() async throws {
+            let server = try PostgreSQLServer(port: 18568, tls: true)
+            let agent = try await AgentHarness(policy: "ports: [18568]\n")
+            try runChecked("psql", ["host=127.0.0.1 port=18568 user=postgres dbname=postgres sslmode=require", "-qc", "SELECT 1"])
+            _ = try await agent.waitForSpans(count: 2, timeout: .seconds(10)) { $0.isTCP }
+            try await Task.sleep(for: .milliseconds(300))
+            let metrics = try agent.stop()
+            let spans = try agent.spans
+            #expect(spans.database("postgresql").isEmpty, "nothing readable after the handshake")
+            #expect(spans.filter(\.isTCP).count == 2, "one connection span on each end")
+            #expect(spans.allSatisfy { $0.pid != server.pid })
+            #expect(metrics["opaque_traffic"] == 2 && metrics["decode_errors"] == 0, "\(metrics)")
+        }
     }
 }

@@ -3,7 +3,10 @@ extension ConnectionTracker {
     mutating func apply(_ output: ProtocolOutput, slot: Int, into spans: inout [Span]) {
         switch output {
         case .requestStarted(let start):
-            let context = startRequest(start, on: connections.slots[slot].ends, kernel: connections.slots[slot].kernelContext)
+            let context = startRequest(
+                start, on: connections.slots[slot].ends, kernel: connections.slots[slot].kernelContext,
+                beforeFirstAnswer: connections.slots[slot].bytesReceived == 0
+            )
             connections.slots[slot].kernelContext = nil
             let entry = TrackedConnection.InFlight(exchangeID: start.exchangeID, context: context, digest: start.requestDigest, tid: start.tid)
             connections.slots[slot].inFlight.append(entry)
@@ -25,8 +28,12 @@ extension ConnectionTracker {
     /// parents everything read on its connection and occupies no thread.
     /// `kernel`: the context the kernel decided for it (written on the wire, or remembered for
     /// the server thread), which the span takes as it is.
+    /// `beforeFirstAnswer`: a client's requests written before anything came back, when the
+    /// server's accept may not have been seen yet (a pipeline written at once after connect):
+    /// their contexts are all kept for a server that may turn out to be traced.
     mutating func startRequest(
-        _ start: RequestStart, on ends: TrackedConnection.Ends, wholeConnection: Bool = false, kernel: KernelTraceContext? = nil
+        _ start: RequestStart, on ends: TrackedConnection.Ends, wholeConnection: Bool = false, kernel: KernelTraceContext? = nil,
+        beforeFirstAnswer: Bool = false
     ) -> SpanContext {
         let traceparent = start.traceparent.flatMap { TraceContext(traceparent: $0) }
         let sampler = configuration.sampler(of: ends.pid)
@@ -42,7 +49,7 @@ extension ConnectionTracker {
         case .client:
             let context = linker.clientStarted(
                 pid: ends.pid, tid: start.tid, local: ends.local, peer: ends.peer,
-                calleeTraced: otherEndTraced, digest: start.requestDigest, streamID: start.streamID,
+                calleeTraced: otherEndTraced || beforeFirstAnswer, digest: start.requestDigest, streamID: start.streamID,
                 traceparent: traceparent, perRequest: !wholeConnection,
                 kernel: kernel?.origin == .injectedRequest ? kernel : nil, sampler: sampler, generator: &generator
             )

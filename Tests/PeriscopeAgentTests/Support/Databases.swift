@@ -35,7 +35,8 @@ final class PostgreSQLServer {
     /// The postmaster: it accepts connections and forks one backend per connection.
     var pid: Int32 { process.pid }
 
-    init(port: UInt16) throws {
+    /// `tls`: the server accepts SSLRequest with a self-signed certificate.
+    init(port: UInt16, tls: Bool = false) throws {
         self.port = port
         let binaries = try Self.binaries()
         directory = try TemporaryDirectory()
@@ -44,10 +45,18 @@ final class PostgreSQLServer {
         try runChecked("setpriv", asUser("postgres", [
             "\(binaries)/initdb", "-D", data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8",
         ]))
+        var settings = ["ssl=off"]
+        if tls {
+            try runChecked("setpriv", asUser("postgres", [
+                "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                "-keyout", "\(data)/server.key", "-out", "\(data)/server.crt",
+            ]))
+            settings = ["ssl=on", "ssl_cert_file=\(data)/server.crt", "ssl_key_file=\(data)/server.key"]
+        }
         process = try TestProcess("setpriv", asUser("postgres", [
             "\(binaries)/postgres", "-D", data, "-p", "\(port)", "-k", data,
-            "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "ssl=off",
-        ]))
+            "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
+        ] + settings.flatMap { ["-c", $0] }))
         try waitForPort(port, of: process, timeout: .seconds(30))
     }
 

@@ -1,0 +1,104 @@
+import Foundation
+import PeriscopeTestSupport
+import Testing
+
+/// Sockets accepted by one process and served by another: the connection belongs to the
+/// process that reads and writes it, whole, with that process's executable and linked to its
+/// client; the process that only accepted gives no span.
+extension KernelTests {
+    @Suite struct AgentForkedServerTests {
+        /// Checks each server span of `path`s: served by a process other than `acceptor`
+        /// running python, the child of curl's client span, and nothing else in the output.
+        func expectServedElsewhere(_ spans: [PrintedSpan], acceptor: Int32, paths: [String], sourceLocation: SourceLocation = #_sourceLocation) {
+            #expect(spans.count == 2 * paths.count, "\(spans.map { "\($0.kind) \($0.name) \($0.pid)" })", sourceLocation: sourceLocation)
+            #expect(spans.allSatisfy { $0.pid != acceptor }, "the acceptor gives no span", sourceLocation: sourceLocation)
+            let servers = spans.filter(\.isServer), clients = spans.filter(\.isClient)
+            #expect(servers.compactMap(\.path) == paths, sourceLocation: sourceLocation)
+            for span in servers {
+                #expect(span.statusCode == 200 && span.executable.contains("python"), "\(span.executable)", sourceLocation: sourceLocation)
+                let parent = clients.first { $0.spanID == span.parentSpanID }
+                #expect(parent?.traceID == span.traceID && parent?.path == span.path && parent?.executable.hasSuffix("curl") == true,
+                        sourceLocation: sourceLocation)
+            }
+        }
+
+        /// python's socketserver.ForkingTCPServer: each request served by a child forked after
+        /// accept, which exits when done.
+        @Test func forkingServerChildrenServeTheConnectionsTheirParentAccepted() async throws {
+            let directory = try TemporaryDirectory()
+            let script = try directory.write("forking.py", """
+                import socketserver, sys
+                from http.server import BaseHTTPRequestHandler
+
+                class Handler(BaseHTTPRequestHandler):
+                    def do_GET(self):
+                        body = b"forked\\n"
+                        self.send_response(200)
+                        self.send_header("Content-Length", str(len(body)))
+                        self.end_headers()
+                        self.wfile.write(body)
+
+                    def log_message(self, *args):
+                        pass
+
+                socketserver.ForkingTCPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+                """)
+            let server = try TestProcess("python3", [script, "18571"])
+            defer { server.stop() }
+            try waitForPort(18571, of: server)
+            let agent = try await AgentHarness(policy: "ports: [18571]\n")
+            let paths = ["/one", "/two", "/three"]
+            for path in paths { try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:18571\(path)"]) }
+            _ = try await agent.waitForSpans(count: 2 * paths.count, timeout: .seconds(10))
+            try await Task.sleep(for: .milliseconds(300))
+            try agent.stop()
+            let spans = try agent.spans
+            expectServedElsewhere(spans, acceptor: server.pid, paths: paths)
+            #expect(Set(spans.filter(\.isServer).map(\.pid)).count == paths.count, "one child per connection")
+        }
+
+        /// An acceptor passing each connection to a worker process over a Unix socket
+        /// (SCM_RIGHTS) and closing its own descriptor; the worker reads and answers.
+        @Test func descriptorPassedWithSCMRightsIsServedByTheWorker() async throws {
+            let directory = try TemporaryDirectory()
+            let script = try directory.write("passing.py", """
+                import os, socket, sys
+                parent_end, worker_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+                if os.fork() == 0:
+                    parent_end.close()
+                    while True:
+                        _, fds, _, _ = socket.recv_fds(worker_end, 1, 1)
+                        if not fds:
+                            os._exit(0)
+                        conn = socket.socket(fileno=fds[0])
+                        request = b""
+                        while b"\\r\\n\\r\\n" not in request:
+                            chunk = conn.recv(4096)
+                            if not chunk:
+                                break
+                            request += chunk
+                        if b"\\r\\n\\r\\n" in request:
+                            conn.sendall(b"HTTP/1.1 200 OK\\r\\nContent-Length: 7\\r\\nConnection: close\\r\\n\\r\\npassed\\n")
+                        conn.close()
+                worker_end.close()
+                listener = socket.create_server(("127.0.0.1", int(sys.argv[1])))
+                while True:
+                    conn, _ = listener.accept()
+                    socket.send_fds(parent_end, [b"x"], [conn.fileno()])
+                    conn.close()
+                """)
+            let server = try TestProcess("python3", [script, "18572"])
+            defer { server.stop() }
+            try waitForPort(18572, of: server)
+            let agent = try await AgentHarness(policy: "ports: [18572]\n")
+            let paths = ["/a", "/b"]
+            for path in paths { try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:18572\(path)"]) }
+            _ = try await agent.waitForSpans(count: 2 * paths.count, timeout: .seconds(10))
+            try await Task.sleep(for: .milliseconds(300))
+            try agent.stop()
+            let spans = try agent.spans
+            expectServedElsewhere(spans, acceptor: server.pid, paths: paths)
+            #expect(Set(spans.filter(\.isServer).map(\.pid)).count == 1, "one worker serves both")
+        }
+    }
+}
