@@ -100,5 +100,38 @@ extension KernelTests {
             expectServedElsewhere(spans, acceptor: server.pid, paths: paths)
             #expect(Set(spans.filter(\.isServer).map(\.pid)).count == 1, "one worker serves both")
         }
+
+        /// http.server's CGI handler: the server reads the request and writes the status line,
+        /// then a forked child executes the script with the socket as its standard output and
+        /// writes the rest, ending the response by exiting. One exchange, its status and body
+        /// size whole, not an error, linked to curl.
+        @Test func cgiResponseWrittenByTheExecutedScriptIsOneExchange() async throws {
+            let directory = try TemporaryDirectory()
+            let script = try directory.write("cgi-bin/hello.py", """
+                #!/usr/bin/python3
+                print("Content-Type: text/plain")
+                print()
+                print("hello from cgi")
+                """)
+            chmod(script, 0o755)
+            let server = try TestProcess("python3", ["-m", "http.server", "--cgi", "18573", "--bind", "127.0.0.1", "--directory", directory.path])
+            defer { server.stop() }
+            try waitForPort(18573, of: server)
+            let agent = try await AgentHarness(policy: "ports: [18573]\n")
+            for query in ["one", "two"] { try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:18573/cgi-bin/hello.py?\(query)"]) }
+            _ = try await agent.waitForSpans(count: 4, timeout: .seconds(10))
+            try await Task.sleep(for: .milliseconds(300))
+            try agent.stop()
+            let spans = try agent.spans
+            #expect(spans.count == 4, "\(spans.map { "\($0.kind) \($0.name) \($0.pid)" })")
+            let servers = spans.filter(\.isServer), clients = spans.filter(\.isClient)
+            #expect(servers.count == 2 && clients.count == 2)
+            for span in servers {
+                #expect(span.statusCode == 200 && span.responseBodySize == 15 && span.status != "STATUS_CODE_ERROR", "\(span.status)")
+                #expect(span.pid != server.pid && span.executable.contains("python"))
+                let parent = clients.first { $0.spanID == span.parentSpanID }
+                #expect(parent?.traceID == span.traceID && parent?.statusCode == 200)
+            }
+        }
     }
 }
