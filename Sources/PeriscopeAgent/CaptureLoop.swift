@@ -31,6 +31,8 @@ final class CaptureLoop {
     private var mergedPipeline: SpanPipeline
     /// Counts of pipelines replaced by policy changes.
     private var retiredPipelineCounters = SpanPipeline.Counters()
+    /// The record being handled, decoded in place: its payload storage is reused.
+    private var event = CaptureEvent(kind: .closed, timestamp: 0, pid: 0, tid: 0, fd: -1)
     /// Spans finished by the event being handled, reused.
     private var finished: [Span] = []
     private var selection: ProcessSelection
@@ -126,13 +128,13 @@ final class CaptureLoop {
 
     private func handle(record: UnsafeRawBufferPointer) {
         metrics.eventsRead += 1
-        let event: CaptureEvent
         do {
-            event = try CaptureEvent(record: record)
+            try event.update(record: record)
         } catch {
             metrics.malformedRecords += 1
             return
         }
+        let event = self.event
         if selection.excluded.contains(event.pid) {
             metrics.eventsFromExcluded += 1
             return

@@ -16,75 +16,77 @@ extension CaptureEvent {
     /// Decodes one ring buffer record laid out as `struct periscope_event`, of which only
     /// the header and `captured_len` payload bytes are present.
     public init(record: UnsafeRawBufferPointer) throws(RecordError) {
+        self.init(kind: .closed, timestamp: 0, pid: 0, tid: 0, fd: -1)
+        try update(record: record)
+    }
+
+    /// Decodes `record` into this event in place: every field is set afresh, and the
+    /// payload's storage is reused when nothing else holds it, so a reader decoding record
+    /// after record into one event allocates nothing per record.
+    public mutating func update(record: UnsafeRawBufferPointer) throws(RecordError) {
         let headerSize = Int(PERISCOPE_EVENT_HEADER_SIZE)
         guard record.count >= headerSize, let base = record.baseAddress else {
             throw .tooShort(record.count)
         }
-        func field<T>(_ path: KeyPath<periscope_event, T>, _: T.Type) -> T {
-            base.loadUnaligned(fromByteOffset: MemoryLayout<periscope_event>.offset(of: path)!, as: T.self)
-        }
-        let captured = Int(field(\.captured_len, UInt32.self))
+        let layout = RecordLayout.shared
+        func load<T>(_ offset: Int, as type: T.Type) -> T { base.loadUnaligned(fromByteOffset: offset, as: T.self) }
+        let captured = Int(load(layout.capturedLength, as: UInt32.self))
         guard headerSize + captured <= record.count else {
             throw .payloadOutOfBounds(captured: captured, recordSize: record.count)
         }
+        let payloadBytes = UnsafeRawBufferPointer(rebasing: record[headerSize..<(headerSize + captured)])
         let kind: Kind
-        switch field(\.kind, UInt32.self) {
+        switch load(layout.kind, as: UInt32.self) {
         case PERISCOPE_EVENT_DATA.rawValue:
-            switch UInt32(field(\.direction, UInt8.self)) {
+            switch UInt32(load(layout.direction, as: UInt8.self)) {
             case PERISCOPE_DIRECTION_INGRESS.rawValue: kind = .data(.ingress)
             case PERISCOPE_DIRECTION_EGRESS.rawValue: kind = .data(.egress)
             case let other: throw .unknownDirection(UInt8(other))
             }
         case PERISCOPE_EVENT_OPEN.rawValue:
-            switch UInt32(field(\.role, UInt8.self)) {
+            switch UInt32(load(layout.role, as: UInt8.self)) {
             case PERISCOPE_ROLE_SERVER.rawValue: kind = .opened(.server)
             case PERISCOPE_ROLE_CLIENT.rawValue: kind = .opened(.client)
             case let other: throw .unknownRole(UInt8(other))
             }
         case PERISCOPE_EVENT_CLOSE.rawValue: kind = .closed
-        case PERISCOPE_EVENT_CLOSE_RANGE.rawValue: kind = .closedRange(last: Int32(clamping: field(\.total_len, UInt32.self)))
+        case PERISCOPE_EVENT_CLOSE_RANGE.rawValue: kind = .closedRange(last: Int32(clamping: load(layout.totalLength, as: UInt32.self)))
         case PERISCOPE_EVENT_EXEC.rawValue: kind = .processExec
         case PERISCOPE_EVENT_EXIT.rawValue: kind = .processExited
-        case PERISCOPE_EVENT_TRACE_CONTEXT.rawValue:
-            kind = .traceContext(try Self.traceContext(UnsafeRawBufferPointer(rebasing: record[headerSize..<(headerSize + captured)])))
-        case PERISCOPE_EVENT_FORK.rawValue: kind = .processForked(parent: field(\.fd, Int32.self))
+        case PERISCOPE_EVENT_TRACE_CONTEXT.rawValue: kind = .traceContext(try Self.traceContext(payloadBytes))
+        case PERISCOPE_EVENT_FORK.rawValue: kind = .processForked(parent: load(layout.fd, as: Int32.self))
         case let other: throw .unknownKind(other)
         }
-        let tupleOffset = MemoryLayout<periscope_event>.offset(of: \.tuple)!
-        func address(_ path: KeyPath<periscope_tuple, (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                                                        UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8)>,
-                     port: KeyPath<periscope_tuple, UInt16>) -> SocketAddress {
-            let offset = tupleOffset + MemoryLayout<periscope_tuple>.offset(of: path)!
-            let portOffset = tupleOffset + MemoryLayout<periscope_tuple>.offset(of: port)!
-            return SocketAddress(
-                high: UInt64(bigEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt64.self)),
-                low: UInt64(bigEndian: base.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)),
-                port: base.loadUnaligned(fromByteOffset: portOffset, as: UInt16.self)
+        var tail = 0
+        if case .data = kind {
+            tail = Int(load(layout.tailLength, as: UInt16.self))
+            guard tail <= captured else { throw .tailOutOfBounds(tail: tail, captured: captured) }
+        }
+        func address(_ offset: Int, port portOffset: Int) -> SocketAddress {
+            SocketAddress(
+                high: UInt64(bigEndian: load(offset, as: UInt64.self)),
+                low: UInt64(bigEndian: load(offset + 8, as: UInt64.self)),
+                port: load(portOffset, as: UInt16.self)
             )
         }
-        // close_range's last descriptor is in total_len; other events' is the bytes moved.
-        let totalLength = if case .closedRange = kind { 0 } else { Int(field(\.total_len, UInt32.self)) }
-        self.init(
-            kind: kind,
-            timestamp: field(\.timestamp_ns, UInt64.self),
-            pid: Int32(bitPattern: field(\.pid, UInt32.self)),
-            tid: Int32(bitPattern: field(\.tid, UInt32.self)),
-            fd: field(\.fd, Int32.self),
-            socketID: kind == .processExec ? 0 : field(\.socket_id, UInt64.self),
-            local: address(\.local_addr, port: \.local_port),
-            peer: address(\.peer_addr, port: \.peer_port),
-            totalLength: totalLength,
-            payload: [UInt8](UnsafeRawBufferPointer(rebasing: record[headerSize..<(headerSize + captured)]))
-        )
-        resumedAfterShedding = field(\.flags, UInt16.self) & UInt16(PERISCOPE_EVENT_FLAG_RESUMED.rawValue) != 0
-        if case .data = kind {
-            let tail = Int(field(\.tail_len, UInt16.self))
-            guard tail <= captured else { throw .tailOutOfBounds(tail: tail, captured: captured) }
-            tailLength = tail
-        }
-        if kind == .processExec { descriptorsOpenAfterExec = field(\.socket_id, UInt64.self) }
-        if case .processForked = kind { fd = -1 }
-        socketStillOpen = field(\.flags, UInt16.self) & UInt16(PERISCOPE_EVENT_FLAG_STILL_OPEN.rawValue) != 0
+        let flags = load(layout.flags, as: UInt16.self)
+        self.kind = kind
+        timestamp = load(layout.timestamp, as: UInt64.self)
+        pid = Int32(bitPattern: load(layout.pid, as: UInt32.self))
+        tid = Int32(bitPattern: load(layout.tid, as: UInt32.self))
+        // A fork's parent is in fd; close_range's last descriptor is in total_len; other
+        // events' is the bytes moved.
+        if case .processForked = kind { fd = -1 } else { fd = load(layout.fd, as: Int32.self) }
+        socketID = kind == .processExec ? 0 : load(layout.socketID, as: UInt64.self)
+        local = address(layout.localAddress, port: layout.localPort)
+        peer = address(layout.peerAddress, port: layout.peerPort)
+        if case .closedRange = kind { totalLength = 0 } else { totalLength = Int(load(layout.totalLength, as: UInt32.self)) }
+        payload.removeAll(keepingCapacity: true)
+        payload.append(contentsOf: payloadBytes)
+        tailLength = tail
+        descriptorsOpenAfterExec = kind == .processExec ? load(layout.socketID, as: UInt64.self) : nil
+        resumedAfterShedding = flags & UInt16(PERISCOPE_EVENT_FLAG_RESUMED.rawValue) != 0
+        socketStillOpen = flags & UInt16(PERISCOPE_EVENT_FLAG_STILL_OPEN.rawValue) != 0
     }
 
     /// A `struct periscope_trace_context` payload.
@@ -112,5 +114,50 @@ extension CaptureEvent {
             parentSpanID: parent.contains(where: { $0 != 0 }) ? SpanID(bytes: parent) : nil,
             sampled: byte(\.flags) & 1 != 0, parentIsRemote: byte(\.parent_remote) != 0
         )
+    }
+}
+
+/// Byte offsets of the fields of `struct periscope_event`, taken from the C layout once.
+private struct RecordLayout: Sendable {
+    let timestamp: Int
+    let socketID: Int
+    let kind: Int
+    let pid: Int
+    let tid: Int
+    let fd: Int
+    let totalLength: Int
+    let capturedLength: Int
+    let direction: Int
+    let role: Int
+    let flags: Int
+    let tailLength: Int
+    let localAddress: Int
+    let peerAddress: Int
+    let localPort: Int
+    let peerPort: Int
+
+    static let shared = RecordLayout()
+
+    private init() {
+        func offset<T>(_ path: KeyPath<periscope_event, T>) -> Int { MemoryLayout<periscope_event>.offset(of: path)! }
+        func tuple<T>(_ path: KeyPath<periscope_tuple, T>) -> Int {
+            offset(\.tuple) + MemoryLayout<periscope_tuple>.offset(of: path)!
+        }
+        timestamp = offset(\.timestamp_ns)
+        socketID = offset(\.socket_id)
+        kind = offset(\.kind)
+        pid = offset(\.pid)
+        tid = offset(\.tid)
+        fd = offset(\.fd)
+        totalLength = offset(\.total_len)
+        capturedLength = offset(\.captured_len)
+        direction = offset(\.direction)
+        role = offset(\.role)
+        flags = offset(\.flags)
+        tailLength = offset(\.tail_len)
+        localAddress = tuple(\.local_addr)
+        peerAddress = tuple(\.peer_addr)
+        localPort = tuple(\.local_port)
+        peerPort = tuple(\.peer_port)
     }
 }

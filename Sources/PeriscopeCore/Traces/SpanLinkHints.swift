@@ -5,9 +5,9 @@ public enum SpanLinkHints {
     /// The digest of an HTTP request with `method` and `target`.
     public static func digest(method: String, target: String) -> UInt64 {
         var hash = FNV1a()
-        hash.add(method.utf8)
+        hash.add(method)
         hash.add(CollectionOfOne(UInt8(ascii: " ")))
-        hash.add(target.utf8)
+        hash.add(target)
         return hash.value
     }
 
@@ -32,6 +32,12 @@ public enum SpanLinkHints {
 /// 64-bit FNV-1a.
 struct FNV1a {
     private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
+
+    /// The string's UTF-8 bytes, read where they are stored.
+    mutating func add(_ string: String) {
+        var string = string
+        string.withUTF8 { add($0) }
+    }
 
     mutating func add(_ bytes: some Sequence<UInt8>) {
         for byte in bytes {

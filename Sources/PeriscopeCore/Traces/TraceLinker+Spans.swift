@@ -101,8 +101,13 @@ extension TraceLinker {
     /// later; kept for a child that ends after it.
     public mutating func clampedEnd(_ end: UInt64, of spanID: SpanID) -> UInt64 {
         var end = end
-        if let childEnd = childEnds.removeValue(forKey: spanID), childEnd > end, childEnd - end <= Self.skewNanos { end = childEnd }
-        if let caller = callers[spanID] { callers[spanID] = (caller.start, end) }
+        if let childEnd = childEnds.removeValue(forKey: spanID) {
+            // Its child ended first (the usual order): nothing is left to keep inside it.
+            if childEnd > end, childEnd - end <= Self.skewNanos { end = childEnd }
+            callers[spanID] = nil
+        } else if callers[spanID] != nil {
+            callers[spanID]?.end = end
+        }
         return end
     }
 
