@@ -62,7 +62,7 @@ enum JSONString {
 
     /// Quotes, backslashes, controls, DEL, and the lead byte of U+2028/U+2029.
     @inline(__always)
-    private static func mayNeedEscape(_ byte: UInt8) -> Bool {
+    static func mayNeedEscape(_ byte: UInt8) -> Bool {
         byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte == 0x7F || byte == 0xE2
     }
 

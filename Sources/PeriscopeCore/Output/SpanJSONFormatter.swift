@@ -22,45 +22,47 @@ public struct SpanJSONFormatter: Sendable {
 
     /// Appends one JSON object, without a trailing newline, to `out`.
     public func write(_ span: Span, into out: inout [UInt8], resource: [String: String]? = nil) {
-        out.reserveCapacity(out.count + 1024)
-        out.append(static: #"{"traceId":""#)
-        span.traceID.writeHex(into: &out)
-        out.append(static: #"","spanId":""#)
-        span.spanID.writeHex(into: &out)
-        if let parent = span.parentSpanID {
-            out.append(static: #"","parentSpanId":""#)
-            parent.writeHex(into: &out)
+        // Room for everything up to the attributes' end, bounded first (escaping at most
+        // sextuples a byte), then written through a pointer.
+        var bound = RoomBound()
+        span.visitAttributes(&bound)
+        let room = 400 + bound.total + RoomBound.string(span.name) + (span.statusMessage.map(RoomBound.string) ?? 0)
+        out.writeReserved(room: room) { writer in
+            writer.bytes(#"{"traceId":""#)
+            writer.hex(span.traceID.high)
+            writer.hex(span.traceID.low)
+            writer.bytes(#"","spanId":""#)
+            writer.hex(span.spanID.value)
+            if let parent = span.parentSpanID {
+                writer.bytes(#"","parentSpanId":""#)
+                writer.hex(parent.value)
+            }
+            writer.bytes(#"","name":"#)
+            writer.jsonString(span.name)
+            switch span.kind {
+            case .server: writer.bytes(#","kind":"SPAN_KIND_SERVER"#)
+            case .client: writer.bytes(#","kind":"SPAN_KIND_CLIENT"#)
+            case .internal: writer.bytes(#","kind":"SPAN_KIND_INTERNAL"#)
+            }
+            writer.bytes(#"","startTimeUnixNano":""#)
+            writer.decimal(span.startTimeUnixNano)
+            writer.bytes(#"","endTimeUnixNano":""#)
+            writer.decimal(span.endTimeUnixNano)
+            switch span.status {
+            case .unset: writer.bytes(#"","status":{"code":"STATUS_CODE_UNSET""#)
+            case .ok: writer.bytes(#"","status":{"code":"STATUS_CODE_OK""#)
+            case .error: writer.bytes(#"","status":{"code":"STATUS_CODE_ERROR""#)
+            }
+            if let message = span.statusMessage {
+                writer.bytes(#","message":"#)
+                writer.jsonString(message)
+            }
+            writer.bytes(#"},"attributes":{"#)
+            var attributes = AttributeWriter(writer: writer)
+            span.visitAttributes(&attributes)
+            writer = attributes.writer
+            writer.byte(UInt8(ascii: "}"))
         }
-        out.append(static: #"","name":"#)
-        JSONString.write(span.name, into: &out)
-        out.append(static: #","kind":"SPAN_KIND_"#)
-        switch span.kind {
-        case .server: out.append(static: "SERVER")
-        case .client: out.append(static: "CLIENT")
-        case .internal: out.append(static: "INTERNAL")
-        }
-        out.append(static: #"","startTimeUnixNano":""#)
-        Self.writeDecimal(span.startTimeUnixNano, into: &out)
-        out.append(static: #"","endTimeUnixNano":""#)
-        Self.writeDecimal(span.endTimeUnixNano, into: &out)
-        out.append(static: #"","status":{"code":"STATUS_CODE_"#)
-        switch span.status {
-        case .unset: out.append(static: "UNSET")
-        case .ok: out.append(static: "OK")
-        case .error: out.append(static: "ERROR")
-        }
-        out.append(UInt8(ascii: "\""))
-        if let message = span.statusMessage {
-            out.append(static: #","message":"#)
-            JSONString.write(message, into: &out)
-        }
-        out.append(static: #"},"attributes":{"#)
-        // The writer takes the buffer over while it writes, so appends never copy it.
-        var attributes = AttributeWriter(out: [])
-        swap(&out, &attributes.out)
-        span.visitAttributes(&attributes)
-        swap(&out, &attributes.out)
-        out.append(UInt8(ascii: "}"))
         if let resource, !resource.isEmpty {
             out.append(static: #","resource":{"#)
             for (index, entry) in resource.sorted(by: { $0.key < $1.key }).enumerated() {
@@ -74,47 +76,79 @@ public struct SpanJSONFormatter: Sendable {
         out.append(UInt8(ascii: "}"))
     }
 
+    /// The most bytes `AttributeWriter` can write for the attributes visited.
+    private struct RoomBound: SpanAttributeVisitor {
+        var total = 0
+
+        /// A string literal: quotes, and each byte escaped at most as `\u00XX`.
+        static func string(_ value: String) -> Int { 2 + 6 * value.utf8.count }
+
+        /// `,"key":`.
+        private static func key(_ key: StaticString) -> Int { 4 + key.utf8CodeUnitCount }
+
+        mutating func visit(_ key: StaticString, _ value: String) { total += Self.key(key) + Self.string(value) }
+        mutating func visit(_ key: StaticString, _ value: Int) { total += Self.key(key) + 21 }
+        mutating func visit(_ key: StaticString, host address: SocketAddress) {
+            total += Self.key(key) + (address.isIPv4 ? 17 : Self.string(address.host))
+        }
+        mutating func visit(_ attribute: Attribute) {
+            let value = switch attribute.value {
+            case .string(let text): Self.string(text)
+            case .int, .bool: 21
+            case .double: 32
+            }
+            total += 2 + Self.string(attribute.key) + value
+        }
+    }
+
     /// Writes attributes as `"key":value` members, comma-separated.
     private struct AttributeWriter: SpanAttributeVisitor {
-        var out: [UInt8]
+        var writer: ReservedBytes
         var first = true
 
         private mutating func key(_ key: StaticString) {
-            if !first { out.append(UInt8(ascii: ",")) }
+            if !first { writer.byte(UInt8(ascii: ",")) }
             first = false
             // Constant keys are plain ASCII: nothing to escape.
-            out.append(UInt8(ascii: "\""))
-            out.append(static: key)
-            out.append(static: "\":")
+            writer.byte(UInt8(ascii: "\""))
+            writer.bytes(key)
+            writer.bytes("\":")
         }
 
         mutating func visit(_ key: StaticString, _ value: String) {
             self.key(key)
-            JSONString.write(value, into: &out)
+            writer.jsonString(value)
         }
 
         mutating func visit(_ key: StaticString, _ value: Int) {
             self.key(key)
-            SpanJSONFormatter.write(.int(value), into: &out)
+            writer.decimal(value)
         }
 
         mutating func visit(_ key: StaticString, host address: SocketAddress) {
             self.key(key)
-            out.append(UInt8(ascii: "\""))
+            writer.byte(UInt8(ascii: "\""))
             if address.isIPv4 {
-                address.writeHost(into: &out)
+                writer.ipv4(address)
             } else {
-                JSONString.writeContents(address.host, into: &out)
+                writer.jsonStringContents(address.host)
             }
-            out.append(UInt8(ascii: "\""))
+            writer.byte(UInt8(ascii: "\""))
         }
 
         mutating func visit(_ attribute: Attribute) {
-            if !first { out.append(UInt8(ascii: ",")) }
+            if !first { writer.byte(UInt8(ascii: ",")) }
             first = false
-            JSONString.write(attribute.key, into: &out)
-            out.append(UInt8(ascii: ":"))
-            SpanJSONFormatter.write(attribute.value, into: &out)
+            writer.jsonString(attribute.key)
+            writer.byte(UInt8(ascii: ":"))
+            switch attribute.value {
+            case .string(let text): writer.jsonString(text)
+            case .int(let number): writer.decimal(number)
+            case .bool(let flag): writer.bytes(flag ? "true" : "false")
+            case .double(let number):
+                let text = number.isFinite ? String(number) : "null"
+                writer.jsonStringContents(text)
+            }
         }
     }
 

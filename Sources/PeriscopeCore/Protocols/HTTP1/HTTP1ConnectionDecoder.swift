@@ -81,8 +81,9 @@ public struct HTTP1ConnectionDecoder: Sendable {
             for event in events { handleRequest(event, timestamp: timestamp, tid: tid, &output) }
         case .responses:
             responses.pendingRequestMethods.removeAll(keepingCapacity: true)
-            for exchange in pending where exchange.response == nil {
-                responses.pendingRequestMethods.append(exchange.request?.method ?? "")
+            // By index: an exchange holds two heads, not copied to read one method.
+            for index in pending.indices where pending[index].response == nil {
+                responses.pendingRequestMethods.append(pending[index].request?.method ?? "")
             }
             responses.decode(bytes, into: &events)
             if skipped > 0 { events += responses.skip(skipped) }

@@ -7,9 +7,8 @@ enum HTTP1HeaderName: CaseIterable {
     case transferEncoding
     case connection
 
-    private static let names: [(HTTP1HeaderName, [UInt8])] = allCases.map { ($0, Array($0.lowercaseName.utf8)) }
-
-    var lowercaseName: String {
+    /// The lowercase name's bytes.
+    private var lowercaseBytes: StaticString {
         switch self {
         case .host: "host"
         case .userAgent: "user-agent"
@@ -20,14 +19,22 @@ enum HTTP1HeaderName: CaseIterable {
         }
     }
 
-    /// Nil for every other header.
+    /// Nil for every other header. The length picks the one candidate compared.
     init?<Bytes: Collection<UInt8>>(_ name: Bytes) {
-        for (header, bytes) in Self.names where bytes.count == name.count {
-            if HTTP1Syntax.equalsIgnoringCase(name, bytes) {
-                self = header
-                return
-            }
+        let candidate: HTTP1HeaderName
+        switch name.count {
+        case 4: candidate = .host
+        case 10: candidate = name.first.map { $0 | 0x20 } == UInt8(ascii: "u") ? .userAgent : .connection
+        case 11: candidate = .traceparent
+        case 14: candidate = .contentLength
+        case 17: candidate = .transferEncoding
+        default: return nil
         }
-        return nil
+        let expected = candidate.lowercaseBytes
+        let matches = zip(name, UnsafeBufferPointer(start: expected.utf8Start, count: expected.utf8CodeUnitCount)).allSatisfy { byte, lowercase in
+            (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte) == lowercase
+        }
+        guard matches else { return nil }
+        self = candidate
     }
 }

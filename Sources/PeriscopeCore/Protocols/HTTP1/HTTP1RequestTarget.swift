@@ -8,6 +8,12 @@ public struct HTTP1RequestTarget: Sendable, Equatable {
 
     public init(_ target: String) {
         let utf8 = target.utf8
+        // The usual origin form without query or fragment is its own path.
+        if utf8.first == UInt8(ascii: "/"), !utf8.contains(where: { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }) {
+            path = target
+            query = nil
+            return
+        }
         var pathStart = utf8.startIndex
         if utf8.first != UInt8(ascii: "/") {
             // Absolute form: skip `scheme://authority`; otherwise authority or asterisk form.

@@ -57,15 +57,6 @@ enum HTTP1Syntax {
         return slice
     }
 
-    /// Case-insensitive comparison with a lowercase ASCII name.
-    static func equalsIgnoringCase<Bytes: Collection<UInt8>>(_ bytes: Bytes, _ lowercaseName: [UInt8]) -> Bool {
-        guard bytes.count == lowercaseName.count else { return false }
-        for (byte, expected) in zip(bytes, lowercaseName) {
-            if (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte) != expected { return false }
-        }
-        return true
-    }
-
     /// `HTTP/1.0` → "1.0"; nil for anything but HTTP/1.x.
     static func version<Bytes: BidirectionalCollection<UInt8>>(_ bytes: Bytes) -> String? {
         guard bytes.count == versionPrefix.count + 1, bytes.starts(with: versionPrefix),
