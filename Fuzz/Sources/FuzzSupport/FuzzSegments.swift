@@ -75,7 +75,7 @@ public func checkOutput(_ output: [ProtocolOutput], announced: inout Set<UInt64>
             }
         case .decodeError(let reason), .opaque(let reason):
             fuzzCheck(!reason.isEmpty, "empty decode error reason")
-        case .lostSync:
+        case .lostSync, .upgraded:
             break
         }
     }

@@ -82,6 +82,24 @@ public enum ProtocolOutput: Sendable, Equatable {
     case opaque(reason: String)
     /// One stream lost its place after uncaptured bytes.
     case lostSync
+    /// The connection switched protocols (HTTP/1's `101 Switching Protocols`, a tunnel after
+    /// a successful `CONNECT`): what follows is no longer this decoder's. Operations before
+    /// it were reported first.
+    case upgraded(ProtocolUpgrade)
+}
+
+/// A connection's switch to another protocol.
+public struct ProtocolUpgrade: Sendable, Equatable {
+    /// The protocol switched to as the exchange named it, lowercased (`websocket`, `h2c`);
+    /// nil when unnamed (a tunnel).
+    public var protocolName: String?
+    /// Kernel monotonic nanoseconds of the read or write that carried the switch.
+    public var timestamp: UInt64
+
+    public init(protocolName: String?, timestamp: UInt64) {
+        self.protocolName = protocolName
+        self.timestamp = timestamp
+    }
 }
 
 /// The start of one request on a connection.

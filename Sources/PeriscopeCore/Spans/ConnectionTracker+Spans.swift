@@ -13,13 +13,20 @@ extension ConnectionTracker {
         case .operation(let operation):
             connections.slots[slot].operations += 1
             let inFlight = connections.slots[slot].takeInFlight(operation.exchangeID)
-            finish(operation, inFlight: inFlight, on: connections.slots[slot].ends, into: &spans)
+            lastFinished = finish(operation, inFlight: inFlight, on: connections.slots[slot].ends, into: &spans)
         case .lostSync:
             counters.lostSync += 1
         case .decodeError:
             counters.decodeErrors += 1
         case .opaque:
             counters.opaque += 1
+        case .upgraded(let upgrade):
+            // The exchange that switched was the last to finish: what follows is its child.
+            let spanID = SpanID.random(using: &generator)
+            let context = lastFinished.map { TraceLinker.child(of: $0, spanID: spanID) } ?? TraceLinker.root(
+                spanID: spanID, traceparent: nil, sampler: configuration.sampler(of: connections.slots[slot].pid), generator: &generator
+            )
+            connections.slots[slot].continueAfter(upgrade, context: context)
         }
     }
 
@@ -76,7 +83,10 @@ extension ConnectionTracker {
 
     /// A finished operation as a span, with the context decided when it started (or now,
     /// when its start was never announced).
-    mutating func finish(_ operation: ProtocolOperation, inFlight: TrackedConnection.InFlight?, on ends: TrackedConnection.Ends, into spans: inout [Span]) {
+    @discardableResult
+    mutating func finish(
+        _ operation: ProtocolOperation, inFlight: TrackedConnection.InFlight?, on ends: TrackedConnection.Ends, into spans: inout [Span]
+    ) -> SpanContext {
         let context = inFlight?.context ?? startRequest(
             RequestStart(
                 exchangeID: operation.exchangeID ?? 0, timestamp: operation.start, tid: operation.tid,
@@ -113,6 +123,7 @@ extension ConnectionTracker {
         )
         span.protocolAttributes = operation.attributes
         linker.finish(span, context: context, now: operation.end, into: &spans)
+        return context
     }
 
     /// The spans a connection leaves when it ends: its unfinished operations, or, when it
@@ -134,12 +145,14 @@ extension ConnectionTracker {
                 counters.decodeErrors += 1
             case .opaque:
                 counters.opaque += 1
-            case .requestStarted:
+            case .requestStarted, .upgraded:
                 break
             }
         }
         forgetRequests(of: connection)
-        if connection.spansConnection, connection.operations == 0 {
+        if let continuation = connection.continuation {
+            continuationSpan(for: connection, continuation, end: end, into: &spans)
+        } else if connection.spansConnection, connection.operations == 0 {
             connectionSpan(for: connection, end: end, into: &spans)
         } else if let context = connection.connectionContext, connection.role == .server {
             linker.serverEnded(pid: connection.pid, tid: connection.tid, digest: connection.connectionDigest, byThread: false, spanID: context.spanID)
@@ -153,6 +166,35 @@ extension ConnectionTracker {
         for entry in connection.inFlight {
             linker.serverEnded(pid: connection.pid, tid: entry.tid, digest: entry.digest, byThread: true, spanID: entry.context.spanID)
         }
+    }
+
+    /// What a connection carried after it switched protocols, as one span with the bytes
+    /// moved each way since.
+    mutating func continuationSpan(
+        for connection: TrackedConnection, _ continuation: TrackedConnection.Continuation, end: UInt64, into spans: inout [Span]
+    ) {
+        let kind: Span.Kind = switch connection.role {
+        case .server: .server
+        case .client: .client
+        case .unknown: .internal
+        }
+        let span = Span(
+            traceID: continuation.context.traceID,
+            spanID: continuation.context.spanID,
+            kind: kind,
+            name: continuation.name,
+            startTimeUnixNano: clock.unixNanos(fromMonotonic: continuation.start),
+            endTimeUnixNano: clock.unixNanos(fromMonotonic: max(end, continuation.start)),
+            pid: connection.pid,
+            tid: connection.tid,
+            local: connection.local,
+            peer: connection.peer,
+            tcp: TCPDetails(
+                bytesSent: connection.bytesSent - continuation.bytesSent,
+                bytesReceived: connection.bytesReceived - continuation.bytesReceived
+            )
+        )
+        linker.finish(span, context: continuation.context, now: end, into: &spans)
     }
 
     /// A whole connection as a span, with the bytes the process moved each way.

@@ -27,6 +27,9 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
     var endpoints: [EndpointPair: Int] = [:]
     /// Reused for each event's decoder output.
     var outputs: [ProtocolOutput] = []
+    /// The context of the operation that finished last: the parent of what a connection
+    /// carries after the exchange that switched its protocol.
+    var lastFinished: SpanContext?
     /// Contexts the kernel decided, waiting for their thread's next event.
     var pendingKernelContexts: [KernelContextKey: PendingKernelContext] = [:]
 
@@ -170,6 +173,7 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
         connections.slots[slot].receive(event, direction: direction, configuration: configuration.protocolConfiguration, into: &outputs)
         let after = connections.slots[slot].ends
         let firstRequestBytes = connections.slots[slot].connectionContext == nil && connections.slots[slot].spansConnection
+            && connections.slots[slot].continuation == nil
             && connections.slots[slot].isOpaque && connections.slots[slot].carriesRequest(direction)
         if before.role != after.role || before.local != after.local || before.peer != after.peer {
             unindex(before)
@@ -180,6 +184,7 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
         // Outputs are few and short-lived: swapped out rather than copied.
         var found: [ProtocolOutput] = []
         swap(&found, &outputs)
+        lastFinished = nil
         for output in found { apply(output, slot: slot, into: &spans) }
         found.removeAll(keepingCapacity: true)
         if outputs.isEmpty { swap(&found, &outputs) }

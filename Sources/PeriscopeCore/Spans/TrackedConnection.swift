@@ -20,6 +20,19 @@ struct TrackedConnection: Sendable {
         case opaque(replyDirection: Direction?)
     }
 
+    /// What a connection carries after it switched protocols to one that is not decoded
+    /// (a WebSocket after `101 Switching Protocols`): one span from the switch to the end.
+    struct Continuation: Sendable {
+        /// The span's name: the protocol switched to, or `tcp`.
+        var name: String
+        var start: UInt64
+        /// The connection's byte counts at the switch.
+        var bytesSent: Int
+        var bytesReceived: Int
+        /// A child of the exchange that switched.
+        var context: SpanContext
+    }
+
     /// A request in flight: its context, decided when it started.
     struct InFlight: Sendable {
         var exchangeID: UInt64
@@ -51,6 +64,8 @@ struct TrackedConnection: Sendable {
     var connectionContext: SpanContext?
     /// The digest of those bytes.
     var connectionDigest: UInt64?
+    /// Set once the connection switched to a protocol that is not decoded.
+    var continuation: Continuation?
     /// The context the kernel decided for the request the current event starts, if any.
     var kernelContext: KernelTraceContext?
     /// Decoding starts after the connection's beginning: first seen mid-stream (open before
@@ -199,6 +214,15 @@ struct TrackedConnection: Sendable {
             let speaksFirst = role == .unknown || stream(direction) == .requests
             decoding = .opaque(replyDirection: speaksFirst ? (direction == .ingress ? .egress : .ingress) : nil)
         }
+    }
+
+    /// The connection switched protocols: what follows is one span, a child of `parent`.
+    mutating func continueAfter(_ upgrade: ProtocolUpgrade, context: SpanContext) {
+        decoding = .opaque(replyDirection: nil)
+        continuation = Continuation(
+            name: upgrade.protocolName ?? "tcp", start: max(upgrade.timestamp, start),
+            bytesSent: bytesSent, bytesReceived: bytesReceived, context: context
+        )
     }
 
     /// Ends decoding: operations still open are reported with `reason`.

@@ -132,4 +132,40 @@ import Testing
         unknown.descriptorsOpenAfterExec = nil
         #expect(tracker.handle(unknown).isEmpty)
     }
+
+    /// A WebSocket handshake (`101 Switching Protocols`) is one HTTP span on each end; the
+    /// frames after it are one span per end, a child of that end's exchange, with the bytes
+    /// moved after the switch.
+    @Test func webSocketAfterAnUpgradeIsASpanOfItsOwnOnBothEnds() {
+        let client = Connection(pid: 10, fd: 3, socketID: 1, local: .init(ipv4: 127, 0, 0, 1, port: 40000), peer: .init(ipv4: 127, 0, 0, 1, port: 8080))
+        let server = Connection(pid: 20, fd: 4, socketID: 2, local: client.peer, peer: client.local)
+        let request = "GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        let response = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
+        let frame: [UInt8] = [0x81, 0x85, 1, 2, 3, 4] + Array("hello".utf8)
+        let echo: [UInt8] = [0x81, 0x05] + Array("hello".utf8)
+        var tracker = makeTracker()
+        var spans = tracker.run([
+            client.opened(.client, at: 1), server.opened(.server, at: 2),
+            client.write(request, at: 10), server.read(request, at: 11),
+            server.write(response, at: 20), client.read(response, at: 21),
+            client.write(bytes: frame, at: 30), server.read(bytes: frame, at: 31),
+            server.write(bytes: echo, at: 40), client.read(bytes: echo, at: 41),
+            client.write(bytes: [0x88, 0x80, 0, 0, 0, 0], at: 50), server.read(bytes: [0x88, 0x80, 0, 0, 0, 0], at: 51),
+        ])
+        #expect(spans.map(\.name) == ["GET", "GET"])
+        #expect(spans.map { $0.http?.statusCode } == [101, 101])
+        spans += tracker.run([server.closed(at: 60), client.closed(at: 61)])
+        #expect(spans.map(\.name) == ["GET", "GET", "websocket", "websocket"])
+        let handshakes = Dictionary(uniqueKeysWithValues: spans.filter { $0.name == "GET" }.map { ($0.kind, $0) })
+        let sessions = Dictionary(uniqueKeysWithValues: spans.filter { $0.name == "websocket" }.map { ($0.kind, $0) })
+        #expect(handshakes[.server]?.parentSpanID == handshakes[.client]?.spanID)
+        #expect(sessions[.server]?.parentSpanID == handshakes[.server]?.spanID)
+        #expect(sessions[.client]?.parentSpanID == handshakes[.client]?.spanID)
+        #expect(Set(spans.map(\.traceID)).count == 1)
+        #expect(sessions[.server]?.tcp == TCPDetails(bytesSent: 7, bytesReceived: 17))
+        #expect(sessions[.client]?.tcp == TCPDetails(bytesSent: 17, bytesReceived: 7))
+        #expect(sessions[.server]?.startTimeUnixNano == unix(20))
+        #expect(sessions[.server]?.endTimeUnixNano == unix(60))
+        #expect(tracker.counters.decodeErrors == 0)
+    }
 }

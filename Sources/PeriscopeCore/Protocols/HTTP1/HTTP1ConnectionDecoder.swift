@@ -34,6 +34,8 @@ public struct HTTP1ConnectionDecoder: Sendable {
     var orphanResponse = false
     /// The response in progress is an interim (1xx) one.
     var interimResponse = false
+    /// The protocol a `101 Switching Protocols` response switched to.
+    var switchedTo: String?
     /// True once the connection stopped being HTTP (error or upgrade).
     public private(set) var isOpaque = false
 
@@ -167,6 +169,10 @@ public struct HTTP1ConnectionDecoder: Sendable {
                 interimResponse = true
             } else {
                 pending[0].response = head
+                if head.statusCode == 101 {
+                    let named = (head.upgrade ?? pending[0].request?.upgrade)?.split(separator: ",").first
+                    switchedTo = named.map { String($0.trimmingASCIIWhitespace()).lowercased() }
+                }
             }
         case .messageEnd(let size):
             if orphanResponse {
@@ -179,7 +185,7 @@ public struct HTTP1ConnectionDecoder: Sendable {
         case .lostSync:
             output.append(.lostSync)
         case .upgraded:
-            output.append(.upgraded)
+            output.append(.upgraded(protocolName: switchedTo, timestamp: timestamp))
             pending.removeAll()
             isOpaque = true
         case .error(let error):

@@ -9,6 +9,8 @@ public enum HTTP1ConnectionEvent: Sendable, Equatable {
     case lostSync
     /// Bytes that are not HTTP/1.x; the connection is no longer decoded as HTTP.
     case decodeError(HTTP1DecodeError)
-    /// The connection switched to another protocol (101, successful CONNECT).
-    case upgraded
+    /// The connection switched to another protocol (101, successful CONNECT) with the
+    /// response read or written at `timestamp`: `protocolName` is the first protocol its
+    /// `Upgrade` header names, lowercased (nil for a tunnel).
+    case upgraded(protocolName: String?, timestamp: UInt64)
 }

@@ -143,6 +143,7 @@ enum HTTP1HeadParser {
         case .traceparent: head.traceparent = head.traceparent ?? string(value)
         case .transferEncoding: head.transferEncoding = joined(head.transferEncoding, string(value))
         case .connection: head.connection = joined(head.connection, string(value))
+        case .upgrade: head.upgrade = joined(head.upgrade, string(value))
         case .contentLength:
             // "5", or a list of identical values ("5, 5"), consistent across repeats.
             var length = head.contentLength

@@ -6,6 +6,7 @@ enum HTTP1HeaderName: CaseIterable {
     case contentLength
     case transferEncoding
     case connection
+    case upgrade
 
     /// The lowercase name's bytes.
     private var lowercaseBytes: StaticString {
@@ -16,6 +17,7 @@ enum HTTP1HeaderName: CaseIterable {
         case .contentLength: "content-length"
         case .transferEncoding: "transfer-encoding"
         case .connection: "connection"
+        case .upgrade: "upgrade"
         }
     }
 
@@ -24,6 +26,7 @@ enum HTTP1HeaderName: CaseIterable {
         let candidate: HTTP1HeaderName
         switch name.count {
         case 4: candidate = .host
+        case 7: candidate = .upgrade
         case 10: candidate = name.first.map { $0 | 0x20 } == UInt8(ascii: "u") ? .userAgent : .connection
         case 11: candidate = .traceparent
         case 14: candidate = .contentLength

@@ -46,6 +46,11 @@ public struct HTTP1MessageHead: Sendable, Equatable {
         get { storage.connection }
         set { unique().connection = newValue }
     }
+    /// `Upgrade` values, comma-joined when the header repeats (`websocket`, `h2c`).
+    public var upgrade: String? {
+        get { storage.upgrade }
+        set { unique().upgrade = newValue }
+    }
     /// False when a capture gap cut the head short: only the lines captured before the
     /// gap are present, and a request target may be truncated.
     public var isComplete: Bool {
@@ -61,11 +66,11 @@ public struct HTTP1MessageHead: Sendable, Equatable {
     public init(
         startLine: StartLine, version: String = "1.1", host: String? = nil, userAgent: String? = nil,
         traceparent: String? = nil, contentLength: Int? = nil, transferEncoding: String? = nil,
-        connection: String? = nil, isComplete: Bool = true
+        connection: String? = nil, upgrade: String? = nil, isComplete: Bool = true
     ) {
         storage = Storage(
             startLine: startLine, version: version, host: host, userAgent: userAgent, traceparent: traceparent,
-            contentLength: contentLength, transferEncoding: transferEncoding, connection: connection, isComplete: isComplete
+            contentLength: contentLength, transferEncoding: transferEncoding, connection: connection, upgrade: upgrade, isComplete: isComplete
         )
     }
 
@@ -90,11 +95,12 @@ public struct HTTP1MessageHead: Sendable, Equatable {
         var contentLength: Int?
         var transferEncoding: String?
         var connection: String?
+        var upgrade: String?
         var isComplete: Bool
 
         init(
             startLine: StartLine, version: String, host: String?, userAgent: String?, traceparent: String?,
-            contentLength: Int?, transferEncoding: String?, connection: String?, isComplete: Bool
+            contentLength: Int?, transferEncoding: String?, connection: String?, upgrade: String?, isComplete: Bool
         ) {
             self.startLine = startLine
             self.version = version
@@ -104,13 +110,14 @@ public struct HTTP1MessageHead: Sendable, Equatable {
             self.contentLength = contentLength
             self.transferEncoding = transferEncoding
             self.connection = connection
+            self.upgrade = upgrade
             self.isComplete = isComplete
         }
 
         func copy() -> Storage {
             Storage(
                 startLine: startLine, version: version, host: host, userAgent: userAgent, traceparent: traceparent,
-                contentLength: contentLength, transferEncoding: transferEncoding, connection: connection, isComplete: isComplete
+                contentLength: contentLength, transferEncoding: transferEncoding, connection: connection, upgrade: upgrade, isComplete: isComplete
             )
         }
 
@@ -118,7 +125,7 @@ public struct HTTP1MessageHead: Sendable, Equatable {
         var fields: Fields {
             Fields(
                 startLine: startLine, version: version, host: host, userAgent: userAgent, traceparent: traceparent,
-                contentLength: contentLength, transferEncoding: transferEncoding, connection: connection, isComplete: isComplete
+                contentLength: contentLength, transferEncoding: transferEncoding, connection: connection, upgrade: upgrade, isComplete: isComplete
             )
         }
     }
@@ -132,6 +139,7 @@ public struct HTTP1MessageHead: Sendable, Equatable {
         var contentLength: Int?
         var transferEncoding: String?
         var connection: String?
+        var upgrade: String?
         var isComplete: Bool
     }
 

@@ -47,8 +47,8 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
             output.append(.lostSync)
         case .decodeError:
             output.append(.decodeError(reason: "invalid_message"))
-        case .upgraded:
-            break
+        case .upgraded(let name, let timestamp):
+            output.append(.upgraded(ProtocolUpgrade(protocolName: name, timestamp: timestamp)))
         }
     }
 
