@@ -175,7 +175,7 @@ import Testing
         #expect(spans.first?.endTimeUnixNano == unix(5))
     }
 
-    @Test func switchingProtocolsEndsTheExchangeAndTheConnectionBecomesOpaque() {
+    @Test func switchingProtocolsEndsTheExchangeAndTheConnectionGoesOnAsOneSpan() {
         let c = Connection()
         var tracker = makeTracker()
         var spans = tracker.run([
@@ -188,8 +188,11 @@ import Testing
         #expect(spans.map(\.http?.statusCode) == [101])
         #expect(spans.first?.endTimeUnixNano == unix(3))
         #expect(spans.first?.status == .unset)
+        let exchange = spans.first
         spans = tracker.handle(c.closed(at: 6))
-        #expect(spans.isEmpty)
+        #expect(spans.map(\.name) == ["websocket"])
+        #expect(spans.first?.parentSpanID == exchange?.spanID)
+        #expect(spans.first?.tcp == TCPDetails(bytesSent: 7, bytesReceived: 11))
         #expect(tracker.counters.decodeErrors == 0)
     }
 
