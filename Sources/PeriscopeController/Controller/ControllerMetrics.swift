@@ -15,6 +15,8 @@ public final class ControllerMetrics: Sendable {
         var writes: [String: Int] = [:]
         var queueDepth = 0
         var leader = false
+        var consistencyChecks = 0
+        var consistencyDifferences = 0
     }
 
     private let values = Mutex(Values())
@@ -35,6 +37,16 @@ public final class ControllerMetrics: Sendable {
     public func recordWrite(_ kind: String) {
         values.withLock { $0.writes[kind, default: 0] += 1 }
     }
+
+    /// One comparison of the incremental resolution with a full one, and the differences it found.
+    public func recordConsistencyCheck(differences: Int) {
+        values.withLock {
+            $0.consistencyChecks += 1
+            $0.consistencyDifferences += differences
+        }
+    }
+
+    public var consistencyDifferences: Int { values.withLock { $0.consistencyDifferences } }
 
     public func setQueueDepth(_ depth: Int) { values.withLock { $0.queueDepth = depth } }
     public func setLeader(_ leader: Bool) { values.withLock { $0.leader = leader } }
@@ -66,6 +78,12 @@ public final class ControllerMetrics: Sendable {
         for kind in ["nodeinstrumentation_apply", "nodeinstrumentation_delete", "policy_status"] {
             text += "periscope_controller_writes_total{kind=\"\(kind)\"} \(values.writes[kind] ?? 0)\n"
         }
+        text += "# HELP periscope_controller_consistency_checks_total Full resolutions compared with the incremental one.\n"
+        text += "# TYPE periscope_controller_consistency_checks_total counter\n"
+        text += "periscope_controller_consistency_checks_total \(values.consistencyChecks)\n"
+        text += "# HELP periscope_controller_consistency_differences_total Differences those comparisons found (each one a bug, logged).\n"
+        text += "# TYPE periscope_controller_consistency_differences_total counter\n"
+        text += "periscope_controller_consistency_differences_total \(values.consistencyDifferences)\n"
         text += "# HELP periscope_controller_queue_depth Cache events not yet reconciled.\n# TYPE periscope_controller_queue_depth gauge\n"
         text += "periscope_controller_queue_depth \(values.queueDepth)\n"
         text += "# HELP periscope_controller_watch_restarts_total Watches restarted after the first, per resource.\n"

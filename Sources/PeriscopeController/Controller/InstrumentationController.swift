@@ -98,38 +98,40 @@ public final class InstrumentationController: Service, Sendable {
             group.addTask { try? await self.elector.run() }
             group.addTask {
                 for await event in streams.0 {
-                    self.reconciler.withLock { reconciler in
-                        switch event {
-                        case .added(let policy), .updated(_, let policy):
-                            reconciler.observedPolicy(policy.policyKey, resourceVersion: policy.metadata.resourceVersion)
-                        case .deleted(let policy):
-                            reconciler.observedPolicy(policy.policyKey, resourceVersion: policy.metadata.resourceVersion, deleted: true)
-                        case .synced:
-                            reconciler.resynced()
-                        }
+                    switch event {
+                    case .added(let policy), .updated(_, let policy): self.observe(.policy(policy))
+                    case .deleted(let policy): self.observe(.policyDeleted(policy.policyKey))
+                    case .synced: self.observe(resynced: "instrumentationpolicies")
                     }
-                    self.enqueue()
                 }
             }
-            group.addTask { for await _ in streams.1 { self.enqueue() } }
-            group.addTask { for await _ in streams.2 { self.enqueue() } }
-            group.addTask { for await _ in streams.3 { self.enqueue() } }
-            group.addTask { for await _ in streams.4 { self.enqueue() } }
+            group.addTask {
+                for await event in streams.1 {
+                    switch event {
+                    case .added(let pod), .updated(_, let pod): self.observe(.pod(pod))
+                    case .deleted(let pod): self.observe(.podDeleted(ObjectKey(namespace: pod.metadata.namespace, name: pod.metadata.name ?? "")))
+                    case .synced: break
+                    }
+                }
+            }
+            group.addTask {
+                for await event in streams.2 {
+                    switch event {
+                    case .added(let node), .updated(_, let node): self.observe(.node(node.metadata.name ?? ""))
+                    case .deleted(let node): self.observe(.nodeDeleted(node.metadata.name ?? ""))
+                    case .synced: break
+                    }
+                }
+            }
+            group.addTask { await self.observeWorkloads(streams.3, kind: "ReplicaSet") }
+            group.addTask { await self.observeWorkloads(streams.4, kind: "Job") }
             group.addTask {
                 for await event in streams.5 {
-                    self.reconciler.withLock { reconciler in
-                        switch event {
-                        case .added(let object), .updated(_, let object):
-                            reconciler.observedNodeInstrumentation(
-                                name: object.metadata.name ?? "", resourceVersion: object.metadata.resourceVersion, deleted: false)
-                        case .deleted(let object):
-                            reconciler.observedNodeInstrumentation(
-                                name: object.metadata.name ?? "", resourceVersion: object.metadata.resourceVersion, deleted: true)
-                        case .synced:
-                            reconciler.resynced()
-                        }
+                    switch event {
+                    case .added(let object), .updated(_, let object): self.observe(.nodeInstrumentation(object))
+                    case .deleted(let object): self.observe(.nodeInstrumentationDeleted(name: object.metadata.name ?? ""))
+                    case .synced: self.observe(resynced: "nodeinstrumentations")
                     }
-                    self.enqueue()
                 }
             }
             group.addTask {
@@ -151,17 +153,56 @@ public final class InstrumentationController: Service, Sendable {
         logger.info("controller.stopped", metadata: ["identity": "\(configuration.identity)"])
     }
 
-    private func enqueue() {
+    /// A cache change, taken under the reconciler's lock; the work loop wakes only when the
+    /// change may call for a write (the echo of the controller's own writes does not).
+    private func observe(_ change: ClusterChange) {
+        let wake = reconciler.withLock { reconciler in
+            reconciler.observe(change)
+            return reconciler.hasWork
+        }
+        guard wake else { return }
         let depth = queued.add(1, ordering: .relaxed).newValue
         metrics.setQueueDepth(depth)
         wakeContinuation.yield()
     }
 
+    private func observe(resynced resource: String) {
+        reconciler.withLock { $0.resynced() }
+        logger.debug("controller.cache.resynced", metadata: ["kube.resource": "\(resource)"])
+        wakeContinuation.yield()
+    }
+
+    private func observeWorkloads(_ events: AsyncStream<InformerEvent<WorkloadObject>>, kind: String) async {
+        for await event in events {
+            switch event {
+            case .added(let object), .updated(_, let object): observe(.workload(WorkloadObject(kind: kind, metadata: object.metadata)))
+            case .deleted(let object):
+                observe(.workloadDeleted(kind: kind, namespace: object.metadata.namespace ?? "", name: object.metadata.name ?? ""))
+            case .synced: break
+            }
+        }
+    }
+
+    /// Every `resyncPeriod`: a full resolution compared with the incremental one (counted; a
+    /// difference is a bug, logged, and repaired), then every object looked at once more.
     private func resyncTimer() async {
         while !Task.isCancelled {
             do { try await Task.sleep(for: configuration.resyncPeriod) } catch { return }
-            wakeContinuation.yield()
+            guard isReady else { continue }
+            checkConsistency()
         }
+    }
+
+    /// Runs the consistency check now; returns the differences found.
+    @discardableResult
+    func checkConsistency() -> [String] {
+        let differences = reconciler.withLock { $0.checkConsistency() }
+        metrics.recordConsistencyCheck(differences: differences.count)
+        for difference in differences {
+            logger.error("controller.consistency.difference", metadata: ["difference": "\(difference)"])
+        }
+        wakeContinuation.yield()
+        return differences
     }
 
     private func workLoop() async {
@@ -190,17 +231,14 @@ public final class InstrumentationController: Service, Sendable {
         }
     }
 
-    /// One pass: snapshot the caches, decide, write. Returns how many writes failed.
+    /// One pass: decide on what changed since the last, write. Returns how many writes failed.
+    /// Decisions and the caches' changes go through the same lock, in order: a decision always
+    /// sees every change observed before it, the echoes of earlier writes included.
     func reconcileOnce() async -> Int {
         let clock = ContinuousClock()
         let start = clock.now
-        let state = ClusterState(
-            policies: policies.objects, pods: pods.objects, nodes: nodes.objects,
-            workloads: replicaSets.objects.map { WorkloadObject(kind: "ReplicaSet", metadata: $0.metadata) }
-                + jobs.objects.map { WorkloadObject(kind: "Job", metadata: $0.metadata) },
-            nodeInstrumentations: nodeInstrumentations.objects)
         let now = Self.timestamp(Date())
-        let actions = reconciler.withLock { $0.reconcile(state, now: now) }
+        let actions = reconciler.withLock { $0.decide(now: now) }
         var failures = 0
         if !actions.isEmpty {
             logger.debug("controller.reconcile.writes", metadata: ["writes": "\(actions.count)"])
@@ -212,25 +250,41 @@ public final class InstrumentationController: Service, Sendable {
         return failures
     }
 
+    /// Carries out `actions`, `writeConcurrency` at a time (the client waits out a 429's
+    /// `Retry-After` before retrying); a long batch, such as the first resolution's, logs its
+    /// progress every second.
     private func carryOut(_ actions: [ControllerAction]) async -> Int {
-        await withTaskGroup(of: WriteOutcome.self) { group in
+        let clock = ContinuousClock()
+        let start = clock.now
+        var lastProgress = start
+        let progress = actions.count >= Self.progressBatch
+        if progress { logger.info("controller.writes.started", metadata: ["writes": "\(actions.count)"]) }
+        return await withTaskGroup(of: WriteOutcome.self) { group in
             var failures = 0
+            var done = 0
             var next = actions.makeIterator()
-            func record(_ outcome: WriteOutcome) {
-                if case .failed = outcome { failures += 1 }
-                reconciler.withLock { $0.record(outcome) }
-            }
             for _ in 0..<max(1, configuration.writeConcurrency) {
                 guard let action = next.next() else { break }
                 group.addTask { await self.write(action) }
             }
             while let outcome = await group.next() {
-                record(outcome)
+                if case .failed = outcome { failures += 1 }
+                done += 1
+                reconciler.withLock { $0.record(outcome) }
                 if let action = next.next() { group.addTask { await self.write(action) } }
+                if progress, clock.now - lastProgress >= .seconds(1) || done == actions.count {
+                    lastProgress = clock.now
+                    logger.info(
+                        "controller.writes.progress",
+                        metadata: ["done": "\(done)", "writes": "\(actions.count)", "failed": "\(failures)", "elapsed": "\(clock.now - start)"])
+                }
             }
             return failures
         }
     }
+
+    /// Batches of at least this many writes log their progress.
+    static let progressBatch = 50
 
     private func write(_ action: ControllerAction) async -> WriteOutcome {
         // A replica that lost the lease mid-pass, or whose shutdown has begun (the work loop is

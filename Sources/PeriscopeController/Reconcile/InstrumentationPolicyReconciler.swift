@@ -19,23 +19,34 @@ public enum InstrumentationPolicyReconciler {
         previous: InstrumentationPolicyStatus?, now: String
     ) -> InstrumentationPolicyStatus {
         let key = policy.policyKey
+        return status(
+            of: policy, verdict: resolution.verdicts[key], desiredNodes: (resolution.desiredNodes[key] ?? []).sorted(),
+            matchedPods: resolution.matchedPods[key] ?? 0, existing: { existing[$0] }, previous: previous, now: now)
+    }
+
+    /// The same from the pieces of a resolution: the policy's verdict, the nodes (sorted) and the
+    /// number of pods it is in force for, and the node objects as they are now.
+    public static func status(
+        of policy: InstrumentationPolicy, verdict: Result<NodeInstrumentation.PolicySettings, PolicyRejection>?, desiredNodes nodes: [String],
+        matchedPods pods: Int, existing: (String) -> NodeInstrumentation?, previous: InstrumentationPolicyStatus?, now: String
+    ) -> InstrumentationPolicyStatus {
+        let key = policy.policyKey
         let generation = policy.metadata.generation ?? 0
         var conditions: [Condition] = []
         var status = InstrumentationPolicyStatus(observedGeneration: generation, matchedPods: 0, nodes: .init(desired: 0, applied: 0))
-        switch resolution.verdicts[key] {
+        switch verdict {
         case .failure(let rejection)?:
             conditions.append(Condition(type: accepted, status: "False", reason: rejection.reason.rawValue, message: rejection.message))
             conditions.append(
                 Condition(type: ready, status: "False", reason: "NotAccepted", message: "not in force on any node until the spec is fixed (see Accepted)"))
         case .success?, nil:
             conditions.append(Condition(type: accepted, status: "True", reason: "Valid", message: "the spec is valid"))
-            let nodes = (resolution.desiredNodes[key] ?? []).sorted()
-            let pods = resolution.matchedPods[key] ?? 0
             var waiting: [String] = []
             var failing: [(String, String)] = []
             for node in nodes {
-                guard let object = existing[node], object.hasApplied(namespace: key.namespace ?? "", name: key.name, generation: generation) else {
-                    if let error = existing[node]?.status?.lastError { failing.append((node, error.message)) } else { waiting.append(node) }
+                let object = existing(node)
+                guard let object, object.hasApplied(namespace: key.namespace ?? "", name: key.name, generation: generation) else {
+                    if let error = object?.status?.lastError { failing.append((node, error.message)) } else { waiting.append(node) }
                     continue
                 }
             }

@@ -26,7 +26,8 @@ public struct PolicyResolution: Sendable {
     /// Per accepted policy: the nodes those pods run on.
     public private(set) var desiredNodes: [ObjectKey: Set<String>] = [:]
 
-    private struct Candidate {
+    /// An accepted policy as the winner rule sees it; the incremental resolution uses the same rule.
+    struct Candidate: Sendable {
         var key: ObjectKey
         var selector: LabelSelector
         var containers: Set<String>
@@ -43,6 +44,22 @@ public struct PolicyResolution: Sendable {
         }
 
         func covers(_ container: String) -> Bool { containers.isEmpty || containers.contains(container) }
+
+        init(_ policy: InstrumentationPolicy, settings: NodeInstrumentation.PolicySettings) {
+            let podSelector = policy.spec.podSelector
+            key = policy.policyKey
+            selector = podSelector?.labelSelector ?? LabelSelector()
+            containers = Set(policy.spec.containers ?? [])
+            specificity = podSelector?.requirementCount ?? 0
+            self.settings = settings
+        }
+
+        /// The settings a node carries for an accepted policy.
+        static func settings(of policy: InstrumentationPolicy) -> NodeInstrumentation.PolicySettings {
+            NodeInstrumentation.PolicySettings(
+                namespace: policy.policyKey.namespace ?? "", name: policy.policyKey.name, generation: policy.metadata.generation ?? 0,
+                spec: policy.spec.policyDocument.withoutPositions)
+        }
     }
 
     /// `validate` may answer from a cache; it must equal `PolicyValidation.validate`.
@@ -57,17 +74,11 @@ public struct PolicyResolution: Sendable {
             case .failure(let rejection):
                 verdicts[key] = .failure(rejection)
             case .success:
-                let settings = NodeInstrumentation.PolicySettings(
-                    namespace: key.namespace ?? "", name: key.name, generation: policy.metadata.generation ?? 0,
-                    spec: policy.spec.policyDocument.withoutPositions)
+                let settings = Candidate.settings(of: policy)
                 verdicts[key] = .success(settings)
                 matchedPods[key] = 0
                 desiredNodes[key] = []
-                let podSelector = policy.spec.podSelector
-                byNamespace[key.namespace ?? "", default: []].append(
-                    Candidate(
-                        key: key, selector: podSelector?.labelSelector ?? LabelSelector(), containers: Set(policy.spec.containers ?? []),
-                        specificity: podSelector?.requirementCount ?? 0, settings: settings))
+                byNamespace[key.namespace ?? "", default: []].append(Candidate(policy, settings: settings))
             }
         }
         for node in state.nodes {

@@ -26,11 +26,11 @@ struct FakeCluster {
             // The caches' events for the write, as the adapter forwards them.
             switch outcome {
             case .applied(let object):
-                reconciler.observedNodeInstrumentation(name: object.metadata.name!, resourceVersion: object.metadata.resourceVersion, deleted: false)
+                reconciler.observe(.nodeInstrumentation(object))
             case .deleted(let name):
-                reconciler.observedNodeInstrumentation(name: name, resourceVersion: nil, deleted: true)
-            case .statusUpdated(let key, let version, _):
-                reconciler.observedPolicy(key, resourceVersion: version)
+                reconciler.observe(.nodeInstrumentationDeleted(name: name))
+            case .statusUpdated(let key, _, _):
+                if let policy = state.policies.first(where: { $0.policyKey == key }) { reconciler.observe(.policy(policy)) }
             case .failed:
                 break
             }
