@@ -153,12 +153,12 @@ let package = Package(
             path: "Tests/PeriscopeKubeTestServer"
         ),
         .target(name: "PeriscopeTestSupport", path: "Tests/PeriscopeTestSupport"),
-        // Scale benchmark of the controller against the test API server (hack/bench-controller.sh);
+        // Scale benchmark of the controller against a real or the test API server (hack/bench-controller.sh);
         // an executable of this package, not a product.
         .executableTarget(
             name: "periscope-controller-bench",
             dependencies: [
-                "PeriscopeAPI", "PeriscopeKube", "PeriscopeKubeTestServer",
+                "PeriscopeAPI", "PeriscopeController", "PeriscopeKube", "PeriscopeKubeTestServer",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/ControllerBenchmark"

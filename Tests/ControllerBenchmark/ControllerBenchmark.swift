@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PeriscopeAPI
+import PeriscopeController
 import PeriscopeKube
 import PeriscopeKubeTestServer
 
@@ -8,13 +9,18 @@ import PeriscopeKubeTestServer
 import Glibc
 #endif
 
-/// Scale benchmark of `periscope-controller` against the in-process test API server: builds a
-/// cluster of BENCH_NODES nodes, BENCH_PODS running pods and BENCH_POLICIES policies, starts the
-/// controller executable (a separate process, so its RSS is its own) and reports:
-/// - time to first full resolution (every node object written, every pod targeted, every status);
-/// - time from a pod change (a container restarted: new container ID) to its node's object updated;
-/// - API writes per pod change;
-/// - controller RSS (current and peak).
+/// Scale benchmark of `periscope-controller`: builds a cluster of BENCH_NODES nodes, BENCH_PODS
+/// running pods (half owned by Deployments through ReplicaSets) and BENCH_POLICIES policies on a
+/// real API server (BENCH_KUBECONFIG, as `hack/bench-controller.sh` starts one) or on the
+/// in-process test API server, starts the controller executable (a separate process, so its CPU
+/// and RSS are its own) and reports:
+/// - time from start to the first full resolution (every node object, target and status);
+/// - pod change → node object latency (median, p95, max) for restarts, label-only changes,
+///   moves out of and into policies, creates and deletes, as a watch on the node objects sees it;
+/// - API writes per change against the minimum (node objects whose spec changed plus policies
+///   whose status changed), the controller's CPU per change, its peak RSS;
+/// - whether every node object and status equals a full resolution of the cluster, after the
+///   start and after the changes.
 @main
 struct ControllerBenchmark {
     static func main() async throws {
@@ -29,150 +35,164 @@ struct ControllerBenchmark {
         }
         let crds = CommandLine.arguments[1]
         let executable = CommandLine.arguments[2]
-
-        // Four policies per namespace, each selecting a quarter of its pods.
-        let namespaceCount = max(1, policyCount / 4)
-        var serverConfiguration = TestAPIServer.Configuration()
-        serverConfiguration.crdFiles = ["\(crds)/instrumentationpolicy.yaml", "\(crds)/nodeinstrumentation.yaml"]
-        serverConfiguration.namespaces = ["default", "kube-system"] + (0..<namespaceCount).map { "ns-\($0)" }
-        let server = try TestAPIServer(configuration: serverConfiguration)
-        try server.start()
         var logger = Logger(label: "bench")
         logger.logLevel = .error
-        let client = KubeClient(configuration: KubeClientConfiguration(server: server.url, credentials: .token("test-token")), logger: logger)
+
+        let namespaceCount = max(1, policyCount / 4)
+        let namespaces = (0..<namespaceCount).map { "ns-\($0)" }
+        let directory = NSTemporaryDirectory() + "periscope-controller-bench-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+
+        // The API server: a real one given by its kubeconfig, or the test server.
+        var testServer: TestAPIServer?
+        let kubeconfig: String
+        if let given = environment["BENCH_KUBECONFIG"] {
+            kubeconfig = given
+            report("API server: real (\(try Kubeconfig.load(paths: [given]).configuration(context: nil).server))")
+        } else {
+            var configuration = TestAPIServer.Configuration()
+            configuration.crdFiles = ["\(crds)/instrumentationpolicy.yaml", "\(crds)/nodeinstrumentation.yaml"]
+            configuration.namespaces = ["default", "kube-system"] + namespaces
+            let server = try TestAPIServer(configuration: configuration)
+            try server.start()
+            testServer = server
+            kubeconfig = "\(directory)/kubeconfig"
+            try """
+                apiVersion: v1
+                kind: Config
+                clusters: [{name: bench, cluster: {server: "\(server.url)"}}]
+                users: [{name: bench, user: {token: test-token}}]
+                contexts: [{name: bench, context: {cluster: bench, user: bench, namespace: kube-system}}]
+                current-context: bench
+                """.write(toFile: kubeconfig, atomically: true, encoding: .utf8)
+            report("API server: in-process test server")
+        }
+        defer { testServer?.stop() }
+        let client = KubeClient(configuration: try Kubeconfig.load(paths: [kubeconfig]).configuration(context: nil), logger: logger)
+        let cluster = BenchCluster(client: client, nodeCount: nodeCount, podCount: podCount, namespaces: namespaces)
 
         let clock = ContinuousClock()
         let setupStart = clock.now
-        try await concurrently(0..<nodeCount) { index in
-            _ = try await client.create(DynamicObject(type: .nodes, metadata: ObjectMeta(name: "node-\(index)")), .nodes)
-        }
-        try await concurrently(0..<policyCount) { index in
-            let policy = DynamicObject(
-                type: .instrumentationPolicies, metadata: ObjectMeta(name: "policy-\(index % 4)", namespace: "ns-\(index / 4 % namespaceCount)"),
-                fields: ["spec": ["podSelector": ["matchLabels": ["app": .string("app-\(index % 4)")]], "ports": [["port": .int(Int64(8000 + index % 4))]]]])
-            _ = try await client.create(policy, .instrumentationPolicies)
-        }
-        try await concurrently(0..<podCount) { index in
-            let name = "pod-\(index)"
-            let namespace = "ns-\(index % namespaceCount)"
-            let pod = DynamicObject(
-                type: .pods, metadata: ObjectMeta(name: name, namespace: namespace, labels: ["app": .init("app-\(index % 4)")]),
-                fields: ["spec": ["nodeName": .string("node-\(index % nodeCount)"), "containers": [["name": "app", "image": "example/app:1"]]]])
-            var created = try await client.create(pod, .pods)
-            created["status"] = podStatus(name, restart: 0)
-            _ = try await client.update(created, .pods, subresource: "status")
-        }
-        print("setup: \(nodeCount) nodes, \(podCount) pods, \(policyCount) policies in \(namespaceCount) namespaces, \(format(clock.now - setupStart))")
+        if testServer == nil { try await cluster.createNamespaces() }
+        try await cluster.populate(policyCount: policyCount)
+        report("setup: \(nodeCount) nodes, \(podCount) pods, \(policyCount) policies in \(namespaceCount) namespaces, \(format(clock.now - setupStart))")
 
-        let directory = NSTemporaryDirectory() + "periscope-controller-bench-\(getpid())"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try """
-            apiVersion: v1
-            kind: Config
-            clusters: [{name: bench, cluster: {server: "\(server.url)"}}]
-            users: [{name: bench, user: {token: test-token}}]
-            contexts: [{name: bench, context: {cluster: bench, user: bench, namespace: kube-system}}]
-            current-context: bench
-            """.write(toFile: "\(directory)/kubeconfig", atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["--kubeconfig", "\(directory)/kubeconfig", "--identity", "bench", "--health-port", "0", "--log-level", "warning"]
-        process.standardError = FileHandle.standardError
+        // The bench's own view of the node objects and policies, kept by watches.
+        let nodeObjects = Informer<NodeInstrumentation>(client: client, resource: .nodeInstrumentations, logger: logger)
+        let policies = Informer<InstrumentationPolicy>(client: client, resource: .instrumentationPolicies, logger: logger)
+        let watches = Task {
+            await withDiscardingTaskGroup { group in
+                group.addTask { try? await nodeObjects.run() }
+                group.addTask { try? await policies.run() }
+            }
+        }
+        defer { watches.cancel() }
+        await nodeObjects.waitForSync()
+        await policies.waitForSync()
+
+        let controller = try BenchController(executable: executable, kubeconfig: kubeconfig)
         let start = clock.now
-        try process.run()
-        defer { if process.isRunning { process.terminate(); process.waitUntilExit() } }
+        try controller.start()
+        defer { controller.stop() }
 
         // First full resolution.
         while true {
-            let objects = server.objects(.nodeInstrumentations)
-            let targets = objects.values.reduce(0) { $0 + ($1.value(atPath: "spec.targets")?.arrayValue?.count ?? 0) }
-            let statuses = server.objects(.instrumentationPolicies).values.filter { $0["status"]?["observedGeneration"] != nil }.count
+            let objects = nodeObjects.objects
+            let targets = objects.reduce(0) { $0 + $1.spec.targets.count }
+            let statuses = policies.objects.filter { $0.status?.observedGeneration != nil }.count
             if objects.count == nodeCount, targets == podCount, statuses == policyCount { break }
             if clock.now - start > .seconds(600) {
-                print("first full resolution: not reached in 600 s (objects \(objects.count), targets \(targets), statuses \(statuses))")
-                exit(1)
+                throw BenchFailure("first full resolution: not reached in 600 s (objects \(objects.count), targets \(targets), statuses \(statuses))")
             }
-            try await Task.sleep(for: .milliseconds(20))
+            try await Task.sleep(for: .milliseconds(10))
         }
         let firstResolution = clock.now - start
-        print("time to first full resolution: \(format(firstResolution))")
+        report("first full resolution: \(format(firstResolution)) from start (\(try await controller.writes()) writes)")
         try await Task.sleep(for: .seconds(1))
+        let startCorrect = try await cluster.verify(nodeObjects: nodeObjects, policies: policies)
+        report("after start: \(startCorrect.isEmpty ? "every node object and status correct" : "\(startCorrect.count) differences: \(startCorrect.prefix(3))")")
 
-        // Pod changes: one container restart at a time.
-        var latencies: [Duration] = []
-        var writesPerChange: [Int] = []
-        for change in 0..<changes {
-            let index = (change * 7919) % podCount
-            let name = "pod-\(index)"
-            let namespace = "ns-\(index % namespaceCount)"
-            let node = "node-\(index % nodeCount)"
-            let before = controllerWrites(server)
-            var pod = try await client.get(DynamicObject.self, .pods, namespace: namespace, name: name)
-            pod["status"] = podStatus(name, restart: change + 1)
-            let changed = clock.now
-            _ = try await client.update(pod, .pods, subresource: "status")
-            let wanted = "containerd://\(name)-\(change + 1)"
-            while true {
-                let targets = server.objects(.nodeInstrumentations)[node]?.value(atPath: "spec.targets")?.arrayValue ?? []
-                if targets.contains(where: { $0["containers"]?.arrayValue?.first?["id"]?.stringValue == wanted }) { break }
-                if clock.now - changed > .seconds(60) { print("pod change \(change): node object not updated in 60 s"); exit(1) }
-                try await Task.sleep(for: .milliseconds(2))
+        // Pod changes, one at a time, each kind `changes` times.
+        report("")
+        report("pod change → node object (\(changes) changes each)")
+        report("change        median     p95      max   writes/change (minimum)   CPU/change")
+        var allLatencies: [Duration] = []
+        var allCPU: UInt64 = 0
+        var allDifferences = 0
+        for kind in BenchCluster.ChangeKind.allCases {
+            var latencies: [Duration] = []
+            var writes: [Int] = []
+            var minimum: [Int] = []
+            var cpu: UInt64 = 0
+            for round in 0..<changes {
+                let beforeSpecs = Dictionary(uniqueKeysWithValues: nodeObjects.objects.map { ($0.metadata.name ?? "", $0.spec) })
+                let beforeStatuses = Dictionary(uniqueKeysWithValues: policies.objects.map { ($0.policyKey, $0.status) })
+                let writesBefore = try await controller.writes()
+                let cpuBefore = controller.cpuNanoseconds
+                let change = try await cluster.change(kind, round: round)
+                let changed = clock.now
+                while !change.isDone(nodeObjects.object(forKey: change.node)?.spec) {
+                    if clock.now - changed > .seconds(60) { throw BenchFailure("\(kind) \(round): node object not updated in 60 s") }
+                    try await Task.sleep(for: .milliseconds(1))
+                }
+                latencies.append(clock.now - changed)
+                try await Task.sleep(for: .milliseconds(400))
+                cpu += controller.cpuNanoseconds - cpuBefore
+                writes.append(try await controller.writes() - writesBefore)
+                let specs = nodeObjects.objects
+                var needed = specs.filter { beforeSpecs[$0.metadata.name ?? ""] != $0.spec }.count
+                needed += policies.objects.filter { !InstrumentationPolicyReconciler.sameState($0.status, beforeStatuses[$0.policyKey] ?? nil) }.count
+                minimum.append(needed)
             }
-            latencies.append(clock.now - changed)
-            try await Task.sleep(for: .milliseconds(500))
-            writesPerChange.append(controllerWrites(server) - before)
+            latencies.sort()
+            allLatencies += latencies
+            allCPU += cpu
+            allDifferences += zip(writes, minimum).filter { $0 != $1 }.count
+            let p95 = latencies[min(latencies.count - 1, latencies.count * 95 / 100)]
+            let meanWrites = Double(writes.reduce(0, +)) / Double(max(1, writes.count))
+            let meanMinimum = Double(minimum.reduce(0, +)) / Double(max(1, minimum.count))
+            report(
+                kind.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)
+                    + String(format: " %7.1f %7.1f %7.1f ms   %5.2f (%5.2f)", ms(latencies[latencies.count / 2]), ms(p95), ms(latencies.last!), meanWrites, meanMinimum)
+                    + (writes == minimum ? "            " : " ≠ minimum  ") + String(format: "%6.2f ms", Double(cpu) / 1e6 / Double(max(1, changes))))
         }
-        latencies.sort()
-        print("pod change to node object updated: median \(format(latencies[latencies.count / 2])), p95 \(format(latencies[min(latencies.count - 1, latencies.count * 95 / 100)])), max \(format(latencies.last!)) over \(changes) changes")
-        print("API writes per pod change: \(writesPerChange.map(String.init).joined(separator: " ")) (mean \(Double(writesPerChange.reduce(0, +)) / Double(max(1, changes))))")
-        let memory = rss(process.processIdentifier)
-        print("controller RSS: \(memory.current / 1024) MiB (peak \(memory.peak / 1024) MiB)")
-        process.terminate()
-        process.waitUntilExit()
-        server.stop()
+        let endCorrect = try await cluster.verify(nodeObjects: nodeObjects, policies: policies)
+        allLatencies.sort()
+        report(
+            String(
+                format: "all          %7.1f %7.1f %7.1f ms   %d of %d changes wrote other than the minimum   %6.2f ms",
+                ms(allLatencies[allLatencies.count / 2]), ms(allLatencies[min(allLatencies.count - 1, allLatencies.count * 95 / 100)]),
+                ms(allLatencies.last!), allDifferences, allLatencies.count, Double(allCPU) / 1e6 / Double(max(1, allLatencies.count))))
+        report("after changes: \(endCorrect.isEmpty ? "every node object and status correct" : "\(endCorrect.count) differences: \(endCorrect.prefix(3))")")
+        let memory = controller.rss
+        report("controller RSS: \(memory.current / 1024) MiB (peak \(memory.peak / 1024) MiB)")
+        report("first resolution \(format(firstResolution)); load average \(loadAverage())")
+        controller.stop()
+        if !startCorrect.isEmpty || !endCorrect.isEmpty { throw BenchFailure("node objects or statuses differ from a full resolution") }
     }
 
-    static func podStatus(_ name: String, restart: Int) -> JSONValue {
-        [
-            "phase": "Running",
-            "containerStatuses": [["name": "app", "ready": true, "containerID": .string("containerd://\(name)-\(restart)")]],
-        ]
+    /// A line of the report, written at once (also into a pipe: a run cut short still shows
+    /// what it measured).
+    static func report(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
 
-    /// Writes by the controller, Lease renewals excluded.
-    static func controllerWrites(_ server: TestAPIServer) -> Int {
-        server.requestsWithUserAgent.filter { !$0.request.hasPrefix("GET") && !$0.request.contains("/leases") && $0.userAgent.contains("periscope-controller") }.count
-    }
-
-    static func concurrently(_ range: Range<Int>, width: Int = 16, _ body: @escaping @Sendable (Int) async throws -> Void) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            var next = range.lowerBound
-            while next < range.upperBound, next - range.lowerBound < width {
-                let index = next
-                group.addTask { try await body(index) }
-                next += 1
-            }
-            while try await group.next() != nil, next < range.upperBound {
-                let index = next
-                group.addTask { try await body(index) }
-                next += 1
-            }
-            try await group.waitForAll()
-        }
-    }
-
-    /// VmRSS and VmHWM in KiB.
-    static func rss(_ pid: Int32) -> (current: Int, peak: Int) {
-        let text = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
-        func value(_ key: String) -> Int {
-            let line = text.split(separator: "\n").first { $0.hasPrefix(key) } ?? ""
-            return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
-        }
-        return (value("VmRSS:"), value("VmHWM:"))
+    static func ms(_ duration: Duration) -> Double {
+        (Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18) * 1000
     }
 
     static func format(_ duration: Duration) -> String {
-        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-        return seconds < 1 ? String(format: "%.1f ms", seconds * 1000) : String(format: "%.2f s", seconds)
+        let milliseconds = ms(duration)
+        return milliseconds < 1000 ? String(format: "%.1f ms", milliseconds) : String(format: "%.2f s", milliseconds / 1000)
     }
+
+    static func loadAverage() -> String {
+        ((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "").split(separator: " ").prefix(3).joined(separator: " ")
+    }
+}
+
+struct BenchFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }

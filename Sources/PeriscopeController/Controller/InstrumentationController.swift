@@ -25,6 +25,8 @@ public final class InstrumentationController: Service, Sendable {
     private let reconciler = Mutex(Reconciler())
     /// Cache events since the last reconcile started.
     private let queued = Atomic<Int>(0)
+    /// Resources whose stream has delivered a complete list.
+    private let observedLists = Mutex<Set<String>>([])
     private let wake: AsyncStream<Void>
     private let wakeContinuation: AsyncStream<Void>.Continuation
 
@@ -110,7 +112,7 @@ public final class InstrumentationController: Service, Sendable {
                     switch event {
                     case .added(let pod), .updated(_, let pod): self.observe(.pod(pod))
                     case .deleted(let pod): self.observe(.podDeleted(ObjectKey(namespace: pod.metadata.namespace, name: pod.metadata.name ?? "")))
-                    case .synced: break
+                    case .synced: self.observe(synced: "pods")
                     }
                 }
             }
@@ -119,7 +121,7 @@ public final class InstrumentationController: Service, Sendable {
                     switch event {
                     case .added(let node), .updated(_, let node): self.observe(.node(node.metadata.name ?? ""))
                     case .deleted(let node): self.observe(.nodeDeleted(node.metadata.name ?? ""))
-                    case .synced: break
+                    case .synced: self.observe(synced: "nodes")
                     }
                 }
             }
@@ -169,8 +171,18 @@ public final class InstrumentationController: Service, Sendable {
     private func observe(resynced resource: String) {
         reconciler.withLock { $0.resynced() }
         logger.debug("controller.cache.resynced", metadata: ["kube.resource": "\(resource)"])
+        observe(synced: resource)
+    }
+
+    /// A stream delivered a complete list: every object listed has been observed. The first
+    /// decision waits for all six, so that it is made once, on the whole cluster.
+    private func observe(synced resource: String) {
+        observedLists.withLock { _ = $0.insert(resource) }
         wakeContinuation.yield()
     }
+
+    private var everyListObserved: Bool { observedLists.withLock { $0.count } == Self.listedResources }
+    private static let listedResources = 6
 
     private func observeWorkloads(_ events: AsyncStream<InformerEvent<WorkloadObject>>, kind: String) async {
         for await event in events {
@@ -178,7 +190,7 @@ public final class InstrumentationController: Service, Sendable {
             case .added(let object), .updated(_, let object): observe(.workload(WorkloadObject(kind: kind, metadata: object.metadata)))
             case .deleted(let object):
                 observe(.workloadDeleted(kind: kind, namespace: object.metadata.namespace ?? "", name: object.metadata.name ?? ""))
-            case .synced: break
+            case .synced: observe(synced: kind)
             }
         }
     }
@@ -216,7 +228,7 @@ public final class InstrumentationController: Service, Sendable {
         var backoff = ExponentialBackoff()
         for await _ in wake {
             if Task.isCancelled { return }
-            guard elector.isLeader else { continue }
+            guard elector.isLeader, everyListObserved else { continue }
             queued.store(0, ordering: .relaxed)
             metrics.setQueueDepth(0)
             let failures = await reconcileOnce()

@@ -107,14 +107,17 @@ public struct KubeClient: Sendable {
             patch: JSONValue(encoding: object), as: .apply(fieldManager: fieldManager, force: force), subresource: subresource)
     }
 
-    /// DELETE; with `resourceVersion` only if the object is still at that version.
-    public func delete(_ resource: KubeResourceType, namespace: String?, name: String, resourceVersion: String? = nil) async throws {
+    /// DELETE; with `resourceVersion` only if the object is still at that version; with
+    /// `gracePeriodSeconds` 0 at once (a pod's kubelet does that once its containers stopped).
+    public func delete(
+        _ resource: KubeResourceType, namespace: String?, name: String, resourceVersion: String? = nil, gracePeriodSeconds: Int? = nil
+    ) async throws {
         var body: Data?
-        if let resourceVersion {
-            body = try JSONValue.object([
-                "kind": "DeleteOptions", "apiVersion": "v1",
-                "preconditions": .object(["resourceVersion": .string(resourceVersion)]),
-            ]).encoded()
+        if resourceVersion != nil || gracePeriodSeconds != nil {
+            var options: [String: JSONValue] = ["kind": "DeleteOptions", "apiVersion": "v1"]
+            if let resourceVersion { options["preconditions"] = .object(["resourceVersion": .string(resourceVersion)]) }
+            if let gracePeriodSeconds { options["gracePeriodSeconds"] = .int(Int64(gracePeriodSeconds)) }
+            body = try JSONValue.object(options).encoded()
         }
         _ = try await request("DELETE", resource.path(namespace: namespace, name: name), body: body)
     }
