@@ -15,7 +15,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
-        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // libbpf from Debian's libbpf-dev.
@@ -24,6 +23,14 @@ let package = Package(
             pkgConfig: "libbpf",
             providers: [.apt(["libbpf-dev"])]
         ),
+        // libyaml from Debian's libyaml-dev, and YAML text to nodes over it (policies, kubeconfig,
+        // manifests).
+        .systemLibrary(
+            name: "CYAML",
+            pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"])]
+        ),
+        .target(name: "PeriscopeYAML", dependencies: ["CYAML"]),
         // libcurl from Debian's libcurl4-openssl-dev (HTTP(S) for the Kubernetes API and
         // OTLP), with typed wrappers for its variadic calls.
         .target(
@@ -51,7 +58,7 @@ let package = Package(
         // Pure core: policy, selection, protocol decoders, span assembly, output. No I/O.
         .target(
             name: "PeriscopeCore",
-            dependencies: [.product(name: "Yams", package: "Yams")]
+            dependencies: ["PeriscopeYAML"]
         ),
         // Adapter around libbpf: loads the compiled programs, attaches them, reads the ring buffer.
         .target(
@@ -101,7 +108,8 @@ let package = Package(
             name: "PeriscopeKube",
             dependencies: [
                 "PeriscopeHTTPClient",
-                .product(name: "Yams", package: "Yams"),
+                "PeriscopeSystem",
+                "PeriscopeYAML",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -149,7 +157,7 @@ let package = Package(
         // a TLS proxy and a kubectl runner), and helpers that start real programs.
         .target(
             name: "PeriscopeKubeTestServer",
-            dependencies: ["PeriscopeKube", .product(name: "Yams", package: "Yams")],
+            dependencies: ["PeriscopeKube", "PeriscopeYAML"],
             path: "Tests/PeriscopeKubeTestServer"
         ),
         .target(name: "PeriscopeTestSupport", path: "Tests/PeriscopeTestSupport"),
@@ -167,6 +175,7 @@ let package = Package(
         // One test target per shipped module.
         .testTarget(name: "PeriscopeCoreTests", dependencies: ["PeriscopeCore"]),
         .testTarget(name: "PeriscopeSystemTests", dependencies: ["PeriscopeSystem"]),
+        .testTarget(name: "PeriscopeYAMLTests", dependencies: ["PeriscopeYAML"]),
         .testTarget(
             name: "PeriscopeHTTPClientTests",
             dependencies: ["PeriscopeHTTPClient", "PeriscopeKubeTestServer", "PeriscopeTestSupport", "PeriscopeKube"]
@@ -203,7 +212,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PeriscopeCtlTests",
-            dependencies: ["PeriscopeCtl", "PeriscopeAPI", "PeriscopeKube", "PeriscopeKubeTestServer", .product(name: "Yams", package: "Yams")]
+            dependencies: ["PeriscopeCtl", "PeriscopeAPI", "PeriscopeKube", "PeriscopeKubeTestServer", "PeriscopeYAML"]
         ),
         // The module graph itself: which module may depend on which.
         .testTarget(name: "PackageTests"),

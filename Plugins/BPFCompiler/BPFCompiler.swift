@@ -1,9 +1,11 @@
 import Foundation
 import PackagePlugin
 
-/// Compiles every `bpf/*.bpf.c` of the package into a `.bpf.o` with clang's BPF target.
-/// The objects become resources of the target that uses the plugin and are loaded
-/// at run time through `Bundle.module`.
+/// Compiles every `bpf/*.bpf.c` of the package with clang's BPF target and embeds the objects,
+/// base64-encoded, in one generated Swift source of the target that uses the plugin
+/// (`BPFObjectImages.base64`, keyed by the source's name without `.bpf.c`). Embedded rather than
+/// shipped as resources: a SwiftPM resource bundle brings its accessor's `import Foundation`, and
+/// with it the ICU data, into every binary that links the target.
 @main
 struct BPFCompiler: BuildToolPlugin {
     func createBuildCommands(context: PluginContext, target: Target) async throws -> [Command] {
@@ -12,9 +14,11 @@ struct BPFCompiler: BuildToolPlugin {
         let sources = try FileManager.default.contentsOfDirectory(atPath: bpfDirectory.path)
             .filter { $0.hasSuffix(".bpf.c") }
             .sorted()
+            .map { bpfDirectory.appending(path: $0) }
         let headers = try FileManager.default.contentsOfDirectory(atPath: includeDirectory.path)
             .filter { $0.hasSuffix(".h") }
             .map { includeDirectory.appending(path: $0) }
+        let script = context.package.directoryURL.appending(path: "Plugins/BPFCompiler/embed-objects.sh")
         let clang = try context.tool(named: "clang").url
         // The programs read syscall registers and numbers of the architecture they run on
         // (bpf/include/periscope_arch.h); the build's host is the target.
@@ -23,24 +27,18 @@ struct BPFCompiler: BuildToolPlugin {
         #else
         let (architecture, multiarch) = ("x86", "x86_64-linux-gnu")
         #endif
-        return sources.map { source in
-            let input = bpfDirectory.appending(path: source)
-            let output = context.pluginWorkDirectoryURL
-                .appending(path: String(source.dropLast(2)) + ".o")
-            return .buildCommand(
-                displayName: "Compiling BPF program \(source)",
-                executable: clang,
+        let output = context.pluginWorkDirectoryURL.appending(path: "BPFObjectImages.swift")
+        return [
+            .buildCommand(
+                displayName: "Compiling BPF programs \(sources.map(\.lastPathComponent).joined(separator: ", "))",
+                executable: URL(filePath: "/bin/sh"),
                 arguments: [
-                    "-g", "-O2", "-target", "bpf", "-D__TARGET_ARCH_\(architecture)",
-                    "-Wall", "-Werror", "-Wno-unused-function",
-                    "-I", includeDirectory.path,
-                    "-I", "/usr/include/\(multiarch)",
-                    "-c", input.path, "-o", output.path,
-                ],
-                // A program may include another's source (tracer_compat.bpf.c does).
-                inputFiles: sources.map { bpfDirectory.appending(path: $0) } + headers,
+                    script.path, clang.path, output.path, context.pluginWorkDirectoryURL.path, architecture,
+                    includeDirectory.path, "/usr/include/\(multiarch)",
+                ] + sources.map(\.path),
+                inputFiles: [script] + sources + headers,
                 outputFiles: [output]
             )
-        }
+        ]
     }
 }

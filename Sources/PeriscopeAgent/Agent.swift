@@ -1,9 +1,12 @@
-import Foundation
+import FoundationEssentials
 import Logging
 import PeriscopeBPF
 import PeriscopeCore
 import PeriscopeSystem
 import ServiceLifecycle
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The node agent as a service: loads and attaches the kernel programs, then runs the capture
 /// loop on a dedicated thread (ring buffer polling blocks) until graceful shutdown, when

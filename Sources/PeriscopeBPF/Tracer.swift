@@ -1,6 +1,9 @@
 import CLibBPF
 import CPeriscopeBPF
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The loaded and attached kernel programs of `bpf/tracer.bpf.c`: owns the BPF object,
 /// its links and the ring buffer reader. Everything is detached and freed in `deinit`.
@@ -8,6 +11,8 @@ import Foundation
 /// Not thread-safe: one thread polls and configures.
 public final class Tracer {
     private let object: OpaquePointer
+    /// The ELF image libbpf opened the object from; kept for as long as the object lives.
+    private let image: UnsafeMutableRawBufferPointer
     private var links: [OpaquePointer] = []
     private var ringBuffer: OpaquePointer?
     /// Size of the event ring buffer.
@@ -71,13 +76,24 @@ public final class Tracer {
         LibBPFLog.install()
         self.ringBufferBytes = ringBufferBytes
         self.variant = variant
-        guard let path = Bundle.module.path(forResource: "\(variant.rawValue).bpf", ofType: "o") else {
-            throw BPFError(.objectMissing, "\(variant.rawValue).bpf.o is not in the agent's resource bundle; rebuild with `swift build`")
+        let path = "\(variant.rawValue).bpf.o"
+        guard let encoded = BPFObjectImages.base64[variant.rawValue], let bytes = Data(base64Encoded: encoded) else {
+            throw BPFError(.objectMissing, "\(path) is not embedded in this build; rebuild with `swift build`")
         }
-        guard let object = bpf_object__open_file(path, nil) else {
+        let image = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 8)
+        image.copyBytes(from: bytes)
+        var options = bpf_object_open_opts()
+        options.sz = MemoryLayout<bpf_object_open_opts>.size
+        let opened = path.withCString { name in
+            options.object_name = name
+            return bpf_object__open_mem(image.baseAddress, image.count, &options)
+        }
+        guard let object = opened else {
+            image.deallocate()
             throw BPFError(.openFailed, "cannot open \(path)", errno: errno, libbpfLog: LibBPFLog.shared.drain())
         }
         self.object = object
+        self.image = image
         do throws(BPFError) {
             guard let events = bpf_object__find_map_by_name(object, "events") else {
                 throw BPFError(.mapFailed, "map `events` missing from \(path)")
@@ -98,6 +114,7 @@ public final class Tracer {
             )
         } catch {
             bpf_object__close(object)
+            image.deallocate()
             throw error
         }
         handler = Handler()
@@ -109,6 +126,7 @@ public final class Tracer {
         if let ringBuffer { ring_buffer__free(ringBuffer) }
         for link in links { bpf_link__destroy(link) }
         bpf_object__close(object)
+        image.deallocate()
     }
 
     /// Attaches every program of the object to its tracepoint.

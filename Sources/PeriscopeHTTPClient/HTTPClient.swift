@@ -1,5 +1,5 @@
 import CPeriscopeCurl
-import Foundation
+import FoundationEssentials
 import PeriscopeSystem
 import Synchronization
 
@@ -101,8 +101,7 @@ public final class HTTPClient: Sendable {
         let cancellation = Cancellation()
         return AsyncThrowingStream { continuation in
             continuation.onTermination = { _ in cancellation.cancel() }
-            let thread = Thread {
-                System.nameCurrentThread("periscope-stream")
+            PosixThread.start(name: "periscope-stream") {
                 var headSent = false
                 do throws(HTTPClientError) {
                     let final = try self.perform(
@@ -118,7 +117,6 @@ public final class HTTPClient: Sendable {
                     continuation.finish(throwing: error(failure))
                 }
             }
-            thread.start()
         }
     }
 

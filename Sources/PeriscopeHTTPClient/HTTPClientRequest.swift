@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// One request: the client adds TLS, connection reuse and nothing else.
 public struct HTTPClientRequest: Sendable, Hashable {

@@ -1,5 +1,5 @@
 import CPeriscopeCurl
-import Foundation
+import FoundationEssentials
 
 /// One libcurl easy handle. Reset between transfers, which keeps its open connections for the
 /// next one. Used by one thread at a time: the idle list hands it to one transfer at a time.
@@ -129,13 +129,13 @@ final class Transfer {
     }
 
     func headerLine(_ line: String) {
-        let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = line.trimmingWhitespace()
         if trimmed.hasPrefix("HTTP/") {
             let parts = trimmed.split(separator: " ")
             status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
             headers = [:]
         } else if let colon = trimmed.firstIndex(of: ":") {
-            headers[trimmed[..<colon].lowercased()] = trimmed[trimmed.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            headers[trimmed[..<colon].lowercased()] = String(trimmed[trimmed.index(after: colon)...].trimmingWhitespace())
         } else if trimmed.isEmpty, status >= 200 {
             deliverHead()
         }

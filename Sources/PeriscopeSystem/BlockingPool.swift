@@ -1,4 +1,3 @@
-import Foundation
 import Synchronization
 
 /// Threads of their own for blocking work (reading `/proc` and files, waiting on libcurl), so
@@ -15,7 +14,7 @@ public final class BlockingPool: Sendable {
     }
 
     private let state = Mutex(State())
-    private let condition = NSCondition()
+    private let condition = PosixCondition()
     private let maximumThreads: Int
     private let name: String
 
@@ -50,14 +49,11 @@ public final class BlockingPool: Sendable {
         condition.signal()
         condition.unlock()
         if startThread {
-            let thread = Thread { [self] in serve() }
-            thread.name = name
-            thread.start()
+            PosixThread.start(name: name) { [self] in serve() }
         }
     }
 
     private func serve() {
-        System.nameCurrentThread(name)
         while true {
             condition.lock()
             var item = state.withLock { $0.work.isEmpty ? nil : $0.work.removeFirst() }

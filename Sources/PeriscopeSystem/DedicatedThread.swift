@@ -1,5 +1,3 @@
-import Foundation
-
 /// A thread of its own for work that blocks for as long as it runs (the capture loop, an
 /// export loop, a listener): the one way async code hands such work off the cooperative pool
 /// and waits for it to end.
@@ -8,24 +6,18 @@ public enum DedicatedThread {
     /// what it did once it has finished.
     public static func run<Value: Sendable>(name: String, _ body: @escaping @Sendable () throws -> Value) async throws -> Value {
         try await withCheckedThrowingContinuation { continuation in
-            let thread = Thread {
-                System.nameCurrentThread(name)
+            PosixThread.start(name: name) {
                 continuation.resume(with: Result { try body() })
             }
-            thread.name = name
-            thread.start()
         }
     }
 
     /// `run(name:_:)` for work that cannot fail.
     public static func run<Value: Sendable>(name: String, _ body: @escaping @Sendable () -> Value) async -> Value {
         await withCheckedContinuation { continuation in
-            let thread = Thread {
-                System.nameCurrentThread(name)
+            PosixThread.start(name: name) {
                 continuation.resume(returning: body())
             }
-            thread.name = name
-            thread.start()
         }
     }
 }

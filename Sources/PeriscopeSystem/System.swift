@@ -57,6 +57,11 @@ public enum System {
         return true
     }
 
+    /// Writes `text` to standard error, all of it (a diagnostic that cannot be written is lost).
+    public static func writeStandardError(_ text: String) {
+        _ = writeAll(2, Array(text.utf8))
+    }
+
     /// Sends all of `bytes` on socket `fd` without raising SIGPIPE; false when the peer is gone.
     @discardableResult
     public static func sendAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {

@@ -1,6 +1,10 @@
 import ArgumentParser
 import Dispatch
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
+import PeriscopeSystem
 import Logging
 import PeriscopeAgent
 import PeriscopeAgentKube
@@ -109,7 +113,7 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
             do {
                 policies = try file.load()
             } catch {
-                FileHandle.standardError.write(Data("periscope-agent: invalid policy, not starting: \(error)\n".utf8))
+                System.writeStandardError("periscope-agent: invalid policy, not starting: \(error)\n")
                 throw ExitCode(2)
             }
             policyFile = file
@@ -127,7 +131,7 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
                 environment: ProcessInfo.processInfo.environment, metricsPort: metricsPort, metricsAddress: metricsAddress
             )
         } catch {
-            FileHandle.standardError.write(Data("periscope-agent: invalid export setting, not starting: \(error)\n".utf8))
+            System.writeStandardError("periscope-agent: invalid export setting, not starting: \(error)\n")
             throw ExitCode(2)
         }
         let control = AgentControl()
@@ -138,7 +142,7 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
                 configuration: exportConfiguration, policyExportsGetAgentHealth: kubernetes == nil,
                 attributes: kubernetes == nil ? policies.merged.resourceAttributes : [:], control: control, logger: logger)
         } catch {
-            FileHandle.standardError.write(Data("periscope-agent: not starting: \(error)\n".utf8))
+            System.writeStandardError("periscope-agent: not starting: \(error)\n")
             throw ExitCode(1)
         }
         telemetry.apply(policies)
@@ -177,7 +181,7 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
                     configuration: node, client: KubeClient(configuration: kube, logger: logger), control: control,
                     telemetry: telemetry, logger: logger)
             } catch {
-                FileHandle.standardError.write(Data("periscope-agent: no Kubernetes configuration, not starting: \(error)\n".utf8))
+                System.writeStandardError("periscope-agent: no Kubernetes configuration, not starting: \(error)\n")
                 throw ExitCode(2)
             }
         }
@@ -201,9 +205,9 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         withExtendedLifetime(signals) {}
-        FileHandle.standardError.write(Data((agent.control.metrics.report + "\n").utf8))
+        System.writeStandardError((agent.control.metrics.report + "\n"))
         if let report = telemetry.report {
-            FileHandle.standardError.write(Data((report + "\n").utf8))
+            System.writeStandardError((report + "\n"))
         }
     }
 

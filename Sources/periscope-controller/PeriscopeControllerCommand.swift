@@ -1,5 +1,9 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
+import PeriscopeSystem
 import Logging
 import PeriscopeController
 import PeriscopeKube
@@ -73,7 +77,7 @@ struct PeriscopeControllerCommand: AsyncParsableCommand {
             }
             configuration = try ControllerConfiguration(environment: environment, namespace: clientConfiguration.namespace)
         } catch {
-            FileHandle.standardError.write(Data("periscope-controller: not starting: \(error)\n".utf8))
+            System.writeStandardError("periscope-controller: not starting: \(error)\n")
             throw ExitCode(2)
         }
         if let identity { configuration.identity = identity }
@@ -95,7 +99,7 @@ struct PeriscopeControllerCommand: AsyncParsableCommand {
                 address: configuration.healthAddress, port: configuration.healthPort, logger: logger,
                 handler: { controller.respond(to: $0) })
         } catch {
-            FileHandle.standardError.write(Data("periscope-controller: not starting: \(error)\n".utf8))
+            System.writeStandardError("periscope-controller: not starting: \(error)\n")
             throw ExitCode(2)
         }
         // Listed in start order; shut down in reverse: the controller (which releases the lease)

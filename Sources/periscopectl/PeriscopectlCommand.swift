@@ -1,5 +1,9 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
+import PeriscopeSystem
 import Logging
 import PeriscopeCtl
 import PeriscopeKube
@@ -74,7 +78,7 @@ func reporting<T>(_ body: () async throws(CtlError) -> T) async throws -> T {
     do {
         return try await body()
     } catch {
-        FileHandle.standardError.write(Data("periscopectl: \(error)\n".utf8))
+        System.writeStandardError("periscopectl: \(error)\n")
         throw ExitCode(error.exitStatus)
     }
 }
@@ -83,7 +87,7 @@ func reporting<T>(_ body: () throws(CtlError) -> T) throws -> T {
     do {
         return try body()
     } catch {
-        FileHandle.standardError.write(Data("periscopectl: \(error)\n".utf8))
+        System.writeStandardError("periscopectl: \(error)\n")
         throw ExitCode(error.exitStatus)
     }
 }

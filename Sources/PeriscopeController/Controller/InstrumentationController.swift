@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Logging
 import PeriscopeAPI
 import PeriscopeHTTPEndpoint
@@ -363,8 +363,6 @@ public final class InstrumentationController: Service, Sendable {
     }
 
     static func timestamp(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: date)
+        date.formatted(.iso8601)
     }
 }

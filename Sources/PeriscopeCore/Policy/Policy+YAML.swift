@@ -1,16 +1,14 @@
-import Yams
+import PeriscopeYAML
 
 extension Policy {
     /// Parses a policy from YAML (or JSON) text and decodes it as `decode(document:environment:)`
     /// does. An empty text is the default policy.
     public static func parse(yaml: String, environment: Environment = .standalone) throws(PolicyError) -> Policy {
-        let root: Node?
+        let root: YAMLNode?
         do {
-            root = try Yams.compose(yaml: yaml)
-        } catch let error as YamlError {
-            throw PolicyError(yamlError: error)
+            root = try YAML.document(yaml)
         } catch {
-            throw PolicyError(code: .invalidYAML, field: "", message: "\(error)")
+            throw PolicyError(yamlError: error)
         }
         guard let root else { return Policy() }
         return try decode(document: DocumentNode(yaml: root), environment: environment)
@@ -34,10 +32,8 @@ extension Policy {
         let documents: [DocumentNode]
         do {
             documents = try DocumentNode.documents(yaml: yaml)
-        } catch let error as YamlError {
-            throw PolicyError(yamlError: error)
         } catch {
-            throw PolicyError(code: .invalidYAML, field: "", message: "\(error)")
+            throw PolicyError(yamlError: error)
         }
         var policies: [(name: String, policy: Policy)] = []
         for (index, document) in documents.enumerated() where !document.isNull {
@@ -56,24 +52,8 @@ extension Policy {
 }
 
 extension PolicyError {
-    /// Carries over what Yams knows: the problem and, for syntax errors, where it is.
-    init(yamlError: YamlError) {
-        switch yamlError {
-        case .scanner(let context, let problem, let mark, _),
-             .parser(let context, let problem, let mark, _),
-             .composer(let context, let problem, let mark, _):
-            let detail = context.map { "\(problem) \($0.text)" } ?? problem
-            self.init(code: .invalidYAML, field: "", message: detail, line: mark.line, column: mark.column)
-        case .duplicatedKeysInMapping(let duplicates, let context):
-            self.init(
-                code: .invalidYAML, field: "",
-                message: "duplicate key \(duplicates.map { PolicyNode.quoted($0) }.joined(separator: ", "))",
-                line: context.mark.line, column: context.mark.column
-            )
-        case .reader(let problem, _, _, _):
-            self.init(code: .invalidYAML, field: "", message: problem)
-        default:
-            self.init(code: .invalidYAML, field: "", message: "\(yamlError)")
-        }
+    /// Carries over what the YAML parser knows: the problem and, for syntax errors, where it is.
+    init(yamlError: YAMLError) {
+        self.init(code: .invalidYAML, field: "", message: yamlError.message, line: yamlError.line, column: yamlError.column)
     }
 }

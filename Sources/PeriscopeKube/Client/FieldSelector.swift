@@ -26,9 +26,9 @@ public struct FieldSelector: Sendable, Hashable, CustomStringConvertible {
     public init(parsing text: String) throws {
         var terms: [Term] = []
         for part in text.split(separator: ",") {
-            if let range = part.range(of: "!=") {
+            if let range = part.firstRange(of: "!=") {
                 terms.append(Term(field: String(part[..<range.lowerBound]), value: String(part[range.upperBound...]), negated: true))
-            } else if let range = part.range(of: "==") ?? part.range(of: "=") {
+            } else if let range = part.firstRange(of: "==") ?? part.firstRange(of: "=") {
                 terms.append(Term(field: String(part[..<range.lowerBound]), value: String(part[range.upperBound...])))
             } else {
                 throw LabelSelector.ParseError(selector: text, message: "invalid field selector term \(part)")

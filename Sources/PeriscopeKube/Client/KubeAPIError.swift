@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import PeriscopeSystem
 
 /// A request to the API server failed. `code` is stable and tells a caller what to do.
 public struct KubeAPIError: Error, Sendable, CustomStringConvertible {
@@ -103,14 +104,14 @@ public struct KubeAPIError: Error, Sendable, CustomStringConvertible {
         default: code = reason == "Expired" || reason == "Gone" ? .expired : .unexpectedStatus
         }
         var retryAfter: Duration?
-        if let header = headers["retry-after"], let seconds = Int(header.trimmingCharacters(in: .whitespaces)) {
+        if let header = headers["retry-after"], let seconds = Int(header.trimmingWhitespace()) {
             retryAfter = .seconds(seconds)
         } else if let seconds = status?.details?.retryAfterSeconds {
             retryAfter = .seconds(seconds)
         }
         let message =
             status?.message
-            ?? String(decoding: fallbackBody.prefix(512), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            ?? String(decoding: fallbackBody.prefix(512), as: UTF8.self).trimmingWhitespace()
         return KubeAPIError(
             code: code, httpStatus: httpStatus, message: message.isEmpty ? "HTTP \(httpStatus)" : message,
             status: status, retryAfter: retryAfter)

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// What `GET /version` says about the API server.
 public struct ServerVersion: Codable, Sendable, Hashable {

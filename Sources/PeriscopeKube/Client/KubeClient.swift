@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Logging
 
 /// Typed requests to the API server: get, list, create, update, patch, delete and watch, for

@@ -30,22 +30,22 @@ public struct LabelSelector: Sendable, Hashable, CustomStringConvertible {
     public init(parsing text: String) throws {
         var requirements: [Requirement] = []
         for term in Self.splitTerms(text) {
-            let term = term.trimmingCharacters(in: .whitespaces)
+            let term = term.trimmingWhitespace()
             if term.isEmpty { continue }
-            if let range = term.range(of: " notin ") ?? term.range(of: " in ") {
-                let key = term[..<range.lowerBound].trimmingCharacters(in: .whitespaces)
-                let rest = term[range.upperBound...].trimmingCharacters(in: .whitespaces)
+            if let range = term.firstRange(of: " notin ") ?? term.firstRange(of: " in ") {
+                let key = term[..<range.lowerBound].trimmingWhitespace()
+                let rest = term[range.upperBound...].trimmingWhitespace()
                 guard rest.hasPrefix("("), rest.hasSuffix(")"), !key.isEmpty else {
                     throw ParseError(selector: text, message: "expected '(values)' after set operator in \(term)")
                 }
                 let values = rest.dropFirst().dropLast().split(separator: ",").map {
-                    $0.trimmingCharacters(in: .whitespaces)
+                    $0.trimmingWhitespace()
                 }
                 requirements.append(
                     term[range].contains("notin") ? .notIn(key, values) : .in(key, values))
-            } else if let range = term.range(of: "!=") {
+            } else if let range = term.firstRange(of: "!=") {
                 requirements.append(.notEquals(Self.trim(term[..<range.lowerBound]), Self.trim(term[range.upperBound...])))
-            } else if let range = term.range(of: "==") ?? term.range(of: "=") {
+            } else if let range = term.firstRange(of: "==") ?? term.firstRange(of: "=") {
                 let key = Self.trim(term[..<range.lowerBound])
                 guard !key.isEmpty else { throw ParseError(selector: text, message: "empty key in \(term)") }
                 requirements.append(.equals(key, Self.trim(term[range.upperBound...])))
@@ -85,7 +85,7 @@ public struct LabelSelector: Sendable, Hashable, CustomStringConvertible {
         }.joined(separator: ",")
     }
 
-    private static func trim(_ text: Substring) -> String { text.trimmingCharacters(in: .whitespaces) }
+    private static func trim(_ text: Substring) -> String { text.trimmingWhitespace() }
 
     /// Splits on commas outside parentheses.
     private static func splitTerms(_ text: String) -> [String] {
@@ -107,4 +107,5 @@ public struct LabelSelector: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-import Foundation
+import FoundationEssentials
+import PeriscopeSystem

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import PeriscopeSystem
 
 /// The configuration a pod gets from its service account.
 public enum InClusterConfiguration {
@@ -22,7 +23,7 @@ public enum InClusterConfiguration {
                 code: .unreadableFile, message: "service account token \(tokenPath) is not readable (is a service account mounted?)")
         }
         let namespace = (try? String(contentsOfFile: "\(serviceAccountDirectory)/namespace", encoding: .utf8))?
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+            .trimmingWhitespace()
         let caPath = "\(serviceAccountDirectory)/ca.crt"
         return KubeClientConfiguration(
             server: "https://\(hostForURL(host)):\(port)",

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// How to reach and authenticate to one API server. Built from a kubeconfig
 /// (`Kubeconfig.configuration(context:)`), from the pod's service account

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A kubeconfig file (or several merged): clusters, users and contexts by name.
 public struct Kubeconfig: Sendable, Hashable {
@@ -102,13 +102,18 @@ public struct Kubeconfig: Sendable, Hashable {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                 throw KubeConfigurationError(code: .unreadableFile, message: "cannot read kubeconfig \(path)")
             }
-            let directory = (path as NSString).deletingLastPathComponent
-            files.append(try Kubeconfig(yaml: text, directory: directory.isEmpty ? "." : directory))
+            files.append(try Kubeconfig(yaml: text, directory: Self.directory(of: path)))
         }
         guard !files.isEmpty else {
             throw KubeConfigurationError(code: .noConfiguration, message: "none of the kubeconfig files exist: \(paths.joined(separator: ":"))")
         }
         return merged(files)
+    }
+
+    /// The directory part of `path`: `.` for a bare file name, `/` for a file at the root.
+    static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
     /// kubectl's merge: the first file to define a cluster, user or context by a name wins, and the

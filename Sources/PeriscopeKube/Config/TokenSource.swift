@@ -1,5 +1,9 @@
-import Foundation
+import FoundationEssentials
+import PeriscopeSystem
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Supplies the bearer token for each request. A token file is re-read whenever its
 /// modification time or size changes, and after a 401, so a rotated token is used without a restart.
@@ -9,9 +13,28 @@ public final class TokenSource: Sendable {
         var stamp: FileStamp?
     }
 
+    /// When a file last changed and how large it is (zero for one that cannot be read), to tell
+    /// a rotated token from the cached one without reading it.
     private struct FileStamp: Equatable {
-        var modified: Date
+        var modifiedSeconds: Int
+        var modifiedNanoseconds: Int
         var size: Int
+
+        init(path: String) {
+            var status = stat()
+            guard stat(path, &status) == 0 else {
+                self.init(modifiedSeconds: 0, modifiedNanoseconds: 0, size: -1)
+                return
+            }
+            self.init(
+                modifiedSeconds: Int(status.st_mtim.tv_sec), modifiedNanoseconds: Int(status.st_mtim.tv_nsec), size: Int(status.st_size))
+        }
+
+        init(modifiedSeconds: Int, modifiedNanoseconds: Int, size: Int) {
+            self.modifiedSeconds = modifiedSeconds
+            self.modifiedNanoseconds = modifiedNanoseconds
+            self.size = size
+        }
     }
 
     private let credentials: KubeClientConfiguration.Credentials
@@ -27,15 +50,12 @@ public final class TokenSource: Sendable {
         case .none: return nil
         case .token(let token): return token
         case .tokenFile(let path):
-            let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-            let stamp = FileStamp(
-                modified: attributes?[.modificationDate] as? Date ?? .distantPast,
-                size: (attributes?[.size] as? NSNumber)?.intValue ?? -1)
+            let stamp = FileStamp(path: path)
             if let cached = cache.withLock({ $0.stamp == stamp ? $0.token : nil }) { return cached }
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                 throw KubeConfigurationError(code: .unreadableFile, message: "cannot read token file \(path)")
             }
-            let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            let token = String(text.trimmingWhitespace())
             cache.withLock { $0 = Cache(token: token, stamp: stamp) }
             return token
         }

@@ -1,47 +1,56 @@
-import Foundation
-import Yams
+import PeriscopeYAML
 
 extension JSONValue {
     /// Parses one YAML document (YAML is a superset of JSON, so JSON text works too).
     public init(yaml text: String) throws {
-        guard let node = try Yams.compose(yaml: text) else {
+        guard let node = try YAML.document(text) else {
             self = .null
             return
         }
-        self = JSONValue(node: node)
+        var budget = Self.maximumValues
+        self = try JSONValue(node: node, budget: &budget)
     }
+
+    /// How many values one document may hold once its aliases are followed: what a
+    /// Kubernetes object never approaches, and a bound on what text written to explode costs.
+    public static let maximumValues = 1_000_000
 
     /// Parses every document of a multi-document YAML stream, skipping empty ones.
     public static func documents(yaml text: String) throws -> [JSONValue] {
-        try Yams.compose_all(yaml: text).map { JSONValue(node: $0) }.filter { $0 != .null }
+        try YAML.documents(text).map { node in
+            var budget = maximumValues
+            return try JSONValue(node: node, budget: &budget)
+        }.filter { $0 != .null }
     }
 
-    init(node: Node) {
-        switch node {
+    /// Scalars by YAML 1.1's core schema (`YAMLNode.Scalar.resolved`); mapping keys as their
+    /// text. Throws once more than `budget` values were built.
+    init(node: YAMLNode, budget: inout Int) throws(YAMLError) {
+        guard budget > 0 else {
+            throw YAMLError("more than \(Self.maximumValues) values once aliases are followed", line: node.line, column: node.column)
+        }
+        budget -= 1
+        switch node.kind {
         case .scalar(let scalar):
-            if scalar.style == .singleQuoted || scalar.style == .doubleQuoted || scalar.style == .literal
-                || scalar.style == .folded
-            {
-                self = .string(scalar.string)
-                return
+            switch scalar.resolved {
+            case .null: self = .null
+            case .bool(let value): self = .bool(value)
+            case .int(let value): self = .int(value)
+            case .double(let value): self = .double(value)
+            case .string(let value): self = .string(value)
             }
-            let resolved = Resolver.default.resolveTag(of: node).rawValue
-            if resolved.hasSuffix(":null") { self = .null }
-            else if resolved.hasSuffix(":bool"), let value = Bool.construct(from: scalar) { self = .bool(value) }
-            else if resolved.hasSuffix(":int"), let value = Int.construct(from: scalar) { self = .int(Int64(value)) }
-            else if resolved.hasSuffix(":float"), let value = Double.construct(from: scalar) { self = .double(value) }
-            else { self = .string(scalar.string) }
         case .sequence(let sequence):
-            self = .array(sequence.map { JSONValue(node: $0) })
+            var items: [JSONValue] = []
+            items.reserveCapacity(sequence.count)
+            for item in sequence { items.append(try JSONValue(node: item, budget: &budget)) }
+            self = .array(items)
         case .mapping(let mapping):
             var members: [String: JSONValue] = [:]
-            for (key, value) in mapping {
-                members[key.string ?? ""] = JSONValue(node: value)
+            for pair in mapping {
+                guard case .scalar(let key) = pair.key.kind else { continue }
+                members[key.text] = try JSONValue(node: pair.value, budget: &budget)
             }
             self = .object(members)
-        case .alias(let alias):
-            _ = alias
-            self = .null
         }
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A JSON document as a value: what the API server sends for objects the client has no Swift type
 /// for (custom resources, patches, Status details), and what the test server stores.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The leader-election decision core (client-go's `tryAcquireOrRenew`), over a `Lease`'s spec.
 /// Expiry is judged by the local clock from when this candidate last saw the record change,
@@ -59,10 +59,11 @@ public struct LeaderElectionState: Sendable {
 
     /// Kubernetes `MicroTime`: RFC 3339 with microseconds, UTC.
     public static func microTime(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'"
-        return formatter.string(from: date)
+        let since1970 = date.timeIntervalSince1970
+        let seconds = since1970.rounded(.down)
+        let micros = String(min(max(Int(((since1970 - seconds) * 1_000_000).rounded(.down)), 0), 999_999))
+        // `2024-05-01T12:34:56Z` without its zone, then six digits of fraction and the zone.
+        let whole = Date(timeIntervalSince1970: seconds).formatted(.iso8601).dropLast()
+        return whole + "." + String(repeating: "0", count: 6 - micros.count) + micros + "Z"
     }
 }

@@ -59,17 +59,28 @@ extension KubeResourceType {
 }
 
 extension String {
-    var percentEncodedPathComponent: String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~:@")
-        return addingPercentEncoding(withAllowedCharacters: allowed) ?? self
-    }
+    var percentEncodedPathComponent: String { percentEncoded(keeping: "-._~:@") }
 
-    var percentEncodedQueryValue: String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        return addingPercentEncoding(withAllowedCharacters: allowed) ?? self
+    var percentEncodedQueryValue: String { percentEncoded(keeping: "-._~") }
+
+    /// UTF-8 bytes other than ASCII letters, digits and `punctuation` as `%XX`.
+    private func percentEncoded(keeping punctuation: StaticString) -> String {
+        let kept = UnsafeBufferPointer(start: punctuation.utf8Start, count: punctuation.utf8CodeUnitCount)
+        let hex = Array("0123456789ABCDEF".utf8)
+        var encoded: [UInt8] = []
+        encoded.reserveCapacity(utf8.count)
+        for byte in utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                encoded.append(byte)
+            case _ where kept.contains(byte):
+                encoded.append(byte)
+            default:
+                encoded.append(contentsOf: [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+            }
+        }
+        return String(decoding: encoded, as: UTF8.self)
     }
 }
 
-import Foundation
+import FoundationEssentials

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import PeriscopeHTTPClient
 
 /// `KubeTransport` over the shared libcurl client (`HTTPClient`): connections to the API server

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// One HTTP request as the client builds it; the transport adds TLS and nothing else.
 public struct KubeHTTPRequest: Sendable, Hashable {

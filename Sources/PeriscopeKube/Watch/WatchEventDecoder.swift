@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Splits a watch response body into events, whatever the chunk boundaries: the server writes one
 /// JSON object per line; bytes are buffered until a newline completes one.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Turns the transport's byte stream of one watch into events, pulled by one consumer.
 /// Only the consuming task touches it, one `next()` at a time.

@@ -1,5 +1,6 @@
 import Foundation
-import Yams
+import PeriscopeKube
+import PeriscopeKubeTestServer
 
 /// One Kubernetes API request as RBAC sees it: verb, API group, resource (with subresource)
 /// and namespace, parsed from a test API server log line (`PATCH /apis/g/v/namespaces/ns/r/n/status?…`).
@@ -67,7 +68,7 @@ struct APICall: Hashable, CustomStringConvertible {
         let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".yaml") }
         for file in files {
             let text = try String(contentsOfFile: "\(directory)/\(file)", encoding: .utf8)
-            for case let document as [String: Any] in try Yams.load_all(yaml: text) {
+            for case let document as [String: Any] in try JSONValue.untypedDocuments(yaml: text) {
                 guard let kind = document["kind"] as? String, kind == "ClusterRole" || kind == "Role",
                     let metadata = document["metadata"] as? [String: Any], let roleName = metadata["name"] as? String,
                     roleName == name || roleName.hasPrefix(name + "-")

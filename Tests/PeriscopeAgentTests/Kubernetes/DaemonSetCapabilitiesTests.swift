@@ -1,7 +1,8 @@
 import Foundation
+import PeriscopeKube
+import PeriscopeKubeTestServer
 import PeriscopeTestSupport
 import Testing
-import Yams
 
 /// The agent with exactly the capabilities the DaemonSet grants (and no others in its bounding
 /// set, as in a non-privileged container) loads, attaches and traces a request.
@@ -12,7 +13,7 @@ import Yams
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent().path
         let text = try String(contentsOfFile: "\(root)/manifests/periscope-agent.yaml", encoding: .utf8)
-        for case let document as [String: Any] in try Yams.load_all(yaml: text) where document["kind"] as? String == "DaemonSet" {
+        for case let document as [String: Any] in try JSONValue.untypedDocuments(yaml: text) where document["kind"] as? String == "DaemonSet" {
             let pod = ((document["spec"] as? [String: Any])?["template"] as? [String: Any])?["spec"] as? [String: Any]
             let container = (pod?["containers"] as? [[String: Any]])?.first
             let capabilities = (container?["securityContext"] as? [String: Any])?["capabilities"] as? [String: Any]

@@ -1,7 +1,7 @@
 import Foundation
 import PeriscopeKube
+import PeriscopeKubeTestServer
 import Testing
-import Yams
 
 @Suite struct ManifestTests {
     static let directory = "\(Cluster.packageRoot)/manifests"
@@ -13,7 +13,7 @@ import Yams
     static func documents() throws -> [(file: String, object: [String: Any])] {
         try files.flatMap { file in
             let text = try String(contentsOfFile: "\(directory)/\(file)", encoding: .utf8)
-            return try Yams.load_all(yaml: text).compactMap { $0 as? [String: Any] }.map { (file, $0) }
+            return try JSONValue.untypedDocuments(yaml: text).compactMap { $0 as? [String: Any] }.map { (file, $0) }
         }
     }
 

@@ -94,7 +94,7 @@ enum RedisCommandText {
         let word = text.prefix { $0 != UInt8(ascii: " ") }
         let code = word.isEmpty ? "ERR" : String(boundedUTF8: word, limit: 32)
         var message = String(boundedUTF8: text[...], limit: DatabaseCall.maxErrorMessageLength)
-        if !keepValues, let echoed = message.range(of: ", with args beginning with:") {
+        if !keepValues, let echoed = message.firstRange(of: ", with args beginning with:") {
             message = String(message[..<echoed.lowerBound])
         }
         return (code, message)
