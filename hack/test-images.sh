@@ -28,15 +28,18 @@ for image in "$@"; do
     status=1
   fi
 done
-# Size budgets, uncompressed (what `docker images` shows). About two thirds of each image is its
-# binary, and half of that the ICU data Foundation links in; a registry transfers the gzip size.
+# Size budgets, uncompressed (what `docker images` shows); a registry transfers the gzip size.
+# No shipped module links Foundation's ICU data (34 MB): an image over budget has most likely
+# gained an `import Foundation` or a resource bundle.
+budget() { case $1 in periscope-agent) echo 60000000 ;; *) echo 50000000 ;; esac; }
 for image in "$@"; do
   size=$(stat -c %s "$out/$image.tar")
   compressed=$(gzip -1 -c "$out/$image.tar" | wc -c)
-  if [ "$size" -lt 100000000 ]; then
-    echo "PASS $image image: $((size / 1000000)) MB, $((compressed / 1000000)) MB gzip-compressed (budget 100 MB)"
+  limit=$(budget "$image")
+  if [ "$size" -lt "$limit" ]; then
+    echo "PASS $image image: $((size / 1000000)) MB, $((compressed / 1000000)) MB gzip-compressed (budget $((limit / 1000000)) MB)"
   else
-    echo "FAIL $image image: $((size / 1000000)) MB, over its 100 MB budget" >&2
+    echo "FAIL $image image: $((size / 1000000)) MB, over its $((limit / 1000000)) MB budget" >&2
     status=1
   fi
 done

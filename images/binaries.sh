@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # images/binaries.sh PRODUCT OUT_DIR: the release build of one executable as its image ships it —
-# Swift's standard library and Foundation linked in statically, symbols stripped — copied into
-# OUT_DIR with the resource bundles it loads from beside itself (the agent's BPF objects).
+# Swift's standard library and FoundationEssentials linked in statically, symbols stripped (the
+# agent's BPF objects are embedded) — copied into OUT_DIR.
 # Run from the repository root; used by images/*/Containerfile and hack/images.sh alike.
 set -euo pipefail
 [ $# -eq 2 ] || { echo "usage: $0 PRODUCT OUT_DIR" >&2; exit 64; }
@@ -11,13 +11,3 @@ bin=$(swift build -c release --show-bin-path)
 mkdir -p "$out"
 rm -rf "${out:?}/$product"
 strip --strip-all -o "$out/$product" "$bin/$product"
-# Resource bundles the executable loads from beside itself (the agent's BPF objects): those
-# whose name it contains.
-for bundle in "$bin"/*.resources; do
-  [ -d "$bundle" ] || continue
-  name=$(basename "$bundle")
-  rm -rf "${out:?}/$name"
-  if grep -q -a -F "$name" "$bin/$product"; then
-    cp -R "$bundle" "$out/$name"
-  fi
-done
