@@ -15,6 +15,7 @@ let fuzzers = [
     "FuzzPostgreSQL",
     "FuzzMySQL",
     "FuzzRedis",
+    "FuzzPolicy",
 ]
 
 let package = Package(
