@@ -1,6 +1,9 @@
 import CLibBPF
 import CPeriscopeBPF
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The loaded and attached programs of `bpf/propagation.bpf.c`, which write trace context into
 /// the traffic of traced processes: owns their BPF object, its cgroup and tracepoint links and
@@ -15,6 +18,8 @@ import Foundation
 /// Not thread-safe: one thread configures.
 public final class Propagation {
     private let object: OpaquePointer
+    /// The ELF image libbpf opened the object from; kept for as long as the object lives.
+    private let image: UnsafeMutableRawBufferPointer
     private var links: [OpaquePointer] = []
     private var messageAttachment: (program: Int32, map: Int32)?
     private var settingsMap: Int32 = -1
@@ -29,13 +34,8 @@ public final class Propagation {
     /// written into any traffic until `apply(_:)` enables it.
     public init(tracer: Tracer, cgroupPath: String) throws(BPFError) {
         LibBPFLog.install()
-        guard let path = Bundle.module.path(forResource: "propagation.bpf", ofType: "o") else {
-            throw BPFError(.objectMissing, "propagation.bpf.o is not in the agent's resource bundle; rebuild with `swift build`")
-        }
-        guard let object = bpf_object__open_file(path, nil) else {
-            throw BPFError(.openFailed, "cannot open \(path)", errno: errno, libbpfLog: LibBPFLog.shared.drain())
-        }
-        self.object = object
+        let path = "propagation.bpf.o"
+        (object, image) = try BPFObjectImages.open("propagation")
         do throws(BPFError) {
             for (name, descriptor) in tracer.sharedMaps {
                 guard let map = bpf_object__find_map_by_name(object, name) else {
@@ -100,6 +100,7 @@ public final class Propagation {
             messageAttachment = nil
         }
         bpf_object__close(object)
+        image.deallocate()
     }
 
     /// Writes the settings into the programs' maps.

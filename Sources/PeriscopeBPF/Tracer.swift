@@ -77,21 +77,7 @@ public final class Tracer {
         self.ringBufferBytes = ringBufferBytes
         self.variant = variant
         let path = "\(variant.rawValue).bpf.o"
-        guard let encoded = BPFObjectImages.base64[variant.rawValue], let bytes = Data(base64Encoded: encoded) else {
-            throw BPFError(.objectMissing, "\(path) is not embedded in this build; rebuild with `swift build`")
-        }
-        let image = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 8)
-        image.copyBytes(from: bytes)
-        var options = bpf_object_open_opts()
-        options.sz = MemoryLayout<bpf_object_open_opts>.size
-        let opened = path.withCString { name in
-            options.object_name = name
-            return bpf_object__open_mem(image.baseAddress, image.count, &options)
-        }
-        guard let object = opened else {
-            image.deallocate()
-            throw BPFError(.openFailed, "cannot open \(path)", errno: errno, libbpfLog: LibBPFLog.shared.drain())
-        }
+        let (object, image) = try BPFObjectImages.open(variant.rawValue)
         self.object = object
         self.image = image
         do throws(BPFError) {

@@ -140,6 +140,28 @@ import Testing
     }
 
     /// Every target `name` reaches through dependencies, itself excluded.
+    /// Foundation's full library brings its ICU data (34 MB) into every binary that links it;
+    /// shipped code uses FoundationEssentials, and no shipped target has resources (SwiftPM's
+    /// bundle accessor imports Foundation).
+    @Test func noShippedModuleImportsFoundationOrHasResources() throws {
+        let targets = try Self.targets()
+        let shipped = targets.values.filter { ($0.type == "regular" || $0.type == "executable") && !Self.testSupport.contains($0.name) }
+        #expect(!shipped.isEmpty)
+        for target in shipped {
+            let directory = "\(Self.packageRoot)/\(target.path ?? "Sources/\(target.name)")"
+            guard let files = FileManager.default.enumerator(atPath: directory) else { continue }
+            for case let file as String in files where file.hasSuffix(".swift") {
+                let text = try String(contentsOfFile: "\(directory)/\(file)", encoding: .utf8)
+                let imports = text.split(separator: "\n").filter { $0.hasPrefix("import Foundation") || $0.hasPrefix("@_exported import Foundation") }
+                #expect(imports.allSatisfy { $0.hasPrefix("import FoundationEssentials") }, "\(target.name)/\(file) imports \(imports)")
+            }
+        }
+        for case let target as [String: Any] in try Self.manifest()["targets"] as? [Any] ?? [] {
+            guard let name = target["name"] as? String, !Self.testSupport.contains(name), target["type"] as? String != "test" else { continue }
+            #expect((target["resources"] as? [Any] ?? []).isEmpty, "\(name) has resources")
+        }
+    }
+
     static func closure(of name: String, in targets: [String: Target]) -> Set<String> {
         var found: Set<String> = []
         var queue = Array(targets[name]?.dependencies ?? [])
