@@ -15,18 +15,67 @@ public struct TraceContext: Sendable, Equatable {
 
     /// Parses a header value. Accepts version 00 exactly as specified and, as the
     /// specification asks, future versions by their first four fields. Returns nil for
-    /// anything malformed, an all-zero id, or version ff.
+    /// anything malformed, an all-zero id, or version ff. Read as bytes where they are
+    /// stored: every request a traced client sends carries one.
     public init?(traceparent: some StringProtocol) {
-        let value = traceparent.trimmingASCIIWhitespace()
-        let parts = value.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count >= 4,
-              let version = [UInt8](hexString: parts[0]), version.count == 1, version[0] != 0xff,
-              let traceID = TraceID(hex: parts[1]), parts[1].allSatisfy({ !$0.isUppercase }),
-              let parentID = SpanID(hex: parts[2]), parts[2].allSatisfy({ !$0.isUppercase }),
-              let flags = [UInt8](hexString: parts[3]), flags.count == 1
+        let parsed = traceparent.utf8.withContiguousStorageIfAvailable(Self.parse)
+            ?? Array(traceparent.utf8).withUnsafeBufferPointer(Self.parse)
+        guard let parsed else { return nil }
+        self = parsed
+    }
+
+    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> TraceContext? {
+        func isSpace(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        var start = 0
+        var end = bytes.count
+        while start < end, isSpace(bytes[start]) { start += 1 }
+        while end > start, isSpace(bytes[end - 1]) { end -= 1 }
+        // The field boundaries: the first four dashes.
+        var dashes = (0, 0, 0, 0)
+        var count = 0
+        var index = start
+        while index < end, count < 4 {
+            if bytes[index] == UInt8(ascii: "-") {
+                switch count {
+                case 0: dashes.0 = index
+                case 1: dashes.1 = index
+                case 2: dashes.2 = index
+                default: dashes.3 = index
+                }
+                count += 1
+            }
+            index += 1
+        }
+        guard count >= 3 else { return nil }
+        /// The value of the hex digits in `range`; `lowercaseOnly` refuses A–F.
+        func hex(_ range: Range<Int>, lowercaseOnly: Bool) -> UInt64? {
+            var value: UInt64 = 0
+            for position in range {
+                let byte = bytes[position]
+                let digit: UInt8
+                switch byte {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+                case UInt8(ascii: "A")...UInt8(ascii: "F") where !lowercaseOnly: digit = byte - UInt8(ascii: "A") + 10
+                default: return nil
+                }
+                value = value << 4 | UInt64(digit)
+            }
+            return value
+        }
+        let flagsEnd = count == 4 ? dashes.3 : end
+        guard dashes.0 - start == 2, let version = hex(start..<dashes.0, lowercaseOnly: false), version != 0xff,
+              dashes.1 - dashes.0 == 33, dashes.2 - dashes.1 == 17, flagsEnd - dashes.2 == 3,
+              let traceHigh = hex((dashes.0 + 1)..<(dashes.0 + 17), lowercaseOnly: true),
+              let traceLow = hex((dashes.0 + 17)..<dashes.1, lowercaseOnly: true),
+              let parent = hex((dashes.1 + 1)..<dashes.2, lowercaseOnly: true),
+              let flags = hex((dashes.2 + 1)..<flagsEnd, lowercaseOnly: false),
+              traceHigh != 0 || traceLow != 0, parent != 0
         else { return nil }
-        if version[0] == 0, parts.count != 4 { return nil }
-        self.init(traceID: traceID, parentID: parentID, flags: flags[0])
+        if version == 0, count == 4 { return nil }
+        return TraceContext(
+            traceID: TraceID(high: traceHigh, low: traceLow), parentID: SpanID(value: parent), flags: UInt8(flags)
+        )
     }
 
     /// `00-<trace-id>-<parent-id>-<flags>`.
