@@ -2,8 +2,9 @@
 # Database benchmark: pgbench (select-only, simple protocol) against PostgreSQL and
 # redis-benchmark (GET and SET) against Redis on loopback, without and with the agent, in one
 # run (alternating rounds), both ends traced (the policy selects the server's port). Prints
-# throughput ratios, the agent's CPU per operation, the spans it wrote per operation, events
-# lost, and the load average (the machine may be shared).
+# throughput ratios, the agent's CPU per operation, the spans it wrote per operation (fewer
+# than two when the kernel shed requests because the agent fell behind), events lost and
+# requests shed, and the load average (the machine may be shared).
 #   BENCH_SECONDS (default 8)  BENCH_ROUNDS (default 2)  BENCH_AGENT (an agent binary; default:
 #   built as hack/bench.sh builds it)  BENCH_SCRATCH_PATH (default .build-static)
 set -euo pipefail
@@ -79,6 +80,7 @@ measure() {
   results[$workload,cpu]+=" $(awk -v a="$user0" -v b="$user1" -v c="$sys0" -v d="$sys1" -v n="$ops" 'BEGIN { printf "%.3f", (b - a + d - c) / n * 1e6 }')"
   results[$workload,spans]+=" $(awk -v s="$spans" -v n="$ops" 'BEGIN { printf "%.3f", s / n }')"
   results[$workload,lost]+=" $(awk '/periscope_events_lost/ { print $2 }' "$work/agent.log" | tail -1)"
+  results[$workload,shed]+=" $(awk '/periscope_(requests|connections)_shed/ { n[$1] = $2 } END { s = 0; for (k in n) s += n[k]; print s }' "$work/agent.log")"
   echo "$workload round $round with agent:    $rate ops/s, $ops operations, $spans database spans" >&2
 }
 
@@ -96,7 +98,7 @@ report() {
   printf '  %-44s %s / %s  (ratio %s)\n' "operations/s without / with agent:" "$base" "$with" "$(awk -v a="$with" -v b="$base" 'BEGIN { printf "%.3f", a / b }')"
   printf '  %-44s %s\n' "agent CPU µs per operation (user + system):" "$(mean "${results[$workload,cpu]}")"
   printf '  %-44s %s (2 = client and server span)\n' "database spans per operation:" "$(mean "${results[$workload,spans]}")"
-  printf '  %-44s %s\n' "events lost per run:" "$(mean "${results[$workload,lost]}")"
+  printf '  %-44s %s / %s\n' "events lost / requests and connections shed per run:" "$(mean "${results[$workload,lost]}")" "$(mean "${results[$workload,shed]}")"
 }
 echo
 echo "databases on loopback, ${seconds}s × $rounds rounds per load, both ends traced, agent writing every span as JSON"
