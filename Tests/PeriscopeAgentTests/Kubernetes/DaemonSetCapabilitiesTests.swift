@@ -5,7 +5,8 @@ import PeriscopeTestSupport
 import Testing
 
 /// The agent with exactly the capabilities the DaemonSet grants (and no others in its bounding
-/// set, as in a non-privileged container) loads, attaches and traces a request.
+/// set, as in a non-privileged container) loads, attaches, traces a request and writes trace
+/// context into a traced process's request.
 @Suite struct DaemonSetCapabilitiesTests {
     static let port: UInt16 = 18941
 
@@ -27,7 +28,7 @@ import Testing
         #expect(!capabilities.isEmpty)
         let bounding = "-all," + capabilities.map { "+" + $0.lowercased() }.joined(separator: ",")
         let directory = try TemporaryDirectory()
-        let policy = try directory.write("policy.yaml", "ports: [{port: \(Self.port)}]\n")
+        let policy = try directory.write("policy.yaml", "ports: [{port: \(Self.port)}, {port: \(Self.port + 1)}]\n")
         let agent = try TestProcess(
             "/usr/bin/setpriv",
             ["--bounding-set", bounding, "--inh-caps", "-all", try AgentHarness.executablePath, "--config", policy, "--output", "json"],
@@ -48,5 +49,12 @@ import Testing
             try await Task.sleep(for: .milliseconds(50))
         }
         #expect(agent.log.contains("\"server.port\":\(Self.port)"), "\(agent.log.suffix(2000))")
+
+        // Trace context is written into traffic with these capabilities too.
+        #expect(!agent.errorLog.contains("propagation.unavailable"), "\(agent.errorLog.suffix(2000))")
+        let recorder = try RecordingServer(port: Self.port + 1, in: directory)
+        try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:\(Self.port + 1)/propagated"])
+        let received = try await recorder.waitForRequests(1)
+        #expect(received.first?.traceparents.count == 1, "\(received.first?.text ?? "nothing received")")
     }
 }
