@@ -10,7 +10,9 @@
 # Prints throughput and p99 ratios, the agent's CPU per request split into user and system
 # time, the BPF programs' run time per request (bpf_stats), peak RSS, events lost, and the
 # share of nginx server spans parented to wrk's client span in the same trace. A last row
-# measures the node-wide tax: the programs attached, nothing selected, nginx saturated.
+# measures the node-wide tax: the programs attached, nothing selected, nginx saturated. The
+# last one weighs trace context in traffic: both ends traced and saturated, with `propagation:
+# none` against the default, where the kernel writes traceparent into each of wrk's requests.
 #   BENCH_SECONDS (default 8)  BENCH_ROUNDS (default 2)  BENCH_AGENT_ARGS (extra arguments)
 #   BENCH_SCRATCH_PATH (default .build-static)
 # The agent is built as its image builds it: release, Swift runtime linked statically.
@@ -42,6 +44,7 @@ trap cleanup EXIT
 sysctl -q -w kernel.bpf_stats_enabled=1 >/dev/null
 start_nginx "$work" "$port"
 echo "ports: [$port]" > "$work/both.yaml"
+printf 'ports: [%s]\npropagation: none\n' "$port" > "$work/quiet.yaml"
 echo 'executables: ["nginx"]' > "$work/server.yaml"
 echo 'executables: ["/nonexistent/periscope-bench"]' > "$work/none.yaml"
 echo "function delay() return $pace_ms end" > "$work/pace.lua"
@@ -106,6 +109,7 @@ measure() {
   results[$key,bpf]+=" $(awk -v a="$bpf0" -v b="$bpf1" -v n="$total" 'BEGIN { printf "%.3f", (b - a) / n / 1000 }')"
   results[$key,lost]+=" $(awk '/periscope_events_lost/ { print $2 }' "$work/agent.log" | tail -1)"
   results[$key,missed]+=" $(awk '/periscope_callers_missed/ { print $2 }' "$work/agent.log" | tail -1)"
+  results[$key,injected]+=" $(awk -v n="$total" '/periscope_propagation_headers_injected/ { v = $2 } END { printf "%.3f", v / n }' "$work/agent.log")"
   [ "$mode" = both ] && results[$key,parented]+=" $(parented "$work/spans.json")"
   echo "$mode $shape round $round with agent:    $rps req/s, p99 ${p99} ms" >&2
   grep -E "periscope_(events_read|events_lost|spans_emitted|callers_late|callers_missed)" "$work/agent.log" | sed 's/^/    /' >&2
@@ -117,6 +121,7 @@ for round in $(seq "$rounds"); do
     measure "$mode" saturating "$round"
   done
   measure none saturating "$round"
+  measure quiet saturating "$round"
 done
 
 mean() { printf '%s\n' $1 | awk '$1 != "n/a" { s += $1; n++ } END { if (n) printf "%.3f", s / n; else print "n/a" }'; }
@@ -142,6 +147,11 @@ report both,saturating "both ends traced, saturating: wrk -t1 -c16, closed loop"
 report server,paced "nginx only, paced"
 report server,saturating "nginx only, saturating"
 report none,saturating "node-wide tax: programs attached, nothing selected, nginx saturated"
+echo
+echo "trace context in traffic: both ends traced, saturating, traceparent written into wrk's requests vs propagation: none"
+printf '  %-44s %s / %s  (ratio %s)\n' "requests/s propagation none / on:" "$(mean "${results[quiet,saturating,with_rps]}")" \
+  "$(mean "${results[both,saturating,with_rps]}")" "$(ratio "$(mean "${results[both,saturating,with_rps]}")" "$(mean "${results[quiet,saturating,with_rps]}")")"
+printf '  %-44s %s / %s\n' "headers written per request none / on:" "$(mean "${results[quiet,saturating,injected]}")" "$(mean "${results[both,saturating,injected]}")"
 echo
 printf '%-46s %s\n' "agent peak RSS (MB):" "$(awk -v k="$rss_kb" 'BEGIN { printf "%.1f", k / 1024 }')"
 
