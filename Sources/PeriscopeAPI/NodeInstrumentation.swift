@@ -158,20 +158,40 @@ public struct NodeInstrumentation: KubeResource, Hashable {
         public var requestsShed: Int64?
         /// Kernel features the agent found and uses (e.g. `raw_tracepoint`, `ringbuf`, `btf`).
         public var kernelFeatures: [String]?
+        /// Trace context the kernel wrote into traced processes' traffic since the agent started.
+        public var propagation: PropagationStatus?
         /// The last failure applying this object, absent when the last apply succeeded.
         public var lastError: LastError?
 
         public init(
             observedGeneration: Int64? = nil, policies: [PolicyReference]? = nil, processesAttached: Int64? = nil,
-            eventsDropped: Int64? = nil, requestsShed: Int64? = nil, kernelFeatures: [String]? = nil, lastError: LastError? = nil
+            eventsDropped: Int64? = nil, requestsShed: Int64? = nil, kernelFeatures: [String]? = nil,
+            propagation: PropagationStatus? = nil, lastError: LastError? = nil
         ) {
             self.requestsShed = requestsShed
+            self.propagation = propagation
             self.observedGeneration = observedGeneration
             self.policies = policies
             self.processesAttached = processesAttached
             self.eventsDropped = eventsDropped
             self.kernelFeatures = kernelFeatures
             self.lastError = lastError
+        }
+    }
+
+    /// `status.propagation`: trace context written into traffic, and requests left as they were.
+    public struct PropagationStatus: Codable, Sendable, Hashable {
+        /// `traceparent` lines inserted into outgoing HTTP/1 requests.
+        public var headersInjected: Int64?
+        /// TCP header options written.
+        public var optionsWritten: Int64?
+        /// Requests left untouched, by reason: `carryingTraceparent`, `splitHead`, `pipelined`, `noRoom`.
+        public var requestsUntouched: [String: Int64]?
+
+        public init(headersInjected: Int64? = nil, optionsWritten: Int64? = nil, requestsUntouched: [String: Int64]? = nil) {
+            self.headersInjected = headersInjected
+            self.optionsWritten = optionsWritten
+            self.requestsUntouched = requestsUntouched
         }
     }
 

@@ -1,4 +1,5 @@
 import PeriscopeAPI
+import PeriscopeAgent
 
 /// What the agent reports on its NodeInstrumentation, and when a write is due (pure).
 public struct NodeStatusReport: Sendable, Hashable {
@@ -9,7 +10,7 @@ public struct NodeStatusReport: Sendable, Hashable {
     ///   - rejected: policies left out, by `namespace/name`, with why.
     public init(
         object: NodeInstrumentation, rejected: [String: String], processesAttached: Int, eventsDropped: UInt64,
-        requestsShed: UInt64 = 0, kernelFeatures: [String], time: String
+        requestsShed: UInt64 = 0, kernelFeatures: [String], propagation: NodeInstrumentation.PropagationStatus? = nil, time: String
     ) {
         let applied = object.spec.policies.filter { rejected["\($0.namespace)/\($0.name)"] == nil }
         let error = rejected.isEmpty ? nil : NodeInstrumentation.LastError(
@@ -20,7 +21,7 @@ public struct NodeStatusReport: Sendable, Hashable {
             policies: applied.map { .init(namespace: $0.namespace, name: $0.name, generation: $0.generation) },
             processesAttached: Int64(processesAttached), eventsDropped: Int64(clamping: eventsDropped),
             requestsShed: Int64(clamping: requestsShed), kernelFeatures: kernelFeatures,
-            lastError: error)
+            propagation: propagation, lastError: error)
     }
 
     /// Whether to write now, given what the object carries: at once when anything but the
@@ -33,6 +34,23 @@ public struct NodeStatusReport: Sendable, Hashable {
         current.processesAttached = mine.processesAttached
         current.eventsDropped = mine.eventsDropped
         current.requestsShed = mine.requestsShed
+        current.propagation = mine.propagation
         return current != mine || countersDue
+    }
+}
+
+extension AgentMetrics {
+    /// The propagation counters as the node status reports them.
+    var propagationStatus: NodeInstrumentation.PropagationStatus {
+        NodeInstrumentation.PropagationStatus(
+            headersInjected: Int64(clamping: propagationHeadersInjected),
+            optionsWritten: Int64(clamping: propagationOptionsWritten),
+            requestsUntouched: [
+                "carryingTraceparent": Int64(clamping: propagationUntouchedCarryingTraceparent),
+                "splitHead": Int64(clamping: propagationUntouchedSplitHead),
+                "pipelined": Int64(clamping: propagationUntouchedPipelined),
+                "noRoom": Int64(clamping: propagationUntouchedNoRoom),
+            ]
+        )
     }
 }

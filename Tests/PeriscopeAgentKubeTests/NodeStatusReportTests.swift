@@ -53,6 +53,18 @@ import Testing
         #expect(report.needsWrite(current: olderGeneration, countersDue: false))
     }
 
+    @Test func propagationCountersAreReportedAndWrittenOnlyWhenDue() {
+        let object = Self.object(policies: [Self.settings("web")])
+        let written = NodeInstrumentation.PropagationStatus(headersInjected: 40, optionsWritten: 0, requestsUntouched: ["splitHead": 2])
+        let report = NodeStatusReport(
+            object: object, rejected: [:], processesAttached: 4, eventsDropped: 0, kernelFeatures: ["sk_msg"], propagation: written, time: "t")
+        #expect(report.status.propagation == written)
+        var older = report.status
+        older.propagation?.headersInjected = 10
+        #expect(!report.needsWrite(current: older, countersDue: false))
+        #expect(report.needsWrite(current: older, countersDue: true))
+    }
+
     @Test func aRepeatedErrorKeepsItsFirstTime() {
         let object = Self.object(policies: [Self.settings("bad", sampler: "nonsense")])
         let (_, rejected) = NodePlanner.from(object)
