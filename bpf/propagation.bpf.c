@@ -113,11 +113,57 @@ struct {
     __type(value, struct thread_context);
 } thread_contexts SEC(".maps");
 
-/* Sockets a traced process connected, marked at connect for the established callback. */
+/* Sockets a traced process connected, marked at connect for the established callback; what
+ * their first message was, and the context their segments carry in a TCP header option. */
+enum socket_kind {
+    SOCKET_UNDECIDED = 0,
+    SOCKET_HTTP1 = 1,  /* its first message was an HTTP/1 request: traceparent per request */
+    SOCKET_OPAQUE = 2, /* anything else: the option, per connection */
+};
+
 struct socket_mark {
     __u32 pid;
-    __u32 _pad;
+    __u8 kind;
+    __u8 option_set;
+    __u8 option_counted;
+    __u8 flags;
+    __u8 trace_id[16];
+    __u8 span_id[8];
 };
+
+/* The option as written: experimental kind with ExID (RFC 6994), then the ids. */
+struct tcp_option {
+    __u8 kind;
+    __u8 len;
+    __be16 exid;
+    __u8 trace_id[16];
+    __u8 span_id[8];
+};
+_Static_assert(sizeof(struct tcp_option) == PERISCOPE_TCP_OPTION_LEN, "tcp_option layout");
+
+/* A connection, as both sock_ops and a tracepoint can name it; addresses as on the wire. */
+struct option_key {
+    __u32 family;
+    __u32 local[4];
+    __u32 remote[4];
+    __u16 local_port;  /* host order */
+    __u16 remote_port; /* host order */
+};
+
+struct received_option {
+    __u8 trace_id[16];
+    __u8 span_id[8];
+    __u8 flags;
+    __u8 used;
+    __u8 _pad[6];
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, PERISCOPE_PROPAGATION_OPTIONS);
+    __type(key, struct option_key);
+    __type(value, struct received_option);
+} received_options SEC(".maps");
 
 struct {
     __uint(type, BPF_MAP_TYPE_SK_STORAGE);
@@ -439,6 +485,77 @@ int periscope_sockops(struct bpf_sock_ops *ops)
             return 1;
         __u64 cookie = bpf_get_socket_cookie(ops);
         bpf_sock_hash_update(ops, &traced_sockets, &cookie, BPF_NOEXIST);
+        /* Asked for the option callbacks; they write only once the payload program set one. */
+        bpf_sock_ops_cb_flags_set(ops, ops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_WRITE_HDR_OPT_CB_FLAG);
+        return 1;
+    }
+    case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
+        /* Incoming segments with an option unknown to the kernel reach PARSE_HDR_OPT_CB; the
+         * others cost nothing. */
+        if (propagation_settings())
+            bpf_sock_ops_cb_flags_set(ops, ops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_PARSE_UNKNOWN_HDR_OPT_CB_FLAG);
+        return 1;
+    case BPF_SOCK_OPS_HDR_OPT_LEN_CB: {
+        struct bpf_sock *sk = ops->sk;
+        struct socket_mark *mark = sk ? bpf_sk_storage_get(&socket_marks, sk, 0, 0) : NULL;
+        if (mark && mark->option_set)
+            bpf_reserve_hdr_opt(ops, PERISCOPE_TCP_OPTION_LEN, 0);
+        return 1;
+    }
+    case BPF_SOCK_OPS_WRITE_HDR_OPT_CB: {
+        struct bpf_sock *sk = ops->sk;
+        struct socket_mark *mark = sk ? bpf_sk_storage_get(&socket_marks, sk, 0, 0) : NULL;
+        if (!mark || !mark->option_set)
+            return 1;
+        struct tcp_option option = {
+            .kind = PERISCOPE_TCP_OPTION_KIND,
+            .len = PERISCOPE_TCP_OPTION_LEN,
+            .exid = bpf_htons((mark->flags & 1) ? PERISCOPE_TCP_OPTION_EXID_SAMPLED : PERISCOPE_TCP_OPTION_EXID_UNSAMPLED),
+        };
+        __builtin_memcpy(option.trace_id, mark->trace_id, 16);
+        __builtin_memcpy(option.span_id, mark->span_id, 8);
+        if (bpf_store_hdr_opt(ops, &option, sizeof(option), 0) == 0 && !mark->option_counted) {
+            mark->option_counted = 1;
+            count(PERISCOPE_PROP_OPTIONS);
+        }
+        return 1;
+    }
+    case BPF_SOCK_OPS_PARSE_HDR_OPT_CB: {
+        struct tcp_option option = {};
+        option.kind = PERISCOPE_TCP_OPTION_KIND;
+        option.len = 4; /* match the ExID too */
+        option.exid = bpf_htons(PERISCOPE_TCP_OPTION_EXID_SAMPLED);
+        __u8 flags = 1;
+        if (bpf_load_hdr_opt(ops, &option, sizeof(option), 0) != PERISCOPE_TCP_OPTION_LEN) {
+            __builtin_memset(&option, 0, sizeof(option));
+            option.kind = PERISCOPE_TCP_OPTION_KIND;
+            option.len = 4;
+            option.exid = bpf_htons(PERISCOPE_TCP_OPTION_EXID_UNSAMPLED);
+            flags = 0;
+            if (bpf_load_hdr_opt(ops, &option, sizeof(option), 0) != PERISCOPE_TCP_OPTION_LEN)
+                return 1;
+        }
+        struct option_key key = {};
+        key.family = ops->family;
+        if (ops->family == AF_INET) {
+            key.local[0] = ops->local_ip4;
+            key.remote[0] = ops->remote_ip4;
+        } else {
+            for (int k = 0; k < 4; k++) {
+                key.local[k] = ops->local_ip6[k];
+                key.remote[k] = ops->remote_ip6[k];
+            }
+        }
+        key.local_port = (__u16)ops->local_port;
+        key.remote_port = bpf_ntohl(ops->remote_port) & 0xffff;
+        struct received_option *known = bpf_map_lookup_elem(&received_options, &key);
+        if (known && __builtin_memcmp(known->span_id, option.span_id, 8) == 0)
+            return 1;
+        struct received_option received = {};
+        __builtin_memcpy(received.trace_id, option.trace_id, 16);
+        __builtin_memcpy(received.span_id, option.span_id, 8);
+        received.flags = flags;
+        bpf_map_update_elem(&received_options, &key, &received, BPF_ANY);
         return 1;
     }
     }
@@ -467,6 +584,36 @@ static __always_inline void format_line(struct scratch *scratch, const struct pe
     line[69] = '\n';
 }
 
+/* The context of a call whose payload cannot be edited: the thread's request's trace (or a new
+ * one) and a new span, written by sock_ops in a TCP header option on the connection's segments. */
+static __always_inline int start_option(struct sk_msg_md *msg, struct socket_mark *mark, __u64 id,
+                                        const struct periscope_propagation_config *settings)
+{
+    mark->kind = SOCKET_OPAQUE;
+    struct scratch *scratch = scratch_space();
+    if (!scratch)
+        return SK_PASS;
+    struct periscope_trace_context *context = &scratch->context;
+    __builtin_memset(context, 0, sizeof(*context));
+    struct thread_context *serving = bpf_map_lookup_elem(&thread_contexts, &id);
+    if (serving) {
+        __builtin_memcpy(context->trace_id, serving->trace_id, 16);
+        __builtin_memcpy(context->parent_id, serving->span_id, 8);
+        context->flags = serving->flags;
+    } else {
+        draw_nonzero(context->trace_id, 4);
+        context->flags = root_flags(settings, context->trace_id);
+    }
+    draw_nonzero(context->span_id, 2);
+    context->origin = PERISCOPE_CONTEXT_OPTION;
+    __builtin_memcpy(mark->trace_id, context->trace_id, 16);
+    __builtin_memcpy(mark->span_id, context->span_id, 8);
+    mark->flags = context->flags & 1;
+    mark->option_set = 1;
+    report(context, 0, -1, (__u16)msg->local_port, bpf_ntohl(msg->remote_port) & 0xffff);
+    return SK_PASS;
+}
+
 SEC("sk_msg")
 int periscope_inject(struct sk_msg_md *msg)
 {
@@ -477,14 +624,21 @@ int periscope_inject(struct sk_msg_md *msg)
     __u64 id = bpf_get_current_pid_tgid();
     if (!settings || !propagating(id >> 32))
         return SK_PASS;
+    struct bpf_sock *sk = msg->sk;
+    struct socket_mark *mark = sk ? bpf_sk_storage_get(&socket_marks, sk, 0, 0) : NULL;
+    if (mark && mark->kind == SOCKET_OPAQUE)
+        return SK_PASS;
     __u32 len = size < PERISCOPE_PROPAGATION_HEAD_MAX ? size : PERISCOPE_PROPAGATION_HEAD_MAX;
     /* A first look at the start, as it is, before pulling anything together. */
     void *data = msg->data, *data_end = msg->data_end;
     if (data + 4 > data_end)
         return SK_PASS;
     __u8 first = *(__u8 *)data;
-    if (first != 'G' && first != 'P' && first != 'H' && first != 'D' && first != 'O')
+    if (first != 'G' && first != 'P' && first != 'H' && first != 'D' && first != 'O') {
+        if (mark && mark->kind == SOCKET_UNDECIDED)
+            return start_option(msg, mark, id, settings);
         return SK_PASS;
+    }
     if (data + len > data_end) {
         if (bpf_msg_pull_data(msg, 0, len, 0))
             return SK_PASS;
@@ -500,8 +654,13 @@ int periscope_inject(struct sk_msg_md *msg)
     if (bpf_probe_read_kernel(scratch->head, len, data))
         return SK_PASS;
     struct head_scan scan;
-    if (!scan_request(scratch, &scan, len))
+    if (!scan_request(scratch, &scan, len)) {
+        if (mark && mark->kind == SOCKET_UNDECIDED)
+            return start_option(msg, mark, id, settings);
         return SK_PASS;
+    }
+    if (mark)
+        mark->kind = SOCKET_HTTP1;
     if (scan.value_at) {
         count(PERISCOPE_PROP_KEPT_TRACEPARENT);
         return SK_PASS;
@@ -601,6 +760,51 @@ static __always_inline __u64 first_buffer(long nr, struct pt_regs *regs, __u64 *
     return entry.iov_base;
 }
 
+/* A traced server thread read bytes that are not an HTTP/1 request: when its connection's
+ * segments brought an option not taken yet, the context of the connection's first request. */
+static __noinline int take_option(const struct periscope_propagation_config *settings, __u64 id, int fd)
+{
+    struct sock *sk = tcp_sock_of_fd(fd);
+    if (!sk)
+        return 0;
+    struct option_key key = {};
+    key.family = BPF_CORE_READ(sk, __sk_common.skc_family);
+    if (key.family == AF_INET) {
+        key.local[0] = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+        key.remote[0] = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+    } else if (key.family == AF_INET6) {
+        BPF_CORE_READ_INTO(&key.local, sk, __sk_common.skc_v6_rcv_saddr);
+        BPF_CORE_READ_INTO(&key.remote, sk, __sk_common.skc_v6_daddr);
+    } else {
+        return 0;
+    }
+    key.local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
+    key.remote_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+    struct received_option *received = bpf_map_lookup_elem(&received_options, &key);
+    if (!received || received->used)
+        return 0;
+    received->used = 1;
+    struct scratch *scratch = scratch_space();
+    if (!scratch)
+        return 0;
+    struct periscope_trace_context *context = &scratch->context;
+    __builtin_memset(context, 0, sizeof(*context));
+    __builtin_memcpy(context->trace_id, received->trace_id, 16);
+    __builtin_memcpy(context->parent_id, received->span_id, 8);
+    context->flags = received->flags;
+    context->parent_remote = 1;
+    draw_nonzero(context->span_id, 2);
+    context->origin = PERISCOPE_CONTEXT_SERVER_OPTION;
+    struct thread_context serving = {};
+    __builtin_memcpy(serving.trace_id, context->trace_id, 16);
+    __builtin_memcpy(serving.span_id, context->span_id, 8);
+    serving.flags = context->flags & 1;
+    bpf_map_update_elem(&thread_contexts, &id, &serving, BPF_ANY);
+    count(PERISCOPE_PROP_OPTIONS_READ);
+    report(context, (__u64)sk, fd, key.local_port, key.remote_port);
+    return 0;
+}
+
 SEC("raw_tracepoint/sys_exit")
 int periscope_server_context(struct bpf_raw_tracepoint_args *ctx)
 {
@@ -625,9 +829,11 @@ int periscope_server_context(struct bpf_raw_tracepoint_args *ctx)
     struct scratch *scratch = scratch_space();
     if (!scratch || len < 16)
         return 0;
-    if (bpf_probe_read_user(scratch->head, 8, (const void *)buffer) || !method_at(scratch, 0))
+    if (bpf_probe_read_user(scratch->head, 8, (const void *)buffer))
         return 0;
     int fd = (int)SYSCALL_ARG0(regs);
+    if (!method_at(scratch, 0))
+        return take_option(settings, id, fd);
     struct sock *sk = tcp_sock_of_fd(fd);
     if (!sk)
         return 0;

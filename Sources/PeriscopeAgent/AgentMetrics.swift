@@ -46,6 +46,7 @@ public struct AgentMetrics: Sendable, Equatable {
     public var propagationHeadersInjected: UInt64 = 0
     public var propagationOptionsWritten: UInt64 = 0
     public var propagationServerContexts: UInt64 = 0
+    public var propagationOptionsRead: UInt64 = 0
     public var propagationUntouchedCarryingTraceparent: UInt64 = 0
     public var propagationUntouchedSplitHead: UInt64 = 0
     public var propagationUntouchedPipelined: UInt64 = 0
@@ -92,6 +93,7 @@ public struct AgentMetrics: Sendable, Equatable {
             ("propagation_headers_injected", "\(propagationHeadersInjected)"),
             ("propagation_options_written", "\(propagationOptionsWritten)"),
             ("propagation_server_contexts", "\(propagationServerContexts)"),
+            ("propagation_options_read", "\(propagationOptionsRead)"),
             ("propagation_untouched_carrying_traceparent", "\(propagationUntouchedCarryingTraceparent)"),
             ("propagation_untouched_split_head", "\(propagationUntouchedSplitHead)"),
             ("propagation_untouched_pipelined", "\(propagationUntouchedPipelined)"),

@@ -338,7 +338,8 @@ final class CaptureLoop {
             let written = propagation.counters()
             metrics.propagationHeadersInjected = written.headersInjected
             metrics.propagationOptionsWritten = written.optionsWritten
-            metrics.propagationServerContexts = written.serverContexts
+            metrics.propagationServerContexts = written.serverContexts + written.optionsRead
+            metrics.propagationOptionsRead = written.optionsRead
             metrics.propagationUntouchedCarryingTraceparent = written.untouchedCarryingTraceparent
             metrics.propagationUntouchedSplitHead = written.untouchedSplitHead
             metrics.propagationUntouchedPipelined = written.untouchedPipelined

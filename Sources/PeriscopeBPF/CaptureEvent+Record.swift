@@ -103,6 +103,8 @@ extension CaptureEvent {
         switch UInt32(byte(\.origin)) {
         case PERISCOPE_CONTEXT_SERVER.rawValue: origin = .serverRequest
         case PERISCOPE_CONTEXT_INJECTED.rawValue: origin = .injectedRequest
+        case PERISCOPE_CONTEXT_OPTION.rawValue: origin = .optionWritten
+        case PERISCOPE_CONTEXT_SERVER_OPTION.rawValue: origin = .optionRead
         default: throw .malformedTraceContext
         }
         let trace = bytes(\.trace_id, count: 16)

@@ -142,6 +142,7 @@ public final class Propagation {
             headersInjected: total(PERISCOPE_PROP_INJECTED),
             optionsWritten: total(PERISCOPE_PROP_OPTIONS),
             serverContexts: total(PERISCOPE_PROP_SERVER_CONTEXTS),
+            optionsRead: total(PERISCOPE_PROP_OPTIONS_READ),
             untouchedCarryingTraceparent: total(PERISCOPE_PROP_KEPT_TRACEPARENT),
             untouchedSplitHead: total(PERISCOPE_PROP_SPLIT_HEAD),
             untouchedPipelined: total(PERISCOPE_PROP_PIPELINED),
@@ -181,10 +182,12 @@ public struct PropagationSettings: Sendable, Equatable {
 public struct PropagationCounters: Sendable, Equatable {
     /// `traceparent` lines written into outgoing HTTP/1 requests.
     public var headersInjected: UInt64 = 0
-    /// TCP header options written.
+    /// Connections whose segments carry a TCP header option (their payload cannot be edited).
     public var optionsWritten: UInt64 = 0
     /// Server requests whose context the kernel decided when they were read.
     public var serverContexts: UInt64 = 0
+    /// Of the contexts decided on the server side, those taken from a received TCP header option.
+    public var optionsRead: UInt64 = 0
     /// Requests left untouched, by reason: they carried `traceparent` already; their head was
     /// not whole in one write; they followed another request in the same write; the kernel had
     /// no room to insert the line.
@@ -196,13 +199,14 @@ public struct PropagationCounters: Sendable, Equatable {
     public var reportsLost: UInt64 = 0
 
     public init(
-        headersInjected: UInt64 = 0, optionsWritten: UInt64 = 0, serverContexts: UInt64 = 0,
+        headersInjected: UInt64 = 0, optionsWritten: UInt64 = 0, serverContexts: UInt64 = 0, optionsRead: UInt64 = 0,
         untouchedCarryingTraceparent: UInt64 = 0, untouchedSplitHead: UInt64 = 0, untouchedPipelined: UInt64 = 0,
         untouchedNoRoom: UInt64 = 0, reportsLost: UInt64 = 0
     ) {
         self.headersInjected = headersInjected
         self.optionsWritten = optionsWritten
         self.serverContexts = serverContexts
+        self.optionsRead = optionsRead
         self.untouchedCarryingTraceparent = untouchedCarryingTraceparent
         self.untouchedSplitHead = untouchedSplitHead
         self.untouchedPipelined = untouchedPipelined

@@ -93,6 +93,26 @@ extension KernelTests {
             try servers.stop()
         }
 
+        @Test func http2CallsCarryTheirContextInATCPHeaderOption() async throws {
+            let directory = try TemporaryDirectory()
+            _ = try directory.write("site/h2.txt", "over http/2\n")
+            let server = try TestProcess("nghttpd", ["--no-tls", "-d", "\(directory.path)/site", "18966"])
+            defer { server.stop() }
+            try waitForPort(18966, of: server)
+            let curl = try GatedCaller(["curl", "-s", "--http2-prior-knowledge", "http://127.0.0.1:18966/h2.txt"], in: directory)
+            let servers = try await AgentHarness(policy: "pids: [\(server.pid)]\n")
+            let callers = try await AgentHarness(policy: "pids: [\(curl.pid)]\n")
+            try curl.run()
+            #expect(curl.process.log == "over http/2\n", "the payload is not edited")
+            let client = try #require(try await callers.waitForSpans { $0.isClient && $0.path == "/h2.txt" }.first)
+            let served = try #require(try await servers.waitForSpans { $0.isServer && $0.path == "/h2.txt" }.first)
+            #expect(served.traceID == client.traceID && served.parentSpanID == client.spanID)
+            let callerMetrics = try callers.stop()
+            let serverMetrics = try servers.stop()
+            #expect(callerMetrics["propagation_options_written"] == 1 && callerMetrics["propagation_headers_injected"] == 0)
+            #expect(serverMetrics["propagation_options_read"] == 1)
+        }
+
         static let plain = "GET /plain HTTP/1.1\r\nHost: x\r\nUser-Agent: bytes\r\nAccept: */*\r\n\r\n"
         static let posted = "POST /posted HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello world"
 

@@ -19,11 +19,15 @@
 #define PERISCOPE_PROPAGATION_SOCKETS 65536
 /* `traceparent: 00-<32 hex>-<16 hex>-<2 hex>\r\n` */
 #define PERISCOPE_TRACEPARENT_LINE_LEN 70
-/* Kind and length of the TCP header option carrying a context (experimental kind, RFC 6994
- * ExID 0x5053 "PS"): kind, length, ExID (2), trace id (16), span id (8), flags (1). */
-#define PERISCOPE_TCP_OPTION_KIND 253
-#define PERISCOPE_TCP_OPTION_EXID 0x5053
-#define PERISCOPE_TCP_OPTION_LEN 29
+/* The TCP header option carrying a context: experimental kind 254 with an RFC 6994 ExID, then
+ * the trace id (16) and span id (8): 28 bytes, what the 40 bytes of option space leave beside
+ * timestamps. The ExID says whether the trace is sampled. */
+#define PERISCOPE_TCP_OPTION_KIND 254
+#define PERISCOPE_TCP_OPTION_EXID_SAMPLED 0x5053
+#define PERISCOPE_TCP_OPTION_EXID_UNSAMPLED 0x5054
+#define PERISCOPE_TCP_OPTION_LEN 28
+/* Connections whose received option the kernel keeps for the server's next read. */
+#define PERISCOPE_PROPAGATION_OPTIONS 65536
 
 /* Who decided a context reported in a PERISCOPE_EVENT_TRACE_CONTEXT record. */
 enum periscope_context_origin {
@@ -32,6 +36,12 @@ enum periscope_context_origin {
     PERISCOPE_CONTEXT_SERVER = 1,
     /* `traceparent` written into an outgoing request: the client span's context. */
     PERISCOPE_CONTEXT_INJECTED = 2,
+    /* The payload could not be edited (TLS, HTTP/2, other binary protocols): the context of
+     * the connection's first request, written in a TCP header option on its segments. */
+    PERISCOPE_CONTEXT_OPTION = 3,
+    /* A traced server thread read from a connection whose segments carried an option: the
+     * context of the connection's first request on this side. */
+    PERISCOPE_CONTEXT_SERVER_OPTION = 4,
 };
 
 /* The payload of a PERISCOPE_EVENT_TRACE_CONTEXT record. */
@@ -64,14 +74,14 @@ _Static_assert(sizeof(struct periscope_propagation_config) == 16, "periscope_pro
 /* Indexes into the per-CPU `propagation_counters` map. */
 enum periscope_propagation_counter {
     PERISCOPE_PROP_INJECTED = 0,          /* `traceparent` lines written into requests */
-    PERISCOPE_PROP_OPTIONS = 1,           /* TCP header options written */
+    PERISCOPE_PROP_OPTIONS = 1,           /* connections whose segments carry a TCP header option */
     PERISCOPE_PROP_KEPT_TRACEPARENT = 2,  /* requests already carrying one, left alone */
     PERISCOPE_PROP_SPLIT_HEAD = 3,        /* request heads not whole in one write, left alone */
     PERISCOPE_PROP_PIPELINED = 4,         /* further requests in a write after the first, left alone */
     PERISCOPE_PROP_NO_ROOM = 5,           /* the kernel could not make room in the message */
     PERISCOPE_PROP_SERVER_CONTEXTS = 6,   /* server requests whose context the kernel decided */
     PERISCOPE_PROP_LOST = 7,              /* context records dropped: ring buffer full */
-    PERISCOPE_PROP_OPTIONS_READ = 8,      /* TCP header options read on incoming connections */
+    PERISCOPE_PROP_OPTIONS_READ = 8,      /* contexts taken from TCP header options by traced servers */
     PERISCOPE_PROP_COUNTER_COUNT = 9,
 };
 

@@ -27,6 +27,28 @@ extension ConnectionTracker {
         counters.kernelContexts += 1
     }
 
+    /// Hands the context waiting for this event to its connection: for the request the event
+    /// starts, or, for an option's, for the connection's first request, whenever it starts.
+    mutating func attachKernelContext(for event: CaptureEvent, direction: Direction, slot: Int) {
+        guard let context = takeKernelContext(for: event, direction: direction) else { return }
+        if context.origin.isPerConnection {
+            connections.slots[slot].connectionKernelContext = context
+        } else {
+            connections.slots[slot].kernelContext = context
+        }
+    }
+
+    /// The kernel's context for a request starting on the connection in `slot`, taken.
+    mutating func takeRequestKernelContext(slot: Int) -> KernelTraceContext? {
+        if let context = connections.slots[slot].kernelContext {
+            connections.slots[slot].kernelContext = nil
+            return context
+        }
+        let context = connections.slots[slot].connectionKernelContext
+        connections.slots[slot].connectionKernelContext = nil
+        return context
+    }
+
     /// The context waiting for this read or write of the thread, if it is the one it was
     /// decided for: a server context for a read on its socket, an injected one for a write on
     /// its port. Any other waiting context of the thread is stale and dropped.
@@ -34,10 +56,10 @@ extension ConnectionTracker {
         guard !pendingKernelContexts.isEmpty,
               let pending = pendingKernelContexts.removeValue(forKey: KernelContextKey(pid: event.pid, tid: event.tid))
         else { return nil }
-        switch (pending.context.origin, direction) {
-        case (.serverRequest, .ingress) where pending.socketID == event.socketID:
+        switch (pending.context.origin.isServer, direction) {
+        case (true, .ingress) where pending.socketID == event.socketID:
             return pending.context
-        case (.injectedRequest, .egress) where pending.localPort == event.local.port:
+        case (false, .egress) where pending.localPort == event.local.port:
             return pending.context
         default:
             counters.kernelContextsUnmatched += 1

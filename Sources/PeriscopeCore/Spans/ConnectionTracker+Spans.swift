@@ -4,10 +4,9 @@ extension ConnectionTracker {
         switch output {
         case .requestStarted(let start):
             let context = startRequest(
-                start, on: connections.slots[slot].ends, kernel: connections.slots[slot].kernelContext,
+                start, on: connections.slots[slot].ends, kernel: takeRequestKernelContext(slot: slot),
                 beforeFirstAnswer: connections.slots[slot].bytesReceived == 0
             )
-            connections.slots[slot].kernelContext = nil
             let entry = TrackedConnection.InFlight(exchangeID: start.exchangeID, context: context, digest: start.requestDigest, tid: start.tid)
             connections.slots[slot].inFlight.append(entry)
         case .operation(let operation):
@@ -51,14 +50,14 @@ extension ConnectionTracker {
                 pid: ends.pid, tid: start.tid, local: ends.local, peer: ends.peer,
                 callerTraced: otherEndTraced, digest: start.requestDigest, streamID: start.streamID,
                 traceparent: traceparent, byThread: !wholeConnection, timestamp: start.timestamp,
-                kernel: kernel?.origin == .serverRequest ? kernel : nil, sampler: sampler, generator: &generator
+                kernel: kernel?.origin.isServer == true ? kernel : nil, sampler: sampler, generator: &generator
             )
         case .client:
             let context = linker.clientStarted(
                 pid: ends.pid, tid: start.tid, local: ends.local, peer: ends.peer,
                 calleeTraced: otherEndTraced || beforeFirstAnswer, digest: start.requestDigest, streamID: start.streamID,
                 traceparent: traceparent, perRequest: !wholeConnection,
-                kernel: kernel?.origin == .injectedRequest ? kernel : nil, sampler: sampler, generator: &generator
+                kernel: kernel?.origin.isServer == false ? kernel : nil, sampler: sampler, generator: &generator
             )
             if otherEndTraced, !wholeConnection {
                 linker.noteClientStart(context.spanID, at: clock.unixNanos(fromMonotonic: start.timestamp))
@@ -76,8 +75,7 @@ extension ConnectionTracker {
         guard ends.role != .unknown else { return }
         let digest = SpanLinkHints.digest(leadingBytes: event.payload.prefix(64))
         let start = RequestStart(exchangeID: 0, timestamp: event.timestamp, tid: event.tid, requestDigest: digest)
-        connections.slots[slot].connectionContext = startRequest(start, on: ends, wholeConnection: true, kernel: connections.slots[slot].kernelContext)
-        connections.slots[slot].kernelContext = nil
+        connections.slots[slot].connectionContext = startRequest(start, on: ends, wholeConnection: true, kernel: takeRequestKernelContext(slot: slot))
         connections.slots[slot].connectionDigest = digest
     }
 

@@ -166,7 +166,7 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
         if handle == nil { handle = adopt(event, into: &spans) }
         let slot = handle ?? insert(TrackedConnection(event: event, role: .unknown, protocols: configuration.protocols(of: event.pid)))
         outputs.removeAll(keepingCapacity: true)
-        connections.slots[slot].kernelContext = takeKernelContext(for: event, direction: direction)
+        attachKernelContext(for: event, direction: direction, slot: slot)
         defer { connections.slots[slot].kernelContext = nil }
         if event.resumedAfterShedding { connections.slots[slot].restartDecoding(at: event.timestamp, into: &outputs) }
         let before = connections.slots[slot].ends

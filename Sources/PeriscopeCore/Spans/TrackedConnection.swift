@@ -71,6 +71,8 @@ struct TrackedConnection: Sendable {
     /// Decoding starts after the connection's beginning: first seen mid-stream (open before
     /// tracing) or detected afresh after shed requests.
     var joinsMidway: Bool
+    /// The context the kernel carried in a TCP header option, for the connection's first request.
+    var connectionKernelContext: KernelTraceContext?
 
     /// Bytes a connection is held undetected at most.
     static let detectionLimit = 4096

@@ -8,6 +8,18 @@ public struct KernelTraceContext: Sendable, Equatable {
         case serverRequest
         /// `traceparent` was written into an outgoing request: the client span's context.
         case injectedRequest
+        /// The payload could not be edited: the context was written in a TCP header option on
+        /// the connection's segments; it is the connection's first request's (client side).
+        case optionWritten
+        /// A traced server read from a connection whose segments carried an option: the
+        /// context of the connection's first request on the server side.
+        case optionRead
+
+        /// Whether the context is the connection's first request's rather than the request
+        /// this read or write starts.
+        public var isPerConnection: Bool { self == .optionWritten || self == .optionRead }
+        /// Whether it belongs to the server end.
+        public var isServer: Bool { self == .serverRequest || self == .optionRead }
     }
 
     public var origin: Origin

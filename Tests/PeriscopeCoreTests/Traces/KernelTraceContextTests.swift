@@ -76,6 +76,22 @@ import Testing
         #expect(back.traceID == front.traceID && back.parentSpanID == front.spanID && back.spanID == SpanID(value: 0x20))
     }
 
+    @Test func anOptionsContextWaitsForTheConnectionsFirstRequestNotTheWriteItCameWith() throws {
+        var tracker = makeTracker()
+        let client = Connection(pid: 7, fd: 5, socketID: 9, local: SocketAddress(ipv4: 10, 0, 0, 1, port: 41000), peer: SocketAddress(ipv4: 10, 0, 0, 9, port: 80))
+        let option = Self.context(.optionWritten, span: 0xfeed, parent: nil)
+        // The option is decided at the connection's first write; the request's head ends in the next.
+        let spans = tracker.run([
+            client.opened(.client, at: 0),
+            Self.report(option, on: client, at: 1 * Self.ms),
+            client.write("GET /later HTTP/1.1\r\n", at: 1 * Self.ms),
+            client.write("Host: x\r\n\r\n", at: 2 * Self.ms),
+            client.read(Self.response, at: 3 * Self.ms),
+        ])
+        let span = try #require(spans.first { $0.kind == .client && $0.http?.path == "/later" })
+        #expect(span.spanID == SpanID(value: 0xfeed) && span.traceID == Self.trace)
+    }
+
     @Test func aContextReportedForAnotherSocketIsNotTaken() throws {
         var tracker = makeTracker()
         let server = Connection(pid: 8, fd: 6, socketID: 77)
