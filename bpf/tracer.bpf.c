@@ -397,6 +397,9 @@ struct transfer {
     __u8 direction;
 };
 
+/* TLS libraries' socket transfers: counted, not captured (bpf/tls.bpf.c has the probes). */
+#include "periscope_tls_hook.h"
+
 static __always_inline struct periscope_event *start_transfer(const struct transfer *t,
                                                               const struct periscope_config *cfg)
 {
@@ -406,6 +409,8 @@ static __always_inline struct periscope_event *start_transfer(const struct trans
     event->direction = t->direction;
     event->syscall_nr = t->nr;
     event->total_len = (__u32)t->moved;
+    if (tls_ciphertext(event, cfg))
+        return NULL;
     if (!admit(event, cfg))
         return NULL;
     return event;

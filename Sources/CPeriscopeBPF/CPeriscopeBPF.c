@@ -1,2 +1,49 @@
 // Helpers for Swift callers of the shared BPF layout.
 #include "CPeriscopeBPF.h"
+#include <errno.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+// The link_create member of union bpf_attr for uprobe_multi, as the kernel lays it out
+// (include/uapi/linux/bpf.h, Linux 6.6+), spelled out because the system's headers may predate it.
+struct uprobe_multi_link_attr {
+    uint32_t prog_fd;
+    uint32_t target_fd;
+    uint32_t attach_type;
+    uint32_t flags;
+    uint64_t path;
+    uint64_t offsets;
+    uint64_t ref_ctr_offsets;
+    uint64_t cookies;
+    uint32_t cnt;
+    uint32_t uprobe_flags;
+    uint32_t pid;
+    uint32_t _pad;
+};
+_Static_assert(sizeof(struct uprobe_multi_link_attr) == 64, "uprobe_multi link_create layout");
+
+#define CPERISCOPEBPF_BPF_LINK_CREATE 28
+
+int CPeriscopeBPF_uprobe_multi_link(int program_fd, const char *path, const uint64_t *offsets,
+                                    const uint64_t *cookies, uint32_t count, uint32_t flags)
+{
+    // bpf_attr is larger than this member; the kernel wants the rest zeroed.
+    union {
+        struct uprobe_multi_link_attr link;
+        unsigned char bytes[128];
+    } attr;
+    memset(&attr, 0, sizeof(attr));
+    attr.link.prog_fd = (uint32_t)program_fd;
+    attr.link.attach_type = CPERISCOPEBPF_TRACE_UPROBE_MULTI;
+    attr.link.path = (uint64_t)(uintptr_t)path;
+    attr.link.offsets = (uint64_t)(uintptr_t)offsets;
+    attr.link.cookies = (uint64_t)(uintptr_t)cookies;
+    attr.link.cnt = count;
+    attr.link.uprobe_flags = flags;
+    long fd;
+    do {
+        fd = syscall(SYS_bpf, CPERISCOPEBPF_BPF_LINK_CREATE, &attr, sizeof(attr));
+    } while (fd < 0 && errno == EINTR);
+    return fd < 0 ? -errno : (int)fd;
+}

@@ -48,6 +48,17 @@ public final class Agent: Service, @unchecked Sendable {
         logger.info("agent.stopped", metadata: control.metrics.metadata)
     }
 
+    /// The TLS library probes, or nil (logged) where the kernel refuses them: capture goes on
+    /// without plaintext of TLS connections.
+    static func loadTLSProbes(sharing tracer: Tracer, logger: Logger) -> TLSProbes? {
+        do {
+            return try TLSProbes(sharing: tracer)
+        } catch {
+            logger.warning("tls.unavailable", metadata: ["error": "\(error)"])
+            return nil
+        }
+    }
+
     private func runCaptureThread() async throws {
         let configuration = self.configuration
         let policies = self.policies
@@ -86,11 +97,14 @@ public final class Agent: Service, @unchecked Sendable {
                     "variant": "\(tracer.variant.rawValue)", "reason": "\(fallbackReason)",
                 ])
             }
-            control.setKernelFeatures(tracer.kernelFeatures + (propagation == nil ? [] : ["sk_msg", "sock_ops"]))
+            let tlsProbes = Self.loadTLSProbes(sharing: tracer, logger: logger)
+            control.setKernelFeatures(
+                tracer.kernelFeatures + (propagation == nil ? [] : ["sk_msg", "sock_ops"]) + (tlsProbes == nil ? [] : ["uprobe_multi"])
+            )
             let loop = CaptureLoop(
                 configuration: configuration, policies: policies, policyFile: nil,
                 tracer: tracer, propagation: propagation, sink: makeSink(), control: control, logger: logger,
-                selfPID: getpid()
+                selfPID: getpid(), tlsProbes: tlsProbes
             )
             try loop.run()
         }

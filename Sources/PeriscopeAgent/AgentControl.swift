@@ -13,6 +13,7 @@ public final class AgentControl: Sendable {
     private let appliedRevision = Atomic<Int>(0)
     private let features = Mutex<[String]>([])
     private let reloadFailures = Atomic<UInt64>(0)
+    private let tls = Mutex(TLSProbeStatus())
 
     public init() {}
 
@@ -43,6 +44,10 @@ public final class AgentControl: Sendable {
     /// Kernel features the tracer found and uses, once attached (e.g. `btf`, `ringbuf`, `raw_tracepoint`).
     public var kernelFeatures: [String] { features.withLock { $0 } }
     func setKernelFeatures(_ list: [String]) { features.withLock { $0 = list } }
+
+    /// Which TLS libraries are probed in how many processes, and why traced processes could not be.
+    public var tlsStatus: TLSProbeStatus { tls.withLock { $0 } }
+    func setTLSStatus(_ status: TLSProbeStatus) { tls.withLock { $0 = status } }
 
     /// The self-metrics as of the last loop iteration.
     public var metrics: AgentMetrics {

@@ -57,6 +57,23 @@ public struct AgentMetrics: Sendable, Equatable {
     /// Policy reloads applied / rejected since start.
     public var policyReloads: UInt64 = 0
     public var policyReloadFailures: UInt64 = 0
+    /// The TLS library probes (all zero without them).
+    public var tls = TLS()
+
+    public struct TLS: Sendable, Equatable {
+        /// Library or executable files probed, traced processes probed through them, and
+        /// traced processes mapping a TLS library that could not be probed (their reasons
+        /// are in the agent's status and log).
+        public var filesProbed = 0
+        public var processesProbed = 0
+        public var processesRefused = 0
+        /// Plaintext events from the probes; socket transfers inside TLS calls, counted and
+        /// not captured; plaintext calls dropped because their session was never seen on a
+        /// selected socket (left out by a port filter, or probed after its handshake).
+        public var plaintextEvents: UInt64 = 0
+        public var recordTransfers: UInt64 = 0
+        public var unboundSessions: UInt64 = 0
+    }
 
     public init() {}
 
@@ -102,6 +119,12 @@ public struct AgentMetrics: Sendable, Equatable {
             ("processes_attached", "\(processesAttached)"),
             ("policy_reloads", "\(policyReloads)"),
             ("policy_reload_failures", "\(policyReloadFailures)"),
+            ("tls_files_probed", "\(tls.filesProbed)"),
+            ("tls_processes_probed", "\(tls.processesProbed)"),
+            ("tls_processes_refused", "\(tls.processesRefused)"),
+            ("tls_plaintext_events", "\(tls.plaintextEvents)"),
+            ("tls_record_transfers", "\(tls.recordTransfers)"),
+            ("tls_unbound_sessions", "\(tls.unboundSessions)"),
         ]
     }
 }

@@ -40,11 +40,15 @@ final class CaptureLoop {
     /// In port-only mode: processes whose connections were seen, for `processesAttached`.
     private var seenProcesses: Set<Int32> = []
     private var metrics = AgentMetrics()
+    /// Keeps the TLS library probes on what the traced processes map; nil without them.
+    private let tlsAttacher: TLSAttacher?
 
     init(
         configuration: AgentConfiguration, policies: PolicySet, policyFile: PolicyFile?, tracer: Tracer,
-        propagation: Propagation? = nil, sink: SpanSink, control: AgentControl, logger: Logger, procfs: ProcFS = ProcFS(), selfPID: Int32
+        propagation: Propagation? = nil, sink: SpanSink, control: AgentControl, logger: Logger, procfs: ProcFS = ProcFS(), selfPID: Int32,
+        tlsProbes: TLSProbes? = nil
     ) {
+        self.tlsAttacher = tlsProbes.map { TLSAttacher(probes: $0, procRoot: procfs.root, logger: logger) }
         self.configuration = configuration
         let policy = policies.merged
         self.policies = policies
@@ -67,6 +71,8 @@ final class CaptureLoop {
 
     /// Runs until `control.requestStop()`; then finishes open work and returns.
     func run() throws {
+        tlsAttacher?.start()
+        defer { tlsAttacher?.stop() }
         rescanProcesses(prune: true)
         publishMetrics()
         control.markReady()
@@ -117,6 +123,7 @@ final class CaptureLoop {
                 logger.info("agent.metrics", metadata: metrics.metadata)
             }
         }
+        tlsAttacher?.stop()
         tracer.detach()
         // Drain what was queued before the programs were detached.
         try tracer.poll(timeoutMilliseconds: 0) { [unowned self] record in self.handle(record: record) }
@@ -153,6 +160,7 @@ final class CaptureLoop {
             processes[event.pid] = nil
             seenProcesses.remove(event.pid)
             selection.remove(pid: event.pid)
+            followTLS()
             if assignment.isTracking {
                 assignment.remove(pid: event.pid)
                 applyAssignment()
@@ -273,6 +281,14 @@ final class CaptureLoop {
             logger.error("filter.apply.failed", metadata: ["error": "\(error)"])
         }
         applyPropagation()
+        followTLS()
+    }
+
+    /// The traced processes get TLS probes: the selected ones, or every process not excluded.
+    private func followTLS() {
+        guard let tlsAttacher else { return }
+        let pids = selection.allProcesses ? Set(processes.keys).subtracting(selection.excluded) : selection.targets
+        tlsAttacher.follow(pids: pids)
     }
 
     private func reloadPolicyIfChanged(force: Bool) {
@@ -347,6 +363,16 @@ final class CaptureLoop {
             metrics.propagationReportsLost = written.reportsLost
         }
         metrics.processesAttached = selection.allProcesses ? seenProcesses.count : selection.targets.count
+        if let tlsAttacher {
+            let status = tlsAttacher.status
+            let kernel = tlsAttacher.probes.counters()
+            metrics.tls = AgentMetrics.TLS(
+                filesProbed: status.files.count, processesProbed: status.processesProbed,
+                processesRefused: status.refusals.count, plaintextEvents: kernel.plaintextEvents,
+                recordTransfers: kernel.recordTransfers, unboundSessions: kernel.unboundSessions
+            )
+            control.setTLSStatus(status)
+        }
         control.publish(metrics)
     }
 }

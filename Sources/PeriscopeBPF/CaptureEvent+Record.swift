@@ -87,6 +87,13 @@ extension CaptureEvent {
         descriptorsOpenAfterExec = kind == .processExec ? load(layout.socketID, as: UInt64.self) : nil
         resumedAfterShedding = flags & UInt16(PERISCOPE_EVENT_FLAG_RESUMED.rawValue) != 0
         socketStillOpen = flags & UInt16(PERISCOPE_EVENT_FLAG_STILL_OPEN.rawValue) != 0
+        tls = if flags & UInt16(PERISCOPE_EVENT_FLAG_TLS_PLAINTEXT.rawValue) != 0 {
+            .plaintext
+        } else if flags & UInt16(PERISCOPE_EVENT_FLAG_TLS_CIPHERTEXT.rawValue) != 0 {
+            .records
+        } else {
+            nil
+        }
     }
 
     /// A `struct periscope_trace_context` payload.

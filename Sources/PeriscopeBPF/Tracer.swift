@@ -10,7 +10,7 @@ import Glibc
 ///
 /// Not thread-safe: one thread polls and configures.
 public final class Tracer {
-    private let object: OpaquePointer
+    let object: OpaquePointer
     /// The ELF image libbpf opened the object from; kept for as long as the object lives.
     private let image: UnsafeMutableRawBufferPointer
     private var links: [OpaquePointer] = []

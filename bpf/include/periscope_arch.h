@@ -54,4 +54,24 @@
 #error "define __TARGET_ARCH_x86 or __TARGET_ARCH_arm64"
 #endif
 
+/* User-space calling conventions at a uprobe, for the TLS library probes: the context is
+ * the traced thread's registers, read as an array of 64-bit words (struct pt_regs). */
+#if defined(__TARGET_ARCH_x86)
+/* r15 r14 r13 r12 bp bx r11 r10 r9 r8 ax cx dx si di orig_ax ip cs flags sp ss */
+#define UREG(ctx, word) (((const __u64 *)(ctx))[word])
+#define USER_ARG0(ctx) UREG(ctx, 14) /* di */
+#define USER_ARG1(ctx) UREG(ctx, 13) /* si */
+#define USER_ARG2(ctx) UREG(ctx, 12) /* dx */
+#define USER_ARG3(ctx) UREG(ctx, 11) /* cx */
+#define USER_RET(ctx) UREG(ctx, 10)  /* ax */
+#elif defined(__TARGET_ARCH_arm64)
+/* x0..x30 sp pc pstate */
+#define UREG(ctx, word) (((const __u64 *)(ctx))[word])
+#define USER_ARG0(ctx) UREG(ctx, 0)
+#define USER_ARG1(ctx) UREG(ctx, 1)
+#define USER_ARG2(ctx) UREG(ctx, 2)
+#define USER_ARG3(ctx) UREG(ctx, 3)
+#define USER_RET(ctx) UREG(ctx, 0)
+#endif
+
 #endif

@@ -3,4 +3,18 @@
 // The event and map layouts shared with the kernel programs in bpf/.
 #include "../../../bpf/include/periscope_events.h"
 #include "../../../bpf/include/periscope_propagation.h"
+#include "../../../bpf/include/periscope_tls.h"
+#include <stdint.h>
+
+/// `BPF_TRACE_UPROBE_MULTI` (Linux 6.6), which the system's headers may predate: the expected
+/// attach type of programs attached through uprobe_multi links.
+#define CPERISCOPEBPF_TRACE_UPROBE_MULTI 48
+/// `BPF_F_UPROBE_MULTI_RETURN`: the link's probes fire on return.
+#define CPERISCOPEBPF_UPROBE_MULTI_RETURN 1
+
+/// Creates one uprobe_multi link (BPF_LINK_CREATE) of `program_fd` at `count` file offsets of
+/// `path`, each with its attach cookie; every process mapping the file hits them. Returns the
+/// link's file descriptor, or -errno.
+int CPeriscopeBPF_uprobe_multi_link(int program_fd, const char *path, const uint64_t *offsets,
+                                    const uint64_t *cookies, uint32_t count, uint32_t flags);
 #endif

@@ -58,6 +58,9 @@ public struct CaptureEvent: Sendable, Equatable {
     /// `.closed` only: other descriptors still hold the socket (inherited by a fork, passed
     /// with SCM_RIGHTS, dup'ed), so its connection goes on with whoever uses it next.
     public var socketStillOpen = false
+    /// Set for bytes of a TLS connection seen at its TLS library: the plaintext, or the
+    /// records the library moved on the socket. Nil for what a syscall moved otherwise.
+    public var tls: TLSLayer?
 
     public init(
         kind: Kind, timestamp: UInt64, pid: Int32, tid: Int32, fd: Int32,

@@ -101,7 +101,7 @@ public struct SpanMetrics: Sendable {
             attributes.append(Attribute("server.address", .string(span.peer.host)))
             attributes.append(Attribute("server.port", .int(Int(span.peer.port))))
         }
-        attributes.append(Attribute("url.scheme", .string("http")))
+        attributes.append(Attribute("url.scheme", .string(http.scheme)))
         if span.status == .error {
             attributes.append(Attribute("error.type", .string(http.statusCode.map(String.init) ?? "_OTHER")))
         }

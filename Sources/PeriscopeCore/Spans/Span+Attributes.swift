@@ -38,7 +38,7 @@ extension Span {
             let known = Self.isSemanticConventionMethod(http.method)
             visitor.visit("http.request.method", known ? http.method : "_OTHER")
             if !known { visitor.visit("http.request.method_original", http.method) }
-            visitor.visit("url.scheme", "http")
+            visitor.visit("url.scheme", http.scheme)
             visitor.visit("url.path", http.path)
             if let route = http.route { visitor.visit("http.route", route) }
             if let code = http.statusCode { visitor.visit("http.response.status_code", code) }

@@ -120,6 +120,8 @@ public struct HTTPDetails: Sendable, Equatable {
     public var userAgent: String?
     /// The `traceparent` header the request carried, verbatim.
     public var traceparent: String?
+    /// `https` when the exchange went over TLS (its plaintext read at the TLS library).
+    public var scheme = "http"
 
     public init(
         method: String, path: String, target: String, route: String? = nil, statusCode: Int? = nil,

@@ -73,6 +73,15 @@ struct TrackedConnection: Sendable {
     var joinsMidway: Bool
     /// The context the kernel carried in a TCP header option, for the connection's first request.
     var connectionKernelContext: KernelTraceContext?
+    /// Whether the connection carries TLS: its socket bytes are records (counted, not
+    /// decoded) and its plaintext, read at the TLS library, is what is decoded.
+    var encrypted = false
+    /// Plaintext bytes the process wrote and read through its TLS library.
+    var plaintextSent = 0
+    var plaintextReceived = 0
+    /// The first bytes looked like the start of a TLS handshake; they wait undecided until
+    /// the TLS library's probes confirm it, or the next bytes are decoded as usual.
+    var handshakeHeld = false
 
     /// Bytes a connection is held undetected at most.
     static let detectionLimit = 4096
@@ -129,11 +138,6 @@ struct TrackedConnection: Sendable {
         if local == .unspecified { local = event.local }
         if peer == .unspecified { peer = event.peer }
         let moved = max(0, event.totalLength)
-        switch direction {
-        case .egress: bytesSent += moved
-        case .ingress: bytesReceived += moved
-        }
-        guard moved > 0 else { return }
         // The captured prefix, and the syscall's last bytes when the capture kept them apart
         // (the last of the `gap` bytes: framing at the end of a long write, a chunk's CRLF or
         // the last chunk, for decoders that look).
@@ -141,6 +145,10 @@ struct TrackedConnection: Sendable {
         if event.payload.count > moved { tailCount = 0 }
         let payload = event.payload.dropLast(tailCount).prefix(moved)
         let tail = event.payload.suffix(tailCount)
+        guard takeTLS(event, direction: direction, moved: moved, payload: payload[...], configuration: configuration, into: &output) else { return }
+        guard moved > 0 else { return }
+        let decodedFrom = output.count
+        defer { if encrypted { Self.markHTTPS(&output, from: decodedFrom) } }
         let gap = moved - payload.count
         switch decoding {
         case .decoding(var decoder):
@@ -165,6 +173,70 @@ struct TrackedConnection: Sendable {
             decoding = .opaque(replyDirection: nil)  // keeps the held bytes uniquely referenced
             held.append(HeldBytes(direction: direction, payload: payload[...], gap: gap, tail: tail[...], timestamp: event.timestamp, tid: event.tid))
             detect(held, configuration: configuration, into: &output)
+        }
+    }
+
+    /// Counts `event`'s bytes where they belong; whether they are to be decoded. TLS records
+    /// (flagged by the kernel, or a handshake seen as a connection's first bytes) are counted
+    /// as the connection's bytes and never decoded; plaintext from the TLS library is decoded,
+    /// from the start of a fresh detection the first time.
+    private mutating func takeTLS(
+        _ event: CaptureEvent, direction: Direction, moved: Int, payload: ArraySlice<UInt8>,
+        configuration: ProtocolConfiguration, into output: inout [ProtocolOutput]
+    ) -> Bool {
+        if event.tls == .plaintext {
+            if !encrypted { startEncrypted() }
+            switch direction {
+            case .egress: plaintextSent += moved
+            case .ingress: plaintextReceived += moved
+            }
+            return true
+        }
+        switch direction {
+        case .egress: bytesSent += moved
+        case .ingress: bytesReceived += moved
+        }
+        if encrypted { return false }
+        if event.tls == .records {
+            startEncrypted()
+            return false
+        }
+        if case .undetected(let held) = decoding {
+            if held.isEmpty, moved > 0, TLSLayer.startsHandshake(payload) {
+                // Possibly TLS (servers peek at one byte first): held without detection, so
+                // that no connection context is decided on records.
+                handshakeHeld = true
+                decoding = .undetected([HeldBytes(direction: direction, payload: payload, gap: moved - payload.count, timestamp: event.timestamp, tid: event.tid)])
+                return false
+            }
+            if handshakeHeld {
+                // Cleartext after all (or a library not probed): detection as usual.
+                handshakeHeld = false
+                if let first = held.first, first.direction != direction {
+                    detect(held, configuration: configuration, into: &output)
+                    if case .undetected = decoding { decoding = .opaque(replyDirection: nil) }
+                }
+            }
+        }
+        return true
+    }
+
+    /// The connection turned out to carry TLS: what was held of its first bytes (records,
+    /// e.g. a server peeking at the handshake) is dropped and its plaintext will be detected afresh.
+    private mutating func startEncrypted() {
+        encrypted = true
+        handshakeHeld = false
+        if case .decoding = decoding { return }
+        let decodes = ProtocolRegistry.all.contains { $0.isEnabled(by: protocols) }
+        decoding = decodes ? .undetected([]) : .opaque(replyDirection: nil)
+    }
+
+    /// HTTP exchanges found on a TLS connection are `https`.
+    static func markHTTPS(_ output: inout [ProtocolOutput], from start: Int) {
+        for index in start..<output.count {
+            guard case .operation(var operation) = output[index], operation.http != nil else { continue }
+            operation.http?.scheme = "https"
+            output[index] = .operation(operation)
         }
     }
 
@@ -231,7 +303,9 @@ struct TrackedConnection: Sendable {
     mutating func finishDecoding(at timestamp: UInt64, reason: String, into output: inout [ProtocolOutput]) {
         guard case .decoding(var decoder) = decoding else { return }
         decoding = .opaque(replyDirection: nil)
+        let decodedFrom = output.count
         decoder.finish(at: timestamp, reason: reason, into: &output)
+        if encrypted { Self.markHTTPS(&output, from: decodedFrom) }
     }
 
     /// Requests were shed before `timestamp`: what the decoder holds is abandoned and the

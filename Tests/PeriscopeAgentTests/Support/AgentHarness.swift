@@ -66,6 +66,17 @@ final class AgentHarness: @unchecked Sendable {
         }
     }
 
+    /// Waits until the agent's log says `text`.
+    func waitForLog(_ text: String, timeout: Duration = .seconds(10)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while !process.errorLog.contains(text) {
+            guard ContinuousClock.now < deadline, process.isRunning else {
+                throw TestFailure("the agent never logged \(text):\n\(process.errorLog)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
     /// Sends SIGTERM, waits for a clean exit and returns the self-metrics it printed.
     @discardableResult
     func stop() throws -> [String: Int] {

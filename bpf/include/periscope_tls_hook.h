@@ -1,0 +1,100 @@
+/* The tracer's side of TLS capture, included by tracer.bpf.c before its transfers. A socket
+ * transfer made by a thread inside a probed TLS library call (bpf/tls.bpf.c marks it in
+ * `tls_calls`) is that library's records: the socket is remembered for the session, so
+ * that plaintext events carry the connection, and the transfer is reported with its
+ * length only, never copied or parsed. A write's plaintext is reported at the library's
+ * first socket write, when its bytes go out (as a cleartext write's are at its syscall),
+ * not at the call's return, which the peer's answer may overtake. */
+#ifndef PERISCOPE_TLS_HOOK_H
+#define PERISCOPE_TLS_HOOK_H
+
+#include "periscope_tls.h"
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, PERISCOPE_TLS_MAX_CALLS);
+    __type(key, __u32);
+    __type(value, struct periscope_tls_call);
+} tls_calls SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, PERISCOPE_TLS_MAX_SESSIONS);
+    __type(key, struct periscope_tls_session_key);
+    __type(value, struct periscope_tls_socket);
+} tls_sessions SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, PERISCOPE_TLS_COUNTER_COUNT);
+    __type(key, __u32);
+    __type(value, __u64);
+} tls_counters SEC(".maps");
+
+static __always_inline void tls_count(__u32 index)
+{
+    __u64 *value = bpf_map_lookup_elem(&tls_counters, &index);
+    if (value)
+        *value += 1;
+}
+
+/* Reports a write's plaintext on the socket `event` is about, reusing the event. */
+static __noinline int tls_report_write(struct periscope_event *event, __u64 buffer, __u64 requested,
+                                       const struct periscope_config *cfg)
+{
+    event->kind = PERISCOPE_EVENT_DATA;
+    event->direction = PERISCOPE_DIRECTION_EGRESS;
+    event->flags = PERISCOPE_EVENT_FLAG_TLS_PLAINTEXT;
+    event->total_len = requested > 0xffffffffULL ? 0xffffffffU : (__u32)requested;
+    event->captured_len = 0;
+    event->tail_len = 0;
+    if (!admit(event, cfg))
+        return 0;
+    __u32 length = capture_limit(cfg, (long)requested);
+    if (length > PERISCOPE_MAX_CAPTURE)
+        length = PERISCOPE_MAX_CAPTURE;
+    if (bpf_probe_read_user(event->payload, length, (const void *)buffer))
+        length = 0;
+    event->captured_len = length;
+    submit(event, length, cfg);
+    tls_count(PERISCOPE_TLS_COUNTER_PLAINTEXT);
+    return 0;
+}
+
+/* True when `event` (a transfer on a selected socket) is TLS records moved inside a
+ * library call; it has then been reported without payload. */
+static __always_inline bool tls_ciphertext(struct periscope_event *event, const struct periscope_config *cfg)
+{
+    __u32 tid = event->tid;
+    struct periscope_tls_call *call = bpf_map_lookup_elem(&tls_calls, &tid);
+    if (!call)
+        return false;
+    call->socket.socket_id = event->socket_id;
+    call->socket.fd = event->fd;
+    __builtin_memcpy(&call->socket.tuple, &event->tuple, sizeof(event->tuple));
+    call->seen_socket = 1;
+    bool write_starts = !call->reported && event->direction == PERISCOPE_DIRECTION_EGRESS &&
+        (call->function == PERISCOPE_TLS_SSL_WRITE || call->function == PERISCOPE_TLS_SSL_WRITE_EX);
+    __u64 buffer = call->buffer;
+    __u64 requested = call->requested;
+    struct periscope_tls_session_key key = {.session = call->session, .pid = event->pid};
+    if (write_starts)
+        call->reported = 1;
+    event->flags |= PERISCOPE_EVENT_FLAG_TLS_CIPHERTEXT;
+    event->captured_len = 0;
+    event->tail_len = 0;
+    submit(event, 0, cfg);
+    tls_count(PERISCOPE_TLS_COUNTER_CIPHERTEXT);
+    if (!write_starts || requested == 0)
+        return true;
+    struct periscope_tls_socket *known = bpf_map_lookup_elem(&tls_sessions, &key);
+    if (known && known->pending_write == (__u32)requested) {
+        /* The retry of a write already reported. */
+        known->pending_write = 0;
+        return true;
+    }
+    tls_report_write(event, buffer, requested, cfg);
+    return true;
+}
+
+#endif

@@ -1,0 +1,118 @@
+/* Plaintext at the TLS library: uprobes at the entry and return of OpenSSL's
+ * SSL_read/SSL_read_ex/SSL_write/SSL_write_ex (and SSL_do_handshake, which only learns
+ * the session's socket), attached by the agent once per library file that traced
+ * processes map, through uprobe_multi links (each probe's function is its attach cookie).
+ *
+ * The tracer's own programs and maps come with the include; the agent loads only the
+ * programs below from this object and hands it the tracer's maps, so plaintext events go
+ * into the same ring buffer, through the same selection and overload shedding, as the
+ * socket's own. Which socket a session uses is learnt from the socket transfers its calls
+ * make (periscope_tls_hook.h) and remembered per session for calls served from the
+ * library's buffers. */
+#include "tracer.bpf.c"
+
+SEC("uprobe")
+int periscope_tls_enter(struct pt_regs *ctx)
+{
+    __u64 id = bpf_get_current_pid_tgid();
+    struct periscope_config *cfg = current_config();
+    if (!cfg || !pid_selected(id >> 32, cfg))
+        return 0;
+    struct periscope_tls_call call = {};
+    call.function = (__u32)bpf_get_attach_cookie(ctx);
+    call.session = USER_ARG0(ctx);
+    call.buffer = USER_ARG1(ctx);
+    call.requested = USER_ARG2(ctx);
+    if (call.function == PERISCOPE_TLS_SSL_READ || call.function == PERISCOPE_TLS_SSL_WRITE)
+        call.requested = (__u64)(int)call.requested > 0 ? (__u64)(int)call.requested : 0;
+    if (call.function == PERISCOPE_TLS_SSL_READ_EX || call.function == PERISCOPE_TLS_SSL_WRITE_EX)
+        call.length_out = USER_ARG3(ctx);
+    __u32 tid = (__u32)id;
+    if (bpf_map_update_elem(&tls_calls, &tid, &call, BPF_ANY))
+        tls_count(PERISCOPE_TLS_COUNTER_CALLS_LOST);
+    return 0;
+}
+
+SEC("uprobe")
+int periscope_tls_return(struct pt_regs *ctx)
+{
+    __u64 id = bpf_get_current_pid_tgid();
+    __u32 tid = (__u32)id;
+    struct periscope_tls_call *entry = bpf_map_lookup_elem(&tls_calls, &tid);
+    if (!entry)
+        return 0;
+    struct periscope_tls_call call = *entry;
+    bpf_map_delete_elem(&tls_calls, &tid);
+    struct periscope_tls_session_key key = {.session = call.session, .pid = id >> 32};
+    struct periscope_tls_socket socket;
+    long ret = (long)USER_RET(ctx);
+    bool write = call.function == PERISCOPE_TLS_SSL_WRITE || call.function == PERISCOPE_TLS_SSL_WRITE_EX;
+    if (call.seen_socket) {
+        socket = call.socket;
+        /* A write reported at its first socket write that did not finish is retried with
+         * the same length: that retry is not reported again. */
+        bool finished = call.function == PERISCOPE_TLS_SSL_WRITE ? (int)ret > 0 : (int)ret == 1;
+        if (write) {
+            socket.pending_write = call.reported && !finished ? (__u32)call.requested : 0;
+        } else {
+            struct periscope_tls_socket *known = bpf_map_lookup_elem(&tls_sessions, &key);
+            socket.pending_write = known ? known->pending_write : 0;
+        }
+        bpf_map_update_elem(&tls_sessions, &key, &socket, BPF_ANY);
+        if (write && call.reported)
+            return 0;
+    } else {
+        struct periscope_tls_socket *known = bpf_map_lookup_elem(&tls_sessions, &key);
+        if (!known) {
+            if (call.function != PERISCOPE_TLS_SSL_HANDSHAKE && call.function != PERISCOPE_TLS_SSL_SHUTDOWN)
+                tls_count(PERISCOPE_TLS_COUNTER_UNBOUND);
+            return 0;
+        }
+        socket = *known;
+    }
+    __u64 moved = 0;
+    __u8 direction = PERISCOPE_DIRECTION_INGRESS;
+    switch (call.function) {
+    case PERISCOPE_TLS_SSL_WRITE:
+        direction = PERISCOPE_DIRECTION_EGRESS;
+        /* fallthrough */
+    case PERISCOPE_TLS_SSL_READ:
+        if ((int)ret <= 0)
+            return 0;
+        moved = (__u64)(int)ret;
+        break;
+    case PERISCOPE_TLS_SSL_WRITE_EX:
+        direction = PERISCOPE_DIRECTION_EGRESS;
+        /* fallthrough */
+    case PERISCOPE_TLS_SSL_READ_EX:
+        if ((int)ret != 1 || !call.length_out)
+            return 0;
+        if (bpf_probe_read_user(&moved, sizeof(moved), (const void *)call.length_out) || moved == 0)
+            return 0;
+        break;
+    default:
+        return 0;
+    }
+    struct periscope_config *cfg = current_config();
+    if (!cfg)
+        return 0;
+    struct periscope_event *event = start_event(PERISCOPE_EVENT_DATA, socket.fd);
+    if (!event)
+        return 0;
+    event->socket_id = socket.socket_id;
+    __builtin_memcpy(&event->tuple, &socket.tuple, sizeof(event->tuple));
+    event->direction = direction;
+    event->total_len = moved > 0xffffffffULL ? 0xffffffffU : (__u32)moved;
+    event->flags = PERISCOPE_EVENT_FLAG_TLS_PLAINTEXT;
+    if (!admit(event, cfg))
+        return 0;
+    __u32 length = capture_limit(cfg, (long)moved);
+    if (length > PERISCOPE_MAX_CAPTURE)
+        length = PERISCOPE_MAX_CAPTURE;
+    if (bpf_probe_read_user(event->payload, length, (const void *)call.buffer))
+        length = 0;
+    event->captured_len = length;
+    submit(event, length, cfg);
+    tls_count(PERISCOPE_TLS_COUNTER_PLAINTEXT);
+    return 0;
+}
