@@ -13,6 +13,8 @@
 # measures the node-wide tax: the programs attached, nothing selected, nginx saturated. The
 # last one weighs trace context in traffic: both ends traced and saturated, with `propagation:
 # none` against the default, where the kernel writes traceparent into each of wrk's requests.
+# The HTTPS rows run the same loads against nginx over TLS, wrk's and nginx's plaintext read
+# at OpenSSL by the agent's uprobes (both ends traced).
 #   BENCH_SECONDS (default 8)  BENCH_ROUNDS (default 2)  BENCH_AGENT_ARGS (extra arguments)
 #   BENCH_SCRATCH_PATH (default .build-static)
 # The agent is built as its image builds it: release, Swift runtime linked statically.
@@ -30,11 +32,13 @@ rounds=${BENCH_ROUNDS:-2}
 paced_connections=${BENCH_PACED_CONNECTIONS:-50}
 pace_ms=${BENCH_PACE_MS:-2}
 port=18600
+tls_port=18601
 
 work="$(mktemp -d /tmp/periscope-bench.XXXXXX)"
 stats_before=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null || echo 0)
 cleanup() {
   [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+  [ -f "$work/tls/nginx.pid" ] && kill "$(cat "$work/tls/nginx.pid")" 2>/dev/null || true
   [ -n "${agent_pid:-}" ] && kill "$agent_pid" 2>/dev/null || true
   wait 2>/dev/null || true
   sysctl -q -w kernel.bpf_stats_enabled="$stats_before" >/dev/null 2>&1 || true
@@ -43,17 +47,19 @@ cleanup() {
 trap cleanup EXIT
 sysctl -q -w kernel.bpf_stats_enabled=1 >/dev/null
 start_nginx "$work" "$port"
+start_nginx_tls "$work" "$tls_port"
 echo "ports: [$port]" > "$work/both.yaml"
 printf 'ports: [%s]\npropagation: none\n' "$port" > "$work/quiet.yaml"
+echo "ports: [$tls_port]" > "$work/https.yaml"
 echo 'executables: ["nginx"]' > "$work/server.yaml"
 echo 'executables: ["/nonexistent/periscope-bench"]' > "$work/none.yaml"
 echo "function delay() return $pace_ms end" > "$work/pace.lua"
 
-# run_wrk saturating|paced: prints "requests_per_second p99_milliseconds total_requests".
+# run_wrk saturating|paced [URL]: prints "requests_per_second p99_milliseconds total_requests".
 run_wrk() {
   local shape=(-c16)
   [ "$1" = paced ] && shape=(-c"$paced_connections" -s "$work/pace.lua")
-  wrk -t1 "${shape[@]}" -d"${seconds}s" --latency "http://127.0.0.1:$port/" > "$work/wrk.txt"
+  wrk -t1 "${shape[@]}" -d"${seconds}s" --latency "${2:-http://127.0.0.1:$port/}" > "$work/wrk.txt"
   awk '
     /Requests\/sec:/ { rps = $2 }
     /^ +99%/ { v = $2; unit = v; sub(/[0-9.]+/, "", unit); sub(/[a-z]+$/, "", v)
@@ -87,8 +93,9 @@ declare -A results
 rss_kb=0
 # measure MODE SHAPE ROUND: one run without and one with the agent; appends to results[MODE,SHAPE,*].
 measure() {
-  local mode=$1 shape=$2 round=$3 rps p99 total user0 sys0 user1 sys1 bpf0 bpf1 hwm key="$1,$2"
-  read -r rps p99 _ < <(run_wrk "$shape")
+  local mode=$1 shape=$2 round=$3 rps p99 total user0 sys0 user1 sys1 bpf0 bpf1 hwm key="$1,$2" url=
+  [ "$mode" = https ] && url="https://127.0.0.1:$tls_port/"
+  read -r rps p99 _ < <(run_wrk "$shape" "$url")
   results[$key,base_rps]+=" $rps"; results[$key,base_p99]+=" $p99"
   echo "$mode $shape round $round without agent: $rps req/s, p99 ${p99} ms" >&2
 
@@ -97,7 +104,7 @@ measure() {
   agent_pid=$!
   for _ in $(seq 200); do grep -q agent.ready "$work/agent.log" && break; sleep 0.05; done
   read -r user0 sys0 < <(cpu_split "$agent_pid"); bpf0=$(bpf_run_ns)
-  read -r rps p99 total < <(run_wrk "$shape")
+  read -r rps p99 total < <(run_wrk "$shape" "$url")
   sleep 0.5
   read -r user1 sys1 < <(cpu_split "$agent_pid"); bpf1=$(bpf_run_ns)
   hwm=$(awk '/VmHWM/ { print $2 }' "/proc/$agent_pid/status")
@@ -110,13 +117,13 @@ measure() {
   results[$key,lost]+=" $(awk '/periscope_events_lost/ { print $2 }' "$work/agent.log" | tail -1)"
   results[$key,missed]+=" $(awk '/periscope_callers_missed/ { print $2 }' "$work/agent.log" | tail -1)"
   results[$key,injected]+=" $(awk -v n="$total" '/periscope_propagation_headers_injected/ { v = $2 } END { printf "%.3f", v / n }' "$work/agent.log")"
-  [ "$mode" = both ] && results[$key,parented]+=" $(parented "$work/spans.json")"
+  [ "$mode" = both ] || [ "$mode" = https ] && results[$key,parented]+=" $(parented "$work/spans.json")"
   echo "$mode $shape round $round with agent:    $rps req/s, p99 ${p99} ms" >&2
   grep -E "periscope_(events_read|events_lost|spans_emitted|callers_late|callers_missed)" "$work/agent.log" | sed 's/^/    /' >&2
 }
 
 for round in $(seq "$rounds"); do
-  for mode in both server; do
+  for mode in both server https; do
     measure "$mode" paced "$round"
     measure "$mode" saturating "$round"
   done
@@ -146,6 +153,8 @@ report both,paced "both ends traced, paced: wrk -t1 -c$paced_connections, one re
 report both,saturating "both ends traced, saturating: wrk -t1 -c16, closed loop"
 report server,paced "nginx only, paced"
 report server,saturating "nginx only, saturating"
+report https,paced "HTTPS, both ends traced (plaintext at OpenSSL), paced"
+report https,saturating "HTTPS, both ends traced (plaintext at OpenSSL), saturating"
 report none,saturating "node-wide tax: programs attached, nothing selected, nginx saturated"
 echo
 echo "trace context in traffic: both ends traced, saturating, traceparent written into wrk's requests vs propagation: none"

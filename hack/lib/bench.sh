@@ -27,6 +27,37 @@ CONF
   return 1
 }
 
+# start_nginx_tls WORK PORT: the same nginx answer over HTTPS (TLS 1.3, a self-signed
+# certificate) on 127.0.0.1:PORT, its files under WORK/tls (pid in WORK/tls/nginx.pid).
+start_nginx_tls() {
+  local work=$1/tls port=$2
+  mkdir -p "$work/body" "$work/proxy"
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/key.pem" -out "$work/cert.pem" \
+    -days 2 -subj /CN=127.0.0.1 2>/dev/null
+  cat > "$work/nginx.conf" <<CONF
+worker_processes 1;
+pid $work/nginx.pid;
+error_log $work/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $work/body;
+    proxy_temp_path $work/proxy;
+    keepalive_requests 1000000;
+    server {
+        listen 127.0.0.1:$port ssl;
+        ssl_certificate $work/cert.pem;
+        ssl_certificate_key $work/key.pem;
+        location / { return 200 "hello from nginx\n"; }
+    }
+}
+CONF
+  nginx -c "$work/nginx.conf" -p "$work"
+  for _ in $(seq 50); do curl -sk -o /dev/null "https://127.0.0.1:$port/" && return 0; sleep 0.1; done
+  echo "nginx did not start on port $port (TLS)" >&2
+  return 1
+}
+
 # cpu_seconds PID: user + system CPU time of a process, in seconds.
 cpu_seconds() {
   awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); print ($12 + $13) / hz }' "/proc/$1/stat"
