@@ -69,7 +69,8 @@ measure() {
   echo "$workload round $round without agent: $rate ops/s" >&2
   "$agent" --config "$work/$workload.yaml" --output json > "$work/spans.json" 2> "$work/agent.log" &
   agent_pid=$!
-  for _ in $(seq 200); do grep -q agent.ready "$work/agent.log" && break; sleep 0.05; done
+  for _ in $(seq 1200); do grep -q agent.ready "$work/agent.log" && break; sleep 0.05; done
+  grep -q agent.ready "$work/agent.log" || { echo "bench-db: the agent did not become ready" >&2; cat "$work/agent.log" >&2; exit 1; }
   read -r user0 sys0 < <(cpu_split "$agent_pid")
   read -r rate ops < <(run_load "$workload")
   sleep 0.5
