@@ -16,6 +16,7 @@ let fuzzers = [
     "FuzzMySQL",
     "FuzzRedis",
     "FuzzPolicy",
+    "FuzzELF",
 ]
 
 let package = Package(
