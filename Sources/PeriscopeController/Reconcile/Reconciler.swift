@@ -113,6 +113,9 @@ public struct Reconciler: Sendable {
             pendingDeletes.remove(name)
             pendingSpecs[name] = nil
             decidedSpecs[name] = nil
+            // The object of an existing node is written anew; that of a node that is gone (the
+            // echo of this controller's delete) needs nothing.
+            guard resolution.nodes.contains(name) else { return }
             resolution.dirtyNodes.insert(name)
             resolution.dirtyPolicies.formUnion(resolution.policies(onNode: name))
         }

@@ -40,23 +40,50 @@ struct IncrementalResolutionTests {
         return differences
     }
 
+    /// What the server holds against a full resolution of it: node objects and statuses.
+    static func serverDifferences(_ cluster: LaggingCluster) -> [String] {
+        let full = PolicyResolution(cluster.state)
+        var objects: [String: NodeInstrumentation] = [:]
+        for object in cluster.state.nodeInstrumentations { objects[object.metadata.name!] = object }
+        var differences: [String] = []
+        if objects.mapValues(\.spec) != full.desired { differences.append("node objects") }
+        for policy in cluster.state.policies {
+            let status = InstrumentationPolicyReconciler.status(of: policy, resolution: full, existing: objects, previous: policy.status, now: "later")
+            if !InstrumentationPolicyReconciler.sameState(status, policy.status) { differences.append("status of \(policy.policyKey)") }
+        }
+        return differences
+    }
+
     @Test(arguments: seeds)
     func matchesTheFullResolutionAfterEveryChange(seed: UInt64) {
         var random = RandomCluster(seed: seed)
-        var state = random.state()
+        var cluster = LaggingCluster(random.state())
         var reconciler = Reconciler()
-        for change in reconciler.changes(to: state) {
+        for change in reconciler.changes(to: cluster.state) {
             reconciler.observe(change)
             #expect(Self.differences(reconciler.resolution).isEmpty, "seed \(seed), building")
         }
         for step in 0..<200 {
-            let change = random.change(&state)
-            reconciler.observe(change)
+            if random.chance(0.1) {
+                cluster.agentApplies(on: random.pick(RandomCluster.nodeNames), error: random.chance(0.2) ? "attach failed" : nil)
+            } else {
+                cluster.apply(random.change(&cluster.state))
+            }
+            cluster.deliverAll(to: &reconciler)
             let differences = Self.differences(reconciler.resolution)
-            #expect(differences.isEmpty, "seed \(seed), step \(step), after \(change): \(differences)")
+            #expect(differences.isEmpty, "seed \(seed), step \(step): \(differences)")
             if !differences.isEmpty { return }
-            #expect(reconciler.changes(to: state).allSatisfy { if case .nodeInstrumentation = $0 { true } else { false } }, "the same objects held")
+            // Decided and written at once, each echo observed at once: only what the change can
+            // affect is looked at, and that must be enough for the server to hold the full result.
+            for action in reconciler.decide(now: "T\(step)") {
+                reconciler.record(cluster.carryOut(action))
+                cluster.deliverAll(to: &reconciler)
+            }
+            let server = Self.serverDifferences(cluster)
+            #expect(server.isEmpty && !reconciler.hasWork, "seed \(seed), step \(step): \(server)")
+            if !server.isEmpty { return }
         }
+        #expect(cluster.repeatedWrites.isEmpty, "seed \(seed): \(cluster.repeatedWrites)")
     }
 
     @Test(arguments: seeds)
@@ -110,14 +137,7 @@ struct IncrementalResolutionTests {
         #expect(cluster.repeatedWrites.isEmpty, "seed \(seed): writes that changed nothing: \(cluster.repeatedWrites)")
 
         // The server holds the full resolution of what it holds, and the statuses it implies.
-        let full = PolicyResolution(cluster.state)
-        var objects: [String: NodeInstrumentation] = [:]
-        for object in cluster.state.nodeInstrumentations { objects[object.metadata.name!] = object }
-        #expect(objects.mapValues(\.spec) == full.desired, "seed \(seed): node objects")
-        for policy in cluster.state.policies {
-            let status = InstrumentationPolicyReconciler.status(of: policy, resolution: full, existing: objects, previous: policy.status, now: "later")
-            #expect(InstrumentationPolicyReconciler.sameState(status, policy.status), "seed \(seed): status of \(policy.policyKey)")
-        }
+        #expect(Self.serverDifferences(cluster).isEmpty, "seed \(seed): \(Self.serverDifferences(cluster))")
         // Level-triggered: a fresh reconciler on this cluster has nothing to write.
         var fresh = Reconciler()
         #expect(fresh.reconcile(cluster.state, now: "later").isEmpty, "seed \(seed): a fresh controller writes nothing")
