@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what building, the demo and the tests need on Debian 12: libbpf, libyaml, clang's BPF
 # target comes with the Swift toolchain, the real peers (nginx, haproxy, curl, python3 and its requests,
-# wrk), bpftool and binutils (hack/images.sh strips the binaries). Idempotent: does nothing
+# wrk; Node, Java, Go, Ruby's WEBrick and python's websockets for the connection lifecycle
+# tests), bpftool and binutils (hack/images.sh strips the binaries). Idempotent: does nothing
 # when everything is present.
 set -euo pipefail
 
-packages=(libbpf-dev libelf-dev libyaml-dev zlib1g-dev libcurl4-openssl-dev pkg-config bpftool nginx-light haproxy curl wrk python3 python3-venv python3-requests iproute2 openssl binutils nghttp2-server nghttp2-client redis-server redis-tools postgresql postgresql-contrib mariadb-server mariadb-client)
+packages=(libbpf-dev libelf-dev libyaml-dev zlib1g-dev libcurl4-openssl-dev pkg-config bpftool nginx-light haproxy curl wrk python3 python3-venv python3-requests iproute2 openssl binutils nghttp2-server nghttp2-client redis-server redis-tools postgresql postgresql-contrib mariadb-server mariadb-client nodejs openjdk-17-jdk-headless golang-go ruby ruby-webrick python3-websockets)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -31,7 +31,9 @@ public struct AgentConfiguration: Sendable {
     public var policyCheckInterval: Duration
     /// How often /proc is rescanned to catch processes whose start was missed.
     public var processRescanInterval: Duration
-    /// Connections idle this long are forgotten (their pending spans are emitted).
+    /// Connections idle this long whose process no longer holds their socket are ended
+    /// (their pending spans are emitted); one still held is checked again as long after
+    /// (`--idle-timeout`, seconds).
     public var idleConnectionTimeout: Duration
     /// How long a server request read before its traced caller's context arrived waits
     /// for it, and the most finished spans waiting so (`--reorder-window`).

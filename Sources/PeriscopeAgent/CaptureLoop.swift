@@ -114,7 +114,9 @@ final class CaptureLoop {
             if now >= nextHousekeeping {
                 nextHousekeeping = now + 1_000_000_000
                 tracker.clock = MonotonicClock.mapping()
-                emit(tracker.expireIdle(now: now, idleNanos: configuration.idleConnectionTimeout.nanoseconds))
+                emit(tracker.expireIdle(now: now, idleNanos: configuration.idleConnectionTimeout.nanoseconds) { [procfs] pid, fd in
+                    procfs.holdsSocket(pid: pid, fd: fd)
+                })
                 publishMetrics()
                 ProcessMemory.trim()
             }

@@ -54,6 +54,14 @@ public struct ProcFS: Sendable {
         return path
     }
 
+    /// Whether descriptor `fd` of `pid` is a socket now.
+    public func holdsSocket(pid: Int32, fd: Int32) -> Bool {
+        var buffer = [CChar](repeating: 0, count: 64)
+        let count = readlink("\(root)/\(pid)/fd/\(fd)", &buffer, buffer.count - 1)
+        guard count > 0 else { return false }
+        return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self).hasPrefix("socket:")
+    }
+
     private func read(_ path: String) -> String? {
         guard let bytes = System.readFile(path, limit: 4096), !bytes.isEmpty else { return nil }
         return String(decoding: bytes, as: UTF8.self)

@@ -80,6 +80,9 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The host's cgroup v2 hierarchy, where the program that writes trace context into traced processes' traffic attaches (default: the first cgroup2 mount).", valueName: "path"))
     var cgroupPath: String?
 
+    @Option(name: .long, help: ArgumentHelp("Seconds without traffic after which a connection whose process no longer holds its socket is ended (one whose end was not seen); a keep-alive connection still held stays one connection.", valueName: "seconds"))
+    var idleTimeout: Double = 300
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -154,6 +157,7 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
         let agent = Agent(
             configuration: AgentConfiguration(
                 policyPath: config, output: format ?? .text, ringBufferBytes: ringBufferBytes,
+                idleConnectionTimeout: .milliseconds(Int64(max(idleTimeout, 0.001) * 1000)),
                 traces: TraceLinker.Configuration(reorderWindowNanos: UInt64(reorderWindow * 1e6)),
                 cgroupPath: cgroupPath
             ),

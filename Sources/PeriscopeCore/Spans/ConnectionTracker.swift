@@ -138,12 +138,21 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
     }
 
     /// Ends connections without activity for `idleNanos`, as of `now`; they end at their last activity.
-    public mutating func expireIdle(now: UInt64, idleNanos: UInt64) -> [Span] {
+    /// `stillOpen(pid, fd)` says whether the process still holds a socket there: a keep-alive
+    /// connection idle between requests stays one connection, checked again an idle period
+    /// later; expiry is for connections whose end was not seen.
+    public mutating func expireIdle(
+        now: UInt64, idleNanos: UInt64, stillOpen: (_ pid: Int32, _ fd: Int32) -> Bool = { _, _ in false }
+    ) -> [Span] {
         let idle = connections.all
-            .filter { now >= $0.lastActivity && now - $0.lastActivity >= idleNanos }
+            .filter { now >= $0.idleSince && now - $0.idleSince >= idleNanos }
             .sorted(by: TrackedConnection.openedBefore)
         var spans: [Span] = []
         for connection in idle {
+            if stillOpen(connection.pid, connection.fd), let handle = connections.handle(pid: connection.pid, fd: connection.fd) {
+                connections.slots[handle].confirmedOpen = now
+                continue
+            }
             _ = remove(pid: connection.pid, fd: connection.fd)
             finish(connection, at: connection.lastActivity, reason: ConnectionEndReason.idle, into: &spans)
         }

@@ -51,6 +51,10 @@ struct TrackedConnection: Sendable {
     /// When the connection was opened or first seen (monotonic).
     var start: UInt64
     var lastActivity: UInt64
+    /// When the process was last seen to still hold the socket while it was idle.
+    var confirmedOpen: UInt64 = 0
+    /// Since when the connection counts as idle.
+    var idleSince: UInt64 { max(lastActivity, confirmedOpen) }
     var bytesSent = 0
     var bytesReceived = 0
     /// Operations that gave spans.

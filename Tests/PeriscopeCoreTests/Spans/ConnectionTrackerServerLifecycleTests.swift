@@ -168,4 +168,24 @@ import Testing
         #expect(sessions[.server]?.endTimeUnixNano == unix(60))
         #expect(tracker.counters.decodeErrors == 0)
     }
+
+    /// A keep-alive connection idle for longer than the idle timeout between two requests is
+    /// one connection while its process still holds the socket; it expires once it does not.
+    @Test func idleKeepAliveConnectionStillHeldStaysOneConnection() {
+        let c = Connection()
+        var tracker = makeTracker()
+        var spans = tracker.run([c.opened(.server, at: 1), c.read("GET /a HTTP/1.1\r\n\r\n", at: 2), c.write("HTTP/1.1 204 No Content\r\n\r\n", at: 3)])
+        var held = true
+        for minute: UInt64 in 1...5 {
+            spans += tracker.expireIdle(now: minute * 60_000_000_000, idleNanos: 30_000_000_000) { _, _ in held }
+        }
+        #expect(tracker.counters.openConnections == 1)
+        spans += tracker.run([c.read("GET /b HTTP/1.1\r\n\r\n", at: 301_000_000_000), c.write("HTTP/1.1 204 No Content\r\n\r\n", at: 301_000_000_001)])
+        #expect(spans.map(\.kind) == [.server, .server])
+        #expect(spans.map(\.http?.path) == ["/a", "/b"])
+        held = false
+        spans = tracker.expireIdle(now: 400_000_000_000, idleNanos: 30_000_000_000) { _, _ in held }
+        #expect(spans.isEmpty, "an HTTP connection that gave spans leaves none when it ends")
+        #expect(tracker.counters.openConnections == 0)
+    }
 }
