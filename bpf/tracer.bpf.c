@@ -26,12 +26,15 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define KCAST(type, ptr) ((struct type *)(ptr))
 #define CURRENT_TASK() ((struct task_struct *)bpf_get_current_task())
 #define SYS_EXIT_SECTION "raw_tracepoint/sys_exit"
+/* The verifier's budget for this variant holds fewer iovec entries per syscall. */
+#define IOV_ENTRIES 16
 #else
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 #define KREAD(ptr, field) ((ptr)->field)
 #define KCAST(type, ptr) ((struct type *)bpf_rdonly_cast((ptr), bpf_core_type_id_kernel(struct type)))
 #define CURRENT_TASK() bpf_get_current_task_btf()
 #define SYS_EXIT_SECTION "tp_btf/sys_exit"
+#define IOV_ENTRIES PERISCOPE_MAX_IOV
 #endif
 
 #define AF_INET 2
@@ -450,7 +453,7 @@ static __always_inline bool copy_tail_part(struct periscope_event *event, __u32 
     return !bpf_probe_read_user(&event->payload[at], size, (const void *)(base + used - size));
 }
 
-/* readv/writev/recvmsg/sendmsg: up to PERISCOPE_MAX_IOV buffers, copied back to back, and
+/* readv/writev/recvmsg/sendmsg: up to IOV_ENTRIES buffers, copied back to back, and
  * the last bytes moved, from the last three buffers at most (a writer's framing comes in
  * buffers of its own: Node writes a chunk as [size, CRLF, data, CRLF]). */
 static __noinline int emit_data_iov(const struct transfer *t, const struct periscope_config *cfg)
@@ -467,7 +470,7 @@ static __noinline int emit_data_iov(const struct transfer *t, const struct peris
     /* The entry holding the last byte moved, its index and how many of its bytes were moved. */
     __u64 base0 = 0, used0 = 0;
     __u32 last = 0;
-    for (int i = 0; i < PERISCOPE_MAX_IOV; i++) {
+    for (int i = 0; i < IOV_ENTRIES; i++) {
         if (i >= iov_count)
             break;
         struct periscope_iovec entry;

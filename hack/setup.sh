@@ -19,10 +19,11 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # The OTLP receiver and Prometheus parser the export tests use decode with the official
 # Python packages, kept in their own virtual environment, with the database drivers the
-# database tests run (psycopg over Debian's libpq, PyMySQL, redis-py).
+# database tests run (psycopg over Debian's libpq, PyMySQL, redis-py) and the HTTP/2 and
+# gRPC peers (hypercorn, httpx, grpcio).
 python_venv=/opt/periscope/venv
-python_packages=(opentelemetry-proto prometheus_client psycopg PyMySQL redis)
-if ! "$python_venv/bin/python" -c "import opentelemetry.proto, prometheus_client, psycopg, pymysql, redis" 2>/dev/null; then
+python_packages=(opentelemetry-proto prometheus_client psycopg PyMySQL redis hypercorn 'httpx[http2]' grpcio)
+if ! "$python_venv/bin/python" -c "import opentelemetry.proto, prometheus_client, psycopg, pymysql, redis, hypercorn, httpx, h2, grpc" 2>/dev/null; then
   echo "setup: installing ${python_packages[*]} into $python_venv" >&2
   /usr/bin/python3 -m venv "$python_venv"
   "$python_venv/bin/pip" install -q --disable-pip-version-check "${python_packages[@]}"

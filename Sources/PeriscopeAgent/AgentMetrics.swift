@@ -1,4 +1,5 @@
 import Logging
+import PeriscopeCore
 
 /// The agent's view of its own health.
 public struct AgentMetrics: Sendable, Equatable {
@@ -17,6 +18,8 @@ public struct AgentMetrics: Sendable, Equatable {
     /// Traffic decoders do not read by design (an encrypted or compressed session, a
     /// replication stream, a message pushed to a subscriber): not errors.
     public var opaqueTraffic: UInt64 = 0
+    /// `decodeErrors` by protocol and reason.
+    public var decodeErrorsByKind: [ConnectionTrackerCounters.DecodeErrorKind: UInt64] = [:]
     /// Spans printed or exported.
     public var spansEmitted: UInt64 = 0
     /// Spans dropped by sampling.
@@ -95,6 +98,9 @@ public struct AgentMetrics: Sendable, Equatable {
             ("malformed_records", "\(malformedRecords)"),
             ("events_from_excluded", "\(eventsFromExcluded)"),
             ("decode_errors", "\(decodeErrors)"),
+        ] + decodeErrorsByKind.sorted { $0.key < $1.key }.map {
+            ("decode_errors{protocol=\"\($0.key.protocol)\",reason=\"\($0.key.reason)\"}", "\($0.value)")
+        } + [
             ("opaque_traffic", "\(opaqueTraffic)"),
             ("spans_emitted", "\(spansEmitted)"),
             ("spans_sampled_out", "\(spansSampledOut)"),

@@ -343,6 +343,7 @@ final class CaptureLoop {
         metrics.eventsShed = kernel.shedEvents
         metrics.decodeErrors = UInt64(tracker.counters.decodeErrors)
         metrics.opaqueTraffic = UInt64(tracker.counters.opaque)
+        metrics.decodeErrorsByKind = tracker.counters.decodeErrorsByKind.mapValues { UInt64($0) }
         metrics.connectionsEvicted = UInt64(tracker.counters.connectionsEvicted)
         let pipelineCounters = self.pipelineCounters
         metrics.spansSampledOut = UInt64(pipelineCounters.sampledOut)

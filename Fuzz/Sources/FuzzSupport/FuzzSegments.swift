@@ -75,8 +75,12 @@ public func checkOutput(_ output: [ProtocolOutput], announced: inout Set<UInt64>
             }
         case .decodeError(let reason), .opaque(let reason):
             fuzzCheck(!reason.isEmpty, "empty decode error reason")
-        case .lostSync, .upgraded:
+        case .lostSync:
             break
+        case .upgraded(let upgrade):
+            if let id = upgrade.operation?.exchangeID, !unannounced.contains(id) {
+                fuzzCheck(announced.remove(id) != nil, "upgraded exchange \(id) never announced")
+            }
         }
     }
 }

@@ -25,8 +25,8 @@ public enum AgentHealthMetrics {
             counter("periscope.agent.events.lost", "{event}", "Kernel events lost because the ring buffer was full.", [([], agent.eventsLost)]),
             counter("periscope.agent.shed", "{item}", "Connections and requests not captured because the agent was behind (whole exchanges only).",
                     [([Attribute("kind", .string("connection"))], agent.connectionsShed), ([Attribute("kind", .string("request"))], agent.requestsShed)]),
-            counter("periscope.agent.decode.errors", "{error}", "Bytes that could not be decoded as the protocol they claimed to be.",
-                    [([], agent.decodeErrors + agent.malformedRecords)]),
+            counter("periscope.agent.decode.errors", "{error}", "Bytes that could not be decoded as the protocol they claimed to be, by protocol and reason.",
+                    decodeErrorPoints(agent)),
             counter("periscope.agent.decode.opaque", "{item}", "Traffic decoders do not read by design: encrypted or compressed sessions, replication streams, pushed messages.",
                     [([], agent.opaqueTraffic)]),
             counter("periscope.agent.spans.emitted", "{span}", "Spans sampled and handed to the outputs.", [([], agent.spansEmitted)]),
@@ -50,5 +50,17 @@ public enum AgentHealthMetrics {
             ]
         }
         return result
+    }
+
+    /// One point per protocol and reason, and the kernel's records that were not an event.
+    static func decodeErrorPoints(_ agent: AgentMetrics) -> [([Attribute], UInt64)] {
+        let attributes = { (protocolName: String, reason: String) in
+            [Attribute("protocol", .string(protocolName)), Attribute("reason", .string(reason))]
+        }
+        var points = agent.decodeErrorsByKind.sorted { $0.key < $1.key }.map { (attributes($0.key.protocol, $0.key.reason), $0.value) }
+        let unlabelled = agent.decodeErrors - min(agent.decodeErrors, agent.decodeErrorsByKind.values.reduce(0, +))
+        if unlabelled > 0 || points.isEmpty { points.append(([], unlabelled)) }
+        if agent.malformedRecords > 0 { points.append((attributes("none", "malformed_record"), agent.malformedRecords)) }
+        return points
     }
 }

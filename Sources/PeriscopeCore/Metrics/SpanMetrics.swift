@@ -1,5 +1,5 @@
 /// RED metrics computed from spans: HTTP request durations and body sizes per server
-/// and client, database client operation durations, TCP connection durations and bytes. It sees every span the policy
+/// and client, database client operation durations, RPC (gRPC) call durations, TCP connection durations and bytes. It sees every span the policy
 /// traces, sampled or not, so counts are exact whatever the sampler keeps.
 ///
 /// Series are keyed by process and by the low-cardinality attributes OpenTelemetry's
@@ -37,6 +37,8 @@ public struct SpanMetrics: Sendable {
     var tcp: [SeriesKey: TCPSeries] = [:]
     /// `db.client.operation.duration`, per OpenTelemetry's database metric conventions.
     var database: [SeriesKey: Histogram] = [:]
+    /// RPC call durations in milliseconds, as the RPC conventions' `rpc.*.duration` count them.
+    var rpc: [SeriesKey: Histogram] = [:]
 
     public init(startTimeUnixNano: UInt64, seriesLimit: Int = SpanMetrics.defaultSeriesLimit) {
         self.startTimeUnixNano = startTimeUnixNano
@@ -44,7 +46,7 @@ public struct SpanMetrics: Sendable {
     }
 
     /// Number of series held.
-    public var seriesCount: Int { http.count + tcp.count + database.count }
+    public var seriesCount: Int { http.count + tcp.count + database.count + rpc.count }
 
     static let overflow = [Attribute("otel.metric.overflow", .bool(true))]
 
@@ -58,6 +60,14 @@ public struct SpanMetrics: Sendable {
                 overflowedSpans += 1
             }
             http[key, default: HTTPSeries()].record(seconds: seconds, details: details)
+            if let attributes = Self.rpcAttributes(span) {
+                var key = SeriesKey(process: process, kind: span.kind, attributes: attributes)
+                if rpc[key] == nil, seriesCount >= seriesLimit {
+                    key.attributes = Self.overflow
+                    overflowedSpans += 1
+                }
+                rpc[key, default: Histogram(bounds: Histogram.defaultBounds)].record(seconds * 1000)
+            }
         } else if let details = span.tcp {
             var key = SeriesKey(process: process, kind: span.kind, attributes: Self.tcpAttributes(span))
             if tcp[key] == nil, seriesCount >= seriesLimit {
@@ -108,6 +118,19 @@ public struct SpanMetrics: Sendable {
         return attributes
     }
 
+    /// The RPC conventions' attributes of a span that is an RPC (`rpc.system` set); nil for others.
+    static func rpcAttributes(_ span: Span) -> [Attribute]? {
+        guard span.protocolAttributes.contains(where: { $0.key == "rpc.system" }) else { return nil }
+        var attributes = span.protocolAttributes.filter {
+            ["rpc.system", "rpc.service", "rpc.method", "rpc.grpc.status_code"].contains($0.key)
+        }
+        if span.kind == .client {
+            attributes.append(Attribute("server.address", .string(span.peer.host)))
+            attributes.append(Attribute("server.port", .int(Int(span.peer.port))))
+        }
+        return attributes
+    }
+
     static func tcpAttributes(_ span: Span) -> [Attribute] {
         switch span.kind {
         case .server:
@@ -150,6 +173,14 @@ public struct SpanMetrics: Sendable {
             result.append(Metric(
                 name: "db.client.operation.duration", description: "Duration of database client operations.",
                 unit: "s", kind: .histogram, points: operations.map { point($0.key, .histogram($0.value)) }
+            ))
+        }
+        for (kind, side) in [(Span.Kind.server, "server"), (.client, "client")] {
+            let series = rpc.filter { $0.key.kind == kind }.sorted { $0.key.process.pid < $1.key.process.pid }
+            guard !series.isEmpty else { continue }
+            result.append(Metric(
+                name: "rpc.\(side).duration", description: "Duration of RPC \(side) calls.",
+                unit: "ms", kind: .histogram, points: series.map { point($0.key, .histogram($0.value)) }
             ))
         }
         let connections = tcp.sorted { $0.key.process.pid < $1.key.process.pid }

@@ -38,7 +38,7 @@ public enum ProtocolDetection: Sendable, Equatable {
 }
 
 /// The bytes one syscall moved on a connection.
-public struct ProtocolSegment: Sendable {
+public struct ProtocolSegment: Sendable, Equatable {
     public var stream: MessageStream
     /// The captured prefix of the bytes moved.
     public var bytes: ArraySlice<UInt8>
@@ -84,22 +84,9 @@ public enum ProtocolOutput: Sendable, Equatable {
     case lostSync
     /// The connection switched protocols (HTTP/1's `101 Switching Protocols`, a tunnel after
     /// a successful `CONNECT`): what follows is no longer this decoder's. Operations before
-    /// it were reported first.
+    /// it were reported first. The decoder takes no more bytes: the connection goes on with
+    /// the protocol registered for the switch (`TrackedConnection`), or as one span.
     case upgraded(ProtocolUpgrade)
-}
-
-/// A connection's switch to another protocol.
-public struct ProtocolUpgrade: Sendable, Equatable {
-    /// The protocol switched to as the exchange named it, lowercased (`websocket`, `h2c`);
-    /// nil when unnamed (a tunnel).
-    public var protocolName: String?
-    /// Kernel monotonic nanoseconds of the read or write that carried the switch.
-    public var timestamp: UInt64
-
-    public init(protocolName: String?, timestamp: UInt64) {
-        self.protocolName = protocolName
-        self.timestamp = timestamp
-    }
 }
 
 /// The start of one request on a connection.

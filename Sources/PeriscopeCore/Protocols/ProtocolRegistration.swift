@@ -3,6 +3,9 @@
 public struct ProtocolRegistration: Sendable {
     /// The policy's name for the protocol (`spec.protocols`).
     public var name: TracedProtocol
+    /// Names the decoder where `name` is shared (`http1`, `http2`): the `protocol` of its
+    /// decode errors.
+    public var label: String
     /// Other names that also turn it on (HTTP/2 is on with `http` and with `grpc`).
     public var alsoEnabledBy: Set<TracedProtocol>
     /// Whether the server speaks first (a greeting, as MySQL's). When it does not, a
@@ -12,17 +15,35 @@ public struct ProtocolRegistration: Sendable {
     public var detect: @Sendable (ArraySlice<UInt8>, MessageStream) -> ProtocolDetection
     /// A decoder for a new connection.
     public var make: @Sendable (ProtocolConfiguration) -> any ProtocolDecoder
+    /// The `Upgrade` token that switches a connection to this protocol in place (`h2c`);
+    /// nil when none does.
+    public var upgradeToken: String?
+    /// A decoder for a connection switched to this protocol (`ProtocolOutput.upgraded`),
+    /// before it is given the upgrade's remainder.
+    public var makeUpgraded: (@Sendable (ProtocolUpgrade, ProtocolConfiguration) -> any ProtocolDecoder)?
 
     public init(
-        name: TracedProtocol, alsoEnabledBy: Set<TracedProtocol> = [], serverSpeaksFirst: Bool = false,
+        name: TracedProtocol, label: String? = nil, alsoEnabledBy: Set<TracedProtocol> = [], serverSpeaksFirst: Bool = false,
         detect: @escaping @Sendable (ArraySlice<UInt8>, MessageStream) -> ProtocolDetection,
-        make: @escaping @Sendable (ProtocolConfiguration) -> any ProtocolDecoder
+        make: @escaping @Sendable (ProtocolConfiguration) -> any ProtocolDecoder,
+        upgradeToken: String? = nil,
+        makeUpgraded: (@Sendable (ProtocolUpgrade, ProtocolConfiguration) -> any ProtocolDecoder)? = nil
     ) {
         self.name = name
+        self.label = label ?? name.rawValue
         self.alsoEnabledBy = alsoEnabledBy
         self.serverSpeaksFirst = serverSpeaksFirst
         self.detect = detect
         self.make = make
+        self.upgradeToken = upgradeToken
+        self.makeUpgraded = makeUpgraded
+    }
+
+    /// The enabled protocol that takes over a connection switching to `token`; nil when none does.
+    public static func upgrading(to token: String, enabledBy protocols: Set<TracedProtocol>) -> ProtocolRegistration? {
+        ProtocolRegistry.all.first {
+            $0.upgradeToken == token && $0.makeUpgraded != nil && $0.isEnabled(by: protocols)
+        }
     }
 
     /// Whether a process decoding `protocols` runs this decoder.

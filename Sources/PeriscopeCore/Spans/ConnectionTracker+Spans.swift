@@ -15,8 +15,8 @@ extension ConnectionTracker {
             lastFinished = finish(operation, inFlight: inFlight, on: connections.slots[slot].ends, into: &spans)
         case .lostSync:
             counters.lostSync += 1
-        case .decodeError:
-            counters.decodeErrors += 1
+        case .decodeError(let reason):
+            counters.countDecodeError(protocol: connections.slots[slot].protocolLabel, reason: reason)
         case .opaque:
             counters.opaque += 1
         case .upgraded(let upgrade):
@@ -139,8 +139,8 @@ extension ConnectionTracker {
                 finish(operation, inFlight: connection.takeInFlight(operation.exchangeID), on: connection.ends, into: &spans)
             case .lostSync:
                 counters.lostSync += 1
-            case .decodeError:
-                counters.decodeErrors += 1
+            case .decodeError(let reason):
+                counters.countDecodeError(protocol: connection.protocolLabel, reason: reason)
             case .opaque:
                 counters.opaque += 1
             case .requestStarted, .upgraded:

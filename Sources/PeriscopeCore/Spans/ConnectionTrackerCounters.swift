@@ -4,6 +4,9 @@ public struct ConnectionTrackerCounters: Sendable, Equatable {
     public var decodeErrors = 0
     /// Times a decoder met traffic it does not read by design (`ProtocolOutput.opaque`).
     public var opaque = 0
+    /// `decodeErrors` by the protocol decoding the connection (`ProtocolRegistration.label`,
+    /// `none` before one was detected) and the decoder's reason.
+    public var decodeErrorsByKind: [DecodeErrorKind: Int] = [:]
     /// Times a capture gap crossed message framing or landed in a head.
     public var lostSync = 0
     /// Connections dropped because `maxConnections` was reached.
@@ -22,4 +25,22 @@ public struct ConnectionTrackerCounters: Sendable, Equatable {
     public var kernelContextsUnmatched = 0
 
     public init() {}
+
+    /// One protocol's decode errors of one reason.
+    public struct DecodeErrorKind: Sendable, Hashable, Comparable {
+        public var `protocol`: String
+        public var reason: String
+
+        public init(protocol: String, reason: String) {
+            self.protocol = `protocol`
+            self.reason = reason
+        }
+
+        public static func < (a: Self, b: Self) -> Bool { (a.protocol, a.reason) < (b.protocol, b.reason) }
+    }
+
+    mutating func countDecodeError(protocol label: String?, reason: String) {
+        decodeErrors += 1
+        decodeErrorsByKind[DecodeErrorKind(protocol: label ?? "none", reason: reason), default: 0] += 1
+    }
 }

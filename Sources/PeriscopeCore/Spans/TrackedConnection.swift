@@ -60,6 +60,8 @@ struct TrackedConnection: Sendable {
     /// Operations that gave spans.
     var operations = 0
     var decoding: Decoding
+    /// The `ProtocolRegistration.label` of the protocol decoding the connection.
+    var protocolLabel: String?
     let protocols: Set<TracedProtocol>
     /// Whether the connection gives a connection span when it gave no operation span (`tcp` on).
     let spansConnection: Bool
@@ -159,8 +161,12 @@ struct TrackedConnection: Sendable {
             decoding = .opaque(replyDirection: nil)  // keeps the decoder uniquely referenced
             var segment = ProtocolSegment(stream: stream(direction), bytes: payload[...], gap: gap, timestamp: event.timestamp, tid: event.tid)
             segment.tail = tail[...]
+            let count = output.count
             decoder.receive(segment, into: &output)
             decoding = .decoding(decoder)
+            if output.count > count, case .upgraded(let upgrade) = output[output.count - 1] {
+                switchProtocol(upgrade, configuration: configuration, into: &output)
+            }
         case .opaque(let replyDirection):
             guard replyDirection == direction else { return }
             decoding = .opaque(replyDirection: nil)
@@ -270,13 +276,20 @@ struct TrackedConnection: Sendable {
                     }
                     var configuration = configuration
                     configuration.joinsMidway = joinsMidway
-                    var decoder = registration.make(configuration)
+                    decoding = .decoding(registration.make(configuration))
+                    protocolLabel = registration.label
                     for bytes in held {
                         var segment = ProtocolSegment(stream: stream(bytes.direction), bytes: bytes.payload, gap: bytes.gap, timestamp: bytes.timestamp, tid: bytes.tid)
                         segment.tail = bytes.tail
+                        guard case .decoding(var decoder) = decoding else { break }
+                        decoding = .opaque(replyDirection: nil)
+                        let count = output.count
                         decoder.receive(segment, into: &output)
+                        decoding = .decoding(decoder)
+                        if output.count > count, case .upgraded(let upgrade) = output[output.count - 1] {
+                            switchProtocol(upgrade, configuration: configuration, into: &output)
+                        }
                     }
-                    decoding = .decoding(decoder)
                     return
                 case .needMoreBytes:
                     undecided = true
@@ -301,6 +314,25 @@ struct TrackedConnection: Sendable {
             name: upgrade.protocolName ?? "tcp", start: max(upgrade.timestamp, start),
             bytesSent: bytesSent, bytesReceived: bytesReceived, context: context
         )
+    }
+
+    /// The decoder reported (last in `output`) that the connection switches protocols. The
+    /// enabled protocol registered for the switch decodes from here, starting with the bytes
+    /// that followed it, and answers the request that asked for it. Without one, the
+    /// switching exchange is reported as it is and the switch stays in `output` for the
+    /// tracker (`continueAfter`).
+    private mutating func switchProtocol(_ upgrade: ProtocolUpgrade, configuration: ProtocolConfiguration, into output: inout [ProtocolOutput]) {
+        guard let name = upgrade.protocolName, let registration = ProtocolRegistration.upgrading(to: name, enabledBy: protocols),
+              let make = registration.makeUpgraded
+        else {
+            if let operation = upgrade.operation { output.insert(.operation(operation), at: output.count - 1) }
+            return
+        }
+        output.removeLast()
+        var decoder = make(upgrade, configuration)
+        protocolLabel = registration.label
+        if let remainder = upgrade.remainder { decoder.receive(remainder, into: &output) }
+        decoding = .decoding(decoder)
     }
 
     /// Ends decoding: operations still open are reported with `reason`.

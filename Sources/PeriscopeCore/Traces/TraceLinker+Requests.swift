@@ -192,7 +192,9 @@ extension TraceLinker {
                 resolve(hop.waiting.remove(at: index), by: context)
             } else {
                 hop.published.append(Published(context: context, streamID: streamID))
-                let limit = calleeTraced ? Self.maxPublished : 1
+                // A multiplexing client (HTTP/2) writes many streams before the server's
+                // accept is seen: each stream's context waits for its own server request.
+                let limit = calleeTraced || streamID != nil ? Self.maxPublished : 1
                 if hop.published.count > limit { hop.published.removeFirst(hop.published.count - limit) }
             }
         } else {

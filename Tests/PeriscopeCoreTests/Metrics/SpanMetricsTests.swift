@@ -47,6 +47,30 @@ import Testing
         #expect(io?.points.map(\.value) == [.int(1234), .int(56789)])
     }
 
+    @Test func grpcCallsGetRPCDurationsBesideTheHTTPOnes() throws {
+        var metrics = SpanMetrics(startTimeUnixNano: 1)
+        for (kind, millis, code) in [(Span.Kind.server, UInt64(4), 0), (.server, 40, 0), (.server, 7, 5), (.client, 9, 0)] {
+            var span = Self.request(path: "/helloworld.Greeter/SayHello", kind: kind, millis: millis)
+            span.protocolAttributes = [
+                Attribute("rpc.system", .string("grpc")), Attribute("rpc.service", .string("helloworld.Greeter")),
+                Attribute("rpc.method", .string("SayHello")), Attribute("rpc.grpc.status_code", .int(code)),
+                Attribute("rpc.grpc.response.message_count", .int(1)),
+            ]
+            metrics.record(span)
+        }
+        let all = metrics.metrics()
+        #expect(all.first { $0.name == "rpc.server.duration" }?.unit == "ms")
+        let servers = Self.histogram(all, "rpc.server.duration")
+        #expect(servers.count == 2, "one series per status code")
+        let ok = try #require(servers.first { $0.attributes.contains(Attribute("rpc.grpc.status_code", .int(0))) })
+        #expect(!ok.attributes.contains { $0.key == "rpc.grpc.response.message_count" })
+        guard case .histogram(let histogram) = ok.value else { Issue.record("not a histogram"); return }
+        #expect(histogram.count == 2 && abs(histogram.sum - 44) < 1e-6)
+        let clients = Self.histogram(all, "rpc.client.duration")
+        #expect(clients.count == 1 && clients[0].attributes.contains { $0.key == "server.port" })
+        #expect(Self.histogram(all, "http.server.request.duration").count >= 1)
+    }
+
     @Test func seriesBeyondTheLimitFoldIntoOneOverflowSeries() {
         var metrics = SpanMetrics(startTimeUnixNano: 1, seriesLimit: 10)
         for i in 0..<1000 { metrics.record(Self.request(path: "/p\(i)", millis: 1)) }

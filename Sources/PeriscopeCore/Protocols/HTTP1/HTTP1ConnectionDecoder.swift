@@ -179,13 +179,21 @@ public struct HTTP1ConnectionDecoder: Sendable {
                 orphanResponse = false
             } else if interimResponse {
                 interimResponse = false
-            } else if !pending.isEmpty {
+            } else if !pending.isEmpty, pending[0].response?.statusCode != 101 {
                 completeFront(bodySize: size, end: timestamp, &output)
             }
         case .lostSync:
             output.append(.lostSync)
         case .upgraded:
-            output.append(.upgraded(protocolName: switchedTo, timestamp: timestamp))
+            // A `101`'s exchange is held back with the switch (the new protocol may answer its
+            // request); a `CONNECT`'s ended with its head.
+            var switched: HTTP1Exchange?
+            if !orphanResponse, !pending.isEmpty, pending[0].response?.statusCode == 101 {
+                switched = removeFront(responseBodySize: 0, end: timestamp, incompleteReason: nil)
+            }
+            output.append(.upgraded(
+                protocolName: switchedTo, timestamp: timestamp, switching: switched, remainder: responses.bytesAfterUpgrade
+            ))
             pending.removeAll()
             isOpaque = true
         case .error(let error):
@@ -205,23 +213,27 @@ public struct HTTP1ConnectionDecoder: Sendable {
     }
 
     private mutating func completeFront(bodySize: Int, end: UInt64, _ output: inout [HTTP1ConnectionEvent]) {
-        let front = pending.removeFirst()
-        guard let request = front.request else { return }  // its head was never captured
-        let requestBodySize = front.id == currentRequestID ? requests.bodySize : front.requestBodySize
-        output.append(.exchange(HTTP1Exchange(
-            id: front.id, request: request, response: front.response, requestBodySize: requestBodySize,
-            responseBodySize: bodySize, startTimestamp: front.start, endTimestamp: max(end, front.start), tid: front.tid
-        )))
+        if let exchange = removeFront(responseBodySize: bodySize, end: end, incompleteReason: nil) {
+            output.append(.exchange(exchange))
+        }
     }
 
     private mutating func abandonFront(reason: String, end: UInt64, _ output: inout [HTTP1ConnectionEvent]) {
+        let responseBodySize = pending[0].response == nil ? 0 : responses.bodySize
+        if let exchange = removeFront(responseBodySize: responseBodySize, end: end, incompleteReason: reason) {
+            output.append(.exchange(exchange))
+        }
+    }
+
+    /// The oldest exchange, removed; nil when its request head was never captured.
+    private mutating func removeFront(responseBodySize: Int, end: UInt64, incompleteReason: String?) -> HTTP1Exchange? {
         let front = pending.removeFirst()
-        guard let request = front.request else { return }
+        guard let request = front.request else { return nil }
         let requestBodySize = front.id == currentRequestID ? requests.bodySize : front.requestBodySize
-        output.append(.exchange(HTTP1Exchange(
+        return HTTP1Exchange(
             id: front.id, request: request, response: front.response, requestBodySize: requestBodySize,
-            responseBodySize: front.response == nil ? 0 : responses.bodySize,
-            startTimestamp: front.start, endTimestamp: max(end, front.start), tid: front.tid, incompleteReason: reason
-        )))
+            responseBodySize: responseBodySize, startTimestamp: front.start, endTimestamp: max(end, front.start), tid: front.tid,
+            incompleteReason: incompleteReason
+        )
     }
 }

@@ -11,6 +11,8 @@ public enum HTTP1ConnectionEvent: Sendable, Equatable {
     case decodeError(HTTP1DecodeError)
     /// The connection switched to another protocol (101, successful CONNECT) with the
     /// response read or written at `timestamp`: `protocolName` is the first protocol its
-    /// `Upgrade` header names, lowercased (nil for a tunnel).
-    case upgraded(protocolName: String?, timestamp: UInt64)
+    /// `Upgrade` header names, lowercased (nil for a tunnel). A `101` gives the exchange that
+    /// asked for the switch (`switching`), held back: the new protocol may answer its request;
+    /// `remainder` is what followed the response head in the same read or write.
+    case upgraded(protocolName: String?, timestamp: UInt64, switching: HTTP1Exchange?, remainder: ArraySlice<UInt8>)
 }

@@ -170,6 +170,7 @@ extension HTTP1Decoder {
             endMessage(&events)
             events.append(.upgraded)
             state = .opaque
+            switchedInThisInput = true
         } else if method == "HEAD" || status == 204 || status == 304 {
             endMessage(&events)
         } else if head.transferEncoding != nil {

@@ -47,6 +47,11 @@ public struct HTTP1Decoder: Sendable {
     /// Progress through the start line of the head being read.
     var startLinePrefixChecked = false
     var parsedStartLine: HTTP1HeadParser.StartLine?
+    /// Set when the input being decoded switched protocols, until the rest of it is kept.
+    var switchedInThisInput = false
+    /// After `.upgraded`: the bytes of the same input that followed the message, which
+    /// belong to the protocol switched to.
+    public private(set) var bytesAfterUpgrade: ArraySlice<UInt8> = []
 
     public init(kind: Kind) {
         self.kind = kind
@@ -76,6 +81,7 @@ public struct HTTP1Decoder: Sendable {
     /// Decodes the captured bytes of one read or write, appending what it found to `events`.
     public mutating func decode(_ bytes: ArraySlice<UInt8>, into events: inout [HTTP1DecoderEvent]) {
         guard !bytes.isEmpty else { return }
+        if state != .opaque { bytesAfterUpgrade = [] }
         if state == .lostSync {
             guard startsMessage(bytes) else {
                 if messageInProgress { bodySize += bytes.count }
@@ -86,9 +92,13 @@ public struct HTTP1Decoder: Sendable {
             state = .idle
         }
         var index = bytes.startIndex
+        defer { switchedInThisInput = false }
         while index < bytes.endIndex {
             switch state {
-            case .opaque, .lostSync:
+            case .opaque:
+                if switchedInThisInput { bytesAfterUpgrade = bytes[index...] }
+                return
+            case .lostSync:
                 return
             case .idle:
                 let byte = bytes[index]

@@ -46,7 +46,8 @@ public struct HTTP1MessageHead: Sendable, Equatable {
         get { storage.connection }
         set { unique().connection = newValue }
     }
-    /// `Upgrade` values, comma-joined when the header repeats (`websocket`, `h2c`).
+    /// `Upgrade` values, comma-joined when the header repeats: the protocols a request
+    /// offers to switch to, or the one a `101` response switches to.
     public var upgrade: String? {
         get { storage.upgrade }
         set { unique().upgrade = newValue }

@@ -24,16 +24,17 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
         var events: [HTTP1ConnectionEvent] = []
         swap(&events, &scratch)
         decoder.receive(stream, bytes: segment.bytes, gap: segment.gap, tail: segment.tail, timestamp: segment.timestamp, tid: segment.tid, into: &events)
-        for event in events { append(event, to: &output) }
+        for event in events { append(event, in: segment, to: &output) }
         events.removeAll(keepingCapacity: true)
         swap(&events, &scratch)
     }
 
     public mutating func finish(at timestamp: UInt64, reason: String, into output: inout [ProtocolOutput]) {
-        for event in decoder.finish(at: timestamp, reason: reason) { append(event, to: &output) }
+        for event in decoder.finish(at: timestamp, reason: reason) { append(event, in: nil, to: &output) }
     }
 
-    private func append(_ event: HTTP1ConnectionEvent, to output: inout [ProtocolOutput]) {
+    /// `segment`: the read or write whose bytes gave `event`; nil at the connection's end.
+    private func append(_ event: HTTP1ConnectionEvent, in segment: ProtocolSegment?, to output: inout [ProtocolOutput]) {
         switch event {
         case .requestStarted(let id, let head, let timestamp, let tid):
             output.append(.requestStarted(RequestStart(
@@ -47,8 +48,15 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
             output.append(.lostSync)
         case .decodeError:
             output.append(.decodeError(reason: "invalid_message"))
-        case .upgraded(let name, let timestamp):
-            output.append(.upgraded(ProtocolUpgrade(protocolName: name, timestamp: timestamp)))
+        case .upgraded(let name, let timestamp, let exchange, let remainder):
+            var upgrade = ProtocolUpgrade(protocolName: name, timestamp: timestamp)
+            upgrade.operation = exchange.map(operation(for:))
+            if let segment, !remainder.isEmpty {
+                var rest = segment
+                rest.bytes = remainder
+                upgrade.remainder = rest
+            }
+            output.append(.upgraded(upgrade))
         }
     }
 
@@ -85,6 +93,7 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
 extension ProtocolRegistration {
     public static let http1 = ProtocolRegistration(
         name: .http,
+        label: "http1",
         detect: { HTTP1ProtocolDecoder.detect($0, stream: $1) },
         make: { HTTP1ProtocolDecoder(configuration: $0) }
     )

@@ -54,12 +54,22 @@ extension HTTP2Decoder {
 extension ProtocolRegistration {
     /// HTTP/2, on with `http` and with `grpc`. Listed before `http1` in
     /// `ProtocolRegistry.all`: the client preface reads like an HTTP/1 request line.
-    /// The server may send its SETTINGS before it reads the client's preface.
+    /// The server may send its SETTINGS before it reads the client's preface. An HTTP/1.1
+    /// connection upgraded with `h2c` continues here, its request as stream 1.
     public static let http2 = ProtocolRegistration(
         name: .http,
+        label: "http2",
         alsoEnabledBy: [.grpc],
         serverSpeaksFirst: true,
         detect: { HTTP2Decoder.detect($0, stream: $1) },
-        make: { HTTP2Decoder(configuration: $0) }
+        make: { HTTP2Decoder(configuration: $0) },
+        upgradeToken: "h2c",
+        makeUpgraded: { upgrade, configuration in
+            guard let switching = upgrade.operation, let request = switching.http else { return HTTP2Decoder(configuration: configuration) }
+            return HTTP2Decoder(
+                upgradedRequest: request, start: switching.start, tid: switching.tid, exchangeID: switching.exchangeID,
+                configuration: configuration
+            )
+        }
     )
 }

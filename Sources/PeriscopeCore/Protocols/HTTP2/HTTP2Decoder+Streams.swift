@@ -34,7 +34,7 @@ extension HTTP2Decoder {
             output.append(.operation(operation(for: stream, end: segment.timestamp, failure: "too many streams in flight")))
         }
         var stream = HTTP2Stream(
-            id: streamID, exchangeID: UInt64(streamID), start: blockStart.timestamp, tid: blockStart.tid, request: request
+            id: streamID, exchangeID: exchangeIDBase + UInt64(streamID), start: blockStart.timestamp, tid: blockStart.tid, request: request
         )
         stream.requestEnded = endStream
         if Self.isGRPC(contentType: request.contentType) {

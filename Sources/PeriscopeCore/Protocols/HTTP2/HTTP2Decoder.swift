@@ -39,6 +39,9 @@ public struct HTTP2Decoder: ProtocolDecoder {
     var isFinished = false
     /// Keep URL query strings in `HTTPDetails.path` (`capture.keepQuery`).
     let keepQuery: Bool
+    /// Added to a stream's id to make its exchange id: above every HTTP/1 exchange id on a
+    /// connection upgraded from HTTP/1.1, whose first request keeps its own.
+    var exchangeIDBase: UInt64 = 0
 
     /// A connection whose bytes are seen from its start (or, when they do not begin with
     /// a connection preface, from some point in it: detected by the decoder).
@@ -57,6 +60,7 @@ public struct HTTP2Decoder: ProtocolDecoder {
         configuration: ProtocolConfiguration = .init()
     ) {
         keepQuery = configuration.keepQuery
+        exchangeIDBase = 1 << 32
         var stream = HTTP2Stream(
             id: 1, exchangeID: exchangeID ?? 1, start: start, tid: tid,
             request: HTTP2Stream.Request(

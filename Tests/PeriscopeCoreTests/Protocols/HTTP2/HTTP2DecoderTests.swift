@@ -242,7 +242,7 @@ import Testing
         h2.server(H2.response(3, endStream: true))
         #expect(h2.errors == [])
         #expect(h2.operations.map(\.streamID) == [1, 3])
-        #expect(h2.operations.map(\.exchangeID) == [42, 3])
+        #expect(h2.operations.map(\.exchangeID) == [42, 1 << 32 + 3], "stream ids above every HTTP/1 exchange id")
         let upgraded = h2.operations[0]
         #expect(upgraded.start == 500 && upgraded.tid == 3 && upgraded.end == 3_000)
         #expect(upgraded.http?.protocolVersion == "2" && upgraded.http?.statusCode == 200 && upgraded.http?.responseBodySize == 12)

@@ -1,0 +1,184 @@
+import Foundation
+import PeriscopeTestSupport
+import Testing
+
+/// HTTP/2 and gRPC through the real agent, real peers on both ends: nghttp2's h2load and
+/// nghttpd (Debian), hypercorn, httpx and grpcio (PyPI, in hack/setup.sh's environment).
+extension KernelTests {
+    @Suite struct AgentHTTP2Tests {
+        /// Python with hypercorn, httpx and grpcio (hack/setup.sh).
+        static let python = "/opt/periscope/venv/bin/python"
+        /// hack/http2-peers: the ASGI application and the clients the tests run.
+        static let peers: String = {
+            var url = URL(fileURLWithPath: #filePath)
+            for _ in 0..<3 { url.deleteLastPathComponent() }
+            return url.appendingPathComponent("hack/http2-peers").path
+        }()
+
+        static func startHypercorn(port: UInt16) throws -> TestProcess {
+            guard FileManager.default.isExecutableFile(atPath: python) else {
+                throw TestFailure("\(python) is missing: run hack/setup.sh (it installs hypercorn, httpx and grpcio)")
+            }
+            let server = try TestProcess(python, ["-m", "hypercorn", "--bind", "127.0.0.1:\(port)", "--keep-alive", "300", "asgi_app:app"], environment: ["PYTHONPATH": peers])
+            try waitForPort(port, of: server)
+            return server
+        }
+
+        /// Every server span's parent is a client span of the same trace with the same path.
+        static func expectLinked(_ servers: [PrintedSpan], to clients: [PrintedSpan], sourceLocation: SourceLocation = #_sourceLocation) {
+            let byID = Dictionary(clients.map { ($0.spanID, $0) }, uniquingKeysWith: { first, _ in first })
+            let unlinked = servers.filter { span in
+                guard let parent = span.parentSpanID.flatMap({ byID[$0] }) else { return true }
+                return parent.traceID != span.traceID || parent.path != span.path
+            }
+            #expect(unlinked.isEmpty, "\(unlinked.count) of \(servers.count) server spans without their client span as parent", sourceLocation: sourceLocation)
+        }
+
+        /// h2load, 1,000 requests on 10 connections with 10 streams in flight on each, against
+        /// nghttpd: exactly 1,000 client and 1,000 server spans, each exact, each server span the
+        /// child of its client span.
+        @Test func h2loadThousandStreamsGiveThousandLinkedSpansOnEachEnd() async throws {
+            let site = try TemporaryDirectory()
+            _ = try site.write("index.html", String(repeating: "h2load ", count: 50))
+            let server = try TestProcess("nghttpd", ["--no-tls", "-d", site.path, "18561"])
+            defer { server.stop() }
+            try waitForPort(18561)
+            // Ten streams answered at once are written and read together: the capture must
+            // hold their frame headers (a frame header beyond the captured prefix is lost).
+            let agent = try await AgentHarness(policy: "ports: [18561]\ncapture: {payloadBytes: 8192}\n")
+            let report = try run("h2load", ["-n", "1000", "-c", "10", "-m", "10", "http://127.0.0.1:18561/index.html"])
+            #expect(report.contains("1000 succeeded"), "h2load: \(report)")
+            try await agent.waitForSpans(count: 2000, timeout: .seconds(30)) { $0.isHTTP }
+            try await Task.sleep(for: .milliseconds(300))
+            let metrics = try agent.stop()
+            let all = try agent.spans.filter(\.isHTTP)
+            let servers = all.filter(\.isServer), clients = all.filter(\.isClient)
+            #expect(servers.count == 1000 && clients.count == 1000, "\(servers.count) server and \(clients.count) client spans")
+            #expect(servers.allSatisfy { $0.pid == server.pid })
+            let exact = all.filter {
+                $0.method == "GET" && $0.path == "/index.html" && $0.statusCode == 200 && $0.responseBodySize == 350
+                    && $0.requestBodySize == 0 && $0.string("network.protocol.version") == "2" && $0.status == "STATUS_CODE_UNSET"
+            }
+            #expect(exact.count == all.count, "\(all.count - exact.count) spans differ, e.g. \(all.first { s in !exact.contains { $0.spanID == s.spanID } }.map { "\($0.name) \($0.path ?? "?") \($0.statusCode ?? 0) \($0.responseBodySize ?? -1)" } ?? "")")
+            #expect(Set(servers.compactMap { $0.peerPort }).count == 10, "10 connections")
+            Self.expectLinked(servers, to: clients)
+            #expect(metrics["decode_errors"] == 0)
+        }
+
+        /// hypercorn and httpx by prior knowledge on one connection: a traceparent the client
+        /// sent is the trace of both ends; a POST's body sizes; a 503 is the server's error.
+        @Test func hypercornAndHttpxGiveLinkedSpans() async throws {
+            let server = try Self.startHypercorn(port: 18562)
+            defer { server.stop() }
+            // The POST's 3,000-byte body and the frame ending it are written at once.
+            let agent = try await AgentHarness(policy: "ports: [18562]\ncapture: {payloadBytes: 8192}\n")
+            let printed = try run(Self.python, ["\(Self.peers)/httpx_client.py", "http://127.0.0.1:18562"])
+            #expect(printed.split(separator: "\n") == ["200", "200", "503"], "httpx printed \(printed)")
+            try await agent.waitForSpans(count: 6, timeout: .seconds(15)) { $0.isHTTP }
+            try await Task.sleep(for: .milliseconds(300))
+            let metrics = try agent.stop()
+            let all = try agent.spans.filter(\.isHTTP)
+            let servers = all.filter(\.isServer), clients = all.filter(\.isClient)
+            #expect(servers.count == 3 && clients.count == 3, "\(all.map { "\($0.kind) \($0.path ?? "?")" })")
+            let summary = { (span: PrintedSpan) in
+                "\(span.method ?? "?") \(span.path ?? "?") \(span.statusCode ?? 0) \(span.requestBodySize ?? -1)/\(span.responseBodySize ?? -1)"
+            }
+            #expect(servers.sorted { $0.start < $1.start }.map(summary) == ["GET /hello 200 0/21", "POST /echo 200 3000/3000", "GET /status/503 503 0/7"])
+            #expect(all.allSatisfy { $0.string("network.protocol.version") == "2" && $0.string("user_agent.original")?.hasPrefix("python-httpx/") == true })
+            #expect(servers.first { $0.path == "/status/503" }?.status == "STATUS_CODE_ERROR")
+            #expect(all.filter { $0.path == "/hello" }.allSatisfy { $0.traceID == "4bf92f3577b34da6a3ce929d0e0e4736" })
+            Self.expectLinked(servers, to: clients)
+            #expect(metrics["decode_errors"] == 0)
+        }
+
+        /// curl `--http2` asks hypercorn to upgrade (`Upgrade: h2c`): the request is answered
+        /// as HTTP/2 stream 1, one span on each end, and the `101` gives none.
+        @Test func curlUpgradeToH2cGivesOneSpanPerEnd() async throws {
+            let server = try Self.startHypercorn(port: 18563)
+            defer { server.stop() }
+            let agent = try await AgentHarness(policy: "ports: [18563]\n")
+            let body = try run("curl", ["-s", "--http2", "http://127.0.0.1:18563/hello", "http://127.0.0.1:18563/status/202"])
+            #expect(body.hasPrefix("hello from hypercorn"), "curl printed \(body)")
+            try await agent.waitForSpans(count: 4, timeout: .seconds(15)) { $0.isHTTP }
+            try await Task.sleep(for: .milliseconds(300))
+            let metrics = try agent.stop()
+            let all = try agent.spans.filter(\.isHTTP)
+            let servers = all.filter(\.isServer), clients = all.filter(\.isClient)
+            #expect(servers.count == 2 && clients.count == 2, "\(all.map { "\($0.kind) \($0.path ?? "?") \($0.statusCode ?? 0)" })")
+            #expect(servers.sorted { $0.start < $1.start }.map { "\($0.path ?? "?") \($0.statusCode ?? 0) \($0.responseBodySize ?? -1)" } == [
+                "/hello 200 21", "/status/202 202 7",
+            ])
+            #expect(all.allSatisfy { $0.string("network.protocol.version") == "2" && $0.method == "GET" })
+            Self.expectLinked(servers, to: clients)
+            #expect(metrics["decode_errors"] == 0)
+        }
+
+        /// grpcio unary, server-streaming, an error status and an unimplemented method: one
+        /// span per RPC on each end, named `package.Service/Method`, with the `rpc.*`
+        /// attributes and the server's error only where the conventions say so.
+        @Test func grpcioCallsGiveRPCSpansOnBothEnds() async throws {
+            guard FileManager.default.isExecutableFile(atPath: Self.python) else {
+                throw TestFailure("\(Self.python) is missing: run hack/setup.sh")
+            }
+            let server = try TestProcess(Self.python, ["\(Self.peers)/grpc_peers.py", "serve", "18564"])
+            defer { server.stop() }
+            try waitForPort(18564, of: server)
+            let agent = try await AgentHarness(policy: "ports: [18564]\nprotocols: [grpc]\n")
+            let printed = try run(Self.python, ["\(Self.peers)/grpc_peers.py", "call", "18564"])
+            #expect(printed.contains("StatusCode.NOT_FOUND") && printed.contains("StatusCode.UNIMPLEMENTED"), "the client printed \(printed)")
+            let rpcs = try await agent.waitForSpans(count: 8, timeout: .seconds(15)) { $0.string("rpc.system") == "grpc" }
+            try await Task.sleep(for: .milliseconds(300))
+            let metrics = try agent.stop()
+            #expect(rpcs.count == 8, "\(rpcs.map { "\($0.kind) \($0.name)" })")
+            let servers = rpcs.filter(\.isServer).sorted { $0.start < $1.start }
+            let clients = rpcs.filter(\.isClient).sorted { $0.start < $1.start }
+            let names = ["helloworld.Greeter/SayHello", "routeguide.RouteGuide/ListFeatures", "helloworld.Greeter/Fail", "helloworld.Greeter/Missing"]
+            #expect(servers.map(\.name) == names && clients.map(\.name) == names)
+            for spans in [servers, clients] {
+                #expect(spans.map { $0.int("rpc.grpc.status_code") } == [0, 0, 5, 12])
+                #expect(spans.map { $0.string("rpc.service") } == ["helloworld.Greeter", "routeguide.RouteGuide", "helloworld.Greeter", "helloworld.Greeter"])
+                #expect(spans.map { $0.string("rpc.method") } == ["SayHello", "ListFeatures", "Fail", "Missing"])
+                #expect(spans.map { $0.int("rpc.grpc.response.message_count") } == [1, 5, 0, 0])
+            }
+            #expect(servers.map(\.status) == ["STATUS_CODE_UNSET", "STATUS_CODE_UNSET", "STATUS_CODE_UNSET", "STATUS_CODE_ERROR"])
+            #expect(clients.map(\.status) == ["STATUS_CODE_UNSET", "STATUS_CODE_UNSET", "STATUS_CODE_ERROR", "STATUS_CODE_ERROR"])
+            #expect(servers.allSatisfy { $0.pid == server.pid })
+            let byID = Dictionary(clients.map { ($0.spanID, $0) }, uniquingKeysWith: { first, _ in first })
+            for span in servers {
+                let parent = span.parentSpanID.flatMap { byID[$0] }
+                #expect(parent?.traceID == span.traceID && parent?.name == span.name, "\(span.name) is its client's child")
+            }
+            #expect(metrics["decode_errors"] == 0)
+        }
+
+        /// A connection opened before the agent started: its HPACK tables were filled
+        /// unseen. A request whose headers all come from them gives no span and is counted; a
+        /// request written with literals gives its spans on both ends, nothing invented.
+        @Test func connectionOpenedBeforeTheAgentStarted() async throws {
+            let server = try Self.startHypercorn(port: 18565)
+            defer { server.stop() }
+            let directory = try TemporaryDirectory()
+            let go = "\(directory.path)/go"
+            let client = try TestProcess(Self.python, ["\(Self.peers)/httpx_reused.py", "http://127.0.0.1:18565", go])
+            defer { client.stop() }
+            let deadline = ContinuousClock.now + .seconds(15)
+            while !client.log.contains("first") {
+                guard ContinuousClock.now < deadline, client.isRunning else { throw TestFailure("the client did not finish its first request:\n\(client.log)") }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let agent = try await AgentHarness(policy: "ports: [18565]\n")
+            _ = try directory.write("go", "")
+            #expect(client.wait() == 0)
+            #expect(client.log.split(separator: "\n") == ["200", "first", "200", "201"], "the client printed \(client.log)")
+            try await agent.waitForSpans(count: 2, timeout: .seconds(15)) { $0.isHTTP }
+            try await Task.sleep(for: .milliseconds(500))
+            let metrics = try agent.stop()
+            let all = try agent.spans.filter(\.isHTTP)
+            #expect(all.count == 2, "\(all.map { "\($0.kind) \($0.path ?? "?") \($0.statusCode ?? 0)" })")
+            #expect(all.allSatisfy { $0.method == "GET" && $0.path == "/status/201" && $0.statusCode == 201 && $0.string("network.protocol.version") == "2" })
+            #expect(all.filter(\.isServer).count == 1 && all.filter(\.isClient).count == 1)
+            #expect(metrics["decode_errors"] == 2, "the repeated request, unreadable on each end: \(metrics)")
+            #expect(metrics["decode_errors{protocol=\"http2\",reason=\"hpack_unknown_table_entry\"}"] == 2)
+        }
+    }
+}
