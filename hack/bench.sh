@@ -166,3 +166,5 @@ printf '%-46s %s\n' "agent peak RSS (MB):" "$(awk -v k="$rss_kb" 'BEGIN { printf
 
 # The database workloads (pgbench, redis-benchmark) with the same agent binary.
 BENCH_AGENT="$agent" BENCH_SECONDS="$seconds" BENCH_ROUNDS="$rounds" hack/bench-db.sh
+# HTTP/2 (h2load against nghttpd) against HTTP/1.1, with the same agent binary.
+BENCH_AGENT="$agent" BENCH_SECONDS="$seconds" BENCH_ROUNDS="$rounds" hack/bench-http2.sh

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# HTTP/2 benchmark: h2load (10 connections, 10 streams in flight on each) against nghttpd,
+# and as the yardstick wrk (10 connections) against nginx over HTTP/1.1, on loopback, both
+# answering a 17-byte body, without and with the agent, in one run (alternating rounds), both
+# ends traced. Prints throughput ratios, the agent's CPU per request, the spans it wrote per
+# request, the BPF run time per request, and the cost of an HTTP/2 request relative to an
+# HTTP/1 one (the target is at most 1.5), with the load average (the machine may be shared).
+#   BENCH_SECONDS (default 8)  BENCH_ROUNDS (default 2)  BENCH_AGENT (an agent binary; default:
+#   built as hack/bench.sh builds it)  BENCH_SCRATCH_PATH (default .build-static)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source hack/lib/bench.sh
+[ "$(id -u)" -eq 0 ] || { echo "bench-http2: run as root (the agent loads BPF programs)" >&2; exit 1; }
+if [ -z "${BENCH_AGENT:-}" ]; then
+  hack/setup.sh
+  scratch=${BENCH_SCRATCH_PATH:-.build-static}
+  swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product periscope-agent >&2
+  BENCH_AGENT="$(swift build -c release --static-swift-stdlib --scratch-path "$scratch" --show-bin-path)/periscope-agent"
+fi
+agent=$BENCH_AGENT
+seconds=${BENCH_SECONDS:-8}
+rounds=${BENCH_ROUNDS:-2}
+h1_port=18620
+h2_port=18621
+
+work="$(mktemp -d /tmp/periscope-bench-http2.XXXXXX)"
+stats_before=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null || echo 0)
+pids=()
+cleanup() {
+  [ -n "${agent_pid:-}" ] && kill "$agent_pid" 2>/dev/null || true
+  [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  sysctl -q -w kernel.bpf_stats_enabled="$stats_before" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+sysctl -q -w kernel.bpf_stats_enabled=1 >/dev/null
+start_nginx "$work" "$h1_port"
+mkdir -p "$work/site" && printf 'hello from nghttpd\n' | head -c 17 > "$work/site/index.html"
+nghttpd --no-tls -d "$work/site" "$h2_port" > "$work/nghttpd.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do curl -s -o /dev/null --http2-prior-knowledge "http://127.0.0.1:$h2_port/index.html" && break; sleep 0.1; done
+echo "ports: [$h1_port]" > "$work/http1.yaml"
+echo "ports: [$h2_port]" > "$work/http2.yaml"
+
+# run_load http1|http2: prints "requests_per_second requests".
+run_load() {
+  if [ "$1" = http1 ]; then
+    wrk -t1 -c10 -d"${seconds}s" "http://127.0.0.1:$h1_port/" |
+      awk '/Requests\/sec:/ { rps = $2 } /requests in/ { n = $1 } END { printf "%s %s\n", rps, n }'
+  else
+    h2load -c10 -m10 -D "$seconds" "http://127.0.0.1:$h2_port/index.html" 2>/dev/null |
+      awk '/^finished in/ { rps = $4 } /^requests:/ { n = $8 } END { printf "%s %s\n", rps, n }'
+  fi
+}
+
+declare -A results
+measure() {
+  local workload=$1 round=$2 rate requests user0 sys0 user1 sys1 bpf0 bpf1 spans
+  read -r rate _ < <(run_load "$workload")
+  results[$workload,base]+=" $rate"
+  echo "$workload round $round without agent: $rate requests/s" >&2
+  "$agent" --config "$work/$workload.yaml" --output json > "$work/spans.json" 2> "$work/agent.log" &
+  agent_pid=$!
+  for _ in $(seq 200); do grep -q agent.ready "$work/agent.log" && break; sleep 0.05; done
+  read -r user0 sys0 < <(cpu_split "$agent_pid"); bpf0=$(bpf_run_ns)
+  read -r rate requests < <(run_load "$workload")
+  sleep 0.5
+  read -r user1 sys1 < <(cpu_split "$agent_pid"); bpf1=$(bpf_run_ns)
+  kill -TERM "$agent_pid"; wait "$agent_pid" || true; agent_pid=
+  spans=$(grep -c '"http.request.method"' "$work/spans.json" || true)
+  results[$workload,with]+=" $rate"
+  results[$workload,cpu]+=" $(awk -v a="$user0" -v b="$user1" -v c="$sys0" -v d="$sys1" -v n="$requests" 'BEGIN { printf "%.3f", (b - a + d - c) / n * 1e6 }')"
+  results[$workload,bpf]+=" $(awk -v a="$bpf0" -v b="$bpf1" -v n="$requests" 'BEGIN { printf "%.3f", (b - a) / n / 1000 }')"
+  results[$workload,spans]+=" $(awk -v s="$spans" -v n="$requests" 'BEGIN { printf "%.3f", s / n }')"
+  results[$workload,lost]+=" $(awk '/periscope_events_lost/ { print $2 }' "$work/agent.log" | tail -1)"
+  echo "$workload round $round with agent:    $rate requests/s, $requests requests, $spans HTTP spans" >&2
+}
+
+for round in $(seq "$rounds"); do
+  measure http1 "$round"
+  measure http2 "$round"
+done
+
+mean() { printf '%s\n' $1 | awk '{ s += $1; n++ } END { if (n) printf "%.3f", s / n; else print "n/a" }'; }
+report() {
+  local workload=$1 title=$2 base with
+  base=$(mean "${results[$workload,base]}"); with=$(mean "${results[$workload,with]}")
+  echo
+  echo "$title"
+  printf '  %-44s %s / %s  (ratio %s)\n' "requests/s without / with agent:" "$base" "$with" "$(awk -v a="$with" -v b="$base" 'BEGIN { printf "%.3f", a / b }')"
+  printf '  %-44s %s\n' "agent CPU µs per request (user + system):" "$(mean "${results[$workload,cpu]}")"
+  printf '  %-44s %s\n' "BPF run time µs per request (bpf_stats):" "$(mean "${results[$workload,bpf]}")"
+  printf '  %-44s %s (2 = client and server span)\n' "HTTP spans per request:" "$(mean "${results[$workload,spans]}")"
+  printf '  %-44s %s\n' "events lost per run:" "$(mean "${results[$workload,lost]}")"
+}
+echo
+echo "HTTP/2 against HTTP/1.1 on loopback, ${seconds}s × $rounds rounds per load, both ends traced, agent writing every span as JSON"
+report http1 "HTTP/1.1: wrk -t1 -c10 against nginx"
+report http2 "HTTP/2: h2load -c10 -m10 against nghttpd"
+printf '\n  %-44s %s (target ≤ 1.5)\n' "agent CPU per HTTP/2 request / per HTTP/1:" \
+  "$(awk -v a="$(mean "${results[http2,cpu]}")" -v b="$(mean "${results[http1,cpu]}")" 'BEGIN { printf "%.2f", a / b }')"
+echo
+echo "load average during the run: $(cut -d' ' -f1-3 /proc/loadavg) (2 cores, shared)"
