@@ -65,8 +65,8 @@ extension KernelTests {
             #expect(metrics["decode_errors"] == 0)
         }
 
-        /// hypercorn and httpx by prior knowledge on one connection: a traceparent the client
-        /// sent is the trace of both ends; a POST's body sizes; a 503 is the server's error.
+        /// hypercorn and httpx by prior knowledge on one connection: both ends of each stream in
+        /// one trace; a POST's body sizes; a 503 is the server's error.
         @Test func hypercornAndHttpxGiveLinkedSpans() async throws {
             let server = try Self.startHypercorn(port: 18562)
             defer { server.stop() }
@@ -86,7 +86,7 @@ extension KernelTests {
             #expect(servers.sorted { $0.start < $1.start }.map(summary) == ["GET /hello 200 0/21", "POST /echo 200 3000/3000", "GET /status/503 503 0/7"])
             #expect(all.allSatisfy { $0.string("network.protocol.version") == "2" && $0.string("user_agent.original")?.hasPrefix("python-httpx/") == true })
             #expect(servers.first { $0.path == "/status/503" }?.status == "STATUS_CODE_ERROR")
-            #expect(all.filter { $0.path == "/hello" }.allSatisfy { $0.traceID == "4bf92f3577b34da6a3ce929d0e0e4736" })
+            #expect(Set(all.filter { $0.path == "/hello" }.map(\.traceID)).count == 1, "both ends of /hello in one trace")
             Self.expectLinked(servers, to: clients)
             #expect(metrics["decode_errors"] == 0)
         }
