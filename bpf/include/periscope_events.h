@@ -20,9 +20,9 @@
 #define PERISCOPE_MAX_PATH 256
 /* At most this many iovec entries of readv/writev/recvmsg/sendmsg are copied. gRPC's core
  * writes HTTP/2 frames as one sendmsg of a slice per header field and frame part (14 to 27
- * entries for a unary call): fewer would drop its trailers. 64 outgrows the verifier's limit
+ * entries for a unary call): fewer would drop its trailers; more outgrow the verifier's limit
  * (the probe-read variant copies 16). */
-#define PERISCOPE_MAX_IOV 32
+#define PERISCOPE_MAX_IOV 28
 /* Last bytes of a data event's syscall captured besides its prefix, when the prefix does not
  * reach them: the framing a writer puts at the end of a write (a chunk's CRLF, the last
  * chunk) stays visible whatever the capture size. */

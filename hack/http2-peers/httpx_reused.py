@@ -9,7 +9,7 @@ import time
 import httpx
 
 base, go = sys.argv[1], sys.argv[2]
-with httpx.Client(http1=False, http2=True) as client:
+with httpx.Client(http1=False, http2=True, limits=httpx.Limits(keepalive_expiry=300)) as client:
     print(client.get(f"{base}/hello").status_code, flush=True)
     print("first", flush=True)
     while not os.path.exists(go):
