@@ -19,14 +19,18 @@ extension TraceLinker {
         let key = HopKey(client: peer, server: local)
         var context: SpanContext
         if let kernel {
-            // The kernel's ids stand: the calls the thread makes carry them on the wire. A
+            // The kernel's span id stands: the calls the thread makes carry it on the wire. A
             // caller traced on this node is the parent when the request's `traceparent` is of
-            // its trace (a proxy forwards its caller's header, which names that caller's caller).
+            // its trace or names it (a proxy forwards its caller's header, which names that
+            // caller's caller), and also when the request carried none, so that the kernel
+            // began a trace (the caller's write went out without one: its socket was not yet
+            // in the kernel's map): a hop on one node links whatever was written into it.
             context = kernel.spanContext
             let caller = takePublished(key, streamID: streamID)
-            if kernel.parentIsRemote, let caller, caller.traceID == kernel.traceID {
+            let began = kernel.parentSpanID == nil
+            if let caller, began || (kernel.parentIsRemote && (caller.traceID == kernel.traceID || caller.spanID == kernel.parentSpanID)) {
                 context = Self.child(of: caller, spanID: kernel.spanID)
-            } else if kernel.parentIsRemote, caller == nil, callerTraced {
+            } else if caller == nil, callerTraced, began || kernel.parentIsRemote {
                 wait(&context, key: key, streamID: streamID, timestamp: timestamp)
             }
         } else if let caller = takePublished(key, streamID: streamID) {
@@ -97,7 +101,14 @@ extension TraceLinker {
         let parent = inProcessParent(pid: pid, tid: tid, digest: digest)
         let context: SpanContext
         if let kernel {
-            context = kernel.spanContext
+            // The kernel's ids, in the trace its parent was linked into on this node when that
+            // differs from the one the kernel began for it.
+            var adopted = kernel.spanContext
+            if let parent, parent.spanID == kernel.parentSpanID, parent.traceID != kernel.traceID {
+                adopted.traceID = parent.traceID
+                adopted.provisional = parent.provisional
+            }
+            context = adopted
         } else if let traceparent, parent?.traceID != traceparent.traceID {
             context = Self.root(spanID: spanID, traceparent: traceparent, sampler: sampler, generator: &generator)
         } else if let parent {

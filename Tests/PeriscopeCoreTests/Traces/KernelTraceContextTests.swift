@@ -132,4 +132,48 @@ import Testing
         #expect(tracker.linker.counters.requestsInFlight == 0)
         #expect(tracker.counters.kernelContextsUnmatched == 1)
     }
+
+    /// A same-node caller whose request went out without a header (its socket was not yet in
+    /// the kernel's map) is still the parent: the kernel began a trace for the server thread,
+    /// and the spans of that thread's calls, and of their callees on this node, join the
+    /// caller's trace.
+    @Test func aTracedCallerOnThisNodeIsTheParentWhenTheKernelBeganTheServersTrace() throws {
+        var tracker = makeTracker()
+        let clientAddress = SocketAddress(ipv4: 10, 0, 0, 1, port: 41000)
+        let frontAddress = SocketAddress(ipv4: 10, 0, 0, 1, port: 8080)
+        let backAddress = SocketAddress(ipv4: 10, 0, 0, 1, port: 9090)
+        let callAddress = SocketAddress(ipv4: 10, 0, 0, 1, port: 42000)
+        let client = Connection(pid: 7, fd: 5, socketID: 9, local: clientAddress, peer: frontAddress)
+        let front = Connection(pid: 8, fd: 6, socketID: 10, local: frontAddress, peer: clientAddress)
+        let call = Connection(pid: 8, fd: 9, socketID: 11, local: callAddress, peer: backAddress)
+        let back = Connection(pid: 9, fd: 4, socketID: 12, local: backAddress, peer: callAddress)
+        let began = Self.context(.serverRequest, span: 0x10, parent: nil)
+        let injected = Self.context(.injectedRequest, span: 0x20, parent: 0x10)
+        let continued = Self.context(.serverRequest, span: 0x30, parent: 0x20, remote: true)
+        let spans = tracker.run([
+            client.opened(.client, at: 0),
+            front.opened(.server, at: 0),
+            call.opened(.client, at: 0),
+            back.opened(.server, at: 0),
+            client.write("GET /front HTTP/1.1\r\nHost: x\r\n\r\n", at: 1 * Self.ms),
+            Self.report(began, on: front, at: 2 * Self.ms),
+            front.read("GET /front HTTP/1.1\r\nHost: x\r\n\r\n", at: 2 * Self.ms),
+            Self.report(injected, on: call, at: 3 * Self.ms),
+            call.write("GET /back HTTP/1.1\r\nHost: y\r\n\r\n", at: 3 * Self.ms),
+            Self.report(continued, on: back, at: 4 * Self.ms),
+            back.read("GET /back HTTP/1.1\r\nHost: y\r\ntraceparent: 00-11112222333344445555666677778888-0000000000000020-01\r\n\r\n", at: 4 * Self.ms),
+            back.write(Self.response, at: 5 * Self.ms),
+            call.read(Self.response, at: 6 * Self.ms),
+            front.write(Self.response, at: 7 * Self.ms),
+            client.read(Self.response, at: 8 * Self.ms),
+        ])
+        let caller = try #require(spans.first { $0.kind == .client && $0.http?.path == "/front" })
+        let frontSpan = try #require(spans.first { $0.kind == .server && $0.http?.path == "/front" })
+        let callSpan = try #require(spans.first { $0.kind == .client && $0.http?.path == "/back" })
+        let backSpan = try #require(spans.first { $0.kind == .server && $0.http?.path == "/back" })
+        #expect(frontSpan.spanID == SpanID(value: 0x10) && frontSpan.parentSpanID == caller.spanID)
+        #expect(callSpan.spanID == SpanID(value: 0x20) && callSpan.parentSpanID == frontSpan.spanID)
+        #expect(backSpan.spanID == SpanID(value: 0x30) && backSpan.parentSpanID == callSpan.spanID)
+        #expect(Set([caller, frontSpan, callSpan, backSpan].map(\.traceID)) == [caller.traceID])
+    }
 }
