@@ -17,6 +17,7 @@ let fuzzers = [
     "FuzzRedis",
     "FuzzPolicy",
     "FuzzELF",
+    "FuzzConnectionTracker",
 ]
 
 let package = Package(
