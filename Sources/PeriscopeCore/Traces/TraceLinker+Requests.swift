@@ -18,7 +18,7 @@ extension TraceLinker {
         let spanID = kernel?.spanID ?? SpanID.random(using: &generator)
         let key = HopKey(client: peer, server: local)
         var context: SpanContext
-        if let kernel {
+        if let kernel, Self.decides(kernel, traceparent: traceparent) {
             // The kernel's span id stands: the calls the thread makes carry it on the wire. A
             // caller traced on this node is the parent when the request's `traceparent` is of
             // its trace or names it (a proxy forwards its caller's header, which names that
@@ -97,10 +97,10 @@ extension TraceLinker {
         digest: UInt64?, streamID: UInt32? = nil, traceparent: TraceContext?, perRequest: Bool,
         kernel: KernelTraceContext? = nil, sampler: Sampler, generator: inout G
     ) -> SpanContext {
-        let spanID = SpanID.random(using: &generator)
+        let spanID = kernel?.spanID ?? SpanID.random(using: &generator)
         let parent = inProcessParent(pid: pid, tid: tid, digest: digest)
         let context: SpanContext
-        if let kernel {
+        if let kernel, Self.decides(kernel, traceparent: traceparent) {
             // The kernel's ids, in the trace its parent was linked into on this node when that
             // differs from the one the kernel began for it.
             var adopted = kernel.spanContext
@@ -142,6 +142,15 @@ extension TraceLinker {
     }
 
     // MARK: - Rules
+
+    /// Whether a context the kernel decided is the span's. One written into the request as
+    /// `traceparent`, or remembered for the thread that read it, always is. One carried in a
+    /// TCP option is the connection's, decided where the payload could not be edited: a
+    /// request that carries its own `traceparent` (an HTTP/2 or gRPC client instrumented by
+    /// an SDK) keeps that trace, on both ends, and only the span id is the kernel's.
+    static func decides(_ kernel: KernelTraceContext, traceparent: TraceContext?) -> Bool {
+        !(kernel.origin.isPerConnection && traceparent != nil)
+    }
 
     static func child(of parent: SpanContext, spanID: SpanID) -> SpanContext {
         var context = SpanContext(traceID: parent.traceID, spanID: spanID, parentSpanID: parent.spanID, sampled: parent.sampled, parentIsLocal: true)

@@ -176,4 +176,34 @@ import Testing
         #expect(backSpan.spanID == SpanID(value: 0x30) && backSpan.parentSpanID == callSpan.spanID)
         #expect(Set([caller, frontSpan, callSpan, backSpan].map(\.traceID)) == [caller.traceID])
     }
+
+    /// A connection's context carried in a TCP option does not override a `traceparent` the
+    /// request carries itself (an SDK-instrumented HTTP/2 or gRPC client): both ends stay in
+    /// that trace; the spans keep the kernel's ids.
+    @Test func aRequestsOwnTraceparentWinsOverTheConnectionsOptionOnBothEnds() throws {
+        var tracker = makeTracker()
+        let clientAddress = SocketAddress(ipv4: 10, 0, 0, 1, port: 41000)
+        let serverAddress = SocketAddress(ipv4: 10, 0, 0, 2, port: 8080)
+        let client = Connection(pid: 7, fd: 5, socketID: 9, local: clientAddress, peer: serverAddress)
+        let server = Connection(pid: 8, fd: 6, socketID: 10, local: serverAddress, peer: clientAddress)
+        let written = Self.context(.optionWritten, span: 0x40, parent: nil)
+        let read = Self.context(.optionRead, span: 0x50, parent: 0x40, remote: true)
+        let own = "traceparent: 00-aaaabbbbccccddddeeeeffff00001111-00000000000000aa-01\r\n"
+        let request = "GET /own HTTP/1.1\r\nHost: x\r\n" + own + "\r\n"
+        let spans = tracker.run([
+            client.opened(.client, at: 0),
+            server.opened(.server, at: 0),
+            Self.report(written, on: client, at: 1 * Self.ms),
+            client.write(request, at: 1 * Self.ms),
+            Self.report(read, on: server, at: 2 * Self.ms),
+            server.read(request, at: 2 * Self.ms),
+            server.write(Self.response, at: 3 * Self.ms),
+            client.read(Self.response, at: 4 * Self.ms),
+        ])
+        let trace = TraceID(high: 0xaaaa_bbbb_cccc_dddd, low: 0xeeee_ffff_0000_1111)
+        let clientSpan = try #require(spans.first { $0.kind == .client })
+        let serverSpan = try #require(spans.first { $0.kind == .server })
+        #expect(clientSpan.traceID == trace && clientSpan.parentSpanID == SpanID(value: 0xaa) && clientSpan.spanID == SpanID(value: 0x40))
+        #expect(serverSpan.traceID == trace && serverSpan.parentSpanID == clientSpan.spanID && serverSpan.spanID == SpanID(value: 0x50))
+    }
 }
