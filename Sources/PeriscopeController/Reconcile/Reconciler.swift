@@ -111,7 +111,8 @@ public struct Reconciler: Sendable {
             guard objects.removeValue(forKey: name) != nil else { return }
             observedObjectVersions[name] = nil
             pendingDeletes.remove(name)
-            pendingSpecs[name] = nil
+            // A write still pending is newer than this deletion (its echo comes after it): the
+            // server holds what it wrote, so it stays pending and is not written again.
             decidedSpecs[name] = nil
             // The object of an existing node is written anew; that of a node that is gone (the
             // echo of this controller's delete) needs nothing.
