@@ -101,7 +101,8 @@ struct KubectlControllerAcceptanceTests {
         try await Harness.eventually("the more specific cart selector takes the checkout pods' other containers") {
             Harness.targets(server)["node-a"] == ["checkout-1→cart", "checkout-1→checkout"] && Harness.targets(server)["node-c"] == []
         }
-        #expect(Harness.status(server, "cart")?.observedGeneration == 2)
+        // The status is written after the node objects of the same decision.
+        try await Harness.eventually("cart's status observes the edit") { Harness.status(server, "cart")?.observedGeneration == 2 }
 
         // A schema-valid but semantically wrong policy: Accepted=False with its reason; the others keep working.
         try kubectl.apply(Self.policy("broken", """
