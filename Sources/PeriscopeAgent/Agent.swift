@@ -69,8 +69,9 @@ public final class Agent: Service, @unchecked Sendable {
             if try Tracefs.ensureMounted() {
                 logger.notice("tracefs.mounted", metadata: ["path": "\(Tracefs.path)"])
             }
-            let cgroupPath = configuration.cgroupPath
-                ?? (try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)).flatMap(Propagation.cgroup2MountPoint(mounts:))
+            let mounts = (try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)) ?? ""
+            let cgroupPath = configuration.cgroupPath.map { Propagation.cgroup2Hierarchy(at: $0, mounts: mounts) }
+                ?? Propagation.cgroup2MountPoint(mounts: mounts)
             var propagation: Propagation?
             var propagationError: (any Error)?
             // Attached ahead of the tracer: its reports precede the events they belong to.

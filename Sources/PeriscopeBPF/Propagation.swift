@@ -159,6 +159,22 @@ public final class Propagation {
         }
         return nil
     }
+
+    /// The cgroup v2 hierarchy at `path` by `mounts` (the text of `/proc/self/mounts`): `path`
+    /// itself when it is one, else its `unified` directory when that is (a host with a hybrid
+    /// hierarchy, whose `/sys/fs/cgroup` the DaemonSet mounts), else `path` unchanged
+    /// (attaching then says what is wrong).
+    public static func cgroup2Hierarchy(at path: String, mounts: String) -> String {
+        let trimmed = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
+        var points: Set<Substring> = []
+        for line in mounts.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            if fields.count >= 3, fields[2] == "cgroup2" { points.insert(fields[1]) }
+        }
+        if points.contains(Substring(trimmed)) { return trimmed }
+        let unified = trimmed + "/unified"
+        return points.contains(Substring(unified)) ? unified : path
+    }
 }
 
 /// What `Propagation` writes into the traffic, set live.
