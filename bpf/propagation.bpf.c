@@ -42,39 +42,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define SK_PASS 1
 #define HEAD_MASK (PERISCOPE_PROPAGATION_HEAD_MAX - 1)
 
-/* Shared with the tracer (same definitions as in tracer.bpf.c). */
-struct {
-    __uint(type, BPF_MAP_TYPE_RINGBUF);
-    __uint(max_entries, 8 << 20);
-} events SEC(".maps");
-
-struct {
-    __uint(type, BPF_MAP_TYPE_ARRAY);
-    __uint(max_entries, 1);
-    __type(key, __u32);
-    __type(value, struct periscope_config);
-} config SEC(".maps");
-
-struct {
-    __uint(type, BPF_MAP_TYPE_ARRAY);
-    __uint(max_entries, 1);
-    __type(key, __u32);
-    __type(value, struct periscope_ports);
-} ports SEC(".maps");
-
-struct {
-    __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(max_entries, PERISCOPE_MAX_PIDS);
-    __type(key, __u32);
-    __type(value, __u8);
-} target_pids SEC(".maps");
-
-struct {
-    __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(max_entries, PERISCOPE_MAX_PIDS);
-    __type(key, __u32);
-    __type(value, __u8);
-} excluded_pids SEC(".maps");
+/* Shared with the tracer. */
+#include "periscope_shared_maps.h"
 
 /* This object's own. */
 struct {

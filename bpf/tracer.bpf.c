@@ -47,38 +47,7 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 
 
 
-struct {
-    __uint(type, BPF_MAP_TYPE_RINGBUF);
-    __uint(max_entries, 8 << 20); /* resized by the agent before load */
-} events SEC(".maps");
-
-struct {
-    __uint(type, BPF_MAP_TYPE_ARRAY);
-    __uint(max_entries, 1);
-    __type(key, __u32);
-    __type(value, struct periscope_config);
-} config SEC(".maps");
-
-struct {
-    __uint(type, BPF_MAP_TYPE_ARRAY);
-    __uint(max_entries, 1);
-    __type(key, __u32);
-    __type(value, struct periscope_ports);
-} ports SEC(".maps");
-
-struct {
-    __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(max_entries, PERISCOPE_MAX_PIDS);
-    __type(key, __u32);
-    __type(value, __u8);
-} target_pids SEC(".maps");
-
-struct {
-    __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(max_entries, PERISCOPE_MAX_PIDS);
-    __type(key, __u32);
-    __type(value, __u8);
-} excluded_pids SEC(".maps");
+#include "periscope_shared_maps.h"
 
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

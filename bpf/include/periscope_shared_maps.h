@@ -1,0 +1,39 @@
+#ifndef PERISCOPE_SHARED_MAPS_H
+#define PERISCOPE_SHARED_MAPS_H
+/* The maps the tracer owns and the propagation programs reuse (bpf_map__reuse_fd): one
+ * definition, included by both objects, so that their types and sizes always agree. */
+
+struct {
+    __uint(type, BPF_MAP_TYPE_RINGBUF);
+    __uint(max_entries, 8 << 20); /* resized by the agent before load */
+} events SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct periscope_config);
+} config SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct periscope_ports);
+} ports SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, PERISCOPE_MAX_PIDS);
+    __type(key, __u32);
+    __type(value, __u8);
+} target_pids SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, PERISCOPE_MAX_PIDS);
+    __type(key, __u32);
+    __type(value, __u8);
+} excluded_pids SEC(".maps");
+
+#endif
