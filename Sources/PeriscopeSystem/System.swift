@@ -24,9 +24,13 @@ public enum System {
         let fd = retryingInterrupted { open(path, O_RDONLY | O_CLOEXEC) }
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        var bytes = [UInt8](repeating: 0, count: max(limit, 0))
+        // Grown as the file turns out longer: a large limit costs nothing for a small file.
+        var bytes = [UInt8](repeating: 0, count: min(max(limit, 0), 64 << 10))
         var filled = 0
-        while filled < bytes.count {
+        while filled < limit {
+            if filled == bytes.count {
+                bytes.append(contentsOf: repeatElement(0, count: min(bytes.count, limit - bytes.count)))
+            }
             let count = bytes.withUnsafeMutableBytes { raw in
                 retryingInterrupted { read(fd, raw.baseAddress! + filled, raw.count - filled) }
             }

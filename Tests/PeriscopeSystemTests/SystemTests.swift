@@ -16,6 +16,17 @@ import Testing
         #expect(System.readFile("/proc/self/stat", limit: 4096)?.isEmpty == false, "files whose size /proc does not tell")
     }
 
+    @Test func readsFilesLongerThanItsFirstBuffer() throws {
+        let path = NSTemporaryDirectory() + "periscope-system-\(UUID().uuidString)"
+        let content = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        try Data(content).write(to: URL(fileURLWithPath: path))
+        defer { unlink(path) }
+        #expect(System.readFile(path, limit: 8 << 20) == content)
+        #expect(System.readFile(path, limit: 200_001) == Array(content.prefix(200_001)))
+        #expect(System.readFile(path, limit: 0) == [])
+        #expect(System.readWholeFile(path, limit: 299_999) == nil)
+    }
+
     /// A signal arriving during a blocking call is retried, not reported as a failure.
     @Test func interruptedCallsAreRetried() throws {
         // No SA_RESTART, so that the kernel does interrupt the read.
