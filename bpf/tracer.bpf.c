@@ -621,7 +621,8 @@ struct sys_enter_close_range_args {
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 
 /* close_range(2) closes many descriptors at once (a forked child before exec, a daemon):
- * reported as one range; user space ends what it tracks in it. */
+ * reported as one range; user space ends what it tracks in it, except the sockets other
+ * descriptors still hold (socket_id bit n: descriptor fd + n, n < 64), which go on. */
 SEC("tracepoint/syscalls/sys_enter_close_range")
 int periscope_close_range(struct sys_enter_close_range_args *ctx)
 {
@@ -635,6 +636,16 @@ int periscope_close_range(struct sys_enter_close_range_args *ctx)
         return 0;
     __builtin_memset(&event->tuple, 0, sizeof(event->tuple));
     event->total_len = ctx->max_fd > 0x7fffffff ? 0x7fffffff : (__u32)ctx->max_fd;
+    __u64 held = 0;
+    int first = (int)(ctx->fd & 0x7fffffff);
+    for (int n = 0; n < 64; n++) {
+        if ((__u64)first + n > ctx->max_fd)
+            break;
+        struct file *file = file_of_fd(first + n);
+        if (file && tcp_sock_of_file(file) && file_held_elsewhere(file))
+            held |= 1ULL << n;
+    }
+    event->socket_id = held;
     submit(event, 0, cfg);
     return 0;
 }
@@ -650,7 +661,7 @@ static __always_inline __u64 open_descriptors(void)
     return word;
 }
 
-/* A new process inherits exclusion, and selection when its parent's descendants are targets. */
+/* A new process inherits exclusion, and selection when its parent passes it on. */
 SEC("raw_tracepoint/sched_process_fork")
 int periscope_fork(struct bpf_raw_tracepoint_args *ctx)
 {
@@ -665,8 +676,10 @@ int periscope_fork(struct bpf_raw_tracepoint_args *ctx)
         bpf_map_update_elem(&excluded_pids, &child_tgid, &one, BPF_ANY);
         return 0;
     }
-    if (target && *target == PERISCOPE_TARGET_WITH_DESCENDANTS) {
-        __u8 inherit = PERISCOPE_TARGET_WITH_DESCENDANTS;
+    /* A child runs its parent's executable until it calls exec: a postmaster's backends, a
+     * forking server's handlers are selected from their first byte. */
+    if (target && (*target == PERISCOPE_TARGET_WITH_DESCENDANTS || *target == PERISCOPE_TARGET_SAME_EXECUTABLE)) {
+        __u8 inherit = *target;
         bpf_map_update_elem(&target_pids, &child_tgid, &inherit, BPF_ANY);
     }
     /* A selected process's child may serve the sockets it inherits (a fork-per-connection
@@ -695,6 +708,11 @@ SEC("raw_tracepoint/sched_process_exec")
 int periscope_exec(struct bpf_raw_tracepoint_args *ctx)
 {
     __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+    /* Selected for the executable it ran until now: whether the new one matches is the
+     * agent's to say, from this event. */
+    __u8 *target = bpf_map_lookup_elem(&target_pids, &tgid);
+    if (target && *target == PERISCOPE_TARGET_SAME_EXECUTABLE)
+        bpf_map_delete_elem(&target_pids, &tgid);
     if (bpf_map_lookup_elem(&excluded_pids, &tgid))
         return 0;
     struct periscope_config *cfg = current_config();

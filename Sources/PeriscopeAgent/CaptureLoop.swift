@@ -153,7 +153,8 @@ final class CaptureLoop {
             // What the exec closed ends under the executable that had it open.
             tracker.handle(event, into: &finished)
             if !finished.isEmpty { deliverFinished() }
-            processStarted(event.pid, executed: String(decoding: event.payload, as: UTF8.self))
+            let deselected = tracer.processExecuted(event.pid)
+            processStarted(event.pid, executed: String(decoding: event.payload, as: UTF8.self), reapply: deselected)
         case .processForked(let parent):
             processForked(event.pid, parent: parent)
         case .processExited:
@@ -210,15 +211,16 @@ final class CaptureLoop {
 
     /// A process called exec: its executable may now match, or be excluded by, the policy.
     /// `/proc` gives the resolved path; the path the kernel saw executed stands in when
-    /// the process is already gone.
-    private func processStarted(_ pid: Int32, executed: String) {
+    /// the process is already gone. `reapply`: the kernel ended the process's selection at
+    /// the exec, so the filter is written again even if the selection did not change.
+    private func processStarted(_ pid: Int32, executed: String, reapply: Bool) {
         let ppid = procfs.parentPID(of: pid) ?? processes[pid]?.ppid ?? 0
         let executable = procfs.executable(of: pid) ?? executed
         let entry = ProcessEntry(pid: pid, ppid: ppid, executable: executable)
         processes[pid] = entry
         assignPolicy(with: entry)
         let updated = selection.updating(with: entry, policy: policy)
-        guard updated != selection else { return }
+        guard updated != selection || reapply else { return }
         selection = updated
         applyFilter(prune: false)
     }

@@ -3,13 +3,13 @@ import PeriscopeCore
 
 extension KernelFilter {
     /// The kernel's share of a policy: which PIDs and ports pass, how much payload is copied.
-    /// Targets named by PID (and their descendants) pass their selection on to children
-    /// they fork; targets matched by executable do not.
+    /// Targets named by PID (and their descendants) pass their selection on to every child
+    /// they fork; targets matched by executable to children until they call exec.
     init(policy: Policy, selection: ProcessSelection, processes: [Int32: ProcessEntry]) {
         let named = Set(policy.pids)
         var targets: [Int32: Inheritance] = [:]
         for pid in selection.targets {
-            targets[pid] = Self.descends(pid, fromAnyOf: named, processes: processes) ? .withDescendants : .selfOnly
+            targets[pid] = Self.descends(pid, fromAnyOf: named, processes: processes) ? .withDescendants : .sameExecutable
         }
         self.init(
             allProcesses: selection.allProcesses,

@@ -77,7 +77,10 @@ extension CaptureEvent {
         // A fork's parent is in fd; close_range's last descriptor is in total_len; other
         // events' is the bytes moved.
         if case .processForked = kind { fd = -1 } else { fd = load(layout.fd, as: Int32.self) }
-        socketID = kind == .processExec ? 0 : load(layout.socketID, as: UInt64.self)
+        switch kind {
+        case .processExec, .closedRange: socketID = 0
+        default: socketID = load(layout.socketID, as: UInt64.self)
+        }
         local = address(layout.localAddress, port: layout.localPort)
         peer = address(layout.peerAddress, port: layout.peerPort)
         if case .closedRange = kind { totalLength = 0 } else { totalLength = Int(load(layout.totalLength, as: UInt32.self)) }
@@ -85,6 +88,7 @@ extension CaptureEvent {
         payload.append(contentsOf: payloadBytes)
         tailLength = tail
         descriptorsOpenAfterExec = kind == .processExec ? load(layout.socketID, as: UInt64.self) : nil
+        if case .closedRange = kind { descriptorsStillHeld = load(layout.socketID, as: UInt64.self) } else { descriptorsStillHeld = 0 }
         resumedAfterShedding = flags & UInt16(PERISCOPE_EVENT_FLAG_RESUMED.rawValue) != 0
         socketStillOpen = flags & UInt16(PERISCOPE_EVENT_FLAG_STILL_OPEN.rawValue) != 0
         tls = if flags & UInt16(PERISCOPE_EVENT_FLAG_TLS_PLAINTEXT.rawValue) != 0 {

@@ -8,12 +8,17 @@ public struct KernelFilter: Sendable, Equatable {
         case selfOnly
         /// This process and every process it forks from now on.
         case withDescendants
+        /// This process and every process it forks while they run the same executable: the
+        /// kernel ends a target's selection when it calls exec, and the agent selects it
+        /// again if the new executable matches.
+        case sameExecutable
 
         /// The `target_pids` value the kernel programs read (`enum periscope_target`).
         var kernelValue: UInt8 {
             switch self {
             case .selfOnly: UInt8(PERISCOPE_TARGET_SELF.rawValue)
             case .withDescendants: UInt8(PERISCOPE_TARGET_WITH_DESCENDANTS.rawValue)
+            case .sameExecutable: UInt8(PERISCOPE_TARGET_SAME_EXECUTABLE.rawValue)
             }
         }
     }

@@ -144,6 +144,16 @@ public final class Tracer {
         attachedPrograms.removeAll()
     }
 
+    /// `pid` called exec: the kernel ended its selection if it was selected for its
+    /// executable (`KernelFilter.Inheritance.sameExecutable`), so the next `apply(_:)` writes
+    /// it again if it still matches. Returns whether it did.
+    @discardableResult
+    public func processExecuted(_ pid: Int32) -> Bool {
+        guard writtenTargets[pid] == .sameExecutable else { return false }
+        writtenTargets[pid] = nil
+        return true
+    }
+
     /// Writes a filter into the maps. With `prune` false, PIDs the kernel added itself
     /// (children inheriting selection or exclusion) and PIDs no longer listed are kept;
     /// with `prune` true the maps end up holding exactly the filter's PIDs.

@@ -101,6 +101,42 @@ extension KernelTests {
             #expect(Set(spans.filter(\.isServer).map(\.pid)).count == 1, "one worker serves both")
         }
 
+        /// A policy selecting PostgreSQL by executable, not by port: the postmaster is selected,
+        /// and the kernel passes that on to each backend it forks, so the backend is traced from
+        /// its connection's first bytes (the startup message that tells the protocol) and its
+        /// statements' spans are exact and linked to psql's.
+        @Test func backendsForkedByAnExecutableSelectedPostmasterAreTracedFromTheirFirstBytes() async throws {
+            let server = try PostgreSQLServer(port: 18574)
+            try server.psql("CREATE TABLE items (id integer PRIMARY KEY, name text); INSERT INTO items VALUES (1, 'tea')")
+            let script = try server.directory.write("statements.sql", """
+                SELECT name FROM items WHERE id = 1;
+                UPDATE items SET name = 'coffee' WHERE id = 1;
+                SELECT * FROM missing_table;
+                """)
+            let agent = try await AgentHarness(policy: "executables: [\"*/postgres\", \"*/psql\"]\n")
+            var psqls: [Int32] = []
+            for _ in 0..<3 {
+                psqls.append(try runChecked("psql", ["-h", "127.0.0.1", "-p", "18574", "-U", "postgres", "-q", "-f", script]).pid)
+            }
+            let onPort: (PrintedSpan) -> Bool = { $0.localPort == 18574 || $0.peerPort == 18574 }
+            _ = try await agent.waitForSpans(count: 18, timeout: .seconds(15)) { onPort($0) && $0.string("db.system.name") == "postgresql" }
+            try await Task.sleep(for: .milliseconds(300))
+            let metrics = try agent.stop()
+            let spans = try agent.spans.filter(onPort)
+            #expect(spans.filter(\.isTCP).isEmpty, "every backend decoded from its first bytes: \(spans.filter(\.isTCP).map { "\($0.pid) \($0.executable)" })")
+            let servers = spans.filter(\.isServer), clients = spans.filter(\.isClient)
+            #expect(clients.count == 9 && servers.count == 9, "\(spans.map { "\($0.kind) \($0.name) \($0.pid)" })")
+            #expect(clients.allSatisfy { psqls.contains($0.pid) })
+            #expect(servers.allSatisfy { $0.executable.hasSuffix("/postgres") && $0.pid != server.pid })
+            #expect(Set(servers.map(\.pid)).count == 3, "one backend per connection")
+            #expect(servers.map(\.name) == Array(repeating: ["SELECT items", "UPDATE items", "SELECT missing_table"], count: 3).flatMap { $0 })
+            for span in servers {
+                let parent = clients.first { $0.spanID == span.parentSpanID }
+                #expect(parent?.traceID == span.traceID && parent?.queryText == span.queryText, "\(span.name) is its client's child")
+            }
+            #expect(metrics["decode_errors"] == 0)
+        }
+
         /// http.server's CGI handler: the server reads the request and writes the status line,
         /// then a forked child executes the script with the socket as its standard output and
         /// writes the rest, ending the response by exiting. One exchange, its status and body

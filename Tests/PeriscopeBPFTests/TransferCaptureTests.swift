@@ -39,9 +39,10 @@ import Testing
     spliced = 0
     while spliced < 3000:
         spliced += os.splice(server.fileno(), w, 3000 - spliced)
-    # close_range over the server socket's descriptor alone
+    # close_range over the server socket's descriptor alone, while a duplicate holds it
     libc = ctypes.CDLL(None, use_errno=True)
     fd = server.fileno()
+    holder = os.dup(fd)
     assert libc.syscall(436, fd, fd, 0) == 0
     # an exec: the client socket is close-on-exec, a duplicate made inheritable is not
     kept = os.dup(client.fileno())
@@ -99,8 +100,9 @@ import Testing
         #expect(splicedIn.count == 1 && splicedIn.first?.payload.isEmpty == true && splicedIn.first?.fd == clientFD)
         let splicedOut = events.filter { $0.kind == .data(.ingress) && $0.fd == serverFD && $0.payload.isEmpty }
         #expect(splicedOut.reduce(0) { $0 + $1.totalLength } == 3000)
-        // close_range, as one range.
-        #expect(events.contains { $0.kind == .closedRange(last: serverFD) && $0.fd == serverFD })
+        // close_range, as one range, the socket a duplicate still holds marked.
+        let range = events.first { $0.kind == .closedRange(last: serverFD) && $0.fd == serverFD }
+        #expect(range?.descriptorsStillHeld == 1)
         // the exec: the inheritable duplicate and the standard descriptors stay open, the
         // close-on-exec socket does not.
         let exec = try #require(events.first(where: Self.isSleepExec))

@@ -107,6 +107,9 @@ _Static_assert(sizeof(struct periscope_config) == 16, "periscope_config layout")
 enum periscope_target {
     PERISCOPE_TARGET_SELF = 1,             /* the process only */
     PERISCOPE_TARGET_WITH_DESCENDANTS = 2, /* and every process it forks from now on */
+    /* Selected for its executable: so is every process it forks, as long as it runs the same
+     * executable; an exec ends the selection (the agent selects again what matches). */
+    PERISCOPE_TARGET_SAME_EXECUTABLE = 3,
 };
 
 /* Words of the port bitmap. */

@@ -53,7 +53,10 @@ public func fuzzConnectionTracker(_ data: UnsafePointer<UInt8>?, _ size: Int) ->
             var closed = event(.closed)
             closed.socketStillOpen = header & 0x40 != 0
             tracker.handle(closed, into: &spans)
-        case 7: tracker.handle(event(.closedRange(last: fd + Int32(header >> 6))), into: &spans)
+        case 7:
+            var closed = event(.closedRange(last: fd + Int32(header >> 6)))
+            closed.descriptorsStillHeld = UInt64(header >> 6) * 0x33
+            tracker.handle(closed, into: &spans)
         case 8:
             var exec = event(.processExec)
             exec.descriptorsOpenAfterExec = UInt64(header >> 6) * 0x55

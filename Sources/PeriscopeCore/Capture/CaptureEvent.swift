@@ -55,6 +55,10 @@ public struct CaptureEvent: Sendable, Equatable {
     /// Requests on this socket before this event were shed by the kernel under overload
     /// (never part of one: this event starts a request).
     public var resumedAfterShedding = false
+    /// `.closedRange` only: bit n set = the socket of descriptor `fd + n` (n < 64) is still
+    /// held by other descriptors, so its connection goes on, as after a `.closed` with
+    /// `socketStillOpen`.
+    public var descriptorsStillHeld: UInt64 = 0
     /// `.closed` only: other descriptors still hold the socket (inherited by a fork, passed
     /// with SCM_RIGHTS, dup'ed), so its connection goes on with whoever uses it next.
     public var socketStillOpen = false

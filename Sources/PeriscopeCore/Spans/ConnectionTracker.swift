@@ -89,7 +89,14 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
             }
         case .closedRange(let last):
             let closed = connections.descriptors(of: event.pid).filter { $0 >= event.fd && $0 <= last }
-            close(pid: event.pid, descriptors: closed, at: event.timestamp, into: &spans)
+            // A socket another process still holds (a forked child closing what it
+            // inherited) is handed off, not ended.
+            let held = closed.filter {
+                let bit = Int64($0) - Int64(event.fd)
+                return bit < 64 && (event.descriptorsStillHeld >> UInt64(bit)) & 1 != 0
+            }
+            for fd in held { handOff(pid: event.pid, fd: fd, at: event.timestamp, into: &spans) }
+            close(pid: event.pid, descriptors: closed.filter { !held.contains($0) }, at: event.timestamp, into: &spans)
         case .processExec:
             // Descriptors marked close-on-exec were closed by the exec.
             guard let open = event.descriptorsOpenAfterExec else { break }

@@ -109,6 +109,35 @@ import Testing
         #expect(tracker.counters.openConnections == 0)
     }
 
+    /// A forked child closing what it inherited with close_range(2) (CPython's
+    /// subprocess, a daemon): the socket its parent still holds goes on; the one nobody
+    /// else holds ends there.
+    @Test func closeRangeHandsOffSocketsAnotherProcessStillHolds() {
+        let served = Connection(pid: 100, fd: 7, socketID: 1)
+        let own = Connection(pid: 100, fd: 9, socketID: 2, peer: SocketAddress(ipv4: 10, 0, 0, 3, port: 40000))
+        let later = Connection(pid: 200, fd: 7, socketID: 1)
+        var tracker = makeTracker()
+        var closeRange = CaptureEvent(kind: .closedRange(last: .max), timestamp: 2_000, pid: 100, tid: 100, fd: 3)
+        closeRange.descriptorsStillHeld = 1 << (7 - 3)
+        var spans = tracker.run([
+            served.opened(.server, at: 1_000),
+            served.read("GET /orders HTTP/1.1\r\n", at: 1_500),
+            own.opened(.client, at: 1_600),
+            closeRange,
+        ])
+        #expect(spans.map(\.name) == ["tcp"], "only the socket nobody else holds ends")
+        #expect(tracker.counters.connectionsHandedOff == 1)
+        spans = tracker.run([
+            later.read("Host: shop\r\n\r\n", at: 3_000),
+            later.write(response, at: 4_000),
+            later.closed(at: 5_000),
+        ])
+        #expect(spans.count == 1, "the exchange is not split")
+        #expect(spans.first?.pid == 200 && spans.first?.http?.target == "/orders" && spans.first?.http?.statusCode == 200)
+        #expect(spans.first?.startTimeUnixNano == unix(1_500))
+        #expect(tracker.counters.openConnections == 0)
+    }
+
     @Test func handedOffConnectionNobodyUsesExpiresWhenIdle() {
         let parent = Connection(pid: 100, fd: 7)
         var tracker = makeTracker()
