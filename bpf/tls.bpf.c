@@ -1,14 +1,16 @@
 /* Plaintext at the TLS library: uprobes at the entry and return of OpenSSL's
- * SSL_read/SSL_read_ex/SSL_write/SSL_write_ex (and SSL_do_handshake, which only learns
- * the session's socket), attached by the agent once per library file that traced
- * processes map, through uprobe_multi links (each probe's function is its attach cookie).
+ * SSL_read/SSL_read_ex/SSL_write/SSL_write_ex (and SSL_do_handshake and SSL_shutdown,
+ * which only learn the session's socket), attached by the agent once per library file that
+ * traced processes map, through uprobe_multi links (each probe's function is its attach
+ * cookie).
  *
  * The tracer's own programs and maps come with the include; the agent loads only the
  * programs below from this object and hands it the tracer's maps, so plaintext events go
  * into the same ring buffer, through the same selection and overload shedding, as the
  * socket's own. Which socket a session uses is learnt from the socket transfers its calls
- * make (periscope_tls_hook.h) and remembered per session for calls served from the
- * library's buffers. */
+ * make, or, for a library whose records move outside its calls, from the transfers its
+ * thread makes around them (periscope_tls_hook.h); it is remembered per session for calls
+ * served from the library's buffers. */
 #include "tracer.bpf.c"
 
 SEC("uprobe")
@@ -30,8 +32,48 @@ int periscope_tls_enter(struct pt_regs *ctx)
     __u32 tid = (__u32)id;
     if (bpf_map_update_elem(&tls_calls, &tid, &call, BPF_ANY))
         tls_count(PERISCOPE_TLS_COUNTER_CALLS_LOST);
+    struct periscope_tls_thread *thread = bpf_map_lookup_elem(&tls_threads, &tid);
+    if (!thread) {
+        struct periscope_tls_thread fresh = {};
+        bpf_map_update_elem(&tls_threads, &tid, &fresh, BPF_NOEXIST);
+        return 0;
+    }
+    /* Records the thread read just before are this session's, whatever it was bound to. */
+    if (thread->has_read) {
+        thread->has_read = 0;
+        tls_bind(call.session, id >> 32, &thread->read, true);
+    }
+    thread->session = 0;
     return 0;
 }
+
+/* A thread waiting for events has finished with what it read and wrote around its last
+ * calls: what it moves after the wait belongs to no call it made before. */
+static __always_inline int tls_thread_waits(void)
+{
+    __u32 tid = (__u32)bpf_get_current_pid_tgid();
+    struct periscope_tls_thread *thread = bpf_map_lookup_elem(&tls_threads, &tid);
+    if (thread) {
+        thread->has_read = 0;
+        thread->session = 0;
+    }
+    return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_epoll_wait")
+int periscope_wait_epoll(void *ctx) { return tls_thread_waits(); }
+
+SEC("tracepoint/syscalls/sys_exit_epoll_pwait")
+int periscope_wait_epoll_pwait(void *ctx) { return tls_thread_waits(); }
+
+SEC("tracepoint/syscalls/sys_exit_epoll_pwait2")
+int periscope_wait_epoll_pwait2(void *ctx) { return tls_thread_waits(); }
+
+SEC("tracepoint/syscalls/sys_exit_poll")
+int periscope_wait_poll(void *ctx) { return tls_thread_waits(); }
+
+SEC("tracepoint/syscalls/sys_exit_ppoll")
+int periscope_wait_ppoll(void *ctx) { return tls_thread_waits(); }
 
 SEC("uprobe")
 int periscope_tls_return(struct pt_regs *ctx)
@@ -43,6 +85,9 @@ int periscope_tls_return(struct pt_regs *ctx)
         return 0;
     struct periscope_tls_call call = *entry;
     bpf_map_delete_elem(&tls_calls, &tid);
+    struct periscope_tls_thread *thread = bpf_map_lookup_elem(&tls_threads, &tid);
+    if (thread)
+        thread->session = call.session;
     struct periscope_tls_session_key key = {.session = call.session, .pid = id >> 32};
     struct periscope_tls_socket socket;
     long ret = (long)USER_RET(ctx);
@@ -64,7 +109,11 @@ int periscope_tls_return(struct pt_regs *ctx)
     } else {
         struct periscope_tls_socket *known = bpf_map_lookup_elem(&tls_sessions, &key);
         if (!known) {
-            if (call.function != PERISCOPE_TLS_SSL_HANDSHAKE && call.function != PERISCOPE_TLS_SSL_SHUTDOWN)
+            /* Plaintext lost: a call that moved some (not one that failed or only shook hands). */
+            bool moved_plaintext = call.function == PERISCOPE_TLS_SSL_READ || call.function == PERISCOPE_TLS_SSL_WRITE
+                ? (int)ret > 0
+                : (call.function == PERISCOPE_TLS_SSL_READ_EX || call.function == PERISCOPE_TLS_SSL_WRITE_EX) && (int)ret == 1;
+            if (moved_plaintext)
                 tls_count(PERISCOPE_TLS_COUNTER_UNBOUND);
             return 0;
         }

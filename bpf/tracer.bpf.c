@@ -11,6 +11,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
 #include "periscope_events.h"
+#include "periscope_tls.h"
 #include "periscope_arch.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -252,7 +253,15 @@ static __always_inline bool reader_behind(const struct periscope_config *cfg)
  * requests go comes back after the other); capture resumes at a later request start once
  * the reader caught up, flagged so that user space knows what it missed. An exchange
  * being captured is never cut. */
-static __always_inline bool admit(struct periscope_event *event, const struct periscope_config *cfg)
+enum admission {
+    ADMIT_NOT = 0,
+    ADMIT = 1,
+    /* A transfer on a socket bound to a TLS session whose library moves its records outside
+     * its calls: records, reported as such and never shed (periscope_tls_hook.h). */
+    ADMIT_TLS_RECORDS = 2,
+};
+
+static __always_inline int admit(struct periscope_event *event, const struct periscope_config *cfg)
 {
     __u64 key = event->socket_id;
     struct periscope_socket_state *state = bpf_map_lookup_elem(&sockets, &key);
@@ -282,6 +291,8 @@ static __always_inline bool admit(struct periscope_event *event, const struct pe
     }
     if (event->kind != PERISCOPE_EVENT_DATA)
         return !state->shed;
+    if (state->tls && !(event->flags & PERISCOPE_EVENT_FLAG_TLS_PLAINTEXT))
+        return ADMIT_TLS_RECORDS;
     bool request_starts = direction == state->request_direction && state->last_direction != direction;
     state->last_direction = direction;
     if (request_starts) {
@@ -383,7 +394,10 @@ static __always_inline struct periscope_event *start_transfer(const struct trans
     event->total_len = (__u32)t->moved;
     if (tls_ciphertext(event, cfg))
         return NULL;
-    if (!admit(event, cfg))
+    int admitted = admit(event, cfg);
+    if (admitted == ADMIT_TLS_RECORDS)
+        tls_report_records(event, cfg);
+    if (admitted != ADMIT)
         return NULL;
     return event;
 }
@@ -407,6 +421,8 @@ static __noinline int emit_data(const struct transfer *t, const struct periscope
             length += capture_tail(event, length, moved, buffer);
     }
     event->captured_len = length;
+    if (tls_records_around(event, cfg))
+        return 0;
     submit(event, length, cfg);
     return 0;
 }
@@ -491,6 +507,8 @@ static __noinline int emit_data_iov(const struct transfer *t, const struct peris
         }
     }
     event->captured_len = copied;
+    if (tls_records_around(event, cfg))
+        return 0;
     submit(event, copied, cfg);
     return 0;
 }

@@ -70,12 +70,15 @@ public struct AgentMetrics: Sendable, Equatable {
         public var filesProbed = 0
         public var processesProbed = 0
         public var processesRefused = 0
-        /// Plaintext events from the probes; socket transfers inside TLS calls, counted and
+        /// Plaintext events from the probes; socket transfers of TLS records, counted and
         /// not captured; plaintext calls dropped because their session was never seen on a
-        /// selected socket (left out by a port filter, or probed after its handshake).
+        /// selected socket (left out by a port filter, or probed after its handshake);
+        /// sessions bound from the records their thread moved around their calls (libraries
+        /// fed through memory buffers, as Node.js does).
         public var plaintextEvents: UInt64 = 0
         public var recordTransfers: UInt64 = 0
         public var unboundSessions: UInt64 = 0
+        public var sessionsBoundAround: UInt64 = 0
     }
 
     public init() {}
@@ -131,6 +134,7 @@ public struct AgentMetrics: Sendable, Equatable {
             ("tls_plaintext_events", "\(tls.plaintextEvents)"),
             ("tls_record_transfers", "\(tls.recordTransfers)"),
             ("tls_unbound_sessions", "\(tls.unboundSessions)"),
+            ("tls_sessions_bound_around_calls", "\(tls.sessionsBoundAround)"),
         ]
     }
 }

@@ -374,7 +374,8 @@ final class CaptureLoop {
             metrics.tls = AgentMetrics.TLS(
                 filesProbed: status.files.count, processesProbed: status.processesProbed,
                 processesRefused: status.refusals.count, plaintextEvents: kernel.plaintextEvents,
-                recordTransfers: kernel.recordTransfers, unboundSessions: kernel.unboundSessions
+                recordTransfers: kernel.recordTransfers, unboundSessions: kernel.unboundSessions,
+                sessionsBoundAround: kernel.sessionsBoundAround
             )
             control.setTLSStatus(status)
         }

@@ -19,10 +19,13 @@ public final class TLSProbes: @unchecked Sendable {
     private let enterProgram: Int32
     private let returnProgram: Int32
     private let counterMap: Int32
+    /// The links of the programs that see threads wait for events (an event loop's turn).
+    private var waitLinks: [OpaquePointer] = []
 
     /// The tracer's maps this object uses instead of its own.
     static let sharedMaps = [
-        "events", "config", "ports", "target_pids", "excluded_pids", "counters", "sockets", "tls_calls", "tls_counters",
+        "events", "config", "ports", "target_pids", "excluded_pids", "counters", "sockets", "tls_calls", "tls_sessions",
+        "tls_threads", "tls_counters",
     ]
 
     public init(sharing tracer: Tracer) throws(BPFError) {
@@ -39,6 +42,8 @@ public final class TLSProbes: @unchecked Sendable {
                     try libbpfCall(.loadFailed, "cannot make \(name) a uprobe_multi program") {
                         bpf_program__set_expected_attach_type(current, bpf_attach_type(rawValue: UInt32(CPERISCOPEBPF_TRACE_UPROBE_MULTI)))
                     }
+                } else if name.hasPrefix("periscope_wait_") {
+                    // Attached below, to the tracepoints of the waits this kernel has.
                 } else {
                     // The tracer's programs come with the include; the tracer runs them.
                     try libbpfCall(.loadFailed, "cannot leave \(name) out") { bpf_program__set_autoload(current, false) }
@@ -65,7 +70,21 @@ public final class TLSProbes: @unchecked Sendable {
                 throw BPFError(.mapFailed, "map `tls_counters` missing from \(path)")
             }
             counterMap = bpf_map__fd(counters)
+            // Waits a kernel does not have (epoll_wait on arm64) have no tracepoint: skipped.
+            var waits = 0
+            var wait = bpf_object__next_program(object, nil)
+            while let current = wait {
+                if String(cString: bpf_program__name(current)).hasPrefix("periscope_wait_") {
+                    waits += 1
+                    if let link = bpf_program__attach(current) { waitLinks.append(link) }
+                }
+                wait = bpf_object__next_program(object, current)
+            }
+            guard waits == 0 || !waitLinks.isEmpty else {
+                throw BPFError(.attachFailed, "cannot attach to any event wait tracepoint", errno: errno, libbpfLog: LibBPFLog.shared.drain())
+            }
         } catch {
+            for link in waitLinks { bpf_link__destroy(link) }
             bpf_object__close(object)
             image.deallocate()
             throw error
@@ -73,6 +92,7 @@ public final class TLSProbes: @unchecked Sendable {
     }
 
     deinit {
+        for link in waitLinks { bpf_link__destroy(link) }
         bpf_object__close(object)
         image.deallocate()
     }
@@ -117,7 +137,8 @@ public final class TLSProbes: @unchecked Sendable {
             plaintextEvents: totals[Int(PERISCOPE_TLS_COUNTER_PLAINTEXT.rawValue)],
             recordTransfers: totals[Int(PERISCOPE_TLS_COUNTER_CIPHERTEXT.rawValue)],
             unboundSessions: totals[Int(PERISCOPE_TLS_COUNTER_UNBOUND.rawValue)],
-            callsLost: totals[Int(PERISCOPE_TLS_COUNTER_CALLS_LOST.rawValue)]
+            callsLost: totals[Int(PERISCOPE_TLS_COUNTER_CALLS_LOST.rawValue)],
+            sessionsBoundAround: totals[Int(PERISCOPE_TLS_COUNTER_BOUND_AROUND.rawValue)]
         )
     }
 }
@@ -139,7 +160,8 @@ public final class TLSProbeLinks: @unchecked Sendable {
 public struct TLSCounters: Sendable, Equatable {
     /// Plaintext events written.
     public var plaintextEvents: UInt64
-    /// Socket transfers made inside TLS calls: counted, not captured.
+    /// Socket transfers of TLS records (inside TLS calls, or on a socket whose records move
+    /// outside them): counted, not captured.
     public var recordTransfers: UInt64
     /// Plaintext calls of sessions never seen moving bytes on a selected socket: connections
     /// a port filter leaves out, sessions probed after their handshake, or a library doing
@@ -147,11 +169,18 @@ public struct TLSCounters: Sendable, Equatable {
     public var unboundSessions: UInt64
     /// Calls not followed because too many threads were inside TLS calls at once.
     public var callsLost: UInt64
+    /// Sessions bound to a socket from the records their thread moved around their calls
+    /// (libraries fed through memory buffers, as Node.js does), rebinds included.
+    public var sessionsBoundAround: UInt64
 
-    public init(plaintextEvents: UInt64 = 0, recordTransfers: UInt64 = 0, unboundSessions: UInt64 = 0, callsLost: UInt64 = 0) {
+    public init(
+        plaintextEvents: UInt64 = 0, recordTransfers: UInt64 = 0, unboundSessions: UInt64 = 0, callsLost: UInt64 = 0,
+        sessionsBoundAround: UInt64 = 0
+    ) {
         self.plaintextEvents = plaintextEvents
         self.recordTransfers = recordTransfers
         self.unboundSessions = unboundSessions
         self.callsLost = callsLost
+        self.sessionsBoundAround = sessionsBoundAround
     }
 }

@@ -138,6 +138,64 @@ extension KernelTests {
             }
         }
 
+        /// Node.js moves its records outside OpenSSL's calls (libuv reads the socket into a
+        /// memory buffer, then SSL_read; SSL_write, then libuv writes the socket): a Node HTTPS
+        /// client with a dozen requests on as many new connections at once (handshakes and
+        /// exchanges interleaving on each side's event loop), curl to the same Node server, and
+        /// the Node client to nginx: exact spans on both ends of every hop, each server span the
+        /// child of its client's.
+        @Test func nodeHTTPSServerAndClientGiveExactLinkedSpansOnInterleavedConnections() async throws {
+            let directory = try TemporaryDirectory()
+            let certificate = try TLSCertificate(in: directory)
+            let node = try NodeHTTPS(in: directory)
+            let server = try TestProcess(node.executable, [node.server, "18581", certificate.certificate, certificate.key])
+            defer { server.stop() }
+            try waitForPort(18581, of: server)
+            let nginx = try startNginx(in: directory, port: 18582, httpBlock: """
+                server {
+                    listen 127.0.0.1:18582 ssl;
+                    ssl_certificate \(certificate.certificate);
+                    ssl_certificate_key \(certificate.key);
+                    location /n/ { return 200 "nginx says hi\\n"; }
+                }
+                """)
+            defer { nginx.stop() }
+            let agent = try await AgentHarness(policy: "ports: [18581, 18582]\nprotocols: [http]\n")
+            try await agent.waitForLog(node.linksLibssl ? "libssl" : "file=\(node.executable)")
+            let fromNode = try runChecked(node.executable, [node.client, "18581", "12", "/item/", "POST"]).output
+            #expect(fromNode.contains("\"ok\":12"), "the Node client's own view: \(fromNode)")
+            _ = try runChecked("curl", ["-sk", "-o", "/dev/null", "-d", "hello", "https://127.0.0.1:18581/item/5"])
+            let toNginx = try runChecked(node.executable, [node.client, "18582", "3", "/n/", "GET"]).output
+            #expect(toNginx.contains("\"ok\":3"), "the Node client's own view: \(toNginx)")
+            _ = try await agent.waitForSpans(count: 32, timeout: .seconds(15)) { $0.isHTTP }
+            try await Task.sleep(for: .milliseconds(300))
+            let metrics = try agent.stop()
+            let spans = try agent.spans.filter(\.isHTTP)
+            #expect(spans.count == 32, "\(spans.map { "\($0.kind) \($0.executable) \($0.name) \($0.path ?? "-")" })")
+            #expect(spans.allSatisfy { $0.string("url.scheme") == "https" })
+            let item = spans.filter { $0.path?.hasPrefix("/item/") == true }
+            for span in item {
+                let k = Int(span.path!.dropFirst("/item/".count)) ?? -1
+                #expect(span.method == "POST" && span.statusCode == 200 + k % 3 && span.requestBodySize == k
+                        && span.responseBodySize == 100 + k, "\(span.kind) \(span.path!): \(span.statusCode ?? 0) \(span.requestBodySize ?? -1) \(span.responseBodySize ?? -1)")
+            }
+            let itemServers = item.filter(\.isServer), itemClients = item.filter(\.isClient)
+            #expect(itemServers.count == 13 && itemServers.allSatisfy { $0.pid == server.pid })
+            #expect(itemClients.filter { $0.executable == node.executable }.count == 12)
+            #expect(itemClients.filter { $0.executable.hasSuffix("/curl") }.count == 1)
+            let nginxSpans = spans.filter { $0.path?.hasPrefix("/n/") == true }
+            #expect(nginxSpans.filter { $0.isServer && $0.executable == "/usr/sbin/nginx" }.count == 3)
+            #expect(nginxSpans.filter { $0.isClient && $0.executable == node.executable }.count == 3)
+            #expect(nginxSpans.allSatisfy { $0.method == "GET" && $0.statusCode == 200 && $0.requestBodySize == 0 && $0.responseBodySize == 14 })
+            for span in spans where span.isServer {
+                let parent = spans.first { $0.spanID == span.parentSpanID }
+                #expect(parent?.isClient == true && parent?.traceID == span.traceID && parent?.path == span.path,
+                        "\(span.executable) \(span.path ?? "?") is its client's child")
+            }
+            #expect(metrics["decode_errors"] == 0, "records are never decoded")
+            #expect((metrics["tls_sessions_bound_around_calls"] ?? 0) >= 26, "Node's sessions bound around their calls")
+        }
+
         /// A traced process started after the agent gets its library probed within a second;
         /// its exit takes the probes away, and none of the agent's remains after SIGTERM.
         @Test func probesFollowTracedProcessesAndLeaveNothingBehind() async throws {
@@ -222,6 +280,53 @@ struct TLSCertificate {
         guard FileManager.default.fileExists(atPath: certificate), FileManager.default.fileExists(atPath: key) else {
             throw TestFailure("openssl made no certificate in \(directory.path)")
         }
+    }
+}
+
+/// A Node.js HTTPS server and client (scripts written into a test directory) run by the
+/// `node` on the PATH. The server answers `<prefix><k>` with status 200 + k % 3 and 100 + k
+/// bytes after a few milliseconds that vary with k; the client sends `count` requests at once,
+/// each on a new connection, and prints how many succeeded as `{"ok":n}`.
+struct NodeHTTPS {
+    let executable: String
+    let server: String
+    let client: String
+    /// Debian's build links the system's libssl; others link OpenSSL in and export it.
+    let linksLibssl: Bool
+
+    init(in directory: TemporaryDirectory) throws {
+        let found = try runChecked("/bin/sh", ["-c", "readlink -f \"$(command -v node)\""]).output
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !found.isEmpty else { throw TestFailure("node is not installed (hack/setup.sh installs nodejs)") }
+        executable = found
+        linksLibssl = try runChecked("ldd", [found]).output.contains("libssl")
+        server = try directory.write("server.js", """
+            const https = require('https'), fs = require('fs');
+            const [port, cert, key] = process.argv.slice(2);
+            https.createServer({cert: fs.readFileSync(cert), key: fs.readFileSync(key)}, (req, res) => {
+                const k = +(req.url.split('/').pop()) || 0;
+                req.on('data', () => {});
+                req.on('end', () => setTimeout(() => { res.writeHead(200 + k % 3); res.end('x'.repeat(100 + k)); }, (k * 7) % 13));
+            }).listen(+port, '127.0.0.1');
+            """)
+        client = try directory.write("client.js", """
+            const https = require('https');
+            const [port, count, prefix, method] = process.argv.slice(2);
+            const agent = new https.Agent({keepAlive: false, maxSockets: Infinity, rejectUnauthorized: false});
+            const call = (k) => new Promise((done, fail) => {
+                const body = method === 'POST' ? 'b'.repeat(k) : '';
+                const headers = method === 'POST' ? {'content-length': body.length} : {};
+                const request = https.request({host: '127.0.0.1', port: +port, path: prefix + k, method, agent, headers}, (res) => {
+                    res.on('data', () => {});
+                    res.on('end', () => done(res.statusCode));
+                });
+                request.on('error', fail);
+                request.end(body);
+            });
+            Promise.all([...Array(+count).keys()].map((k) => call(k + 1)))
+                .then((codes) => console.log(JSON.stringify({ok: codes.length})))
+                .catch((error) => { console.log(JSON.stringify({error: String(error)})); process.exit(1); });
+            """)
     }
 }
 

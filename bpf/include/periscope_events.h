@@ -71,7 +71,8 @@ struct periscope_socket_state {
     __u8 request_direction; /* enum periscope_direction; 0 until known */
     __u8 last_direction;
     __u8 resumed;           /* the next event carries PERISCOPE_EVENT_FLAG_RESUMED */
-    __u32 _pad;
+    __u8 tls;               /* a TLS session is bound to it: what moves outside its calls is records */
+    __u8 _pad[3];
 };
 _Static_assert(sizeof(struct periscope_socket_state) == 8, "periscope_socket_state layout");
 

@@ -4,7 +4,18 @@
  * that plaintext events carry the connection, and the transfer is reported with its
  * length only, never copied or parsed. A write's plaintext is reported at the library's
  * first socket write, when its bytes go out (as a cleartext write's are at its syscall),
- * not at the call's return, which the peer's answer may overtake. */
+ * not at the call's return, which the peer's answer may overtake.
+ *
+ * A library may instead move its records outside its calls, through memory buffers the
+ * application fills and drains (Node.js: libuv reads the socket into OpenSSL's input
+ * buffer, then calls SSL_read; SSL_write fills the output buffer, then libuv writes it to
+ * the socket). Its sessions are bound by what their thread does around the calls, with no
+ * event loop turn in between: records read from a socket belong to the session of the
+ * thread's next call, and records written to a socket to the session of the call it
+ * returned from last (`tls_threads`). Once a session is bound, what moves on its socket
+ * outside calls is records too: counted, never copied. Interleaved connections on one
+ * event loop thread each read, decrypt, encrypt and write in turn, so each read or write
+ * sits next to its own session's call. */
 #ifndef PERISCOPE_TLS_HOOK_H
 #define PERISCOPE_TLS_HOOK_H
 
@@ -25,6 +36,13 @@ struct {
 } tls_sessions SEC(".maps");
 
 struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, PERISCOPE_TLS_MAX_THREADS);
+    __type(key, __u32);
+    __type(value, struct periscope_tls_thread);
+} tls_threads SEC(".maps");
+
+struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
     __uint(max_entries, PERISCOPE_TLS_COUNTER_COUNT);
     __type(key, __u32);
@@ -36,6 +54,71 @@ static __always_inline void tls_count(__u32 index)
     __u64 *value = bpf_map_lookup_elem(&tls_counters, &index);
     if (value)
         *value += 1;
+}
+
+/* Binds `session` of `pid` to `socket`, learnt around the session's calls; `replace`: also
+ * when the session was bound to another socket (an SSL object freed and its address reused). */
+static __always_inline void tls_bind(__u64 session, __u32 pid, const struct periscope_tls_socket *socket, bool replace)
+{
+    struct periscope_tls_session_key key = {.session = session, .pid = pid};
+    struct periscope_tls_socket *known = bpf_map_lookup_elem(&tls_sessions, &key);
+    if (known && (!replace || known->socket_id == socket->socket_id))
+        return;
+    struct periscope_tls_socket bound = *socket;
+    bound.pending_write = 0;
+    bpf_map_update_elem(&tls_sessions, &key, &bound, BPF_ANY);
+    __u64 socket_id = socket->socket_id;
+    struct periscope_socket_state *state = bpf_map_lookup_elem(&sockets, &socket_id);
+    if (state)
+        state->tls = 1;
+    tls_count(PERISCOPE_TLS_COUNTER_BOUND_AROUND);
+}
+
+/* Whether `bytes` begin like a TLS record: content type change_cipher_spec, alert,
+ * handshake or application_data, version 3.x, a length a record can have. */
+static __always_inline bool tls_record_header(const __u8 *bytes)
+{
+    if (bytes[0] < 20 || bytes[0] > 23 || bytes[1] != 3 || bytes[2] > 4)
+        return false;
+    __u32 length = (__u32)bytes[3] << 8 | bytes[4];
+    return length > 0 && length <= PERISCOPE_TLS_MAX_RECORD;
+}
+
+/* Reports `event` (a transfer on a selected socket) as TLS records: its length only. */
+static __always_inline void tls_report_records(struct periscope_event *event, const struct periscope_config *cfg)
+{
+    event->flags |= PERISCOPE_EVENT_FLAG_TLS_CIPHERTEXT;
+    event->captured_len = 0;
+    event->tail_len = 0;
+    submit(event, 0, cfg);
+    tls_count(PERISCOPE_TLS_COUNTER_CIPHERTEXT);
+}
+
+/* A transfer outside any TLS call, its payload captured: when it begins like a record and
+ * its thread makes TLS calls, it is records, reported as such and taken as evidence of
+ * which session the socket carries (see the top of this file). */
+static __noinline bool tls_records_around(struct periscope_event *event, const struct periscope_config *cfg)
+{
+    if (event->captured_len < 5 || event->total_len < 5 || !tls_record_header(event->payload))
+        return false;
+    __u32 tid = event->tid;
+    struct periscope_tls_thread *thread = bpf_map_lookup_elem(&tls_threads, &tid);
+    if (!thread)
+        return false;
+    struct periscope_tls_socket socket = {};
+    socket.socket_id = event->socket_id;
+    socket.fd = event->fd;
+    __builtin_memcpy(&socket.tuple, &event->tuple, sizeof(event->tuple));
+    if (event->direction == PERISCOPE_DIRECTION_INGRESS) {
+        thread->read = socket;
+        thread->has_read = 1;
+    } else if (thread->session) {
+        __u64 session = thread->session;
+        thread->session = 0;
+        tls_bind(session, event->pid, &socket, false);
+    }
+    tls_report_records(event, cfg);
+    return true;
 }
 
 /* Reports a write's plaintext on the socket `event` is about, reusing the event. */
@@ -80,11 +163,7 @@ static __always_inline bool tls_ciphertext(struct periscope_event *event, const 
     struct periscope_tls_session_key key = {.session = call->session, .pid = event->pid};
     if (write_starts)
         call->reported = 1;
-    event->flags |= PERISCOPE_EVENT_FLAG_TLS_CIPHERTEXT;
-    event->captured_len = 0;
-    event->tail_len = 0;
-    submit(event, 0, cfg);
-    tls_count(PERISCOPE_TLS_COUNTER_CIPHERTEXT);
+    tls_report_records(event, cfg);
     if (!write_starts || requested == 0)
         return true;
     struct periscope_tls_socket *known = bpf_map_lookup_elem(&tls_sessions, &key);

@@ -38,6 +38,7 @@ public enum TLSFunction: UInt64, Sendable, Equatable, CaseIterable {
     case sslWrite = 3
     case sslWriteEx = 4
     case sslHandshake = 5
+    case sslShutdown = 6
 
     /// The library's name for it.
     public var symbol: String {
@@ -47,6 +48,7 @@ public enum TLSFunction: UInt64, Sendable, Equatable, CaseIterable {
         case .sslWrite: "SSL_write"
         case .sslWriteEx: "SSL_write_ex"
         case .sslHandshake: "SSL_do_handshake"
+        case .sslShutdown: "SSL_shutdown"
         }
     }
 }
