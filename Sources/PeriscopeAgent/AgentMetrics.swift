@@ -79,6 +79,13 @@ public struct AgentMetrics: Sendable, Equatable {
         public var recordTransfers: UInt64 = 0
         public var unboundSessions: UInt64 = 0
         public var sessionsBoundAround: UInt64 = 0
+        /// Go executables whose crypto/tls is probed; plaintext events from them; calls on a
+        /// `tls.Conn` whose socket could not be found (not over a `*net.TCPConn`, or its
+        /// fields unreadable); Reads not followed because too many goroutines were inside one.
+        public var goFilesProbed = 0
+        public var goPlaintextEvents: UInt64 = 0
+        public var goCallsUnresolved: UInt64 = 0
+        public var goCallsLost: UInt64 = 0
     }
 
     public init() {}
@@ -135,6 +142,10 @@ public struct AgentMetrics: Sendable, Equatable {
             ("tls_record_transfers", "\(tls.recordTransfers)"),
             ("tls_unbound_sessions", "\(tls.unboundSessions)"),
             ("tls_sessions_bound_around_calls", "\(tls.sessionsBoundAround)"),
+            ("tls_go_files_probed", "\(tls.goFilesProbed)"),
+            ("tls_go_plaintext_events", "\(tls.goPlaintextEvents)"),
+            ("tls_go_calls_unresolved", "\(tls.goCallsUnresolved)"),
+            ("tls_go_calls_lost", "\(tls.goCallsLost)"),
         ]
     }
 }

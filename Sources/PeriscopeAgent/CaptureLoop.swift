@@ -377,6 +377,12 @@ final class CaptureLoop {
                 recordTransfers: kernel.recordTransfers, unboundSessions: kernel.unboundSessions,
                 sessionsBoundAround: kernel.sessionsBoundAround
             )
+            if let go = tlsAttacher.probes.go?.counters() {
+                metrics.tls.goFilesProbed = status.files.filter { $0.library == TLSLibrary.goCryptoTLS.rawValue }.count
+                metrics.tls.goPlaintextEvents = go.plaintextEvents
+                metrics.tls.goCallsUnresolved = go.notTCP + go.unreadable
+                metrics.tls.goCallsLost = go.callsLost
+            }
             control.setTLSStatus(status)
         }
         control.publish(metrics)

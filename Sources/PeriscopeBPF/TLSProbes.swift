@@ -21,6 +21,10 @@ public final class TLSProbes: @unchecked Sendable {
     private let counterMap: Int32
     /// The links of the programs that see threads wait for events (an event loop's turn).
     private var waitLinks: [OpaquePointer] = []
+    /// The Go crypto/tls probes, loaded with these; nil (with `goUnavailable` saying why)
+    /// where the kernel refused them.
+    public let go: GoTLSProbes?
+    public let goUnavailable: BPFError?
 
     /// The tracer's maps this object uses instead of its own.
     static let sharedMaps = [
@@ -89,6 +93,13 @@ public final class TLSProbes: @unchecked Sendable {
             image.deallocate()
             throw error
         }
+        do throws(BPFError) {
+            go = try GoTLSProbes(sharing: tracer)
+            goUnavailable = nil
+        } catch {
+            go = nil
+            goUnavailable = error
+        }
     }
 
     deinit {
@@ -146,13 +157,16 @@ public final class TLSProbes: @unchecked Sendable {
 /// The links of one file's TLS probes; released, they detach.
 public final class TLSProbeLinks: @unchecked Sendable {
     private let fds: [Int32]
+    private let detached: (() -> Void)?
 
-    init(fds: [Int32]) {
+    init(fds: [Int32], detached: (() -> Void)? = nil) {
         self.fds = fds
+        self.detached = detached
     }
 
     deinit {
         for fd in fds { close(fd) }
+        detached?()
     }
 }
 

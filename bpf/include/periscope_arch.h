@@ -74,4 +74,21 @@
 #define USER_RET(ctx) UREG(ctx, 0)
 #endif
 
+
+/* Go's internal register ABI (Go 1.17+ on x86-64, 1.18+ on arm64), for the crypto/tls
+ * probes: integer arguments and results in order, and the running goroutine's g. */
+#if defined(__TARGET_ARCH_x86)
+#define GO_ARG0(ctx) UREG(ctx, 10) /* ax */
+#define GO_ARG1(ctx) UREG(ctx, 5)  /* bx */
+#define GO_ARG2(ctx) UREG(ctx, 11) /* cx */
+#define GO_RET0(ctx) UREG(ctx, 10) /* ax */
+#define GO_G(ctx) UREG(ctx, 1)     /* r14 */
+#elif defined(__TARGET_ARCH_arm64)
+#define GO_ARG0(ctx) UREG(ctx, 0)
+#define GO_ARG1(ctx) UREG(ctx, 1)
+#define GO_ARG2(ctx) UREG(ctx, 2)
+#define GO_RET0(ctx) UREG(ctx, 0)
+#define GO_G(ctx) UREG(ctx, 28)
+#endif
+
 #endif

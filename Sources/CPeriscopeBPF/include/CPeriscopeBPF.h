@@ -4,6 +4,7 @@
 #include "../../../bpf/include/periscope_events.h"
 #include "../../../bpf/include/periscope_propagation.h"
 #include "../../../bpf/include/periscope_tls.h"
+#include "../../../bpf/include/periscope_gotls.h"
 #include <stdint.h>
 
 /// `BPF_TRACE_UPROBE_MULTI` (Linux 6.6), which the system's headers may predate: the expected

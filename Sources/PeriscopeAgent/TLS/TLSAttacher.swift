@@ -18,7 +18,7 @@ import Glibc
 final class TLSAttacher: @unchecked Sendable {
     let probes: TLSProbes
     private let procRoot: String
-    private let logger: Logger
+    let logger: Logger
     private let wanted = Mutex<Wanted>(Wanted())
     private let published = Mutex<TLSProbeStatus>(TLSProbeStatus())
     private let stopped = Atomic<Bool>(false)
@@ -33,7 +33,7 @@ final class TLSAttacher: @unchecked Sendable {
     }
 
     /// One file with probes, or one that was refused.
-    private struct ProbedFile {
+    struct ProbedFile {
         var path: String
         var library: TLSLibrary?
         var links: TLSProbeLinks?
@@ -181,8 +181,9 @@ final class TLSAttacher: @unchecked Sendable {
         }
         let size = handle.size ?? 0
         let plan: TLSProbePlan?
+        let elf: ELFFile
         do {
-            let elf = try ELFFile { offset, count in
+            elf = try ELFFile { offset, count in
                 guard offset < size else { return [] }
                 return handle.read(at: offset, count: Int(min(UInt64(count), size - offset)))
             }
@@ -195,6 +196,7 @@ final class TLSAttacher: @unchecked Sendable {
             return result
         }
         guard let plan else {
+            if let go = probeGo(elf, file: file, path: path, pid: pid) { return go }
             if file.path.split(separator: "/").last?.hasPrefix("libssl.so") == true {
                 result.refusal = TLSProbePlanner.Refusal.noSymbols("SSL_read and SSL_write not in its symbol tables").description
             }

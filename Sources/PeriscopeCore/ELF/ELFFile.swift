@@ -12,6 +12,8 @@ public struct ELFFile {
     public struct Section: Sendable, Equatable {
         public var name: String
         public var type: UInt32
+        /// `sh_flags`; `ELFFile.compressedFlag` marks contents behind an `Elf64_Chdr`.
+        public var flags: UInt64
         public var address: UInt64
         public var offset: UInt64
         public var size: UInt64
@@ -43,6 +45,10 @@ public struct ELFFile {
     static let sectionTypeSymbolTable: UInt32 = 2
     static let sectionTypeDynamicSymbols: UInt32 = 11
     static let sectionTypeNoBits: UInt32 = 8
+    /// `SHF_COMPRESSED`.
+    public static let compressedFlag: UInt64 = 0x800
+    static let symbolTypeObject: UInt8 = 1
+    static let symbolTypeFunction: UInt8 = 2
 
     public init(read: @escaping Reader) throws(ELFError) {
         self.read = read
@@ -94,7 +100,7 @@ public struct ELFFile {
                 let entry = ByteView(table, base: index * sectionEntrySize)
                 nameOffsets.append(entry.u32(0))
                 sections.append(Section(
-                    name: "", type: entry.u32(4), address: entry.u64(16), offset: entry.u64(24),
+                    name: "", type: entry.u32(4), flags: entry.u64(8), address: entry.u64(16), offset: entry.u64(24),
                     size: entry.u64(32), link: entry.u32(40), entrySize: entry.u64(56)
                 ))
             }
@@ -155,14 +161,30 @@ public struct ELFFile {
         return found
     }
 
-    private func collect(from table: Section, names: Set<String>, into found: inout [String: ELFSymbol]) throws(ELFError) {
+    /// Data symbols (`STT_OBJECT`) with a name in `names` and a non-zero address, from
+    /// `.symtab` then `.dynsym`; the first definition of a name wins.
+    public func objects(named names: Set<String>) throws(ELFError) -> [String: ELFSymbol] {
+        var found: [String: ELFSymbol] = [:]
+        for type in [Self.sectionTypeSymbolTable, Self.sectionTypeDynamicSymbols] {
+            for table in sections where table.type == type {
+                try collect(from: table, names: names, symbolType: Self.symbolTypeObject, into: &found)
+                if found.count == names.count { return found }
+            }
+        }
+        return found
+    }
+
+    private func collect(
+        from table: Section, names: Set<String>, symbolType: UInt8 = ELFFile.symbolTypeFunction,
+        into found: inout [String: ELFSymbol]
+    ) throws(ELFError) {
         let lengths = Set(names.map(\.utf8.count))
-        try collect(from: table, matching: { names.contains($0) }, nameLengths: lengths, into: &found)
+        try collect(from: table, matching: { names.contains($0) }, nameLengths: lengths, symbolType: symbolType, into: &found)
     }
 
     private func collect(
         from table: Section, matching matches: (String) -> Bool, nameLengths: Set<Int>? = nil,
-        into found: inout [String: ELFSymbol]
+        symbolType: UInt8 = ELFFile.symbolTypeFunction, into found: inout [String: ELFSymbol]
     ) throws(ELFError) {
         guard table.entrySize == 24 else { throw ELFError(.malformed, "symbol entries of \(table.entrySize) bytes in \(table.name)") }
         guard table.size <= Self.maxTableBytes else { throw ELFError(.truncated, "symbol table \(table.name) of \(table.size) bytes") }
@@ -175,7 +197,7 @@ public struct ELFFile {
         for index in 0..<count {
             let entry = ByteView(symbols, base: index * 24)
             let info = entry.u8(4)
-            guard info & 0xf == 2 else { continue }  // STT_FUNC
+            guard info & 0xf == symbolType else { continue }  // STT_FUNC or STT_OBJECT
             let address = entry.u64(8)
             guard address != 0, entry.u16(6) != 0 else { continue }  // defined here
             let nameOffset = Int(entry.u32(0))

@@ -28,6 +28,8 @@ public struct TLSProbePlan: Sendable, Equatable {
 public enum TLSLibrary: String, Sendable, Equatable, CaseIterable {
     /// OpenSSL's libssl (1.1 or 3.x), shared or linked into an executable that exports its symbols.
     case openssl
+    /// Go's crypto/tls, compiled into a Go executable (Go 1.17+).
+    case goCryptoTLS = "go_crypto_tls"
 }
 
 /// The functions a probe can be at; the raw values are the kernel programs' attach cookies
