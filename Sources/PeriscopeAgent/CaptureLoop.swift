@@ -220,6 +220,8 @@ final class CaptureLoop {
         processes[pid] = entry
         assignPolicy(with: entry)
         let updated = selection.updating(with: entry, policy: policy)
+        // Every process is traced: the new one's TLS libraries get probed now, not at the next scan.
+        if updated == selection, selection.allProcesses { followTLS() }
         guard updated != selection || reapply else { return }
         selection = updated
         applyFilter(prune: false)

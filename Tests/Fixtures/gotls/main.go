@@ -3,7 +3,10 @@
 //
 //	gotls serve ADDR CERT KEY   serves /hello (GET, 14 bytes) and /upload (POST, 201, 7 bytes)
 //	gotls call BASE             GET BASE/hello, then POST 5000 bytes to BASE/upload, on one connection
-//	gotls get URL               GET URL
+//	gotls get URL...            GET each URL, on one connection
+//
+// GOTLS_START_DELAY_MS makes a client wait before its first request, as a service that
+// starts and later calls another would.
 //
 // The client speaks HTTP/1.1; the server also speaks HTTP/2 to clients that offer it.
 package main
@@ -15,6 +18,8 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
+	"time"
 )
 
 func main() {
@@ -35,11 +40,22 @@ func main() {
 		fmt.Fprintln(os.Stderr, http.ListenAndServeTLS(os.Args[2], os.Args[3], os.Args[4], nil))
 		os.Exit(1)
 	case "call":
+		startDelay()
 		client := newClient()
 		fetch(client, "GET", os.Args[2]+"/hello", nil)
 		fetch(client, "POST", os.Args[2]+"/upload", bytes.Repeat([]byte("g"), 5000))
 	case "get":
-		fetch(newClient(), "GET", os.Args[2], nil)
+		startDelay()
+		client := newClient()
+		for _, url := range os.Args[2:] {
+			fetch(client, "GET", url, nil)
+		}
+	}
+}
+
+func startDelay() {
+	if milliseconds, err := strconv.Atoi(os.Getenv("GOTLS_START_DELAY_MS")); err == nil {
+		time.Sleep(time.Duration(milliseconds) * time.Millisecond)
 	}
 }
 
