@@ -25,4 +25,21 @@ import Testing
     @Test func redisConnectionJoinedMidwayHasNoNamespace() {
         #expect(namespaces(opened: false) == [nil], "a SELECT may have gone unseen")
     }
+    /// HTTP/2 frames read alike both ways: a client seen midway whose first captured bytes are
+    /// the server's answers is still the client, told by the `:status` its header blocks open with.
+    @Test(arguments: [true, false])
+    func http2ClientSeenMidwayFromItsReadsIsTheClient(readFirst: Bool) {
+        let c = Connection(local: SocketAddress(ipv4: 10, 0, 0, 1, port: 40000), peer: SocketAddress(ipv4: 10, 0, 0, 2, port: 8443))
+        var tracker = makeTracker(ConnectionTrackerConfiguration(protocols: [.http]))
+        // `:method GET`, `:scheme http`, `:path /`, `:authority` named from the static table; `:status 200` indexed.
+        let request = H2.headers(7, block: H2.block([.index(2), .index(6), .index(4), .named(1, "example.com")]), endStream: true)
+        let answer = H2.headers(7, block: H2.block([.index(8)])) + H2.data(7, size: 3, endStream: true)
+        let earlier = H2.headers(5, block: H2.block([.index(8)])) + H2.data(5, size: 3, endStream: true)
+        let events = (readFirst ? [c.read(bytes: earlier, at: 2)] : [])
+            + [c.write(bytes: request, at: 3), c.read(bytes: answer, at: 4), c.closed(at: 5)]
+        let spans = tracker.run(events)
+        #expect(spans.count == 1)
+        #expect(spans.first?.kind == .client)
+        #expect(spans.first?.http?.method == "GET" && spans.first?.http?.statusCode == 200 && spans.first?.http?.responseBodySize == 3)
+    }
 }

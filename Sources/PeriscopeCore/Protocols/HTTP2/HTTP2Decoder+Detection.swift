@@ -11,7 +11,47 @@ extension HTTP2Decoder {
             return count == preface.count ? .matches : .needMoreBytes
         }
         if bytes.count < HTTP2FrameHeader.size { return bytes.isEmpty || couldStartFrame(bytes) ? .needMoreBytes : .doesNotMatch }
-        return startsWithFrames(bytes) ? .matches : .doesNotMatch
+        guard startsWithFrames(bytes) else { return .doesNotMatch }
+        // Frames read alike both ways: a header block that opens with a request's or a
+        // response's pseudo-header says which way they go (the role of a socket seen midway).
+        if let direction = headerBlockDirection(bytes), direction != stream { return .doesNotMatch }
+        return .matches
+    }
+
+    /// Which stream the first header block in `bytes` (whole frames from their start) belongs
+    /// to, from its first field: `:method`, `:path`, `:scheme` or `:authority` from the static
+    /// table open a request, `:status` a response. Nil when no block is captured or its first
+    /// field names a dynamic entry or a literal name.
+    static func headerBlockDirection(_ bytes: ArraySlice<UInt8>) -> MessageStream? {
+        var position = bytes.startIndex
+        while bytes.endIndex - position >= HTTP2FrameHeader.size {
+            let header = HTTP2FrameHeader(bytes[position..<position + HTTP2FrameHeader.size])
+            let payloadStart = position + HTTP2FrameHeader.size
+            position = payloadStart + header.length
+            guard header.kind == .headers else { continue }
+            var start = payloadStart
+            if header.has(HTTP2FrameHeader.Flag.padded) { start += 1 }
+            if header.has(HTTP2FrameHeader.Flag.priority) { start += 5 }
+            let end = min(payloadStart + header.length, bytes.endIndex)
+            while start < end {
+                let first = bytes[start]
+                if first & 0xe0 == 0x20 {
+                    // A dynamic table size update comes before the fields.
+                    var cursor = start
+                    guard (try? HPACKDecoder.integer(bytes[..<end], &cursor, prefixBits: 5)) != nil else { return nil }
+                    start = cursor
+                    continue
+                }
+                let index = first & 0x80 != 0 ? Int(first & 0x7f) : first & 0xc0 == 0x40 ? Int(first & 0x3f) : Int(first & 0x0f)
+                switch index {
+                case 1...7: return .requests
+                case 8...14: return .responses
+                default: return nil
+                }
+            }
+            return nil
+        }
+        return nil
     }
 
     /// Whether `bytes`, the start of a read or write, are one or more whole frames with

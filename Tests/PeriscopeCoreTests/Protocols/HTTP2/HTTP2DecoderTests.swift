@@ -295,6 +295,12 @@ import Testing
         (Array(H2.data(7, size: 10_000).prefix(100)), .responses, .doesNotMatch),
         (H2.data(8, size: 3), .requests, .doesNotMatch),
         (H2.frame(0x1, flags: 0x40, stream: 1, [0x82]), .requests, .doesNotMatch),
+        (H2.headers(5, block: H2.block([.index(8)]), endStream: true), .requests, .doesNotMatch),
+        (H2.headers(5, block: H2.block([.index(8)]), endStream: true), .responses, .matches),
+        (H2.headers(5, block: H2.block([.tableSizeUpdate(0), .index(2), .index(5)]), endStream: true), .responses, .doesNotMatch),
+        (H2.headers(5, block: H2.block([.tableSizeUpdate(0), .index(2), .index(5)]), endStream: true), .requests, .matches),
+        (H2.settings() + H2.headers(5, block: H2.block([.named(4, "/a", indexed: true)])), .responses, .doesNotMatch),
+        (H2.headers(5, block: H2.block([.index(70)])), .responses, .matches),
         ([0, 0], .responses, .needMoreBytes),
         ([UInt8](repeating: 0, count: 9), .responses, .doesNotMatch),
     ])
