@@ -83,7 +83,10 @@ extension KernelTests {
             let summary = { (span: PrintedSpan) in
                 "\(span.method ?? "?") \(span.path ?? "?") \(span.statusCode ?? 0) \(span.requestBodySize ?? -1)/\(span.responseBodySize ?? -1)"
             }
-            #expect(servers.sorted { $0.start < $1.start }.map(summary) == ["GET /hello 200 0/21", "POST /echo 200 3000/3000", "GET /status/503 503 0/7"])
+            let expected = ["GET /hello 200 0/21", "POST /echo 200 3000/3000", "GET /status/503 503 0/7"]
+            #expect(servers.sorted { $0.start < $1.start }.map(summary) == expected)
+            #expect(clients.sorted { $0.start < $1.start }.map(summary) == expected)
+            #expect(clients.first { $0.path == "/status/503" }?.status == "STATUS_CODE_ERROR", "a 5xx is the client's error too")
             #expect(all.allSatisfy { $0.string("network.protocol.version") == "2" && $0.string("user_agent.original")?.hasPrefix("python-httpx/") == true })
             #expect(servers.first { $0.path == "/status/503" }?.status == "STATUS_CODE_ERROR")
             #expect(Set(all.filter { $0.path == "/hello" }.map(\.traceID)).count == 1, "both ends of /hello in one trace")
@@ -149,6 +152,55 @@ extension KernelTests {
                 #expect(parent?.traceID == span.traceID && parent?.name == span.name, "\(span.name) is its client's child")
             }
             #expect(metrics["decode_errors"] == 0)
+        }
+
+        /// HTTP/2 over TLS (ALPN `h2`): nginx with `http2` on its TLS listener, curl `--http2`
+        /// and h2load. Plaintext read at OpenSSL reaches the HTTP/2 decoder: exact spans on
+        /// both ends, `https`, each server span the child of its client's.
+        @Test func http2OverTLSGivesExactLinkedSpansOnBothEnds() async throws {
+            let directory = try TemporaryDirectory()
+            let certificate = try TLSCertificate(in: directory)
+            // The upload is answered once its body is read (echo module, nginx-light's), so
+            // that both ends see the whole body before the answer.
+            let nginx = try startNginx(in: directory, port: 18566, main: "load_module /usr/lib/nginx/modules/ngx_http_echo_module.so;", httpBlock: """
+                server {
+                    listen 127.0.0.1:18566 ssl http2;
+                    ssl_certificate \(certificate.certificate);
+                    ssl_certificate_key \(certificate.key);
+                    location /hello { return 200 "hello over h2\\n"; }
+                    location /upload { echo_read_request_body; echo_status 201; echo "stored"; }
+                }
+                """)
+            defer { nginx.stop() }
+            let agent = try await AgentHarness(policy: "ports: [18566]\nprotocols: [http]\n")
+            try await agent.waitForLog("tls.probed")
+            let version = try run("curl", ["-sk", "--http2", "-o", "/dev/null", "-w", "%{http_version}", "https://127.0.0.1:18566/hello"])
+            #expect(version == "2", "curl spoke HTTP/\(version)")
+            _ = try run("curl", ["-sk", "--http2", "-o", "/dev/null", "-d", "twelve bytes", "https://127.0.0.1:18566/upload"])
+            let report = try run("h2load", ["-n", "100", "-c", "2", "-m", "5", "https://127.0.0.1:18566/hello"])
+            #expect(report.contains("Application protocol: h2") && report.contains("100 succeeded"), "h2load: \(report)")
+            try await agent.waitForSpans(count: 204, timeout: .seconds(30)) { $0.isHTTP }
+            try await Task.sleep(for: .milliseconds(300))
+            let metrics = try agent.stop()
+            let all = try agent.spans.filter(\.isHTTP)
+            let servers = all.filter(\.isServer), clients = all.filter(\.isClient)
+            #expect(servers.count == 102 && clients.count == 102, "\(servers.count) server and \(clients.count) client spans")
+            #expect(servers.allSatisfy { $0.executable == "/usr/sbin/nginx" })
+            #expect(clients.filter { $0.executable.hasSuffix("/curl") }.count == 2 && clients.filter { $0.executable.hasSuffix("/h2load") }.count == 100)
+            #expect(all.allSatisfy { $0.string("url.scheme") == "https" && $0.string("network.protocol.version") == "2" && $0.status == "STATUS_CODE_UNSET" })
+            for span in all {
+                switch span.path {
+                case "/hello":
+                    #expect(span.method == "GET" && span.statusCode == 200 && span.requestBodySize == 0 && span.responseBodySize == 14)
+                case "/upload":
+                    #expect(span.method == "POST" && span.statusCode == 201 && span.requestBodySize == 12 && span.responseBodySize == 7,
+                            "\(span.kind) \(span.method ?? "?") \(span.statusCode ?? 0) \(span.requestBodySize ?? -1)/\(span.responseBodySize ?? -1) \(span.status)")
+                default:
+                    Issue.record("unexpected span \(span.kind) \(span.name) \(span.path ?? "-")")
+                }
+            }
+            Self.expectLinked(servers, to: clients)
+            #expect(metrics["decode_errors"] == 0, "records are never decoded")
         }
 
         /// A connection opened before the agent started: its HPACK tables were filled

@@ -28,10 +28,12 @@ func startPythonServer(port: UInt16, directory: String, executable: String = "py
     return server
 }
 
-/// nginx in the foreground with `httpBlock` as the body of its `http {}` section.
-func startNginx(in directory: TemporaryDirectory, port: UInt16, httpBlock: String) throws -> TestProcess {
+/// nginx in the foreground with `httpBlock` as the body of its `http {}` section and
+/// `main` (e.g. `load_module`) before it.
+func startNginx(in directory: TemporaryDirectory, port: UInt16, main: String = "", httpBlock: String) throws -> TestProcess {
     let prefix = directory.path
     let config = try directory.write("nginx.conf", """
+        \(main)
         daemon off;
         worker_processes 1;
         pid \(prefix)/nginx.pid;

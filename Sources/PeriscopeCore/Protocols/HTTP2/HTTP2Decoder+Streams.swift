@@ -10,7 +10,7 @@ extension HTTP2Decoder {
             // Trailers: decoded for the table only.
             let result = requestHPACK.decode(block) { _ in }
             if let error = result.error { output.append(.decodeError(reason: error.reason)) }
-            if endStream { requestEnded(streamID) }
+            if endStream { requestEnded(streamID, into: &output) }
             return
         }
         var fields = RequestFields()
@@ -80,19 +80,46 @@ extension HTTP2Decoder {
         streams[streamID]?.received(bytes, uncaptured: uncaptured, fromClient: fromClient)
     }
 
-    mutating func requestEnded(_ streamID: UInt32) {
-        streams[streamID]?.requestEnded = true
+    /// The client's END_STREAM: a stream whose answer already ended is complete.
+    mutating func requestEnded(_ streamID: UInt32, into output: inout [ProtocolOutput]) {
+        guard var stream = streams[streamID] else { return }
+        guard let end = stream.responseEnd else {
+            stream.requestEnded = true
+            streams[streamID] = stream
+            return
+        }
+        streams[streamID] = nil
+        output.append(.operation(operation(for: stream, end: end, failure: nil)))
     }
 
-    /// The server's END_STREAM: the stream's operation is complete.
+    /// The server's END_STREAM: the stream's operation is complete, once the request is.
     mutating func responseEnded(_ streamID: UInt32, _ segment: ProtocolSegment, into output: inout [ProtocolOutput]) {
-        guard let stream = streams.removeValue(forKey: streamID) else { return }
+        guard let stream = streams[streamID] else { return }
+        guard stream.requestEnded else {
+            streams[streamID]?.responseEnd = segment.timestamp
+            return
+        }
+        streams[streamID] = nil
         output.append(.operation(operation(for: stream, end: segment.timestamp, failure: nil)))
+    }
+
+    /// Streams answered whole whose request's end will not be seen (bytes of it were lost):
+    /// reported as they are.
+    mutating func endAnswered(into output: inout [ProtocolOutput]) {
+        for id in streams.keys.sorted() where streams[id]?.responseEnd != nil {
+            if let stream = streams.removeValue(forKey: id) {
+                output.append(.operation(operation(for: stream, end: stream.responseEnd ?? stream.start, failure: nil)))
+            }
+        }
     }
 
     /// The stream as an operation ending at `end`; `failure` says why it ended early. An
     /// error when abandoned or on a 5xx; for the client also on a 4xx (gRPC: by its code).
+    /// A stream whose answer ended whole ends there, whatever ended it since (a reset that
+    /// stops the rest of a body the server did not need, the connection's end).
     func operation(for stream: HTTP2Stream, end: UInt64, failure: String?) -> ProtocolOperation {
+        let end = stream.responseEnd ?? end
+        let failure = stream.responseEnd == nil ? failure : nil
         let request = stream.request
         let statusCode = stream.finalResponseSeen ? stream.statusCode : nil
         let details = HTTPDetails(

@@ -160,7 +160,7 @@ public struct HTTP2Decoder: ProtocolDecoder {
                 requestHPACK.forgetTable()
                 requestBlockStart = nil
                 highestStreamID = max(highestStreamID, streamID)
-                if endStream { requestEnded(streamID) }
+                if endStream { requestEnded(streamID, into: &output) }
             } else {
                 responseHPACK.forgetTable()
                 if endStream { responseEnded(streamID, segment, into: &output) }
@@ -169,7 +169,7 @@ public struct HTTP2Decoder: ProtocolDecoder {
             data(streamID, bytes, uncaptured: uncaptured, fromClient: fromClient)
         case .dataEndStream(let streamID):
             if fromClient {
-                requestEnded(streamID)
+                requestEnded(streamID, into: &output)
             } else {
                 responseEnded(streamID, segment, into: &output)
             }
@@ -201,6 +201,7 @@ public struct HTTP2Decoder: ProtocolDecoder {
             if fromClient {
                 requestHPACK.forgetTable()
                 requestBlockStart = nil
+                endAnswered(into: &output)
             } else {
                 responseHPACK.forgetTable()
             }

@@ -22,6 +22,10 @@ struct HTTP2Stream: Sendable {
     var tid: Int32
     var request: Request
     var requestEnded = false
+    /// When the server ended its answer while the client still had its request open (a
+    /// server may answer before it read a body): the stream is reported once the request
+    /// ends too, so that its body counts, ending here.
+    var responseEnd: UInt64?
     var requestBodySize = 0
     var responseBodySize = 0
     /// The final (not 1xx) response's status; nil until it arrives or when it could not be decoded.

@@ -270,6 +270,31 @@ import Testing
         #expect(h2.operations.first?.http?.path == "/search?q=1")
     }
 
+    /// A server may answer before it reads a body (nginx's `return`): the stream is reported
+    /// when the client's body ends too, counted whole, ending with the answer.
+    @Test func answerBeforeTheBodyEndsCountsTheBodyAndEndsWithTheAnswer() {
+        var h2 = H2Conversation()
+        h2.client(H2.preface + H2.settings() + H2.request(1, "POST", "/upload", endStream: false))
+        h2.server(H2.settings() + H2.response(1, status: 201) + H2.data(1, size: 7, endStream: true))
+        #expect(h2.operations.isEmpty, "the request is still open")
+        h2.client(H2.data(1, size: 12, endStream: true))
+        #expect(h2.errors == [])
+        #expect(h2.operations.map { "\($0.http?.statusCode ?? 0) \($0.http?.requestBodySize ?? -1)/\($0.http?.responseBodySize ?? -1) \($0.end)" } == ["201 12/7 3000"])
+        #expect(h2.operations.first?.status == .unset)
+    }
+
+    /// The server resets the rest of a body it does not need, or the connection ends: the
+    /// answered stream is a success, ending with its answer.
+    @Test(arguments: [true, false])
+    func answeredStreamEndedByResetOrCloseIsASuccess(reset: Bool) {
+        var h2 = H2Conversation()
+        h2.client(H2.preface + H2.settings() + H2.request(1, "POST", "/upload", endStream: false) + H2.data(1, size: 5))
+        h2.server(H2.response(1, status: 201) + H2.data(1, size: 7, endStream: true))
+        if reset { h2.server(H2.reset(1, code: 0)) } else { h2.finish() }
+        #expect(h2.operations.map { "\($0.http?.statusCode ?? 0) \($0.http?.requestBodySize ?? -1)/\($0.http?.responseBodySize ?? -1) \($0.end)" } == ["201 5/7 3000"])
+        #expect(h2.operations.first?.status == .unset && h2.operations.first?.statusMessage == nil)
+    }
+
     @Test func registersUnderHTTPAndGRPC() {
         let registration = ProtocolRegistration.http2
         #expect(registration.isEnabled(by: [.http]) && registration.isEnabled(by: [.grpc]) && !registration.isEnabled(by: [.tcp]))
