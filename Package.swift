@@ -172,6 +172,13 @@ let package = Package(
             path: "Tests/ControllerBenchmark"
         ),
 
+        // The agent's user-space cost per request without the kernel (hack/bench-pipeline.sh).
+        .executableTarget(
+            name: "periscope-pipeline-bench",
+            dependencies: ["PeriscopeAgent", "PeriscopeCore"],
+            path: "Tests/PipelineBenchmark"
+        ),
+
         // One test target per shipped module.
         .testTarget(name: "PeriscopeCoreTests", dependencies: ["PeriscopeCore"]),
         .testTarget(name: "PeriscopeSystemTests", dependencies: ["PeriscopeSystem"]),

@@ -24,7 +24,7 @@ final class CaptureLoop {
     /// Which policy each process follows, when there are several.
     private var assignment: PolicyAssignment
     private var policyFile: PolicyFile?
-    private var tracker: ConnectionTracker<FastRandom>
+    private var tracker: ConnectionTracker
     /// One per policy in force, in order, when there are several; `mergedPipeline` serves
     /// processes none of them claims, and every process when there is one policy.
     private var pipelines: [SpanPipeline] = []

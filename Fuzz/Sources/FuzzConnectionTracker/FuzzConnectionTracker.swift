@@ -17,7 +17,7 @@ public func fuzzConnectionTracker(_ data: UnsafePointer<UInt8>?, _ size: Int) ->
     let limit = 8
     var tracker = ConnectionTracker(
         configuration: ConnectionTrackerConfiguration(protocols: Set(TracedProtocol.allCases), maxConnections: limit),
-        clock: ClockMapping(offsetNanos: 1_700_000_000_000_000_000), generator: CountingGenerator()
+        clock: ClockMapping(offsetNanos: 1_700_000_000_000_000_000), generator: FastRandom(seed: (0x9E37_79B9_7F4A_7C15, 1, 2, 3))
     )
     var spans: [Span] = []
     var now: UInt64 = 1_000
@@ -82,19 +82,6 @@ private func check(_ spans: [Span]) {
         fuzzCheck(span.endTimeUnixNano >= span.startTimeUnixNano, "span ends before it starts")
         if let http = span.http { fuzzCheck(http.requestBodySize >= 0 && http.responseBodySize >= 0, "negative body size") }
         if let tcp = span.tcp { fuzzCheck(tcp.bytesSent >= 0 && tcp.bytesReceived >= 0, "negative byte count") }
-    }
-}
-
-/// Ids without randomness: runs replay exactly.
-struct CountingGenerator: RandomNumberGenerator {
-    var state: UInt64 = 0x9E37_79B9_7F4A_7C15
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

@@ -10,14 +10,16 @@
 /// the stored one means the fd was reused. A connection belongs to whichever process reads
 /// and writes it: its state moves with the socket to another descriptor (a forked child's,
 /// one passed with SCM_RIGHTS) without splitting the exchange (`ConnectionTracker+Handoff`).
-/// Random ids come from `Generator`, so tests can inject a seeded one.
-public struct ConnectionTracker<Generator: RandomNumberGenerator> {
+/// Random ids come from `generator`, so tests can seed it. Not generic: the capture thread
+/// runs it for every event, and a generic tracker called from another module runs
+/// unspecialized, its dictionaries hashing through witness tables.
+public struct ConnectionTracker: Sendable {
     public var configuration: ConnectionTrackerConfiguration
     /// Maps kernel monotonic timestamps to Unix time when spans are built.
     public var clock: ClockMapping
     public internal(set) var counters = ConnectionTrackerCounters()
     public internal(set) var linker: TraceLinker
-    var generator: Generator
+    var generator: FastRandom
     var connections = ConnectionTable()
     /// Connections whose descriptor closed while another still holds the socket, by socket,
     /// until a process uses it (it is theirs then) or its last descriptor closes.
@@ -40,7 +42,7 @@ public struct ConnectionTracker<Generator: RandomNumberGenerator> {
 
     public init(
         configuration: ConnectionTrackerConfiguration = .init(), linker: TraceLinker.Configuration = .init(),
-        clock: ClockMapping, generator: Generator
+        clock: ClockMapping, generator: FastRandom = FastRandom()
     ) {
         self.configuration = configuration
         self.linker = TraceLinker(configuration: linker)
@@ -254,13 +256,5 @@ extension TrackedConnection {
     var isOpaque: Bool {
         if case .opaque = decoding { return true }
         return false
-    }
-}
-
-extension ConnectionTracker: Sendable where Generator: Sendable {}
-
-extension ConnectionTracker where Generator == SystemRandomNumberGenerator {
-    public init(configuration: ConnectionTrackerConfiguration = .init(), clock: ClockMapping) {
-        self.init(configuration: configuration, clock: clock, generator: SystemRandomNumberGenerator())
     }
 }

@@ -50,8 +50,8 @@ let testClockOffset: Int64 = 1_700_000_000_000_000_000
 
 func makeTracker(
     _ configuration: ConnectionTrackerConfiguration = .init(), seed: UInt64 = 1
-) -> ConnectionTracker<SeededGenerator> {
-    ConnectionTracker(configuration: configuration, clock: ClockMapping(offsetNanos: testClockOffset), generator: SeededGenerator(seed: seed))
+) -> ConnectionTracker {
+    ConnectionTracker(configuration: configuration, clock: ClockMapping(offsetNanos: testClockOffset), generator: FastRandom(seed: (seed, 0, 0, 0)))
 }
 
 func unix(_ monotonic: UInt64) -> UInt64 {

@@ -1,0 +1,126 @@
+import PeriscopeAgent
+import PeriscopeCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The agent's user-space work per request without the kernel: the events of wrk → nginx
+/// keep-alive requests with both ends traced and trace context in traffic (the client's
+/// injected context, its write, the server's decided context, its read, its write, the
+/// client's read) through the connection tracker, the policy's pipeline and the JSON
+/// printer, as the capture thread runs them.
+///   periscope-pipeline-bench [requests] [connections]
+/// Prints the capture thread's CPU time (user and system) per request.
+@main
+struct PipelineBenchmark {
+    static func main() {
+        let arguments = CommandLine.arguments
+        let requests = arguments.count > 1 ? Int(arguments[1]) ?? 200_000 : 200_000
+        let connectionCount = arguments.count > 2 ? Int(arguments[2]) ?? 16 : 16
+        let policy = try! Policy.parse(yaml: "ports: [18700]")
+        var tracker = ConnectionTracker(configuration: .init(policy: policy), clock: ClockMapping(offsetNanos: 1_700_000_000_000_000_000), generator: FastRandom())
+        var pipeline = SpanPipeline(policy: policy)
+        let devNull = open("/dev/null", O_WRONLY)
+        let printer = SpanPrinter(format: .json, fd: devNull)
+        let ends = (0..<connectionCount).map { Ends(index: $0) }
+        var now: UInt64 = 1_000_000_000
+        var finished: [Span] = []
+        var spans = 0
+        for end in ends {
+            tracker.handle(end.clientEvent(.opened(.client), at: now), into: &finished)
+            tracker.handle(end.serverEvent(.opened(.server), at: now), into: &finished)
+        }
+        // Events are built in batches outside the timed part; only their handling is timed.
+        var cpu: UInt64 = 0
+        var request = 0
+        var batch: [CaptureEvent] = []
+        while request < requests {
+            batch.removeAll(keepingCapacity: true)
+            for _ in 0..<min(4096, requests - request) {
+                let end = ends[request % connectionCount]
+                now += 2_000
+                let trace = TraceID(high: 0x0123_4567_89ab_cdef, low: UInt64(request) &+ 1)
+                batch += end.request(trace: trace, client: SpanID(value: UInt64(request) &* 2 &+ 1), server: SpanID(value: UInt64(request) &* 2 &+ 2), at: now)
+                request += 1
+            }
+            let start = threadCPU()
+            for (index, event) in batch.enumerated() {
+                tracker.handle(event, into: &finished)
+                if !finished.isEmpty {
+                    for span in finished {
+                        if case .kept(let kept) = pipeline.decide(span) {
+                            printer.observe(kept)
+                            printer.emit(kept)
+                            spans += 1
+                        }
+                    }
+                    finished.removeAll(keepingCapacity: true)
+                }
+                if index % 384 == 383 {
+                    tracker.advance(now: now, into: &finished)
+                    printer.flush()
+                }
+            }
+            printer.flush()
+            cpu += threadCPU() - start
+        }
+        print("requests \(requests) on \(connectionCount) connections, spans \(spans) (\(pipeline.counters))")
+        print("CPU ns per request: \(cpu / UInt64(max(requests, 1)))")
+    }
+
+    static func threadCPU() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
+    }
+}
+
+/// One wrk connection to nginx: its two sockets.
+struct Ends {
+    let client: (pid: Int32, fd: Int32, socket: UInt64, local: SocketAddress)
+    let server: (pid: Int32, fd: Int32, socket: UInt64, local: SocketAddress)
+    static let request = Array("GET / HTTP/1.1\r\nHost: 127.0.0.1:18700\r\n\r\n".utf8)
+    static let response = Array(
+        "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Mon, 07 Dec 2026 01:00:00 GMT\r\nContent-Type: text/plain\r\nContent-Length: 17\r\nConnection: keep-alive\r\n\r\nhello from nginx\n".utf8
+    )
+
+    init(index: Int) {
+        let port = UInt16(40000 + index)
+        client = (1000, Int32(3 + index), UInt64(1000 + index), SocketAddress(ipv4: 127, 0, 0, 1, port: port))
+        server = (2000, Int32(10 + index), UInt64(5000 + index), SocketAddress(ipv4: 127, 0, 0, 1, port: 18700))
+    }
+
+    func clientEvent(_ kind: CaptureEvent.Kind, at timestamp: UInt64, bytes: [UInt8] = []) -> CaptureEvent {
+        CaptureEvent(
+            kind: kind, timestamp: timestamp, pid: client.pid, tid: client.pid, fd: client.fd, socketID: client.socket,
+            local: client.local, peer: server.local, totalLength: bytes.count, payload: bytes
+        )
+    }
+
+    func serverEvent(_ kind: CaptureEvent.Kind, at timestamp: UInt64, bytes: [UInt8] = []) -> CaptureEvent {
+        CaptureEvent(
+            kind: kind, timestamp: timestamp, pid: server.pid, tid: server.pid, fd: server.fd, socketID: server.socket,
+            local: server.local, peer: client.local, totalLength: bytes.count, payload: bytes
+        )
+    }
+
+    func request(trace: TraceID, client clientSpan: SpanID, server serverSpan: SpanID, at now: UInt64) -> [CaptureEvent] {
+        let injected = KernelTraceContext(origin: .injectedRequest, traceID: trace, spanID: clientSpan, parentSpanID: nil, sampled: true, parentIsRemote: false)
+        let decided = KernelTraceContext(origin: .serverRequest, traceID: trace, spanID: serverSpan, parentSpanID: clientSpan, sampled: true, parentIsRemote: true)
+        var injectedReport = clientEvent(.traceContext(injected), at: now)
+        injectedReport.fd = -1
+        injectedReport.socketID = 0
+        var decidedReport = serverEvent(.traceContext(decided), at: now + 10_000)
+        decidedReport.fd = -1
+        let traceparent = Array("traceparent: 00-\(trace.hex)-\(clientSpan.hex)-01\r\n".utf8)
+        let received = Array(Self.request[..<(Self.request.count - 2)]) + traceparent + [13, 10]
+        return [
+            injectedReport,
+            clientEvent(.data(.egress), at: now, bytes: Self.request),
+            decidedReport,
+            serverEvent(.data(.ingress), at: now + 10_000, bytes: Array(received)),
+            serverEvent(.data(.egress), at: now + 40_000, bytes: Self.response),
+            clientEvent(.data(.ingress), at: now + 50_000, bytes: Self.response),
+        ]
+    }
+}
