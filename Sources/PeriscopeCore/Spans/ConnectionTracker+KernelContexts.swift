@@ -20,10 +20,17 @@ extension ConnectionTracker {
     static var maxPendingKernelContexts: Int { 65536 }
 
     mutating func noteKernelContext(_ context: KernelTraceContext, from event: CaptureEvent) {
-        if pendingKernelContexts.count >= Self.maxPendingKernelContexts { pendingKernelContexts.removeAll() }
-        pendingKernelContexts[KernelContextKey(pid: event.pid, tid: event.tid)] = PendingKernelContext(
-            context: context, socketID: event.socketID, localPort: event.local.port
-        )
+        let key = KernelContextKey(pid: event.pid, tid: event.tid)
+        let pending = PendingKernelContext(context: context, socketID: event.socketID, localPort: event.local.port)
+        // The thread's next event is almost always the very next one: the context waits in
+        // `latestKernelContext`, without hashing, and moves to the table only when another
+        // thread's report comes first.
+        if !pendingKernelContexts.isEmpty { pendingKernelContexts[key] = nil }
+        if let latest = latestKernelContext, latest.key != key {
+            if pendingKernelContexts.count >= Self.maxPendingKernelContexts { pendingKernelContexts.removeAll() }
+            pendingKernelContexts[latest.key] = latest.pending
+        }
+        latestKernelContext = (key, pending)
         counters.kernelContexts += 1
     }
 
@@ -53,9 +60,16 @@ extension ConnectionTracker {
     /// decided for: a server context for a read on its socket, an injected one for a write on
     /// its port. Any other waiting context of the thread is stale and dropped.
     mutating func takeKernelContext(for event: CaptureEvent, direction: Direction) -> KernelTraceContext? {
-        guard !pendingKernelContexts.isEmpty,
-              let pending = pendingKernelContexts.removeValue(forKey: KernelContextKey(pid: event.pid, tid: event.tid))
-        else { return nil }
+        let key = KernelContextKey(pid: event.pid, tid: event.tid)
+        let pending: PendingKernelContext
+        if let latest = latestKernelContext, latest.key == key {
+            pending = latest.pending
+            latestKernelContext = nil
+        } else if !pendingKernelContexts.isEmpty, let waiting = pendingKernelContexts.removeValue(forKey: key) {
+            pending = waiting
+        } else {
+            return nil
+        }
         switch (pending.context.origin.isServer, direction) {
         case (true, .ingress) where pending.socketID == event.socketID:
             return pending.context

@@ -34,6 +34,8 @@ public struct ConnectionTracker: Sendable {
     var lastFinished: SpanContext?
     /// Contexts the kernel decided, waiting for their thread's next event.
     var pendingKernelContexts: [KernelContextKey: PendingKernelContext] = [:]
+    /// The context reported last, while it waits for its thread's next event.
+    var latestKernelContext: (key: KernelContextKey, pending: PendingKernelContext)?
 
     struct EndpointPair: Hashable, Sendable {
         var local: SocketAddress

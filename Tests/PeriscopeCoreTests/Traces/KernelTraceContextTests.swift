@@ -133,6 +133,40 @@ import Testing
         #expect(tracker.counters.kernelContextsUnmatched == 1)
     }
 
+    /// Reports of several threads may come before any of their events (events of two CPUs
+    /// interleave): each event takes its own thread's context, and a thread's newer report
+    /// replaces its older one.
+    @Test func contextsOfSeveralThreadsWaitingAtOnceGoEachToItsThread() throws {
+        var tracker = makeTracker()
+        let servers = (0..<3).map { Connection(pid: 8, fd: Int32(6 + $0), socketID: UInt64(77 + $0)) }
+        var reports: [CaptureEvent] = []
+        for (index, server) in servers.enumerated() {
+            var report = Self.report(Self.context(.serverRequest, span: UInt64(0x100 + index), parent: nil), on: server, at: 1 * Self.ms)
+            report.tid = Int32(20 + index)
+            reports.append(report)
+        }
+        var stale = reports[1]
+        stale.kind = .traceContext(Self.context(.serverRequest, span: 0x999, parent: nil))
+        var events = servers.map { $0.opened(.server, at: 0) }
+        events += [stale, reports[0], reports[1], reports[2]]
+        for index in [2, 0, 1] {
+            var read = servers[index].read("GET /\(index) HTTP/1.1\r\nHost: x\r\n\r\n", at: 2 * Self.ms)
+            read.tid = Int32(20 + index)
+            events.append(read)
+        }
+        for index in 0..<3 {
+            var write = servers[index].write(Self.response, at: 3 * Self.ms)
+            write.tid = Int32(20 + index)
+            events.append(write)
+        }
+        let spans = tracker.run(events)
+        for index in 0..<3 {
+            let span = try #require(spans.first { $0.http?.path == "/\(index)" })
+            #expect(span.spanID == SpanID(value: UInt64(0x100 + index)))
+        }
+        #expect(tracker.counters.kernelContextsUnmatched == 0)
+    }
+
     /// A same-node caller whose request went out without a header (its socket was not yet in
     /// the kernel's map) is still the parent: the kernel began a trace for the server thread,
     /// and the spans of that thread's calls, and of their callees on this node, join the
