@@ -16,7 +16,7 @@ import ServiceLifecycle
 struct PeriscopeAgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "periscope-agent",
-        abstract: "Trace HTTP/1.x requests and TCP connections of this host's processes with eBPF, without changing them.",
+        abstract: "Trace the HTTP/1, HTTP/2, gRPC, PostgreSQL, MySQL and Redis requests and the TCP connections of this host's processes with eBPF, TLS included, without changing them.",
         discussion: """
             Runs standalone from a policy file (the InstrumentationPolicy spec without its Kubernetes \
             selectors; several as YAML documents separated by ---, the first taking precedence: each \
