@@ -82,7 +82,9 @@ import Testing
         "periscopectl": ["PeriscopeCtl", "PeriscopeKube"],
     ]
 
-    static let testSupport: Set<String> = ["PeriscopeKubeTestServer", "PeriscopeTestSupport", "periscope-controller-bench"]
+    static let testSupport: Set<String> = [
+        "PeriscopeKubeTestServer", "PeriscopeTestSupport", "periscope-controller-bench", "periscope-pipeline-bench",
+    ]
 
     @Test func shippedModulesDependOnExactlyWhatTheyMay() throws {
         let targets = try Self.targets()
