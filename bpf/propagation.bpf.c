@@ -14,7 +14,9 @@
  *   it continues the request's `traceparent` or begins a trace, draws the server span's id,
  *   remembers that context for the thread (the calls it makes meanwhile are its children)
  *   and reports it, ahead of the tracer's event of the same read (the agent attaches this
- *   object's programs first).
+ *   object's programs first). The decision is in periscope_server_context.h: the TLS probes
+ *   (bpf/tls.bpf.c) make the same one on the plaintext SSL_read returns, with this
+ *   object's maps.
  *
  * What is left alone, and counted: a request that carries `traceparent` already, a request
  * head not whole in one write (a later write might carry the header), requests after the
@@ -40,48 +42,13 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
 #define SK_PASS 1
-#define HEAD_MASK (PERISCOPE_PROPAGATION_HEAD_MAX - 1)
 
 /* Shared with the tracer. */
 #include "periscope_shared_maps.h"
+/* Deciding a server request's context, shared with the TLS probes. */
+#include "periscope_server_context.h"
 
-/* This object's own. */
-struct {
-    __uint(type, BPF_MAP_TYPE_ARRAY);
-    __uint(max_entries, 1);
-    __type(key, __u32);
-    __type(value, struct periscope_propagation_config);
-} propagation_config SEC(".maps");
-
-struct {
-    __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(max_entries, PERISCOPE_MAX_PIDS);
-    __type(key, __u32);
-    __type(value, __u8);
-} propagation_pids SEC(".maps");
-
-struct {
-    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-    __uint(max_entries, PERISCOPE_PROP_COUNTER_COUNT);
-    __type(key, __u32);
-    __type(value, __u64);
-} propagation_counters SEC(".maps");
-
-/* The server request a thread is serving, by pid_tgid. */
-struct thread_context {
-    __u8 trace_id[16];
-    __u8 span_id[8];
-    __u8 flags;
-    __u8 _pad[7];
-};
-
-struct {
-    __uint(type, BPF_MAP_TYPE_LRU_HASH);
-    __uint(max_entries, PERISCOPE_PROPAGATION_THREADS);
-    __type(key, __u64);
-    __type(value, struct thread_context);
-} thread_contexts SEC(".maps");
-
+/* This object's own; the maps deciding a server request's context come with the include below. */
 /* Sockets a traced process connected, marked at connect for the established callback; what
  * their first message was, and the context their segments carry in a TCP header option. */
 enum socket_kind {
@@ -148,53 +115,6 @@ struct {
     __type(value, __u64);
 } traced_sockets SEC(".maps");
 
-struct scratch {
-    __u8 head[PERISCOPE_PROPAGATION_HEAD_MAX];
-    __u8 line[PERISCOPE_TRACEPARENT_LINE_LEN + 2];
-    struct periscope_trace_context context;
-};
-
-struct {
-    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-    __uint(max_entries, 1);
-    __type(key, __u32);
-    __type(value, struct scratch);
-} propagation_scratch SEC(".maps");
-
-static __always_inline void count(__u32 index)
-{
-    __u64 *value = bpf_map_lookup_elem(&propagation_counters, &index);
-    if (value)
-        *value += 1;
-}
-
-static __always_inline struct scratch *scratch_space(void)
-{
-    __u32 zero = 0;
-    return bpf_map_lookup_elem(&propagation_scratch, &zero);
-}
-
-static __always_inline struct periscope_propagation_config *propagation_settings(void)
-{
-    __u32 zero = 0;
-    struct periscope_propagation_config *settings = bpf_map_lookup_elem(&propagation_config, &zero);
-    return settings && settings->enabled ? settings : NULL;
-}
-
-/* Whether the tracer selects the process and its policy lets context propagate. */
-static __always_inline bool propagating(__u32 tgid)
-{
-    __u32 zero = 0;
-    struct periscope_config *cfg = bpf_map_lookup_elem(&config, &zero);
-    if (!cfg)
-        return false;
-    if (!(cfg->flags & PERISCOPE_FLAG_ALL_PIDS) && !bpf_map_lookup_elem(&target_pids, &tgid))
-        return false;
-    if (bpf_map_lookup_elem(&excluded_pids, &tgid))
-        return false;
-    return bpf_map_lookup_elem(&propagation_pids, &tgid) == NULL;
-}
-
 static __always_inline bool port_selected(__u16 local, __u16 peer)
 {
     __u32 zero = 0;
@@ -208,221 +128,6 @@ static __always_inline bool port_selected(__u16 local, __u16 peer)
         return false;
     return ((set->bits[(local >> 6) & (PERISCOPE_PORT_WORDS - 1)] >> (local & 63)) & 1)
         || ((set->bits[(peer >> 6) & (PERISCOPE_PORT_WORDS - 1)] >> (peer & 63)) & 1);
-}
-
-/* ---- Request heads ---------------------------------------------------------------- */
-
-/* Where a request head's parts are, found by scan_head over scratch->head[0, len). */
-struct head_scan {
-    __u32 len;
-    __u32 line_start;
-    __u32 first_line_end; /* index after the request line's '\n'; 0: not seen */
-    __u32 header_end;     /* index after the blank line ending the head; 0: not seen */
-    __u32 value_at;       /* index after "traceparent:"; 0: none */
-    __u32 matched;        /* characters of the name matched on the current line */
-    __u32 prev;
-};
-
-#define NAME_LEN 12
-#define NAME_MISMATCH 0xff
-static const char traceparent_name[NAME_LEN + 1] = "traceparent:";
-
-static long scan_byte(__u64 index, void *data)
-{
-    struct head_scan *scan = data;
-    struct scratch *scratch = scratch_space();
-    if (!scratch)
-        return 1;
-    __u32 i = (__u32)index;
-    __u8 byte = scratch->head[i & HEAD_MASK];
-    if (byte == '\n') {
-        if (scan->first_line_end == 0) {
-            scan->first_line_end = i + 1;
-        } else if (i == scan->line_start || (i == scan->line_start + 1 && scan->prev == '\r')) {
-            scan->header_end = i + 1;
-            return 1;
-        }
-        scan->line_start = i + 1;
-        scan->matched = 0;
-        scan->prev = byte;
-        return 0;
-    }
-    scan->prev = byte;
-    __u32 matched = scan->matched;
-    if (scan->first_line_end && matched < NAME_LEN && i == scan->line_start + matched) {
-        /* Header names are case-insensitive; `| 0x20` lowers letters and keeps ':'. */
-        if ((byte | 0x20) == traceparent_name[matched]) {
-            scan->matched = matched + 1;
-            if (matched + 1 == NAME_LEN) {
-                scan->value_at = i + 1;
-                return 1;
-            }
-        } else {
-            scan->matched = NAME_MISMATCH;
-        }
-    }
-    return 0;
-}
-
-static __always_inline __u8 head_byte(const struct scratch *scratch, __u32 index)
-{
-    return scratch->head[index & HEAD_MASK];
-}
-
-/* An HTTP/1 request line's method and the space after it, at `at`. */
-static __always_inline bool method_at(const struct scratch *scratch, __u32 at)
-{
-    __u8 a = head_byte(scratch, at), b = head_byte(scratch, at + 1), c = head_byte(scratch, at + 2),
-         d = head_byte(scratch, at + 3), e = head_byte(scratch, at + 4);
-    if (a == 'G' && b == 'E' && c == 'T' && d == ' ')
-        return true;
-    if (a == 'P' && b == 'U' && c == 'T' && d == ' ')
-        return true;
-    if (a == 'P' && b == 'O' && c == 'S' && d == 'T' && e == ' ')
-        return true;
-    if (a == 'H' && b == 'E' && c == 'A' && d == 'D' && e == ' ')
-        return true;
-    __u8 f = head_byte(scratch, at + 5), g = head_byte(scratch, at + 6), h = head_byte(scratch, at + 7);
-    if (a == 'P' && b == 'A' && c == 'T' && d == 'C' && e == 'H' && f == ' ')
-        return true;
-    if (a == 'D' && b == 'E' && c == 'L' && d == 'E' && e == 'T' && f == 'E' && g == ' ')
-        return true;
-    return a == 'O' && b == 'P' && c == 'T' && d == 'I' && e == 'O' && f == 'N' && g == 'S' && h == ' ';
-}
-
-/* Scans scratch->head[0, len): a request line ending in HTTP/1.x, and where its head ends. */
-static __always_inline bool scan_request(struct scratch *scratch, struct head_scan *scan, __u32 len)
-{
-    if (len < 16 || !method_at(scratch, 0))
-        return false;
-    __builtin_memset(scan, 0, sizeof(*scan));
-    scan->len = len;
-    bpf_loop(len, scan_byte, scan, 0);
-    __u32 end = scan->first_line_end;
-    if (end < 16)
-        return false;
-    /* " HTTP/1.x\r\n" */
-    __u32 at = end - 11;
-    return head_byte(scratch, at) == ' ' && head_byte(scratch, at + 1) == 'H' && head_byte(scratch, at + 2) == 'T'
-        && head_byte(scratch, at + 3) == 'T' && head_byte(scratch, at + 4) == 'P' && head_byte(scratch, at + 5) == '/'
-        && head_byte(scratch, at + 6) == '1' && head_byte(scratch, at + 7) == '.' && head_byte(scratch, at + 9) == '\r';
-}
-
-static __always_inline int hex_value(__u8 c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
-/* Parses `count` bytes of lowercase hex at `at` into out; false on anything else. */
-static __always_inline bool parse_hex(const struct scratch *scratch, __u32 at, __u8 *out, int count)
-{
-    for (int k = 0; k < count; k++) {
-        int high = hex_value(head_byte(scratch, at + 2 * k));
-        int low = hex_value(head_byte(scratch, at + 2 * k + 1));
-        if (high < 0 || low < 0)
-            return false;
-        out[k] = (__u8)(high << 4 | low);
-    }
-    return true;
-}
-
-static __always_inline bool all_zero(const __u8 *bytes, int count)
-{
-    __u8 any = 0;
-    for (int k = 0; k < count; k++)
-        any |= bytes[k];
-    return any == 0;
-}
-
-/* The `traceparent` value at scan->value_at, as W3C Trace Context reads it: version (not
- * ff), trace id, parent id, flags; version 00 has exactly those four fields. */
-static __always_inline bool parse_traceparent(const struct scratch *scratch, const struct head_scan *scan,
-                                              struct periscope_trace_context *out)
-{
-    __u32 at = scan->value_at;
-    for (int k = 0; k < 4; k++) {
-        __u8 c = head_byte(scratch, at);
-        if (c != ' ' && c != '\t')
-            break;
-        at++;
-    }
-    if (at + 55 > scan->len)
-        return false;
-    __u8 version[1], flags[1];
-    if (!parse_hex(scratch, at, version, 1) || version[0] == 0xff || head_byte(scratch, at + 2) != '-')
-        return false;
-    if (!parse_hex(scratch, at + 3, out->trace_id, 16) || head_byte(scratch, at + 35) != '-')
-        return false;
-    if (!parse_hex(scratch, at + 36, out->parent_id, 8) || head_byte(scratch, at + 52) != '-')
-        return false;
-    if (!parse_hex(scratch, at + 53, flags, 1))
-        return false;
-    __u8 next = at + 55 < scan->len ? head_byte(scratch, at + 55) : '\r';
-    if (version[0] == 0 ? (next != '\r' && next != '\n' && next != ' ' && next != '\t') : (next != '-' && next != '\r' && next != '\n'))
-        return false;
-    if (all_zero(out->trace_id, 16) || all_zero(out->parent_id, 8))
-        return false;
-    out->flags = flags[0];
-    return true;
-}
-
-static __always_inline void draw(__u8 *bytes, int words)
-{
-    for (int k = 0; k < words; k++) {
-        __u32 value = bpf_get_prandom_u32();
-        __builtin_memcpy(&bytes[4 * k], &value, 4);
-    }
-}
-
-static __always_inline void draw_nonzero(__u8 *bytes, int words)
-{
-    draw(bytes, words);
-    if (all_zero(bytes, 4 * words))
-        bytes[0] = 1;
-}
-
-/* A root's sampled flag, by the node's root sampler on the trace id's last eight bytes. */
-static __always_inline __u8 root_flags(const struct periscope_propagation_config *settings, const __u8 *trace_id)
-{
-    if (settings->root_threshold == ~0ULL)
-        return 1;
-    __u64 low = 0;
-    for (int k = 8; k < 16; k++)
-        low = low << 8 | trace_id[k];
-    return low < settings->root_threshold ? 1 : 0;
-}
-
-static __always_inline void report(const struct periscope_trace_context *context, __u64 socket_id, int fd,
-                                   __u16 local_port, __u16 peer_port)
-{
-    struct periscope_event *event = bpf_ringbuf_reserve(&events, PERISCOPE_EVENT_HEADER_SIZE + sizeof(*context), 0);
-    if (!event) {
-        count(PERISCOPE_PROP_LOST);
-        return;
-    }
-    __u64 id = bpf_get_current_pid_tgid();
-    event->timestamp_ns = bpf_ktime_get_ns();
-    event->socket_id = socket_id;
-    event->kind = PERISCOPE_EVENT_TRACE_CONTEXT;
-    event->pid = id >> 32;
-    event->tid = (__u32)id;
-    event->fd = fd;
-    event->total_len = 0;
-    event->captured_len = sizeof(*context);
-    event->direction = 0;
-    event->role = 0;
-    event->syscall_nr = 0;
-    event->flags = 0;
-    event->tail_len = 0;
-    __builtin_memset(&event->tuple, 0, sizeof(event->tuple));
-    event->tuple.local_port = local_port;
-    event->tuple.peer_port = peer_port;
-    __builtin_memcpy(event->payload, context, sizeof(*context));
-    bpf_ringbuf_submit(event, BPF_RB_NO_WAKEUP);
 }
 
 /* ---- Client side: sockets and requests -------------------------------------------- */
@@ -485,7 +190,7 @@ int periscope_sockops(struct bpf_sock_ops *ops)
         __builtin_memcpy(option.span_id, mark->span_id, 8);
         if (bpf_store_hdr_opt(ops, &option, sizeof(option), 0) == 0 && !mark->option_counted) {
             mark->option_counted = 1;
-            count(PERISCOPE_PROP_OPTIONS);
+            propagation_count(PERISCOPE_PROP_OPTIONS);
         }
         return 1;
     }
@@ -532,7 +237,7 @@ int periscope_sockops(struct bpf_sock_ops *ops)
 }
 
 /* Writes `traceparent: 00-<trace>-<span>-<flags>\r\n` into scratch->line. */
-static __always_inline void format_line(struct scratch *scratch, const struct periscope_trace_context *context)
+static __always_inline void format_line(struct propagation_scratch *scratch, const struct periscope_trace_context *context)
 {
     static const char digits[16] = "0123456789abcdef";
     __u8 *line = scratch->line;
@@ -559,7 +264,7 @@ static __always_inline int start_option(struct sk_msg_md *msg, struct socket_mar
                                         const struct periscope_propagation_config *settings)
 {
     mark->kind = SOCKET_OPAQUE;
-    struct scratch *scratch = scratch_space();
+    struct propagation_scratch *scratch = propagation_scratch_space();
     if (!scratch)
         return SK_PASS;
     struct periscope_trace_context *context = &scratch->context;
@@ -579,7 +284,7 @@ static __always_inline int start_option(struct sk_msg_md *msg, struct socket_mar
     __builtin_memcpy(mark->span_id, context->span_id, 8);
     mark->flags = context->flags & 1;
     mark->option_set = 1;
-    report(context, 0, -1, (__u16)msg->local_port, bpf_ntohl(msg->remote_port) & 0xffff);
+    report_context(context, 0, -1, (__u16)msg->local_port, bpf_ntohl(msg->remote_port) & 0xffff);
     return SK_PASS;
 }
 
@@ -614,7 +319,7 @@ int periscope_inject(struct sk_msg_md *msg)
         data = msg->data;
         data_end = msg->data_end;
     }
-    struct scratch *scratch = scratch_space();
+    struct propagation_scratch *scratch = propagation_scratch_space();
     if (!scratch)
         return SK_PASS;
     len &= HEAD_MASK | PERISCOPE_PROPAGATION_HEAD_MAX;
@@ -631,15 +336,15 @@ int periscope_inject(struct sk_msg_md *msg)
     if (mark)
         mark->kind = SOCKET_HTTP1;
     if (scan.value_at) {
-        count(PERISCOPE_PROP_KEPT_TRACEPARENT);
+        propagation_count(PERISCOPE_PROP_KEPT_TRACEPARENT);
         return SK_PASS;
     }
     if (!scan.header_end) {
-        count(PERISCOPE_PROP_SPLIT_HEAD);
+        propagation_count(PERISCOPE_PROP_SPLIT_HEAD);
         return SK_PASS;
     }
     if (scan.header_end + 16 <= len && method_at(scratch, scan.header_end))
-        count(PERISCOPE_PROP_PIPELINED);
+        propagation_count(PERISCOPE_PROP_PIPELINED);
 
     struct periscope_trace_context *context = &scratch->context;
     __builtin_memset(context, 0, sizeof(*context));
@@ -658,25 +363,25 @@ int periscope_inject(struct sk_msg_md *msg)
 
     __u32 at = scan.first_line_end;
     if (bpf_msg_push_data(msg, at, PERISCOPE_TRACEPARENT_LINE_LEN, 0)) {
-        count(PERISCOPE_PROP_NO_ROOM);
+        propagation_count(PERISCOPE_PROP_NO_ROOM);
         return SK_PASS;
     }
     if (bpf_msg_pull_data(msg, at, at + PERISCOPE_TRACEPARENT_LINE_LEN, 0)) {
         /* Never leave the room made without its line: take it out again. */
         bpf_msg_pop_data(msg, at, PERISCOPE_TRACEPARENT_LINE_LEN, 0);
-        count(PERISCOPE_PROP_NO_ROOM);
+        propagation_count(PERISCOPE_PROP_NO_ROOM);
         return SK_PASS;
     }
     data = msg->data;
     data_end = msg->data_end;
     if (data + PERISCOPE_TRACEPARENT_LINE_LEN > data_end) {
         bpf_msg_pop_data(msg, at, PERISCOPE_TRACEPARENT_LINE_LEN, 0);
-        count(PERISCOPE_PROP_NO_ROOM);
+        propagation_count(PERISCOPE_PROP_NO_ROOM);
         return SK_PASS;
     }
     __builtin_memcpy(data, scratch->line, PERISCOPE_TRACEPARENT_LINE_LEN);
-    count(PERISCOPE_PROP_INJECTED);
-    report(context, 0, -1, (__u16)msg->local_port, bpf_ntohl(msg->remote_port) & 0xffff);
+    propagation_count(PERISCOPE_PROP_INJECTED);
+    report_context(context, 0, -1, (__u16)msg->local_port, bpf_ntohl(msg->remote_port) & 0xffff);
     return SK_PASS;
 }
 
@@ -753,7 +458,7 @@ static __noinline int take_option(const struct periscope_propagation_config *set
     if (!received || received->used)
         return 0;
     received->used = 1;
-    struct scratch *scratch = scratch_space();
+    struct propagation_scratch *scratch = propagation_scratch_space();
     if (!scratch)
         return 0;
     struct periscope_trace_context *context = &scratch->context;
@@ -768,9 +473,11 @@ static __noinline int take_option(const struct periscope_propagation_config *set
     __builtin_memcpy(serving.trace_id, context->trace_id, 16);
     __builtin_memcpy(serving.span_id, context->span_id, 8);
     serving.flags = context->flags & 1;
+    serving.from_option = 1;
+    serving.socket_id = (__u64)sk;
     bpf_map_update_elem(&thread_contexts, &id, &serving, BPF_ANY);
-    count(PERISCOPE_PROP_OPTIONS_READ);
-    report(context, (__u64)sk, fd, key.local_port, key.remote_port);
+    propagation_count(PERISCOPE_PROP_OPTIONS_READ);
+    report_context(context, (__u64)sk, fd, key.local_port, key.remote_port);
     return 0;
 }
 
@@ -794,9 +501,8 @@ int periscope_server_context(struct bpf_raw_tracepoint_args *ctx)
         return 0;
     if (length > (__u64)ret)
         length = (__u64)ret;
-    __u32 len = length < PERISCOPE_PROPAGATION_HEAD_MAX ? (__u32)length : PERISCOPE_PROPAGATION_HEAD_MAX;
-    struct scratch *scratch = scratch_space();
-    if (!scratch || len < 16)
+    struct propagation_scratch *scratch = propagation_scratch_space();
+    if (!scratch || length < 16)
         return 0;
     if (bpf_probe_read_user(scratch->head, 8, (const void *)buffer))
         return 0;
@@ -806,35 +512,13 @@ int periscope_server_context(struct bpf_raw_tracepoint_args *ctx)
     struct sock *sk = tcp_sock_of_fd(fd);
     if (!sk)
         return 0;
-    len &= HEAD_MASK | PERISCOPE_PROPAGATION_HEAD_MAX;
-    if (len > PERISCOPE_PROPAGATION_HEAD_MAX || bpf_probe_read_user(scratch->head, len, (const void *)buffer))
-        return 0;
-    struct head_scan scan;
-    if (!scan_request(scratch, &scan, len))
-        return 0;
-    if (!scan.header_end && !scan.value_at) {
-        /* The head goes on in a later read, which may carry `traceparent`: no context is
-         * decided, and none of an earlier request stays with the thread. */
-        bpf_map_delete_elem(&thread_contexts, &id);
-        return 0;
-    }
-    struct periscope_trace_context *context = &scratch->context;
-    __builtin_memset(context, 0, sizeof(*context));
-    if (scan.value_at && parse_traceparent(scratch, &scan, context)) {
-        context->parent_remote = 1;
-    } else {
-        __builtin_memset(context, 0, sizeof(*context));
-        draw_nonzero(context->trace_id, 4);
-        context->flags = root_flags(settings, context->trace_id);
-    }
-    draw_nonzero(context->span_id, 2);
-    context->origin = PERISCOPE_CONTEXT_SERVER;
-    struct thread_context serving = {};
-    __builtin_memcpy(serving.trace_id, context->trace_id, 16);
-    __builtin_memcpy(serving.span_id, context->span_id, 8);
-    serving.flags = context->flags & 1;
-    bpf_map_update_elem(&thread_contexts, &id, &serving, BPF_ANY);
-    count(PERISCOPE_PROP_SERVER_CONTEXTS);
-    report(context, (__u64)sk, fd, BPF_CORE_READ(sk, __sk_common.skc_num), bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport)));
-    return 0;
+    struct server_read read = {
+        .buffer = buffer,
+        .socket_id = (__u64)sk,
+        .len = length < PERISCOPE_PROPAGATION_HEAD_MAX ? (__u32)length : PERISCOPE_PROPAGATION_HEAD_MAX,
+        .fd = fd,
+        .local_port = BPF_CORE_READ(sk, __sk_common.skc_num),
+        .peer_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport)),
+    };
+    return decide_server_context(&read, settings);
 }

@@ -12,6 +12,30 @@
  * thread makes around them (periscope_tls_hook.h); it is remembered per session for calls
  * served from the library's buffers. */
 #include "tracer.bpf.c"
+/* The propagation object's maps (the agent hands them over when it loaded that object). */
+#include "periscope_server_context.h"
+
+/* A traced server thread got a request's plaintext from its library: the request's context
+ * is decided as for a cleartext read (periscope_server_context.h), so that the calls it makes
+ * meanwhile carry it; reported ahead of the plaintext event. */
+static __noinline int tls_server_context(__u64 buffer, __u64 moved, const struct periscope_tls_socket *socket)
+{
+    struct periscope_propagation_config *settings = propagation_settings();
+    if (!settings || moved < 16 || !propagating(bpf_get_current_pid_tgid() >> 32))
+        return 0;
+    struct propagation_scratch *scratch = propagation_scratch_space();
+    if (!scratch || bpf_probe_read_user(scratch->head, 8, (const void *)buffer) || !method_at(scratch, 0))
+        return 0;
+    struct server_read read = {
+        .buffer = buffer,
+        .socket_id = socket->socket_id,
+        .len = moved < PERISCOPE_PROPAGATION_HEAD_MAX ? (__u32)moved : PERISCOPE_PROPAGATION_HEAD_MAX,
+        .fd = socket->fd,
+        .local_port = socket->tuple.local_port,
+        .peer_port = socket->tuple.peer_port,
+    };
+    return decide_server_context(&read, settings);
+}
 
 SEC("uprobe")
 int periscope_tls_enter(struct pt_regs *ctx)
@@ -145,6 +169,8 @@ int periscope_tls_return(struct pt_regs *ctx)
     struct periscope_config *cfg = current_config();
     if (!cfg)
         return 0;
+    if (direction == PERISCOPE_DIRECTION_INGRESS)
+        tls_server_context(call.buffer, moved, &socket);
     struct periscope_event *event = start_event(PERISCOPE_EVENT_DATA, socket.fd);
     if (!event)
         return 0;

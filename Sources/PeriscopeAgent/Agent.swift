@@ -50,9 +50,9 @@ public final class Agent: Service, @unchecked Sendable {
 
     /// The TLS library probes, or nil (logged) where the kernel refuses them: capture goes on
     /// without plaintext of TLS connections.
-    static func loadTLSProbes(sharing tracer: Tracer, logger: Logger) -> TLSProbes? {
+    static func loadTLSProbes(sharing tracer: Tracer, propagation: Propagation?, logger: Logger) -> TLSProbes? {
         do {
-            return try TLSProbes(sharing: tracer)
+            return try TLSProbes(sharing: tracer, propagation: propagation)
         } catch {
             logger.warning("tls.unavailable", metadata: ["error": "\(error)"])
             return nil
@@ -98,7 +98,7 @@ public final class Agent: Service, @unchecked Sendable {
                     "variant": "\(tracer.variant.rawValue)", "reason": "\(fallbackReason)",
                 ])
             }
-            let tlsProbes = Self.loadTLSProbes(sharing: tracer, logger: logger)
+            let tlsProbes = Self.loadTLSProbes(sharing: tracer, propagation: propagation, logger: logger)
             control.setKernelFeatures(
                 tracer.kernelFeatures + (propagation == nil ? [] : ["sk_msg", "sock_ops"]) + (tlsProbes == nil ? [] : ["uprobe_multi"])
             )

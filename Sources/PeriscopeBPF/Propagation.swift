@@ -25,6 +25,7 @@ public final class Propagation {
     private var settingsMap: Int32 = -1
     private var pidsMap: Int32 = -1
     private var countersMap: Int32 = -1
+    private var threadsMap: Int32 = -1
     private var writtenDisabled: Set<Int32> = []
     private var released = false
 
@@ -59,6 +60,7 @@ public final class Propagation {
             settingsMap = try map("propagation_config")
             pidsMap = try map("propagation_pids")
             countersMap = try map("propagation_counters")
+            threadsMap = try map("thread_contexts")
             let sockets = try map("traced_sockets")
 
             guard let link = bpf_program__attach(try program("periscope_server_context")) else {
@@ -87,6 +89,15 @@ public final class Propagation {
 
     deinit {
         release()
+    }
+
+    /// The descriptors of the maps with which the TLS probes decide a server request's context
+    /// from its plaintext (bpf/include/periscope_server_context.h), by name.
+    var serverContextMaps: [String: Int32] {
+        [
+            "propagation_config": settingsMap, "propagation_pids": pidsMap, "propagation_counters": countersMap,
+            "thread_contexts": threadsMap,
+        ]
     }
 
     /// Detaches and frees everything, once (a failed init and then deinit both call it).

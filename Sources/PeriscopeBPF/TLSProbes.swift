@@ -32,7 +32,9 @@ public final class TLSProbes: @unchecked Sendable {
         "tls_threads", "tls_counters",
     ]
 
-    public init(sharing tracer: Tracer) throws(BPFError) {
+    /// With `propagation`, a traced server thread's request read through TLS gets its context
+    /// decided in the kernel as a cleartext one does, so the calls it makes carry it.
+    public init(sharing tracer: Tracer, propagation: Propagation? = nil) throws(BPFError) {
         LibBPFLog.install()
         let path = "tls.bpf.o"
         let (object, image) = try BPFObjectImages.open("tls")
@@ -60,6 +62,12 @@ public final class TLSProbes: @unchecked Sendable {
                     throw BPFError(.mapFailed, "map `\(name)` missing from the tracer or the TLS probes")
                 }
                 try libbpfCall(.mapFailed, "cannot share the tracer's map `\(name)`") { bpf_map__reuse_fd(mine, bpf_map__fd(theirs)) }
+            }
+            for (name, descriptor) in propagation?.serverContextMaps ?? [:] {
+                guard let mine = bpf_object__find_map_by_name(object, name) else {
+                    throw BPFError(.mapFailed, "map `\(name)` missing from the TLS probes")
+                }
+                try libbpfCall(.mapFailed, "cannot share the propagation map `\(name)`") { bpf_map__reuse_fd(mine, descriptor) }
             }
             try libbpfCall(.loadFailed, "the kernel refused the TLS probes (uprobe_multi needs Linux 6.6+)") { bpf_object__load(object) }
             func programFD(_ name: String) throws(BPFError) -> Int32 {

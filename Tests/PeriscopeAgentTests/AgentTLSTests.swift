@@ -59,8 +59,9 @@ extension KernelTests {
             #expect((metrics["tls_plaintext_events"] ?? 0) >= 12 && (metrics["tls_record_transfers"] ?? 0) > 0)
         }
 
-        /// curl → nginx over TLS → python's http.server in cleartext: one trace of four spans,
-        /// each the child of the one before.
+        /// curl → nginx over TLS → python's http.server in cleartext, with no context written
+        /// into traffic: one trace of four spans, each the child of the one before, linked by
+        /// the agent alone.
         @Test func httpsThroughNginxToAPlaintextBackendIsOneTrace() async throws {
             let directory = try TemporaryDirectory()
             let certificate = try TLSCertificate(in: directory)
@@ -76,8 +77,6 @@ extension KernelTests {
                 }
                 """)
             defer { nginx.stop() }
-            // Context written into traffic is decided in the kernel from cleartext request
-            // reads only, not yet from TLS plaintext: without it the agent links the hops.
             let agent = try await AgentHarness(policy: "ports: [18542, 18543]\nprotocols: [http]\npropagation: none\n")
             try await agent.waitForLog("tls.probed")
             _ = try run("curl", ["-sk", "-o", "/dev/null", "https://127.0.0.1:18542/page.txt"])
@@ -99,6 +98,59 @@ extension KernelTests {
             #expect(forward?.parentSpanID == front?.spanID && forward != nil)
             #expect(back?.parentSpanID == forward?.spanID && back != nil)
             #expect(spans.allSatisfy { $0.path == "/page.txt" && $0.statusCode == 200 && $0.responseBodySize == 321 })
+        }
+
+        /// The same with context written into traffic (the default): three requests on one
+        /// curl connection through nginx over TLS to a cleartext backend are three traces of four
+        /// spans, and the `traceparent` nginx's forwarded request carries names nginx's client
+        /// span: the kernel decided each request's context from its plaintext, as SSL_read
+        /// returned it, not only from the first request's TCP header option.
+        @Test func httpsThroughNginxToAPlaintextBackendIsOneTraceWithContextInTraffic() async throws {
+            let directory = try TemporaryDirectory()
+            let certificate = try TLSCertificate(in: directory)
+            let backend = try RecordingServer(port: 18584, in: directory)
+            let nginx = try startNginx(in: directory, port: 18583, httpBlock: """
+                server {
+                    listen 127.0.0.1:18583 ssl;
+                    ssl_certificate \(certificate.certificate);
+                    ssl_certificate_key \(certificate.key);
+                    location / { proxy_pass http://127.0.0.1:18584; }
+                }
+                """)
+            defer { nginx.stop() }
+            let agent = try await AgentHarness(policy: "ports: [18583, 18584]\nprotocols: [http]\n")
+            try await agent.waitForLog("tls.probed")
+            let paths = ["/first", "/second", "/third"]
+            _ = try runChecked("curl", ["-sk", "-o", "/dev/null", "-o", "/dev/null", "-o", "/dev/null"] + paths.map { "https://127.0.0.1:18583\($0)" })
+            let received = try await backend.waitForRequests(3)
+            _ = try await agent.waitForSpans(count: 12, timeout: .seconds(15)) { $0.isHTTP }
+            try await Task.sleep(for: .milliseconds(300))
+            let metrics = try agent.stop()
+            let spans = try agent.spans.filter(\.isHTTP)
+            #expect(spans.count == 12, "\(spans.map { "\($0.kind) \($0.executable) \($0.name) \($0.path ?? "-")" })")
+            let curlPorts = Set(spans.filter { $0.isClient && $0.executable.hasSuffix("/curl") }.compactMap(\.localPort))
+            #expect(curlPorts.count == 1, "curl's three requests share one connection")
+            for path in paths {
+                let trace = spans.filter { $0.path == path }
+                #expect(trace.count == 4 && Set(trace.map(\.traceID)).count == 1, "\(path): one trace of four spans")
+                let curl = trace.first { $0.isClient && $0.executable.hasSuffix("/curl") }
+                let front = trace.first { $0.isServer && $0.executable == "/usr/sbin/nginx" }
+                let forward = trace.first { $0.isClient && $0.executable == "/usr/sbin/nginx" }
+                let back = trace.first { $0.isServer && $0.pid == backend.process.pid }
+                #expect(curl?.string("url.scheme") == "https" && front?.string("url.scheme") == "https")
+                #expect(forward?.string("url.scheme") == "http" && back?.string("url.scheme") == "http")
+                #expect(curl != nil && curl?.parentSpanID == nil)
+                #expect(front != nil && front?.parentSpanID == curl?.spanID)
+                #expect(forward != nil && forward?.parentSpanID == front?.spanID)
+                #expect(back != nil && back?.parentSpanID == forward?.spanID)
+                #expect(trace.allSatisfy { $0.statusCode == 200 && $0.responseBodySize == 2 })
+                let request = received.first { $0.path == path }
+                #expect(request?.traceparents.count == 1, "\(path): one traceparent, written by the kernel")
+                let fields = request?.traceparents.first?.split(separator: "-").map(String.init) ?? []
+                #expect(fields.count == 4 && fields[2] == forward?.spanID, "\(path): \(fields) names nginx's client span \(forward?.spanID ?? "-")")
+            }
+            #expect((metrics["propagation_headers_injected"] ?? 0) >= 3)
+            #expect((metrics["propagation_server_contexts"] ?? 0) >= 6, "nginx's three from plaintext, the backend's three")
         }
 
         /// python's http.server wrapped in `ssl`, curl as the client: https spans on both ends.
