@@ -9,7 +9,7 @@ import Glibc
 /// injected context, its write, the server's decided context, its read, its write, the
 /// client's read) through the connection tracker, the policy's pipeline and the JSON
 /// printer, as the capture thread runs them.
-///   periscope-pipeline-bench [requests] [connections]
+///   periscope-pipeline-bench [requests] [connections] [tracker|pipeline|all]
 /// Prints the capture thread's CPU time (user and system) per request.
 @main
 struct PipelineBenchmark {
@@ -17,6 +17,8 @@ struct PipelineBenchmark {
         let arguments = CommandLine.arguments
         let requests = arguments.count > 1 ? Int(arguments[1]) ?? 200_000 : 200_000
         let connectionCount = arguments.count > 2 ? Int(arguments[2]) ?? 16 : 16
+        // How far spans go: `tracker` (built only), `pipeline` (named and sampled), `all` (printed).
+        let stage = arguments.count > 3 ? arguments[3] : "all"
         let policy = try! Policy.parse(yaml: "ports: [18700]")
         var tracker = ConnectionTracker(configuration: .init(policy: policy), clock: ClockMapping(offsetNanos: 1_700_000_000_000_000_000), generator: FastRandom())
         var pipeline = SpanPipeline(policy: policy)
@@ -47,8 +49,8 @@ struct PipelineBenchmark {
             for (index, event) in batch.enumerated() {
                 tracker.handle(event, into: &finished)
                 if !finished.isEmpty {
-                    for span in finished {
-                        if case .kept(let kept) = pipeline.decide(span) {
+                    for span in finished where stage != "tracker" {
+                        if case .kept(let kept) = pipeline.decide(span), stage == "all" {
                             printer.observe(kept)
                             printer.emit(kept)
                             spans += 1
