@@ -17,7 +17,10 @@
 # The real API server is started for the run only: its own etcd (temporary data directory),
 # certificates and token, on loopback ports of its own (BENCH_API_PORT 16443, BENCH_ETCD_PORT
 # 12379); both are stopped at exit. Nothing of a running cluster is touched.
-#   BENCH_CHANGES (default 20 of each kind)  BENCH_SCRATCH_PATH (default .build)
+#   BENCH_CHANGES (default 20 of each kind; 0: the start only)  BENCH_SCRATCH_PATH (default .build)
+#   BENCH_STARTS (default 1): first full resolutions measured, the controller's writes taken back
+#   between two; the median is reported
+#   BENCH_COMPARE: another periscope-controller executable whose starts alternate with this one's
 #   BENCH_CONTROLLER: another periscope-controller executable to measure (e.g. an older build)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -26,7 +26,9 @@ public final class HTTPClient: Sendable {
         public var insecureSkipVerify: Bool
         /// Longest wait for a connection. Default 10 s.
         public var connectTimeout: Duration
-        /// Curl handles (each with its open connections) kept between transfers. Default 4.
+        /// Curl handles (each with its open connections) kept between transfers. Default 4. Fewer
+        /// than `concurrentTransfers` means a burst of sends closes connections it then opens
+        /// again (a TLS handshake each); a client that sends bursts keeps as many as it runs.
         public var idleHandles: Int
         /// Transfers `send` runs at once; more wait their turn. Default 8.
         public var concurrentTransfers: Int

@@ -125,6 +125,22 @@ struct BenchCluster: Sendable {
             DynamicObject.self, .pods, namespace: namespace, name: name, patch: ["metadata": ["labels": .object(labels)]], as: .merge)
     }
 
+    /// Takes back what the controller wrote: every node object deleted, every policy's status
+    /// cleared, so that a controller started next resolves the whole cluster again.
+    func clearControllerWrites(policies: [InstrumentationPolicy]) async throws {
+        try await concurrently(0..<nodeCount) { index in
+            do {
+                try await client.delete(.nodeInstrumentations, namespace: nil, name: "node-\(index)")
+            } catch let error as KubeAPIError where error.code == .notFound {}
+        }
+        try await concurrently(0..<policies.count) { index in
+            let key = policies[index].policyKey
+            _ = try await client.patch(
+                DynamicObject.self, .instrumentationPolicies, namespace: key.namespace, name: key.name, patch: ["status": nil], as: .merge,
+                subresource: "status")
+        }
+    }
+
     /// Differences between what the controller wrote and a full resolution of the cluster.
     func verify(nodeObjects: Informer<NodeInstrumentation>, policies: Informer<InstrumentationPolicy>) async throws -> [String] {
         let state = ClusterState(

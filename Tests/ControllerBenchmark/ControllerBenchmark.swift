@@ -29,6 +29,7 @@ struct ControllerBenchmark {
         let podCount = Int(environment["BENCH_PODS"] ?? "") ?? 5000
         let policyCount = Int(environment["BENCH_POLICIES"] ?? "") ?? 200
         let changes = Int(environment["BENCH_CHANGES"] ?? "") ?? 20
+        let starts = max(1, Int(environment["BENCH_STARTS"] ?? "") ?? 1)
         guard CommandLine.arguments.count == 3 else {
             FileHandle.standardError.write(Data("usage: periscope-controller-bench CRD_DIRECTORY CONTROLLER_EXECUTABLE\n".utf8))
             exit(2)
@@ -91,27 +92,56 @@ struct ControllerBenchmark {
         await nodeObjects.waitForSync()
         await policies.waitForSync()
 
-        let controller = try BenchController(executable: executable, kubeconfig: kubeconfig)
-        let start = clock.now
-        try controller.start()
+        // First full resolution, `starts` times: between two, the controller is stopped and
+        // what it wrote taken back. With BENCH_COMPARE (another controller executable) the
+        // starts alternate between the two, under the same load; the changes run on the first.
+        let executables = [environment["BENCH_COMPARE"], executable].compactMap { $0 }
+        var controller = try BenchController(executable: executables[0], kubeconfig: kubeconfig)
         defer { controller.stop() }
-
-        // First full resolution.
-        while true {
-            let objects = nodeObjects.objects
-            let targets = objects.reduce(0) { $0 + $1.spec.targets.count }
-            let statuses = policies.objects.filter { $0.status?.observedGeneration != nil }.count
-            if objects.count == nodeCount, targets == podCount, statuses == policyCount { break }
-            if clock.now - start > .seconds(600) {
-                throw BenchFailure("first full resolution: not reached in 600 s (objects \(objects.count), targets \(targets), statuses \(statuses))")
+        let marker: @Sendable () -> [String?] = { [nodeObjects.resourceVersion, policies.resourceVersion] }
+        var firstResolutions: [String: [Duration]] = [:]
+        var startCorrect: [String] = []
+        for attempt in 0..<(starts * executables.count) {
+            let measured = executables[attempt % executables.count]
+            if attempt > 0 {
+                controller.stop()
+                try await cluster.clearControllerWrites(policies: policies.objects)
+                try await waitUntil("node objects and statuses cleared", clock: clock, marker: marker) {
+                    nodeObjects.objects.isEmpty && !policies.objects.contains { $0.status?.observedGeneration != nil }
+                }
+                controller = try BenchController(executable: measured, kubeconfig: kubeconfig)
             }
-            try await Task.sleep(for: .milliseconds(10))
+            let start = clock.now
+            try controller.start()
+            try await waitUntil("first full resolution", clock: clock, marker: marker) {
+                let objects = nodeObjects.objects
+                let targets = objects.reduce(0) { $0 + $1.spec.targets.count }
+                let statuses = policies.objects.filter { $0.status?.observedGeneration != nil }.count
+                return objects.count == nodeCount && targets == podCount && statuses == policyCount
+            }
+            let firstResolution = clock.now - start
+            firstResolutions[measured, default: []].append(firstResolution)
+            let which = executables.count > 1 ? " [\(measured)]" : ""
+            report("first full resolution: \(format(firstResolution)) from start (\(try await controller.writes()) writes; load average \(loadAverage()))\(which)")
+            try await Task.sleep(for: .seconds(1))
+            startCorrect = try await cluster.verify(nodeObjects: nodeObjects, policies: policies)
+            report("after start: \(startCorrect.isEmpty ? "every node object and status correct" : "\(startCorrect.count) differences: \(startCorrect.prefix(3))")")
+            if !startCorrect.isEmpty { break }
         }
-        let firstResolution = clock.now - start
-        report("first full resolution: \(format(firstResolution)) from start (\(try await controller.writes()) writes)")
-        try await Task.sleep(for: .seconds(1))
-        let startCorrect = try await cluster.verify(nodeObjects: nodeObjects, policies: policies)
-        report("after start: \(startCorrect.isEmpty ? "every node object and status correct" : "\(startCorrect.count) differences: \(startCorrect.prefix(3))")")
+        for measured in executables where (firstResolutions[measured]?.count ?? 0) > 1 {
+            let times = firstResolutions[measured]!.sorted()
+            report(
+                "first full resolution over \(times.count) starts: median \(format(times[times.count / 2])), min \(format(times.first!)), max \(format(times.last!))"
+                    + (executables.count > 1 ? " [\(measured)]" : ""))
+        }
+        let ownTimes = (firstResolutions[executable] ?? []).sorted()
+        let firstResolution = ownTimes.isEmpty ? Duration.zero : ownTimes[ownTimes.count / 2]
+        if changes == 0 {
+            report("first resolution \(format(firstResolution)); load average \(loadAverage())")
+            controller.stop()
+            if !startCorrect.isEmpty { throw BenchFailure("node objects or statuses differ from a full resolution") }
+            return
+        }
 
         // Pod changes, one at a time, each kind `changes` times.
         report("")
@@ -170,6 +200,25 @@ struct ControllerBenchmark {
         report("first resolution \(format(firstResolution)); load average \(loadAverage())")
         controller.stop()
         if !startCorrect.isEmpty || !endCorrect.isEmpty { throw BenchFailure("node objects or statuses differ from a full resolution") }
+    }
+
+    /// Polls `condition` every 10 ms, for at most 600 s; only when `marker` changed since the
+    /// last look (the watches' resourceVersions: looking at every object 100 times a second
+    /// would take CPU from the processes measured).
+    static func waitUntil(
+        _ what: String, clock: ContinuousClock, marker: @Sendable () -> [String?], _ condition: @Sendable () -> Bool
+    ) async throws {
+        let start = clock.now
+        var seen: [String?]?
+        while true {
+            let now = marker()
+            if now != seen {
+                seen = now
+                if condition() { return }
+            }
+            if clock.now - start > .seconds(600) { throw BenchFailure("\(what): not reached in 600 s") }
+            try await Task.sleep(for: .milliseconds(10))
+        }
     }
 
     /// A line of the report, written at once (also into a pipe: a run cut short still shows

@@ -128,6 +128,13 @@ public final class Informer<Object: KubeObject>: Service, Sendable {
                 do {
                     var listOptions = options
                     listOptions.limit = configuration.pageSize
+                    if !hasSynced, listOptions.resourceVersion == nil {
+                        // The first list from the API server's watch cache (resourceVersion 0:
+                        // one response, no read of every object from etcd), as client-go's
+                        // reflectors do; the watch from its version brings what is newer. Later
+                        // lists, after a watch expired, read current data.
+                        listOptions.resourceVersion = "0"
+                    }
                     let list = try await client.listAll(Object.self, resource, namespace: namespace, options: listOptions)
                     let version = list.metadata.resourceVersion ?? ""
                     publish { store in store.replace(with: list.items) + [.synced] }

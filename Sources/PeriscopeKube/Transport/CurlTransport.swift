@@ -26,7 +26,14 @@ public struct CurlTransport: KubeTransport {
 
     public let client: HTTPClient
 
-    public init(tls: TLS = TLS(), connectTimeout: Duration = .seconds(10)) {
+    /// Requests sent at once by default: enough for a controller's burst of writes (its first
+    /// resolution) to keep the API server busy rather than wait on round trips.
+    public static let defaultConcurrentRequests = 32
+
+    /// - Parameter concurrentRequests: requests in flight at once (watches not counted: each
+    ///   streams on a thread of its own); as many connections are kept open between requests,
+    ///   so a burst reuses them instead of opening new ones.
+    public init(tls: TLS = TLS(), connectTimeout: Duration = .seconds(10), concurrentRequests: Int = CurlTransport.defaultConcurrentRequests) {
         func material(_ material: KubeClientConfiguration.Material?) -> HTTPClient.Configuration.Material? {
             switch material {
             case .file(let path)?: .file(path)
@@ -37,7 +44,8 @@ public struct CurlTransport: KubeTransport {
         client = HTTPClient(
             configuration: .init(
                 certificateAuthority: material(tls.certificateAuthority), clientCertificate: material(tls.clientCertificate),
-                clientKey: material(tls.clientKey), insecureSkipVerify: tls.insecureSkipVerify, connectTimeout: connectTimeout),
+                clientKey: material(tls.clientKey), insecureSkipVerify: tls.insecureSkipVerify, connectTimeout: connectTimeout,
+                idleHandles: max(1, concurrentRequests), concurrentTransfers: max(1, concurrentRequests)),
             name: "periscope-kube")
     }
 
