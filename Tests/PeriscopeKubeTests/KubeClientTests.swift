@@ -40,6 +40,29 @@ struct KubeClientTests {
         #expect(server.connectionsAccepted == 1)
     }
 
+    /// Bursts of requests, as a controller's first resolution sends, run `concurrentRequests` at
+    /// once and keep that many connections between them: the next burst opens none (before,
+    /// half of each burst's connections were closed and opened again, a TLS handshake each).
+    @Test func burstsOfConcurrentRequestsReuseTheirConnections() async throws {
+        let server = try Fixtures.server()
+        defer { server.stop() }
+        let transport = CurlTransport(concurrentRequests: 6)
+        let client = KubeClient(
+            configuration: KubeClientConfiguration(server: server.url, credentials: .token("test-token")), transport: transport,
+            logger: Logger(label: "test"))
+        for _ in 0..<4 {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<24 {
+                    group.addTask { _ = try await client.list(DynamicObject.self, .instrumentationPolicies, namespace: "default") }
+                }
+                try await group.waitForAll()
+            }
+        }
+        #expect(transport.connectionsOpened <= 6)
+        #expect(server.connectionsAccepted <= 6)
+        #expect(CurlTransport.defaultConcurrentRequests >= 16)
+    }
+
     @Test func createGetUpdateAndDeleteWithTypedErrors() async throws {
         let server = try Fixtures.server()
         defer { server.stop() }
