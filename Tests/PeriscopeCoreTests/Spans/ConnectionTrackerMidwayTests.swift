@@ -42,4 +42,31 @@ import Testing
         #expect(spans.first?.kind == .client)
         #expect(spans.first?.http?.method == "GET" && spans.first?.http?.statusCode == 200 && spans.first?.http?.responseBodySize == 3)
     }
+    /// Capture resumed on an HTTP/2 connection after the kernel shed part of it: the stream
+    /// in flight ends as shed, the HPACK tables are unknown from there, a request made of the
+    /// static table and literals gives its span, one that needs an entry inserted unseen is
+    /// counted and gives none.
+    @Test func http2ResumedAfterSheddingDecodesWhatTheStaticTableAndLiteralsSay() {
+        let c = Connection()
+        var tracker = makeTracker(ConnectionTrackerConfiguration(protocols: [.http]))
+        // `:authority` inserted into the client's table (62), then used by index.
+        let first = H2.headers(1, block: H2.block([.index(2), .index(6), .index(4), .named(1, "example.com", indexed: true)]), endStream: true)
+        var spans = tracker.run([
+            c.opened(.server, at: 1),
+            c.read(bytes: H2.preface + H2.settings() + first, at: 2),
+        ])
+        var resumed = c.read(bytes: H2.headers(3, block: H2.block([.index(2), .index(6), .index(5), .index(62)]), endStream: true)
+            + H2.headers(5, block: H2.block([.index(2), .index(6), .index(63), .index(62)]), endStream: true), at: 10)
+        resumed.resumedAfterShedding = true
+        spans += tracker.run([
+            resumed,
+            c.write(bytes: H2.headers(3, block: H2.block([.index(8)])) + H2.data(3, size: 4, endStream: true), at: 11),
+            c.closed(at: 12),
+        ])
+        #expect(spans.map { "\($0.http?.method ?? "?") \($0.http?.path ?? "?") \($0.http?.statusCode ?? 0) \($0.statusMessage ?? "")" } == [
+            "GET / 0 \(ConnectionEndReason.shed)", "GET /index.html 200 ",
+        ])
+        #expect(spans.allSatisfy { $0.kind == .server })
+        #expect(tracker.counters.decodeErrors == 1, "stream 5's :path was an entry never seen")
+    }
 }
