@@ -1,7 +1,7 @@
 /// The Go toolchain version a binary was built with, from its `.go.buildinfo` section (Go
 /// 1.13+) or, failing that, the `runtime.buildVersion` string. Pure: reads through `ELFFile`.
 public enum GoBuildInfo {
-    static let magic: [UInt8] = Array("\u{ff} Go buildinf:".utf8)
+    static let magic: [UInt8] = [0xff] + Array(" Go buildinf:".utf8)
 
     /// Whether `file` was built by the Go toolchain.
     public static func isGoBinary(_ file: ELFFile) -> Bool {

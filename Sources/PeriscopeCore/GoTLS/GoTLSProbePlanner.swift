@@ -35,7 +35,7 @@ public enum GoTLSProbePlanner {
     }
 
     /// Inflates a zlib stream into `size` bytes; nil when it does not.
-    public typealias Inflate = (_ compressed: ArraySlice<UInt8>, _ size: Int) -> [UInt8]?
+    public typealias Inflate = @Sendable (_ compressed: ArraySlice<UInt8>, _ size: Int) -> [UInt8]?
 
     static let readSymbol = "crypto/tls.(*Conn).Read"
     static let writeSymbol = "crypto/tls.(*Conn).Write"
