@@ -17,6 +17,7 @@ let fuzzers = [
     "FuzzRedis",
     "FuzzPolicy",
     "FuzzELF",
+    "FuzzGoBinary",
     "FuzzConnectionTracker",
 ]
 
