@@ -160,16 +160,19 @@ public struct NodeInstrumentation: KubeResource, Hashable {
         public var kernelFeatures: [String]?
         /// Trace context the kernel wrote into traced processes' traffic since the agent started.
         public var propagation: PropagationStatus?
+        /// TLS libraries whose plaintext the agent reads, and traced processes it could not probe.
+        public var tls: TLSStatus?
         /// The last failure applying this object, absent when the last apply succeeded.
         public var lastError: LastError?
 
         public init(
             observedGeneration: Int64? = nil, policies: [PolicyReference]? = nil, processesAttached: Int64? = nil,
             eventsDropped: Int64? = nil, requestsShed: Int64? = nil, kernelFeatures: [String]? = nil,
-            propagation: PropagationStatus? = nil, lastError: LastError? = nil
+            propagation: PropagationStatus? = nil, tls: TLSStatus? = nil, lastError: LastError? = nil
         ) {
             self.requestsShed = requestsShed
             self.propagation = propagation
+            self.tls = tls
             self.observedGeneration = observedGeneration
             self.policies = policies
             self.processesAttached = processesAttached
@@ -192,6 +195,59 @@ public struct NodeInstrumentation: KubeResource, Hashable {
             self.headersInjected = headersInjected
             self.optionsWritten = optionsWritten
             self.requestsUntouched = requestsUntouched
+        }
+    }
+
+    /// `status.tls`: the TLS library and executable files whose plaintext the agent reads through
+    /// uprobes, with how many traced processes map each, and the traced processes it could not
+    /// probe, with why.
+    public struct TLSStatus: Codable, Sendable, Hashable {
+        /// Files probed, by path.
+        public var files: [ProbedFile]?
+        /// Traced processes probed through at least one file.
+        public var processesProbed: Int64?
+        /// Traced processes that map a TLS library or are Go programs but could not be probed,
+        /// by reason code (`tls.no_symbols`, `tls.unsupported_version`, `tls.attach_failed`, …).
+        public var processesRefused: [String: Int64]?
+        /// The first of them by pid (at most `maxRefusalsListed`), each with its reasons in full.
+        public var refusals: [Refusal]?
+
+        /// Refused processes listed by pid at most; the counts by reason cover them all.
+        public static let maxRefusalsListed = 10
+
+        public init(files: [ProbedFile]? = nil, processesProbed: Int64? = nil, processesRefused: [String: Int64]? = nil, refusals: [Refusal]? = nil) {
+            self.files = files
+            self.processesProbed = processesProbed
+            self.processesRefused = processesRefused
+            self.refusals = refusals
+        }
+
+        /// `status.tls.files[]`.
+        public struct ProbedFile: Codable, Sendable, Hashable {
+            /// The path as the first traced process seen mapping it names it (inside its container).
+            public var path: String
+            /// `openssl` or `go_crypto_tls`.
+            public var library: String
+            /// Traced processes mapping it.
+            public var processes: Int64
+
+            public init(path: String, library: String, processes: Int64) {
+                self.path = path
+                self.library = library
+                self.processes = processes
+            }
+        }
+
+        /// `status.tls.refusals[]`.
+        public struct Refusal: Codable, Sendable, Hashable {
+            public var pid: Int64
+            /// Stable code first, then details, per file refused.
+            public var reason: String
+
+            public init(pid: Int64, reason: String) {
+                self.pid = pid
+                self.reason = reason
+            }
         }
     }
 

@@ -86,6 +86,10 @@ public struct AgentMetrics: Sendable, Equatable {
         public var goPlaintextEvents: UInt64 = 0
         public var goCallsUnresolved: UInt64 = 0
         public var goCallsLost: UInt64 = 0
+        /// Each file probed with the traced processes mapping it, and refused processes by
+        /// reason code (`TLSProbeStatus`), for the labelled self-metrics.
+        public var files: [TLSProbeStatus.ProbedFile] = []
+        public var refusalsByCode: [String: Int] = [:]
     }
 
     public init() {}

@@ -377,7 +377,7 @@ final class CaptureLoop {
                 filesProbed: status.files.count, processesProbed: status.processesProbed,
                 processesRefused: status.refusals.count, plaintextEvents: kernel.plaintextEvents,
                 recordTransfers: kernel.recordTransfers, unboundSessions: kernel.unboundSessions,
-                sessionsBoundAround: kernel.sessionsBoundAround
+                sessionsBoundAround: kernel.sessionsBoundAround, files: status.files, refusalsByCode: status.refusalsByCode
             )
             if let go = tlsAttacher.probes.go?.counters() {
                 metrics.tls.goFilesProbed = status.files.filter { $0.library == TLSLibrary.goCryptoTLS.rawValue }.count

@@ -80,6 +80,7 @@ public final class NodeAgent: Service, Sendable {
                     eventsDropped: control.metrics.eventsLost,
                     requestsShed: control.metrics.connectionsShed + control.metrics.requestsShed, kernelFeatures: control.kernelFeatures,
                     propagation: control.kernelFeatures.contains("sk_msg") ? control.metrics.propagationStatus : nil,
+                    tls: control.kernelFeatures.contains("uprobe_multi") ? control.tlsStatus.nodeStatus : nil,
                     time: Date().formatted(.iso8601))
                 let countersDue = ContinuousClock.now - lastCounterWrite >= configuration.counterRefreshInterval
                 if report.needsWrite(current: object.status, countersDue: countersDue) {

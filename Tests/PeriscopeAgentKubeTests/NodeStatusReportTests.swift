@@ -1,4 +1,5 @@
 import PeriscopeAPI
+import PeriscopeAgent
 import PeriscopeCore
 import PeriscopeKube
 import Testing
@@ -84,5 +85,41 @@ import Testing
         #expect(target.owner == .init(kind: "Deployment", name: "web"))
         #expect(target.annotations["resource.opentelemetry.io/service.name"] == "svc")
         #expect(planner.nodeName == "node-a")
+    }
+
+    @Test func tlsStatusNamesProbedFilesAndRefusalsByReasonAndIsWrittenWithTheCounters() {
+        var probes = TLSProbeStatus()
+        probes.files = [
+            .init(path: "/usr/bin/node", library: "openssl", processes: 2),
+            .init(path: "/usr/lib/x86_64-linux-gnu/libssl.so.3", library: "openssl", processes: 5),
+        ]
+        probes.processesProbed = 7
+        probes.refusals = (1...12).map { pid in
+            .init(pid: Int32(pid), reason: pid == 1
+                ? "/srv/app: tls.unsupported_version: go1.16; /lib/libssl.so.1: elf.not_elf: bad magic"
+                : "tls.no_symbols: SSL_read and SSL_write not in its symbol tables")
+        }
+        let tls = probes.nodeStatus
+        #expect(tls.files?.map(\.processes) == [2, 5] && tls.processesProbed == 7)
+        #expect(tls.refusals?.count == NodeInstrumentation.TLSStatus.maxRefusalsListed && tls.refusals?.first?.pid == 1)
+        let report = NodeStatusReport(
+            object: Self.object(policies: [Self.settings("web")]), rejected: [:], processesAttached: 4, eventsDropped: 0,
+            kernelFeatures: ["uprobe_multi"], tls: tls, time: "t")
+        #expect(report.status.tls == tls)
+        var older = report.status
+        older.tls?.files?[0].processes = 1
+        #expect(!report.needsWrite(current: older, countersDue: false))
+        #expect(report.needsWrite(current: older, countersDue: true))
+    }
+
+    @Test func refusalsAreCountedOncePerProcessAndCode() {
+        var probes = TLSProbeStatus()
+        probes.refusals = [
+            .init(pid: 1, reason: "/srv/app: tls.unsupported_version: go1.16"),
+            .init(pid: 2, reason: "tls.no_symbols: stripped; tls.no_symbols: stripped too; elf.not_elf: bad magic"),
+            .init(pid: 3, reason: "tls.no_symbols: stripped"),
+        ]
+        // A path in front of the code (as the attacher writes refusals) is not a code.
+        #expect(probes.refusalsByCode["tls.no_symbols"] == 2 && probes.refusalsByCode["elf.not_elf"] == 1)
     }
 }

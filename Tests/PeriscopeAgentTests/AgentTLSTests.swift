@@ -212,7 +212,9 @@ extension KernelTests {
                 }
                 """)
             defer { nginx.stop() }
-            let agent = try await AgentHarness(policy: "ports: [18581, 18582]\nprotocols: [http]\n")
+            let agent = try await AgentHarness(
+                policy: "ports: [18581, 18582]\nprotocols: [http]\n",
+                arguments: ["--metrics-port", "19481", "--metrics-address", "127.0.0.1"])
             try await agent.waitForLog(node.linksLibssl ? "libssl" : "file=\(node.executable)")
             let fromNode = try runChecked(node.executable, [node.client, "18581", "12", "/item/", "POST"]).output
             #expect(fromNode.contains("\"ok\":12"), "the Node client's own view: \(fromNode)")
@@ -220,6 +222,20 @@ extension KernelTests {
             let toNginx = try runChecked(node.executable, [node.client, "18582", "3", "/n/", "GET"]).output
             #expect(toNginx.contains("\"ok\":3"), "the Node client's own view: \(toNginx)")
             _ = try await agent.waitForSpans(count: 32, timeout: .seconds(15)) { $0.isHTTP }
+            // The self-metrics name the file probed and the traced processes mapping it (the
+            // Node server at least); they are published once a second.
+            let probedFile = node.linksLibssl ? "libssl" : node.executable
+            func probedProcesses() throws -> Double {
+                try PrometheusSample.parse(try httpGet(port: 19481, path: "/metrics")).filter {
+                    $0.name == "periscope_agent_tls_processes_probed" && $0.labels["library"] == "openssl"
+                        && $0.labels["file"]?.contains(probedFile) == true
+                }.reduce(0) { $0 + $1.value }
+            }
+            let metricsDeadline = ContinuousClock.now + .seconds(5)
+            while try probedProcesses() < 1, ContinuousClock.now < metricsDeadline {
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            #expect(try probedProcesses() >= 1, "periscope_agent_tls_processes_probed names \(probedFile)")
             try await Task.sleep(for: .milliseconds(300))
             let metrics = try agent.stop()
             let spans = try agent.spans.filter(\.isHTTP)

@@ -15,9 +15,14 @@ public enum AgentHealthMetrics {
             )
         }
         func gauge(_ name: String, _ unit: String, _ description: String, _ value: Int) -> Metric {
+            gauges(name, unit, description, [([], value)])
+        }
+        func gauges(_ name: String, _ unit: String, _ description: String, _ values: [([Attribute], Int)]) -> Metric {
             Metric(
                 name: name, description: description, unit: unit, kind: .gauge,
-                points: [Metric.Point(process: nil, attributes: [], startTimeUnixNano: startTimeUnixNano, value: .int(Int64(value)))]
+                points: values.map {
+                    Metric.Point(process: nil, attributes: $0.0, startTimeUnixNano: startTimeUnixNano, value: .int(Int64($0.1)))
+                }
             )
         }
         var result = [
@@ -36,6 +41,7 @@ public enum AgentHealthMetrics {
                     [([], overflowedSpans)]),
             gauge("periscope.agent.processes.attached", "{process}", "Processes being traced.", agent.processesAttached),
         ]
+        result += tlsMetrics(agent.tls, counter: counter, gauges: gauges)
         if let export {
             let reason = { (value: String) in [Attribute("reason", .string(value))] }
             result += [
@@ -62,5 +68,36 @@ public enum AgentHealthMetrics {
         if unlabelled > 0 || points.isEmpty { points.append(([], unlabelled)) }
         if agent.malformedRecords > 0 { points.append((attributes("none", "malformed_record"), agent.malformedRecords)) }
         return points
+    }
+
+    /// What the TLS probes read: files probed with the traced processes mapping each, processes
+    /// refused by reason, plaintext events by library, plaintext dropped for want of a socket.
+    static func tlsMetrics(
+        _ tls: AgentMetrics.TLS,
+        counter: (String, String, String, [([Attribute], UInt64)]) -> Metric,
+        gauges: (String, String, String, [([Attribute], Int)]) -> Metric
+    ) -> [Metric] {
+        let library = { (name: String) in [Attribute("library", .string(name))] }
+        var result: [Metric] = []
+        if !tls.files.isEmpty {
+            result.append(gauges(
+                "periscope.agent.tls.processes.probed", "{process}",
+                "Traced processes whose TLS plaintext is read, by library and file probed.",
+                tls.files.map { (library($0.library) + [Attribute("file", .string($0.path))], $0.processes) }))
+        }
+        if !tls.refusalsByCode.isEmpty {
+            result.append(gauges(
+                "periscope.agent.tls.processes.refused", "{process}",
+                "Traced processes that map a TLS library or are Go programs but could not be probed, by reason.",
+                tls.refusalsByCode.sorted { $0.key < $1.key }.map { ([Attribute("reason", .string($0.key))], $0.value) }))
+        }
+        result.append(counter(
+            "periscope.agent.tls.plaintext", "{event}", "Plaintext events read at TLS libraries, by library.",
+            [(library("openssl"), tls.plaintextEvents), (library("go_crypto_tls"), tls.goPlaintextEvents)]))
+        result.append(counter(
+            "periscope.agent.tls.plaintext.dropped", "{call}",
+            "TLS calls whose plaintext was dropped: the session was never seen on a selected socket, or (Go) its socket could not be read.",
+            [(library("openssl"), tls.unboundSessions), (library("go_crypto_tls"), tls.goCallsUnresolved)]))
+        return result
     }
 }
