@@ -192,9 +192,7 @@ public struct ConnectionTracker: Sendable {
         let before = connections.slots[slot].ends
         connections.slots[slot].receive(event, direction: direction, configuration: configuration.protocolConfiguration, into: &outputs)
         let after = connections.slots[slot].ends
-        let firstRequestBytes = connections.slots[slot].connectionContext == nil && connections.slots[slot].spansConnection
-            && connections.slots[slot].continuation == nil
-            && connections.slots[slot].isOpaque && connections.slots[slot].carriesRequest(direction)
+        let firstRequestBytes = connections.slots[slot].startsConnectionSpan(direction)
         if before.role != after.role || before.local != after.local || before.peer != after.peer {
             unindex(before)
             index(after)
@@ -251,12 +249,5 @@ public struct ConnectionTracker: Sendable {
             forgetRequests(of: victim)
         }
         counters.connectionsEvicted += victims.count
-    }
-}
-
-extension TrackedConnection {
-    var isOpaque: Bool {
-        if case .opaque = decoding { return true }
-        return false
     }
 }

@@ -140,26 +140,31 @@ struct TrackedConnection: Sendable {
 
     /// Takes one read or write; appends what decoding found.
     mutating func receive(_ event: CaptureEvent, direction: Direction, configuration: ProtocolConfiguration, into output: inout [ProtocolOutput]) {
-        lastActivity = max(lastActivity, event.timestamp)
+        // The event's fields are read once: switching on a field of the event in place makes
+        // the compiler copy the whole event, payload reference included, each time.
+        let timestamp = event.timestamp
+        let thread = event.tid
+        let tls = event.tls
+        let bytes = event.payload
+        lastActivity = max(lastActivity, timestamp)
         if local == .unspecified { local = event.local }
         if peer == .unspecified { peer = event.peer }
         let moved = max(0, event.totalLength)
         // The captured prefix, and the syscall's last bytes when the capture kept them apart
         // (the last of the `gap` bytes: framing at the end of a long write, a chunk's CRLF or
         // the last chunk, for decoders that look).
-        var tailCount = min(max(0, event.tailLength), event.payload.count)
-        if event.payload.count > moved { tailCount = 0 }
-        let payload = event.payload.dropLast(tailCount).prefix(moved)
-        let tail = event.payload.suffix(tailCount)
-        guard takeTLS(event, direction: direction, moved: moved, payload: payload[...], configuration: configuration, into: &output) else { return }
+        var tailCount = min(max(0, event.tailLength), bytes.count)
+        if bytes.count > moved { tailCount = 0 }
+        let payload = bytes.dropLast(tailCount).prefix(moved)
+        let tail = bytes.suffix(tailCount)
+        guard takeTLS(tls, timestamp: timestamp, tid: thread, direction: direction, moved: moved, payload: payload[...], configuration: configuration, into: &output)
+        else { return }
         guard moved > 0 else { return }
         let decodedFrom = output.count
         defer { if encrypted { Self.markHTTPS(&output, from: decodedFrom) } }
         let gap = moved - payload.count
-        switch decoding {
-        case .decoding(var decoder):
-            decoding = .opaque(replyDirection: nil)  // keeps the decoder uniquely referenced
-            var segment = ProtocolSegment(stream: stream(direction), bytes: payload[...], gap: gap, timestamp: event.timestamp, tid: event.tid)
+        if var decoder = takeDecoder() {
+            var segment = ProtocolSegment(stream: stream(direction), bytes: payload[...], gap: gap, timestamp: timestamp, tid: thread)
             segment.tail = tail[...]
             let count = output.count
             decoder.receive(segment, into: &output)
@@ -167,6 +172,11 @@ struct TrackedConnection: Sendable {
             if output.count > count, case .upgraded(let upgrade) = output[output.count - 1] {
                 switchProtocol(upgrade, configuration: configuration, into: &output)
             }
+            return
+        }
+        switch decoding {
+        case .decoding:
+            break  // taken above
         case .opaque(let replyDirection):
             guard replyDirection == direction else { return }
             decoding = .opaque(replyDirection: nil)
@@ -181,20 +191,29 @@ struct TrackedConnection: Sendable {
                 return
             }
             decoding = .opaque(replyDirection: nil)  // keeps the held bytes uniquely referenced
-            held.append(HeldBytes(direction: direction, payload: payload[...], gap: gap, tail: tail[...], timestamp: event.timestamp, tid: event.tid))
+            held.append(HeldBytes(direction: direction, payload: payload[...], gap: gap, tail: tail[...], timestamp: timestamp, tid: thread))
             detect(held, configuration: configuration, into: &output)
         }
     }
 
-    /// Counts `event`'s bytes where they belong; whether they are to be decoded. TLS records
-    /// (flagged by the kernel, or a handshake seen as a connection's first bytes) are counted
+    /// The decoder, moved out while it decodes (the connection holds `.opaque` meanwhile), so
+    /// that it is uniquely referenced: a copy kept alive by a `switch` over `decoding` would
+    /// make it copy itself, buffers and all, at its first write.
+    private mutating func takeDecoder() -> (any ProtocolDecoder)? {
+        guard case .decoding(let decoder) = decoding else { return nil }
+        decoding = .opaque(replyDirection: nil)
+        return decoder
+    }
+
+    /// Counts the bytes of a read or write (`tls`: the layer they were seen at) where they
+    /// belong; whether they are to be decoded. TLS records (flagged by the kernel, or a handshake seen as a connection's first bytes) are counted
     /// as the connection's bytes and never decoded; plaintext from the TLS library is decoded,
     /// from the start of a fresh detection the first time.
     private mutating func takeTLS(
-        _ event: CaptureEvent, direction: Direction, moved: Int, payload: ArraySlice<UInt8>,
+        _ tls: TLSLayer?, timestamp: UInt64, tid: Int32, direction: Direction, moved: Int, payload: ArraySlice<UInt8>,
         configuration: ProtocolConfiguration, into output: inout [ProtocolOutput]
     ) -> Bool {
-        if event.tls == .plaintext {
+        if tls == .plaintext {
             if !encrypted { startEncrypted() }
             switch direction {
             case .egress: plaintextSent += moved
@@ -207,7 +226,7 @@ struct TrackedConnection: Sendable {
         case .ingress: bytesReceived += moved
         }
         if encrypted { return false }
-        if event.tls == .records {
+        if tls == .records {
             startEncrypted()
             return false
         }
@@ -216,7 +235,7 @@ struct TrackedConnection: Sendable {
                 // Possibly TLS (servers peek at one byte first): held without detection, so
                 // that no connection context is decided on records.
                 handshakeHeld = true
-                decoding = .undetected([HeldBytes(direction: direction, payload: payload, gap: moved - payload.count, timestamp: event.timestamp, tid: event.tid)])
+                decoding = .undetected([HeldBytes(direction: direction, payload: payload, gap: moved - payload.count, timestamp: timestamp, tid: tid)])
                 return false
             }
             if handshakeHeld {
@@ -356,6 +375,13 @@ struct TrackedConnection: Sendable {
     mutating func takeInFlight(_ exchangeID: UInt64?) -> InFlight? {
         guard let exchangeID, let index = inFlight.firstIndex(where: { $0.exchangeID == exchangeID }) else { return nil }
         return inFlight.remove(at: index)
+    }
+
+    /// Whether bytes moved `direction` are the first request bytes of a connection that gives
+    /// a connection span (one no decoder reads, before any protocol switch).
+    func startsConnectionSpan(_ direction: Direction) -> Bool {
+        guard connectionContext == nil, spansConnection, continuation == nil, case .opaque = decoding else { return false }
+        return carriesRequest(direction)
     }
 
     /// Whether the first bytes moved `direction` are the connection's request: what a client
