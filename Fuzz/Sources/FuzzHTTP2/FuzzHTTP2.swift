@@ -2,7 +2,8 @@ import FuzzSupport
 import PeriscopeCore
 
 /// Both streams of an HTTP/2 connection. The first byte's low bit starts the decoder as
-/// after an `Upgrade: h2c`, stream 1 already open.
+/// after an `Upgrade: h2c`, stream 1 already open; its second bit makes the last bytes of
+/// each segment with a gap the copy of the syscall's last bytes (`ProtocolSegment.tail`).
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzHTTP2(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let input = FuzzSegments.bytes(data, size)
@@ -16,7 +17,12 @@ public func fuzzHTTP2(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     }
     var announced: Set<UInt64> = []
     var output: [ProtocolOutput] = []
-    for segment in FuzzSegments(input.dropFirst()) {
+    for var segment in FuzzSegments(input.dropFirst()) {
+        if mode & 2 != 0, segment.gap > 0 {
+            let count = min(64, segment.bytes.count / 2, segment.gap)
+            segment.tail = segment.bytes.suffix(count)
+            segment.bytes = segment.bytes.dropLast(count)
+        }
         _ = HTTP2Decoder.detect(segment.bytes, stream: segment.stream)
         decoder.receive(segment, into: &output)
         fuzzCheck(decoder.openStreamCount <= HTTP2Decoder.maxStreams, "more streams than the limit")

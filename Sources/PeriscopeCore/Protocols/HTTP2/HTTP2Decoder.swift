@@ -120,9 +120,19 @@ public struct HTTP2Decoder: ProtocolDecoder {
             _ = reader.resynchronize(at: segment.bytes)
         }
         var input = segment.bytes
-        var gap = segment.gap
+        // The capture's copy of the syscall's last bytes is read as such; only the bytes
+        // between the prefix and it are skipped by length.
+        var tail = segment.tail.suffix(max(0, segment.gap))
+        var gap = segment.gap - tail.count
         while let event = reader.next(&input, gap: &gap) {
             handle(event, segment, into: &output)
+        }
+        // Where the skipped bytes ended inside a frame, the tail continues it; where a frame
+        // header was among them, the tail's last whole frames are found afresh.
+        if !tail.isEmpty, reader.state != .lostSync || reader.resynchronize(atEndOf: &tail) {
+            while let event = reader.next(&tail, gap: &gap) {
+                handle(event, segment, into: &output)
+            }
         }
         if segment.stream == .requests {
             if reader.isInHeaderBlock {

@@ -85,6 +85,37 @@ struct HTTP2FrameReader: Sendable {
         return true
     }
 
+    /// After lost sync inside a read or write: resumes at the last whole frames of `tail`, its
+    /// last bytes, when at least two believable frames end exactly where it ends (the end of a
+    /// write is the end of a frame for the peers seen; one frame alone is too easily met by
+    /// chance in a body). True when it did.
+    mutating func resynchronize(atEndOf tail: inout ArraySlice<UInt8>) -> Bool {
+        guard state == .lostSync, let start = Self.lastFramesStart(tail) else { return false }
+        tail = tail[start...]
+        state = .frameHeader
+        small.removeAll(keepingCapacity: true)
+        return true
+    }
+
+    /// The first offset in `bytes` from which believable frames follow each other up to
+    /// exactly their end, at least two of them.
+    static func lastFramesStart(_ bytes: ArraySlice<UInt8>) -> Int? {
+        var start = bytes.startIndex
+        while bytes.endIndex - start >= 2 * HTTP2FrameHeader.size {
+            var position = start
+            var frames = 0
+            while bytes.endIndex - position >= HTTP2FrameHeader.size {
+                let header = bytes[position..<position + HTTP2FrameHeader.size]
+                guard HTTP2FrameHeader.isPlausible(header) else { break }
+                position += HTTP2FrameHeader.size + HTTP2FrameHeader(header).length
+                frames += 1
+            }
+            if position == bytes.endIndex, frames >= 2 { return start }
+            start += 1
+        }
+        return nil
+    }
+
     /// The next event from `input` (consumed as it is read), then from the `gap` bytes the
     /// capture missed after it; nil once both are used up.
     mutating func next(_ input: inout ArraySlice<UInt8>, gap: inout Int) -> Event? {

@@ -295,6 +295,38 @@ import Testing
         #expect(h2.operations.first?.status == .unset && h2.operations.first?.statusMessage == nil)
     }
 
+    /// A write longer than the capture: the prefix and the copy of its last bytes (the tail)
+    /// are read, the bytes between skipped by length. Where the skipped bytes end inside a
+    /// frame whose header was read, the tail continues it.
+    @Test func tailContinuesAFrameWhoseHeaderWasCaptured() {
+        var h2 = H2Conversation()
+        h2.client(H2.preface + H2.settings() + H2.request(1))
+        let write = H2.response(1) + H2.data(1, size: 200) + H2.data(1, size: 3, endStream: true)
+        var segment = ProtocolSegment(stream: .responses, bytes: write.prefix(60), gap: write.count - 60, timestamp: 5_000, tid: 9)
+        segment.tail = write.suffix(64)
+        h2.decoder.receive(segment, into: &h2.output)
+        #expect(h2.errors == [] && !h2.output.contains(.lostSync))
+        #expect(h2.operations.map { "\($0.http?.statusCode ?? 0) \($0.http?.responseBodySize ?? -1) \($0.end)" } == ["200 203 5000"])
+    }
+
+    /// Where a frame header was among the skipped bytes, the tail's last whole frames are
+    /// found afresh: the stream they end is reported with what is known of it (its answer's
+    /// header block was lost, so no status), the header table forgotten.
+    @Test func tailEndingWithWholeFramesResynchronizesAfterALostFrameHeader() {
+        var h2 = H2Conversation()
+        h2.client(H2.preface + H2.settings() + H2.request(1) + H2.request(3))
+        let write = H2.response(1) + H2.data(1, size: 300, endStream: true)
+            + H2.response(3) + H2.data(3, size: 30) + H2.data(3, size: 2, endStream: true)
+        var segment = ProtocolSegment(stream: .responses, bytes: write.prefix(35), gap: write.count - 35, timestamp: 5_000, tid: 9)
+        segment.tail = write.suffix(64)
+        h2.decoder.receive(segment, into: &h2.output)
+        #expect(h2.output.filter { $0 == .lostSync }.count == 1)
+        #expect(h2.operations.map { "\($0.streamID ?? 0) \($0.http?.statusCode ?? 0) \($0.http?.responseBodySize ?? -1)" } == ["1 200 300", "3 0 32"])
+        // A tail whose end is not whole frames is not read.
+        #expect(HTTP2FrameReader.lastFramesStart(write.suffix(64).dropLast()) == nil)
+        #expect(HTTP2FrameReader.lastFramesStart(H2.data(3, size: 2, endStream: true)[...]) == nil, "one frame is not enough")
+    }
+
     @Test func registersUnderHTTPAndGRPC() {
         let registration = ProtocolRegistration.http2
         #expect(registration.isEnabled(by: [.http]) && registration.isEnabled(by: [.grpc]) && !registration.isEnabled(by: [.tcp]))
