@@ -17,6 +17,9 @@
 # at OpenSSL by the agent's uprobes (both ends traced).
 #   BENCH_SECONDS (default 8)  BENCH_ROUNDS (default 2)  BENCH_AGENT_ARGS (extra arguments)
 #   BENCH_SCRATCH_PATH (default .build-static)
+#   BENCH_ONLY: the loads to run, among both server https none quiet (default: all of them,
+#     then the database and HTTP/2 workloads); e.g. BENCH_ONLY=https for the HTTPS rows alone
+#   BENCH_AGENT: an agent executable to measure instead of building one
 # The agent is built as its image builds it: release, Swift runtime linked statically.
 # hack/bench-db.sh then runs the database workloads (pgbench, redis-benchmark) with it.
 set -euo pipefail
@@ -25,8 +28,14 @@ source hack/lib/bench.sh
 [ "$(id -u)" -eq 0 ] || { echo "bench: run as root (the agent loads BPF programs)" >&2; exit 1; }
 hack/setup.sh
 scratch=${BENCH_SCRATCH_PATH:-.build-static}
-swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product periscope-agent >&2
-agent="$(swift build -c release --static-swift-stdlib --scratch-path "$scratch" --show-bin-path)/periscope-agent"
+if [ -n "${BENCH_AGENT:-}" ]; then
+  agent=$BENCH_AGENT
+else
+  swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product periscope-agent >&2
+  agent="$(swift build -c release --static-swift-stdlib --scratch-path "$scratch" --show-bin-path)/periscope-agent"
+fi
+only=" ${BENCH_ONLY:-both server https none quiet} "
+runs() { [[ "$only" == *" $1 "* ]]; }
 seconds=${BENCH_SECONDS:-8}
 rounds=${BENCH_ROUNDS:-2}
 paced_connections=${BENCH_PACED_CONNECTIONS:-50}
@@ -124,17 +133,19 @@ measure() {
 
 for round in $(seq "$rounds"); do
   for mode in both server https; do
+    runs "$mode" || continue
     measure "$mode" paced "$round"
     measure "$mode" saturating "$round"
   done
-  measure none saturating "$round"
-  measure quiet saturating "$round"
+  if runs none; then measure none saturating "$round"; fi
+  if runs quiet; then measure quiet saturating "$round"; fi
 done
 
 mean() { printf '%s\n' $1 | awk '$1 != "n/a" { s += $1; n++ } END { if (n) printf "%.3f", s / n; else print "n/a" }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 report() {
   local key=$1 title=$2 base with
+  [ -n "${results[$key,base_rps]:-}" ] || return 0
   echo
   echo "$title"
   base=$(mean "${results[$key,base_rps]}"); with=$(mean "${results[$key,with_rps]}")
@@ -156,14 +167,17 @@ report server,saturating "nginx only, saturating"
 report https,paced "HTTPS, both ends traced (plaintext at OpenSSL), paced"
 report https,saturating "HTTPS, both ends traced (plaintext at OpenSSL), saturating"
 report none,saturating "node-wide tax: programs attached, nothing selected, nginx saturated"
-echo
-echo "trace context in traffic: both ends traced, saturating, traceparent written into wrk's requests vs propagation: none"
-printf '  %-44s %s / %s  (ratio %s)\n' "requests/s propagation none / on:" "$(mean "${results[quiet,saturating,with_rps]}")" \
-  "$(mean "${results[both,saturating,with_rps]}")" "$(ratio "$(mean "${results[both,saturating,with_rps]}")" "$(mean "${results[quiet,saturating,with_rps]}")")"
-printf '  %-44s %s / %s\n' "headers written per request none / on:" "$(mean "${results[quiet,saturating,injected]}")" "$(mean "${results[both,saturating,injected]}")"
+if runs both && runs quiet; then
+  echo
+  echo "trace context in traffic: both ends traced, saturating, traceparent written into wrk's requests vs propagation: none"
+  printf '  %-44s %s / %s  (ratio %s)\n' "requests/s propagation none / on:" "$(mean "${results[quiet,saturating,with_rps]}")" \
+    "$(mean "${results[both,saturating,with_rps]}")" "$(ratio "$(mean "${results[both,saturating,with_rps]}")" "$(mean "${results[quiet,saturating,with_rps]}")")"
+  printf '  %-44s %s / %s\n' "headers written per request none / on:" "$(mean "${results[quiet,saturating,injected]}")" "$(mean "${results[both,saturating,injected]}")"
+fi
 echo
 printf '%-46s %s\n' "agent peak RSS (MB):" "$(awk -v k="$rss_kb" 'BEGIN { printf "%.1f", k / 1024 }')"
 
+[ -z "${BENCH_ONLY:-}" ] || exit 0
 # The database workloads (pgbench, redis-benchmark) with the same agent binary.
 BENCH_AGENT="$agent" BENCH_SECONDS="$seconds" BENCH_ROUNDS="$rounds" hack/bench-db.sh
 # HTTP/2 (h2load against nghttpd) against HTTP/1.1, with the same agent binary.

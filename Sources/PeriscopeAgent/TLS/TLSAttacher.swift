@@ -57,6 +57,11 @@ final class TLSAttacher: @unchecked Sendable {
     /// `firstRetry` up to `maxRetry`.
     static let firstRetry: UInt64 = 100_000_000
     static let maxRetry: UInt64 = 10_000_000_000
+    /// Processes whose maps one pass reads at most, the longest waiting first (a process new
+    /// to the attacher before any looked at again); the others wait for the next pass, 50 ms
+    /// later. A node with thousands of traced processes mapping no TLS library never spends a
+    /// pass reading all their maps.
+    static let maxLooksPerPass = 32
 
     init(probes: TLSProbes, procRoot: String = "/proc", logger: Logger) {
         self.probes = probes
@@ -137,7 +142,15 @@ final class TLSAttacher: @unchecked Sendable {
                 processes[pid] = Process()
             }
         }
+        var due: [(pid: Int32, nextLook: UInt64)] = []
         for (pid, process) in processes where process.files.isEmpty && process.refusals.isEmpty && process.nextLook <= now {
+            due.append((pid, process.nextLook))
+        }
+        if due.count > Self.maxLooksPerPass {
+            due.sort { $0.nextLook < $1.nextLook }
+            due.removeSubrange(Self.maxLooksPerPass...)
+        }
+        for (pid, _) in due {
             look(at: pid, now: now)
             changed = true
         }
