@@ -10,7 +10,7 @@ public enum RouteTemplate {
 
     public static func template(for path: String) -> String {
         var path = Substring(path)
-        if let query = path.firstIndex(of: "?") { path = path[..<query] }
+        if let query = path.utf8.firstIndex(of: UInt8(ascii: "?")) { path = path[..<query] }
         guard path.utf8.contains(where: { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
             return String(path)
         }

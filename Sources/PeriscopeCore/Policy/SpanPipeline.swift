@@ -39,6 +39,10 @@ public struct SpanPipeline: Sendable {
     public let protocols: Set<TracedProtocol>
     public let keepQuery: Bool
     public private(set) var counters = Counters()
+    /// `protocols` read once: the pipeline runs for every span.
+    private let tracesTCP: Bool
+    private let tracesHTTP: Bool
+    private let tracesGRPC: Bool
 
     /// - Parameter counters: totals to continue from, so a policy change does not reset them.
     public init(policy: Policy, counters: Counters = Counters()) {
@@ -48,6 +52,9 @@ public struct SpanPipeline: Sendable {
         sampler = policy.sampler
         protocols = policy.protocols
         keepQuery = policy.capture.keepQuery
+        tracesTCP = policy.protocols.contains(.tcp)
+        tracesHTTP = policy.protocols.contains(.http)
+        tracesGRPC = policy.protocols.contains { $0.rawValue == "grpc" }
     }
 
     /// What becomes of one span.
@@ -80,9 +87,9 @@ public struct SpanPipeline: Sendable {
         // Connection spans are the `tcp` decoder's, HTTP exchanges the `http` decoder's
         // (gRPC's too, when the policy names it); other protocols' decoders run only when named.
         let traced = if span.tcp != nil {
-            protocols.contains(.tcp)
+            tracesTCP
         } else if span.http != nil {
-            protocols.contains(.http) || span.protocolAttributes.contains { $0.key == "rpc.system" } && protocols.contains(where: { $0.rawValue == "grpc" })
+            tracesHTTP || tracesGRPC && span.protocolAttributes.contains { $0.key == "rpc.system" }
         } else {
             true
         }
@@ -117,7 +124,7 @@ public struct SpanPipeline: Sendable {
     }
 
     static func withoutQuery(_ text: String) -> String {
-        guard let query = text.firstIndex(of: "?") else { return text }
+        guard let query = text.utf8.firstIndex(of: UInt8(ascii: "?")) else { return text }
         return String(text[..<query])
     }
 }
