@@ -217,6 +217,7 @@ static __always_inline struct periscope_event *start_event(__u32 kind, int fd)
     event->syscall_nr = 0;
     event->flags = 0;
     event->tail_len = 0;
+    event->chunk_flags = 0;
     return event;
 }
 
@@ -261,10 +262,13 @@ enum admission {
     ADMIT_TLS_RECORDS = 2,
 };
 
-static __always_inline int admit(struct periscope_event *event, const struct periscope_config *cfg)
+/* `walks`: the socket's chunk_walks bits, for transfers. */
+static __always_inline int admit_noting_walks(struct periscope_event *event, const struct periscope_config *cfg, __u8 *walks)
 {
     __u64 key = event->socket_id;
     struct periscope_socket_state *state = bpf_map_lookup_elem(&sockets, &key);
+    if (state)
+        *walks = state->chunk_walks;
     if (event->kind == PERISCOPE_EVENT_CLOSE) {
         bool shed = state && state->shed;
         if (state && !(event->flags & PERISCOPE_EVENT_FLAG_STILL_OPEN))
@@ -316,6 +320,12 @@ static __always_inline int admit(struct periscope_event *event, const struct per
     return true;
 }
 
+static __always_inline int admit(struct periscope_event *event, const struct periscope_config *cfg)
+{
+    __u8 walks = 0;
+    return admit_noting_walks(event, cfg, &walks);
+}
+
 static __always_inline void submit(struct periscope_event *event, __u32 payload_len,
                                    const struct periscope_config *cfg)
 {
@@ -358,6 +368,356 @@ static __always_inline __u32 capture_tail(struct periscope_event *event, __u32 l
     return size;
 }
 
+/* ---- Chunked HTTP/1 bodies longer than the capture ------------------------------------
+ * A read or write of several chunks past the captured prefix would be counted with their
+ * framing (size lines, CRLFs). The kernel walks the chunk headers instead: each next header
+ * is CRLF past the end of the chunk's data, a few bytes read at each. Where a walk starts:
+ * where the previous syscall's walk left off (chunk_walks), else at the syscall's first byte
+ * when it starts with a hex digit, else after the end of an HTTP head in the prefix. A walk
+ * from a wrong start fails at a header or a CRLF, or is rejected by user space, whose
+ * decoder knows where the next header is: nothing is counted on the kernel's word alone. */
+#ifndef PERISCOPE_PROBE_READS
+
+struct chunk_walk_key {
+    __u64 socket;
+    __u32 direction;
+    __u32 _pad;
+};
+
+enum chunk_phase {
+    CHUNK_DATA_END = 0, /* CR LF at `at`: the end of a chunk's data */
+    CHUNK_LF = 1,       /* LF at `at`: its CR came last */
+    CHUNK_HEADER = 2,   /* in a chunk-size line */
+};
+
+/* Where a walk left off at the end of a syscall, relative to the next one's first byte. */
+struct chunk_walk_state {
+    __u64 value;       /* CHUNK_HEADER: the size read so far */
+    __u32 at;          /* CHUNK_DATA_END: where the CRLF is */
+    __u8 phase;        /* enum chunk_phase */
+    __u8 line_phase;   /* CHUNK_HEADER: 0 digits, 1 extension, 2 after CR */
+    __u8 digits;
+    __u8 _pad;
+    __u32 line_bytes;
+    __u32 _pad2;
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 16384);
+    __type(key, struct chunk_walk_key);
+    __type(value, struct chunk_walk_state);
+} chunk_walks SEC(".maps");
+
+#define CHUNK_READ 32
+#define CHUNK_MAX_LINE 256
+
+enum chunk_result {
+    CHUNK_RUNNING = 0,
+    CHUNK_REACHED_END = 1, /* the walk reached the end of the syscall: it goes on in the next */
+    CHUNK_LAST = 2,        /* stopped at the last chunk's header */
+    CHUNK_FAILED = 3,
+};
+
+struct chunk_walker {
+    __u64 buffer;
+    __u64 moved;
+    __u64 prefix;
+    __u64 at;
+    __u64 value;
+    __u64 data;
+    __u64 anchor;       /* ~0 until found */
+    __u64 header_start;
+    __u64 window_start; /* bytes[] holds window_len bytes from here */
+    __u32 window_len;
+    __u32 line_bytes;
+    __u8 phase;
+    __u8 line_phase;
+    __u8 digits;
+    __u8 result;
+    __u8 bytes[CHUNK_READ];
+};
+
+/* The walk's state lives in a map value, not on the stack: the verifier then checks the
+ * bpf_loop callback once instead of once per distinct value of its fields. */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct chunk_walker);
+} chunk_walker_space SEC(".maps");
+
+static __always_inline int hex_value(__u8 c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static __always_inline void chunk_begin_header(struct chunk_walker *w)
+{
+    w->phase = CHUNK_HEADER;
+    w->header_start = w->at;
+    w->value = 0;
+    w->digits = 0;
+    w->line_phase = 0;
+    w->line_bytes = 0;
+}
+
+/* A header line ended just before `end`: the chunk's data follows, or the walk stops at the
+ * last chunk. */
+static __always_inline void chunk_line_done(struct chunk_walker *w, __u64 end)
+{
+    if (w->anchor == ~0ULL && end > w->prefix)
+        w->anchor = w->header_start;
+    if (w->value == 0) {
+        w->result = CHUNK_LAST;
+        return;
+    }
+    __u64 data_end = end + w->value;
+    if (w->anchor != ~0ULL)
+        w->data += (data_end < w->moved ? data_end : w->moved) - end;
+    w->at = data_end;
+    w->phase = CHUNK_DATA_END;
+}
+
+/* One step of the walk: a chunk's closing CRLF, or one byte of a header line (read
+ * CHUNK_READ bytes at a time). One byte per step keeps the verifier's work flat. */
+static long chunk_step(__u64 index, void *ctx)
+{
+    __u32 zero = 0;
+    struct chunk_walker *w = bpf_map_lookup_elem(&chunk_walker_space, &zero);
+    if (!w)
+        return 1;
+    if (w->at >= w->moved) {
+        w->result = CHUNK_REACHED_END;
+        return 1;
+    }
+    __u64 left = w->moved - w->at;
+    if (w->phase == CHUNK_DATA_END || w->phase == CHUNK_LF) {
+        __u8 pair[2] = {};
+        __u32 size = w->phase == CHUNK_LF || left < 2 ? 1 : 2;
+        if (bpf_probe_read_user(pair, size, (const void *)(w->buffer + w->at))) {
+            w->result = CHUNK_FAILED;
+            return 1;
+        }
+        if (w->phase == CHUNK_LF) {
+            if (pair[0] != '\n') {
+                w->result = CHUNK_FAILED;
+                return 1;
+            }
+            w->at += 1;
+        } else {
+            if (pair[0] != '\r') {
+                w->result = CHUNK_FAILED;
+                return 1;
+            }
+            if (size == 1) { /* the LF comes in the next syscall */
+                w->at += 1;
+                w->phase = CHUNK_LF;
+                w->result = CHUNK_REACHED_END;
+                return 1;
+            }
+            if (pair[1] != '\n') {
+                w->result = CHUNK_FAILED;
+                return 1;
+            }
+            w->at += 2;
+        }
+        chunk_begin_header(w);
+        return 0;
+    }
+    if (w->at < w->window_start || w->at >= w->window_start + w->window_len) {
+        __u32 size = left < CHUNK_READ ? (__u32)left : CHUNK_READ;
+        if (size == 0 || size > CHUNK_READ || bpf_probe_read_user(w->bytes, size, (const void *)(w->buffer + w->at))) {
+            w->result = CHUNK_FAILED;
+            return 1;
+        }
+        w->window_start = w->at;
+        w->window_len = size;
+    }
+    __u8 c = w->bytes[(w->at - w->window_start) & (CHUNK_READ - 1)];
+    w->at += 1;
+    if (++w->line_bytes > CHUNK_MAX_LINE) {
+        w->result = CHUNK_FAILED;
+        return 1;
+    }
+    if (c == '\n' && w->digits) {
+        chunk_line_done(w, w->at);
+        return w->result ? 1 : 0;
+    }
+    if (w->line_phase == 2) {
+        w->result = CHUNK_FAILED;
+        return 1;
+    }
+    if (c == '\r' && w->digits) {
+        w->line_phase = 2;
+        return 0;
+    }
+    if (w->line_phase == 0) {
+        int v = hex_value(c);
+        if (v >= 0 && w->digits < 15) {
+            w->value = (w->value << 4) | (__u64)v;
+            w->digits++;
+            return 0;
+        }
+        if (w->digits && (c == ';' || c == ' ' || c == '\t')) {
+            w->line_phase = 1;
+            return 0;
+        }
+        w->result = CHUNK_FAILED;
+        return 1;
+    }
+    if (c < 0x20 && c != '\t') { /* extensions: printable bytes only */
+        w->result = CHUNK_FAILED;
+        return 1;
+    }
+    return 0;
+}
+
+/* Finds the end of an HTTP head ("\r\n\r\n") in the captured prefix. */
+struct head_scan {
+    struct periscope_event *event;
+    __u32 length;
+    __u32 window;
+    __u32 found; /* offset just past the blank line; 0 until found */
+};
+
+static long head_scan_step(__u64 index, void *ctx)
+{
+    struct head_scan *scan = ctx;
+    if (index >= scan->length)
+        return 1;
+    scan->window = (scan->window << 8) | scan->event->payload[index & (PERISCOPE_MAX_CAPTURE - 1)];
+    if (scan->window == 0x0d0a0d0a) {
+        scan->found = (__u32)index + 1;
+        return 1;
+    }
+    return 0;
+}
+
+static __always_inline void chunk_walk_run(struct chunk_walker *w)
+{
+    w->result = CHUNK_RUNNING;
+    bpf_loop(PERISCOPE_MAX_CHUNK_STEPS, chunk_step, NULL, 0);
+}
+
+/* Whether the captured prefix starts with a chunk-size line: hex digits, then CR or ';'. */
+static __always_inline bool starts_with_chunk_header(const struct periscope_event *event, __u32 prefix)
+{
+    for (int i = 0; i < 17; i++) {
+        if (i >= prefix)
+            return false;
+        __u8 c = event->payload[i];
+        if (hex_value(c) >= 0)
+            continue;
+        return i > 0 && (c == '\r' || c == ';');
+    }
+    return false;
+}
+
+/* Walks the chunk headers of the `moved` bytes at `buffer` (one user buffer), of which the
+ * first `prefix` were captured into `event`, and reports them in the event; `walks` is the
+ * socket's chunk_walks bits from the sockets map. A global function: the verifier checks it
+ * once, not at every call site. */
+__noinline int chunk_walk(struct periscope_event *event, __u64 buffer, __u64 moved, __u32 prefix, __u8 walks)
+{
+    if (!event || !buffer || moved == 0 || prefix > PERISCOPE_MAX_CAPTURE)
+        return 0;
+    __u8 bit = 1 << (event->direction & 3);
+    struct chunk_walk_key key = { .socket = event->socket_id, .direction = event->direction };
+    __u32 zero = 0;
+    struct chunk_walker *walker = bpf_map_lookup_elem(&chunk_walker_space, &zero);
+    if (!walker)
+        return 0;
+    __builtin_memset(walker, 0, sizeof(*walker));
+#define w (*walker)
+    w.buffer = buffer;
+    w.moved = moved;
+    w.prefix = prefix;
+    w.anchor = ~0ULL;
+    struct chunk_walk_state *carried = (walks & bit) ? bpf_map_lookup_elem(&chunk_walks, &key) : NULL;
+    if (carried) {
+        w.phase = carried->phase;
+        w.at = carried->phase == CHUNK_DATA_END ? carried->at : 0;
+        w.value = carried->value;
+        w.digits = carried->digits;
+        w.line_phase = carried->line_phase;
+        w.line_bytes = carried->line_bytes;
+        w.header_start = 0;
+    } else {
+        if (moved <= prefix || prefix == 0)
+            return 0; /* captured whole: user space decodes it */
+        __u8 first = event->payload[0];
+        if (starts_with_chunk_header(event, prefix)) {
+            w.at = 0;
+        } else if (first >= 'A' && first <= 'Z') {
+            struct head_scan scan = { .event = event, .length = prefix };
+            bpf_loop(PERISCOPE_MAX_CAPTURE, head_scan_step, &scan, 0);
+            if (!scan.found)
+                return 0;
+            w.at = scan.found;
+        } else {
+            return 0;
+        }
+        chunk_begin_header(&w);
+    }
+    chunk_walk_run(&w);
+    if (w.result == CHUNK_REACHED_END) {
+        struct chunk_walk_state next = {};
+        next.phase = w.phase;
+        next.at = w.phase == CHUNK_DATA_END ? (__u32)(w.at - moved) : 0;
+        if (w.phase == CHUNK_DATA_END && w.at - moved > 0xffffffffULL)
+            w.result = CHUNK_FAILED;
+        next.value = w.value;
+        next.digits = w.digits;
+        next.line_phase = w.line_phase;
+        next.line_bytes = w.phase == CHUNK_HEADER ? (__u32)(moved - w.header_start) : 0;
+        if (w.result == CHUNK_REACHED_END)
+            bpf_map_update_elem(&chunk_walks, &key, &next, BPF_ANY);
+    }
+    if (w.result != CHUNK_REACHED_END && carried)
+        bpf_map_delete_elem(&chunk_walks, &key);
+    bool walking = w.result == CHUNK_REACHED_END;
+    if (walking != !!(walks & bit)) {
+        __u64 socket = event->socket_id;
+        struct periscope_socket_state *state = bpf_map_lookup_elem(&sockets, &socket);
+        if (state)
+            state->chunk_walks = walking ? (state->chunk_walks | bit) : (state->chunk_walks & ~bit);
+    }
+    if ((w.result != CHUNK_REACHED_END && w.result != CHUNK_LAST) || w.anchor == ~0ULL || moved <= prefix)
+        return 0;
+    __u64 end;
+    if (w.result == CHUNK_LAST)
+        end = w.header_start;
+    else if (w.phase == CHUNK_DATA_END)
+        end = w.at;
+    else if (w.phase == CHUNK_LF)
+        end = w.at - 1;
+    else
+        end = w.header_start;
+    if (w.anchor > 0xffffffffULL || end > 0xffffffffULL || w.data > 0xffffffffULL)
+        return 0;
+    event->chunk_anchor = (__u32)w.anchor;
+    event->chunk_data = (__u32)w.data;
+    event->chunk_end = (__u32)end;
+    event->chunk_flags = PERISCOPE_CHUNK_WALKED;
+    if (w.result == CHUNK_LAST || w.phase == CHUNK_HEADER)
+        event->chunk_flags |= PERISCOPE_CHUNK_AT_HEADER;
+    return 0;
+#undef w
+}
+#else
+static __always_inline int chunk_walk(struct periscope_event *event, __u64 buffer, __u64 moved, __u32 prefix, __u8 walks)
+{
+    return 0; /* bpf_loop and typed global functions are newer than the kernels this variant is for */
+}
+#endif
+
 static __noinline int emit_open(int fd, __u8 role, const struct periscope_config *cfg)
 {
     struct periscope_event *event = start_socket_event(PERISCOPE_EVENT_OPEN, fd, cfg);
@@ -378,12 +738,13 @@ struct transfer {
     int fd;
     __u16 nr;
     __u8 direction;
+    __u8 walks; /* set by start_transfer: the socket's chunk_walks bits */
 };
 
 /* TLS libraries' socket transfers: counted, not captured (bpf/tls.bpf.c has the probes). */
 #include "periscope_tls_hook.h"
 
-static __always_inline struct periscope_event *start_transfer(const struct transfer *t,
+static __always_inline struct periscope_event *start_transfer(struct transfer *t,
                                                               const struct periscope_config *cfg)
 {
     struct periscope_event *event = start_socket_event(PERISCOPE_EVENT_DATA, t->fd, cfg);
@@ -394,7 +755,7 @@ static __always_inline struct periscope_event *start_transfer(const struct trans
     event->total_len = (__u32)t->moved;
     if (tls_ciphertext(event, cfg))
         return NULL;
-    int admitted = admit(event, cfg);
+    int admitted = admit_noting_walks(event, cfg, &t->walks);
     if (admitted == ADMIT_TLS_RECORDS)
         tls_report_records(event, cfg);
     if (admitted != ADMIT)
@@ -402,9 +763,19 @@ static __always_inline struct periscope_event *start_transfer(const struct trans
     return event;
 }
 
+/* The data paths are global functions where the kernel allows it: the verifier checks each
+ * once instead of once per call site. */
+#ifdef PERISCOPE_PROBE_READS
+#define TRANSFER_FUNCTION static __noinline
+#else
+#define TRANSFER_FUNCTION __noinline
+#endif
+
 /* read/write/recvfrom/sendto/sendfile: one user buffer (or none, for sendfile). */
-static __noinline int emit_data(const struct transfer *t, const struct periscope_config *cfg)
+TRANSFER_FUNCTION int emit_data(struct transfer *t, const struct periscope_config *cfg)
 {
+    if (!t || !cfg)
+        return 0;
     struct periscope_event *event = start_transfer(t, cfg);
     if (!event)
         return 0;
@@ -415,10 +786,12 @@ static __noinline int emit_data(const struct transfer *t, const struct periscope
         length = capture_limit(cfg, moved);
         if (length > PERISCOPE_MAX_CAPTURE)
             length = PERISCOPE_MAX_CAPTURE;
-        if (bpf_probe_read_user(event->payload, length, (const void *)buffer))
+        if (bpf_probe_read_user(event->payload, length, (const void *)buffer)) {
             length = 0;
-        else
+        } else {
+            chunk_walk(event, buffer, (__u64)moved, length, t->walks);
             length += capture_tail(event, length, moved, buffer);
+        }
     }
     event->captured_len = length;
     if (tls_records_around(event, cfg))
@@ -441,8 +814,10 @@ static __always_inline bool copy_tail_part(struct periscope_event *event, __u32 
 /* readv/writev/recvmsg/sendmsg: up to IOV_ENTRIES buffers, copied back to back, and
  * the last bytes moved, from the last three buffers at most (a writer's framing comes in
  * buffers of its own: Node writes a chunk as [size, CRLF, data, CRLF]). */
-static __noinline int emit_data_iov(const struct transfer *t, const struct periscope_config *cfg)
+TRANSFER_FUNCTION int emit_data_iov(struct transfer *t, const struct periscope_config *cfg)
 {
+    if (!t || !cfg)
+        return 0;
     struct periscope_event *event = start_transfer(t, cfg);
     if (!event)
         return 0;
@@ -480,6 +855,9 @@ static __noinline int emit_data_iov(const struct transfer *t, const struct peris
         }
         start += entry.iov_len;
     }
+    /* One buffer (a recvmsg, a readv of one iovec): its chunk headers can be walked. */
+    if (iov_count == 1)
+        chunk_walk(event, base0, (__u64)moved, copied, t->walks);
     if (base0 && copied <= PERISCOPE_MAX_CAPTURE && (__u64)moved > copied) {
         /* The two entries before it, read again. */
         struct periscope_iovec entry1 = {}, entry2 = {};

@@ -91,6 +91,15 @@ extension CaptureEvent {
         if case .closedRange = kind { descriptorsStillHeld = load(layout.socketID, as: UInt64.self) } else { descriptorsStillHeld = 0 }
         resumedAfterShedding = flags & UInt16(PERISCOPE_EVENT_FLAG_RESUMED.rawValue) != 0
         socketStillOpen = flags & UInt16(PERISCOPE_EVENT_FLAG_STILL_OPEN.rawValue) != 0
+        chunkWalk = nil
+        if case .data = kind, UInt32(load(layout.chunkFlags, as: UInt16.self)) & PERISCOPE_CHUNK_WALKED.rawValue != 0 {
+            chunkWalk = ChunkWalk(
+                anchor: Int(load(layout.chunkAnchor, as: UInt32.self)),
+                dataBytes: Int(load(layout.chunkData, as: UInt32.self)),
+                end: Int(load(layout.chunkEnd, as: UInt32.self)),
+                endsAtHeader: UInt32(load(layout.chunkFlags, as: UInt16.self)) & PERISCOPE_CHUNK_AT_HEADER.rawValue != 0
+            )
+        }
         tls = if flags & UInt16(PERISCOPE_EVENT_FLAG_TLS_PLAINTEXT.rawValue) != 0 {
             .plaintext
         } else if flags & UInt16(PERISCOPE_EVENT_FLAG_TLS_CIPHERTEXT.rawValue) != 0 {
@@ -148,6 +157,10 @@ private struct RecordLayout: Sendable {
     let peerAddress: Int
     let localPort: Int
     let peerPort: Int
+    let chunkAnchor: Int
+    let chunkData: Int
+    let chunkEnd: Int
+    let chunkFlags: Int
 
     static let shared = RecordLayout()
 
@@ -172,5 +185,9 @@ private struct RecordLayout: Sendable {
         peerAddress = tuple(\.peer_addr)
         localPort = tuple(\.local_port)
         peerPort = tuple(\.peer_port)
+        chunkAnchor = offset(\.chunk_anchor)
+        chunkData = offset(\.chunk_data)
+        chunkEnd = offset(\.chunk_end)
+        chunkFlags = offset(\.chunk_flags)
     }
 }

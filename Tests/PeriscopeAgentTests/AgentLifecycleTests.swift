@@ -95,6 +95,82 @@ extension KernelTests {
             Self.expectNoEmptySpans(spans)
         }
 
+        /// A server writing a whole chunked response of several chunks in ONE write larger than
+        /// the capture, read by python's requests, Node's http and a raw client; the raw client
+        /// sends several chunks of its request in one write too. The kernel walks the chunk
+        /// headers past the 256 bytes captured: sizes exact on both ends, trailers included.
+        @Test func severalChunksInOneReadOrWriteAreCountedExactly() async throws {
+            let server = try TestProcess(Self.python, ["-c", #"""
+                import socket, socketserver, sys
+                CHUNKS = (700, 1, 1500, 3000, 33)
+                def read_request(conn):
+                    data = b""
+                    while b"\r\n\r\n" not in data:
+                        data += conn.recv(65536)
+                    head, body = data.split(b"\r\n\r\n", 1)
+                    if b"chunked" in head.lower():
+                        while not body.endswith(b"0\r\n\r\n"):
+                            body += conn.recv(65536)
+                class Handler(socketserver.BaseRequestHandler):
+                    def handle(self):
+                        while True:
+                            try:
+                                read_request(self.request)
+                            except Exception:
+                                return
+                            body = b"".join(b"%x\r\n%s\r\n" % (n, b"r" * n) for n in CHUNKS)
+                            self.request.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\n\r\n"
+                                                 + body + b"0\r\nX-Sum: 5234\r\n\r\n")
+                class Server(socketserver.ThreadingTCPServer):
+                    daemon_threads = True
+                    allow_reuse_address = True
+                Server(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+                """#, "18648"])
+            defer { server.stop() }
+            try waitForPort(18648)
+            let agent = try await AgentHarness(policy: "ports: [18648]\ncapture: {payloadBytes: 256}\n")
+            let requests = try TestProcess(Self.python, ["-c", """
+                import requests
+                print(len(requests.get("http://127.0.0.1:18648/python").content))
+                """])
+            #expect(requests.wait() == 0 && requests.log.contains("5234"), "\(requests.log)")
+            let node = try TestProcess("node", ["-e", """
+                const http = require('http');
+                http.get({host: '127.0.0.1', port: 18648, path: '/node'}, response => {
+                    let size = 0;
+                    response.on('data', chunk => size += chunk.length);
+                    response.on('end', () => { console.log(size); process.exit(0); });
+                });
+                """])
+            #expect(node.wait() == 0 && node.log.contains("5234"), "\(node.log)")
+            let raw = try TestProcess(Self.python, ["-c", #"""
+                import socket
+                conn = socket.create_connection(("127.0.0.1", 18648))
+                body = b"".join(b"%X\r\n%s\r\n" % (n, b"q" * n) for n in (500, 2000, 1, 1200))
+                conn.sendall(b"POST /raw HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + body + b"0\r\n\r\n")
+                data = b""
+                while not data.endswith(b"X-Sum: 5234\r\n\r\n"):
+                    data += conn.recv(65536)
+                conn.close()
+                print("done")
+                """#])
+            #expect(raw.wait() == 0 && raw.log.contains("done"), "\(raw.log)")
+            let spans = try await agent.waitForSpans(count: 6) { $0.isHTTP }
+            try await Task.sleep(for: .milliseconds(300))
+            let metrics = try agent.stop()
+            let all = try agent.spans
+            #expect(spans.count == 6, "\(all.map { "\($0.kind) \($0.name) \($0.path ?? "")" })")
+            #expect(spans.allSatisfy { $0.statusCode == 200 && $0.status == "STATUS_CODE_UNSET" })
+            #expect(spans.allSatisfy { $0.responseBodySize == 5234 }, "\(spans.map { "\($0.kind) \($0.path ?? "") \($0.responseBodySize ?? -1)" })")
+            for span in spans {
+                #expect(span.requestBodySize == (span.path == "/raw" ? 3701 : 0), "\(span.kind) \(span.path ?? "") \(span.requestBodySize ?? -1)")
+            }
+            #expect(Set(spans.compactMap(\.path)) == ["/python", "/node", "/raw"])
+            Self.expectLinked(spans.filter(\.isClient), spans.filter(\.isServer))
+            Self.expectNoEmptySpans(all)
+            #expect(metrics["decode_errors"] == 0)
+        }
+
         /// Go's net/http on both ends: a body of unknown length goes chunked, the handler
         /// flushes its answer in two chunks.
         @Test func goNetHTTPChunkedBothWays() async throws {

@@ -64,6 +64,17 @@ enum periscope_event_flag {
     PERISCOPE_EVENT_FLAG_STILL_OPEN = 1 << 1,
 };
 
+/* periscope_event.chunk_flags */
+enum periscope_chunk_flag {
+    PERISCOPE_CHUNK_WALKED = 1 << 0,    /* chunk_anchor, chunk_data and chunk_end are set */
+    PERISCOPE_CHUNK_AT_HEADER = 1 << 1, /* chunk_end is the start of a chunk header */
+};
+
+/* Steps of a walk of chunk headers in one syscall at most (a chunk's CRLF, a byte of its
+ * size line: some 7 a chunk); a body of more, smaller chunks is counted with its framing
+ * past the capture. */
+#define PERISCOPE_MAX_CHUNK_STEPS 8192
+
 /* What the kernel keeps per socket, in the `sockets` map: whether it is being shed, and
  * which way its requests go, to see where one request ends and the next begins. */
 struct periscope_socket_state {
@@ -72,7 +83,8 @@ struct periscope_socket_state {
     __u8 last_direction;
     __u8 resumed;           /* the next event carries PERISCOPE_EVENT_FLAG_RESUMED */
     __u8 tls;               /* a TLS session is bound to it: what moves outside its calls is records */
-    __u8 _pad[3];
+    __u8 chunk_walks;       /* bit (1 << direction): that direction is inside a chunked body */
+    __u8 _pad[2];
 };
 _Static_assert(sizeof(struct periscope_socket_state) == 8, "periscope_socket_state layout");
 
@@ -150,9 +162,21 @@ struct periscope_event {
     __u16 tail_len;     /* DATA: the last tail_len payload bytes are the syscall's last bytes,
                          * not contiguous with the prefix before them (0: one prefix) */
     struct periscope_tuple tuple;
+    /* DATA of a chunked HTTP/1 body longer than the capture (chunk_flags set): the kernel
+     * walked its chunk headers. chunk_anchor: where the first chunk header starts whose line
+     * ends past the captured prefix; chunk_data: the chunk-data bytes from there to the end
+     * of the syscall; chunk_end: where the chunk data the walk ended in stops (its CRLF
+     * follows), or with PERISCOPE_CHUNK_AT_HEADER where a header starts the walk did not
+     * pass (the last chunk, or one cut by the end of the syscall). Offsets from the
+     * syscall's first byte; user space checks the anchor against its own decoding. */
+    __u32 chunk_anchor;
+    __u32 chunk_data;
+    __u32 chunk_end;
+    __u16 chunk_flags; /* enum periscope_chunk_flag */
+    __u16 _pad;
     __u8 payload[PERISCOPE_MAX_CAPTURE + PERISCOPE_TAIL_CAPTURE];
 };
-#define PERISCOPE_EVENT_HEADER_SIZE 88
+#define PERISCOPE_EVENT_HEADER_SIZE 104
 _Static_assert(__builtin_offsetof(struct periscope_event, payload) == PERISCOPE_EVENT_HEADER_SIZE,
                "periscope_event header layout");
 

@@ -62,6 +62,9 @@ public struct CaptureEvent: Sendable, Equatable {
     /// `.closed` only: other descriptors still hold the socket (inherited by a fork, passed
     /// with SCM_RIGHTS, dup'ed), so its connection goes on with whoever uses it next.
     public var socketStillOpen = false
+    /// `.data` of a chunked HTTP/1 body longer than the capture: its chunk headers as the
+    /// kernel walked them past the captured prefix. Nil when it did not.
+    public var chunkWalk: ChunkWalk?
     /// Set for bytes of a TLS connection seen at its TLS library: the plaintext, or the
     /// records the library moved on the socket. Nil for what a syscall moved otherwise.
     public var tls: TLSLayer?

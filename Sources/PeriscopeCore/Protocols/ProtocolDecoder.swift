@@ -48,6 +48,8 @@ public struct ProtocolSegment: Sendable, Equatable {
     /// long write, where a writer puts framing); empty when not. A decoder may skip
     /// `gap - tail.count` bytes and read these, or skip all `gap` bytes.
     public var tail: ArraySlice<UInt8> = []
+    /// The kernel's walk of the chunk headers in the `gap` bytes (HTTP/1 chunked bodies).
+    public var chunkWalk: ChunkWalk?
     /// Kernel monotonic nanoseconds at the syscall's end.
     public var timestamp: UInt64
     public var tid: Int32

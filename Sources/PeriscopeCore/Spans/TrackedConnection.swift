@@ -7,6 +7,7 @@ struct TrackedConnection: Sendable {
         var payload: ArraySlice<UInt8>
         var gap: Int
         var tail: ArraySlice<UInt8> = []
+        var chunkWalk: ChunkWalk?
         var timestamp: UInt64
         var tid: Int32
     }
@@ -166,6 +167,7 @@ struct TrackedConnection: Sendable {
         if var decoder = takeDecoder() {
             var segment = ProtocolSegment(stream: stream(direction), bytes: payload[...], gap: gap, timestamp: timestamp, tid: thread)
             segment.tail = tail[...]
+            segment.chunkWalk = event.chunkWalk
             let count = output.count
             decoder.receive(segment, into: &output)
             decoding = .decoding(decoder)
@@ -191,7 +193,10 @@ struct TrackedConnection: Sendable {
                 return
             }
             decoding = .opaque(replyDirection: nil)  // keeps the held bytes uniquely referenced
-            held.append(HeldBytes(direction: direction, payload: payload[...], gap: gap, tail: tail[...], timestamp: timestamp, tid: thread))
+            held.append(HeldBytes(
+                direction: direction, payload: payload[...], gap: gap, tail: tail[...], chunkWalk: event.chunkWalk,
+                timestamp: timestamp, tid: thread
+            ))
             detect(held, configuration: configuration, into: &output)
         }
     }
@@ -300,6 +305,7 @@ struct TrackedConnection: Sendable {
                     for bytes in held {
                         var segment = ProtocolSegment(stream: stream(bytes.direction), bytes: bytes.payload, gap: bytes.gap, timestamp: bytes.timestamp, tid: bytes.tid)
                         segment.tail = bytes.tail
+                        segment.chunkWalk = bytes.chunkWalk
                         guard case .decoding(var decoder) = decoding else { break }
                         decoding = .opaque(replyDirection: nil)
                         let count = output.count

@@ -106,6 +106,70 @@ import Testing
         #expect(tracker.counters.lostSync == 0)
     }
 
+    /// One read or write holding several chunk boundaries past the capture: a server writing
+    /// a whole chunked message at once, read by a client in reads of `readSize` bytes whose
+    /// ends fall anywhere (inside chunk data, a size line, a CRLF), and a client sending
+    /// several chunks per write. The kernel's walk of the chunk headers makes both sizes exact.
+    @Test(arguments: [100, 256, 2048], [700, 1000, 4096, 65536])
+    func chunkBoundariesPastTheCaptureAreCountedFromTheKernelsWalk(capture: Int, readSize: Int) {
+        let requestChunks = [Self.body(1500), Self.body(10), Self.body(2500), Self.body(700)]
+        let responseChunks = [Self.body(4000), Self.body(1), Self.body(300), Self.body(5000), Self.body(17)]
+        let requestHead = Array("POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n".utf8)
+        let responseHead = Array("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".utf8)
+        let request = requestHead + requestChunks.flatMap(Self.chunk) + Self.lastChunk
+        let response = responseHead + responseChunks.flatMap(Self.chunk) + Array("0\r\nX-Checksum: 1\r\n\r\n".utf8)
+        let client = Connection(pid: 10, fd: 3, socketID: 1, local: .init(ipv4: 127, 0, 0, 1, port: 40000), peer: .init(ipv4: 127, 0, 0, 1, port: 8080))
+        let server = Connection(pid: 20, fd: 4, socketID: 2, local: client.peer, peer: client.local)
+        var now: UInt64 = 10
+        /// `stream` moved in syscalls ending at `ends` (the last at its end), each with the kernel's walk.
+        func syscalls(_ c: Connection, _ direction: Direction, _ stream: [UInt8], bodyStart: Int, ends: [Int]) -> [CaptureEvent] {
+            var start = 0
+            return (ends + [stream.count]).filter { $0 > 0 && $0 <= stream.count }.map { end in
+                let bytes = Array(stream[start..<max(start, end)])
+                var event = Self.event(c, direction, [bytes], capture: capture, at: now)
+                event.chunkWalk = kernelChunkWalk(stream: stream, bodyStart: bodyStart, start: start, moved: bytes.count, prefix: min(capture, bytes.count))
+                now += 1
+                start = max(start, end)
+                return event
+            }.filter { $0.totalLength > 0 }
+        }
+        func reads(of stream: [UInt8]) -> [Int] { Array(stride(from: readSize, to: stream.count, by: readSize)) }
+        var events = [client.opened(.client, at: 1), server.opened(.server, at: 2)]
+        // The client sends the head and two chunks in one write, the other chunks in another.
+        let firstWrite = requestHead.count + Self.chunk(requestChunks[0]).count + Self.chunk(requestChunks[1]).count
+        events += syscalls(client, .egress, request, bodyStart: requestHead.count, ends: [firstWrite])
+        events += syscalls(server, .ingress, request, bodyStart: requestHead.count, ends: reads(of: request))
+        // The server writes the whole response at once; the client reads it in pieces.
+        events += syscalls(server, .egress, response, bodyStart: responseHead.count, ends: [])
+        events += syscalls(client, .ingress, response, bodyStart: responseHead.count, ends: reads(of: response))
+        var tracker = makeTracker()
+        var spans = tracker.run(events)
+        spans += tracker.finishAll(at: now + 10, reason: "done")
+        #expect(spans.count == 2)
+        for span in spans {
+            #expect(span.http?.requestBodySize == requestChunks.map(\.count).reduce(0, +), "\(span.kind)")
+            #expect(span.http?.responseBodySize == responseChunks.map(\.count).reduce(0, +), "\(span.kind)")
+            #expect(span.status == .unset && span.http?.statusCode == 200)
+        }
+        #expect(tracker.counters.lostSync == 0)
+    }
+
+    /// A walk that did not start where the decoder puts the next chunk header (the kernel
+    /// started from a wrong guess) is ignored: the gap is counted as before it existed.
+    @Test func chunkWalkNotAnchoredWhereTheDecoderExpectsIsIgnored() {
+        var decoder = HTTP1Decoder(kind: .response)
+        let prefix = Array("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n0123".utf8)
+        var events = decoder.decode(prefix)
+        // 12 bytes of the chunk remain, then its CRLF: the next header is there.
+        let walk = ChunkWalk(anchor: prefix.count + 13, dataBytes: 20, end: prefix.count + 45, endsAtHeader: false)
+        #expect(!decoder.skip(40, after: prefix.count, tail: [], walk: walk, into: &events))
+        var exact = walk
+        exact.anchor = prefix.count + 12 + 2
+        #expect(decoder.skip(40, after: prefix.count, tail: [], walk: exact, into: &events))
+        #expect(!events.contains(.lostSync))
+        #expect(decoder.finish().isEmpty, "still inside a chunk, in sync")
+    }
+
     @Test func closeRangeEndsTheConnectionsInItsRangeAtOnce() {
         let low = Connection(fd: 3), inside = Connection(fd: 5, socketID: 2), high = Connection(fd: 9, socketID: 3)
         var tracker = makeTracker()

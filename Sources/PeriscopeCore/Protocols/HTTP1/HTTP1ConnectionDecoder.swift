@@ -48,23 +48,25 @@ public struct HTTP1ConnectionDecoder: Sendable {
     public var hasPendingExchanges: Bool { !pending.isEmpty }
 
     /// Decodes the captured bytes of one read or write and the `gap` bytes it moved beyond
-    /// them, of which the last are `tail` when the capture kept them.
+    /// them, of which the last are `tail` when the capture kept them; `chunkWalk`: the
+    /// kernel's walk of the chunk headers among them.
     public mutating func receive(
-        _ stream: Stream, bytes: ArraySlice<UInt8>, gap: Int = 0, tail: ArraySlice<UInt8> = [], timestamp: UInt64, tid: Int32
+        _ stream: Stream, bytes: ArraySlice<UInt8>, gap: Int = 0, tail: ArraySlice<UInt8> = [], chunkWalk: ChunkWalk? = nil,
+        timestamp: UInt64, tid: Int32
     ) -> [HTTP1ConnectionEvent] {
         var output: [HTTP1ConnectionEvent] = []
-        receive(stream, bytes: bytes, gap: gap, tail: tail, timestamp: timestamp, tid: tid, into: &output)
+        receive(stream, bytes: bytes, gap: gap, tail: tail, chunkWalk: chunkWalk, timestamp: timestamp, tid: tid, into: &output)
         return output
     }
 
     /// The same, appending what it found to `output`.
     public mutating func receive(
-        _ stream: Stream, bytes: ArraySlice<UInt8>, gap: Int = 0, tail: ArraySlice<UInt8> = [], timestamp: UInt64, tid: Int32,
-        into output: inout [HTTP1ConnectionEvent]
+        _ stream: Stream, bytes: ArraySlice<UInt8>, gap: Int = 0, tail: ArraySlice<UInt8> = [], chunkWalk: ChunkWalk? = nil,
+        timestamp: UInt64, tid: Int32, into output: inout [HTTP1ConnectionEvent]
     ) {
         // The uncaptured bytes are skipped by count up to the tail, which is read: framing at
         // the end of a long write (a chunk's CRLF, the last chunk) keeps a chunked body's size
-        // exact whatever the capture size.
+        // exact whatever the capture size. Chunk boundaries among them are the kernel's walk's.
         let tail = tail.suffix(max(0, gap))
         let skipped = gap - tail.count
         guard !isOpaque else { return }
@@ -78,8 +80,12 @@ public struct HTTP1ConnectionDecoder: Sendable {
         case .requests:
             guard !requests.isOpaque else { return }
             requests.decode(bytes, into: &events)
-            if skipped > 0 { events += requests.skip(skipped) }
-            requests.decode(tail, into: &events)
+            if let chunkWalk, gap > 0, requests.skip(gap, after: bytes.count, tail: tail, walk: chunkWalk, into: &events) {
+                // counted by the walk
+            } else {
+                if skipped > 0 { events += requests.skip(skipped) }
+                requests.decode(tail, into: &events)
+            }
             for event in events { handleRequest(event, timestamp: timestamp, tid: tid, &output) }
         case .responses:
             responses.pendingRequestMethods.removeAll(keepingCapacity: true)
@@ -88,8 +94,12 @@ public struct HTTP1ConnectionDecoder: Sendable {
                 responses.pendingRequestMethods.append(pending[index].request?.method ?? "")
             }
             responses.decode(bytes, into: &events)
-            if skipped > 0 { events += responses.skip(skipped) }
-            responses.decode(tail, into: &events)
+            if let chunkWalk, gap > 0, responses.skip(gap, after: bytes.count, tail: tail, walk: chunkWalk, into: &events) {
+                // counted by the walk
+            } else {
+                if skipped > 0 { events += responses.skip(skipped) }
+                responses.decode(tail, into: &events)
+            }
             for event in events { handleResponse(event, timestamp: timestamp, &output) }
             if !pending.isEmpty, pending[0].responseStarted { pending[0].lastResponseTimestamp = timestamp }
         }

@@ -37,6 +37,48 @@ extension HTTP1Decoder {
         return digits.reduce(0) { $0 << 4 | (HTTP1Syntax.hexValue($1) ?? 0) }
     }
 
+    /// Accounts for the `gap` bytes that followed a captured prefix of `prefixLength` bytes
+    /// with the kernel's walk of their chunk headers, then reads what of `tail` (the gap's
+    /// last bytes) follows the walk. False, with nothing changed, when this decoder is not
+    /// in a chunked body or the walk does not start where it puts the next chunk header.
+    public mutating func skip(
+        _ gap: Int, after prefixLength: Int, tail: ArraySlice<UInt8>, walk: ChunkWalk, into events: inout [HTTP1DecoderEvent]
+    ) -> Bool {
+        let moved = prefixLength + gap
+        let dataBeforeAnchor: Int
+        let expectedAnchor: Int
+        switch state {
+        case .chunkData(let remaining):
+            (expectedAnchor, dataBeforeAnchor) = (prefixLength + remaining + 2, remaining)
+        case .chunkDataEnd(let sawCR):
+            (expectedAnchor, dataBeforeAnchor) = (prefixLength + (sawCR ? 1 : 2), 0)
+        case .chunkSize:
+            (expectedAnchor, dataBeforeAnchor) = (prefixLength - lineBuffer.count, 0)
+        default:
+            return false
+        }
+        let tailStart = moved - tail.count
+        guard gap > 0, walk.anchor == expectedAnchor, walk.anchor < moved, walk.dataBytes >= 0,
+              walk.dataBytes <= moved - walk.anchor, walk.end >= walk.anchor,
+              walk.endsAtHeader ? walk.end <= moved : walk.end >= moved - 1
+        else { return false }
+        bodySize += dataBeforeAnchor + walk.dataBytes
+        lineBuffer.removeAll(keepingCapacity: true)
+        if walk.endsAtHeader {
+            state = .chunkSize
+            if walk.end >= tailStart {
+                decode(tail[(tail.startIndex + walk.end - tailStart)...], into: &events)
+            } else {
+                loseSync(&events, messageInProgress: true)  // the headers past the walk were not captured
+            }
+        } else if walk.end >= moved {
+            state = walk.end == moved ? .chunkDataEnd(sawCR: false) : .chunkData(remaining: walk.end - moved)
+        } else {
+            state = .chunkDataEnd(sawCR: true)
+        }
+        return true
+    }
+
     /// Reads trailer lines until the empty line that ends the message.
     mutating func consumeTrailers(
         _ bytes: ArraySlice<UInt8>, from start: Int, size: Int, _ events: inout [HTTP1DecoderEvent]

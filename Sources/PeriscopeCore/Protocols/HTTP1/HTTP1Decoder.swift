@@ -243,7 +243,7 @@ public struct HTTP1Decoder: Sendable {
         lineBuffer = []
     }
 
-    private mutating func loseSync(_ events: inout [HTTP1DecoderEvent], messageInProgress: Bool) {
+    mutating func loseSync(_ events: inout [HTTP1DecoderEvent], messageInProgress: Bool) {
         events.append(.lostSync)
         self.messageInProgress = messageInProgress
         state = .lostSync

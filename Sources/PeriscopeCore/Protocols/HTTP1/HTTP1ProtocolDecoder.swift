@@ -23,7 +23,10 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
         let stream: HTTP1ConnectionDecoder.Stream = segment.stream == .requests ? .requests : .responses
         var events: [HTTP1ConnectionEvent] = []
         swap(&events, &scratch)
-        decoder.receive(stream, bytes: segment.bytes, gap: segment.gap, tail: segment.tail, timestamp: segment.timestamp, tid: segment.tid, into: &events)
+        decoder.receive(
+            stream, bytes: segment.bytes, gap: segment.gap, tail: segment.tail, chunkWalk: segment.chunkWalk,
+            timestamp: segment.timestamp, tid: segment.tid, into: &events
+        )
         for event in events { append(event, in: segment, to: &output) }
         events.removeAll(keepingCapacity: true)
         swap(&events, &scratch)
