@@ -447,7 +447,7 @@ struct {
     __type(value, struct chunk_walker);
 } chunk_walker_space SEC(".maps");
 
-static __always_inline int hex_value(__u8 c)
+static __always_inline int chunk_hex_value(__u8 c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -559,7 +559,7 @@ static long chunk_step(__u64 index, void *ctx)
         return 0;
     }
     if (w->line_phase == 0) {
-        int v = hex_value(c);
+        int v = chunk_hex_value(c);
         if (v >= 0 && w->digits < 15) {
             w->value = (w->value << 4) | (__u64)v;
             w->digits++;
@@ -580,16 +580,16 @@ static long chunk_step(__u64 index, void *ctx)
 }
 
 /* Finds the end of an HTTP head ("\r\n\r\n") in the captured prefix. */
-struct head_scan {
+struct chunk_head_scan {
     struct periscope_event *event;
     __u32 length;
     __u32 window;
     __u32 found; /* offset just past the blank line; 0 until found */
 };
 
-static long head_scan_step(__u64 index, void *ctx)
+static long chunk_head_scan_step(__u64 index, void *ctx)
 {
-    struct head_scan *scan = ctx;
+    struct chunk_head_scan *scan = ctx;
     if (index >= scan->length)
         return 1;
     scan->window = (scan->window << 8) | scan->event->payload[index & (PERISCOPE_MAX_CAPTURE - 1)];
@@ -613,7 +613,7 @@ static __always_inline bool starts_with_chunk_header(const struct periscope_even
         if (i >= prefix)
             return false;
         __u8 c = event->payload[i];
-        if (hex_value(c) >= 0)
+        if (chunk_hex_value(c) >= 0)
             continue;
         return i > 0 && (c == '\r' || c == ';');
     }
@@ -656,8 +656,8 @@ __noinline int chunk_walk(struct periscope_event *event, __u64 buffer, __u64 mov
         if (starts_with_chunk_header(event, prefix)) {
             w.at = 0;
         } else if (first >= 'A' && first <= 'Z') {
-            struct head_scan scan = { .event = event, .length = prefix };
-            bpf_loop(PERISCOPE_MAX_CAPTURE, head_scan_step, &scan, 0);
+            struct chunk_head_scan scan = { .event = event, .length = prefix };
+            bpf_loop(PERISCOPE_MAX_CAPTURE, chunk_head_scan_step, &scan, 0);
             if (!scan.found)
                 return 0;
             w.at = scan.found;
