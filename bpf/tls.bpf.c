@@ -179,13 +179,19 @@ int periscope_tls_return(struct pt_regs *ctx)
     event->direction = direction;
     event->total_len = moved > 0xffffffffULL ? 0xffffffffU : (__u32)moved;
     event->flags = PERISCOPE_EVENT_FLAG_TLS_PLAINTEXT;
-    if (!admit(event, cfg))
+    __u8 walks = 0;
+    if (!admit_noting_walks(event, cfg, &walks))
         return 0;
     __u32 length = capture_limit(cfg, (long)moved);
     if (length > PERISCOPE_MAX_CAPTURE)
         length = PERISCOPE_MAX_CAPTURE;
-    if (bpf_probe_read_user(event->payload, length, (const void *)call.buffer))
+    /* Like a syscall's: the last bytes past the capture, chunk headers walked past it. */
+    if (bpf_probe_read_user(event->payload, length, (const void *)call.buffer)) {
         length = 0;
+    } else {
+        chunk_walk(event, call.buffer, moved, length, walks);
+        length += capture_tail(event, length, (long)moved, call.buffer);
+    }
     event->captured_len = length;
     submit(event, length, cfg);
     tls_count(PERISCOPE_TLS_COUNTER_PLAINTEXT);

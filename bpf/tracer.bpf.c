@@ -628,8 +628,10 @@ __noinline int chunk_walk(struct periscope_event *event, __u64 buffer, __u64 mov
 {
     if (!event || !buffer || moved == 0 || prefix > PERISCOPE_MAX_CAPTURE)
         return 0;
-    __u8 bit = 1 << (event->direction & 3);
-    struct chunk_walk_key key = { .socket = event->socket_id, .direction = event->direction };
+    /* A TLS connection's plaintext (bpf/tls.bpf.c) walks apart from its records. */
+    __u8 lane = (event->direction & 3) + ((event->flags & PERISCOPE_EVENT_FLAG_TLS_PLAINTEXT) ? 4 : 0);
+    __u8 bit = 1 << lane;
+    struct chunk_walk_key key = { .socket = event->socket_id, .direction = lane };
     __u32 zero = 0;
     struct chunk_walker *walker = bpf_map_lookup_elem(&chunk_walker_space, &zero);
     if (!walker)

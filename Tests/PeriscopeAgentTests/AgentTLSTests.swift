@@ -190,6 +190,67 @@ extension KernelTests {
             }
         }
 
+        /// A chunked HTTPS response of several chunks and trailers written in one SSL_write
+        /// larger than the capture, read by curl and python's requests: the plaintext's last
+        /// bytes and its chunk headers past the 256 bytes captured make the body size exact.
+        @Test func chunkedHTTPSBodyLargerThanTheCaptureIsExact() async throws {
+            let directory = try TemporaryDirectory()
+            let certificate = try TLSCertificate(in: directory)
+            let script = try directory.write("chunked.py", #"""
+                import socket, ssl, sys, threading
+                CHUNKS = (700, 1, 1500, 3000, 33)
+                def serve(conn):
+                    try:
+                        while True:
+                            data = b""
+                            while b"\r\n\r\n" not in data:
+                                more = conn.recv(65536)
+                                if not more:
+                                    return
+                                data += more
+                            body = b"".join(b"%x\r\n%s\r\n" % (n, b"r" * n) for n in CHUNKS)
+                            conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + body + b"0\r\nX-Sum: 5234\r\n\r\n")
+                    except (OSError, ssl.SSLError):
+                        pass
+                    finally:
+                        conn.close()
+                context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+                context.load_cert_chain(sys.argv[1], sys.argv[2])
+                listener = socket.create_server(("127.0.0.1", 18549))
+                while True:
+                    conn, _ = listener.accept()
+                    try:
+                        tls = context.wrap_socket(conn, server_side=True)
+                    except (OSError, ssl.SSLError):
+                        continue
+                    threading.Thread(target=serve, args=(tls,), daemon=True).start()
+                """#)
+            let server = try TestProcess("/usr/bin/python3", [script, certificate.certificate, certificate.key])
+            defer { server.stop() }
+            try waitForPort(18549, of: server)
+            let agent = try await AgentHarness(policy: "ports: [18549]\nprotocols: [http]\ncapture: {payloadBytes: 256}\n")
+            try await agent.waitForLog("tls.probed")
+            _ = try run("curl", ["-sk", "-o", "/dev/null", "https://127.0.0.1:18549/curl"])
+            let requests = try TestProcess("/usr/bin/python3", ["-c", """
+                import requests, urllib3
+                urllib3.disable_warnings()
+                print(len(requests.get("https://127.0.0.1:18549/python", verify=False).content))
+                """])
+            #expect(requests.wait() == 0 && requests.log.contains("5234"), "\(requests.log)")
+            _ = try await agent.waitForSpans(count: 4, timeout: .seconds(15)) { $0.isHTTP }
+            try await Task.sleep(for: .milliseconds(300))
+            try agent.stop()
+            let spans = try agent.spans.filter(\.isHTTP)
+            #expect(spans.count == 4, "\(spans.map { "\($0.kind) \($0.executable) \($0.name)" })")
+            #expect(spans.allSatisfy { $0.string("url.scheme") == "https" && $0.statusCode == 200 && $0.status == "STATUS_CODE_UNSET" })
+            #expect(spans.allSatisfy { $0.responseBodySize == 5234 }, "\(spans.map { "\($0.kind) \($0.path ?? "") \($0.responseBodySize ?? -1)" })")
+            let servers = spans.filter(\.isServer), clients = spans.filter(\.isClient)
+            #expect(servers.count == 2 && servers.allSatisfy { $0.pid == server.pid })
+            for span in servers {
+                #expect(clients.contains { $0.spanID == span.parentSpanID && $0.traceID == span.traceID })
+            }
+        }
+
         /// Node.js moves its records outside OpenSSL's calls (libuv reads the socket into a
         /// memory buffer, then SSL_read; SSL_write, then libuv writes the socket): a Node HTTPS
         /// client with a dozen requests on as many new connections at once (handshakes and

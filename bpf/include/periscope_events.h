@@ -83,7 +83,8 @@ struct periscope_socket_state {
     __u8 last_direction;
     __u8 resumed;           /* the next event carries PERISCOPE_EVENT_FLAG_RESUMED */
     __u8 tls;               /* a TLS session is bound to it: what moves outside its calls is records */
-    __u8 chunk_walks;       /* bit (1 << direction): that direction is inside a chunked body */
+    __u8 chunk_walks;       /* bit (1 << direction), (1 << (4 + direction)) for TLS plaintext:
+                             * that direction is inside a chunked body */
     __u8 _pad[2];
 };
 _Static_assert(sizeof(struct periscope_socket_state) == 8, "periscope_socket_state layout");

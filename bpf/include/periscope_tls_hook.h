@@ -131,13 +131,19 @@ static __noinline int tls_report_write(struct periscope_event *event, __u64 buff
     event->total_len = requested > 0xffffffffULL ? 0xffffffffU : (__u32)requested;
     event->captured_len = 0;
     event->tail_len = 0;
-    if (!admit(event, cfg))
+    event->chunk_flags = 0;
+    __u8 walks = 0;
+    if (!admit_noting_walks(event, cfg, &walks))
         return 0;
     __u32 length = capture_limit(cfg, (long)requested);
     if (length > PERISCOPE_MAX_CAPTURE)
         length = PERISCOPE_MAX_CAPTURE;
-    if (bpf_probe_read_user(event->payload, length, (const void *)buffer))
+    if (bpf_probe_read_user(event->payload, length, (const void *)buffer)) {
         length = 0;
+    } else {
+        chunk_walk(event, buffer, requested, length, walks);
+        length += capture_tail(event, length, (long)requested, buffer);
+    }
     event->captured_len = length;
     submit(event, length, cfg);
     tls_count(PERISCOPE_TLS_COUNTER_PLAINTEXT);
