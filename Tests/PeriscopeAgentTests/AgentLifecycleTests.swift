@@ -477,3 +477,52 @@ extension KernelTests {
         }
     }
 }
+
+extension KernelTests.AgentLifecycleTests {
+    /// Connection spans (protocols: [tcp]) of both ends of real clients and servers:
+    /// psql → PostgreSQL (a backend forked per connection), redis-cli → Redis, curl over
+    /// HTTP/2 without TLS → nghttpd, curl → a TLS server. Every client's connection span is
+    /// linked to its server's, clients exiting without close included.
+    @Test func connectionSpansOfDatabaseHTTP2AndTLSClientsAreLinkedToTheirServers() async throws {
+        let postgres = try PostgreSQLServer(port: 18577)
+        let redisDirectory = try TemporaryDirectory()
+        let redis = try TestProcess("redis-server", ["--port", "18578", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", redisDirectory.path])
+        defer { redis.stop() }
+        let site = try TemporaryDirectory()
+        _ = try site.write("index.html", "hello over h2c\n")
+        let nghttpd = try TestProcess("nghttpd", ["--no-tls", "-d", site.path, "18579"])
+        defer { nghttpd.stop() }
+        let certificate = try TLSCertificate(in: site)
+        let tls = try TestProcess(Self.python, ["-c", #"""
+            import functools, http.server, ssl, sys
+            handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
+            server = http.server.HTTPServer(("127.0.0.1", 18580), handler)
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(sys.argv[2], sys.argv[3])
+            server.socket = context.wrap_socket(server.socket, server_side=True)
+            server.serve_forever()
+            """#, site.path, certificate.certificate, certificate.key])
+        defer { tls.stop() }
+        for port: UInt16 in [18578, 18579, 18580] { try waitForPort(port) }
+        let agent = try await AgentHarness(policy: "ports: [18577, 18578, 18579, 18580]\nprotocols: [tcp]\n")
+        for _ in 0..<2 {
+            try runChecked("psql", ["-h", "127.0.0.1", "-p", "18577", "-U", "postgres", "-qc", "SELECT 1"])
+            try runChecked("redis-cli", ["-p", "18578", "PING"])
+            try runChecked("curl", ["-s", "-o", "/dev/null", "--http2-prior-knowledge", "http://127.0.0.1:18579/index.html"])
+            try runChecked("curl", ["-sk", "-o", "/dev/null", "https://127.0.0.1:18580/index.html"])
+        }
+        let ports = [18577, 18578, 18579, 18580]
+        _ = try await agent.waitForSpans(count: 16, timeout: .seconds(20)) { $0.isTCP && ($0.isClient || $0.isServer) }
+        try await Task.sleep(for: .milliseconds(500))
+        try agent.stop()
+        let spans = try agent.spans.filter { $0.isTCP }
+        for port in ports {
+            let clients = spans.filter { $0.isClient && $0.peerPort == port }
+            let servers = spans.filter { $0.isServer && $0.localPort == port }
+            let linked = clients.filter { client in servers.contains { $0.parentSpanID == client.spanID && $0.traceID == client.traceID } }
+            #expect(clients.count == 2 && servers.count == 2, "port \(port): \(clients.count) clients, \(servers.count) servers")
+            #expect(linked.count == clients.count, "port \(port): \(linked.count) of \(clients.count) client connection spans linked")
+        }
+        Self.expectNoEmptySpans(spans)
+    }
+}

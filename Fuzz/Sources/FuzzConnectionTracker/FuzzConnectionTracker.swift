@@ -10,7 +10,8 @@ import PeriscopeCore
 /// Each event is one byte: bits 0–3 the kind, bits 4–5 the process, bits 6–7 the socket;
 /// then the descriptor byte (low 3 bits) and, for data, a length byte (63: two length
 /// bytes follow), the bytes, and a byte whose high half times 64 is the gap and whose low
-/// half times 4 is the tail.
+/// half times 4 is the tail; a data event with a gap carries a chunk walk made from its
+/// last byte (`ChunkWalk.fuzzed`).
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzConnectionTracker(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     var input = FuzzSegments.bytes(data, size)[...]
@@ -48,6 +49,7 @@ public func fuzzConnectionTracker(_ data: UnsafePointer<UInt8>?, _ size: Int) ->
             data.payload = bytes
             data.totalLength = bytes.count + gap
             data.tailLength = gap > 0 ? tail : 0
+            data.chunkWalk = ChunkWalk.fuzzed(prefix: bytes.count - data.tailLength, gap: gap + data.tailLength, last: bytes.last)
             tracker.handle(data, into: &spans)
         case 6:
             var closed = event(.closed)

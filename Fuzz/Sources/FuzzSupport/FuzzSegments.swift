@@ -84,3 +84,20 @@ public func checkOutput(_ output: [ProtocolOutput], announced: inout Set<UInt64>
         }
     }
 }
+
+extension ChunkWalk {
+    /// A kernel chunk walk for a read or write of `prefix` captured bytes and `gap` more,
+    /// made from its last captured byte: anchored `last & 0x1f` bytes past the prefix, ending
+    /// at a header (bit 5) at the end of the bytes moved, or in chunk data `last >> 6` bytes
+    /// past it; nil without a gap.
+    public static func fuzzed(prefix: Int, gap: Int, last: UInt8?) -> ChunkWalk? {
+        guard gap > 0, let last else { return nil }
+        let moved = prefix + gap
+        let anchor = prefix + Int(last & 0x1f)
+        let atHeader = last & 0x20 != 0
+        return ChunkWalk(
+            anchor: anchor, dataBytes: max(0, moved - anchor) / 2,
+            end: atHeader ? moved : moved + Int(last >> 6), endsAtHeader: atHeader
+        )
+    }
+}
