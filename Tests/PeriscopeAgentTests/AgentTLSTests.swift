@@ -325,6 +325,40 @@ extension KernelTests {
             #expect((metrics["tls_sessions_bound_around_calls"] ?? 0) >= 26, "Node's sessions bound around their calls")
         }
 
+        /// A Node client's keep-alive connection to a Node server, opened and used before the
+        /// agent started: its sessions are bound at the next records read (no handshake to see),
+        /// and from then on every request gives exact, linked spans on both ends.
+        @Test func nodeKeepAliveConnectionOpenedBeforeTheAgentIsBoundAtItsNextRead() async throws {
+            let directory = try TemporaryDirectory()
+            let certificate = try TLSCertificate(in: directory)
+            let node = try NodeHTTPS(in: directory)
+            let server = try TestProcess(node.executable, [node.server, "18585", certificate.certificate, certificate.key])
+            defer { server.stop() }
+            try waitForPort(18585, of: server)
+            let client = try TestProcess(node.executable, [node.pacedClient, "18585", "100", "100"])
+            defer { client.stop() }
+            try await Task.sleep(for: .milliseconds(800))
+            let agent = try await AgentHarness(policy: "ports: [18585]\nprotocols: [http]\n")
+            _ = client.wait()
+            #expect(client.log.contains("\"ok\":100"), "the Node client's own view: \(client.log)")
+            try await Task.sleep(for: .milliseconds(300))
+            let metrics = try agent.stop()
+            let spans = try agent.spans.filter(\.isHTTP)
+            let numbers = Set(spans.compactMap { Int($0.path?.split(separator: "/").last ?? "") })
+            let first = numbers.min() ?? 101
+            #expect(first > 1 && first <= 90, "requests from \(first) on traced, the earlier ones before the agent")
+            #expect(numbers == Set(first...100), "no request missed once the sessions are bound: \(numbers.sorted())")
+            #expect(spans.count == 2 * numbers.count)
+            for span in spans {
+                let k = Int(span.path?.split(separator: "/").last ?? "") ?? -1
+                #expect(span.method == "GET" && span.statusCode == 200 + k % 3 && span.responseBodySize == 100 + k)
+                if span.isServer {
+                    #expect(spans.contains { $0.isClient && $0.spanID == span.parentSpanID && $0.path == span.path })
+                }
+            }
+            #expect((metrics["tls_sessions_bound_around_calls"] ?? 0) >= 2)
+        }
+
         /// A traced process started after the agent gets its library probed within a second;
         /// its exit takes the probes away, and none of the agent's remains after SIGTERM.
         @Test func probesFollowTracedProcessesAndLeaveNothingBehind() async throws {
@@ -420,6 +454,9 @@ struct NodeHTTPS {
     let executable: String
     let server: String
     let client: String
+    /// One keep-alive connection, `count` GETs of `/item/<k>` one after the other, `pause`
+    /// milliseconds apart; prints `{"ok":n}`.
+    let pacedClient: String
     /// Debian's build links the system's libssl; others link OpenSSL in and export it.
     let linksLibssl: Bool
 
@@ -455,6 +492,20 @@ struct NodeHTTPS {
             Promise.all([...Array(+count).keys()].map((k) => call(k + 1)))
                 .then((codes) => console.log(JSON.stringify({ok: codes.length})))
                 .catch((error) => { console.log(JSON.stringify({error: String(error)})); process.exit(1); });
+            """)
+        pacedClient = try directory.write("paced-client.js", """
+            const https = require('https');
+            const [port, count, pause] = process.argv.slice(2).map(Number);
+            const agent = new https.Agent({keepAlive: true, maxSockets: 1, rejectUnauthorized: false});
+            let done = 0;
+            const next = () => {
+                if (done === count) { console.log(JSON.stringify({ok: done})); agent.destroy(); return; }
+                https.get({host: '127.0.0.1', port, path: '/item/' + (done + 1), agent}, (res) => {
+                    res.resume();
+                    res.on('end', () => { done += 1; setTimeout(next, pause); });
+                }).on('error', (error) => { console.log(JSON.stringify({error: String(error)})); process.exit(1); });
+            };
+            next();
             """)
     }
 }
