@@ -14,7 +14,9 @@
  * *net.TCPConn → *net.netFD → internal/poll.FD.Sysfd at offsets the agent found for this
  * executable, and from it the socket as the tracer sees it. The tracer's programs and maps
  * come with the include; the agent loads only the program below and hands it the tracer's
- * maps, so plaintext events share the ring buffer, selection and overload shedding. */
+ * maps, so plaintext events share the ring buffer, selection and overload shedding. Once a
+ * socket carried plaintext, its own transfers are records: counted, never copied (the
+ * handshake before the first plaintext is held and dropped by user space). */
 #include "tracer.bpf.c"
 #include "periscope_gotls.h"
 
@@ -80,8 +82,14 @@ static __noinline int gotls_emit(int fd, __u64 buffer, __u64 moved, __u32 direct
     event->direction = (__u8)direction;
     event->total_len = moved > 0xffffffffULL ? 0xffffffffU : (__u32)moved;
     event->flags = PERISCOPE_EVENT_FLAG_TLS_PLAINTEXT;
-    if (!admit(event, cfg))
+    if (admit(event, cfg) != ADMIT)
         return 0;
+    /* From now on what moves on the socket is crypto/tls's records: reported with their
+     * length only (admit in tracer.bpf.c), never copied. */
+    __u64 socket_id = event->socket_id;
+    struct periscope_socket_state *state = bpf_map_lookup_elem(&sockets, &socket_id);
+    if (state)
+        state->tls = 1;
     __u32 length = capture_limit(cfg, (long)moved);
     if (length > PERISCOPE_MAX_CAPTURE)
         length = PERISCOPE_MAX_CAPTURE;

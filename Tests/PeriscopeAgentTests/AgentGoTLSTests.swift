@@ -38,6 +38,7 @@ extension KernelTests {
             #expect((metrics["tls_go_files_probed"] ?? 0) >= 1)
             #expect((metrics["tls_go_plaintext_events"] ?? 0) >= 8, "\(metrics)")
             #expect(metrics["tls_go_calls_unresolved"] == 0 && metrics["tls_go_calls_lost"] == 0)
+            #expect((metrics["tls_record_transfers"] ?? 0) > 0, "records on the sockets are counted, not copied")
         }
 
         /// curl against the Go server, over HTTP/1.1 and over HTTP/2 (ALPN): server spans read
@@ -134,10 +135,11 @@ extension KernelTests {
             #expect(links.count == 1, "one link holds the entries and returns of Read and Write")
             #expect(probedAfter < .seconds(1), "probed \(probedAfter) after the Go server started")
             try waitForPort(18564, of: server)
-            let client = try TestProcess(binary, ["call", "https://127.0.0.1:18564"])
+            // Selected by its executable once the agent saw it start: it calls a moment later.
+            let client = try TestProcess(binary, ["call", "https://127.0.0.1:18564"], environment: ["GOTLS_START_DELAY_MS": "500"])
             #expect(client.wait() == 0, "\(client.log)")
             let spans = try await agent.waitForSpans(count: 4, timeout: .seconds(10)) { $0.isHTTP }
-            #expect(spans.count == 4)
+            #expect(spans.count == 4, "\(spans.map { "\($0.kind) \($0.pid) \($0.name)" }) server \(server.pid) client \(client.pid)\n\(agent.tlsLog)")
             server.stop()
             _ = try await waitForLinks { $0 == 0 }
             #expect(tlsLinks(of: agentPID).isEmpty, "the Go server gone, its probes gone")
