@@ -39,6 +39,7 @@ extension KernelTests {
             #expect((metrics["tls_go_plaintext_events"] ?? 0) >= 8, "\(metrics)")
             #expect(metrics["tls_go_calls_unresolved"] == 0 && metrics["tls_go_calls_lost"] == 0)
             #expect((metrics["tls_record_transfers"] ?? 0) > 0, "records on the sockets are counted, not copied")
+            #expect(agent.tlsLog.contains("go.offsets=dwarf go.version=go1."), "offsets read from the binary's DWARF")
         }
 
         /// curl against the Go server, over HTTP/1.1 and over HTTP/2 (ALPN): server spans read
@@ -163,6 +164,29 @@ extension KernelTests {
             #expect(remaining.isDisjoint(with: links.union(relinked)), "no probe of the agent after SIGTERM")
         }
 
+        /// A Go program built without DWARF (`-ldflags=-w`): the struct offsets come from the
+        /// table for its Go version, and its spans are as exact.
+        @Test func goProgramWithoutDWARFTakesOffsetsFromTheVersionTable() async throws {
+            let binary = try GoTLSFixture.binary(withoutDWARF: true)
+            let directory = try TemporaryDirectory()
+            let certificate = try TLSCertificate(in: directory)
+            let server = try TestProcess(binary, ["serve", "127.0.0.1:18566", certificate.certificate, certificate.key])
+            defer { server.stop() }
+            try waitForPort(18566, of: server)
+            let agent = try await AgentHarness(policy: "ports: [18566]\nprotocols: [http]\n")
+            try await agent.waitForLog("file=\(binary) functions=crypto/tls.(*Conn).Read")
+            let client = try TestProcess(binary, ["call", "https://127.0.0.1:18566"])
+            #expect(client.wait() == 0, "\(client.log)")
+            _ = try await agent.waitForSpans(count: 4, timeout: .seconds(15)) { $0.isHTTP }
+            try await Task.sleep(for: .milliseconds(300))
+            try agent.stop()
+            #expect(agent.tlsLog.contains("go.offsets=version_table go.version=go1."), "\(agent.tlsLog)")
+            let spans = try agent.spans.filter(\.isHTTP)
+            #expect(spans.count == 4, "\(spans.map { "\($0.kind) \($0.executable) \($0.name)" })")
+            Self.expectExact(spans)
+            Self.expectLinked(servers: spans.filter(\.isServer), clients: spans.filter(\.isClient))
+        }
+
         /// `/hello`: GET, 200, no request body, 14 bytes back; `/upload`: POST of 5000 bytes, 201, 7 back.
         static func expectExact(_ spans: [PrintedSpan]) {
             for span in spans {
@@ -218,23 +242,26 @@ extension AgentHarness {
 /// Tests/Fixtures/gotls/main.go built once per test run with Debian's Go toolchain, offline
 /// (standard library only), with its symbol table and DWARF, or stripped of both.
 enum GoTLSFixture {
-    private static let built = Mutex<[Bool: String]>([:])
+    private static let built = Mutex<[String: String]>([:])
 
-    static func binary(stripped: Bool = false) throws -> String {
-        try built.withLock { built in
-            if let path = built[stripped] { return path }
+    /// `stripped`: no symbol table, no DWARF (`-s -w`); `withoutDWARF`: symbols only (`-w`).
+    static func binary(stripped: Bool = false, withoutDWARF: Bool = false) throws -> String {
+        let variant = stripped ? "stripped" : withoutDWARF ? "nodwarf" : "full"
+        let flags = stripped ? ["-ldflags=-s -w"] : withoutDWARF ? ["-ldflags=-w"] : []
+        return try built.withLock { built in
+            if let path = built[variant] { return path }
             let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
                 .appendingPathComponent("../Fixtures/gotls/main.go").standardized.path
-            let output = NSTemporaryDirectory() + "periscope-gotls-\(getpid())-\(stripped ? "stripped" : "full")"
+            let output = NSTemporaryDirectory() + "periscope-gotls-\(getpid())-\(variant)"
             // A cache shared across runs: the standard library is compiled once per machine.
             let cache = NSTemporaryDirectory() + "periscope-gocache"
             let go = try TestProcess.which("go")
             let build = try TestProcess(
-                go, ["build", "-o", output] + (stripped ? ["-ldflags=-s -w"] : []) + [source],
+                go, ["build", "-o", output] + flags + [source],
                 environment: ["GOCACHE": cache, "GO111MODULE": "off", "GOFLAGS": "", "HOME": NSTemporaryDirectory()]
             )
             guard build.wait() == 0 else { throw TestFailure("go build \(source): \(build.log)") }
-            built[stripped] = output
+            built[variant] = output
             return output
         }
     }
