@@ -252,15 +252,19 @@ enum GoTLSFixture {
             if let path = built[variant] { return path }
             let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
                 .appendingPathComponent("../Fixtures/gotls/main.go").standardized.path
-            let output = NSTemporaryDirectory() + "periscope-gotls-\(getpid())-\(variant)"
+            // Built beside its final name and renamed over it: one file per variant across runs,
+            // and a program of an earlier run still running keeps its own.
+            let output = NSTemporaryDirectory() + "periscope-gotls-\(variant)"
+            let partial = output + ".\(getpid())"
             // A cache shared across runs: the standard library is compiled once per machine.
             let cache = NSTemporaryDirectory() + "periscope-gocache"
             let go = try TestProcess.which("go")
             let build = try TestProcess(
-                go, ["build", "-o", output] + flags + [source],
+                go, ["build", "-o", partial] + flags + [source],
                 environment: ["GOCACHE": cache, "GO111MODULE": "off", "GOFLAGS": "", "HOME": NSTemporaryDirectory()]
             )
             guard build.wait() == 0 else { throw TestFailure("go build \(source): \(build.log)") }
+            guard rename(partial, output) == 0 else { throw TestFailure("cannot rename \(partial) to \(output): errno \(errno)") }
             built[variant] = output
             return output
         }
