@@ -208,7 +208,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "PeriscopeAgentKubeTests", dependencies: ["PeriscopeAgentKube", "PeriscopeAPI", "PeriscopeCore", "PeriscopeKube"]),
+        .testTarget(name: "PeriscopeAgentKubeTests", dependencies: ["PeriscopeAgentKube", "PeriscopeAgent", "PeriscopeAPI", "PeriscopeCore", "PeriscopeKube"]),
         .testTarget(
             name: "PeriscopeControllerTests",
             dependencies: [

@@ -166,7 +166,7 @@ final class TLSAttacher: @unchecked Sendable {
         defer { processes[pid] = process }
         guard let maps = System.readFile("\(procRoot)/\(pid)/maps", limit: 8 << 20) else { return }
         let executable = executablePath(of: pid)
-        for file in MappedFile.parse(maps: String(decoding: maps, as: UTF8.self))
+        for file in MappedFile.parse(maps: maps)
         where TLSProbePlanner.isCandidate(file, executable: executable) {
             let key = file.key
             if files[key] == nil {
