@@ -71,6 +71,8 @@ measure() {
   agent_pid=$!
   for _ in $(seq 1200); do grep -q agent.ready "$work/agent.log" && break; sleep 0.05; done
   grep -q agent.ready "$work/agent.log" || { echo "bench-db: the agent did not become ready" >&2; cat "$work/agent.log" >&2; exit 1; }
+  # The agent at work, not its first moments (see hack/bench.sh).
+  sleep 2
   read -r user0 sys0 < <(cpu_split "$agent_pid")
   read -r rate ops < <(run_load "$workload")
   sleep 0.5

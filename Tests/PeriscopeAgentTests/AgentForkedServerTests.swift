@@ -113,10 +113,24 @@ extension KernelTests {
                 UPDATE items SET name = 'coffee' WHERE id = 1;
                 SELECT * FROM missing_table;
                 """)
+            // psql is selected when the agent reads its exec, which a psql that connects at once
+            // can outrun: each first tries a listener that never answers (libpq gives up after
+            // connect_timeout and tries the next host), so its own connection comes after that.
+            let holder = try server.directory.write("holder.py", """
+                import socket, sys
+                listener = socket.create_server(("127.0.0.1", int(sys.argv[1])))
+                held = []
+                while True:
+                    held.append(listener.accept()[0])
+                """)
+            let silent = try TestProcess("python3", [holder, "18575"])
+            defer { silent.stop() }
+            try waitForPort(18575, of: silent)
             let agent = try await AgentHarness(policy: "executables: [\"*/postgres\", \"*/psql\"]\n")
             var psqls: [Int32] = []
             for _ in 0..<3 {
-                psqls.append(try runChecked("psql", ["-h", "127.0.0.1", "-p", "18574", "-U", "postgres", "-q", "-f", script]).pid)
+                let target = "host=127.0.0.1,127.0.0.1 port=18575,18574 user=postgres connect_timeout=2"
+                psqls.append(try runChecked("psql", ["-d", target, "-q", "-f", script]).pid)
             }
             let onPort: (PrintedSpan) -> Bool = { $0.localPort == 18574 || $0.peerPort == 18574 }
             _ = try await agent.waitForSpans(count: 18, timeout: .seconds(15)) { onPort($0) && $0.string("db.system.name") == "postgresql" }
