@@ -37,14 +37,18 @@ extension KernelTests {
             let agent = try await AgentHarness(policy: "ports: [18531]\n")
             let ours = Self.programs(heldBy: agent.process.pid)
             #expect(
-                ours.count == 11,
-                "sys_exit, close, close_range, fork, exec and exit programs, the three that write trace context into traffic and the two TLS probes, loaded while running")
+                ours.count == 17,
+                """
+                sys_exit, close, close_range, fork, exec and exit programs, the three that write trace context into traffic, \
+                the two OpenSSL probes, the Go crypto/tls probe and the five event-loop waits that bind TLS sessions to their \
+                sockets, loaded while running
+                """)
             #expect(try Self.periscopePrograms().isSuperset(of: ours))
             let linked = Self.programs(heldBy: agent.process.pid, links: true)
             // Every program has a link but the payload program, attached to its sockhash, and the
-            // TLS probes, linked only to the TLS libraries traced processes map (python's server
-            // here maps none).
-            #expect(ours.subtracting(linked).count == 3, "programs attached while running")
+            // TLS probes (OpenSSL's two, Go's one), linked only to the TLS libraries and Go
+            // executables traced processes map (python's server here maps none).
+            #expect(ours.subtracting(linked).count == 4, "programs attached while running")
             try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:18531/index.html"])
             _ = try await agent.waitForSpans { $0.isServer }
             kill(agent.process.pid, SIGUSR1)
