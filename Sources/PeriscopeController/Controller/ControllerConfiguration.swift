@@ -25,7 +25,7 @@ public struct ControllerConfiguration: Sendable {
     public var healthPort: UInt16 = 8080
     /// Field manager of every write. Default `periscope-controller`.
     public var fieldManager: String = "periscope-controller"
-    /// Writes in flight at once. Default 32, as many as the API client sends at once: the first
+    /// Writes in flight at once. Default 16, as many as the API client sends at once: the first
     /// resolution's hundreds of writes then wait on the API server's work, not on round trips
     /// (a 429 from its priority and fairness is waited out, as its Retry-After says).
     public var writeConcurrency: Int = CurlTransport.defaultConcurrentRequests

@@ -28,7 +28,7 @@ public struct CurlTransport: KubeTransport {
 
     /// Requests sent at once by default: enough for a controller's burst of writes (its first
     /// resolution) to keep the API server busy rather than wait on round trips.
-    public static let defaultConcurrentRequests = 32
+    public static let defaultConcurrentRequests = 16
 
     /// - Parameter concurrentRequests: requests in flight at once (watches not counted: each
     ///   streams on a thread of its own); as many connections are kept open between requests,
