@@ -15,10 +15,17 @@ import Glibc
 struct PipelineBenchmark {
     static func main() {
         let arguments = CommandLine.arguments
-        let requests = arguments.count > 1 ? Int(arguments[1]) ?? 200_000 : 200_000
-        let connectionCount = arguments.count > 2 ? Int(arguments[2]) ?? 16 : 16
+        let requests = arguments.count > 1 ? Int(arguments[1]) : 200_000
+        let connections = arguments.count > 2 ? Int(arguments[2]) : 16
         // How far spans go: `tracker` (built only), `pipeline` (named and sampled), `all` (printed).
         let stage = arguments.count > 3 ? arguments[3] : "all"
+        guard let requests, requests > 0, let connectionCount = connections, connectionCount > 0, connectionCount < 20_000,
+              ["tracker", "pipeline", "all"].contains(stage), arguments.count <= 4
+        else {
+            let usage = "usage: periscope-pipeline-bench [requests > 0] [connections 1–19999] [tracker|pipeline|all]\n"
+            _ = usage.withCString { write(2, $0, strlen($0)) }
+            exit(2)
+        }
         let policy = try! Policy.parse(yaml: "ports: [18700]")
         var tracker = ConnectionTracker(configuration: .init(policy: policy), clock: ClockMapping(offsetNanos: 1_700_000_000_000_000_000), generator: FastRandom())
         var pipeline = SpanPipeline(policy: policy)
@@ -66,7 +73,7 @@ struct PipelineBenchmark {
             printer.flush()
             cpu += threadCPU() - start
         }
-        print("requests \(requests) on \(connectionCount) connections, spans \(spans) (\(pipeline.counters))")
+        print("requests \(requests) on \(connectionCount) connections, stage \(stage), spans printed \(spans) (\(pipeline.counters))")
         print("CPU ns per request: \(cpu / UInt64(max(requests, 1)))")
     }
 
