@@ -11,13 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source hack/lib/bench.sh
 [ "$(id -u)" -eq 0 ] || { echo "bench-db: run as root (the agent loads BPF programs)" >&2; exit 1; }
-if [ -z "${BENCH_AGENT:-}" ]; then
-  hack/setup.sh
-  scratch=${BENCH_SCRATCH_PATH:-.build-static}
-  swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product periscope-agent >&2
-  BENCH_AGENT="$(swift build -c release --static-swift-stdlib --scratch-path "$scratch" --show-bin-path)/periscope-agent"
-fi
-agent=$BENCH_AGENT
+[ -n "${BENCH_AGENT:-}" ] || hack/setup.sh
+agent=$(bench_agent)
 seconds=${BENCH_SECONDS:-8}
 rounds=${BENCH_ROUNDS:-2}
 pg_port=18610
@@ -69,10 +64,7 @@ measure() {
   echo "$workload round $round without agent: $rate ops/s" >&2
   "$agent" --config "$work/$workload.yaml" --output json > "$work/spans.json" 2> "$work/agent.log" &
   agent_pid=$!
-  for _ in $(seq 1200); do grep -q agent.ready "$work/agent.log" && break; sleep 0.05; done
-  grep -q agent.ready "$work/agent.log" || { echo "bench-db: the agent did not become ready" >&2; cat "$work/agent.log" >&2; exit 1; }
-  # The agent at work, not its first moments (see hack/bench.sh).
-  sleep 2
+  await_agent "$work/agent.log" bench-db
   read -r user0 sys0 < <(cpu_split "$agent_pid")
   read -r rate ops < <(run_load "$workload")
   sleep 0.5

@@ -16,13 +16,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source hack/lib/bench.sh
 [ "$(id -u)" -eq 0 ] || { echo "bench-http2: run as root (the agent loads BPF programs)" >&2; exit 1; }
-if [ -z "${BENCH_AGENT:-}" ]; then
-  hack/setup.sh
-  scratch=${BENCH_SCRATCH_PATH:-.build-static}
-  swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product periscope-agent >&2
-  BENCH_AGENT="$(swift build -c release --static-swift-stdlib --scratch-path "$scratch" --show-bin-path)/periscope-agent"
-fi
-agent=$BENCH_AGENT
+[ -n "${BENCH_AGENT:-}" ] || hack/setup.sh
+agent=$(bench_agent)
 seconds=${BENCH_SECONDS:-8}
 rounds=${BENCH_ROUNDS:-2}
 paced_rate=${BENCH_PACED_RATE:-5000}
@@ -74,10 +69,7 @@ measure() {
   echo "$workload $shape round $round without agent: $rate requests/s" >&2
   "$agent" --config "$work/$workload.yaml" --output json > "$work/spans.json" 2> "$work/agent.log" &
   agent_pid=$!
-  for _ in $(seq 200); do grep -q agent.ready "$work/agent.log" && break; sleep 0.05; done
-  # The agent's first moments (probing the TLS libraries nghttpd and h2load map) are not
-  # what is measured: a closed loop started at once starves them and is never captured.
-  sleep 2
+  await_agent "$work/agent.log" bench-http2
   read -r user0 sys0 < <(cpu_split "$agent_pid"); bpf0=$(bpf_run_ns)
   read -r rate requests < <(run_load "$workload" "$shape")
   sleep 0.5

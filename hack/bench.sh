@@ -27,13 +27,7 @@ cd "$(dirname "$0")/.."
 source hack/lib/bench.sh
 [ "$(id -u)" -eq 0 ] || { echo "bench: run as root (the agent loads BPF programs)" >&2; exit 1; }
 hack/setup.sh
-scratch=${BENCH_SCRATCH_PATH:-.build-static}
-if [ -n "${BENCH_AGENT:-}" ]; then
-  agent=$BENCH_AGENT
-else
-  swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product periscope-agent >&2
-  agent="$(swift build -c release --static-swift-stdlib --scratch-path "$scratch" --show-bin-path)/periscope-agent"
-fi
+agent=$(bench_agent)
 only=" ${BENCH_ONLY:-both server https none quiet} "
 runs() { [[ "$only" == *" $1 "* ]]; }
 seconds=${BENCH_SECONDS:-8}
@@ -111,11 +105,7 @@ measure() {
   # shellcheck disable=SC2086
   "$agent" --config "$work/$mode.yaml" --output json ${BENCH_AGENT_ARGS:-} > "$work/spans.json" 2> "$work/agent.log" &
   agent_pid=$!
-  for _ in $(seq 200); do grep -q agent.ready "$work/agent.log" && break; sleep 0.05; done
-  # What is measured is the agent at work, not its first moments (probing the TLS libraries
-  # nginx and wrk map): connections opened in the first second after agent.ready are not
-  # given traceparent (docs/propagation.md), so wrk's would carry none for the whole run.
-  sleep 2
+  await_agent "$work/agent.log" bench
   read -r user0 sys0 < <(cpu_split "$agent_pid"); bpf0=$(bpf_run_ns)
   read -r rps p99 total < <(run_wrk "$shape" "$url")
   sleep 0.5

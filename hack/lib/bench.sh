@@ -79,3 +79,25 @@ for prog in json.load(sys.stdin):
         total += prog.get("run_time_ns", 0)
 print(total)'
 }
+
+# bench_agent: the agent to measure: BENCH_AGENT, or built as its image builds it (release,
+# Swift runtime linked statically) under BENCH_SCRATCH_PATH (default .build-static).
+bench_agent() {
+  if [ -n "${BENCH_AGENT:-}" ]; then
+    echo "$BENCH_AGENT"
+    return
+  fi
+  local scratch=${BENCH_SCRATCH_PATH:-.build-static}
+  swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product periscope-agent >&2
+  echo "$(swift build -c release --static-swift-stdlib --scratch-path "$scratch" --show-bin-path)/periscope-agent"
+}
+
+# await_agent LOG NAME: waits (up to a minute) for the agent writing LOG to be ready, then two
+# seconds more: what is measured is the agent at work, not its first moments (probing the TLS
+# libraries the peers map; connections opened in the first second after agent.ready are not
+# given traceparent, docs/propagation.md). Exits when it never becomes ready.
+await_agent() {
+  for _ in $(seq 1200); do grep -q agent.ready "$1" && break; sleep 0.05; done
+  grep -q agent.ready "$1" || { echo "$2: the agent did not become ready" >&2; cat "$1" >&2; exit 1; }
+  sleep 2
+}
