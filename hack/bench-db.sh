@@ -64,7 +64,7 @@ measure() {
   echo "$workload round $round without agent: $rate ops/s" >&2
   "$agent" --config "$work/$workload.yaml" --output json > "$work/spans.json" 2> "$work/agent.log" &
   agent_pid=$!
-  await_agent "$work/agent.log" bench-db
+  await_agent "$agent_pid" "$work/agent.log" bench-db
   read -r user0 sys0 < <(cpu_split "$agent_pid")
   read -r rate ops < <(run_load "$workload")
   sleep 0.5

@@ -41,11 +41,12 @@ run_round() {  # $1 = compression (none|gzip)
   "$python" hack/otlp/receiver.py --port "$receiver_port" --out "$work/received.jsonl" --summary 2> /dev/null &
   receiver_pid=$!
   for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$receiver_port/" && break; sleep 0.1; done
+  rm -f "$work/agent.log"  # the last run's would say agent.ready before this one started
   OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$receiver_port" OTEL_EXPORTER_OTLP_COMPRESSION="$1" \
     OTEL_BSP_MAX_QUEUE_SIZE=8192 OTEL_METRIC_EXPORT_INTERVAL=3600000 \
     taskset -c "$core" "$agent" --config "$work/policy.yaml" --output none > /dev/null 2> "$work/agent.log" &
   agent_pid=$!
-  for _ in $(seq 200); do grep -q agent.ready "$work/agent.log" && break; sleep 0.05; done
+  for _ in $(seq 200); do grep -qs agent.ready "$work/agent.log" && break; sleep 0.05; done
   local cpu_before start end cpu_after
   cpu_before=$(cpu_seconds "$agent_pid")
   start=$(date +%s.%N)

@@ -69,7 +69,7 @@ measure() {
   echo "$workload $shape round $round without agent: $rate requests/s" >&2
   "$agent" --config "$work/$workload.yaml" --output json > "$work/spans.json" 2> "$work/agent.log" &
   agent_pid=$!
-  await_agent "$work/agent.log" bench-http2
+  await_agent "$agent_pid" "$work/agent.log" bench-http2
   read -r user0 sys0 < <(cpu_split "$agent_pid"); bpf0=$(bpf_run_ns)
   read -r rate requests < <(run_load "$workload" "$shape")
   sleep 0.5

@@ -105,7 +105,7 @@ measure() {
   # shellcheck disable=SC2086
   "$agent" --config "$work/$mode.yaml" --output json ${BENCH_AGENT_ARGS:-} > "$work/spans.json" 2> "$work/agent.log" &
   agent_pid=$!
-  await_agent "$work/agent.log" bench
+  await_agent "$agent_pid" "$work/agent.log" bench
   read -r user0 sys0 < <(cpu_split "$agent_pid"); bpf0=$(bpf_run_ns)
   read -r rps p99 total < <(run_wrk "$shape" "$url")
   sleep 0.5

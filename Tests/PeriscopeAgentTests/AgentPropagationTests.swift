@@ -113,6 +113,30 @@ extension KernelTests {
             #expect(serverMetrics["propagation_options_read"] == 1)
         }
 
+        /// wrk's requests on `port` for a second, its connections opened the moment `agent` is
+        /// ready: each one reaches the server with exactly one `traceparent`, and the agent
+        /// counts one header per request.
+        static func expectEveryRequestCarriesTraceparent(
+            port: UInt16, server: RecordingServer, agent: AgentHarness, sourceLocation: SourceLocation = #_sourceLocation
+        ) async throws {
+            let output = try run("wrk", ["-t1", "-c8", "-d1s", "http://127.0.0.1:\(port)/"])
+            try await Task.sleep(for: .milliseconds(300))
+            let received = server.requests
+            #expect(received.count >= 100, "wrk: \(output)", sourceLocation: sourceLocation)
+            let without = received.filter { $0.traceparents.count != 1 || !$0.traceparents.allSatisfy(Self.isWellFormed) }
+            #expect(without.isEmpty, "\(without.count) of \(received.count) requests without one traceparent, e.g. \(without.first?.text ?? "")",
+                    sourceLocation: sourceLocation)
+            let metrics = try agent.stop()
+            #expect((metrics["propagation_headers_injected"] ?? 0) >= received.count, sourceLocation: sourceLocation)
+        }
+
+        @Test func aClientStartedTheMomentThePortSelectingAgentIsReadyCarriesTraceparentInEveryRequest() async throws {
+            let directory = try TemporaryDirectory()
+            let server = try RecordingServer(port: 18967, in: directory)
+            let agent = try await AgentHarness(policy: "ports: [18967]\n")
+            try await Self.expectEveryRequestCarriesTraceparent(port: 18967, server: server, agent: agent)
+        }
+
         static let plain = "GET /plain HTTP/1.1\r\nHost: x\r\nUser-Agent: bytes\r\nAccept: */*\r\n\r\n"
         static let posted = "POST /posted HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello world"
 

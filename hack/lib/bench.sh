@@ -92,12 +92,21 @@ bench_agent() {
   echo "$(swift build -c release --static-swift-stdlib --scratch-path "$scratch" --show-bin-path)/periscope-agent"
 }
 
-# await_agent LOG NAME: waits (up to a minute) for the agent writing LOG to be ready, then two
-# seconds more: what is measured is the agent at work, not its first moments (probing the TLS
-# libraries the peers map; connections opened in the first second after agent.ready are not
-# given traceparent, docs/propagation.md). Exits when it never becomes ready.
+# await_agent PID LOG NAME: waits (up to a minute) for the agent PID, started in the background
+# with its standard error in LOG, to be ready, then two seconds more: what is measured is the
+# agent at work, not its first moments (probing the TLS libraries of every process it traces,
+# on a thread of its own, after agent.ready). LOG may still hold the agent.ready of the agent
+# before: it is read only once PID runs the agent, when the shell has truncated it. Exits when
+# the agent exits or never becomes ready.
 await_agent() {
-  for _ in $(seq 1200); do grep -q agent.ready "$1" && break; sleep 0.05; done
-  grep -q agent.ready "$1" || { echo "$2: the agent did not become ready" >&2; cat "$1" >&2; exit 1; }
-  sleep 2
+  local pid=$1 log=$2 name=$3 shell
+  shell=$(readlink "/proc/$$/exe")
+  for _ in $(seq 1200); do
+    kill -0 "$pid" 2>/dev/null || break
+    [ "$(readlink "/proc/$pid/exe")" != "$shell" ] && grep -qs agent.ready "$log" && { sleep 2; return 0; }
+    sleep 0.05
+  done
+  echo "$name: the agent did not become ready" >&2
+  cat "$log" >&2
+  exit 1
 }
