@@ -39,7 +39,17 @@ extension TraceLinker {
             context = Self.root(spanID: spanID, traceparent: traceparent, sampler: sampler, generator: &generator)
             if callerTraced { wait(&context, key: key, streamID: streamID, timestamp: timestamp) }
         }
-        if let digest { servers[DigestKey(pid: pid, digest: digest), default: []].append(InFlightServer(context: context, forwarded: false)) }
+        if let digest {
+            let key = DigestKey(pid: pid, digest: digest)
+            let server = InFlightServer(context: context, forwarded: false)
+            if let entry = servers.index(forKey: key) {
+                servers.values[entry].append(server)
+            } else {
+                var list = spareServerLists.take()
+                list.append(server)
+                servers[key] = list
+            }
+        }
         if byThread {
             let thread = ThreadKey(pid: pid, tid: tid)
             if let serving = threads[thread] {
@@ -69,10 +79,14 @@ extension TraceLinker {
     /// Takes what `serverStarted` was given.
     public mutating func serverEnded(pid: Int32, tid: Int32, digest: UInt64?, byThread: Bool, spanID: SpanID) {
         if let digest {
+            // Changed in place: a copy of the list out of the table would copy its storage.
             let key = DigestKey(pid: pid, digest: digest)
-            if var list = servers[key], let index = list.firstIndex(where: { $0.context.spanID == spanID }) {
-                list.remove(at: index)
-                servers[key] = list.isEmpty ? nil : list
+            if let entry = servers.index(forKey: key), let index = servers.values[entry].firstIndex(where: { $0.context.spanID == spanID }) {
+                if servers.values[entry].count == 1 {
+                    spareServerLists.keep(servers.remove(at: entry).value)
+                } else {
+                    servers.values[entry].remove(at: index)
+                }
             }
         }
         if byThread {
@@ -177,11 +191,10 @@ extension TraceLinker {
     /// thread is serving.
     mutating func inProcessParent(pid: Int32, tid: Int32, digest: UInt64?) -> SpanContext? {
         if let digest, !servers.isEmpty {
-            let key = DigestKey(pid: pid, digest: digest)
-            if var list = servers[key], let index = list.firstIndex(where: { !$0.forwarded }) {
-                list[index].forwarded = true
-                servers[key] = list
-                return list[index].context
+            if let entry = servers.index(forKey: DigestKey(pid: pid, digest: digest)),
+               let index = servers.values[entry].firstIndex(where: { !$0.forwarded }) {
+                servers.values[entry][index].forwarded = true
+                return servers.values[entry][index].context
             }
         }
         let thread = ThreadKey(pid: pid, tid: tid)
@@ -194,35 +207,47 @@ extension TraceLinker {
     /// The caller's context for a request the server starts to read: a connection span's,
     /// or the oldest request published (of the same stream, where there are streams).
     mutating func takePublished(_ key: HopKey, streamID: UInt32?) -> SpanContext? {
-        guard var hop = hops[key] else { return nil }
-        if let sticky = hop.sticky { return sticky }
-        guard let index = hop.published.firstIndex(where: { streamID == nil || $0.streamID == nil || $0.streamID == streamID })
+        // Changed in place, through the entry's index: a copy of the hop out of the table
+        // would copy its lists at the first change.
+        guard let entry = hops.index(forKey: key) else { return nil }
+        if let sticky = hops.values[entry].sticky { return sticky }
+        guard let index = hops.values[entry].published.firstIndex(where: { streamID == nil || $0.streamID == nil || $0.streamID == streamID })
         else { return nil }
-        let context = hop.published.remove(at: index).context
-        hops[key] = hop
-        return context
+        return hops.values[entry].published.remove(at: index).context
     }
 
     mutating func publish(_ context: SpanContext, on key: HopKey, streamID: UInt32?, perRequest: Bool, calleeTraced: Bool) {
-        var hop = hops[key] ?? Hop()
-        // Server requests that gave up waiting are passed over.
-        hop.waiting.removeAll { waiting[$0.provisional] == nil }
+        // Changed in place, through the entry's index (see `takePublished`).
+        let entry: Dictionary<HopKey, Hop>.Index
+        if let found = hops.index(forKey: key) {
+            entry = found
+        } else {
+            hops[key] = Hop()
+            entry = hops.index(forKey: key)!
+        }
+        if !hops.values[entry].waiting.isEmpty {
+            // Server requests that gave up waiting are passed over.
+            let kept = hops.values[entry].waiting.filter { waiting[$0.provisional] != nil }
+            hops.values[entry].waiting = kept
+        }
         if perRequest {
-            if let index = hop.waiting.firstIndex(where: { streamID == nil || $0.streamID == nil || $0.streamID == streamID }) {
-                resolve(hop.waiting.remove(at: index), by: context)
+            if let index = hops.values[entry].waiting.firstIndex(where: { streamID == nil || $0.streamID == nil || $0.streamID == streamID }) {
+                let resolved = hops.values[entry].waiting.remove(at: index)
+                resolve(resolved, by: context)
             } else {
-                hop.published.append(Published(context: context, streamID: streamID))
+                hops.values[entry].published.append(Published(context: context, streamID: streamID))
                 // A multiplexing client (HTTP/2) writes many streams before the server's
                 // accept is seen: each stream's context waits for its own server request.
                 let limit = calleeTraced || streamID != nil ? Self.maxPublished : 1
-                if hop.published.count > limit { hop.published.removeFirst(hop.published.count - limit) }
+                let count = hops.values[entry].published.count
+                if count > limit { hops.values[entry].published.removeFirst(count - limit) }
             }
         } else {
-            hop.sticky = context
-            for entry in hop.waiting { resolve(entry, by: context) }
-            hop.waiting.removeAll()
+            hops.values[entry].sticky = context
+            let resolved = hops.values[entry].waiting
+            hops.values[entry].waiting.removeAll()
+            for waiter in resolved { resolve(waiter, by: context) }
         }
-        hops[key] = hop
     }
 
     mutating func resolve(_ entry: Waiting, by caller: SpanContext) {

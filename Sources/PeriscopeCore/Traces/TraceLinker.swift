@@ -115,6 +115,7 @@ public struct TraceLinker: Sendable {
 
     var hops: [HopKey: Hop] = [:]
     var servers: [DigestKey: [InFlightServer]] = [:]
+    var spareServerLists = SpareLists<InFlightServer>()
     var threads: [ThreadKey: ThreadServing] = [:]
     /// Threads seen serving two requests at once: event loops, where a thread says nothing
     /// about which request an outgoing call is for. Bounded.
