@@ -1,8 +1,7 @@
 import FuzzSupport
 import PeriscopeCore
 
-/// Both streams of an HTTP/1.x connection: `HTTP1ConnectionDecoder` through its protocol
-/// decoder. A segment with a gap also carries a kernel chunk walk made from its last byte
+/// Both streams of an HTTP/1.x connection through `HTTP1ProtocolDecoder`. A segment with a gap also carries a kernel chunk walk made from its last byte
 /// (`ChunkWalk.fuzzed`): anchored by its low five bits past the prefix, ending at a header
 /// when bit 5 is set.
 @_cdecl("LLVMFuzzerTestOneInput")

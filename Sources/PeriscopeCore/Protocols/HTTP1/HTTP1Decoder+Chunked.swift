@@ -7,7 +7,7 @@ extension HTTP1Decoder {
     /// Reads a `chunk-size [; extensions] CRLF` line; returns the index after the last
     /// byte consumed.
     mutating func consumeChunkSizeLine(
-        _ bytes: ArraySlice<UInt8>, from start: Int, _ events: inout [HTTP1DecoderEvent]
+        _ bytes: ArraySlice<UInt8>, from start: Int, _ events: inout some HTTP1DecoderEventSink
     ) -> Int {
         guard let newline = bytes[start...].firstIndex(of: HTTP1Syntax.lf) else {
             lineBuffer.append(contentsOf: bytes[start...])
@@ -44,6 +44,13 @@ extension HTTP1Decoder {
     public mutating func skip(
         _ gap: Int, after prefixLength: Int, tail: ArraySlice<UInt8>, walk: ChunkWalk, into events: inout [HTTP1DecoderEvent]
     ) -> Bool {
+        skip(gap, after: prefixLength, tail: tail, walk: walk, sink: &events)
+    }
+
+    /// The same, handing what it finds to `events` as it finds it.
+    mutating func skip(
+        _ gap: Int, after prefixLength: Int, tail: ArraySlice<UInt8>, walk: ChunkWalk, sink events: inout some HTTP1DecoderEventSink
+    ) -> Bool {
         let moved = prefixLength + gap
         let dataBeforeAnchor: Int
         let expectedAnchor: Int
@@ -67,7 +74,7 @@ extension HTTP1Decoder {
         if walk.endsAtHeader {
             state = .chunkSize
             if walk.end >= tailStart {
-                decode(tail[(tail.startIndex + walk.end - tailStart)...], into: &events)
+                decode(tail[(tail.startIndex + walk.end - tailStart)...], sink: &events)
             } else {
                 loseSync(&events, messageInProgress: true)  // the headers past the walk were not captured
             }
@@ -81,7 +88,7 @@ extension HTTP1Decoder {
 
     /// Reads trailer lines until the empty line that ends the message.
     mutating func consumeTrailers(
-        _ bytes: ArraySlice<UInt8>, from start: Int, size: Int, _ events: inout [HTTP1DecoderEvent]
+        _ bytes: ArraySlice<UInt8>, from start: Int, size: Int, _ events: inout some HTTP1DecoderEventSink
     ) -> Int {
         var index = start
         var size = size

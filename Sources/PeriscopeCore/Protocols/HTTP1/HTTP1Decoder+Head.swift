@@ -5,7 +5,7 @@ extension HTTP1Decoder {
     /// Reads head bytes until the empty line that ends the head; returns the index after
     /// the last byte consumed.
     mutating func consumeHead(
-        _ bytes: ArraySlice<UInt8>, from start: Int, _ events: inout [HTTP1DecoderEvent]
+        _ bytes: ArraySlice<UInt8>, from start: Int, _ events: inout some HTTP1DecoderEventSink
     ) -> Int {
         var index = start
         while index < bytes.endIndex {
@@ -53,7 +53,7 @@ extension HTTP1Decoder {
     /// the head is cut short, too large or not clean: `consumeHead` then takes the bytes and
     /// reports exactly what is wrong.
     mutating func consumeWholeHead(
-        _ bytes: ArraySlice<UInt8>, from start: Int, _ events: inout [HTTP1DecoderEvent]
+        _ bytes: ArraySlice<UInt8>, from start: Int, _ events: inout some HTTP1DecoderEventSink
     ) -> Int? {
         guard headBuffer.isEmpty, !startLinePrefixChecked, parsedStartLine == nil,
               let end = Self.endOfCleanHead(bytes[start...])
@@ -126,7 +126,7 @@ extension HTTP1Decoder {
     }
 
     /// Reports the head and chooses how the body is framed (RFC 9112 §6.3).
-    private mutating func completeHead(_ events: inout [HTTP1DecoderEvent]) {
+    private mutating func completeHead(_ events: inout some HTTP1DecoderEventSink) {
         switch HTTP1HeadParser.parse(headBuffer[...], kind: kind, complete: true, parsedStartLine: parsedStartLine) {
         case .success(let parsed):
             headBuffer.removeAll(keepingCapacity: true)
@@ -136,15 +136,15 @@ extension HTTP1Decoder {
         }
     }
 
-    private mutating func finishHead(_ head: HTTP1MessageHead, _ events: inout [HTTP1DecoderEvent]) {
-        events.append(.head(head))
+    private mutating func finishHead(_ head: HTTP1MessageHead, _ events: inout some HTTP1DecoderEventSink) {
+        events.decoded(.head(head))
         switch kind {
         case .request: frameRequestBody(head, &events)
         case .response: frameResponseBody(head, &events)
         }
     }
 
-    private mutating func frameRequestBody(_ head: HTTP1MessageHead, _ events: inout [HTTP1DecoderEvent]) {
+    private mutating func frameRequestBody(_ head: HTTP1MessageHead, _ events: inout some HTTP1DecoderEventSink) {
         if head.transferEncoding != nil {
             guard head.isChunked else {
                 return fail(&events, HTTP1DecodeError(
@@ -160,7 +160,7 @@ extension HTTP1Decoder {
         }
     }
 
-    private mutating func frameResponseBody(_ head: HTTP1MessageHead, _ events: inout [HTTP1DecoderEvent]) {
+    private mutating func frameResponseBody(_ head: HTTP1MessageHead, _ events: inout some HTTP1DecoderEventSink) {
         let status = head.statusCode ?? 0
         if status < 200, status != 101 {
             return endMessage(&events)  // interim response: the final one follows
@@ -168,7 +168,7 @@ extension HTTP1Decoder {
         let method = pendingRequestMethods.isEmpty ? nil : pendingRequestMethods.removeFirst()
         if status == 101 || method == "CONNECT" && (200..<300).contains(status) {
             endMessage(&events)
-            events.append(.upgraded)
+            events.decoded(.upgraded)
             state = .opaque
             switchedInThisInput = true
         } else if method == "HEAD" || status == 204 || status == 304 {

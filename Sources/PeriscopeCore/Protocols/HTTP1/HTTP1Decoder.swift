@@ -80,6 +80,12 @@ public struct HTTP1Decoder: Sendable {
 
     /// Decodes the captured bytes of one read or write, appending what it found to `events`.
     public mutating func decode(_ bytes: ArraySlice<UInt8>, into events: inout [HTTP1DecoderEvent]) {
+        decode(bytes, sink: &events)
+    }
+
+    /// Decodes the captured bytes of one read or write, handing what it finds to `events` as
+    /// it finds it.
+    mutating func decode(_ bytes: ArraySlice<UInt8>, sink events: inout some HTTP1DecoderEventSink) {
         guard !bytes.isEmpty else { return }
         if state != .opaque { bytesAfterUpgrade = [] }
         if state == .lostSync {
@@ -87,7 +93,7 @@ public struct HTTP1Decoder: Sendable {
                 if messageInProgress { bodySize += bytes.count }
                 return
             }
-            events.append(.resynchronized(previousBodySize: messageInProgress ? lostBodySize : nil))
+            events.decoded(.resynchronized(previousBodySize: messageInProgress ? lostBodySize : nil))
             messageInProgress = false
             state = .idle
         }
@@ -143,7 +149,13 @@ public struct HTTP1Decoder: Sendable {
     /// Accounts for `count` bytes the syscall moved that the capture did not keep.
     public mutating func skip(_ count: Int) -> [HTTP1DecoderEvent] {
         var events: [HTTP1DecoderEvent] = []
-        guard count > 0 else { return events }
+        skip(count, sink: &events)
+        return events
+    }
+
+    /// Accounts for `count` uncaptured bytes, handing what that shows to `events`.
+    mutating func skip(_ count: Int, sink events: inout some HTTP1DecoderEventSink) {
+        guard count > 0 else { return }
         switch state {
         case .opaque:
             break
@@ -155,7 +167,7 @@ public struct HTTP1Decoder: Sendable {
             loseSync(&events, messageInProgress: false)
         case .head:
             if case .success(let head) = HTTP1HeadParser.parse(headBuffer[...], kind: kind, complete: false, parsedStartLine: parsedStartLine) {
-                events.append(.head(head))
+                events.decoded(.head(head))
                 lostBodySizeHint = head.contentLength
                 if kind == .response, let code = head.statusCode, code >= 200, !pendingRequestMethods.isEmpty {
                     pendingRequestMethods.removeFirst()
@@ -183,7 +195,6 @@ public struct HTTP1Decoder: Sendable {
             bodySize += count
             loseSync(&events, messageInProgress: true)
         }
-        return events
     }
 
     /// The stream ended (the connection closed). A body read until close, or a message
@@ -218,7 +229,7 @@ public struct HTTP1Decoder: Sendable {
         }
     }
 
-    private mutating func beginMessage(_ events: inout [HTTP1DecoderEvent]) {
+    private mutating func beginMessage(_ events: inout some HTTP1DecoderEventSink) {
         state = .head
         headBuffer.removeAll(keepingCapacity: true)
         startLinePrefixChecked = false
@@ -226,25 +237,25 @@ public struct HTTP1Decoder: Sendable {
         bodySize = 0
         lostBodySizeHint = nil
         messageInProgress = true
-        events.append(.messageBegin)
+        events.decoded(.messageBegin)
     }
 
-    mutating func endMessage(_ events: inout [HTTP1DecoderEvent]) {
-        events.append(.messageEnd(bodySize: bodySize))
+    mutating func endMessage(_ events: inout some HTTP1DecoderEventSink) {
+        events.decoded(.messageEnd(bodySize: bodySize))
         messageInProgress = false
         state = .idle
     }
 
-    mutating func fail(_ events: inout [HTTP1DecoderEvent], _ error: HTTP1DecodeError) {
-        events.append(.error(error))
+    mutating func fail(_ events: inout some HTTP1DecoderEventSink, _ error: HTTP1DecodeError) {
+        events.decoded(.error(error))
         messageInProgress = false
         state = .opaque
         headBuffer = []
         lineBuffer = []
     }
 
-    mutating func loseSync(_ events: inout [HTTP1DecoderEvent], messageInProgress: Bool) {
-        events.append(.lostSync)
+    mutating func loseSync(_ events: inout some HTTP1DecoderEventSink, messageInProgress: Bool) {
+        events.decoded(.lostSync)
         self.messageInProgress = messageInProgress
         state = .lostSync
         headBuffer = []

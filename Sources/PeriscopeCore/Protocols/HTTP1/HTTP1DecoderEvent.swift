@@ -18,3 +18,16 @@ public enum HTTP1DecoderEvent: Sendable, Equatable {
     /// The bytes are not HTTP/1.x; the decoder ignores everything after this.
     case error(HTTP1DecodeError)
 }
+
+/// Where an `HTTP1Decoder` hands what it finds, as it finds it: a list of events, or
+/// `HTTP1ProtocolDecoder`, which pairs requests with responses as their heads and ends
+/// are found, with no list between them.
+protocol HTTP1DecoderEventSink {
+    mutating func decoded(_ event: HTTP1DecoderEvent)
+}
+
+extension Array: HTTP1DecoderEventSink where Element == HTTP1DecoderEvent {
+    mutating func decoded(_ event: HTTP1DecoderEvent) {
+        append(event)
+    }
+}
