@@ -49,6 +49,7 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 
 
 #include "periscope_shared_maps.h"
+#include "periscope_exec.h"
 
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -326,7 +327,8 @@ static __always_inline int admit(struct periscope_event *event, const struct per
     return admit_noting_walks(event, cfg, &walks);
 }
 
-static __always_inline void submit(struct periscope_event *event, __u32 payload_len,
+/* False when the ring buffer had no room (counted as lost). */
+static __always_inline bool submit(struct periscope_event *event, __u32 payload_len,
                                    const struct periscope_config *cfg)
 {
     if (payload_len > PERISCOPE_MAX_CAPTURE + PERISCOPE_TAIL_CAPTURE)
@@ -334,10 +336,12 @@ static __always_inline void submit(struct periscope_event *event, __u32 payload_
     __u64 flags = BPF_RB_NO_WAKEUP;
     if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= cfg->wakeup_bytes)
         flags = BPF_RB_FORCE_WAKEUP;
-    if (bpf_ringbuf_output(&events, event, PERISCOPE_EVENT_HEADER_SIZE + payload_len, flags))
+    if (bpf_ringbuf_output(&events, event, PERISCOPE_EVENT_HEADER_SIZE + payload_len, flags)) {
         count(PERISCOPE_COUNTER_LOST);
-    else
-        count(PERISCOPE_COUNTER_SUBMITTED);
+        return false;
+    }
+    count(PERISCOPE_COUNTER_SUBMITTED);
+    return true;
 }
 
 static __always_inline __u32 capture_limit(const struct periscope_config *cfg, long moved)
@@ -1082,14 +1086,11 @@ int periscope_fork(struct bpf_raw_tracepoint_args *ctx)
     }
     /* A selected process's child may serve the sockets it inherits (a fork-per-connection
      * server, PostgreSQL's backends) and exit before the agent reads /proc: reported, so
-     * that the agent knows it runs its parent's executable. */
+     * that the agent knows it runs its parent's executable. Never shed: the child's socket
+     * events, which the ring buffer orders after this one, are named by it. */
     struct periscope_config *cfg = current_config();
     if (!cfg || !pid_selected(parent, cfg))
         return 0;
-    if (reader_behind(cfg)) {
-        count(PERISCOPE_COUNTER_SHED_EVENTS);
-        return 0;
-    }
     struct periscope_event *event = start_event(PERISCOPE_EVENT_FORK, (int)parent);
     if (!event)
         return 0;
@@ -1100,25 +1101,31 @@ int periscope_fork(struct bpf_raw_tracepoint_args *ctx)
     return 0;
 }
 
-/* Every exec is reported (unless excluded), with the path being executed: the agent
- * matches executables against the policy, even for processes gone before it looks. */
+/* Every exec is reported (unless excluded), with what the process runs now: the path of its
+ * executable file as /proc/<pid>/exe gives it and the interpreter a script named (struct
+ * periscope_exec_info). The agent matches executables against the policy from this, even
+ * for processes gone before it looks. A process whose executable's name the policy selects
+ * is selected here, before it returns to user space: its first connection is traced. */
 SEC("raw_tracepoint/sched_process_exec")
 int periscope_exec(struct bpf_raw_tracepoint_args *ctx)
 {
     __u32 tgid = bpf_get_current_pid_tgid() >> 32;
-    /* Selected for the executable it ran until now: whether the new one matches is the
-     * agent's to say, from this event. */
+    /* Selected for the executable it ran until now: whether the new one matches is decided
+     * by its name below and by the agent from this event. */
     __u8 *target = bpf_map_lookup_elem(&target_pids, &tgid);
-    if (target && *target == PERISCOPE_TARGET_SAME_EXECUTABLE)
+    bool kept = target && *target != PERISCOPE_TARGET_SAME_EXECUTABLE;
+    if (target && !kept)
         bpf_map_delete_elem(&target_pids, &tgid);
     if (bpf_map_lookup_elem(&excluded_pids, &tgid))
         return 0;
     struct periscope_config *cfg = current_config();
     if (!cfg)
         return 0;
-    /* Execs happen node-wide; when the reader is behind they are shed too (a periodic
-     * rescan of /proc finds what was missed). */
-    if (reader_behind(cfg)) {
+    bool all = cfg->flags & PERISCOPE_FLAG_ALL_PIDS;
+    bool selected = !all && !kept && periscope_exec_name_selected();
+    /* Execs happen node-wide; when the reader is behind, those of processes not traced are
+     * shed (a periodic rescan of /proc finds what was missed). */
+    if (!all && !kept && !selected && reader_behind(cfg)) {
         count(PERISCOPE_COUNTER_SHED_EVENTS);
         return 0;
     }
@@ -1128,14 +1135,24 @@ int periscope_exec(struct bpf_raw_tracepoint_args *ctx)
     __builtin_memset(&event->tuple, 0, sizeof(event->tuple));
     /* Descriptors marked close-on-exec are closed by now: the agent ends their connections. */
     event->socket_id = open_descriptors();
+    struct periscope_exec_info *info = (struct periscope_exec_info *)event->payload;
     struct linux_binprm *binprm = (struct linux_binprm *)ctx->args[2];
-    const char *filename = BPF_CORE_READ(binprm, filename);
-    long length = bpf_probe_read_kernel_str(event->payload, PERISCOPE_MAX_PATH, filename);
-    __u32 captured = length > 1 ? (__u32)(length - 1) : 0;
-    if (captured > PERISCOPE_MAX_PATH)
-        captured = PERISCOPE_MAX_PATH;
-    event->captured_len = captured;
-    submit(event, captured, cfg);
+    const char *interp = BPF_CORE_READ(binprm, interp);
+    if (bpf_probe_read_kernel_str(info->interp, PERISCOPE_MAX_PATH, interp) < 0)
+        info->interp[0] = 0;
+    periscope_exec_path(info);
+    struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+    info->ppid = BPF_CORE_READ(task, real_parent, tgid);
+    info->selected = selected;
+    info->_pad = 0;
+    event->captured_len = sizeof(*info);
+    if (selected) {
+        __u8 value = PERISCOPE_TARGET_SAME_EXECUTABLE;
+        bpf_map_update_elem(&target_pids, &tgid, &value, BPF_ANY);
+    }
+    /* A selection the agent would never hear of is not made. */
+    if (!submit(event, sizeof(*info), cfg) && selected)
+        bpf_map_delete_elem(&target_pids, &tgid);
     return 0;
 }
 

@@ -37,6 +37,12 @@ final class CaptureLoop {
     private var finished: [Span] = []
     private var selection: ProcessSelection
     private var processes: [Int32: ProcessEntry] = [:]
+    /// Processes that exited lately, whose spans may still be on their way (held for a late
+    /// caller's context): they keep the executable they had.
+    private var exited = ExitedProcesses()
+    /// Processes the kernel selected at exec (or that inherited such a selection) that the
+    /// policy does not select: what they sent before the agent undid it is dropped.
+    private var declined: Set<Int32> = []
     /// In port-only mode: processes whose connections were seen, for `processesAttached`.
     private var seenProcesses: Set<Int32> = []
     private var metrics = AgentMetrics()
@@ -117,6 +123,7 @@ final class CaptureLoop {
                 emit(tracker.expireIdle(now: now, idleNanos: configuration.idleConnectionTimeout.nanoseconds) { [procfs] pid, fd in
                     procfs.holdsSocket(pid: pid, fd: fd)
                 })
+                exited.forget(before: now - min(now, ExitedProcesses.keptNanos))
                 publishMetrics()
                 ProcessMemory.trim()
             }
@@ -144,7 +151,7 @@ final class CaptureLoop {
             return
         }
         let event = self.event
-        if selection.excluded.contains(event.pid) {
+        if selection.excluded.contains(event.pid) || (!declined.isEmpty && declined.contains(event.pid) && event.kind.isAboutASocket) {
             metrics.eventsFromExcluded += 1
             return
         }
@@ -153,14 +160,16 @@ final class CaptureLoop {
             // What the exec closed ends under the executable that had it open.
             tracker.handle(event, into: &finished)
             if !finished.isEmpty { deliverFinished() }
+            let image = ExecutedImage(execPayload: event.payload) ?? ExecutedImage(path: nil, interpreter: "")
             let deselected = tracer.processExecuted(event.pid)
-            processStarted(event.pid, executed: String(decoding: event.payload, as: UTF8.self), reapply: deselected)
+            processStarted(event.pid, image: image, reapply: deselected || image.selectedAtExec)
         case .processForked(let parent):
             processForked(event.pid, parent: parent)
         case .processExited:
             tracker.handle(event, into: &finished)
             deliverFinished()
-            processes[event.pid] = nil
+            if let entry = processes.removeValue(forKey: event.pid) { exited.add(entry, at: event.timestamp) }
+            declined.remove(event.pid)
             seenProcesses.remove(event.pid)
             selection.remove(pid: event.pid)
             followTLS()
@@ -187,7 +196,7 @@ final class CaptureLoop {
     private func deliverFinished() {
         guard !finished.isEmpty else { return }
         for var span in finished {
-            span.executable = processes[span.pid]?.executable ?? procfs.executable(of: span.pid)
+            span.executable = executable(of: span.pid)
             let owner = assignment.owner(of: span.pid)
             span.policy = policies.id(ofOwner: owner)
             let decision = if let owner, pipelines.indices.contains(owner) {
@@ -209,17 +218,31 @@ final class CaptureLoop {
         finished.removeAll(keepingCapacity: true)
     }
 
+    /// The executable `pid` runs, or ran when it exited lately; `/proc` for a process not
+    /// seen start (nil once it is gone).
+    private func executable(of pid: Int32) -> String? {
+        if let entry = processes[pid] { return entry.executable ?? exited.executable(of: pid) ?? procfs.executable(of: pid) }
+        return exited.executable(of: pid) ?? procfs.executable(of: pid)
+    }
+
     /// A process called exec: its executable may now match, or be excluded by, the policy.
-    /// `/proc` gives the resolved path; the path the kernel saw executed stands in when
-    /// the process is already gone. `reapply`: the kernel ended the process's selection at
-    /// the exec, so the filter is written again even if the selection did not change.
-    private func processStarted(_ pid: Int32, executed: String, reapply: Bool) {
-        let ppid = procfs.parentPID(of: pid) ?? processes[pid]?.ppid ?? 0
-        let executable = procfs.executable(of: pid) ?? executed
+    /// The kernel read what it runs at the exec (exact even when the process is already
+    /// gone, and for a script its interpreter); `/proc` stands in where it could not.
+    /// `reapply`: the kernel ended or made the process's selection at the exec, so the
+    /// filter is written again even if the selection did not change.
+    private func processStarted(_ pid: Int32, image: ExecutedImage, reapply: Bool) {
+        let ppid = image.parentPID > 0 ? image.parentPID : procfs.parentPID(of: pid) ?? processes[pid]?.ppid ?? 0
+        let executable = image.path ?? procfs.executable(of: pid) ?? image.executable
         let entry = ProcessEntry(pid: pid, ppid: ppid, executable: executable)
         processes[pid] = entry
+        declined.remove(pid)
         assignPolicy(with: entry)
         let updated = selection.updating(with: entry, policy: policy)
+        if image.selectedAtExec, !updated.isSelected(pid: pid) {
+            // The name matched, the whole path or an exclusion did not.
+            tracer.deselect(pid)
+            declined.insert(pid)
+        }
         // Every process is traced: the new one's TLS libraries get probed now, not at the next scan.
         if updated == selection, selection.allProcesses { followTLS() }
         guard updated != selection || reapply else { return }
@@ -230,7 +253,12 @@ final class CaptureLoop {
     /// A selected process forked: the child runs its parent's executable until it calls exec,
     /// known even when it serves one connection and exits before `/proc` is read.
     private func processForked(_ pid: Int32, parent: Int32) {
-        let executable = processes[parent]?.executable ?? procfs.executable(of: parent) ?? procfs.executable(of: pid)
+        if declined.contains(parent) {
+            // It inherited a selection the agent undid for its parent.
+            tracer.deselect(pid)
+            declined.insert(pid)
+        }
+        let executable = executable(of: parent) ?? procfs.executable(of: pid)
         let entry = ProcessEntry(pid: pid, ppid: parent, executable: executable)
         processes[pid] = entry
         assignPolicy(with: entry)
@@ -270,11 +298,20 @@ final class CaptureLoop {
     }
 
     private func rescanProcesses(prune: Bool) {
-        let scanned = procfs.processes()
+        // What the kernel told at fork and exec wins over a /proc read that raced an exit;
+        // processes gone since keep their executable for spans still on their way.
+        let known = processes
+        let scanned = procfs.processes().map { entry in
+            var entry = entry
+            if entry.executable == nil { entry.executable = known[entry.pid]?.executable }
+            return entry
+        }
         processes = Dictionary(scanned.map { ($0.pid, $0) }, uniquingKeysWith: { first, _ in first })
+        for (pid, entry) in known where processes[pid] == nil { exited.add(entry, at: MonotonicClock.now()) }
         assignment.assign(processes: scanned, agentPID: selfPID)
         applyAssignment()
         selection = ProcessSelector.select(processes: scanned, policy: policy, selfPID: selfPID)
+        declined = declined.filter { processes[$0] != nil && !selection.isSelected(pid: $0) }
         seenProcesses.formIntersection(processes.keys)
         applyFilter(prune: prune)
     }
@@ -388,5 +425,15 @@ final class CaptureLoop {
             control.setTLSStatus(status)
         }
         control.publish(metrics)
+    }
+}
+
+private extension CaptureEvent.Kind {
+    /// What a process does with its sockets, as opposed to its own start, exec and exit.
+    var isAboutASocket: Bool {
+        switch self {
+        case .processExec, .processExited, .processForked: false
+        case .opened, .data, .closed, .closedRange, .traceContext: true
+        }
     }
 }

@@ -4,7 +4,9 @@ import PeriscopeCore
 extension KernelFilter {
     /// The kernel's share of a policy: which PIDs and ports pass, how much payload is copied.
     /// Targets named by PID (and their descendants) pass their selection on to every child
-    /// they fork; targets matched by executable to children until they call exec.
+    /// they fork; targets matched by executable to children until they call exec. Processes
+    /// that exec a file whose name an executable pattern fixes are selected by the kernel at
+    /// the exec, and confirmed or undone by the agent.
     init(policy: Policy, selection: ProcessSelection, processes: [Int32: ProcessEntry]) {
         let named = Set(policy.pids)
         var targets: [Int32: Inheritance] = [:]
@@ -18,6 +20,7 @@ extension KernelFilter {
             portBitmap: policy.ports.isEmpty ? nil : policy.ports.bitmap(),
             captureBytes: policy.capture.payloadBytes
         )
+        if !selection.allProcesses { executableNames = Set(policy.executables.compactMap(\.fileName)) }
     }
 
     /// Walks parent links (bounded, so a corrupt /proc cannot loop forever).

@@ -35,6 +35,13 @@ public struct KernelFilter: Sendable, Equatable {
     public var captureBytes: Int
     /// The kernel wakes the reader once this many bytes wait in the ring buffer.
     public var wakeupBytes: Int
+    /// File names of executables the policy selects: a process that execs a file of one of
+    /// these names is selected by the kernel before it returns to user space (its first
+    /// connection is traced), provisionally: the agent confirms it from the exec event or
+    /// undoes it. Names compare by their first `executableNameBytes` bytes.
+    public var executableNames: Set<String> = []
+    public static let executableNameBytes = Int(PERISCOPE_EXEC_NAME_KEY) - 1
+
     /// Whether the kernel sheds new connections and requests when the reader falls behind
     /// (the tracer sets the threshold from its ring buffer's size). Default: true.
     public var shedsUnderLoad: Bool = true

@@ -22,6 +22,7 @@ public final class Tracer {
     /// PIDs currently written into the target and excluded maps by `apply(_:)`.
     private var writtenTargets: [Int32: KernelFilter.Inheritance] = [:]
     private var writtenExcluded: Set<Int32> = []
+    private var writtenExecutableNames: Set<[UInt8]> = []
 
     private struct Maps {
         var config: Int32
@@ -30,6 +31,7 @@ public final class Tracer {
         var excluded: Int32
         var counters: Int32
         var events: Int32
+        var executableNames: Int32
     }
 
     /// Receives raw ring buffer records during `poll`.
@@ -96,7 +98,8 @@ public final class Tracer {
             }
             maps = Maps(
                 config: try fd("config"), ports: try fd("ports"), targets: try fd("target_pids"),
-                excluded: try fd("excluded_pids"), counters: try fd("counters"), events: try fd("events")
+                excluded: try fd("excluded_pids"), counters: try fd("counters"), events: try fd("events"),
+                executableNames: try fd("exec_names")
             )
         } catch {
             bpf_object__close(object)
@@ -187,12 +190,40 @@ public final class Tracer {
                 bpf_map_update_elem(maps.targets, &key, &value, UInt64(BPF_ANY))
             }
         }
+        try writeExecutableNames(filter.executableNames)
         if prune {
             deleteKeys(from: maps.targets) { filter.targets[$0] == nil }
             deleteKeys(from: maps.excluded) { !filter.excluded.contains($0) }
         }
         writtenTargets = filter.targets
         writtenExcluded = filter.excluded
+    }
+
+    /// The exec_names map made to hold exactly `names`, each cut to its key's bytes.
+    private func writeExecutableNames(_ names: Set<String>) throws(BPFError) {
+        let keys = Set(names.map { Array($0.utf8.prefix(KernelFilter.executableNameBytes)) }.filter { !$0.isEmpty && !$0.contains(0) })
+        guard keys != writtenExecutableNames else { return }
+        func padded(_ name: [UInt8]) -> [UInt8] { name + [UInt8](repeating: 0, count: Int(PERISCOPE_EXEC_NAME_KEY) - name.count) }
+        for name in writtenExecutableNames.subtracting(keys) {
+            var key = padded(name)
+            _ = bpf_map_delete_elem(maps.executableNames, &key)
+        }
+        for name in keys.subtracting(writtenExecutableNames) {
+            var key = padded(name)
+            var one: UInt8 = 1
+            try libbpfCall(.mapFailed, "cannot select executables named \(String(decoding: name, as: UTF8.self)) at exec") {
+                bpf_map_update_elem(maps.executableNames, &key, &one, UInt64(BPF_ANY))
+            }
+        }
+        writtenExecutableNames = keys
+    }
+
+    /// `pid` was selected by the kernel (at exec for its executable's name, or by inheriting
+    /// such a selection) and the policy does not select it after all: undone.
+    public func deselect(_ pid: Int32) {
+        var key = UInt32(bitPattern: pid)
+        _ = bpf_map_delete_elem(maps.targets, &key)
+        if writtenTargets[pid] != nil { writtenTargets[pid] = nil }
     }
 
     private func deleteKeys(from map: Int32, where shouldDelete: (Int32) -> Bool) {

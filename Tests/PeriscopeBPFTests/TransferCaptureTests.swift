@@ -52,7 +52,7 @@ import Testing
     """#
 
     static func isSleepExec(_ event: CaptureEvent) -> Bool {
-        event.kind == .processExec && String(decoding: event.payload, as: UTF8.self).hasSuffix("/sleep")
+        event.kind == .processExec && ExecutedImage(execPayload: event.payload)?.path?.hasSuffix("/sleep") == true
     }
 
     @Test(arguments: Tracer.Variant.allCases)

@@ -18,6 +18,14 @@
 #define PERISCOPE_MAX_PIDS 65536
 /* Bytes of the executable path carried by an EXEC event. */
 #define PERISCOPE_MAX_PATH 256
+/* An EXEC event's payload (struct periscope_exec_info): the executable's path as components,
+ * each at most PERISCOPE_EXEC_NAME bytes with its NUL, and at most this many of them. */
+#define PERISCOPE_EXEC_COMPONENTS 16
+#define PERISCOPE_EXEC_NAME 64
+/* Executable names the kernel selects at exec (exec_names), and the bytes of a name it
+ * compares (longer names compare by their first PERISCOPE_EXEC_NAME_KEY - 1 bytes). */
+#define PERISCOPE_MAX_EXEC_NAMES 256
+#define PERISCOPE_EXEC_NAME_KEY 32
 /* At most this many iovec entries of readv/writev/recvmsg/sendmsg are copied. gRPC's core
  * writes HTTP/2 frames as one sendmsg of a slice per header field and frame part (14 to 27
  * entries for a unary call): fewer would drop its trailers; more outgrow the verifier's limit
@@ -134,6 +142,31 @@ struct periscope_ports {
     __u64 bits[PERISCOPE_PORT_WORDS];
 };
 _Static_assert(sizeof(struct periscope_ports) == 8192, "periscope_ports layout");
+
+/* The payload of an EXEC event: what the process runs from now on, read by the kernel at
+ * exec, so that a process that exits before the agent looks at /proc is still named right. */
+struct periscope_exec_info {
+    /* bprm->interp: the path that was run — for a script, its interpreter's, as its #! line
+     * names it; NUL-terminated, cut at PERISCOPE_MAX_PATH - 1 bytes. */
+    __u8 interp[PERISCOPE_MAX_PATH];
+    /* The path of the executable file the process now runs (its mm's exe_file, what
+     * /proc/<pid>/exe shows), last component first, each NUL-terminated. */
+    __u8 names[PERISCOPE_EXEC_COMPONENTS][PERISCOPE_EXEC_NAME];
+    __u32 ppid;         /* the parent's thread group id */
+    __u8 name_count;    /* entries of `names` filled */
+    __u8 path_complete; /* `names` reach the root of the process's mount namespace, none cut */
+    __u8 selected;      /* its name is in exec_names: the kernel selected it at exec
+                         * (PERISCOPE_TARGET_SAME_EXECUTABLE); the agent confirms or undoes that */
+    __u8 _pad;
+};
+_Static_assert(sizeof(struct periscope_exec_info) == PERISCOPE_MAX_PATH + PERISCOPE_EXEC_COMPONENTS * PERISCOPE_EXEC_NAME + 8,
+               "periscope_exec_info layout");
+
+/* A key of the exec_names map: an executable's file name, NUL-padded. */
+struct periscope_exec_name {
+    __u8 name[PERISCOPE_EXEC_NAME_KEY];
+};
+_Static_assert(sizeof(struct periscope_exec_name) == PERISCOPE_EXEC_NAME_KEY, "periscope_exec_name layout");
 
 /* Both ends of a TCP connection. IPv4 addresses are IPv4-mapped IPv6 (::ffff:a.b.c.d). */
 struct periscope_tuple {

@@ -68,10 +68,40 @@ typedef struct {
     atomic64_t refcnt;
 } file_ref_t;
 
+struct qstr {
+    const unsigned char *name;
+};
+
+struct dentry {
+    struct dentry *d_parent;
+    struct qstr d_name;
+};
+
+struct vfsmount {
+    struct dentry *mnt_root;
+};
+
+/* A mounted filesystem; its vfsmount is the `mnt` member inside it. */
+struct mount {
+    struct mount *mnt_parent;
+    struct dentry *mnt_mountpoint;
+    struct vfsmount mnt;
+};
+
+struct path {
+    struct vfsmount *mnt;
+    struct dentry *dentry;
+};
+
 struct file {
     struct inode *f_inode;
     void *private_data;
     file_ref_t f_ref;
+    struct path f_path;
+};
+
+struct mm_struct {
+    struct file *exe_file;
 };
 
 /* Before Linux 6.13: the reference count itself. */
@@ -93,12 +123,15 @@ struct files_struct {
 
 struct linux_binprm {
     const char *filename;
+    const char *interp;
 };
 
 struct task_struct {
     int pid;
     int tgid;
     struct files_struct *files;
+    struct mm_struct *mm;
+    struct task_struct *real_parent;
 };
 
 #pragma clang attribute pop

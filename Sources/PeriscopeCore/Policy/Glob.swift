@@ -9,7 +9,7 @@ public struct Glob: Sendable, Hashable, CustomStringConvertible {
     public let pattern: String
     /// True when the pattern contains `/` and is matched against the full path.
     public let matchesFullPath: Bool
-    private let tokens: [Token]
+    let tokens: [Token]
 
     enum Token: Sendable, Hashable {
         case literal(Unicode.Scalar)
