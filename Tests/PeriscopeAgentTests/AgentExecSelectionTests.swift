@@ -60,7 +60,7 @@ extension KernelTests {
             try agent.stop()
             let spans = try agent.spans
             #expect(!spans.contains { $0.pid == excluded }, "\(spans.map { "\($0.pid) \($0.executable)" })")
-            #expect(spans.filter { $0.pid == traced }.map(\.name) == ["GET"])
+            #expect(spans.filter { $0.pid == traced }.map(\.name) == ["GET /"])
         }
     }
 }
