@@ -48,55 +48,18 @@ extension HTTP1Decoder {
         return index
     }
 
-    /// The usual case: a whole, clean head at `start`, parsed where it lies instead of line by
-    /// line through `headBuffer`. Returns the index after it, or nil, having done nothing, when
-    /// the head is cut short, too large or not clean: `consumeHead` then takes the bytes and
-    /// reports exactly what is wrong.
+    /// The usual case: a whole, clean head at `start`, read in one pass where it lies instead
+    /// of line by line through `headBuffer`. Returns the index after it, or nil, having done
+    /// nothing, when the head is cut short, too large or not clean: `consumeHead` then takes
+    /// the bytes and reports exactly what is wrong.
     mutating func consumeWholeHead(
         _ bytes: ArraySlice<UInt8>, from start: Int, _ events: inout some HTTP1DecoderEventSink
     ) -> Int? {
         guard headBuffer.isEmpty, !startLinePrefixChecked, parsedStartLine == nil,
-              let end = Self.endOfCleanHead(bytes[start...])
+              let (head, length) = HTTP1HeadParser.parseWholeHead(bytes[start...], kind: kind)
         else { return nil }
-        let head = bytes[start..<end]
-        guard hasValidStartLinePrefix(head),
-              case .success(let parsed) = HTTP1HeadParser.parse(head, kind: kind, complete: true)
-        else { return nil }
-        finishHead(parsed, &events)
-        return end
-    }
-
-    /// The index after the empty line ending the head that starts `bytes`, when every byte
-    /// before it may appear in a head and the head fits `maxHeadSize`.
-    private static func endOfCleanHead(_ bytes: ArraySlice<UInt8>) -> Int? {
-        bytes.withUnsafeBufferPointer { buffer -> Int? in
-            let limit = min(buffer.count, maxHeadSize)
-            var index = 0
-            while index < limit {
-                let byte = buffer[index]
-                guard HTTP1Syntax.isAllowedInHead(byte) else { return nil }
-                if byte == HTTP1Syntax.lf, index > 0 {
-                    let previous = buffer[index - 1]
-                    if previous == HTTP1Syntax.lf || previous == HTTP1Syntax.cr && index > 1 && buffer[index - 2] == HTTP1Syntax.lf {
-                        return bytes.startIndex + index + 1
-                    }
-                }
-                index += 1
-            }
-            return nil
-        }
-    }
-
-    /// `startLinePrefixIsValid` over a whole head.
-    private func hasValidStartLinePrefix(_ head: ArraySlice<UInt8>) -> Bool {
-        switch kind {
-        case .response:
-            return head.starts(with: Self.statusLinePrefix)
-        case .request:
-            guard let space = head.prefix(Self.maxMethodLength + 1).firstIndex(of: HTTP1Syntax.space), space > head.startIndex
-            else { return false }
-            return head[..<space].allSatisfy(HTTP1Syntax.isToken)
-        }
+        finishHead(head, &events)
+        return start + length
     }
 
     /// Rejects garbage early: a request starts with a method token and a space, a

@@ -25,7 +25,7 @@ enum HTTP1HeadParser {
     static func parse(
         bytes buffer: Bytes, kind: HTTP1Decoder.Kind, complete: Bool, parsedStartLine: StartLine?
     ) -> Result<HTTP1MessageHead, HTTP1DecodeError> {
-        var head = HTTP1MessageHead(startLine: .request(method: "", target: ""), isComplete: complete)
+        var fields = Fields()
         var startLine = parsedStartLine
         var lineStart = buffer.startIndex
         var isFirstLine = true
@@ -40,7 +40,7 @@ enum HTTP1HeadParser {
                     case .failure(let error): return .failure(error)
                     }
                 }
-            } else if !line.isEmpty, let error = apply(headerLine: line, to: &head), complete {
+            } else if !line.isEmpty, let error = apply(headerLine: line, to: &fields), complete {
                 return .failure(error)
             }
         }
@@ -50,9 +50,26 @@ enum HTTP1HeadParser {
         guard let startLine else {
             return .failure(HTTP1DecodeError(.invalidStartLine, "start line cut short by a capture gap"))
         }
-        head.startLine = startLine.line
-        head.version = startLine.version
-        return .success(head)
+        return .success(fields.head(startLine, isComplete: complete))
+    }
+
+    /// The headers Periscope reads, as a head's lines give them.
+    struct Fields {
+        var host: String?
+        var userAgent: String?
+        var traceparent: String?
+        var contentLength: Int?
+        var transferEncoding: String?
+        var connection: String?
+        var upgrade: String?
+
+        func head(_ startLine: StartLine, isComplete: Bool) -> HTTP1MessageHead {
+            HTTP1MessageHead(
+                startLine: startLine.line, version: startLine.version, host: host, userAgent: userAgent, traceparent: traceparent,
+                contentLength: contentLength, transferEncoding: transferEncoding, connection: connection, upgrade: upgrade,
+                isComplete: isComplete
+            )
+        }
     }
 
     static func parseStartLine(bytes line: Bytes, kind: HTTP1Decoder.Kind) -> Result<StartLine, HTTP1DecodeError> {
@@ -125,36 +142,41 @@ enum HTTP1HeadParser {
         }
     }
 
-    /// Reads one header line into `head`; returns an error for a malformed line.
-    private static func apply(headerLine line: Bytes, to head: inout HTTP1MessageHead) -> HTTP1DecodeError? {
-        if let first = line.first, first == HTTP1Syntax.space || first == HTTP1Syntax.tab {
+    /// Reads one header line into `fields`; returns an error for a malformed line. The name
+    /// is checked and its end found in one scan: a name is tokens up to the colon.
+    static func apply(headerLine line: Bytes, to fields: inout Fields) -> HTTP1DecodeError? {
+        guard let first = line.first else { return nil }
+        if first == HTTP1Syntax.space || first == HTTP1Syntax.tab {
             return nil  // obs-fold continuation of a header Periscope does not read
         }
-        guard let colon = line.firstIndex(of: HTTP1Syntax.colon), colon > line.startIndex,
-              line[..<colon].allSatisfy(HTTP1Syntax.isToken)
-        else {
+        var colon = line.startIndex
+        while colon < line.endIndex, HTTP1Syntax.isTokenByte(line.base[colon]) { colon += 1 }
+        guard colon > line.startIndex, colon < line.endIndex, line.base[colon] == HTTP1Syntax.colon else {
             return HTTP1DecodeError(.invalidHeader, "header line without a valid name")
         }
-        let name = line[..<colon]
+        guard let name = HTTP1HeaderName(line[..<colon]) else { return nil }
         let value = HTTP1Syntax.trimmed(line[(colon + 1)...])
-        switch HTTP1HeaderName(name) {
-        case .host: head.host = head.host ?? string(value)
-        case .userAgent: head.userAgent = head.userAgent ?? string(value)
-        case .traceparent: head.traceparent = head.traceparent ?? string(value)
-        case .transferEncoding: head.transferEncoding = joined(head.transferEncoding, string(value))
-        case .connection: head.connection = joined(head.connection, string(value))
-        case .upgrade: head.upgrade = joined(head.upgrade, string(value))
+        switch name {
+        case .host: fields.host = fields.host ?? string(value)
+        case .userAgent: fields.userAgent = fields.userAgent ?? string(value)
+        case .traceparent: fields.traceparent = fields.traceparent ?? string(value)
+        case .transferEncoding: fields.transferEncoding = joined(fields.transferEncoding, string(value))
+        case .connection: fields.connection = joined(fields.connection, string(value))
+        case .upgrade: fields.upgrade = joined(fields.upgrade, string(value))
         case .contentLength:
             // "5", or a list of identical values ("5, 5"), consistent across repeats.
-            var length = head.contentLength
+            var length = fields.contentLength
+            if let parsed = HTTP1Syntax.decimal(value), length == nil || length == parsed {
+                fields.contentLength = parsed  // the usual single value
+                return nil
+            }
             for item in value.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
                 guard let parsed = HTTP1Syntax.decimal(HTTP1Syntax.trimmed(item)), length == nil || length == parsed else {
                     return HTTP1DecodeError(.invalidContentLength, "Content-Length is not one non-negative number")
                 }
                 length = parsed
             }
-            head.contentLength = length
-        case nil: break
+            fields.contentLength = length
         }
         return nil
     }

@@ -20,6 +20,12 @@ enum HTTP1Syntax {
         }
     }
 
+    /// `isToken` as two 64-bit masks (bytes 0–63 and 64–127), for loops over every byte of a name.
+    static func isTokenByte(_ byte: UInt8) -> Bool {
+        let mask: UInt64 = byte < 64 ? 0x03ff_6cfa_0000_0000 : byte < 128 ? 0x57ff_ffff_c7ff_fffe : 0
+        return mask >> (byte & 63) & 1 == 1
+    }
+
     /// Bytes a head may contain: visible ASCII, space, tab, CR, LF and obs-text.
     static func isAllowedInHead(_ byte: UInt8) -> Bool {
         byte >= 0x20 && byte != 0x7f || byte == tab || byte == cr || byte == lf

@@ -26,6 +26,48 @@ import Testing
         }
     }
 
+    /// Heads whose every line the whole-head path reads differently if it can.
+    static let unusualHeads = [
+        "GET /a\tb HTTP/1.1\r\nX-Tab:\tv\t\r\n folded\r\nUser-Agent:  a b \r\nHost: h\r\nhost: second\r\n\r\n",
+        "POST / HTTP/1.1\r\nContent-Length: 2, 2\r\ncontent-length:2\r\nTransfer-Encoding: gzip\r\nTRANSFER-ENCODING: chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n",
+        "GET / HTTP/1.1\nConnection: Upgrade\nUpgrade: websocket\nUpgrade: h2c\n\n",
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEF / HTTP/1.1\r\n\r\n",
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFG / HTTP/1.1\r\n\r\n",
+        "GET  /two-spaces HTTP/1.1\r\n\r\n",
+        "GET /x HTTP/1.1 extra\r\n\r\n",
+        "GET /x HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+        "GET /x HTTP/1.1\r\nX\u{7f}: y\r\n\r\n",
+        "GET /\u{e9}t\u{e9} HTTP/1.1\r\nHost: \u{e9}\r\n\r\n",
+        "HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 200 OK with spaces\r\nConnection: close\r\nConnection: x\r\n\r\n",
+        "HTTP/1.1 99 Low\r\n\r\n",
+        "HTTP/2 200 OK\r\n\r\n",
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: WebSocket\r\n\r\n",
+    ]
+
+    /// A head read whole where it lies gives what the same bytes give read a line at a time
+    /// through the head buffer: the same events, heads and errors, whatever the bytes.
+    @Test func wholeHeadsReadAsTheyDoLineByLine() {
+        var generator = SeededGenerator(seed: 0x4ead)
+        for iteration in 0..<3_000 {
+            let kind: HTTP1Decoder.Kind = iteration % 2 == 0 ? .request : .response
+            let corpus = (kind == .request ? HTTP1Corpus.requests : HTTP1Corpus.responses)
+                + Self.unusualHeads.filter { $0.hasPrefix("HTTP/") == (kind == .response) }
+            let text = corpus[iteration / 2 % corpus.count]
+            let stream = iteration < 2 * corpus.count ? Array(text.utf8) : HTTP1Corpus.mutated(text, using: &generator)
+            let methods = ["GET", "HEAD", "CONNECT", "POST"].shuffled(using: &generator)
+            var whole = HTTP1Decoder(kind: kind)
+            whole.pendingRequestMethods = methods
+            var lineByLine = whole
+            let wholeEvents = decodeAll(&whole, [(stream, 0)], finish: true)
+            let lines = stream.split(separator: HTTP1Syntax.lf, omittingEmptySubsequences: false)
+            let lineEvents = decodeAll(&lineByLine, lines.indices.map { index in
+                (Array(lines[index]) + (index == lines.count - 1 ? [] : [HTTP1Syntax.lf]), 0)
+            }, finish: true)
+            #expect(wholeEvents == lineEvents, "iteration \(iteration): \(String(decoding: stream, as: UTF8.self).debugDescription)")
+        }
+    }
+
     @Test func headsStayBoundedWhateverTheInput() {
         var decoder = HTTP1Decoder(kind: .request)
         var events = decoder.decode(Array("GET /".utf8))
