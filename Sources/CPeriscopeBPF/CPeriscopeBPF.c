@@ -47,3 +47,20 @@ int CPeriscopeBPF_uprobe_multi_link(int program_fd, const char *path, const uint
     } while (fd < 0 && errno == EINTR);
     return fd < 0 ? -errno : (int)fd;
 }
+
+#define CPERISCOPEBPF_SYS_PIDFD_OPEN 434
+#define CPERISCOPEBPF_SYS_PIDFD_GETFD 438
+
+int CPeriscopeBPF_take_descriptor(int pid, int fd)
+{
+    long pidfd = syscall(CPERISCOPEBPF_SYS_PIDFD_OPEN, pid, 0);
+    if (pidfd < 0)
+        return -errno;
+    long taken;
+    do {
+        taken = syscall(CPERISCOPEBPF_SYS_PIDFD_GETFD, (int)pidfd, fd, 0);
+    } while (taken < 0 && errno == EINTR);
+    int error = taken < 0 ? errno : 0;
+    close((int)pidfd);
+    return taken < 0 ? -error : (int)taken;
+}

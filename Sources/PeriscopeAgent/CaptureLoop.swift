@@ -48,6 +48,12 @@ final class CaptureLoop {
     private var metrics = AgentMetrics()
     /// Keeps the TLS library probes on what the traced processes map; nil without them.
     private let tlsAttacher: TLSAttacher?
+    /// Hands the connections processes opened before they were selected to propagation.
+    private let openConnections: OpenConnections
+    /// Selected processes whose open connections were handed over since their selection.
+    private var adoptedProcesses: Set<Int32> = []
+    /// Whether a process could not be looked into for its open connections (logged once).
+    private var adoptionRefused = false
 
     init(
         configuration: AgentConfiguration, policies: PolicySet, policyFile: PolicyFile?, tracer: Tracer,
@@ -66,6 +72,7 @@ final class CaptureLoop {
         self.control = control
         self.logger = logger
         self.procfs = procfs
+        self.openConnections = OpenConnections(procRoot: procfs.root)
         self.selfPID = selfPID
         self.tracker = ConnectionTracker(
             configuration: .init(policy: policy), linker: configuration.traces, clock: MonotonicClock.mapping(), generator: FastRandom()
@@ -172,6 +179,7 @@ final class CaptureLoop {
             declined.remove(event.pid)
             seenProcesses.remove(event.pid)
             selection.remove(pid: event.pid)
+            adoptedProcesses.remove(event.pid)
             followTLS()
             if assignment.isTracking {
                 assignment.remove(pid: event.pid)
@@ -324,7 +332,27 @@ final class CaptureLoop {
             logger.error("filter.apply.failed", metadata: ["error": "\(error)"])
         }
         applyPropagation()
+        adoptOpenConnections(portBitmap: filter.portBitmap)
         followTLS()
+    }
+
+    /// The connections newly selected processes opened before their selection (since their
+    /// exec, or before the agent started) get trace context like those they open from now on:
+    /// `sock_ops` marks only the latter. Done after the filter is written, so that a connection
+    /// opened meanwhile is marked by the kernel if not found here.
+    private func adoptOpenConnections(portBitmap: [UInt64]?) {
+        adoptedProcesses.formIntersection(selection.targets)
+        guard let propagation, propagation.settings.enabled, !selection.allProcesses else { return }
+        for pid in selection.targets where !adoptedProcesses.contains(pid) {
+            adoptedProcesses.insert(pid)
+            guard !propagation.settings.disabledPIDs.contains(pid) else { continue }
+            if openConnections.adopt(pid: pid, portBitmap: portBitmap, into: propagation) == nil, !adoptionRefused {
+                adoptionRefused = true
+                logger.warning("propagation.open_connections.refused", metadata: [
+                    "pid": "\(pid)", "effect": "connections processes opened before they were selected carry no trace context",
+                ])
+            }
+        }
     }
 
     /// The traced processes get TLS probes: the selected ones, or every process not excluded.

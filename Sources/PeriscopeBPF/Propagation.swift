@@ -26,7 +26,10 @@ public final class Propagation {
     private var pidsMap: Int32 = -1
     private var countersMap: Int32 = -1
     private var threadsMap: Int32 = -1
+    private var socketsMap: Int32 = -1
     private var writtenDisabled: Set<Int32> = []
+    /// The settings last written by `apply(_:)`.
+    public private(set) var settings = PropagationSettings(enabled: false)
     private var released = false
 
     /// Loads the programs against `tracer`'s maps and attaches them: the socket program to the
@@ -61,7 +64,8 @@ public final class Propagation {
             pidsMap = try map("propagation_pids")
             countersMap = try map("propagation_counters")
             threadsMap = try map("thread_contexts")
-            let sockets = try map("traced_sockets")
+            socketsMap = try map("traced_sockets")
+            let sockets = socketsMap
 
             guard let link = bpf_program__attach(try program("periscope_server_context")) else {
                 throw BPFError(.attachFailed, "cannot attach periscope_server_context to sys_exit", errno: errno, libbpfLog: LibBPFLog.shared.drain())
@@ -135,7 +139,24 @@ public final class Propagation {
             _ = bpf_map_delete_elem(pidsMap, &key)
         }
         writtenDisabled = settings.disabledPIDs
+        self.settings = settings
     }
+
+    /// Puts the TCP connection behind `descriptor` (this process's descriptor of a traced
+    /// process's socket) into the sockhash, as `sock_ops` does with the connections traced
+    /// processes open: from its next write, its HTTP/1 requests get `traceparent`. For the
+    /// connections a process opened before it was traced. Whether it was put there: not when
+    /// it is there already, or is not an established TCP connection.
+    public func adopt(socket descriptor: Int32) -> Bool {
+        var cookie: UInt64 = 0
+        var length = socklen_t(MemoryLayout<UInt64>.size)
+        guard getsockopt(descriptor, SOL_SOCKET, Self.socketCookieOption, &cookie, &length) == 0 else { return false }
+        var value = UInt64(UInt32(bitPattern: descriptor))
+        return bpf_map_update_elem(socketsMap, &cookie, &value, UInt64(BPF_NOEXIST)) == 0
+    }
+
+    /// `SO_COOKIE`, which the C library's headers may not name.
+    private static let socketCookieOption: Int32 = 57
 
     /// Sums the per-CPU counters.
     public func counters() -> PropagationCounters {

@@ -137,6 +137,48 @@ extension KernelTests {
             try await Self.expectEveryRequestCarriesTraceparent(port: 18967, server: server, agent: agent)
         }
 
+        /// The requests a client sends on connections it opened before its process was
+        /// selected each carry exactly one `traceparent`, the one its client span names.
+        static func expectHeldConnectionsCarryTraceparent(
+            caller: ConnectedCaller, server: RecordingServer, agent: AgentHarness, sourceLocation: SourceLocation = #_sourceLocation
+        ) async throws {
+            caller.run()
+            #expect(caller.process.log.contains("done"), "\(caller.process.log)", sourceLocation: sourceLocation)
+            let received = try await server.waitForRequests(12)
+            #expect(received.count == 12, sourceLocation: sourceLocation)
+            let spans = try await agent.waitForSpans(count: 12) { $0.isClient && ($0.path ?? "").hasPrefix("/held-") }
+            for request in received {
+                let span = spans.first { $0.path == request.path }
+                #expect(request.traceparents == [span.map { "00-\($0.traceID)-\($0.spanID)-01" } ?? "its client span"],
+                        "\(request.path): \(request.text)", sourceLocation: sourceLocation)
+            }
+            let metrics = try agent.stop()
+            #expect(metrics["propagation_headers_injected"] == 12, sourceLocation: sourceLocation)
+        }
+
+        @Test func connectionsOpenedBeforeTheAgentStartedCarryTraceparentOnceTheirProcessIsTraced() async throws {
+            let directory = try TemporaryDirectory()
+            let server = try RecordingServer(port: 18968, in: directory)
+            let caller = try ConnectedCaller(port: 18968, connections: 4, requests: 3, in: directory)
+            let agent = try await AgentHarness(policy: "pids: [\(caller.pid)]\n")
+            try await Self.expectHeldConnectionsCarryTraceparent(caller: caller, server: server, agent: agent)
+        }
+
+        @Test func connectionsOpenedBeforeAPolicySelectedTheirProcessCarryTraceparentFromThen() async throws {
+            let directory = try TemporaryDirectory()
+            let server = try RecordingServer(port: 18969, in: directory)
+            let agent = try await AgentHarness(policy: "executables: [\"/nonexistent/periscope-held\"]\n")
+            let caller = try ConnectedCaller(port: 18969, connections: 4, requests: 3, in: directory)
+            try agent.updatePolicy("pids: [\(caller.pid)]\n")
+            // In force once the self-metrics (SIGUSR1) count the caller as traced.
+            let deadline = ContinuousClock.now + .seconds(10)
+            while !agent.process.errorLog.contains("processes_attached=1"), ContinuousClock.now < deadline {
+                kill(agent.process.pid, SIGUSR1)
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            try await Self.expectHeldConnectionsCarryTraceparent(caller: caller, server: server, agent: agent)
+        }
+
         static let plain = "GET /plain HTTP/1.1\r\nHost: x\r\nUser-Agent: bytes\r\nAccept: */*\r\n\r\n"
         static let posted = "POST /posted HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello world"
 

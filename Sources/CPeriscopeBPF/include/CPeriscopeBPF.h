@@ -18,4 +18,8 @@
 /// link's file descriptor, or -errno.
 int CPeriscopeBPF_uprobe_multi_link(int program_fd, const char *path, const uint64_t *offsets,
                                     const uint64_t *cookies, uint32_t count, uint32_t flags);
+
+/// A descriptor of this process for descriptor `fd` of process `pid` (pidfd_open and
+/// pidfd_getfd, Linux 5.6; needs ptrace access to the process), or -errno.
+int CPeriscopeBPF_take_descriptor(int pid, int fd);
 #endif

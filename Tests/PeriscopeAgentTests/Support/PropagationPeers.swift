@@ -190,3 +190,50 @@ final class VethPair {
         for name in names { _ = try? TestProcess("ip", ["netns", "del", name]).wait() }
     }
 }
+
+/// A python3 client that opens `connections` keep-alive connections at once, then, once
+/// released, sends `requests` GET requests on each of them in turn and reads the responses.
+final class ConnectedCaller {
+    let process: TestProcess
+    private let gate: String
+
+    static let script = """
+        import http.client, os, sys, time
+        port, count, requests, gate = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+        connections = [http.client.HTTPConnection("127.0.0.1", port) for _ in range(count)]
+        for connection in connections:
+            connection.connect()
+        print("connected", flush=True)
+        while not os.path.exists(gate):
+            time.sleep(0.02)
+        for round in range(requests):
+            for index, connection in enumerate(connections):
+                connection.request("GET", "/held-%d-%d" % (index, round))
+                connection.getresponse().read()
+        print("done", flush=True)
+        """
+
+    /// Starts the client and waits until its connections are open.
+    init(port: UInt16, connections: Int, requests: Int, in directory: TemporaryDirectory) throws {
+        let script = try directory.write("connected-caller-\(port).py", Self.script)
+        gate = "\(directory.path)/go-\(UUID().uuidString)"
+        process = try TestProcess("python3", [script, "\(port)", "\(connections)", "\(requests)", gate])
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !process.log.contains("connected") {
+            guard ContinuousClock.now < deadline, process.isRunning else {
+                throw TestFailure("the client did not connect:\n\(process.log)")
+            }
+            usleep(20_000)
+        }
+    }
+
+    deinit { process.stop() }
+
+    var pid: Int32 { process.pid }
+
+    /// Lets it send its requests and waits for it to end.
+    func run() {
+        FileManager.default.createFile(atPath: gate, contents: nil)
+        process.wait()
+    }
+}
