@@ -36,10 +36,9 @@ final class CaptureLoop {
     /// Spans finished by the event being handled, reused.
     private var finished: [Span] = []
     private var selection: ProcessSelection
-    private var processes: [Int32: ProcessEntry] = [:]
-    /// Processes that exited lately, whose spans may still be on their way (held for a late
-    /// caller's context): they keep the executable they had.
-    private var exited = ExitedProcesses()
+    /// The processes known and their executables, exited ones kept a while for their spans.
+    private var table = ProcessTable()
+    private var processes: [Int32: ProcessEntry] { table.entries }
     /// Processes the kernel selected at exec (or that inherited such a selection) that the
     /// policy does not select: what they sent before the agent undid it is dropped.
     private var declined: Set<Int32> = []
@@ -130,7 +129,7 @@ final class CaptureLoop {
                 emit(tracker.expireIdle(now: now, idleNanos: configuration.idleConnectionTimeout.nanoseconds) { [procfs] pid, fd in
                     procfs.holdsSocket(pid: pid, fd: fd)
                 })
-                exited.forget(before: now - min(now, ExitedProcesses.keptNanos))
+                table.forgetExited(before: now - min(now, ExitedProcesses.keptNanos))
                 publishMetrics()
                 ProcessMemory.trim()
             }
@@ -175,7 +174,7 @@ final class CaptureLoop {
         case .processExited:
             tracker.handle(event, into: &finished)
             deliverFinished()
-            if let entry = processes.removeValue(forKey: event.pid) { exited.add(entry, at: event.timestamp) }
+            table.exited(event.pid, at: event.timestamp)
             declined.remove(event.pid)
             seenProcesses.remove(event.pid)
             selection.remove(pid: event.pid)
@@ -229,8 +228,7 @@ final class CaptureLoop {
     /// The executable `pid` runs, or ran when it exited lately; `/proc` for a process not
     /// seen start (nil once it is gone).
     private func executable(of pid: Int32) -> String? {
-        if let entry = processes[pid] { return entry.executable ?? exited.executable(of: pid) ?? procfs.executable(of: pid) }
-        return exited.executable(of: pid) ?? procfs.executable(of: pid)
+        table.executable(of: pid) ?? procfs.executable(of: pid)
     }
 
     /// A process called exec: its executable may now match, or be excluded by, the policy.
@@ -239,10 +237,9 @@ final class CaptureLoop {
     /// `reapply`: the kernel ended or made the process's selection at the exec, so the
     /// filter is written again even if the selection did not change.
     private func processStarted(_ pid: Int32, image: ExecutedImage, reapply: Bool) {
-        let ppid = image.parentPID > 0 ? image.parentPID : procfs.parentPID(of: pid) ?? processes[pid]?.ppid ?? 0
-        let executable = image.path ?? procfs.executable(of: pid) ?? image.executable
-        let entry = ProcessEntry(pid: pid, ppid: ppid, executable: executable)
-        processes[pid] = entry
+        let entry = table.executed(
+            pid, image: image, procExecutable: { procfs.executable(of: pid) }, procParent: { procfs.parentPID(of: pid) }
+        )
         declined.remove(pid)
         assignPolicy(with: entry)
         let updated = selection.updating(with: entry, policy: policy)
@@ -266,9 +263,7 @@ final class CaptureLoop {
             tracer.deselect(pid)
             declined.insert(pid)
         }
-        let executable = executable(of: parent) ?? procfs.executable(of: pid)
-        let entry = ProcessEntry(pid: pid, ppid: parent, executable: executable)
-        processes[pid] = entry
+        let entry = table.forked(pid, parent: parent) { procfs.executable(of: $0) }
         assignPolicy(with: entry)
     }
 
@@ -276,7 +271,7 @@ final class CaptureLoop {
     /// exec): looked up once, so that its own policy applies from its first connection.
     private func processFound(_ pid: Int32) {
         let entry = ProcessEntry(pid: pid, ppid: procfs.parentPID(of: pid) ?? 0, executable: procfs.executable(of: pid))
-        processes[pid] = entry
+        table.found(entry)
         assignPolicy(with: entry)
     }
 
@@ -306,16 +301,7 @@ final class CaptureLoop {
     }
 
     private func rescanProcesses(prune: Bool) {
-        // What the kernel told at fork and exec wins over a /proc read that raced an exit;
-        // processes gone since keep their executable for spans still on their way.
-        let known = processes
-        let scanned = procfs.processes().map { entry in
-            var entry = entry
-            if entry.executable == nil { entry.executable = known[entry.pid]?.executable }
-            return entry
-        }
-        processes = Dictionary(scanned.map { ($0.pid, $0) }, uniquingKeysWith: { first, _ in first })
-        for (pid, entry) in known where processes[pid] == nil { exited.add(entry, at: MonotonicClock.now()) }
+        let scanned = table.replace(withScan: procfs.processes(), at: MonotonicClock.now())
         assignment.assign(processes: scanned, agentPID: selfPID)
         applyAssignment()
         selection = ProcessSelector.select(processes: scanned, policy: policy, selfPID: selfPID)

@@ -70,7 +70,10 @@ extension TraceLinker {
         let number = nextProvisional
         nextProvisional += 1
         context.provisional = number
-        waiting[number] = timestamp &+ configuration.reorderWindowNanos
+        // From when the read is seen, not when it happened: a writer's event is stamped at
+        // the end of its write, and a writer preempted there (a loaded machine) comes later
+        // than its reader by however long it waited for a CPU, whatever the agent's lag.
+        waiting[number] = max(timestamp, releasedAt) &+ configuration.reorderWindowNanos
         hops[key, default: Hop()].waiting.append(Waiting(provisional: number, spanID: context.spanID, streamID: streamID))
         counters.provisionalTraces += 1
     }

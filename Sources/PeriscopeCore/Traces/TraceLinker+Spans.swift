@@ -40,6 +40,7 @@ extension TraceLinker {
 
     /// Gives up provisional traces whose wait is over and lets out the spans no longer waiting.
     public mutating func release(now: UInt64, into output: inout [Span]) {
+        if now != .max { releasedAt = max(releasedAt, now) }
         guard !waiting.isEmpty || !held.isEmpty else { return }
         for (number, deadline) in waiting where deadline <= now {
             waiting[number] = nil

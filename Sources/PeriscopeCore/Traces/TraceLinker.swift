@@ -125,6 +125,9 @@ public struct TraceLinker: Sendable {
     /// Recent resolutions in a ring indexed by provisional number: no allocation per request.
     var resolutions: [Resolution?] = Array(repeating: nil, count: 1 << 14)
     var nextProvisional: UInt64 = 1
+    /// The latest `now` given to `release` (monotonic): a wait starts no earlier, so that an
+    /// agent reading events late still gives a caller's late write its whole window.
+    var releasedAt: UInt64 = 0
     var held: [HeldSpan] = []
     /// Starts of client requests in flight and the latest end of a server request that took
     /// each as its parent (monotonic), by client span: the two ends of a hop read the clock at

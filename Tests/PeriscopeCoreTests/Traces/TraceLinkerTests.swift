@@ -71,6 +71,28 @@ import Testing
         #expect(tracker.linker.counters.provisionalExpired == 1)
     }
 
+    /// On a loaded machine the agent reads a server's request late, and the writer's event,
+    /// stamped at the end of its write, later still (the writer waited for a CPU there): the
+    /// wait counts from when the read is seen, so the caller still becomes the parent.
+    @Test func aServerReadSeenLateStillWaitsItsWholeWindowForTheCaller() throws {
+        var tracker = makeTracker()
+        let hop = Hop(clientPID: 1, clientPort: 40002, serverPID: 2, serverPort: 8080)
+        var spans = tracker.run(hop.opened(at: 0))
+        tracker.advance(now: 500 * Self.ms, into: &spans)
+        spans += tracker.run([
+            hop.server.read(Self.request("/late"), at: 1 * Self.ms),
+            hop.server.write(Self.response, at: 2 * Self.ms),
+        ])
+        tracker.advance(now: 510 * Self.ms, into: &spans)
+        #expect(spans.isEmpty, "still waiting: the agent saw the read only at 500 ms")
+        spans += tracker.run([hop.client.write(Self.request("/late"), at: 505 * Self.ms), hop.client.read(Self.response, at: 506 * Self.ms)])
+        tracker.advance(now: 515 * Self.ms, into: &spans)
+        let server = try #require(spans.first { $0.kind == .server })
+        let client = try #require(spans.first { $0.kind == .client })
+        #expect(server.parentSpanID == client.spanID && server.traceID == client.traceID)
+        #expect(tracker.linker.counters.provisionalExpired == 0)
+    }
+
     /// curl(1) → nginx(2) → python(3): nginx forwards the request on another connection.
     @Test(arguments: [false, true])
     func aProxyChainIsOneTraceEachHopNestedInItsCaller(outOfOrder: Bool) throws {
