@@ -5,7 +5,7 @@ import Testing
 /// /proc scans a loaded machine gives: the kernel's word wins over a /proc read that raced
 /// an exit, and a process gone keeps its name for spans still on their way.
 struct ProcessTableTests {
-    static let never: () -> String? = { nil }
+    static let never: @Sendable () -> String? = { nil }
 
     /// A CGI child: forked by the python server, it execs a script and exits before /proc is
     /// read. It is named by the interpreter the kernel saw run, never the script.
