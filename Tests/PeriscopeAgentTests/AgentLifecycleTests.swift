@@ -171,6 +171,97 @@ extension KernelTests {
             #expect(metrics["decode_errors"] == 0)
         }
 
+        /// Chunk framing spread over a writev's buffers and chunks split across reads, 256 bytes
+        /// captured: Node's http client sends corked chunked bodies (one writev of [head and
+        /// size, CRLF, data, CRLF, …], 17 and 49 buffers); a python server reads them 700 bytes
+        /// at a time and streams its chunked answer with its first write short (head and the
+        /// first 100 bytes of an 8000-byte chunk) and its second starting in the middle of that
+        /// chunk; python's requests reads it. Sizes exact on both ends.
+        @Test func corkedWritesAndReadsThatSplitChunksAreCountedExactly() async throws {
+            let server = try TestProcess(Self.python, ["-c", #"""
+                import socket, socketserver, sys, time
+                def read_body(conn, data):
+                    body = b""
+                    while True:
+                        while b"\r\n" not in data:
+                            data += conn.recv(700)
+                        line, data = data.split(b"\r\n", 1)
+                        size = int(line.split(b";")[0], 16)
+                        if size == 0:
+                            while b"\r\n" not in data:
+                                data += conn.recv(700)
+                            return body
+                        while len(data) < size + 2:
+                            data += conn.recv(700)
+                        body += data[:size]
+                        data = data[size + 2:]
+                class Handler(socketserver.BaseRequestHandler):
+                    def handle(self):
+                        while True:
+                            data = b""
+                            while b"\r\n\r\n" not in data:
+                                chunk = self.request.recv(700)
+                                if not chunk:
+                                    return
+                                data += chunk
+                            head, data = data.split(b"\r\n\r\n", 1)
+                            size = len(read_body(self.request, data)) if b"chunked" in head.lower() else 0
+                            first = b"r" * 8000
+                            self.request.sendall(b"HTTP/1.1 200 OK\r\nX-Read: %d\r\nTransfer-Encoding: chunked\r\n\r\n1f40\r\n" % size + first[:100])
+                            time.sleep(0.1)
+                            self.request.sendall(first[100:] + b"\r\n1000\r\n" + b"s" * 4096 + b"\r\n0\r\n\r\n")
+                class Server(socketserver.ThreadingTCPServer):
+                    daemon_threads = True
+                    allow_reuse_address = True
+                Server(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+                """#, "18655"])
+            defer { server.stop() }
+            try waitForPort(18655)
+            let agent = try await AgentHarness(policy: "ports: [18655]\ncapture: {payloadBytes: 256}\n")
+            let node = try TestProcess("node", ["-e", """
+                const http = require('http');
+                function post(path, sizes) {
+                    return new Promise(resolve => {
+                        const request = http.request({host: '127.0.0.1', port: 18655, method: 'POST', path}, response => {
+                            let size = 0;
+                            response.on('data', chunk => size += chunk.length);
+                            response.on('end', () => resolve(response.headers['x-read'] + ' ' + size));
+                        });
+                        sizes.forEach((size, index) => request.write(Buffer.alloc(size, 97 + index % 26)));
+                        request.end();
+                    });
+                }
+                (async () => {
+                    console.log(await post('/four', [3000, 5000, 1, 700]));
+                    console.log(await post('/twelve', Array(12).fill(500)));
+                    process.exit(0);
+                })();
+                """])
+            #expect(node.wait() == 0)
+            #expect(node.log.contains("8701 12096") && node.log.contains("6000 12096"), "\(node.log)")
+            let requests = try TestProcess(Self.python, ["-c", """
+                import requests
+                print(len(requests.get("http://127.0.0.1:18655/stream").content))
+                """])
+            #expect(requests.wait() == 0 && requests.log.contains("12096"), "\(requests.log)")
+            let spans = try await agent.waitForSpans(count: 6) { $0.isHTTP }
+            try await Task.sleep(for: .milliseconds(300))
+            let metrics = try agent.stop()
+            let all = try agent.spans
+            #expect(spans.count == 6, "\(all.map { "\($0.kind) \($0.name) \($0.path ?? "")" })")
+            let expected = ["/four": 8701, "/twelve": 6000, "/stream": 0]
+            for span in spans {
+                let path = span.path ?? ""
+                #expect(span.requestBodySize == expected[path], "\(span.kind) \(path) request \(span.requestBodySize ?? -1)")
+                #expect(span.responseBodySize == 12096, "\(span.kind) \(path) response \(span.responseBodySize ?? -1)")
+            }
+            #expect(Set(spans.compactMap(\.path)) == ["/four", "/twelve", "/stream"])
+            #expect(spans.allSatisfy { $0.statusCode == 200 && $0.status == "STATUS_CODE_UNSET" })
+            Self.expectLinked(spans.filter(\.isClient), spans.filter(\.isServer))
+            Self.expectNoEmptySpans(all)
+            #expect(metrics["decode_errors"] == 0)
+        }
+
         /// Go's net/http on both ends: a body of unknown length goes chunked, the handler
         /// flushes its answer in two chunks.
         @Test func goNetHTTPChunkedBothWays() async throws {
