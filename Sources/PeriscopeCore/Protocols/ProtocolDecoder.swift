@@ -158,7 +158,7 @@ public struct ProtocolOperation: Sendable, Equatable {
     public init(
         exchangeID: UInt64? = nil, start: UInt64, end: UInt64, tid: Int32, name: String, status: Span.Status = .unset,
         statusMessage: String? = nil, http: HTTPDetails? = nil, attributes: [Attribute] = [],
-        streamID: UInt32? = nil, requestDigest: UInt64? = nil, traceparent: String? = nil
+        streamID: UInt32? = nil, requestDigest: UInt64? = nil, traceparent: String? = nil, clientStatus: Span.Status? = nil
     ) {
         self.exchangeID = exchangeID
         self.start = start
@@ -166,7 +166,7 @@ public struct ProtocolOperation: Sendable, Equatable {
         self.tid = tid
         self.name = name
         self.status = status
-        self.clientStatus = nil
+        self.clientStatus = clientStatus
         self.statusMessage = statusMessage
         self.http = http
         self.attributes = attributes

@@ -13,12 +13,12 @@ extension HTTP1HeadParser {
             let firstLine = withoutCR(buffer[0..<firstNewline])
             guard startsCleanly(firstLine, kind: kind), case .success(let startLine) = parseStartLine(bytes: firstLine, kind: kind)
             else { return nil }
-            var fields = Fields()
+            var fields = Fields(startLine: startLine)
             var lineStart = firstNewline + 1
             while let lineEnd = newline(in: buffer, from: lineStart, limit: limit) {
                 let line = withoutCR(buffer[lineStart..<lineEnd])
                 lineStart = lineEnd + 1
-                if line.isEmpty { return (fields.head(startLine, isComplete: true), lineStart) }
+                if line.isEmpty { return (HTTP1MessageHead(fields: fields), lineStart) }
                 guard apply(headerLine: line, to: &fields) == nil else { return nil }
             }
             return nil

@@ -25,7 +25,7 @@ enum HTTP1HeadParser {
     static func parse(
         bytes buffer: Bytes, kind: HTTP1Decoder.Kind, complete: Bool, parsedStartLine: StartLine?
     ) -> Result<HTTP1MessageHead, HTTP1DecodeError> {
-        var fields = Fields()
+        var fields = Fields(startLine: parsedStartLine)
         var startLine = parsedStartLine
         var lineStart = buffer.startIndex
         var isFirstLine = true
@@ -50,27 +50,12 @@ enum HTTP1HeadParser {
         guard let startLine else {
             return .failure(HTTP1DecodeError(.invalidStartLine, "start line cut short by a capture gap"))
         }
-        return .success(fields.head(startLine, isComplete: complete))
+        (fields.startLine, fields.version) = startLine
+        fields.isComplete = complete
+        return .success(HTTP1MessageHead(fields: fields))
     }
 
-    /// The headers Periscope reads, as a head's lines give them.
-    struct Fields {
-        var host: String?
-        var userAgent: String?
-        var traceparent: String?
-        var contentLength: Int?
-        var transferEncoding: String?
-        var connection: String?
-        var upgrade: String?
-
-        func head(_ startLine: StartLine, isComplete: Bool) -> HTTP1MessageHead {
-            HTTP1MessageHead(
-                startLine: startLine.line, version: startLine.version, host: host, userAgent: userAgent, traceparent: traceparent,
-                contentLength: contentLength, transferEncoding: transferEncoding, connection: connection, upgrade: upgrade,
-                isComplete: isComplete
-            )
-        }
-    }
+    typealias Fields = HTTP1MessageHead.Fields
 
     static func parseStartLine(bytes line: Bytes, kind: HTTP1Decoder.Kind) -> Result<StartLine, HTTP1DecodeError> {
         switch kind {
@@ -191,5 +176,16 @@ enum HTTP1HeadParser {
 
     static func string(_ bytes: Bytes) -> String {
         String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+extension HTTP1MessageHead.Fields {
+    /// A head with `startLine` (a placeholder while it is not known) and no headers yet.
+    init(startLine: HTTP1HeadParser.StartLine?) {
+        self.init(
+            startLine: startLine?.line ?? .request(method: "", target: ""), version: startLine?.version ?? "1.1", host: nil,
+            userAgent: nil, traceparent: nil, contentLength: nil, transferEncoding: nil, connection: nil, upgrade: nil,
+            isComplete: true
+        )
     }
 }

@@ -33,11 +33,13 @@ enum HTTP1HeaderName: CaseIterable {
         case 17: candidate = .transferEncoding
         default: return nil
         }
-        let expected = candidate.lowercaseBytes
-        let matches = zip(name, UnsafeBufferPointer(start: expected.utf8Start, count: expected.utf8CodeUnitCount)).allSatisfy { byte, lowercase in
-            (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte) == lowercase
+        let expected = candidate.lowercaseBytes.utf8Start
+        var offset = 0
+        for byte in name {
+            let lowercase = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte
+            guard lowercase == expected[offset] else { return nil }
+            offset += 1
         }
-        guard matches else { return nil }
         self = candidate
     }
 }

@@ -11,57 +11,56 @@ public struct HTTP1MessageHead: Sendable, Equatable {
 
     /// The start line: the method and target, or the status code and reason.
     public var startLine: StartLine {
-        get { storage.startLine }
-        set { unique().startLine = newValue }
+        get { storage.fields.startLine }
+        set { unique().fields.startLine = newValue }
     }
     /// `HTTP/1.1` → "1.1".
     public var version: String {
-        get { storage.version }
-        set { unique().version = newValue }
+        get { storage.fields.version }
+        set { unique().fields.version = newValue }
     }
     public var host: String? {
-        get { storage.host }
-        set { unique().host = newValue }
+        get { storage.fields.host }
+        set { unique().fields.host = newValue }
     }
     public var userAgent: String? {
-        get { storage.userAgent }
-        set { unique().userAgent = newValue }
+        get { storage.fields.userAgent }
+        set { unique().fields.userAgent = newValue }
     }
     public var traceparent: String? {
-        get { storage.traceparent }
-        set { unique().traceparent = newValue }
+        get { storage.fields.traceparent }
+        set { unique().fields.traceparent = newValue }
     }
     /// The value of `Content-Length`, when present and valid.
     public var contentLength: Int? {
-        get { storage.contentLength }
-        set { unique().contentLength = newValue }
+        get { storage.fields.contentLength }
+        set { unique().fields.contentLength = newValue }
     }
     /// `Transfer-Encoding` values, comma-joined when the header repeats.
     public var transferEncoding: String? {
-        get { storage.transferEncoding }
-        set { unique().transferEncoding = newValue }
+        get { storage.fields.transferEncoding }
+        set { unique().fields.transferEncoding = newValue }
     }
     /// `Connection` values, comma-joined when the header repeats.
     public var connection: String? {
-        get { storage.connection }
-        set { unique().connection = newValue }
+        get { storage.fields.connection }
+        set { unique().fields.connection = newValue }
     }
     /// `Upgrade` values, comma-joined when the header repeats: the protocols a request
     /// offers to switch to, or the one a `101` response switches to.
     public var upgrade: String? {
-        get { storage.upgrade }
-        set { unique().upgrade = newValue }
+        get { storage.fields.upgrade }
+        set { unique().fields.upgrade = newValue }
     }
     /// False when a capture gap cut the head short: only the lines captured before the
     /// gap are present, and a request target may be truncated.
     public var isComplete: Bool {
-        get { storage.isComplete }
-        set { unique().isComplete = newValue }
+        get { storage.fields.isComplete }
+        set { unique().fields.isComplete = newValue }
     }
 
-    /// The fields, boxed: a head travels from the parser through decoder events, the
-    /// exchange and the operation, and each copy costs one reference instead of a copy of
-    /// every string.
+    /// The fields, boxed: a head travels from the parser through the pending exchange to the
+    /// operation, and each copy costs one reference instead of a copy of every string.
     private var storage: Storage
 
     public init(
@@ -69,15 +68,21 @@ public struct HTTP1MessageHead: Sendable, Equatable {
         traceparent: String? = nil, contentLength: Int? = nil, transferEncoding: String? = nil,
         connection: String? = nil, upgrade: String? = nil, isComplete: Bool = true
     ) {
-        storage = Storage(
+        storage = Storage(Fields(
             startLine: startLine, version: version, host: host, userAgent: userAgent, traceparent: traceparent,
-            contentLength: contentLength, transferEncoding: transferEncoding, connection: connection, upgrade: upgrade, isComplete: isComplete
-        )
+            contentLength: contentLength, transferEncoding: transferEncoding, connection: connection, upgrade: upgrade,
+            isComplete: isComplete
+        ))
+    }
+
+    /// A head of the fields a parser filled, moved into its box.
+    init(fields: consuming Fields) {
+        storage = Storage(fields)
     }
 
     /// The storage, copied first when another head shares it.
     private mutating func unique() -> Storage {
-        if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
+        if !isKnownUniquelyReferenced(&storage) { storage = Storage(storage.fields) }
         return storage
     }
 
@@ -88,50 +93,15 @@ public struct HTTP1MessageHead: Sendable, Equatable {
     /// Changed only through `unique()`, by the one head holding it: never while another
     /// head or thread can see it.
     private final class Storage: @unchecked Sendable {
-        var startLine: StartLine
-        var version: String
-        var host: String?
-        var userAgent: String?
-        var traceparent: String?
-        var contentLength: Int?
-        var transferEncoding: String?
-        var connection: String?
-        var upgrade: String?
-        var isComplete: Bool
+        var fields: Fields
 
-        init(
-            startLine: StartLine, version: String, host: String?, userAgent: String?, traceparent: String?,
-            contentLength: Int?, transferEncoding: String?, connection: String?, upgrade: String?, isComplete: Bool
-        ) {
-            self.startLine = startLine
-            self.version = version
-            self.host = host
-            self.userAgent = userAgent
-            self.traceparent = traceparent
-            self.contentLength = contentLength
-            self.transferEncoding = transferEncoding
-            self.connection = connection
-            self.upgrade = upgrade
-            self.isComplete = isComplete
-        }
-
-        func copy() -> Storage {
-            Storage(
-                startLine: startLine, version: version, host: host, userAgent: userAgent, traceparent: traceparent,
-                contentLength: contentLength, transferEncoding: transferEncoding, connection: connection, upgrade: upgrade, isComplete: isComplete
-            )
-        }
-
-        /// Every field, for equality.
-        var fields: Fields {
-            Fields(
-                startLine: startLine, version: version, host: host, userAgent: userAgent, traceparent: traceparent,
-                contentLength: contentLength, transferEncoding: transferEncoding, connection: connection, upgrade: upgrade, isComplete: isComplete
-            )
+        init(_ fields: consuming Fields) {
+            self.fields = fields
         }
     }
 
-    private struct Fields: Equatable {
+    /// Every field of a head; what `HTTP1HeadParser` fills as it reads the lines.
+    struct Fields: Equatable {
         var startLine: StartLine
         var version: String
         var host: String?

@@ -240,39 +240,55 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
     }
 
     private mutating func completeFront(bodySize: Int, end: UInt64) {
-        if let operation = removeFront(responseBodySize: bodySize, end: end, incompleteReason: nil) {
-            output.append(.operation(operation))
-        }
+        reportFront(responseBodySize: bodySize, end: end, incompleteReason: nil)
     }
 
     private mutating func abandonFront(reason: String, end: UInt64) {
         let responseBodySize = pending[0].responseStatus == nil ? 0 : responses.bodySize
-        if let operation = removeFront(responseBodySize: responseBodySize, end: end, incompleteReason: reason) {
-            output.append(.operation(operation))
-        }
+        reportFront(responseBodySize: responseBodySize, end: end, incompleteReason: reason)
     }
 
-    /// The oldest exchange, removed, as an operation; nil when its request head was never
-    /// captured. The request decoder is in place here: only the response decoder's events
-    /// and a new request's start remove exchanges, and no request is being read at a start.
+    /// Removes the oldest exchange and reports it as an operation, built where it is appended;
+    /// nothing when its request head was never captured.
+    private mutating func reportFront(responseBodySize: Int, end: UInt64, incompleteReason: String?) {
+        let front = pending.removeFirst()
+        guard let request = front.request else { return }
+        output.append(.operation(operation(
+            for: front, request: request, requestBodySize: requestBodySize(of: front), responseBodySize: responseBodySize,
+            end: max(end, front.start), incompleteReason: incompleteReason
+        )))
+    }
+
+    /// The oldest exchange, removed, as an operation; nil when its request head was never captured.
     private mutating func removeFront(responseBodySize: Int, end: UInt64, incompleteReason: String?) -> ProtocolOperation? {
         let front = pending.removeFirst()
         guard let request = front.request else { return nil }
-        let requestBodySize = front.id == currentRequestID ? requests.bodySize : front.requestBodySize
         return operation(
-            for: front, request: request, requestBodySize: requestBodySize, responseBodySize: responseBodySize,
+            for: front, request: request, requestBodySize: requestBodySize(of: front), responseBodySize: responseBodySize,
             end: max(end, front.start), incompleteReason: incompleteReason
         )
     }
 
+    /// The request decoder is in place whenever an exchange is removed: only the response
+    /// decoder's events and a new request's start remove exchanges, and no request is being
+    /// read at a start.
+    private func requestBodySize(of exchange: PendingExchange) -> Int {
+        exchange.id == currentRequestID ? requests.bodySize : exchange.requestBodySize
+    }
+
     /// An exchange as an operation: named by the method; an error when abandoned, on a 5xx,
     /// or, for the client, on a 4xx.
+    @inline(__always)
     func operation(
         for exchange: PendingExchange, request: HTTP1MessageHead, requestBodySize: Int, responseBodySize: Int, end: UInt64,
         incompleteReason: String?
     ) -> ProtocolOperation {
-        let method = request.method ?? ""
-        let target = request.target ?? ""
+        let method: String, target: String
+        if case .request(let requestMethod, let requestTarget) = request.startLine {
+            (method, target) = (requestMethod, requestTarget)
+        } else {
+            (method, target) = ("", "")
+        }
         let statusCode = exchange.responseStatus
         let status: Span.Status = incompleteReason != nil || (statusCode ?? 0) >= 500 ? .error : .unset
         let details = HTTPDetails(
@@ -287,13 +303,12 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
             userAgent: request.userAgent,
             traceparent: request.traceparent
         )
-        var operation = ProtocolOperation(
+        return ProtocolOperation(
             exchangeID: UInt64(exchange.id), start: exchange.start, end: end, tid: exchange.tid,
             name: method, status: status, statusMessage: incompleteReason, http: details,
-            requestDigest: exchange.requestDigest, traceparent: request.traceparent
+            requestDigest: exchange.requestDigest, traceparent: request.traceparent,
+            clientStatus: status != .error && (statusCode ?? 0) >= 400 ? .error : nil
         )
-        if status != .error, (statusCode ?? 0) >= 400 { operation.clientStatus = .error }
-        return operation
     }
 }
 
