@@ -202,7 +202,9 @@ final class CaptureLoop {
     /// and emitted at once: nothing is held here.
     private func deliverFinished() {
         guard !finished.isEmpty else { return }
-        for var span in finished {
+        // Each span is moved out of the list (reversed, then taken from the end), not copied.
+        finished.reverse()
+        while var span = finished.popLast() {
             span.executable = executable(of: span.pid)
             let owner = assignment.owner(of: span.pid)
             span.policy = policies.id(ofOwner: owner)
@@ -222,7 +224,6 @@ final class CaptureLoop {
                 metrics.spansEmitted += 1
             }
         }
-        finished.removeAll(keepingCapacity: true)
     }
 
     /// The executable `pid` runs, or ran when it exited lately; `/proc` for a process not

@@ -56,14 +56,16 @@ struct PipelineBenchmark {
             for (index, event) in batch.enumerated() {
                 tracker.handle(event, into: &finished)
                 if !finished.isEmpty {
-                    for span in finished where stage != "tracker" {
+                    // As the agent's capture loop does: each span moved out of the list.
+                    finished.reverse()
+                    while let span = finished.popLast() {
+                        guard stage != "tracker" else { continue }
                         if case .kept(let kept) = pipeline.decide(span), stage == "all" {
                             printer.observe(kept)
                             printer.emit(kept)
                             spans += 1
                         }
                     }
-                    finished.removeAll(keepingCapacity: true)
                 }
                 if index % 384 == 383 {
                     tracker.advance(now: now, into: &finished)

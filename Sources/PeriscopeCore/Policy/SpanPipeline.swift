@@ -76,12 +76,13 @@ public struct SpanPipeline: Sendable {
     /// The span as it should be exported or counted, and whether the sampler keeps it.
     /// Parent-based samplers follow the context the span's parent passed on (`Span.incoming`),
     /// which carries its trace's decision, so a trace is kept or dropped whole.
-    public mutating func decide(_ span: Span) -> Decision {
-        decide(span, incoming: span.incoming ?? span.http?.traceparent.flatMap { TraceContext(traceparent: $0) })
+    public mutating func decide(_ span: consuming Span) -> Decision {
+        let incoming = span.incoming ?? span.http?.traceparent.flatMap { TraceContext(traceparent: $0) }
+        return decide(span, incoming: incoming)
     }
 
     /// The same with `incoming` as the parent's context.
-    public mutating func decide(_ span: Span, incoming: TraceContext?) -> Decision {
+    public mutating func decide(_ span: consuming Span, incoming: TraceContext?) -> Decision {
         counters.received += 1
         var span = span
         // Connection spans are the `tcp` decoder's, HTTP exchanges the `http` decoder's

@@ -1,7 +1,7 @@
 extension ConnectionTracker {
     /// One thing a decoder found on the connection in `slot`.
-    mutating func apply(_ output: ProtocolOutput, slot: Int, into spans: inout [Span]) {
-        switch output {
+    mutating func apply(_ output: consuming ProtocolOutput, slot: Int, into spans: inout [Span]) {
+        switch consume output {
         case .requestStarted(let start):
             let context = startRequest(
                 start, on: connections.slots[slot].ends, kernel: takeRequestKernelContext(slot: slot),

@@ -199,12 +199,13 @@ public struct ConnectionTracker: Sendable {
         }
         if firstRequestBytes { startConnectionSpan(slot: slot, event: event) }
         guard !outputs.isEmpty else { return }
-        // Outputs are few and short-lived: swapped out rather than copied.
+        // Outputs are few and short-lived: swapped out, and each moved out of the list
+        // (reversed, then taken from the end) rather than copied and released twice.
         var found: [ProtocolOutput] = []
         swap(&found, &outputs)
         lastFinished = nil
-        for output in found { apply(output, slot: slot, into: &spans) }
-        found.removeAll(keepingCapacity: true)
+        found.reverse()
+        while let output = found.popLast() { apply(output, slot: slot, into: &spans) }
         if outputs.isEmpty { swap(&found, &outputs) }
     }
 

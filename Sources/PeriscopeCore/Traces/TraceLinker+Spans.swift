@@ -25,7 +25,7 @@ extension TraceLinker {
     }
 
     /// A finished span with its context: out now, or held while its trace is provisional.
-    public mutating func finish(_ span: Span, context: SpanContext, now: UInt64, into output: inout [Span]) {
+    public mutating func finish(_ span: consuming Span, context: SpanContext, now: UInt64, into output: inout [Span]) {
         if let context = current(context) {
             output.append(placed(span, context))
             return
@@ -76,13 +76,13 @@ extension TraceLinker {
     }
 
     /// The span with its settled context; a server span is kept inside its local caller.
-    mutating func placed(_ span: Span, _ context: SpanContext) -> Span {
+    mutating func placed(_ span: consuming Span, _ context: SpanContext) -> Span {
         var span = Self.apply(context, to: span)
         if span.kind == .server { keepInsideCaller(&span, context) }
         return span
     }
 
-    static func apply(_ context: SpanContext, to span: Span) -> Span {
+    static func apply(_ context: SpanContext, to span: consuming Span) -> Span {
         var span = span
         span.traceID = context.traceID
         span.spanID = context.spanID
