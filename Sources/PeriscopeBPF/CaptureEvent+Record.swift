@@ -112,9 +112,10 @@ extension CaptureEvent {
     /// A `struct periscope_trace_context` payload.
     static func traceContext(_ payload: UnsafeRawBufferPointer) throws(RecordError) -> KernelTraceContext {
         guard payload.count >= MemoryLayout<periscope_trace_context>.size else { throw .malformedTraceContext }
-        func bytes<T>(_ path: KeyPath<periscope_trace_context, T>, count: Int) -> [UInt8] {
-            let offset = MemoryLayout<periscope_trace_context>.offset(of: path)!
-            return [UInt8](payload[offset..<(offset + count)])
+        /// The big-endian 64-bit word at `path` plus `offset` bytes: ids read without a list.
+        func word<T>(_ path: KeyPath<periscope_trace_context, T>, at offset: Int = 0) -> UInt64 {
+            let start = MemoryLayout<periscope_trace_context>.offset(of: path)! + offset
+            return UInt64(bigEndian: payload.loadUnaligned(fromByteOffset: start, as: UInt64.self))
         }
         func byte(_ path: KeyPath<periscope_trace_context, UInt8>) -> UInt8 {
             payload[MemoryLayout<periscope_trace_context>.offset(of: path)!]
@@ -127,13 +128,13 @@ extension CaptureEvent {
         case PERISCOPE_CONTEXT_SERVER_OPTION.rawValue: origin = .optionRead
         default: throw .malformedTraceContext
         }
-        let trace = bytes(\.trace_id, count: 16)
-        let span = bytes(\.span_id, count: 8)
-        let parent = bytes(\.parent_id, count: 8)
-        guard trace.contains(where: { $0 != 0 }), span.contains(where: { $0 != 0 }) else { throw .malformedTraceContext }
+        let trace = TraceID(high: word(\.trace_id), low: word(\.trace_id, at: 8))
+        let span = word(\.span_id)
+        let parent = word(\.parent_id)
+        guard trace.high != 0 || trace.low != 0, span != 0 else { throw .malformedTraceContext }
         return KernelTraceContext(
-            origin: origin, traceID: TraceID(bytes: trace), spanID: SpanID(bytes: span),
-            parentSpanID: parent.contains(where: { $0 != 0 }) ? SpanID(bytes: parent) : nil,
+            origin: origin, traceID: trace, spanID: SpanID(value: span),
+            parentSpanID: parent != 0 ? SpanID(value: parent) : nil,
             sampled: byte(\.flags) & 1 != 0, parentIsRemote: byte(\.parent_remote) != 0
         )
     }
