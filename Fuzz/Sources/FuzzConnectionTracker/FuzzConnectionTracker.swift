@@ -82,7 +82,7 @@ public func fuzzConnectionTracker(_ data: UnsafePointer<UInt8>?, _ size: Int) ->
 private func check(_ spans: [Span]) {
     for span in spans {
         fuzzCheck(span.endTimeUnixNano >= span.startTimeUnixNano, "span ends before it starts")
-        if let http = span.http { fuzzCheck(http.requestBodySize >= 0 && http.responseBodySize >= 0, "negative body size") }
+        if let http = span.http { fuzzCheck((http.requestBodySize ?? 0) >= 0 && (http.responseBodySize ?? 0) >= 0, "negative body size") }
         if let tcp = span.tcp { fuzzCheck(tcp.bytesSent >= 0 && tcp.bytesReceived >= 0, "negative byte count") }
     }
 }

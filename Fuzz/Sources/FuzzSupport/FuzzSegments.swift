@@ -68,7 +68,7 @@ public func checkOutput(_ output: [ProtocolOutput], announced: inout Set<UInt64>
         case .operation(let operation):
             fuzzCheck(operation.start <= operation.end, "operation ends before it starts")
             if let http = operation.http {
-                fuzzCheck(http.requestBodySize >= 0 && http.responseBodySize >= 0, "negative body size")
+                fuzzCheck((http.requestBodySize ?? 0) >= 0 && (http.responseBodySize ?? 0) >= 0, "negative body size")
             }
             if let id = operation.exchangeID, !unannounced.contains(id) {
                 fuzzCheck(announced.remove(id) != nil, "operation \(id) never announced")

@@ -207,8 +207,8 @@ public struct SpanMetrics: Sendable {
 extension SpanMetrics.HTTPSeries {
     mutating func record(seconds: Double, details: HTTPDetails) {
         duration.record(seconds)
-        requestBody.record(Double(details.requestBodySize))
-        responseBody.record(Double(details.responseBodySize))
+        if let size = details.requestBodySize { requestBody.record(Double(size)) }
+        if let size = details.responseBodySize { responseBody.record(Double(size)) }
     }
 }
 

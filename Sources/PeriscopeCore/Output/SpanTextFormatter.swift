@@ -54,9 +54,9 @@ public struct SpanTextFormatter: Sendable {
             line.append(Self.space)
             Self.padded(&line, width: 24) { line in
                 line.append(contentsOf: "req=".utf8)
-                Self.writeDecimal(UInt64(max(http.requestBodySize, 0)), into: &line)
+                Self.writeSize(http.requestBodySize, into: &line)
                 line.append(contentsOf: "B resp=".utf8)
-                Self.writeDecimal(UInt64(max(http.responseBodySize, 0)), into: &line)
+                Self.writeSize(http.responseBodySize, into: &line)
                 line.append(UInt8(ascii: "B"))
             }
         } else {
@@ -124,6 +124,11 @@ public struct SpanTextFormatter: Sendable {
         from.write(into: &line)
         line.append(contentsOf: "->".utf8)
         to.write(into: &line)
+    }
+
+    /// A body size, `?` when unknown.
+    static func writeSize(_ size: Int?, into line: inout [UInt8]) {
+        if let size { writeDecimal(UInt64(max(size, 0)), into: &line) } else { line.append(UInt8(ascii: "?")) }
     }
 
     static func writeDecimal(_ value: UInt64, minimumDigits: Int = 1, into line: inout [UInt8]) {

@@ -44,8 +44,8 @@ extension Span {
             if let code = http.statusCode { visitor.visit("http.response.status_code", code) }
             visitor.visit("network.protocol.name", "http")
             visitor.visit("network.protocol.version", http.protocolVersion)
-            visitor.visit("http.request.body.size", http.requestBodySize)
-            visitor.visit("http.response.body.size", http.responseBodySize)
+            if let size = http.requestBodySize { visitor.visit("http.request.body.size", size) }
+            if let size = http.responseBodySize { visitor.visit("http.response.body.size", size) }
             if let userAgent = http.userAgent { visitor.visit("user_agent.original", userAgent) }
         }
         for attribute in protocolAttributes { visitor.visit(attribute) }

@@ -113,8 +113,9 @@ public struct HTTPDetails: Sendable, Equatable {
     public var statusCode: Int?
     /// `HTTP/1.1` → "1.1".
     public var protocolVersion: String
-    public var requestBodySize: Int
-    public var responseBodySize: Int
+    /// Body bytes without framing; nil when a capture gap made the size unknown.
+    public var requestBodySize: Int?
+    public var responseBodySize: Int?
     /// `Host` header of the request.
     public var host: String?
     public var userAgent: String?
@@ -125,7 +126,7 @@ public struct HTTPDetails: Sendable, Equatable {
 
     public init(
         method: String, path: String, target: String, route: String? = nil, statusCode: Int? = nil,
-        protocolVersion: String = "1.1", requestBodySize: Int = 0, responseBodySize: Int = 0,
+        protocolVersion: String = "1.1", requestBodySize: Int? = 0, responseBodySize: Int? = 0,
         host: String? = nil, userAgent: String? = nil, traceparent: String? = nil
     ) {
         self.method = method

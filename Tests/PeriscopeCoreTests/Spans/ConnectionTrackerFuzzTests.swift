@@ -44,7 +44,7 @@ import Testing
         for span in spans {
             #expect(span.endTimeUnixNano >= span.startTimeUnixNano)
             #expect((span.http == nil) != (span.tcp == nil))
-            #expect(span.http.map { $0.requestBodySize >= 0 && $0.responseBodySize >= 0 } ?? true)
+            #expect(span.http.map { ($0.requestBodySize ?? 0) >= 0 && ($0.responseBodySize ?? 0) >= 0 } ?? true)
             #expect(span.tcp.map { $0.bytesSent >= 0 && $0.bytesReceived >= 0 } ?? true)
         }
     }

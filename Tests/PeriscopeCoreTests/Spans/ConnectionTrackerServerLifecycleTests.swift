@@ -154,6 +154,54 @@ import Testing
         #expect(tracker.counters.lostSync == 0)
     }
 
+    /// Node's corked writes: one writev of the head and a size, then CRLF, data, CRLF per chunk
+    /// in buffers of their own (49 buffers), read by a server whose first read is short (the
+    /// head and 100 bytes of the first chunk, captured whole) and whose next reads start in
+    /// the middle of a chunk. With the kernel's walk (it reads the iovecs as one stream and
+    /// goes on from the short read) the sizes are exact; without it they are unknown, never
+    /// counted with their framing.
+    @Test(arguments: [true, false], [100, 256])
+    func corkedWritevAndReadsStartingMidChunkAreExactWithTheWalkAndUnknownWithout(walked: Bool, capture: Int) {
+        let chunks = (0..<12).map { Self.body(500 + $0) }
+        let head = Array("POST /corked HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n".utf8)
+        var buffers = [head]
+        for data in chunks {
+            buffers[buffers.count - 1] += Array(String(data.count, radix: 16).utf8)
+            buffers += [Array("\r\n".utf8), data, Array("\r\n".utf8)]
+        }
+        buffers.append(Self.lastChunk)
+        let request = buffers.flatMap { $0 }
+        let response = Array("HTTP/1.1 204 No Content\r\n\r\n".utf8)
+        let client = Connection(pid: 10, fd: 3, socketID: 1, local: .init(ipv4: 127, 0, 0, 1, port: 40000), peer: .init(ipv4: 127, 0, 0, 1, port: 8080))
+        let server = Connection(pid: 20, fd: 4, socketID: 2, local: client.peer, peer: client.local)
+        var events = [client.opened(.client, at: 1), server.opened(.server, at: 2)]
+        var write = Self.event(client, .egress, buffers, capture: capture, at: 10)
+        if walked { write.chunkWalk = kernelChunkWalk(stream: request, bodyStart: head.count, start: 0, moved: request.count, prefix: capture) }
+        events.append(write)
+        let firstRead = min(capture, head.count + 4 + 100)
+        var start = 0
+        for (index, end) in [firstRead, firstRead + 1777, firstRead + 4000, request.count].enumerated() {
+            var read = Self.event(server, .ingress, [Array(request[start..<end])], capture: capture, at: 11 + UInt64(index))
+            if walked {
+                read.chunkWalk = kernelChunkWalk(stream: request, bodyStart: head.count, start: start, moved: end - start, prefix: min(capture, end - start))
+            }
+            events.append(read)
+            start = end
+        }
+        events.append(server.event(.data(.egress), at: 20, bytes: response, total: response.count))
+        events.append(client.event(.data(.ingress), at: 21, bytes: response, total: response.count))
+        var tracker = makeTracker()
+        var spans = tracker.run(events)
+        spans += tracker.finishAll(at: 30, reason: "done")
+        #expect(spans.count == 2)
+        for span in spans {
+            #expect(span.http?.requestBodySize == (walked ? chunks.map(\.count).reduce(0, +) : nil), "\(span.kind)")
+            #expect(span.http?.responseBodySize == 0)
+            #expect(span.http?.statusCode == 204)
+            if !walked { #expect(!span.attributes.contains { $0.key == "http.request.body.size" }) }
+        }
+    }
+
     /// A walk that did not start where the decoder puts the next chunk header (the kernel
     /// started from a wrong guess) is ignored: the gap is counted as before it existed.
     @Test func chunkWalkNotAnchoredWhereTheDecoderExpectsIsIgnored() {

@@ -76,7 +76,9 @@ extension HTTP1Decoder {
             if walk.end >= tailStart {
                 decode(tail[(tail.startIndex + walk.end - tailStart)...], sink: &events)
             } else {
-                loseSync(&events, messageInProgress: true)  // the headers past the walk were not captured
+                // The headers past the walk were not captured: the last chunk, or more data.
+                bodySizeUnknown = true
+                loseSync(&events, messageInProgress: true)
             }
         } else if walk.end >= moved {
             state = walk.end == moved ? .chunkDataEnd(sawCR: false) : .chunkData(remaining: walk.end - moved)

@@ -42,8 +42,13 @@ public struct HTTP1Decoder: Sendable {
     var bodySize = 0
     /// Whether a message began and has not ended (also while out of sync).
     var messageInProgress = false
-    /// `Content-Length` of a message whose head was cut short, used as its body size.
+    /// The body size of a message out of sync when it is known all the same: the
+    /// `Content-Length` of a head cut short, or what a chunked body had when a gap took its
+    /// trailers.
     var lostBodySizeHint: Int?
+    /// A gap crossed the chunk framing of this message's body and the kernel's walk did not
+    /// account for it: its size is unknown, never counted with its framing.
+    var bodySizeUnknown = false
     /// Progress through the start line of the head being read.
     var startLinePrefixChecked = false
     var parsedStartLine: HTTP1HeadParser.StartLine?
@@ -93,7 +98,7 @@ public struct HTTP1Decoder: Sendable {
                 if messageInProgress { bodySize += bytes.count }
                 return
             }
-            events.decoded(.resynchronized(previousBodySize: messageInProgress ? lostBodySize : nil))
+            events.decoded(.resynchronized(previousMessageEnded: messageInProgress, previousBodySize: messageInProgress ? lostBodySize : nil))
             messageInProgress = false
             state = .idle
         }
@@ -189,10 +194,14 @@ public struct HTTP1Decoder: Sendable {
             } else if count == remaining {
                 state = .chunkDataEnd(sawCR: false)
             } else {
+                bodySizeUnknown = true  // chunk framing among the bytes not captured
                 loseSync(&events, messageInProgress: true)
             }
-        case .chunkSize, .chunkDataEnd, .trailers:
-            bodySize += count
+        case .chunkSize, .chunkDataEnd:
+            bodySizeUnknown = true
+            loseSync(&events, messageInProgress: true)
+        case .trailers:
+            lostBodySizeHint = bodySize  // the last chunk came: only trailers were lost
             loseSync(&events, messageInProgress: true)
         }
     }
@@ -209,9 +218,9 @@ public struct HTTP1Decoder: Sendable {
     }
 
     /// Ends a message whose end its own bytes will not show (see `isInUnframedMessage`)
-    /// because the other direction shows the exchange is over. Returns its body size, or
-    /// nil when there was no such message. The decoder then waits for an input that starts
-    /// a new message.
+    /// because the other direction shows the exchange is over. Returns its body size (nil
+    /// when unknown), or nil when there was no such message: check `isInUnframedMessage`
+    /// first to tell them apart. The decoder then waits for an input that starts a new message.
     public mutating func endUnframedMessage() -> Int? {
         guard isInUnframedMessage else { return nil }
         messageInProgress = false
@@ -219,7 +228,13 @@ public struct HTTP1Decoder: Sendable {
         return lostBodySize
     }
 
-    private var lostBodySize: Int { state == .lostSync ? lostBodySizeHint ?? bodySize : bodySize }
+    /// The body size of the message in progress so far; nil when a gap made it unknown.
+    public var currentBodySize: Int? { state == .lostSync ? lostBodySize : (bodySizeUnknown ? nil : bodySize) }
+
+    private var lostBodySize: Int? {
+        if state == .lostSync, let lostBodySizeHint { return lostBodySizeHint }
+        return bodySizeUnknown ? nil : bodySize
+    }
 
     private func startsMessage(_ bytes: ArraySlice<UInt8>) -> Bool {
         switch HTTP1MessageStart(classifying: bytes) {
@@ -236,12 +251,13 @@ public struct HTTP1Decoder: Sendable {
         parsedStartLine = nil
         bodySize = 0
         lostBodySizeHint = nil
+        bodySizeUnknown = false
         messageInProgress = true
         events.decoded(.messageBegin)
     }
 
     mutating func endMessage(_ events: inout some HTTP1DecoderEventSink) {
-        events.decoded(.messageEnd(bodySize: bodySize))
+        events.decoded(.messageEnd(bodySize: bodySizeUnknown ? nil : bodySize))
         messageInProgress = false
         state = .idle
     }

@@ -5,11 +5,13 @@ public enum HTTP1DecoderEvent: Sendable, Equatable {
     /// The message head is complete (or, with `isComplete == false`, cut short by a gap).
     case head(HTTP1MessageHead)
     /// The message ended in this input (or, from `finish()`, in an earlier one).
-    /// `bodySize` counts body bytes without chunk framing; after lost sync it is an estimate.
-    case messageEnd(bodySize: Int)
-    /// While out of sync, this input began a new message. If a message was in progress it
-    /// ended with the previous input; `previousBodySize` estimates its body.
-    case resynchronized(previousBodySize: Int?)
+    /// `bodySize` counts body bytes without chunk framing; nil when a capture gap crossed the
+    /// framing of a chunked body and the kernel did not walk it: unknown rather than counted with its framing.
+    case messageEnd(bodySize: Int?)
+    /// While out of sync, this input began a new message. When `previousMessageEnded`, a
+    /// message was in progress and ended with the previous input, with `previousBodySize`
+    /// (nil when unknown, as for `messageEnd`).
+    case resynchronized(previousMessageEnded: Bool, previousBodySize: Int?)
     /// A gap crossed message framing or landed in a head: message boundaries are unknown
     /// until an input starts with a recognisable message.
     case lostSync

@@ -18,7 +18,8 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
         /// Nil until its head is read (or when a capture gap took it).
         var request: HTTP1MessageHead?
         var requestDigest: UInt64 = 0
-        var requestBodySize = 0
+        /// Nil when a capture gap made it unknown.
+        var requestBodySize: Int? = 0
         /// The final response's status code; nil until its head is read.
         var responseStatus: Int?
         var responseStarted = false
@@ -132,8 +133,9 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
         switch event {
         case .messageBegin:
             // A new request shows that a response without framing is over.
-            if let size = responses.endUnframedMessage(), !orphanResponse, let last = pending.first?.lastResponseTimestamp {
-                completeFront(bodySize: size, end: last)
+            if responses.isInUnframedMessage {
+                let size = responses.endUnframedMessage()
+                if !orphanResponse, let last = pending.first?.lastResponseTimestamp { completeFront(bodySize: size, end: last) }
             }
             orphanResponse = false
             if pending.count >= Self.maxPendingExchanges {
@@ -154,8 +156,8 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
         case .messageEnd(let size):
             setRequestBodySize(size)
             currentRequestID = nil
-        case .resynchronized(let previousSize):
-            if let previousSize { setRequestBodySize(previousSize) }
+        case .resynchronized(let ended, let previousSize):
+            if ended { setRequestBodySize(previousSize) }
             currentRequestID = nil
         case .lostSync:
             output.append(.lostSync)
@@ -168,8 +170,8 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
 
     private mutating func handleResponse(_ event: HTTP1DecoderEvent) {
         switch event {
-        case .resynchronized(let previousSize):
-            if let previousSize, !orphanResponse, !interimResponse, let last = pending.first?.lastResponseTimestamp {
+        case .resynchronized(let ended, let previousSize):
+            if ended, !orphanResponse, !interimResponse, let last = pending.first?.lastResponseTimestamp {
                 completeFront(bodySize: previousSize, end: last)
             }
             orphanResponse = false
@@ -235,22 +237,22 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
         return pending.firstIndex { $0.id == id }
     }
 
-    private mutating func setRequestBodySize(_ size: Int) {
+    private mutating func setRequestBodySize(_ size: Int?) {
         if let index = currentRequestIndex { pending[index].requestBodySize = size }
     }
 
-    private mutating func completeFront(bodySize: Int, end: UInt64) {
+    private mutating func completeFront(bodySize: Int?, end: UInt64) {
         reportFront(responseBodySize: bodySize, end: end, incompleteReason: nil)
     }
 
     private mutating func abandonFront(reason: String, end: UInt64) {
-        let responseBodySize = pending[0].responseStatus == nil ? 0 : responses.bodySize
+        let responseBodySize = pending[0].responseStatus == nil ? 0 : responses.currentBodySize
         reportFront(responseBodySize: responseBodySize, end: end, incompleteReason: reason)
     }
 
     /// Removes the oldest exchange and reports it as an operation, built where it is appended;
     /// nothing when its request head was never captured.
-    private mutating func reportFront(responseBodySize: Int, end: UInt64, incompleteReason: String?) {
+    private mutating func reportFront(responseBodySize: Int?, end: UInt64, incompleteReason: String?) {
         let front = pending.removeFirst()
         guard let request = front.request else { return }
         output.append(.operation(operation(
@@ -260,7 +262,7 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
     }
 
     /// The oldest exchange, removed, as an operation; nil when its request head was never captured.
-    private mutating func removeFront(responseBodySize: Int, end: UInt64, incompleteReason: String?) -> ProtocolOperation? {
+    private mutating func removeFront(responseBodySize: Int?, end: UInt64, incompleteReason: String?) -> ProtocolOperation? {
         let front = pending.removeFirst()
         guard let request = front.request else { return nil }
         return operation(
@@ -272,15 +274,15 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
     /// The request decoder is in place whenever an exchange is removed: only the response
     /// decoder's events and a new request's start remove exchanges, and no request is being
     /// read at a start.
-    private func requestBodySize(of exchange: PendingExchange) -> Int {
-        exchange.id == currentRequestID ? requests.bodySize : exchange.requestBodySize
+    private func requestBodySize(of exchange: PendingExchange) -> Int? {
+        exchange.id == currentRequestID ? requests.currentBodySize : exchange.requestBodySize
     }
 
     /// An exchange as an operation: named by the method; an error when abandoned, on a 5xx,
     /// or, for the client, on a 4xx.
     @inline(__always)
     func operation(
-        for exchange: PendingExchange, request: HTTP1MessageHead, requestBodySize: Int, responseBodySize: Int, end: UInt64,
+        for exchange: PendingExchange, request: HTTP1MessageHead, requestBodySize: Int?, responseBodySize: Int?, end: UInt64,
         incompleteReason: String?
     ) -> ProtocolOperation {
         let method: String, target: String

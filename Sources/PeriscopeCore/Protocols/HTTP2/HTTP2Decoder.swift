@@ -70,7 +70,7 @@ public struct HTTP2Decoder: ProtocolDecoder {
             )
         )
         stream.requestEnded = true
-        stream.requestBodySize = request.requestBodySize
+        stream.requestBodySize = request.requestBodySize ?? 0  // an upgrade request of unknown size: h2c clients send none
         streams[1] = stream
         highestStreamID = 1
     }

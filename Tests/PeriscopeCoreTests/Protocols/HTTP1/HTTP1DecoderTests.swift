@@ -22,8 +22,9 @@ extension Array where Element == HTTP1DecoderEvent {
     var heads: [HTTP1MessageHead] {
         compactMap { if case .head(let head) = $0 { head } else { nil } }
     }
-    var bodySizes: [Int] {
-        compactMap { if case .messageEnd(let size) = $0 { size } else { nil } }
+    /// Nil where a message's size was unknown.
+    var bodySizes: [Int?] {
+        compactMap { if case .messageEnd(let size) = $0 { .some(size) } else { nil } }
     }
     var errors: [HTTP1DecodeError.Code] {
         compactMap { if case .error(let error) = $0 { error.code } else { nil } }
@@ -188,7 +189,7 @@ extension Array where Element == HTTP1DecoderEvent {
         ])
         #expect(events.bodySizes == [10, 0])
         #expect(events.contains(.lostSync))
-        #expect(events.contains(.resynchronized(previousBodySize: nil)))
+        #expect(events.contains(.resynchronized(previousMessageEnded: false, previousBodySize: nil)))
     }
 
     @Test func gapInsideAHeadKeepsWhatWasCapturedAndResynchronizes() {
@@ -205,7 +206,7 @@ extension Array where Element == HTTP1DecoderEvent {
         #expect(heads.first?.isComplete == false)
         #expect(heads.last?.isComplete == true)
         #expect(events.contains(.lostSync))
-        #expect(events.contains(.resynchronized(previousBodySize: 0)))
+        #expect(events.contains(.resynchronized(previousMessageEnded: true, previousBodySize: 0)))
         #expect(events.bodySizes == [0])
     }
 
@@ -216,7 +217,9 @@ extension Array where Element == HTTP1DecoderEvent {
         #expect(events.heads.first?.target == "/very/long/pa")
     }
 
-    @Test func gapAcrossChunkFramingLosesSync() {
+    /// Without the kernel's walk, the framing among the bytes not captured is not known: the
+    /// body's size is reported unknown, not counted with its framing.
+    @Test func gapAcrossChunkFramingLosesSyncAndTheBodySize() {
         var decoder = HTTP1Decoder(kind: .response)
         let events = decodeAll(&decoder, [
             (Array("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n0123".utf8), 12),
@@ -227,7 +230,7 @@ extension Array where Element == HTTP1DecoderEvent {
         #expect(events.filter { $0 == .lostSync }.count == 1)
         #expect(events.bodySizes.isEmpty)
         #expect(decoder.isInUnframedMessage)
-        #expect(decoder.finish() == [.messageEnd(bodySize: 16 + 5 + 400 + 14)])
+        #expect(decoder.finish() == [.messageEnd(bodySize: nil)])
     }
 
     static let garbage: [(String, [UInt8], HTTP1DecodeError.Code)] = [
