@@ -262,6 +262,44 @@ extension KernelTests {
             #expect(metrics["decode_errors"] == 0)
         }
 
+        /// nginx serving a static file with sendfile on: the head goes in a write, the body by
+        /// sendfile(2), which moves bytes the tracer counts without copying any. curl and
+        /// python's requests fetch a 300000-byte file, 256 bytes captured: exact response body
+        /// size on both ends.
+        @Test func sendfileBodiesAreCountedExactly() async throws {
+            let directory = try TemporaryDirectory()
+            let site = try TemporaryDirectory()
+            _ = try site.write("big.bin", String(repeating: "0123456789", count: 30000))
+            let nginx = try startNginx(in: directory, port: 18656, httpBlock: """
+                sendfile on;
+                tcp_nopush on;
+                server {
+                    listen 127.0.0.1:18656;
+                    root \(site.path);
+                }
+                """)
+            defer { nginx.stop() }
+            let agent = try await AgentHarness(policy: "ports: [18656]\ncapture: {payloadBytes: 256}\n")
+            let curl = try TestProcess("curl", ["-s", "-o", "/dev/null", "-w", "%{size_download}", "http://127.0.0.1:18656/big.bin"])
+            #expect(curl.wait() == 0 && curl.log.contains("300000"), "\(curl.log)")
+            let requests = try TestProcess(Self.python, ["-c", """
+                import requests
+                print(len(requests.get("http://127.0.0.1:18656/big.bin").content))
+                """])
+            #expect(requests.wait() == 0 && requests.log.contains("300000"), "\(requests.log)")
+            let spans = try await agent.waitForSpans(count: 4) { $0.isHTTP }
+            try await Task.sleep(for: .milliseconds(300))
+            let metrics = try agent.stop()
+            #expect(spans.count == 4)
+            for span in spans {
+                #expect(span.responseBodySize == 300000, "\(span.kind) \(span.executable) \(span.responseBodySize ?? -1)")
+                #expect(span.requestBodySize == 0 && span.statusCode == 200)
+            }
+            #expect(spans.filter(\.isServer).allSatisfy { $0.executable.hasSuffix("nginx") })
+            Self.expectLinked(spans.filter(\.isClient), spans.filter(\.isServer))
+            #expect(metrics["decode_errors"] == 0)
+        }
+
         /// Go's net/http on both ends: a body of unknown length goes chunked, the handler
         /// flushes its answer in two chunks.
         @Test func goNetHTTPChunkedBothWays() async throws {
