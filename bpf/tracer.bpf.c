@@ -219,6 +219,7 @@ static __always_inline struct periscope_event *start_event(__u32 kind, int fd)
     event->flags = 0;
     event->tail_len = 0;
     event->chunk_flags = 0;
+    event->frames_len = 0;
     return event;
 }
 
@@ -331,8 +332,8 @@ static __always_inline int admit(struct periscope_event *event, const struct per
 static __always_inline bool submit(struct periscope_event *event, __u32 payload_len,
                                    const struct periscope_config *cfg)
 {
-    if (payload_len > PERISCOPE_MAX_CAPTURE + PERISCOPE_TAIL_CAPTURE)
-        payload_len = PERISCOPE_MAX_CAPTURE + PERISCOPE_TAIL_CAPTURE;
+    if (payload_len > PERISCOPE_MAX_CAPTURE + PERISCOPE_TAIL_CAPTURE + PERISCOPE_FRAME_WALK_BYTES)
+        payload_len = PERISCOPE_MAX_CAPTURE + PERISCOPE_TAIL_CAPTURE + PERISCOPE_FRAME_WALK_BYTES;
     __u64 flags = BPF_RB_NO_WAKEUP;
     if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= cfg->wakeup_bytes)
         flags = BPF_RB_FORCE_WAKEUP;
@@ -375,12 +376,16 @@ static __always_inline __u32 capture_tail(struct periscope_event *event, __u32 l
 /* Chunked HTTP/1 bodies longer than the capture: the kernel walks their chunk headers. */
 #include "periscope_chunk_walk.h"
 
+/* HTTP/2 frame headers past the capture (periscope_frame_walk.h). */
+#include "periscope_frame_walk.h"
+
 static __noinline int emit_open(int fd, __u8 role, const struct periscope_config *cfg)
 {
     struct periscope_event *event = start_socket_event(PERISCOPE_EVENT_OPEN, fd, cfg);
     if (!event)
         return 0;
     event->role = role;
+    frame_walk_forget(event->socket_id);
     if (admit(event, cfg))
         submit(event, 0, cfg);
     return 0;
@@ -447,7 +452,9 @@ TRANSFER_FUNCTION int emit_data(struct transfer *t, const struct periscope_confi
             length = 0;
         } else {
             chunk_walk(event, buffer, (__u64)moved, length, t->walks);
+            __u32 prefix = length;
             length += capture_tail(event, length, moved, buffer);
+            length += frame_walk(event, buffer, 0, (__u64)moved, (__u64)length << 32 | prefix);
         }
     }
     event->captured_len = length;
@@ -483,6 +490,7 @@ TRANSFER_FUNCTION int emit_data_iov(struct transfer *t, const struct periscope_c
     long moved = t->moved;
     __u32 limit = capture_limit(cfg, moved);
     __u32 copied = 0;
+    __u32 prefix = 0;
     __u64 start = 0; /* where entry i starts in the bytes moved */
     /* The entry holding the last byte moved, its index and how many of its bytes were moved. */
     __u64 base0 = 0, used0 = 0;
@@ -514,6 +522,7 @@ TRANSFER_FUNCTION int emit_data_iov(struct transfer *t, const struct periscope_c
     }
     /* The chunk headers among all the buffers; past the entries read here, the walk copies
      * the last chunk's framing in place of the last bytes. */
+    prefix = copied;
     struct chunk_source source = {
         .address = iov_count ? iov : 0, .iov_count = iov_count, .moved = (__u64)moved, .prefix = copied, .walks = t->walks,
         .tail_wanted = !base0,
@@ -547,6 +556,7 @@ TRANSFER_FUNCTION int emit_data_iov(struct transfer *t, const struct periscope_c
             copied += size;
         }
     }
+    copied += frame_walk(event, iov, iov_count, (__u64)moved, (__u64)copied << 32 | prefix);
     event->captured_len = copied;
     if (tls_records_around(event, cfg))
         return 0;

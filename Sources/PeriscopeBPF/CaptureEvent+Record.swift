@@ -7,6 +7,7 @@ extension CaptureEvent {
         case tooShort(Int)
         case payloadOutOfBounds(captured: Int, recordSize: Int)
         case tailOutOfBounds(tail: Int, captured: Int)
+        case framesOutOfBounds(frames: Int, captured: Int)
         case unknownKind(UInt32)
         case unknownDirection(UInt8)
         case unknownRole(UInt8)
@@ -58,9 +59,12 @@ extension CaptureEvent {
         case let other: throw .unknownKind(other)
         }
         var tail = 0
+        var frames = 0
         if case .data = kind {
+            frames = Int(load(layout.framesLength, as: UInt16.self))
+            guard frames <= captured else { throw .framesOutOfBounds(frames: frames, captured: captured) }
             tail = Int(load(layout.tailLength, as: UInt16.self))
-            guard tail <= captured else { throw .tailOutOfBounds(tail: tail, captured: captured) }
+            guard tail <= captured - frames else { throw .tailOutOfBounds(tail: tail, captured: captured - frames) }
         }
         func address(_ offset: Int, port portOffset: Int) -> SocketAddress {
             SocketAddress(
@@ -85,7 +89,13 @@ extension CaptureEvent {
         peer = address(layout.peerAddress, port: layout.peerPort)
         if case .closedRange = kind { totalLength = 0 } else { totalLength = Int(load(layout.totalLength, as: UInt32.self)) }
         payload.removeAll(keepingCapacity: true)
-        payload.append(contentsOf: payloadBytes)
+        payload.append(contentsOf: payloadBytes.prefix(captured - frames))
+        if frames > 0 {
+            // The records follow the prefix and the tail (periscope_frame_walk.h).
+            frameWalk = FrameWalk(records: [UInt8](payloadBytes.suffix(frames))[...])
+        } else if !frameWalk.isEmpty {
+            frameWalk = FrameWalk()
+        }
         tailLength = tail
         descriptorsOpenAfterExec = kind == .processExec ? load(layout.socketID, as: UInt64.self) : nil
         if case .closedRange = kind { descriptorsStillHeld = load(layout.socketID, as: UInt64.self) } else { descriptorsStillHeld = 0 }
@@ -162,6 +172,7 @@ private struct RecordLayout: Sendable {
     let chunkData: Int
     let chunkEnd: Int
     let chunkFlags: Int
+    let framesLength: Int
 
     static let shared = RecordLayout()
 
@@ -190,5 +201,6 @@ private struct RecordLayout: Sendable {
         chunkData = offset(\.chunk_data)
         chunkEnd = offset(\.chunk_end)
         chunkFlags = offset(\.chunk_flags)
+        framesLength = offset(\.frames_len)
     }
 }

@@ -35,6 +35,9 @@
  * reach them: the framing a writer puts at the end of a write (a chunk's CRLF, the last
  * chunk) stays visible whatever the capture size. */
 #define PERISCOPE_TAIL_CAPTURE 64
+/* Bytes of an HTTP/2 read or write past its capture that the kernel's frame walk may add to
+ * its event (bpf/include/periscope_frame_walk.h): records of struct periscope_frame_record. */
+#define PERISCOPE_FRAME_WALK_BYTES 4096
 /* Sockets whose capture state (shed or not) the kernel keeps; least recently used go first. */
 #define PERISCOPE_MAX_SOCKETS 131072
 
@@ -76,6 +79,19 @@ enum periscope_event_flag {
 enum periscope_chunk_flag {
     PERISCOPE_CHUNK_WALKED = 1 << 0,    /* chunk_anchor, chunk_data and chunk_end are set */
     PERISCOPE_CHUNK_AT_HEADER = 1 << 1, /* chunk_end is the start of a chunk header */
+};
+
+/* One range of a syscall's bytes past the captured prefix, copied by the kernel's walk of
+ * HTTP/2 frames; `size` bytes follow it. Host byte order. */
+struct periscope_frame_record {
+    __u32 offset; /* from the syscall's first byte */
+    __u16 size;
+    __u16 flags;  /* enum periscope_frame_record_flag */
+};
+_Static_assert(sizeof(struct periscope_frame_record) == 8, "periscope_frame_record layout");
+
+enum periscope_frame_record_flag {
+    PERISCOPE_FRAME_RECORD_STARTS_FRAME = 1 << 0, /* a frame header begins at `offset` */
 };
 
 /* Steps of a walk of chunk headers in one syscall at most (a chunk's CRLF, a byte of its
@@ -207,8 +223,10 @@ struct periscope_event {
     __u32 chunk_data;
     __u32 chunk_end;
     __u16 chunk_flags; /* enum periscope_chunk_flag */
-    __u16 _pad;
-    __u8 payload[PERISCOPE_MAX_CAPTURE + PERISCOPE_TAIL_CAPTURE];
+    /* DATA of a socket carrying HTTP/2: the last frames_len payload bytes (after the prefix
+     * and the tail) are the frame walk's records (struct periscope_frame_record). */
+    __u16 frames_len;
+    __u8 payload[PERISCOPE_MAX_CAPTURE + PERISCOPE_TAIL_CAPTURE + PERISCOPE_FRAME_WALK_BYTES];
 };
 #define PERISCOPE_EVENT_HEADER_SIZE 104
 _Static_assert(__builtin_offsetof(struct periscope_event, payload) == PERISCOPE_EVENT_HEADER_SIZE,

@@ -65,6 +65,9 @@ public struct CaptureEvent: Sendable, Equatable {
     /// `.data` of a chunked HTTP/1 body longer than the capture: its chunk headers as the
     /// kernel walked them past the captured prefix. Nil when it did not.
     public var chunkWalk: ChunkWalk?
+    /// `.data` of a socket carrying HTTP/2 longer than the capture: the frame headers and
+    /// header blocks the kernel copied past the captured prefix. Empty when it did not.
+    public var frameWalk = FrameWalk()
     /// Set for bytes of a TLS connection seen at its TLS library: the plaintext, or the
     /// records the library moved on the socket. Nil for what a syscall moved otherwise.
     public var tls: TLSLayer?

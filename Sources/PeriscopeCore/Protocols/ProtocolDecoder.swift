@@ -50,6 +50,8 @@ public struct ProtocolSegment: Sendable, Equatable {
     public var tail: ArraySlice<UInt8> = []
     /// The kernel's walk of the chunk headers in the `gap` bytes (HTTP/1 chunked bodies).
     public var chunkWalk: ChunkWalk?
+    /// The kernel's copy of HTTP/2 frame headers and header blocks in the `gap` bytes.
+    public var frameWalk = FrameWalk()
     /// Kernel monotonic nanoseconds at the syscall's end.
     public var timestamp: UInt64
     public var tid: Int32

@@ -8,6 +8,7 @@ struct TrackedConnection: Sendable {
         var gap: Int
         var tail: ArraySlice<UInt8> = []
         var chunkWalk: ChunkWalk?
+        var frameWalk = FrameWalk()
         var timestamp: UInt64
         var tid: Int32
     }
@@ -168,6 +169,7 @@ struct TrackedConnection: Sendable {
             var segment = ProtocolSegment(stream: stream(direction), bytes: payload[...], gap: gap, timestamp: timestamp, tid: thread)
             segment.tail = tail[...]
             segment.chunkWalk = event.chunkWalk
+            segment.frameWalk = event.frameWalk
             let count = output.count
             decoder.receive(segment, into: &output)
             decoding = .decoding(decoder)
@@ -194,7 +196,7 @@ struct TrackedConnection: Sendable {
             }
             decoding = .opaque(replyDirection: nil)  // keeps the held bytes uniquely referenced
             held.append(HeldBytes(
-                direction: direction, payload: payload[...], gap: gap, tail: tail[...], chunkWalk: event.chunkWalk,
+                direction: direction, payload: payload[...], gap: gap, tail: tail[...], chunkWalk: event.chunkWalk, frameWalk: event.frameWalk,
                 timestamp: timestamp, tid: thread
             ))
             detect(held, configuration: configuration, into: &output)
@@ -306,6 +308,7 @@ struct TrackedConnection: Sendable {
                         var segment = ProtocolSegment(stream: stream(bytes.direction), bytes: bytes.payload, gap: bytes.gap, timestamp: bytes.timestamp, tid: bytes.tid)
                         segment.tail = bytes.tail
                         segment.chunkWalk = bytes.chunkWalk
+                        segment.frameWalk = bytes.frameWalk
                         guard case .decoding(var decoder) = decoding else { break }
                         decoding = .opaque(replyDirection: nil)
                         let count = output.count

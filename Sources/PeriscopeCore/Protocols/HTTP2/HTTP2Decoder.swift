@@ -124,6 +124,37 @@ public struct HTTP2Decoder: ProtocolDecoder {
         // between the prefix and it are skipped by length.
         var tail = segment.tail.suffix(max(0, segment.gap))
         var gap = segment.gap - tail.count
+        if !segment.frameWalk.isEmpty {
+            // The frames the kernel walked past the prefix are read where they were; only
+            // what lies between them is skipped by length.
+            var none = 0
+            while let event = reader.next(&input, gap: &none) {
+                handle(event, segment, into: &output)
+            }
+            let tailStart = segment.bytes.count + gap
+            var position = segment.bytes.count
+            for range in segment.frameWalk {
+                let end = range.offset + range.bytes.count
+                guard range.offset >= 0, end > position, end <= tailStart + tail.count else { continue }
+                if range.offset > position {
+                    var skipped = range.offset - position
+                    while let event = reader.next(&input, gap: &skipped) {
+                        handle(event, segment, into: &output)
+                    }
+                    position = range.offset
+                }
+                if range.startsFrame, range.offset == position, reader.state == .lostSync {
+                    _ = reader.resynchronize(at: range.bytes)
+                }
+                var bytes = range.bytes.dropFirst(position - range.offset)
+                while let event = reader.next(&bytes, gap: &none) {
+                    handle(event, segment, into: &output)
+                }
+                position = end
+            }
+            gap = max(0, tailStart - position)
+            tail = tail.dropFirst(max(0, position - tailStart))
+        }
         while let event = reader.next(&input, gap: &gap) {
             handle(event, segment, into: &output)
         }
