@@ -71,8 +71,9 @@ extension KernelTests {
         @Test func hypercornAndHttpxGiveLinkedSpans() async throws {
             let server = try Self.startHypercorn(port: 18562)
             defer { server.stop() }
-            // The POST's 3,000-byte body and the frame ending it are written at once.
-            let agent = try await AgentHarness(policy: "ports: [18562]\ncapture: {payloadBytes: 8192}\n")
+            // The POST's 3,000-byte body and the frame ending it are written at once, past the
+            // default capture: the frame walk keeps the decoder in step.
+            let agent = try await AgentHarness(policy: "ports: [18562]\n")
             let printed = try run(Self.python, ["\(Self.peers)/httpx_client.py", "http://127.0.0.1:18562"])
             #expect(printed.split(separator: "\n") == ["200", "200", "503"], "httpx printed \(printed)")
             try await agent.waitForSpans(count: 6, timeout: .seconds(15)) { $0.isHTTP }
@@ -152,6 +153,35 @@ extension KernelTests {
                 let parent = span.parentSpanID.flatMap { byID[$0] }
                 #expect(parent?.traceID == span.traceID && parent?.name == span.name, "\(span.name) is its client's child")
             }
+            #expect(metrics["decode_errors"] == 0)
+        }
+
+        /// grpcio server streaming of five 3 KB messages per call, ten calls on one channel, at
+        /// the default capture (2 KiB): each reply's frames are written at once, its header
+        /// blocks and DATA frames' message prefixes past the capture reach the decoder through
+        /// the kernel's frame walk. Exact spans on both ends, five messages each, linked.
+        @Test func grpcioStreamingOfMessagesLargerThanTheCaptureStaysExact() async throws {
+            guard FileManager.default.isExecutableFile(atPath: Self.python) else {
+                throw TestFailure("\(Self.python) is missing: run hack/setup.sh")
+            }
+            let server = try TestProcess(Self.python, ["\(Self.peers)/grpc_peers.py", "serve", "18569"])
+            defer { server.stop() }
+            try waitForPort(18569, of: server)
+            let agent = try await AgentHarness(policy: "ports: [18569]\nprotocols: [grpc]\n")
+            let printed = try run(Self.python, ["\(Self.peers)/grpc_peers.py", "call-large", "18569", "10"])
+            #expect(printed.split(separator: "\n").map(String.init) == Array(repeating: "5 14845", count: 10), "the client printed \(printed)")
+            let rpcs = try await agent.waitForSpans(count: 20, timeout: .seconds(15)) { $0.string("rpc.system") == "grpc" }
+            try await Task.sleep(for: .milliseconds(300))
+            let metrics = try agent.stop()
+            #expect(rpcs.count == 20, "\(rpcs.map { "\($0.kind) \($0.name)" })")
+            let servers = rpcs.filter(\.isServer), clients = rpcs.filter(\.isClient)
+            #expect(servers.count == 10 && clients.count == 10)
+            #expect(rpcs.allSatisfy {
+                $0.name == "routeguide.RouteGuide/ListLargeFeatures" && $0.int("rpc.grpc.status_code") == 0
+                    && $0.int("rpc.grpc.response.message_count") == 5 && $0.status == "STATUS_CODE_UNSET"
+            }, "\(rpcs.map { "\($0.kind) \($0.name) \($0.int("rpc.grpc.status_code") ?? -1) \($0.int("rpc.grpc.response.message_count") ?? -1)" })")
+            let byID = Dictionary(clients.map { ($0.spanID, $0) }, uniquingKeysWith: { first, _ in first })
+            #expect(servers.allSatisfy { span in span.parentSpanID.flatMap { byID[$0] }?.traceID == span.traceID }, "every server span is its client's child")
             #expect(metrics["decode_errors"] == 0)
         }
 
