@@ -245,6 +245,9 @@ static __always_inline struct periscope_event *start_socket_event(__u32 kind, in
     return event;
 }
 
+/* HTTP/2 frame headers past the capture (periscope_frame_walk.h). */
+#include "periscope_frame_walk.h"
+
 static __always_inline bool reader_behind(const struct periscope_config *cfg)
 {
     return cfg->shed_bytes && bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > cfg->shed_bytes;
@@ -303,7 +306,7 @@ static __always_inline int admit_noting_walks(struct periscope_event *event, con
     state->last_direction = direction;
     if (request_starts) {
         bool behind = reader_behind(cfg);
-        if (state->shed && !behind) {
+        if (state->shed && !behind && frame_walk_at_boundary(event)) {
             state->shed = 0;
             state->resumed = 1;
         } else if (!state->shed && behind) {
@@ -376,9 +379,6 @@ static __always_inline __u32 capture_tail(struct periscope_event *event, __u32 l
 /* Chunked HTTP/1 bodies longer than the capture: the kernel walks their chunk headers. */
 #include "periscope_chunk_walk.h"
 
-/* HTTP/2 frame headers past the capture (periscope_frame_walk.h). */
-#include "periscope_frame_walk.h"
-
 static __noinline int emit_open(int fd, __u8 role, const struct periscope_config *cfg)
 {
     struct periscope_event *event = start_socket_event(PERISCOPE_EVENT_OPEN, fd, cfg);
@@ -420,6 +420,8 @@ static __always_inline struct periscope_event *start_transfer(struct transfer *t
     int admitted = admit_noting_walks(event, cfg, &t->walks);
     if (admitted == ADMIT_TLS_RECORDS)
         tls_report_records(event, cfg);
+    if (admitted == ADMIT_NOT) /* shed: its frames are walked all the same */
+        frame_walk(event, t->buffer, t->iov_count, (__u64)t->moved, FRAME_WALK_SHED);
     if (admitted != ADMIT)
         return NULL;
     return event;

@@ -17,7 +17,13 @@
  * at a read or write that starts with a SETTINGS frame (what a server sends first). It goes
  * on per socket and direction (`frame_walks`), with the rest of the current frame or the
  * bytes of a frame header cut by the end of a syscall, and ends where a header cannot be
- * one or the walk runs out of steps. */
+ * one or the walk runs out of steps.
+ *
+ * Under overload the walk goes on through the reads and writes that are shed (nothing is
+ * copied), so that it knows where frames are when capture resumes: a socket being walked
+ * resumes only at a read or write that starts on a frame boundary, and a captured read or
+ * write that starts inside a frame says where its first frame header is (a record of no
+ * bytes), for a decoder that lost its place. */
 #ifndef PERISCOPE_FRAME_WALK_H
 #define PERISCOPE_FRAME_WALK_H
 
@@ -28,6 +34,8 @@
 #define FRAME_WALK_STEPS 4096
 /* iovec entries one step may pass over to find the one holding its offset. */
 #define FRAME_WALK_IOV_SCAN 32
+/* frame_walk's `captured` for a transfer that is shed: nothing is copied. */
+#define FRAME_WALK_SHED (~0ULL)
 
 struct frame_walk_key {
     __u64 socket;
@@ -84,7 +92,7 @@ struct frame_walker {
     __u8 phase;
     __u8 have;
     __u8 result;
-    __u8 _pad;
+    __u8 mark; /* the syscall started inside a frame: its first header's offset is to be recorded */
     __u8 header[32];
 };
 
@@ -168,6 +176,22 @@ static __always_inline bool frame_emit(struct frame_walker *w, struct periscope_
     return true;
 }
 
+/* Records that a frame header begins at `at`, inside the captured prefix (a record of no bytes). */
+static __always_inline void frame_mark(struct frame_walker *w, struct periscope_event *event, __u64 at)
+{
+    if (w->used + sizeof(struct periscope_frame_record) > PERISCOPE_FRAME_WALK_BYTES || at > 0xffffffffULL)
+        return;
+    __u32 index = (w->area + w->used) & FRAME_PAYLOAD_MASK;
+    struct periscope_frame_record record = {
+        .offset = (__u32)at,
+        .size = 0,
+        .flags = PERISCOPE_FRAME_RECORD_STARTS_FRAME,
+    };
+    __builtin_memcpy(&event->payload[index], &record, sizeof(record));
+    w->used += sizeof(record);
+    w->record_end = ~0ULL;
+}
+
 /* One step: a frame header's bytes (all, or those before the iovec entry or syscall
  * ends), a piece of payload to copy, or the rest of a payload to skip. */
 static long frame_step(__u64 index, void *ctx)
@@ -226,6 +250,11 @@ static long frame_step(__u64 index, void *ctx)
         w->result = FRAME_FAILED;
         return 1;
     }
+    if (have == 0 && w->mark) {
+        w->mark = 0;
+        if (w->at < w->prefix)
+            frame_mark(w, event, w->at);
+    }
     frame_emit(w, event, w->at, source, size, have == 0);
     w->at += size;
     w->have = (__u8)(have + size);
@@ -254,6 +283,20 @@ static long frame_step(__u64 index, void *ctx)
     return 0;
 }
 
+static __always_inline __u32 frame_walk_lane(const struct periscope_event *event)
+{
+    return (event->direction & 3) + ((event->flags & PERISCOPE_EVENT_FLAG_TLS_PLAINTEXT) ? 4 : 0);
+}
+
+/* Whether the read or write of `event` starts on a frame boundary of its socket's walk, or
+ * the socket is not walked: where capture may resume after shedding. */
+static __always_inline bool frame_walk_at_boundary(const struct periscope_event *event)
+{
+    struct frame_walk_key key = { .socket = event->socket_id, .lane = frame_walk_lane(event) };
+    struct frame_walk_state *state = bpf_map_lookup_elem(&frame_walks, &key);
+    return !state || (state->phase == FRAME_PHASE_HEADER && state->have == 0);
+}
+
 /* Whether the captured prefix starts with a connection preface (returns its length) or a
  * SETTINGS frame that is not an ACK (returns 0); -1 otherwise. */
 static __always_inline int frame_walk_start(const struct periscope_event *event, __u32 prefix)
@@ -279,13 +322,13 @@ static __always_inline int frame_walk_start(const struct periscope_event *event,
  * the verifier checks it once. */
 __noinline int frame_walk(struct periscope_event *event, __u64 buffer, __u64 iov_count, __u64 moved, __u64 captured)
 {
-    __u32 prefix = (__u32)captured, area = (__u32)(captured >> 32);
+    bool shed = captured == FRAME_WALK_SHED;
+    __u32 prefix = shed ? 0 : (__u32)captured, area = shed ? 0 : (__u32)(captured >> 32);
     if (!event || !buffer || moved == 0 || prefix > PERISCOPE_MAX_CAPTURE || area > PERISCOPE_MAX_CAPTURE + PERISCOPE_TAIL_CAPTURE)
         return 0;
-    __u32 lane = (event->direction & 3) + ((event->flags & PERISCOPE_EVENT_FLAG_TLS_PLAINTEXT) ? 4 : 0);
-    struct frame_walk_key key = { .socket = event->socket_id, .lane = lane };
+    struct frame_walk_key key = { .socket = event->socket_id, .lane = frame_walk_lane(event) };
     struct frame_walk_state *carried = bpf_map_lookup_elem(&frame_walks, &key);
-    int start = frame_walk_start(event, prefix);
+    int start = shed ? -1 : frame_walk_start(event, prefix);
     if (start < 0 && !carried)
         return 0;
     __u32 zero = 0;
@@ -296,7 +339,7 @@ __noinline int frame_walk(struct periscope_event *event, __u64 buffer, __u64 iov
     w->buffer = buffer;
     w->iov_count = iov_count;
     w->moved = moved;
-    w->prefix = prefix;
+    w->prefix = shed ? moved : prefix; /* shed: nothing past it to copy */
     w->area = area;
     w->record_end = ~0ULL;
     if (iov_count) {
@@ -319,6 +362,7 @@ __noinline int frame_walk(struct periscope_event *event, __u64 buffer, __u64 iov
         __builtin_memcpy(w->header, carried->header, FRAME_HEADER_SIZE);
         w->frame_left = carried->frame_left;
         w->copy_left = carried->copy_left;
+        w->mark = !shed && (w->phase != FRAME_PHASE_HEADER || w->have != 0);
     }
     bpf_loop(FRAME_WALK_STEPS, frame_step, NULL, 0);
     if (w->result == FRAME_DONE) {
@@ -334,7 +378,7 @@ __noinline int frame_walk(struct periscope_event *event, __u64 buffer, __u64 iov
         bpf_map_delete_elem(&frame_walks, &key);
     }
     __u32 used = w->used;
-    if (used > PERISCOPE_FRAME_WALK_BYTES)
+    if (used > PERISCOPE_FRAME_WALK_BYTES || shed)
         used = 0;
     event->frames_len = (__u16)used;
     return (int)used;
@@ -350,6 +394,13 @@ static __always_inline void frame_walk_forget(__u64 socket)
 }
 
 #else
+#define FRAME_WALK_SHED (~0ULL)
+
+static __always_inline bool frame_walk_at_boundary(const struct periscope_event *event)
+{
+    return true;
+}
+
 static __always_inline int frame_walk(struct periscope_event *event, __u64 buffer, __u64 iov_count, __u64 moved,
                                       __u64 captured)
 {

@@ -82,23 +82,25 @@ public struct HTTP2Decoder: ProtocolDecoder {
         guard !isFinished else { return }
         switch segment.stream {
         case .requests:
-            if requestReader == nil {
-                let fresh = segment.bytes.first == HTTP2FrameReader.preface[0]
-                requestReader = HTTP2FrameReader(expectingPreface: fresh)
-                if !fresh { requestHPACK = HPACKDecoder(tableKnown: false) }
+            let fresh = requestReader == nil
+            if fresh {
+                let startsWithPreface = segment.bytes.first == HTTP2FrameReader.preface[0]
+                requestReader = HTTP2FrameReader(expectingPreface: startsWithPreface)
+                if !startsWithPreface { requestHPACK = HPACKDecoder(tableKnown: false) }
             }
             var reader = requestReader!
             requestReader = nil
-            read(segment, with: &reader, into: &output)
+            read(segment, with: &reader, fresh: fresh, into: &output)
             requestReader = reader
         case .responses:
-            if responseReader == nil {
+            let fresh = responseReader == nil
+            if fresh {
                 responseReader = HTTP2FrameReader(expectingPreface: false)
                 if !Self.startsWithServerPreface(segment.bytes) { responseHPACK = HPACKDecoder(tableKnown: false) }
             }
             var reader = responseReader!
             responseReader = nil
-            read(segment, with: &reader, into: &output)
+            read(segment, with: &reader, fresh: fresh, into: &output)
             responseReader = reader
         }
     }
@@ -114,12 +116,21 @@ public struct HTTP2Decoder: ProtocolDecoder {
     }
 
     /// Reads one segment's frames and acts on each.
-    private mutating func read(_ segment: ProtocolSegment, with reader: inout HTTP2FrameReader, into output: inout [ProtocolOutput]) {
-        if reader.state == .lostSync, !segment.bytes.isEmpty {
-            // The table was forgotten when sync was lost.
-            _ = reader.resynchronize(at: segment.bytes)
-        }
+    /// `fresh`: the reader was made for this segment.
+    private mutating func read(
+        _ segment: ProtocolSegment, with reader: inout HTTP2FrameReader, fresh: Bool, into output: inout [ProtocolOutput]
+    ) {
         var input = segment.bytes
+        if fresh || reader.state == .lostSync,
+           let mark = segment.frameWalk.first(where: { $0.startsFrame && $0.bytes.isEmpty && $0.offset > 0 && $0.offset < input.count }) {
+            // A read or write that starts inside a frame (after bytes shed or lost): the kernel's
+            // walk says where its first frame header is.
+            input = input.dropFirst(mark.offset)
+        }
+        if reader.state == .lostSync, !input.isEmpty {
+            // The table was forgotten when sync was lost.
+            _ = reader.resynchronize(at: input)
+        }
         // The capture's copy of the syscall's last bytes is read as such; only the bytes
         // between the prefix and it are skipped by length.
         var tail = segment.tail.suffix(max(0, segment.gap))
