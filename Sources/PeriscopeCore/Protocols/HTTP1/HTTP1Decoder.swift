@@ -174,6 +174,7 @@ public struct HTTP1Decoder: Sendable {
             if case .success(let head) = HTTP1HeadParser.parse(headBuffer[...], kind: kind, complete: false, parsedStartLine: parsedStartLine) {
                 events.decoded(.head(head))
                 lostBodySizeHint = head.contentLength
+                if head.isChunked { bodySizeUnknown = true }  // its framing will go by unseen
                 if kind == .response, let code = head.statusCode, code >= 200, !pendingRequestMethods.isEmpty {
                     pendingRequestMethods.removeFirst()
                 }

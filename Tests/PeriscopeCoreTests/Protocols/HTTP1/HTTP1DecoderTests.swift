@@ -233,6 +233,19 @@ extension Array where Element == HTTP1DecoderEvent {
         #expect(decoder.finish() == [.messageEnd(bodySize: nil)])
     }
 
+    /// A head longer than the capture that says its body is chunked: the chunks after it go
+    /// by out of sync, so the body's size is unknown rather than the bytes counted.
+    @Test func gapInsideAChunkedHeadLeavesTheBodySizeUnknown() {
+        var decoder = HTTP1Decoder(kind: .response)
+        let events = decodeAll(&decoder, [
+            (Array("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nSet-Cookie: abc".utf8), 900),
+            (Array("5\r\nabcde\r\n0\r\n\r\n".utf8), 0),
+            (Array("HTTP/1.1 204 No Content\r\n\r\n".utf8), 0),
+        ])
+        #expect(events.contains(.resynchronized(previousMessageEnded: true, previousBodySize: nil)))
+        #expect(events.bodySizes == [0])
+    }
+
     static let garbage: [(String, [UInt8], HTTP1DecodeError.Code)] = [
         ("TLS record", [0x16, 0x03, 0x01, 0x02, 0x00, 0x01], .invalidByte),
         ("text protocol", Array("EHLO mail.example.com\r\n".utf8), .invalidStartLine),
