@@ -94,6 +94,24 @@ import Testing
         #expect(h2.decoder.openStreamCount == 1, "stream 1, whose end was lost, ends with the connection")
     }
 
+    /// A read or write that starts inside a frame (capture resumed after shedding, or after
+    /// lost bytes) carries a mark where its first frame header is: a decoder that starts there
+    /// or lost its place reads from it, not from the middle of the frame.
+    @Test func aMarkSaysWhereTheFirstFrameHeaderIs() {
+        let rest = [UInt8](repeating: 0x61, count: 37)
+        let frames = H2.response(5) + H2.data(5, size: 20, endStream: true)
+        let write = rest + frames
+        let mark = FrameWalk([(offset: rest.count, startsFrame: true, bytes: [])])
+        for lost in [false, true] {
+            var h2 = H2Conversation()
+            h2.client(H2.preface + H2.settings() + H2.request(5))
+            if lost { h2.server(H2.settings() + [0, 0], gap: 100) }
+            h2.send(.responses, write, prefix: write.count, walk: mark)
+            #expect(h2.errors == [], "lost sync first: \(lost)")
+            #expect(h2.operations.map { "\($0.streamID ?? 0) \($0.http?.statusCode ?? 0) \($0.http?.responseBodySize ?? -1)" } == ["5 200 20"])
+        }
+    }
+
     /// Records that are out of order, overlap what was read, reach past the syscall or are
     /// cut short are passed over; what remains is read, nothing traps.
     @Test func malformedRecordsArePassedOver() {
