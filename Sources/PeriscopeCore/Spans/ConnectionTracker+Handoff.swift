@@ -14,7 +14,8 @@ extension ConnectionTracker {
             }
             return
         }
-        guard let connection = connections.remove(pid: pid, fd: fd) else { return }
+        guard var connection = connections.remove(pid: pid, fd: fd) else { return }
+        connection.handedOff = true
         if let stale = handedOff.updateValue(connection, forKey: socketID) { retire(stale, into: &spans) }
         counters.connectionsHandedOff += 1
     }
@@ -42,6 +43,7 @@ extension ConnectionTracker {
         connection.pid = event.pid
         connection.fd = event.fd
         connection.tid = event.tid
+        connection.handedOff = false
         counters.connectionsAdopted += 1
         return connections.insert(connection)
     }

@@ -150,7 +150,7 @@ extension ConnectionTracker {
         forgetRequests(of: connection)
         if let continuation = connection.continuation {
             continuationSpan(for: connection, continuation, end: end, into: &spans)
-        } else if connection.spansConnection, connection.operations == 0 {
+        } else if connection.spansConnection, connection.operations == 0, !connection.handedOffUnused {
             connectionSpan(for: connection, end: end, into: &spans)
         } else if let context = connection.connectionContext, connection.role == .server {
             linker.serverEnded(pid: connection.pid, tid: connection.tid, digest: connection.connectionDigest, byThread: false, spanID: context.spanID)

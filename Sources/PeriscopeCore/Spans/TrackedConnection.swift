@@ -61,6 +61,8 @@ struct TrackedConnection: Sendable {
     var bytesReceived = 0
     /// Operations that gave spans.
     var operations = 0
+    /// Waiting for another holder of its socket since its descriptor closed (`handOff`).
+    var handedOff = false
     var decoding: Decoding
     /// The `ProtocolRegistration.label` of the protocol decoding the connection.
     var protocolLabel: String?
@@ -125,6 +127,12 @@ struct TrackedConnection: Sendable {
     static let vacant = TrackedConnection(
         event: CaptureEvent(kind: .closed, timestamp: 0, pid: 0, tid: 0, fd: -1), role: .unknown, protocols: []
     )
+
+    /// Handed off by the process that accepted or opened it, and no byte moved before or
+    /// since: a client that connected and left (a TCP health check against a forking
+    /// server). No one served it; it ends without a span rather than one under the pid of
+    /// the process that only passed it on.
+    var handedOffUnused: Bool { handedOff && bytesSent == 0 && bytesReceived == 0 }
 
     /// Whether this end writes requests (or reads them, `false`); nil while the role is unknown.
     var isClient: Bool? {

@@ -26,6 +26,29 @@ import Testing
         #expect(tracker.counters.openConnections == 0)
     }
 
+    /// A client that connects and leaves without a byte (a TCP health check) against a
+    /// forking server: the child reads only the end and exits, the connection waiting since
+    /// the parent closed its descriptor is never used, and nothing comes out — least of all
+    /// a span under the parent's pid — however it ends.
+    @Test(arguments: [false, true])
+    func aConnectionHandedOffAndNeverUsedGivesNoSpan(endsAtShutdown: Bool) {
+        let parent = Connection(pid: 100, fd: 7)
+        let child = Connection(pid: 200, fd: 7)
+        var configuration = ConnectionTrackerConfiguration()
+        configuration.protocols = [.http, .tcp]
+        var tracker = makeTracker(configuration)
+        var spans = tracker.run([
+            parent.opened(.server, at: 1_000),
+            parent.closed(at: 2_000, stillOpen: true),
+            child.exited(at: 3_000),
+        ])
+        spans += endsAtShutdown
+            ? tracker.finishAll(at: 10_000, reason: "agent stopped")
+            : tracker.expireIdle(now: 100_000_000_000, idleNanos: 1_000)
+        #expect(spans.isEmpty, "\(spans.map { "\($0.pid) \($0.name)" })")
+        #expect(tracker.counters.openConnections == 0)
+    }
+
     @Test func childThatReadsBeforeItsParentClosesTakesTheConnection() {
         let parent = Connection(pid: 100, fd: 7)
         let child = Connection(pid: 200, fd: 7)
