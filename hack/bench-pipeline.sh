@@ -3,7 +3,7 @@
 # wrk → nginx keep-alive requests, both ends traced with trace context in traffic, through
 # the connection tracker, the pipeline and the JSON printer (release build, as the image
 # builds it). Quick to rerun while working on the hot path; hack/bench.sh measures the whole.
-#   hack/bench-pipeline.sh [requests] [connections] [tracker|pipeline|all]
+#   hack/bench-pipeline.sh [requests] [connections] [tracker|pipeline|all|otlp]
 # BENCH_INSTRUCTIONS=1: instructions per request instead, counted by valgrind (callgrind):
 # the same on a busy machine as on a quiet one, so a change of a few percent shows. Slow:
 # 10,000 requests unless told otherwise.

@@ -8,8 +8,9 @@ import Glibc
 /// keep-alive requests with both ends traced and trace context in traffic (the client's
 /// injected context, its write, the server's decided context, its read, its write, the
 /// client's read) through the connection tracker, the policy's pipeline and the JSON
-/// printer, as the capture thread runs them.
-///   periscope-pipeline-bench [requests] [connections] [tracker|pipeline|all]
+/// printer, as the capture thread runs them; or, instead of the printer, the OTLP encoding
+/// of what the exporter sends (batches of 512 spans, no network).
+///   periscope-pipeline-bench [requests] [connections] [tracker|pipeline|all|otlp]
 /// Prints the capture thread's CPU time (user and system) per request.
 @main
 struct PipelineBenchmark {
@@ -17,12 +18,13 @@ struct PipelineBenchmark {
         let arguments = CommandLine.arguments
         let requests = arguments.count > 1 ? Int(arguments[1]) : 200_000
         let connections = arguments.count > 2 ? Int(arguments[2]) : 16
-        // How far spans go: `tracker` (built only), `pipeline` (named and sampled), `all` (printed).
+        // How far spans go: `tracker` (built only), `pipeline` (named and sampled), `all` (printed),
+        // `otlp` (encoded for export).
         let stage = arguments.count > 3 ? arguments[3] : "all"
         guard let requests, requests > 0, let connectionCount = connections, connectionCount > 0, connectionCount < 20_000,
-              ["tracker", "pipeline", "all"].contains(stage), arguments.count <= 4
+              ["tracker", "pipeline", "all", "otlp"].contains(stage), arguments.count <= 4
         else {
-            let usage = "usage: periscope-pipeline-bench [requests > 0] [connections 1–19999] [tracker|pipeline|all]\n"
+            let usage = "usage: periscope-pipeline-bench [requests > 0] [connections 1–19999] [tracker|pipeline|all|otlp]\n"
             _ = usage.withCString { write(2, $0, strlen($0)) }
             exit(2)
         }
@@ -35,6 +37,9 @@ struct PipelineBenchmark {
         var now: UInt64 = 1_000_000_000
         var finished: [Span] = []
         var spans = 0
+        let resource = TelemetryResource.agent(pid: 1, hostName: "node")
+        var batchToExport: [Span] = []
+        var exportedBytes = 0
         for end in ends {
             tracker.handle(end.clientEvent(.opened(.client), at: now), into: &finished)
             tracker.handle(end.serverEvent(.opened(.server), at: now), into: &finished)
@@ -60,10 +65,18 @@ struct PipelineBenchmark {
                     finished.reverse()
                     while let span = finished.popLast() {
                         guard stage != "tracker" else { continue }
-                        if case .kept(let kept) = pipeline.decide(span), stage == "all" {
+                        guard case .kept(let kept) = pipeline.decide(span) else { continue }
+                        if stage == "all" {
                             printer.observe(kept)
                             printer.emit(kept)
                             spans += 1
+                        } else if stage == "otlp" {
+                            batchToExport.append(kept)
+                            spans += 1
+                            if batchToExport.count == 512 {
+                                exportedBytes += OTLPTraceEncoder.encode([.init(resource: resource, spans: batchToExport)]).count
+                                batchToExport.removeAll(keepingCapacity: true)
+                            }
                         }
                     }
                 }
@@ -75,7 +88,7 @@ struct PipelineBenchmark {
             printer.flush()
             cpu += threadCPU() - start
         }
-        print("requests \(requests) on \(connectionCount) connections, stage \(stage), spans printed \(spans) (\(pipeline.counters))")
+        print("requests \(requests) on \(connectionCount) connections, stage \(stage), spans printed or encoded \(spans) (\(pipeline.counters)), OTLP bytes \(exportedBytes)")
         print("CPU ns per request: \(cpu / UInt64(max(requests, 1)))")
     }
 

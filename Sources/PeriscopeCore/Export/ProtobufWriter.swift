@@ -29,6 +29,17 @@ public struct ProtobufWriter: Sendable {
         bytes.append(UInt8(value))
     }
 
+    /// How many bytes `varint(value)` writes.
+    static func varintSize(_ value: UInt64) -> Int {
+        // One byte per started group of seven bits, one for zero.
+        (64 - (value | 1).leadingZeroBitCount + 6) / 7
+    }
+
+    /// Raw bytes, as they are.
+    mutating func append(_ raw: UnsafeBufferPointer<UInt8>) {
+        bytes.append(contentsOf: raw)
+    }
+
     mutating func littleEndian64(_ value: UInt64) {
         for shift in stride(from: 0, to: 64, by: 8) {
             bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift)))

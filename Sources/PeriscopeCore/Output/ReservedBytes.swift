@@ -16,16 +16,19 @@ struct ReservedBytes {
         precondition(end - cursor >= count, "reserved output room exceeded")
     }
 
+    @inline(__always)
     mutating func byte(_ byte: UInt8) {
         room(1)
         cursor.pointee = byte
         cursor += 1
     }
 
+    @inline(__always)
     mutating func bytes(_ text: StaticString) {
         bytes(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
+    @inline(__always)
     mutating func bytes(_ buffer: UnsafeBufferPointer<UInt8>) {
         guard let base = buffer.baseAddress else { return }
         room(buffer.count)
@@ -104,6 +107,23 @@ struct ReservedBytes {
                 cursor += 1
             }
         }
+    }
+
+    /// `,"key":` (without the comma when `first`) for a constant key, which is plain ASCII
+    /// with nothing to escape: one room check for the whole piece.
+    @inline(__always)
+    mutating func memberKey(_ key: StaticString, first: Bool) {
+        let count = key.utf8CodeUnitCount
+        room(count + 4)
+        if !first {
+            cursor.pointee = UInt8(ascii: ",")
+            cursor += 1
+        }
+        cursor.pointee = UInt8(ascii: "\"")
+        (cursor + 1).update(from: key.utf8Start, count: count)
+        cursor[count + 1] = UInt8(ascii: "\"")
+        cursor[count + 2] = UInt8(ascii: ":")
+        cursor += count + 3
     }
 
     /// `string` as a JSON string literal: at most 6 bytes per UTF-8 byte, plus the quotes.
@@ -186,3 +206,4 @@ extension Array where Element == UInt8 {
         removeLast(room - used)
     }
 }
+

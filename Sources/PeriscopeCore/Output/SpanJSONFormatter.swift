@@ -106,13 +106,10 @@ public struct SpanJSONFormatter: Sendable {
         var writer: ReservedBytes
         var first = true
 
+        @inline(__always)
         private mutating func key(_ key: StaticString) {
-            if !first { writer.byte(UInt8(ascii: ",")) }
+            writer.memberKey(key, first: first)
             first = false
-            // Constant keys are plain ASCII: nothing to escape.
-            writer.byte(UInt8(ascii: "\""))
-            writer.bytes(key)
-            writer.bytes("\":")
         }
 
         mutating func visit(_ key: StaticString, _ value: String) {

@@ -89,7 +89,7 @@ public struct SpanPipeline: Sendable {
         // (gRPC's too, when the policy names it); other protocols' decoders run only when named.
         let traced = if span.tcp != nil {
             tracesTCP
-        } else if span.http != nil {
+        } else if span.hasHTTP {
             tracesHTTP || tracesGRPC && span.protocolAttributes.contains { $0.key == "rpc.system" }
         } else {
             true
@@ -109,10 +109,9 @@ public struct SpanPipeline: Sendable {
             }
             let route = routes.route(for: http.path) ?? RouteTemplate.template(for: http.path)
             http.route = route
-            let method = http.method.isEmpty ? "HTTP" : http.method
             // RPCs keep the name their protocol gave them (`package.Service/Method`).
             if !span.protocolAttributes.contains(where: { $0.key == "rpc.system" }) {
-                span.name = route.isEmpty ? method : "\(method) \(route)"
+                span.name = Self.name(method: http.method, route: route)
             }
             span.http = http
         }
@@ -122,6 +121,18 @@ public struct SpanPipeline: Sendable {
         }
         counters.kept += 1
         return .kept(span)
+    }
+
+    /// `METHOD route`, `HTTP` for an unknown method, the method alone for an empty route.
+    static func name(method: String, route: String) -> String {
+        let method = method.isEmpty ? "HTTP" : method
+        guard !route.isEmpty else { return method }
+        var name = ""
+        name.reserveCapacity(method.utf8.count + 1 + route.utf8.count)
+        name.append(method)
+        name.append(" ")
+        name.append(route)
+        return name
     }
 
     static func withoutQuery(_ text: String) -> String {

@@ -39,6 +39,8 @@ public struct Span: Sendable, Equatable {
         get { httpStorage?.details }
         set { httpStorage = newValue.map(HTTPStorage.init) }
     }
+    /// Whether the span is an HTTP span, without copying its details.
+    var hasHTTP: Bool { httpStorage != nil }
     /// Boxed: spans are copied and held in bulk while traces assemble, and the details are
     /// most of a span's size.
     private var httpStorage: HTTPStorage?
