@@ -98,6 +98,18 @@ public final class TestProcess: @unchecked Sendable {
     /// What the program printed so far.
     public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
+    /// Waits until the program printed `text`; fails with `failure` and what it printed when
+    /// it exits first or `timeout` passes.
+    public func waitForLog(_ text: String, timeout: Duration = .seconds(10), failure: String) throws {
+        let deadline = ContinuousClock.now + timeout
+        while !log.contains(text) {
+            guard ContinuousClock.now < deadline, isRunning else {
+                throw TestFailure("\(failure):\n\(log)")
+            }
+            usleep(20_000)
+        }
+    }
+
     /// What the program printed on standard error, when separated.
     public var errorLog: String {
         errorLogPath.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) } ?? ""

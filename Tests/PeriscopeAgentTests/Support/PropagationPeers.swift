@@ -54,13 +54,7 @@ final class RecordingServer {
         logPath = "\(directory.path)/received-\(port).jsonl"
         let command = prefix + ["python3", script, "\(port)", logPath, host]
         process = try TestProcess(command[0], Array(command.dropFirst()))
-        let deadline = ContinuousClock.now + .seconds(10)
-        while !process.log.contains("ready") {
-            guard ContinuousClock.now < deadline, process.isRunning else {
-                throw TestFailure("the recording server did not start:\n\(process.log)")
-            }
-            usleep(20_000)
-        }
+        try process.waitForLog("ready", failure: "the recording server did not start")
     }
 
     deinit { process.stop() }
@@ -218,13 +212,7 @@ final class ConnectedCaller {
         let script = try directory.write("connected-caller-\(port).py", Self.script)
         gate = "\(directory.path)/go-\(UUID().uuidString)"
         process = try TestProcess("python3", [script, "\(port)", "\(connections)", "\(requests)", gate])
-        let deadline = ContinuousClock.now + .seconds(10)
-        while !process.log.contains("connected") {
-            guard ContinuousClock.now < deadline, process.isRunning else {
-                throw TestFailure("the client did not connect:\n\(process.log)")
-            }
-            usleep(20_000)
-        }
+        try process.waitForLog("connected", failure: "the client did not connect")
     }
 
     deinit { process.stop() }
