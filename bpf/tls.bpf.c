@@ -37,6 +37,17 @@ static __noinline int tls_server_context(__u64 buffer, __u64 moved, const struct
     return decide_server_context(&read, settings);
 }
 
+/* Forgets the frame walks of `socket`'s TLS plaintext lanes (periscope_frame_walk.h). */
+static __always_inline void tls_forget_frame_walks(__u64 socket)
+{
+#ifndef PERISCOPE_PROBE_READS
+    for (__u32 lane = PERISCOPE_DIRECTION_INGRESS + 4; lane <= PERISCOPE_DIRECTION_EGRESS + 4; lane++) {
+        struct frame_walk_key key = {.socket = socket, .lane = lane};
+        bpf_map_delete_elem(&frame_walks, &key);
+    }
+#endif
+}
+
 SEC("uprobe")
 int periscope_tls_enter(struct pt_regs *ctx)
 {
@@ -121,12 +132,16 @@ int periscope_tls_return(struct pt_regs *ctx)
         /* A write reported at its first socket write that did not finish is retried with
          * the same length: that retry is not reported again. */
         bool finished = call.function == PERISCOPE_TLS_SSL_WRITE ? (int)ret > 0 : (int)ret == 1;
-        if (write) {
+        struct periscope_tls_socket *known = bpf_map_lookup_elem(&tls_sessions, &key);
+        /* The session's first call on this socket (its handshake, mostly): a frame walk of
+         * plaintext left by an earlier connection whose socket this one reuses is forgotten
+         * (a write reported at its socket write was walked already, for this connection). */
+        if ((!known || known->socket_id != socket.socket_id) && !(write && call.reported))
+            tls_forget_frame_walks(socket.socket_id);
+        if (write)
             socket.pending_write = call.reported && !finished ? (__u32)call.requested : 0;
-        } else {
-            struct periscope_tls_socket *known = bpf_map_lookup_elem(&tls_sessions, &key);
+        else
             socket.pending_write = known ? known->pending_write : 0;
-        }
         bpf_map_update_elem(&tls_sessions, &key, &socket, BPF_ANY);
         if (write && call.reported)
             return 0;
@@ -180,17 +195,22 @@ int periscope_tls_return(struct pt_regs *ctx)
     event->total_len = moved > 0xffffffffULL ? 0xffffffffU : (__u32)moved;
     event->flags = PERISCOPE_EVENT_FLAG_TLS_PLAINTEXT;
     __u8 walks = 0;
-    if (!admit_noting_walks(event, cfg, &walks))
+    if (!admit_noting_walks(event, cfg, &walks)) {
+        frame_walk(event, call.buffer, 0, moved, FRAME_WALK_SHED);
         return 0;
+    }
     __u32 length = capture_limit(cfg, (long)moved);
     if (length > PERISCOPE_MAX_CAPTURE)
         length = PERISCOPE_MAX_CAPTURE;
-    /* Like a syscall's: the last bytes past the capture, chunk headers walked past it. */
+    /* Like a syscall's: the last bytes past the capture, chunk headers and HTTP/2 frame
+     * headers walked past it (each in the lanes of TLS plaintext). */
     if (bpf_probe_read_user(event->payload, length, (const void *)call.buffer)) {
         length = 0;
     } else {
         chunk_walk(event, call.buffer, moved, length, walks);
+        __u32 prefix = length;
         length += capture_tail(event, length, (long)moved, call.buffer);
+        length += frame_walk(event, call.buffer, 0, moved, (__u64)length << 32 | prefix);
     }
     event->captured_len = length;
     submit(event, length, cfg);

@@ -6,10 +6,10 @@ import Glibc
 #endif
 
 /// The TLS library probes of `bpf/tls.bpf.c`, loaded beside a `Tracer` and sharing its maps
-/// (ring buffer, selection, configuration, per-socket state), so that plaintext events go
-/// the same way as the socket's. `attach(_:path:)` puts one file's probes in place through
-/// uprobe_multi links, which need CAP_BPF and CAP_PERFMON only (uprobes through the perf
-/// PMU need CAP_SYS_ADMIN since the fix for CVE-2025-38466).
+/// (ring buffer, selection, configuration, per-socket state, HTTP/2 frame walks), so that
+/// plaintext events go the same way as the socket's. `attach(_:path:)` puts one file's
+/// probes in place through uprobe_multi links, which need CAP_BPF and CAP_PERFMON only
+/// (uprobes through the perf PMU need CAP_SYS_ADMIN since the fix for CVE-2025-38466).
 ///
 /// Thread-safe after init: attaching makes links and reads counters, nothing else.
 public final class TLSProbes: @unchecked Sendable {
@@ -29,7 +29,7 @@ public final class TLSProbes: @unchecked Sendable {
     /// The tracer's maps this object uses instead of its own.
     static let sharedMaps = [
         "events", "config", "ports", "target_pids", "excluded_pids", "counters", "sockets", "tls_calls", "tls_sessions",
-        "tls_threads", "tls_counters",
+        "tls_threads", "tls_counters", "frame_walks",
     ]
 
     /// With `propagation`, a traced server thread's request read through TLS gets its context

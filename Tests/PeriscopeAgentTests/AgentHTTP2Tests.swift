@@ -234,6 +234,52 @@ extension KernelTests {
             #expect(metrics["decode_errors"] == 0, "records are never decoded")
         }
 
+        /// HTTP/2 over TLS with bodies much larger than the capture: nginx writes its frames
+        /// through a 16 KiB buffer, so each SSL_write cuts DATA frames anywhere and the client's
+        /// SSL_read returns one record's plaintext at a time. The kernel walks the frame headers
+        /// of TLS plaintext as it does a socket's: 20,000- and 300,000-byte answers to curl and
+        /// httpx (both through OpenSSL) are exact on both ends.
+        @Test func http2OverTLSBodiesLargerThanTheCaptureAreExactOnBothEnds() async throws {
+            let directory = try TemporaryDirectory()
+            let certificate = try TLSCertificate(in: directory)
+            let sizes = [20_000, 300_000]
+            for size in sizes { _ = try directory.write("body\(size)", String(repeating: "b", count: size)) }
+            let nginx = try startNginx(in: directory, port: 18611, httpBlock: """
+                server {
+                    listen 127.0.0.1:18611 ssl http2;
+                    ssl_certificate \(certificate.certificate);
+                    ssl_certificate_key \(certificate.key);
+                    root \(directory.path);
+                }
+                """)
+            defer { nginx.stop() }
+            let agent = try await AgentHarness(policy: "ports: [18611]\nprotocols: [http]\n")
+            try await agent.waitForLog("tls.probed")
+            for size in sizes {
+                let written = try run("curl", ["-sk", "--http2", "-o", "/dev/null", "-w", "%{http_version} %{size_download}", "https://127.0.0.1:18611/body\(size)"])
+                #expect(written == "2 \(size)", "curl: \(written)")
+            }
+            let printed = try run(Self.python, ["\(Self.peers)/httpx_bodies.py", "https://127.0.0.1:18611"] + sizes.map { "/body\($0)" })
+            #expect(printed.split(separator: "\n").map(String.init) == sizes.map { "200 \($0) HTTP/2" }, "httpx printed \(printed)")
+            try await agent.waitForSpans(count: 8, timeout: .seconds(30)) { $0.isHTTP }
+            try await Task.sleep(for: .milliseconds(300))
+            let metrics = try agent.stop()
+            let all = try agent.spans.filter(\.isHTTP)
+            let servers = all.filter(\.isServer), clients = all.filter(\.isClient)
+            #expect(servers.count == 4 && clients.count == 4, "\(servers.count) server and \(clients.count) client spans")
+            #expect(servers.allSatisfy { $0.executable == "/usr/sbin/nginx" })
+            #expect(clients.filter { $0.executable.hasSuffix("/curl") }.count == 2 && clients.filter { $0.executable.contains("python") }.count == 2)
+            for span in all {
+                let size = Int(span.path?.dropFirst("/body".count) ?? "") ?? -1
+                #expect(sizes.contains(size) && span.method == "GET" && span.statusCode == 200 && span.responseBodySize == size
+                            && span.requestBodySize == 0 && span.string("url.scheme") == "https"
+                            && span.string("network.protocol.version") == "2" && span.status == "STATUS_CODE_UNSET",
+                        "\(span.kind) \(span.path ?? "-") \(span.statusCode ?? 0) \(span.responseBodySize ?? -1) \(span.status)")
+            }
+            Self.expectLinked(servers, to: clients)
+            #expect(metrics["decode_errors"] == 0, "\(agent.process.errorLog.split(separator: "\n").filter { $0.contains("decode") || $0.contains("lost") })")
+        }
+
         /// A connection opened before the agent started: its HPACK tables were filled
         /// unseen. A request whose headers all come from them gives no span and is counted; a
         /// request written with literals gives its spans on both ends, nothing invented.

@@ -121,9 +121,35 @@ static __noinline bool tls_records_around(struct periscope_event *event, const s
     return true;
 }
 
-/* Reports a write's plaintext on the socket `event` is about, reusing the event. */
-static __noinline int tls_report_write(struct periscope_event *event, __u64 buffer, __u64 requested,
-                                       const struct periscope_config *cfg)
+/* The plaintext of a write admitted for capture (tls_report_write), at `buffer`: its prefix,
+ * chunk headers and last bytes, and its HTTP/2 frame headers past the prefix; submitted. */
+static __noinline int tls_capture_write(struct periscope_event *event, __u64 buffer, __u8 walks)
+{
+    const struct periscope_config *cfg = current_config();
+    if (!cfg)
+        return 0;
+    __u64 requested = event->total_len;
+    __u32 length = capture_limit(cfg, (long)requested);
+    if (length > PERISCOPE_MAX_CAPTURE)
+        length = PERISCOPE_MAX_CAPTURE;
+    if (bpf_probe_read_user(event->payload, length, (const void *)buffer)) {
+        length = 0;
+    } else {
+        chunk_walk(event, buffer, requested, length, walks);
+        __u32 tail = capture_tail(event, length, (long)requested, buffer);
+        length += tail + frame_walk(event, buffer, 0, requested, (__u64)(length + tail) << 32 | length);
+    }
+    event->captured_len = length;
+    submit(event, length, current_config());
+    tls_count(PERISCOPE_TLS_COUNTER_PLAINTEXT);
+    return 0;
+}
+
+/* Whether a write's plaintext on the socket `event` is about (reusing the event) is to be
+ * captured; its frames are walked all the same when it is shed. `walks`: the socket's
+ * chunk_walks bits. */
+static __noinline bool tls_admit_write(struct periscope_event *event, __u64 buffer, __u64 requested,
+                                       const struct periscope_config *cfg, __u8 *walks)
 {
     event->kind = PERISCOPE_EVENT_DATA;
     event->direction = PERISCOPE_DIRECTION_EGRESS;
@@ -132,22 +158,24 @@ static __noinline int tls_report_write(struct periscope_event *event, __u64 buff
     event->captured_len = 0;
     event->tail_len = 0;
     event->chunk_flags = 0;
+    if (admit_noting_walks(event, cfg, walks))
+        return true;
+    /* Shed: its HTTP/2 frames are walked all the same, as a syscall's are. */
+    frame_walk(event, buffer, 0, event->total_len, FRAME_WALK_SHED);
+    return false;
+}
+
+/* Reports a write's plaintext on the socket `event` is about, reusing the event. Two calls
+ * one after the other, each with a small frame, rather than one inside the other: the chain
+ * from the tracer's sys_exit through emit_data_iov, this and frame_walk to its loop's step
+ * must stay within the verifier's 512 bytes of combined stack (one function doing both came
+ * to 544, and the kernel refused the tracer). */
+static __always_inline void tls_report_write(struct periscope_event *event, __u64 buffer, __u64 requested,
+                                             const struct periscope_config *cfg)
+{
     __u8 walks = 0;
-    if (!admit_noting_walks(event, cfg, &walks))
-        return 0;
-    __u32 length = capture_limit(cfg, (long)requested);
-    if (length > PERISCOPE_MAX_CAPTURE)
-        length = PERISCOPE_MAX_CAPTURE;
-    if (bpf_probe_read_user(event->payload, length, (const void *)buffer)) {
-        length = 0;
-    } else {
-        chunk_walk(event, buffer, requested, length, walks);
-        length += capture_tail(event, length, (long)requested, buffer);
-    }
-    event->captured_len = length;
-    submit(event, length, cfg);
-    tls_count(PERISCOPE_TLS_COUNTER_PLAINTEXT);
-    return 0;
+    if (tls_admit_write(event, buffer, requested, cfg, &walks))
+        tls_capture_write(event, buffer, walks);
 }
 
 /* True when `event` (a transfer on a selected socket) is TLS records moved inside a
