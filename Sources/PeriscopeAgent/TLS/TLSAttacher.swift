@@ -22,8 +22,10 @@ final class TLSAttacher: @unchecked Sendable {
     private let wanted = Mutex<Wanted>(Wanted())
     private let published = Mutex<TLSProbeStatus>(TLSProbeStatus())
     private let stopped = Atomic<Bool>(false)
-    private let woken = Atomic<Bool>(false)
-    private let finished = Atomic<Bool>(false)
+    /// Wakes the thread for a new wish, or to stop.
+    private let wakeup = Wakeup()
+    /// Signalled by the thread as it ends.
+    private let finished = Wakeup()
     private var running = false
 
     /// What the capture thread asks for.
@@ -75,7 +77,7 @@ final class TLSAttacher: @unchecked Sendable {
         running = true
         PosixThread.start(name: "periscope-tls") { [self] in
             run()
-            finished.store(true, ordering: .releasing)
+            finished.signal()
         }
     }
 
@@ -84,9 +86,8 @@ final class TLSAttacher: @unchecked Sendable {
         guard running else { return }
         running = false
         stopped.store(true, ordering: .releasing)
-        while !finished.load(ordering: .acquiring) {
-            System.sleep(nanoseconds: 2_000_000)
-        }
+        wakeup.signal()
+        while !finished.wait(nanoseconds: 1_000_000_000) {}
     }
 
     /// The processes to probe from now on (cheap: the work happens on the attacher's thread).
@@ -97,36 +98,35 @@ final class TLSAttacher: @unchecked Sendable {
             wanted.revision += 1
             return true
         }
-        if changed { signal() }
+        if changed { wakeup.signal() }
     }
 
     /// What is probed, as of the attacher's last pass.
     var status: TLSProbeStatus { published.withLock { $0 } }
 
-    private func signal() {
-        woken.store(true, ordering: .releasing)
-    }
-
-    /// Sleeps until woken or `nanoseconds` passed.
-    private func nap(nanoseconds: UInt64) {
-        var slept: UInt64 = 0
-        while slept < nanoseconds, !woken.load(ordering: .acquiring), !stopped.load(ordering: .acquiring) {
-            System.sleep(nanoseconds: 5_000_000)
-            slept += 5_000_000
-        }
-        woken.store(false, ordering: .releasing)
-    }
-
     private func run() {
         while !stopped.load(ordering: .acquiring) {
             pass(now: MonotonicClock.now())
-            nap(nanoseconds: 50_000_000)
+            // Asleep until the capture thread asks for other processes or the next look is
+            // due: no wakeup while nothing changes.
+            wakeup.wait(nanoseconds: nextPassDelay(now: MonotonicClock.now()))
         }
         let count = files.values.filter { $0.links != nil }.count
         files.removeAll()  // releases the links: the probes detach
         processes.removeAll()
         published.withLock { $0 = TLSProbeStatus() }
         if count > 0 { logger.info("tls.detached", metadata: ["files": "\(count)"]) }
+    }
+
+    /// How long until a process is due to be looked at again: 50 ms at least (processes
+    /// beyond `maxLooksPerPass` wait that long), `maxRetry` when none waits.
+    private func nextPassDelay(now: UInt64) -> UInt64 {
+        var next: UInt64?
+        for process in processes.values where process.files.isEmpty && process.refusals.isEmpty {
+            next = min(next ?? process.nextLook, process.nextLook)
+        }
+        guard let next else { return Self.maxRetry }
+        return max(next > now ? next - now : 0, 50_000_000)
     }
 
     private func pass(now: UInt64) {
