@@ -73,12 +73,16 @@ struct LeaderElectionStateTests {
 
 @Suite(.serialized)
 struct LeaderElectorTests {
-    static func elector(_ server: TestAPIServer, _ identity: String, logger: Logger? = nil) -> LeaderElector {
+    static func configuration(_ identity: String) -> LeaderElectionConfiguration {
         var configuration = LeaderElectionConfiguration(leaseName: "periscope-controller", namespace: "default", identity: identity)
         configuration.leaseDuration = .seconds(3)
         configuration.renewDeadline = .seconds(2)
         configuration.retryPeriod = .milliseconds(100)
-        return LeaderElector(client: Fixtures.client(server), configuration: configuration, logger: logger ?? Logger(label: identity))
+        return configuration
+    }
+
+    static func elector(_ server: TestAPIServer, _ identity: String, logger: Logger? = nil) -> LeaderElector {
+        LeaderElector(client: Fixtures.client(server), configuration: configuration(identity), logger: logger ?? Logger(label: identity))
     }
 
     /// Renewing the lease every 100 ms for a second and a half logs the election once, and the
@@ -101,6 +105,41 @@ struct LeaderElectorTests {
         let renewals = try await Fixtures.client(server).get(Lease.self, namespace: "default", name: "periscope-controller")
         #expect(renewals.spec.holderIdentity == "")
         #expect(logs.count("leader.elected", atLeast: .info) == 1)
+        #expect(logs.count("leader.stepped_down", atLeast: .info) == 1)
+    }
+
+    /// A renewal in flight when a graceful shutdown begins is finished before the lease is
+    /// given up, not abandoned: a write already on its way reaches the server all the same, and
+    /// landing between the release's read and its write it made the release fail (a
+    /// conflict), the lease left held by a candidate that had stopped. The transport holds the
+    /// renewal until after the shutdown began.
+    @Test func aRenewalInFlightAtShutdownEndsBeforeTheLeaseIsReleased() async throws {
+        let server = try Fixtures.server()
+        defer { server.stop() }
+        let transport = HeldWriteTransport()
+        let client = KubeClient(
+            configuration: KubeClientConfiguration(server: server.url, credentials: .token("test-token")), transport: transport,
+            logger: Logger(label: "test"))
+        let (logger, logs) = RecordingLogHandler.logger(label: "controller-a")
+        let elector = LeaderElector(client: client, configuration: Self.configuration("controller-a"), logger: logger)
+        let group = ServiceGroup(services: [elector], logger: Logger(label: "a"))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            var leads = elector.leadership().makeAsyncIterator()
+            tasks.addTask { try await group.run() }
+            #expect(await leads.next() == true)
+            transport.holdNext { $0.method == "PUT" && $0.url.contains("/leases/periscope-controller") }
+            var held = transport.held.makeAsyncIterator()
+            await held.next()
+            await group.triggerGracefulShutdown()
+            try await Task.sleep(for: .milliseconds(200))
+            transport.release()
+            try await tasks.waitForAll()
+        }
+        let lease = try await Fixtures.client(server).get(Lease.self, namespace: "default", name: "periscope-controller")
+        #expect(!transport.wasAbandoned, "the renewal in flight was cancelled")
+        #expect(lease.spec.holderIdentity == "")
+        #expect(logs.count("leader.released", atLeast: .info) == 1)
+        #expect(logs.count("leader.release.failed") == 0)
         #expect(logs.count("leader.stepped_down", atLeast: .info) == 1)
     }
 

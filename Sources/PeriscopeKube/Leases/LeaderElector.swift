@@ -64,7 +64,7 @@ public final class LeaderElector: Service, Sendable {
     }
 
     public func run() async throws {
-        let election = await cancelWhenGracefulShutdown { await self.campaign() }
+        let election = await campaign()
         if isLeader {
             if configuration.releaseOnShutdown { await release(election) }
             setLeader(false)
@@ -77,12 +77,16 @@ public final class LeaderElector: Service, Sendable {
         for continuation in subscribers { continuation.finish() }
     }
 
-    /// Acquires, renews, and steps down when renewals fail for longer than the renew deadline.
+    /// Acquires, renews, and steps down when renewals fail for longer than the renew deadline;
+    /// returns at a graceful shutdown once no attempt is in flight. Only the wait between
+    /// attempts is cut short by it: an attempt cancelled after its write went out may still
+    /// land at the server after the release read the lease, which then fails on a conflict
+    /// and leaves the lease held by a candidate that stopped.
     private func campaign() async -> LeaderElectionState {
         var election = LeaderElectionState(identity: configuration.identity, leaseDuration: configuration.leaseDuration)
         var lastRenew: ContinuousClock.Instant?
         let clock = ContinuousClock()
-        while !Task.isCancelled {
+        while !Task.isCancelled, !Task.isShuttingDownGracefully {
             if await attempt(&election) {
                 lastRenew = clock.now
                 setLeader(true)
@@ -91,8 +95,8 @@ public final class LeaderElector: Service, Sendable {
                 setLeader(false)
             }
             // client-go waits retryPeriod between renewals, and a jittered retryPeriod while acquiring.
-            let jitter = isLeader ? 1.0 : 1.0 + Double.random(in: 0..<1.2)
-            do { try await Task.sleep(for: configuration.retryPeriod * jitter) } catch { break }
+            let pause = configuration.retryPeriod * (isLeader ? 1.0 : 1.0 + Double.random(in: 0..<1.2))
+            do { try await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) } } catch { break }
         }
         return election
     }
@@ -128,15 +132,24 @@ public final class LeaderElector: Service, Sendable {
         }
     }
 
+    /// Gives the lease up if this candidate holds it; a write that lost to another one made
+    /// since the read (a conflict) is tried again on the lease as it is then, a few times.
     private func release(_ election: LeaderElectionState) async {
-        do {
-            var lease = try await client.get(Lease.self, namespace: configuration.namespace, name: configuration.leaseName)
-            guard let spec = election.release(current: lease, now: now()) else { return }
-            lease.spec = spec
-            _ = try await client.update(lease, fieldManager: configuration.identity)
-            logger.info("leader.released", metadata: ["lease": "\(configuration.leaseName)", "identity": "\(configuration.identity)"])
-        } catch {
-            logger.warning("leader.release.failed", metadata: ["lease": "\(configuration.leaseName)", "error": "\(error)"])
+        let attempts = 3
+        for attempt in 1...attempts {
+            do {
+                var lease = try await client.get(Lease.self, namespace: configuration.namespace, name: configuration.leaseName)
+                guard let spec = election.release(current: lease, now: now()) else { return }
+                lease.spec = spec
+                _ = try await client.update(lease, fieldManager: configuration.identity)
+                logger.info("leader.released", metadata: ["lease": "\(configuration.leaseName)", "identity": "\(configuration.identity)"])
+                return
+            } catch let error as KubeAPIError where error.code == .conflict && attempt < attempts {
+                continue
+            } catch {
+                logger.warning("leader.release.failed", metadata: ["lease": "\(configuration.leaseName)", "error": "\(error)"])
+                return
+            }
         }
     }
 
