@@ -105,6 +105,9 @@ public struct RequestStart: Sendable, Equatable {
     public var requestDigest: UInt64?
     /// The W3C `traceparent` the request carried, verbatim.
     public var traceparent: String?
+    /// The same parsed, where the decoder read it from the bytes (HTTP/1): then
+    /// `traceparent` is nil and this is what the request carried (nil when malformed).
+    public var traceContext: TraceContext?
     /// Identifies the request within its connection where the protocol multiplexes (HTTP/2
     /// stream id): both ends of a connection report the same one.
     public var streamID: UInt32?
@@ -119,6 +122,17 @@ public struct RequestStart: Sendable, Equatable {
         self.requestDigest = requestDigest
         self.traceparent = traceparent
         self.streamID = streamID
+    }
+}
+
+extension RequestStart {
+    /// The start of an operation never announced, known only when it ended.
+    init(_ operation: ProtocolOperation) {
+        self.init(
+            exchangeID: operation.exchangeID ?? 0, timestamp: operation.start, tid: operation.tid,
+            requestDigest: operation.requestDigest, traceparent: operation.traceparent, streamID: operation.streamID
+        )
+        traceContext = operation.traceContext
     }
 }
 
@@ -156,6 +170,8 @@ public struct ProtocolOperation: Sendable, Equatable {
     public var requestDigest: UInt64?
     /// The W3C `traceparent` the request carried, verbatim.
     public var traceparent: String?
+    /// The same parsed, where the decoder read it from the bytes (see `RequestStart`).
+    public var traceContext: TraceContext?
 
     public init(
         exchangeID: UInt64? = nil, start: UInt64, end: UInt64, tid: Int32, name: String, status: Span.Status = .unset,

@@ -41,7 +41,7 @@ extension ConnectionTracker {
         _ start: RequestStart, on ends: TrackedConnection.Ends, wholeConnection: Bool = false, kernel: KernelTraceContext? = nil,
         beforeFirstAnswer: Bool = false
     ) -> SpanContext {
-        let traceparent = start.traceparent.flatMap { TraceContext(traceparent: $0) }
+        let traceparent = start.traceContext ?? start.traceparent.flatMap { TraceContext(traceparent: $0) }
         let sampler = configuration.sampler(of: ends.pid)
         let otherEndTraced = isTraced(local: ends.local, peer: ends.peer)
         switch ends.role {
@@ -86,10 +86,7 @@ extension ConnectionTracker {
         _ operation: ProtocolOperation, inFlight: TrackedConnection.InFlight?, on ends: TrackedConnection.Ends, into spans: inout [Span]
     ) -> SpanContext {
         let context = inFlight?.context ?? startRequest(
-            RequestStart(
-                exchangeID: operation.exchangeID ?? 0, timestamp: operation.start, tid: operation.tid,
-                requestDigest: operation.requestDigest, traceparent: operation.traceparent, streamID: operation.streamID
-            ),
+            RequestStart(operation),
             on: ends
         )
         if ends.role == .server {

@@ -24,7 +24,7 @@ public struct TraceContext: Sendable, Equatable {
         self = parsed
     }
 
-    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> TraceContext? {
+    static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> TraceContext? {
         func isSpace(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
         var start = 0
         var end = bytes.count

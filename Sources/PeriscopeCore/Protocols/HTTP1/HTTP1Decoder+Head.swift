@@ -35,14 +35,12 @@ extension HTTP1Decoder {
                 completeHead(&events)
                 return index
             }
-            if parsedStartLine == nil {
-                switch HTTP1HeadParser.parseStartLine(HTTP1HeadParser.withoutCR(headBuffer.dropLast()), kind: kind) {
-                case .success(let startLine):
-                    parsedStartLine = startLine
-                case .failure(let error):
+            if !startLineChecked {
+                if let error = HTTP1HeadParser.checkStartLine(HTTP1HeadParser.withoutCR(headBuffer.dropLast()), kind: kind) {
                     fail(&events, error)
                     return index
                 }
+                startLineChecked = true
             }
         }
         return index
@@ -55,10 +53,10 @@ extension HTTP1Decoder {
     mutating func consumeWholeHead(
         _ bytes: ArraySlice<UInt8>, from start: Int, _ events: inout some HTTP1DecoderEventSink
     ) -> Int? {
-        guard headBuffer.isEmpty, !startLinePrefixChecked, parsedStartLine == nil,
+        guard headBuffer.isEmpty, !startLinePrefixChecked, !startLineChecked,
               let (head, length) = HTTP1HeadParser.parseWholeHead(bytes[start...], kind: kind)
         else { return nil }
-        finishHead(head, &events)
+        finishHead(head, in: bytes[start...], &events)
         return start + length
     }
 
@@ -90,25 +88,28 @@ extension HTTP1Decoder {
 
     /// Reports the head and chooses how the body is framed (RFC 9112 §6.3).
     private mutating func completeHead(_ events: inout some HTTP1DecoderEventSink) {
-        switch HTTP1HeadParser.parse(headBuffer[...], kind: kind, complete: true, parsedStartLine: parsedStartLine) {
+        switch HTTP1HeadParser.parse(headBuffer[...], kind: kind, complete: true) {
         case .success(let parsed):
-            headBuffer.removeAll(keepingCapacity: true)
-            finishHead(parsed, &events)
+            // The head's bytes stay in the buffer while it is reported.
+            finishHead(parsed, in: headBuffer[...], &events)
+            if state != .opaque { headBuffer.removeAll(keepingCapacity: true) }
         case .failure(let error):
             fail(&events, error)
         }
     }
 
-    private mutating func finishHead(_ head: HTTP1MessageHead, _ events: inout some HTTP1DecoderEventSink) {
-        events.decoded(.head(head))
+    private mutating func finishHead(
+        _ head: HTTP1HeadFields, in bytes: ArraySlice<UInt8>, _ events: inout some HTTP1DecoderEventSink
+    ) {
+        bytes.withUnsafeBufferPointer { events.decodedHead(head, in: $0) }
         switch kind {
         case .request: frameRequestBody(head, &events)
         case .response: frameResponseBody(head, &events)
         }
     }
 
-    private mutating func frameRequestBody(_ head: HTTP1MessageHead, _ events: inout some HTTP1DecoderEventSink) {
-        if head.transferEncoding != nil {
+    private mutating func frameRequestBody(_ head: HTTP1HeadFields, _ events: inout some HTTP1DecoderEventSink) {
+        if head.hasTransferEncoding {
             guard head.isChunked else {
                 return fail(&events, HTTP1DecodeError(
                     .unsupportedTransferEncoding, "request Transfer-Encoding does not end with chunked"))
@@ -119,24 +120,24 @@ extension HTTP1Decoder {
         } else {
             endMessage(&events)
             // What follows a CONNECT request is the tunnel, not HTTP.
-            if head.method == "CONNECT" { state = .opaque }
+            if head.method == .connect { state = .opaque }
         }
     }
 
-    private mutating func frameResponseBody(_ head: HTTP1MessageHead, _ events: inout some HTTP1DecoderEventSink) {
+    private mutating func frameResponseBody(_ head: HTTP1HeadFields, _ events: inout some HTTP1DecoderEventSink) {
         let status = head.statusCode ?? 0
         if status < 200, status != 101 {
             return endMessage(&events)  // interim response: the final one follows
         }
         let method = pendingRequestMethods.isEmpty ? nil : pendingRequestMethods.removeFirst()
-        if status == 101 || method == "CONNECT" && (200..<300).contains(status) {
+        if status == 101 || method == .connect && (200..<300).contains(status) {
             endMessage(&events)
             events.decoded(.upgraded)
             state = .opaque
             switchedInThisInput = true
-        } else if method == "HEAD" || status == 204 || status == 304 {
+        } else if method == .head || status == 204 || status == 304 {
             endMessage(&events)
-        } else if head.transferEncoding != nil {
+        } else if head.hasTransferEncoding {
             if head.isChunked { startChunkedBody() } else { state = .untilClose }
         } else if let length = head.contentLength {
             if length > 0 { state = .body(remaining: length) } else { endMessage(&events) }

@@ -34,7 +34,7 @@ public struct HTTP1Decoder: Sendable {
     /// For a response decoder: the methods of requests still awaiting a response, oldest
     /// first. Each final response head takes one (a `HEAD` response has no body, a
     /// successful `CONNECT` ends HTTP on the connection).
-    public var pendingRequestMethods: [String] = []
+    public var pendingRequestMethods: [HTTP1Method] = []
 
     var state: State = .idle
     var headBuffer: [UInt8] = []
@@ -51,7 +51,7 @@ public struct HTTP1Decoder: Sendable {
     var bodySizeUnknown = false
     /// Progress through the start line of the head being read.
     var startLinePrefixChecked = false
-    var parsedStartLine: HTTP1HeadParser.StartLine?
+    var startLineChecked = false
     /// Set when the input being decoded switched protocols, until the rest of it is kept.
     var switchedInThisInput = false
     /// After `.upgraded`: the bytes of the same input that followed the message, which
@@ -171,8 +171,8 @@ public struct HTTP1Decoder: Sendable {
         case .idle:
             loseSync(&events, messageInProgress: false)
         case .head:
-            if case .success(let head) = HTTP1HeadParser.parse(headBuffer[...], kind: kind, complete: false, parsedStartLine: parsedStartLine) {
-                events.decoded(.head(head))
+            if case .success(let head) = HTTP1HeadParser.parse(headBuffer[...], kind: kind, complete: false) {
+                headBuffer.withUnsafeBufferPointer { events.decodedHead(head, in: $0) }
                 lostBodySizeHint = head.contentLength
                 if head.isChunked { bodySizeUnknown = true }  // its framing will go by unseen
                 if kind == .response, let code = head.statusCode, code >= 200, !pendingRequestMethods.isEmpty {
@@ -249,7 +249,7 @@ public struct HTTP1Decoder: Sendable {
         state = .head
         headBuffer.removeAll(keepingCapacity: true)
         startLinePrefixChecked = false
-        parsedStartLine = nil
+        startLineChecked = false
         bodySize = 0
         lostBodySizeHint = nil
         bodySizeUnknown = false

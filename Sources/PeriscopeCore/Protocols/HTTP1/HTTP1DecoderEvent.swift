@@ -25,11 +25,18 @@ public enum HTTP1DecoderEvent: Sendable, Equatable {
 /// `HTTP1ProtocolDecoder`, which pairs requests with responses as their heads and ends
 /// are found, with no list between them.
 protocol HTTP1DecoderEventSink {
+    /// Every event but `.head`.
     mutating func decoded(_ event: HTTP1DecoderEvent)
+    /// A head, its fields lying in `bytes` (valid only during the call).
+    mutating func decodedHead(_ head: HTTP1HeadFields, in bytes: UnsafeBufferPointer<UInt8>)
 }
 
 extension Array: HTTP1DecoderEventSink where Element == HTTP1DecoderEvent {
     mutating func decoded(_ event: HTTP1DecoderEvent) {
         append(event)
+    }
+
+    mutating func decodedHead(_ head: HTTP1HeadFields, in bytes: UnsafeBufferPointer<UInt8>) {
+        append(.head(HTTP1MessageHead(head, in: bytes)))
     }
 }

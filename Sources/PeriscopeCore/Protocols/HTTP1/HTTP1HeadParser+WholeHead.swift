@@ -1,24 +1,28 @@
 extension HTTP1HeadParser {
     /// A whole head at the start of `bytes`, read in one pass: each line is found and checked
-    /// for bytes a head may not hold eight bytes at a time, then read where it lies; strings
-    /// are made only for the start line and the headers Periscope keeps. Returns the head and
+    /// for bytes a head may not hold eight bytes at a time, then read where it lies, no string
+    /// made. Returns the head (offsets from the start of `bytes`) and
     /// its length, terminators included; nil when the head is cut short, larger than
     /// `HTTP1Decoder.maxHeadSize`, or anything in it is not clean (a byte a head may not hold,
     /// a start line or header line the line-by-line path rejects): that path then reports
     /// exactly what is wrong. What it returns is what the line-by-line path would.
-    static func parseWholeHead(_ bytes: ArraySlice<UInt8>, kind: HTTP1Decoder.Kind) -> (head: HTTP1MessageHead, length: Int)? {
-        bytes.withUnsafeBufferPointer { buffer -> (head: HTTP1MessageHead, length: Int)? in
+    static func parseWholeHead(_ bytes: ArraySlice<UInt8>, kind: HTTP1Decoder.Kind) -> (head: Fields, length: Int)? {
+        bytes.withUnsafeBufferPointer { buffer -> (head: Fields, length: Int)? in
             let limit = min(buffer.count, HTTP1Decoder.maxHeadSize)
             guard let firstNewline = newline(in: buffer, from: 0, limit: limit) else { return nil }
             let firstLine = withoutCR(buffer[0..<firstNewline])
-            guard startsCleanly(firstLine, kind: kind), case .success(let startLine) = parseStartLine(bytes: firstLine, kind: kind)
+            var fields = Fields()
+            guard startsCleanly(firstLine, kind: kind), parseStartLine(bytes: firstLine, kind: kind, into: &fields) == nil
             else { return nil }
-            var fields = Fields(startLine: startLine)
             var lineStart = firstNewline + 1
+            fields.headerStart = Int32(lineStart)
             while let lineEnd = newline(in: buffer, from: lineStart, limit: limit) {
                 let line = withoutCR(buffer[lineStart..<lineEnd])
                 lineStart = lineEnd + 1
-                if line.isEmpty { return (HTTP1MessageHead(fields: fields), lineStart) }
+                if line.isEmpty {
+                    fields.end = Int32(lineStart)
+                    return (fields, lineStart)
+                }
                 guard apply(headerLine: line, to: &fields) == nil else { return nil }
             }
             return nil

@@ -1,6 +1,6 @@
-/// The start line and the headers Periscope reads from an HTTP/1.x message head.
-///
-/// Only the headers spans and framing need are kept; everything else is skipped.
+/// The start line and the headers Periscope reads from an HTTP/1.x message head, as
+/// strings: what `HTTP1Decoder`'s list of events reports. The protocol decoder reads heads
+/// in place (`HTTP1HeadFields`) and makes none of these.
 public struct HTTP1MessageHead: Sendable, Equatable {
     public enum StartLine: Sendable, Equatable {
         /// `GET /path?q HTTP/1.1`: the method and the request target as sent.
@@ -10,108 +10,71 @@ public struct HTTP1MessageHead: Sendable, Equatable {
     }
 
     /// The start line: the method and target, or the status code and reason.
-    public var startLine: StartLine {
-        get { storage.fields.startLine }
-        set { unique().fields.startLine = newValue }
-    }
+    public var startLine: StartLine
     /// `HTTP/1.1` → "1.1".
-    public var version: String {
-        get { storage.fields.version }
-        set { unique().fields.version = newValue }
-    }
-    public var host: String? {
-        get { storage.fields.host }
-        set { unique().fields.host = newValue }
-    }
-    public var userAgent: String? {
-        get { storage.fields.userAgent }
-        set { unique().fields.userAgent = newValue }
-    }
-    public var traceparent: String? {
-        get { storage.fields.traceparent }
-        set { unique().fields.traceparent = newValue }
-    }
+    public var version: String
+    public var host: String?
+    public var userAgent: String?
+    public var traceparent: String?
     /// The value of `Content-Length`, when present and valid.
-    public var contentLength: Int? {
-        get { storage.fields.contentLength }
-        set { unique().fields.contentLength = newValue }
-    }
+    public var contentLength: Int?
     /// `Transfer-Encoding` values, comma-joined when the header repeats.
-    public var transferEncoding: String? {
-        get { storage.fields.transferEncoding }
-        set { unique().fields.transferEncoding = newValue }
-    }
+    public var transferEncoding: String?
     /// `Connection` values, comma-joined when the header repeats.
-    public var connection: String? {
-        get { storage.fields.connection }
-        set { unique().fields.connection = newValue }
-    }
+    public var connection: String?
     /// `Upgrade` values, comma-joined when the header repeats: the protocols a request
     /// offers to switch to, or the one a `101` response switches to.
-    public var upgrade: String? {
-        get { storage.fields.upgrade }
-        set { unique().fields.upgrade = newValue }
-    }
+    public var upgrade: String?
     /// False when a capture gap cut the head short: only the lines captured before the
     /// gap are present, and a request target may be truncated.
-    public var isComplete: Bool {
-        get { storage.fields.isComplete }
-        set { unique().fields.isComplete = newValue }
-    }
-
-    /// The fields, boxed: a head travels from the parser through the pending exchange to the
-    /// operation, and each copy costs one reference instead of a copy of every string.
-    private var storage: Storage
+    public var isComplete: Bool
 
     public init(
         startLine: StartLine, version: String = "1.1", host: String? = nil, userAgent: String? = nil,
         traceparent: String? = nil, contentLength: Int? = nil, transferEncoding: String? = nil,
         connection: String? = nil, upgrade: String? = nil, isComplete: Bool = true
     ) {
-        storage = Storage(Fields(
-            startLine: startLine, version: version, host: host, userAgent: userAgent, traceparent: traceparent,
-            contentLength: contentLength, transferEncoding: transferEncoding, connection: connection, upgrade: upgrade,
-            isComplete: isComplete
-        ))
+        self.startLine = startLine
+        self.version = version
+        self.host = host
+        self.userAgent = userAgent
+        self.traceparent = traceparent
+        self.contentLength = contentLength
+        self.transferEncoding = transferEncoding
+        self.connection = connection
+        self.upgrade = upgrade
+        self.isComplete = isComplete
     }
 
-    /// A head of the fields a parser filled, moved into its box.
-    init(fields: consuming Fields) {
-        storage = Storage(fields)
-    }
-
-    /// The storage, copied first when another head shares it.
-    private mutating func unique() -> Storage {
-        if !isKnownUniquelyReferenced(&storage) { storage = Storage(storage.fields) }
-        return storage
-    }
-
-    public static func == (a: HTTP1MessageHead, b: HTTP1MessageHead) -> Bool {
-        a.storage === b.storage || a.storage.fields == b.storage.fields
-    }
-
-    /// Changed only through `unique()`, by the one head holding it: never while another
-    /// head or thread can see it.
-    private final class Storage: @unchecked Sendable {
-        var fields: Fields
-
-        init(_ fields: consuming Fields) {
-            self.fields = fields
+    /// The head whose fields lie in `bytes`, read as strings. Repeated `Transfer-Encoding`,
+    /// `Connection` and `Upgrade` headers are joined, read again from the header lines.
+    init(_ fields: HTTP1HeadFields, in bytes: UnsafeBufferPointer<UInt8>) {
+        if let code = fields.statusCode {
+            startLine = .response(statusCode: code, reason: bytes.string(fields.reason))
+        } else {
+            startLine = .request(method: bytes.string(fields.methodBytes), target: bytes.string(fields.target))
+        }
+        version = fields.version
+        host = fields.host.map(bytes.string)
+        userAgent = fields.userAgent.map(bytes.string)
+        traceparent = fields.traceparent.map(bytes.string)
+        contentLength = fields.contentLength
+        isComplete = fields.isComplete
+        let lines = bytes[Int(fields.headerStart)..<Int(fields.end)]
+        for line in lines.split(separator: HTTP1Syntax.lf) {
+            guard case .success(let (name, value)) = HTTP1HeadParser.header(HTTP1HeadParser.withoutCR(line)) else { continue }
+            let text = String(decoding: value, as: UTF8.self)
+            switch HTTP1HeaderName(name) {
+            case .transferEncoding: transferEncoding = Self.joined(transferEncoding, text)
+            case .connection: connection = Self.joined(connection, text)
+            case .upgrade: upgrade = Self.joined(upgrade, text)
+            default: break
+            }
         }
     }
 
-    /// Every field of a head; what `HTTP1HeadParser` fills as it reads the lines.
-    struct Fields: Equatable {
-        var startLine: StartLine
-        var version: String
-        var host: String?
-        var userAgent: String?
-        var traceparent: String?
-        var contentLength: Int?
-        var transferEncoding: String?
-        var connection: String?
-        var upgrade: String?
-        var isComplete: Bool
+    private static func joined(_ existing: String?, _ value: String) -> String {
+        existing.map { "\($0), \(value)" } ?? value
     }
 
     /// The request method; nil for a response.
@@ -130,12 +93,5 @@ public struct HTTP1MessageHead: Sendable, Equatable {
     public var statusCode: Int? {
         if case .response(let code, _) = startLine { return code }
         return nil
-    }
-
-    /// Whether the last transfer coding is `chunked`.
-    var isChunked: Bool {
-        guard let transferEncoding else { return false }
-        let last = transferEncoding.split(separator: ",").last.map { $0.trimmingASCIIWhitespace() } ?? ""
-        return last.lowercased() == "chunked"
     }
 }

@@ -16,7 +16,7 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
         var start: UInt64
         var tid: Int32
         /// Nil until its head is read (or when a capture gap took it).
-        var request: HTTP1MessageHead?
+        var request: HTTP1RequestFields?
         var requestDigest: UInt64 = 0
         /// Nil when a capture gap made it unknown.
         var requestBodySize: Int? = 0
@@ -30,6 +30,9 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
     var requests = HTTP1Decoder(kind: .request)
     var responses = HTTP1Decoder(kind: .response)
     var pending: [PendingExchange] = []
+    /// The bytes of the fields pending requests keep (`HTTP1RequestFields`), in order:
+    /// emptied whenever no exchange is pending, its front dropped when it grows large.
+    var requestBytes: [UInt8] = []
     var nextID = 0
     /// The exchange whose request bytes are being read.
     var currentRequestID: Int?
@@ -83,7 +86,7 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
         case .responses:
             responses.pendingRequestMethods.removeAll(keepingCapacity: true)
             for index in pending.indices where pending[index].responseStatus == nil {
-                responses.pendingRequestMethods.append(pending[index].request?.method ?? "")
+                responses.pendingRequestMethods.append(pending[index].request?.method ?? .other)
             }
             var decoder = HTTP1Decoder(kind: .response)
             swap(&decoder, &responses)
@@ -144,15 +147,8 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
             pending.append(PendingExchange(id: nextID, start: timestamp, tid: tid, lastResponseTimestamp: timestamp))
             currentRequestID = nextID
             nextID += 1
-        case .head(let head):
-            guard let index = currentRequestIndex else { return }
-            let digest = SpanLinkHints.digest(method: head.method ?? "", target: head.target ?? "")
-            pending[index].request = head
-            pending[index].requestDigest = digest
-            output.append(.requestStarted(RequestStart(
-                exchangeID: UInt64(pending[index].id), timestamp: pending[index].start, tid: pending[index].tid,
-                requestDigest: digest, traceparent: head.traceparent
-            )))
+        case .head:
+            break  // heads come to `decodedHead`
         case .messageEnd(let size):
             setRequestBodySize(size)
             currentRequestID = nil
@@ -183,17 +179,8 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
                 pending[0].responseStarted = true
                 pending[0].lastResponseTimestamp = timestamp
             }
-        case .head(let head):
-            guard !orphanResponse, !pending.isEmpty, let status = head.statusCode else { return }
-            if status < 200, status != 101 {
-                interimResponse = true
-            } else {
-                pending[0].responseStatus = status
-                if status == 101 {
-                    let named = (head.upgrade ?? pending[0].request?.upgrade)?.split(separator: ",").first
-                    switchedTo = named.map { String($0.trimmingASCIIWhitespace()).lowercased() }
-                }
-            }
+        case .head:
+            break  // heads come to `decodedHead`
         case .messageEnd(let size):
             if orphanResponse {
                 orphanResponse = false
@@ -229,7 +216,54 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
         }
         output.append(.upgraded(upgrade))
         pending.removeAll()
+        requestBytes.removeAll()
         isOpaque = true
+    }
+
+    /// A request head: the exchange keeps its fields and announces its start.
+    private mutating func requestHead(_ head: HTTP1HeadFields, in bytes: UnsafeBufferPointer<UInt8>) {
+        guard let index = currentRequestIndex else { return }
+        let request = HTTP1RequestFields(head, in: bytes, store: &requestBytes)
+        let digest = Self.digest(method: bytes[field: head.methodBytes], target: bytes[field: head.target])
+        pending[index].request = request
+        pending[index].requestDigest = digest
+        var start = RequestStart(
+            exchangeID: UInt64(pending[index].id), timestamp: pending[index].start, tid: pending[index].tid, requestDigest: digest
+        )
+        start.traceContext = request.traceContext
+        output.append(.requestStarted(start))
+    }
+
+    /// `SpanLinkHints.digest(method:target:)` of the bytes where they lie; through strings
+    /// only when they are not ASCII (the string repairs invalid UTF-8).
+    static func digest(method: UnsafeBufferPointer<UInt8>, target: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        guard method.allSatisfy({ $0 < 0x80 }), target.allSatisfy({ $0 < 0x80 }) else {
+            return SpanLinkHints.digest(method: String(decoding: method, as: UTF8.self), target: String(decoding: target, as: UTF8.self))
+        }
+        var hash = FNV1a()
+        hash.add(method)
+        hash.add(CollectionOfOne(HTTP1Syntax.space))
+        hash.add(target)
+        return hash.value
+    }
+
+    /// A response head: a final one's status is the exchange's; a `101` names the protocol
+    /// switched to (its `Upgrade`, or the request's).
+    private mutating func responseHead(_ head: HTTP1HeadFields, in bytes: UnsafeBufferPointer<UInt8>) {
+        guard !orphanResponse, !pending.isEmpty, let status = head.statusCode else { return }
+        if status < 200, status != 101 {
+            interimResponse = true
+            return
+        }
+        pending[0].responseStatus = status
+        guard status == 101 else { return }
+        if let named = head.upgradeProtocol {
+            switchedTo = bytes.string(named).lowercased()
+        } else if let named = pending[0].request?.upgradeProtocol {
+            switchedTo = requestBytes.withUnsafeBufferPointer { $0.string(named) }.lowercased()
+        } else {
+            switchedTo = nil
+        }
     }
 
     private var currentRequestIndex: Int? {
@@ -253,22 +287,34 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
     /// Removes the oldest exchange and reports it as an operation, built where it is appended;
     /// nothing when its request head was never captured.
     private mutating func reportFront(responseBodySize: Int?, end: UInt64, incompleteReason: String?) {
-        let front = pending.removeFirst()
-        guard let request = front.request else { return }
-        output.append(.operation(operation(
-            for: front, request: request, requestBodySize: requestBodySize(of: front), responseBodySize: responseBodySize,
-            end: max(end, front.start), incompleteReason: incompleteReason
-        )))
+        if let operation = removeFront(responseBodySize: responseBodySize, end: end, incompleteReason: incompleteReason) {
+            output.append(.operation(operation))
+        }
     }
 
     /// The oldest exchange, removed, as an operation; nil when its request head was never captured.
     private mutating func removeFront(responseBodySize: Int?, end: UInt64, incompleteReason: String?) -> ProtocolOperation? {
         let front = pending.removeFirst()
+        defer { releaseRequestBytes() }
         guard let request = front.request else { return nil }
         return operation(
             for: front, request: request, requestBodySize: requestBodySize(of: front), responseBodySize: responseBodySize,
             end: max(end, front.start), incompleteReason: incompleteReason
         )
+    }
+
+    /// Empties the byte store when no exchange is pending; drops the bytes of exchanges gone
+    /// when it holds more than 64 KiB and they are most of it.
+    private mutating func releaseRequestBytes() {
+        guard !pending.isEmpty else {
+            requestBytes.removeAll(keepingCapacity: requestBytes.capacity <= 1 << 16)
+            return
+        }
+        guard requestBytes.count > 1 << 16 else { return }
+        let first = pending.lazy.compactMap(\.request).first?.start ?? Int32(requestBytes.count)
+        guard Int(first) > requestBytes.count / 2 else { return }
+        requestBytes.removeSubrange(0..<Int(first))
+        for index in pending.indices { pending[index].request?.shift(by: first) }
     }
 
     /// The request decoder is in place whenever an exchange is removed: only the response
@@ -282,35 +328,33 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
     /// or, for the client, on a 4xx.
     @inline(__always)
     func operation(
-        for exchange: PendingExchange, request: HTTP1MessageHead, requestBodySize: Int?, responseBodySize: Int?, end: UInt64,
+        for exchange: PendingExchange, request: HTTP1RequestFields, requestBodySize: Int?, responseBodySize: Int?, end: UInt64,
         incompleteReason: String?
     ) -> ProtocolOperation {
-        let method: String, target: String
-        if case .request(let requestMethod, let requestTarget) = request.startLine {
-            (method, target) = (requestMethod, requestTarget)
-        } else {
-            (method, target) = ("", "")
-        }
         let statusCode = exchange.responseStatus
         let status: Span.Status = incompleteReason != nil || (statusCode ?? 0) >= 500 ? .error : .unset
-        let details = HTTPDetails(
-            method: method,
-            path: HTTP1RequestTarget(target).path(keepingQuery: keepQuery),
-            target: target,
-            statusCode: statusCode,
-            protocolVersion: request.version,
-            requestBodySize: requestBodySize,
-            responseBodySize: responseBodySize,
-            host: request.host,
-            userAgent: request.userAgent,
-            traceparent: request.traceparent
-        )
-        return ProtocolOperation(
+        let details = requestBytes.withUnsafeBufferPointer { bytes in
+            let target = bytes.string(request.target)
+            return HTTPDetails(
+                method: request.method.string ?? bytes.string(request.methodBytes),
+                path: HTTP1RequestTarget(target).path(keepingQuery: keepQuery),
+                target: target,
+                statusCode: statusCode,
+                protocolVersion: HTTP1HeadFields.version(minor: request.minorVersion),
+                requestBodySize: requestBodySize,
+                responseBodySize: responseBodySize,
+                host: request.host.map(bytes.string),
+                userAgent: request.userAgent.map(bytes.string),
+                traceparent: request.traceparent.map(bytes.string)
+            )
+        }
+        var operation = ProtocolOperation(
             exchangeID: UInt64(exchange.id), start: exchange.start, end: end, tid: exchange.tid,
-            name: method, status: status, statusMessage: incompleteReason, http: details,
-            requestDigest: exchange.requestDigest, traceparent: request.traceparent,
-            clientStatus: status != .error && (statusCode ?? 0) >= 400 ? .error : nil
+            name: details.method, status: status, statusMessage: incompleteReason, http: details,
+            requestDigest: exchange.requestDigest, clientStatus: status != .error && (statusCode ?? 0) >= 400 ? .error : nil
         )
+        operation.traceContext = request.traceContext
+        return operation
     }
 }
 
@@ -319,6 +363,13 @@ extension HTTP1ProtocolDecoder: HTTP1DecoderEventSink {
         switch stream {
         case .requests: handleRequest(event)
         case .responses: handleResponse(event)
+        }
+    }
+
+    mutating func decodedHead(_ head: HTTP1HeadFields, in bytes: UnsafeBufferPointer<UInt8>) {
+        switch stream {
+        case .requests: requestHead(head, in: bytes)
+        case .responses: responseHead(head, in: bytes)
         }
     }
 }

@@ -63,16 +63,12 @@ enum HTTP1Syntax {
         return slice
     }
 
-    /// `HTTP/1.0` → "1.0"; nil for anything but HTTP/1.x.
-    static func version<Bytes: BidirectionalCollection<UInt8>>(_ bytes: Bytes) -> String? {
+    /// `HTTP/1.0` → the minor version digit `0`; nil for anything but HTTP/1.x.
+    static func minorVersion<Bytes: BidirectionalCollection<UInt8>>(_ bytes: Bytes) -> UInt8? {
         guard bytes.count == versionPrefix.count + 1, bytes.starts(with: versionPrefix),
               let minor = bytes.last, isDigit(minor)
         else { return nil }
-        switch minor {
-        case UInt8(ascii: "1"): return "1.1"
-        case UInt8(ascii: "0"): return "1.0"
-        default: return "1." + String(UnicodeScalar(minor))
-        }
+        return minor
     }
 
     private static let versionPrefix = Array("HTTP/1.".utf8)

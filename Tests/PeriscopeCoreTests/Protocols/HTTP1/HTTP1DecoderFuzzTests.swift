@@ -14,7 +14,7 @@ import Testing
                 stream += HTTP1Corpus.mutated(corpus.randomElement(using: &generator) ?? "", using: &generator)
             }
             var decoder = HTTP1Decoder(kind: kind)
-            decoder.pendingRequestMethods = ["GET", "HEAD", "CONNECT", "POST"].shuffled(using: &generator)
+            decoder.pendingRequestMethods = ["GET", "HEAD", "CONNECT", "POST"].shuffled(using: &generator).map(HTTP1Method.init)
             let events = decodeAll(&decoder, HTTP1Corpus.chunks(stream, using: &generator), finish: true)
             #expect(events.bodySizes.allSatisfy { ($0 ?? 0) >= 0 })
             if let error = events.firstIndex(where: { if case .error = $0 { true } else { false } }) {
@@ -55,7 +55,7 @@ import Testing
                 + Self.unusualHeads.filter { $0.hasPrefix("HTTP/") == (kind == .response) }
             let text = corpus[iteration / 2 % corpus.count]
             let stream = iteration < 2 * corpus.count ? Array(text.utf8) : HTTP1Corpus.mutated(text, using: &generator)
-            let methods = ["GET", "HEAD", "CONNECT", "POST"].shuffled(using: &generator)
+            let methods = ["GET", "HEAD", "CONNECT", "POST"].shuffled(using: &generator).map(HTTP1Method.init)
             var whole = HTTP1Decoder(kind: kind)
             whole.pendingRequestMethods = methods
             var lineByLine = whole

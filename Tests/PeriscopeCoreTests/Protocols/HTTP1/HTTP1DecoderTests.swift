@@ -14,7 +14,7 @@ func decodeAll(_ decoder: inout HTTP1Decoder, _ chunks: [(bytes: [UInt8], gap: I
 
 func decodeAll(_ kind: HTTP1Decoder.Kind, _ chunks: [String], methods: [String] = [], finish: Bool = false) -> [HTTP1DecoderEvent] {
     var decoder = HTTP1Decoder(kind: kind)
-    decoder.pendingRequestMethods = methods
+    decoder.pendingRequestMethods = methods.map(HTTP1Method.init)
     return decodeAll(&decoder, chunks.map { (Array($0.utf8), 0) }, finish: finish)
 }
 
