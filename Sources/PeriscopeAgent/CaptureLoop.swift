@@ -53,6 +53,10 @@ final class CaptureLoop {
     private var adoptedProcesses: Set<Int32> = []
     /// Whether a process could not be looked into for its open connections (logged once).
     private var adoptionRefused = false
+    /// Processes started or exited while every process is traced: the TLS attacher is told
+    /// once the poll's records are handled, not at each exec and exit (the set it is given
+    /// holds every process of the node).
+    private var tlsFollowDue = false
 
     init(
         configuration: AgentConfiguration, policies: PolicySet, policyFile: PolicyFile?, tracer: Tracer,
@@ -113,6 +117,7 @@ final class CaptureLoop {
             tracker.advance(now: now, into: &finished)
             deliverFinished()
             sink.flush()
+            if tlsFollowDue { followTLS() }
             let reloadRequested = control.takeReloadRequest()
             if reloadRequested || now >= nextPolicyCheck {
                 nextPolicyCheck = now + configuration.policyCheckInterval.nanoseconds
@@ -182,7 +187,7 @@ final class CaptureLoop {
             seenProcesses.remove(event.pid)
             selection.remove(pid: event.pid)
             adoptedProcesses.remove(event.pid)
-            followTLS()
+            tlsFollowDue = true
             if assignment.isTracking {
                 assignment.remove(pid: event.pid)
                 applyAssignment()
@@ -257,7 +262,7 @@ final class CaptureLoop {
             declined.insert(pid)
         }
         // Every process is traced: the new one's TLS libraries get probed now, not at the next scan.
-        if updated == selection, selection.allProcesses { followTLS() }
+        if updated == selection, selection.allProcesses { tlsFollowDue = true }
         guard updated != selection || reapply else { return }
         selection = updated
         applyFilter(prune: false)
@@ -351,6 +356,7 @@ final class CaptureLoop {
 
     /// The traced processes get TLS probes: the selected ones, or every process not excluded.
     private func followTLS() {
+        tlsFollowDue = false
         guard let tlsAttacher else { return }
         let pids = selection.allProcesses ? Set(processes.keys).subtracting(selection.excluded) : selection.targets
         tlsAttacher.follow(pids: pids)

@@ -28,13 +28,17 @@ public struct TLSProbeStatus: Sendable, Equatable {
 
     public var files: [ProbedFile] = []
     public var processesProbed = 0
-    public var refusals: [Refusal] = []
+    public var refusals: [Refusal] = [] {
+        didSet { refusalsByCode = Self.countByCode(refusals) }
+    }
+    /// Refused processes by reason code; a process refused for several files counts once per
+    /// distinct code. Counted when the refusals are set (by the attacher's thread), not each
+    /// time the metrics are read: the reasons are parsed as text.
+    public private(set) var refusalsByCode: [String: Int] = [:]
 
     public init() {}
 
-    /// Refused processes by reason code; a process refused for several files counts once per
-    /// distinct code.
-    public var refusalsByCode: [String: Int] {
+    private static func countByCode(_ refusals: [Refusal]) -> [String: Int] {
         var counts: [String: Int] = [:]
         for refusal in refusals {
             for code in Set(refusal.codes) { counts[code, default: 0] += 1 }
