@@ -10,19 +10,20 @@
  *   the context it wrote (a PERISCOPE_EVENT_TRACE_CONTEXT record, ahead of the tracer's
  *   event of the same write in the shared ring buffer) so that the agent reports the
  *   client span with exactly these ids.
- * - A `sys_exit` raw tracepoint sees a traced server thread read the start of a request:
- *   it continues the request's `traceparent` or begins a trace, draws the server span's id,
- *   remembers that context for the thread (the calls it makes meanwhile are its children)
- *   and reports it, ahead of the tracer's event of the same read (the agent attaches this
- *   object's programs first). The decision is in periscope_server_context.h: the TLS probes
- *   (bpf/tls.bpf.c) make the same one on the plaintext SSL_read returns, with this
- *   object's maps.
+ * - A stage of the tracer's `sys_exit` program (a tail call, PERISCOPE_STAGE_SERVER_CONTEXT)
+ *   sees a traced server thread read the start of a request: it continues the request's
+ *   `traceparent` or begins a trace, draws the server span's id, remembers that context for
+ *   the thread (the calls it makes meanwhile are its children) and reports it, then calls the
+ *   tracer's capture, so the report comes ahead of the tracer's event of the same read. The
+ *   decision is in periscope_server_context.h: the TLS probes (bpf/tls.bpf.c) make the
+ *   same one on the plaintext SSL_read returns, with this object's maps.
  *
  * What is left alone, and counted: a request that carries `traceparent` already, a request
  * head not whole in one write (a later write might carry the header), requests after the
  * first in one write (pipelining), anything not starting with an HTTP/1 request line.
  * Ids are drawn with bpf_get_prandom_u32. Maps shared with the tracer (ring buffer,
- * configuration, target and excluded pids, ports) are handed over by the agent before load. */
+ * configuration, target and excluded pids, ports, sys_exit stages) are handed over by the agent
+ * before load. */
 #include "periscope_vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
@@ -481,11 +482,14 @@ static __noinline int take_option(const struct periscope_propagation_config *set
     return 0;
 }
 
-SEC("raw_tracepoint/sys_exit")
-int periscope_server_context(struct bpf_raw_tracepoint_args *ctx)
+/* The server-context stage (PERISCOPE_STAGE_SERVER_CONTEXT) of the tracer's sys_exit program,
+ * which calls it on reads of selected processes: decides the context of a request read, then
+ * calls the tracer's capture stage, whose event of the same read thus follows the report.
+ * `args`: the tracepoint's (struct pt_regs *regs, long ret). */
+static __always_inline int server_context(const unsigned long long *args)
 {
-    struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
-    long ret = (long)ctx->args[1];
+    struct pt_regs *regs = (struct pt_regs *)args[0];
+    long ret = (long)args[1];
     if (ret < 16)
         return 0;
     long nr = SYSCALL_NR(regs);
@@ -521,4 +525,23 @@ int periscope_server_context(struct bpf_raw_tracepoint_args *ctx)
         .peer_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport)),
     };
     return decide_server_context(&read, settings);
+}
+
+/* The stage has the tracer's program type, which the agent picks with the tracer's variant: a
+ * BTF tracepoint for the tracer's fast build, a raw tracepoint for its compatible one (a tail
+ * call stays within one type). Kernel memory is read with BPF_CORE_READ in both. */
+SEC("tp_btf/sys_exit")
+int periscope_server_context(unsigned long long *ctx)
+{
+    server_context(ctx);
+    bpf_tail_call(ctx, &sys_exit_stages, PERISCOPE_STAGE_CAPTURE);
+    return 0;
+}
+
+SEC("raw_tracepoint/sys_exit")
+int periscope_server_context_raw(struct bpf_raw_tracepoint_args *ctx)
+{
+    server_context(ctx->args);
+    bpf_tail_call(ctx, &sys_exit_stages, PERISCOPE_STAGE_CAPTURE);
+    return 0;
 }

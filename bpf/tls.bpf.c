@@ -82,34 +82,6 @@ int periscope_tls_enter(struct pt_regs *ctx)
     return 0;
 }
 
-/* A thread waiting for events has finished with what it read and wrote around its last
- * calls: what it moves after the wait belongs to no call it made before. */
-static __always_inline int tls_thread_waits(void)
-{
-    __u32 tid = (__u32)bpf_get_current_pid_tgid();
-    struct periscope_tls_thread *thread = bpf_map_lookup_elem(&tls_threads, &tid);
-    if (thread) {
-        thread->has_read = 0;
-        thread->session = 0;
-    }
-    return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_epoll_wait")
-int periscope_wait_epoll(void *ctx) { return tls_thread_waits(); }
-
-SEC("tracepoint/syscalls/sys_exit_epoll_pwait")
-int periscope_wait_epoll_pwait(void *ctx) { return tls_thread_waits(); }
-
-SEC("tracepoint/syscalls/sys_exit_epoll_pwait2")
-int periscope_wait_epoll_pwait2(void *ctx) { return tls_thread_waits(); }
-
-SEC("tracepoint/syscalls/sys_exit_poll")
-int periscope_wait_poll(void *ctx) { return tls_thread_waits(); }
-
-SEC("tracepoint/syscalls/sys_exit_ppoll")
-int periscope_wait_ppoll(void *ctx) { return tls_thread_waits(); }
-
 SEC("uprobe")
 int periscope_tls_return(struct pt_regs *ctx)
 {

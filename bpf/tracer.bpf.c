@@ -576,25 +576,72 @@ static __always_inline int emit_msg(struct transfer *t, const struct periscope_c
     return emit_data_iov(t, cfg);
 }
 
-/* ctx holds the tracepoint's arguments: (struct pt_regs *regs, long ret). */
+/* Whether `nr` waits for events: a TLS thread's turn of its event loop ends there. */
+static __always_inline bool waits_for_events(long nr)
+{
+#ifdef NR_epoll_wait
+    if (nr == NR_epoll_wait || nr == NR_poll)
+        return true;
+#endif
+    return nr == NR_epoll_pwait || nr == NR_ppoll || nr == NR_epoll_pwait2;
+}
+
+/* A thread waiting for events has finished with what it read and wrote around its last TLS
+ * calls: what it moves after the wait belongs to no call it made before. Only threads of
+ * traced processes that made TLS calls have an entry (bpf/tls.bpf.c). */
+static __always_inline int tls_thread_waits(void)
+{
+    __u32 tid = (__u32)bpf_get_current_pid_tgid();
+    struct periscope_tls_thread *thread = bpf_map_lookup_elem(&tls_threads, &tid);
+    if (thread) {
+        thread->has_read = 0;
+        thread->session = 0;
+    }
+    return 0;
+}
+
+/* The one program on sys_exit, run at every syscall's return of every process of the node:
+ * as little as possible before it knows the process is not traced (the syscall number, then
+ * one lookup of the process). For a traced one it goes on by tail calls: the server-context
+ * stage when the propagation object filled it (it then calls the capture stage itself), else
+ * the capture stage (sys_exit_stages). ctx holds the tracepoint's arguments: (struct pt_regs
+ * *regs, long ret). */
 SEC(SYS_EXIT_SECTION)
 int periscope_sys_exit(unsigned long long *ctx)
 {
     struct pt_regs *regs = (struct pt_regs *)ctx[0];
-    long ret = (long)ctx[1];
     long nr = SYSCALL_NR(regs);
     switch (nr) {
-    case NR_read: case NR_write: case NR_readv: case NR_writev: case NR_sendfile:
-    case NR_connect: case NR_accept: case NR_accept4: case NR_sendto: case NR_recvfrom:
-    case NR_sendmsg: case NR_recvmsg: case NR_splice:
+    case NR_read: case NR_recvfrom: case NR_readv: case NR_recvmsg:
+    case NR_write: case NR_writev: case NR_sendfile:
+    case NR_connect: case NR_accept: case NR_accept4: case NR_sendto:
+    case NR_sendmsg: case NR_splice:
         break;
     default:
-        return 0;
+        return waits_for_events(nr) ? tls_thread_waits() : 0;
     }
+    long ret = (long)ctx[1];
     if (ret < 0 && !(nr == NR_connect && ret == -EINPROGRESS))
         return 0;
     struct periscope_config *cfg = current_config();
     if (!cfg || !pid_selected(bpf_get_current_pid_tgid() >> 32, cfg))
+        return 0;
+    if (ret >= 16 && (nr == NR_read || nr == NR_recvfrom || nr == NR_readv || nr == NR_recvmsg))
+        bpf_tail_call(ctx, &sys_exit_stages, PERISCOPE_STAGE_SERVER_CONTEXT);
+    bpf_tail_call(ctx, &sys_exit_stages, PERISCOPE_STAGE_CAPTURE);
+    return 0;
+}
+
+/* The capture stage (PERISCOPE_STAGE_CAPTURE): what a selected process's syscall moved or
+ * opened, as events. Not attached: periscope_sys_exit and the server-context stage call it. */
+SEC(SYS_EXIT_SECTION)
+int periscope_sys_exit_capture(unsigned long long *ctx)
+{
+    struct pt_regs *regs = (struct pt_regs *)ctx[0];
+    long ret = (long)ctx[1];
+    long nr = SYSCALL_NR(regs);
+    struct periscope_config *cfg = current_config();
+    if (!cfg)
         return 0;
 
     int fd = (int)SYSCALL_ARG0(regs);

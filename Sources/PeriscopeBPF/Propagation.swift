@@ -11,8 +11,9 @@ import Glibc
 ///
 /// It shares the tracer's ring buffer, configuration, PID and port maps, so it selects exactly
 /// the processes the tracer traces, and its reports arrive in order with the tracer's events.
-/// Create it in `Tracer.loadAndAttach`'s `beforeAttach`, so that its `sys_exit` program runs
-/// before the tracer's: the context of a request a server reads is then reported ahead of the
+/// Create it in `Tracer.loadAndAttach`'s `beforeAttach` (it needs the tracer's variant loaded):
+/// its server-context decision is a stage of the tracer's one `sys_exit` program, run before
+/// the tracer's capture, so the context of a request a server reads is reported ahead of the
 /// read itself.
 ///
 /// Not thread-safe: one thread configures.
@@ -22,6 +23,8 @@ public final class Propagation {
     private let image: UnsafeMutableRawBufferPointer
     private var links: [OpaquePointer] = []
     private var messageAttachment: (program: Int32, map: Int32)?
+    /// The tracer's sys_exit stages, once the server-context stage is in them.
+    private var stageMap: Int32?
     private var settingsMap: Int32 = -1
     private var pidsMap: Int32 = -1
     private var countersMap: Int32 = -1
@@ -34,8 +37,8 @@ public final class Propagation {
 
     /// Loads the programs against `tracer`'s maps and attaches them: the socket program to the
     /// cgroup v2 hierarchy at `cgroupPath` (its root covers every process of the node), the
-    /// payload program to the sockhash, the request-read program to `sys_exit`. Nothing is
-    /// written into any traffic until `apply(_:)` enables it.
+    /// payload program to the sockhash, the request-read program as a stage of the tracer's
+    /// `sys_exit` program. Nothing is written into any traffic until `apply(_:)` enables it.
     public init(tracer: Tracer, cgroupPath: String) throws(BPFError) {
         LibBPFLog.install()
         let path = "propagation.bpf.o"
@@ -46,6 +49,14 @@ public final class Propagation {
                     throw BPFError(.mapFailed, "map `\(name)` missing from \(path)")
                 }
                 try libbpfCall(.mapFailed, "cannot share the tracer's map `\(name)`") { bpf_map__reuse_fd(map, descriptor) }
+            }
+            // The server-context stage of the tracer's type only: a tail call stays within one type.
+            for variant in Tracer.Variant.allCases where variant != tracer.variant {
+                let name = Self.serverContextStage(for: variant)
+                guard let other = bpf_object__find_program_by_name(object, name) else {
+                    throw BPFError(.loadFailed, "program `\(name)` missing from \(path)")
+                }
+                try libbpfCall(.loadFailed, "cannot leave \(name) out") { bpf_program__set_autoload(other, false) }
             }
             try libbpfCall(.loadFailed, "the kernel refused the propagation programs") { bpf_object__load(object) }
             func map(_ name: String) throws(BPFError) -> Int32 {
@@ -67,10 +78,14 @@ public final class Propagation {
             socketsMap = try map("traced_sockets")
             let sockets = socketsMap
 
-            guard let link = bpf_program__attach(try program("periscope_server_context")) else {
-                throw BPFError(.attachFailed, "cannot attach periscope_server_context to sys_exit", errno: errno, libbpfLog: LibBPFLog.shared.drain())
+            // This object's descriptor of the tracer's map: valid for as long as the object.
+            let stages = try map("sys_exit_stages")
+            var stage = UInt32(PERISCOPE_STAGE_SERVER_CONTEXT.rawValue)
+            var serverContext = bpf_program__fd(try program(Self.serverContextStage(for: tracer.variant)))
+            try libbpfCall(.attachFailed, "cannot make the server-context decision a stage of the tracer's sys_exit") {
+                bpf_map_update_elem(stages, &stage, &serverContext, UInt64(BPF_ANY))
             }
-            links.append(link)
+            stageMap = stages
             let inject = bpf_program__fd(try program("periscope_inject"))
             try libbpfCall(.attachFailed, "cannot attach periscope_inject to its sockhash") {
                 bpf_prog_attach(inject, sockets, BPF_SK_MSG_VERDICT, 0)
@@ -95,6 +110,11 @@ public final class Propagation {
         release()
     }
 
+    /// The server-context stage built for the tracer `variant`'s program type.
+    static func serverContextStage(for variant: Tracer.Variant) -> String {
+        variant == .btf ? "periscope_server_context" : "periscope_server_context_raw"
+    }
+
     /// The descriptors of the maps with which the TLS probes decide a server request's context
     /// from its plaintext (bpf/include/periscope_server_context.h), by name.
     var serverContextMaps: [String: Int32] {
@@ -108,6 +128,11 @@ public final class Propagation {
     private func release() {
         guard !released else { return }
         released = true
+        if let stageMap {
+            var stage = UInt32(PERISCOPE_STAGE_SERVER_CONTEXT.rawValue)
+            _ = bpf_map_delete_elem(stageMap, &stage)
+            self.stageMap = nil
+        }
         for link in links { bpf_link__destroy(link) }
         links.removeAll()
         if let attachment = messageAttachment {

@@ -19,8 +19,6 @@ public final class TLSProbes: @unchecked Sendable {
     private let enterProgram: Int32
     private let returnProgram: Int32
     private let counterMap: Int32
-    /// The links of the programs that see threads wait for events (an event loop's turn).
-    private var waitLinks: [OpaquePointer] = []
     /// The Go crypto/tls probes, loaded with these; nil (with `goUnavailable` saying why)
     /// where the kernel refused them.
     public let go: GoTLSProbes?
@@ -48,8 +46,6 @@ public final class TLSProbes: @unchecked Sendable {
                     try libbpfCall(.loadFailed, "cannot make \(name) a uprobe_multi program") {
                         bpf_program__set_expected_attach_type(current, bpf_attach_type(rawValue: UInt32(CPERISCOPEBPF_TRACE_UPROBE_MULTI)))
                     }
-                } else if name.hasPrefix("periscope_wait_") {
-                    // Attached below, to the tracepoints of the waits this kernel has.
                 } else {
                     // The tracer's programs come with the include; the tracer runs them.
                     try libbpfCall(.loadFailed, "cannot leave \(name) out") { bpf_program__set_autoload(current, false) }
@@ -82,21 +78,7 @@ public final class TLSProbes: @unchecked Sendable {
                 throw BPFError(.mapFailed, "map `tls_counters` missing from \(path)")
             }
             counterMap = bpf_map__fd(counters)
-            // Waits a kernel does not have (epoll_wait on arm64) have no tracepoint: skipped.
-            var waits = 0
-            var wait = bpf_object__next_program(object, nil)
-            while let current = wait {
-                if String(cString: bpf_program__name(current)).hasPrefix("periscope_wait_") {
-                    waits += 1
-                    if let link = bpf_program__attach(current) { waitLinks.append(link) }
-                }
-                wait = bpf_object__next_program(object, current)
-            }
-            guard waits == 0 || !waitLinks.isEmpty else {
-                throw BPFError(.attachFailed, "cannot attach to any event wait tracepoint", errno: errno, libbpfLog: LibBPFLog.shared.drain())
-            }
         } catch {
-            for link in waitLinks { bpf_link__destroy(link) }
             bpf_object__close(object)
             image.deallocate()
             throw error
@@ -111,7 +93,6 @@ public final class TLSProbes: @unchecked Sendable {
     }
 
     deinit {
-        for link in waitLinks { bpf_link__destroy(link) }
         bpf_object__close(object)
         image.deallocate()
     }

@@ -32,6 +32,7 @@ public final class Tracer {
         var counters: Int32
         var events: Int32
         var executableNames: Int32
+        var sysExitStages: Int32
     }
 
     /// Receives raw ring buffer records during `poll`.
@@ -96,11 +97,21 @@ public final class Tracer {
                 }
                 return bpf_map__fd(map)
             }
+            let stages = try fd("sys_exit_stages")
             maps = Maps(
                 config: try fd("config"), ports: try fd("ports"), targets: try fd("target_pids"),
                 excluded: try fd("excluded_pids"), counters: try fd("counters"), events: try fd("events"),
-                executableNames: try fd("exec_names")
+                executableNames: try fd("exec_names"), sysExitStages: stages
             )
+            // The capture stage of sys_exit, which the one attached sys_exit program calls.
+            guard let capture = bpf_object__find_program_by_name(object, Self.captureStage) else {
+                throw BPFError(.loadFailed, "program \(Self.captureStage) missing from \(path)")
+            }
+            var stage = UInt32(PERISCOPE_STAGE_CAPTURE.rawValue)
+            var program = bpf_program__fd(capture)
+            try libbpfCall(.loadFailed, "cannot make \(Self.captureStage) a stage of sys_exit") {
+                bpf_map_update_elem(stages, &stage, &program, UInt64(BPF_ANY))
+            }
         } catch {
             bpf_object__close(object)
             image.deallocate()
@@ -118,11 +129,19 @@ public final class Tracer {
         image.deallocate()
     }
 
-    /// Attaches every program of the object to its tracepoint.
+    /// The program sys_exit's attached program calls for a selected process (a stage, not attached).
+    static let captureStage = "periscope_sys_exit_capture"
+
+    /// Attaches every program of the object to its tracepoint, except the stages the attached
+    /// sys_exit program calls.
     public func attach() throws(BPFError) {
         var program = bpf_object__next_program(object, nil)
         while let current = program {
             let name = String(cString: bpf_program__name(current))
+            if name == Self.captureStage {
+                program = bpf_object__next_program(object, current)
+                continue
+            }
             guard let link = bpf_program__attach(current) else {
                 throw BPFError(
                     .attachFailed, "cannot attach program \(name) (section \(String(cString: bpf_program__section_name(current))))",
@@ -137,7 +156,10 @@ public final class Tracer {
 
     /// The descriptors of the maps other kernel programs share with the tracer, by name.
     var sharedMaps: [String: Int32] {
-        ["events": maps.events, "config": maps.config, "ports": maps.ports, "target_pids": maps.targets, "excluded_pids": maps.excluded]
+        [
+            "events": maps.events, "config": maps.config, "ports": maps.ports, "target_pids": maps.targets,
+            "excluded_pids": maps.excluded, "sys_exit_stages": maps.sysExitStages,
+        ]
     }
 
     /// Detaches every program; the maps stay readable until the tracer is released.

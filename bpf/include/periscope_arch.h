@@ -20,6 +20,12 @@
 #define NR_recvmsg 47
 #define NR_accept4 288
 #define NR_splice 275
+/* Waits for events, which end what a TLS thread did around its calls (periscope_tls_hook.h). */
+#define NR_poll 7
+#define NR_ppoll 271
+#define NR_epoll_wait 232
+#define NR_epoll_pwait 281
+#define NR_epoll_pwait2 441
 
 /* orig_ax keeps the syscall number; the arguments registers are untouched at exit. */
 #define SYSCALL_NR(regs) KREAD(regs, orig_ax)
@@ -43,6 +49,10 @@
 #define NR_recvmsg 212
 #define NR_accept4 242
 #define NR_splice 76
+/* No poll nor epoll_wait in the generic table. */
+#define NR_ppoll 73
+#define NR_epoll_pwait 22
+#define NR_epoll_pwait2 441
 
 /* x0 carries the return value at exit; the kernel keeps the first argument in orig_x0. */
 #define SYSCALL_NR(regs) KREAD(regs, syscallno)

@@ -150,6 +150,21 @@ enum periscope_target {
     PERISCOPE_TARGET_SAME_EXECUTABLE = 3,
 };
 
+/* What sys_exit does for a selected process, after the tracer's one attached program
+ * (periscope_sys_exit) has filtered: its stages, tail calls through the `sys_exit_stages`
+ * program array, in this order. Every process of the node runs that one program at each
+ * syscall and nothing more: each further program attached to sys_exit would cost every
+ * syscall again. */
+enum periscope_sys_exit_stage {
+    /* The propagation object's server-context decision (bpf/propagation.bpf.c), on reads,
+     * when that object is loaded: it reports a request's context ahead of the read's own
+     * event, then calls the next stage. */
+    PERISCOPE_STAGE_SERVER_CONTEXT = 0,
+    /* The tracer's capture of the syscall. */
+    PERISCOPE_STAGE_CAPTURE = 1,
+    PERISCOPE_STAGE_COUNT = 2,
+};
+
 /* Words of the port bitmap. */
 #define PERISCOPE_PORT_WORDS 1024
 

@@ -36,4 +36,12 @@ struct {
     __type(value, __u8);
 } excluded_pids SEC(".maps");
 
+/* The stages of the tracer's sys_exit program (enum periscope_sys_exit_stage), by tail call. */
+struct {
+    __uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+    __uint(max_entries, PERISCOPE_STAGE_COUNT);
+    __type(key, __u32);
+    __type(value, __u32);
+} sys_exit_stages SEC(".maps");
+
 #endif
