@@ -57,6 +57,9 @@ final class CaptureLoop {
     /// once the poll's records are handled, not at each exec and exit (the set it is given
     /// holds every process of the node).
     private var tlsFollowDue = false
+    /// The ports every process's open connections were handed over for, under policies that
+    /// select by port only.
+    private var adoptedPorts: [UInt64]?
 
     init(
         configuration: AgentConfiguration, policies: PolicySet, policyFile: PolicyFile?, tracer: Tracer,
@@ -339,18 +342,30 @@ final class CaptureLoop {
     /// exec, or before the agent started) get trace context like those they open from now on:
     /// `sock_ops` marks only the latter. Done after the filter is written, so that a connection
     /// opened meanwhile is marked by the kernel if not found here.
+    /// Under policies that select by port only, every process's connections on those ports,
+    /// once per set of ports.
     private func adoptOpenConnections(portBitmap: [UInt64]?) {
         adoptedProcesses.formIntersection(selection.targets)
-        guard let propagation, propagation.settings.enabled, !selection.allProcesses else { return }
+        guard let propagation, propagation.settings.enabled else { return }
+        func refused(_ pid: Int32?) {
+            guard !adoptionRefused else { return }
+            adoptionRefused = true
+            logger.warning("propagation.open_connections.refused", metadata: [
+                "pid": "\(pid.map(String.init) ?? "any")", "effect": "connections processes opened before they were selected carry no trace context",
+            ])
+        }
+        if selection.allProcesses {
+            guard let portBitmap, portBitmap != adoptedPorts else { return }
+            adoptedPorts = portBitmap
+            let pids = processes.keys.filter { $0 != selfPID && selection.isSelected(pid: $0) && !propagation.settings.disabledPIDs.contains($0) }
+            if openConnections.adopt(pids: pids, portBitmap: portBitmap, into: propagation) == nil { refused(nil) }
+            return
+        }
+        adoptedPorts = nil
         for pid in selection.targets where !adoptedProcesses.contains(pid) {
             adoptedProcesses.insert(pid)
             guard !propagation.settings.disabledPIDs.contains(pid) else { continue }
-            if openConnections.adopt(pid: pid, portBitmap: portBitmap, into: propagation) == nil, !adoptionRefused {
-                adoptionRefused = true
-                logger.warning("propagation.open_connections.refused", metadata: [
-                    "pid": "\(pid)", "effect": "connections processes opened before they were selected carry no trace context",
-                ])
-            }
+            if openConnections.adopt(pid: pid, portBitmap: portBitmap, into: propagation) == nil { refused(pid) }
         }
     }
 

@@ -13,7 +13,10 @@ import Glibc
 /// Each socket descriptor of the process is taken with `pidfd_getfd` (ptrace access to the
 /// process: root, or CAP_SYS_PTRACE) and kept when it is an established TCP connection the
 /// process opened — its local port is not one its network namespace listens on — to or from
-/// a port the policy selects, as `sock_ops` would have chosen it.
+/// a port the policy selects, as `sock_ops` would have chosen it. Under a policy that selects
+/// by port only (every process traced) the connections are looked for in every process, once
+/// per set of ports: only the sockets their network namespace's tables show established on
+/// a selected port are taken.
 struct OpenConnections {
     let procRoot: String
 
@@ -24,7 +27,7 @@ struct OpenConnections {
         guard !sockets.isEmpty else { return 0 }
         var listening: Set<UInt16>?
         var adopted = 0
-        for fd in sockets {
+        for (fd, _) in sockets {
             let taken = CPeriscopeBPF_take_descriptor(pid, fd)
             if taken == -EPERM || taken == -ESRCH { return nil }
             guard taken >= 0 else { continue }
@@ -39,22 +42,84 @@ struct OpenConnections {
         return adopted
     }
 
-    /// The descriptors of `pid` that are sockets.
-    private func socketDescriptors(of pid: Int32) -> [Int32] {
+    /// How many connections of `pids` were put into `propagation`'s sockhash, for a policy
+    /// selecting by port only (`portBitmap`); nil when a process holding one could not be
+    /// looked into (no ptrace access). Each network namespace's tables are read once.
+    func adopt(pids: some Sequence<Int32>, portBitmap: [UInt64], into propagation: Propagation) -> Int? {
+        var inodesByNamespace: [String: Set<UInt64>] = [:]
+        var adopted = 0
+        for pid in pids {
+            guard let namespace = link("\(procRoot)/\(pid)/ns/net") else { continue }
+            let inodes = inodesByNamespace[namespace] ?? {
+                let tables = ["tcp", "tcp6"].compactMap { table in
+                    System.readWholeFile("\(procRoot)/\(pid)/net/\(table)", limit: 64 << 20).map { String(decoding: $0, as: UTF8.self) }
+                }
+                let found = Self.connectionInodes(procNetTCP: tables, bitmap: portBitmap)
+                inodesByNamespace[namespace] = found
+                return found
+            }()
+            guard !inodes.isEmpty else { continue }
+            for (fd, inode) in socketDescriptors(of: pid) where inodes.contains(inode) {
+                let taken = CPeriscopeBPF_take_descriptor(pid, fd)
+                if taken == -EPERM { return nil }
+                if taken == -ESRCH { break }
+                guard taken >= 0 else { continue }
+                defer { close(taken) }
+                if Self.establishedTCPPorts(of: taken) != nil, propagation.adopt(socket: taken) { adopted += 1 }
+            }
+        }
+        return adopted
+    }
+
+    /// The socket inodes of the connections a process of one network namespace opened (its
+    /// local port is not one listened on there) that are established to or from a port of
+    /// `bitmap`, from that namespace's `/proc/net/tcp` and `tcp6` tables.
+    static func connectionInodes(procNetTCP tables: [String], bitmap: [UInt64]) -> Set<UInt64> {
+        var listening: Set<UInt16> = []
+        for table in tables { listening.formUnion(listeningPorts(procNetTCP: table)) }
+        var inodes: Set<UInt64> = []
+        for table in tables {
+            for line in table.split(separator: "\n").dropFirst() {
+                let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+                // sl, local address, remote address, state (01: established), …, inode (10th).
+                guard fields.count > 9, fields[3] == "01",
+                      let local = port(ofAddress: fields[1]), let peer = port(ofAddress: fields[2]),
+                      let inode = UInt64(fields[9]), inode != 0,
+                      !listening.contains(local), portSelected(local: local, peer: peer, bitmap: bitmap)
+                else { continue }
+                inodes.insert(inode)
+            }
+        }
+        return inodes
+    }
+
+    /// The port of an `ADDRESS:PORT` field of `/proc/net/tcp`, both in hexadecimal.
+    private static func port(ofAddress field: Substring) -> UInt16? {
+        guard let colon = field.lastIndex(of: ":") else { return nil }
+        return UInt16(field[field.index(after: colon)...], radix: 16)
+    }
+
+    /// The descriptors of `pid` that are sockets, with their inodes.
+    private func socketDescriptors(of pid: Int32) -> [(fd: Int32, inode: UInt64)] {
         guard let directory = opendir("\(procRoot)/\(pid)/fd") else { return [] }
         defer { closedir(directory) }
-        var sockets: [Int32] = []
-        var buffer = [CChar](repeating: 0, count: 64)
+        var sockets: [(fd: Int32, inode: UInt64)] = []
         while let entry = readdir(directory) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
             }
-            guard let fd = Int32(name) else { continue }
-            let count = readlink("\(procRoot)/\(pid)/fd/\(fd)", &buffer, buffer.count - 1)
-            guard count > 7 else { continue }
-            if buffer[..<7].map({ UInt8(bitPattern: $0) }) == Array("socket:".utf8) { sockets.append(fd) }
+            guard let fd = Int32(name), let target = link("\(procRoot)/\(pid)/fd/\(fd)"), target.hasPrefix("socket:[") else { continue }
+            sockets.append((fd, UInt64(target.dropFirst(8).dropLast()) ?? 0))
         }
         return sockets
+    }
+
+    /// Where the symbolic link at `path` points.
+    private func link(_ path: String) -> String? {
+        var buffer = [CChar](repeating: 0, count: 64)
+        let count = readlink(path, &buffer, buffer.count - 1)
+        guard count > 0 else { return nil }
+        return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// The TCP ports listened on in `pid`'s network namespace, IPv4 and IPv6.

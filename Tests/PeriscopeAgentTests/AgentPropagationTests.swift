@@ -164,6 +164,17 @@ extension KernelTests {
             try await Self.expectHeldConnectionsCarryTraceparent(caller: caller, server: server, agent: agent)
         }
 
+        /// A policy that selects by port only traces every process: the connections any of
+        /// them held on that port when the agent started are handed over all the same (the
+        /// server's accepted ones are not: it writes answers, not requests).
+        @Test func connectionsOpenedBeforeAPortOnlyAgentStartedCarryTraceparent() async throws {
+            let directory = try TemporaryDirectory()
+            let server = try RecordingServer(port: 18613, in: directory)
+            let caller = try ConnectedCaller(port: 18613, connections: 4, requests: 3, in: directory)
+            let agent = try await AgentHarness(policy: "ports: [18613]\n")
+            try await Self.expectHeldConnectionsCarryTraceparent(caller: caller, server: server, agent: agent)
+        }
+
         @Test func connectionsOpenedBeforeAPolicySelectedTheirProcessCarryTraceparentFromThen() async throws {
             let directory = try TemporaryDirectory()
             let server = try RecordingServer(port: 18969, in: directory)
