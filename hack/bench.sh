@@ -10,7 +10,9 @@
 # Prints throughput and p99 ratios, the agent's CPU per request split into user and system
 # time, the BPF programs' run time per request (bpf_stats), peak RSS, events lost, and the
 # share of nginx server spans parented to wrk's client span in the same trace. A last row
-# measures the node-wide tax: the programs attached, nothing selected, nginx saturated. The
+# measures the node-wide tax: the programs attached, nothing selected, nginx saturated, with
+# bpf_stats off as on a node (counting each program run costs more than the small programs
+# every syscall runs), then again with bpf_stats on for the programs' run time. The
 # last one weighs trace context in traffic: both ends traced and saturated, with `propagation:
 # none` against the default, where the kernel writes traceparent into each of wrk's requests.
 # The HTTPS rows run the same loads against nginx over TLS, wrk's and nginx's plaintext read
@@ -103,20 +105,29 @@ measure() {
   echo "$mode $shape round $round without agent: $rps req/s, p99 ${p99} ms" >&2
 
   # shellcheck disable=SC2086
-  "$agent" --config "$work/$mode.yaml" --output json ${BENCH_AGENT_ARGS:-} > "$work/spans.json" 2> "$work/agent.log" &
+  local config=$mode stats=1
+  # The node-wide tax as a node pays it: bpf_stats off (what its run time would say comes from
+  # the row measured with it on).
+  [ "$mode" = none ] && stats=0
+  [ "$mode" = nonestats ] && config=none
+  "$agent" --config "$work/$config.yaml" --output json ${BENCH_AGENT_ARGS:-} > "$work/spans.json" 2> "$work/agent.log" &
   agent_pid=$!
   await_agent "$agent_pid" "$work/agent.log" bench
+  sysctl -q -w kernel.bpf_stats_enabled="$stats" >/dev/null
   read -r user0 sys0 < <(cpu_split "$agent_pid"); bpf0=$(bpf_run_ns)
   read -r rps p99 total < <(run_wrk "$shape" "$url")
   sleep 0.5
   read -r user1 sys1 < <(cpu_split "$agent_pid"); bpf1=$(bpf_run_ns)
+  sysctl -q -w kernel.bpf_stats_enabled=1 >/dev/null
   hwm=$(awk '/VmHWM/ { print $2 }' "/proc/$agent_pid/status")
   [ "$hwm" -gt "$rss_kb" ] && rss_kb=$hwm
   kill -TERM "$agent_pid"; wait "$agent_pid" || true; agent_pid=
   results[$key,with_rps]+=" $rps"; results[$key,with_p99]+=" $p99"
   results[$key,user]+=" $(awk -v a="$user0" -v b="$user1" -v n="$total" 'BEGIN { printf "%.3f", (b - a) / n * 1e6 }')"
   results[$key,sys]+=" $(awk -v a="$sys0" -v b="$sys1" -v n="$total" 'BEGIN { printf "%.3f", (b - a) / n * 1e6 }')"
-  results[$key,bpf]+=" $(awk -v a="$bpf0" -v b="$bpf1" -v n="$total" 'BEGIN { printf "%.3f", (b - a) / n / 1000 }')"
+  if [ "$stats" = 1 ]; then
+    results[$key,bpf]+=" $(awk -v a="$bpf0" -v b="$bpf1" -v n="$total" 'BEGIN { printf "%.3f", (b - a) / n / 1000 }')"
+  fi
   results[$key,lost]+=" $(awk '/periscope_events_lost/ { print $2 }' "$work/agent.log" | tail -1)"
   results[$key,missed]+=" $(awk '/periscope_callers_missed/ { print $2 }' "$work/agent.log" | tail -1)"
   results[$key,injected]+=" $(awk -v n="$total" '/periscope_propagation_headers_injected/ { v = $2 } END { printf "%.3f", v / n }' "$work/agent.log")"
@@ -131,7 +142,7 @@ for round in $(seq "$rounds"); do
     measure "$mode" paced "$round"
     measure "$mode" saturating "$round"
   done
-  if runs none; then measure none saturating "$round"; fi
+  if runs none; then measure none saturating "$round"; measure nonestats saturating "$round"; fi
   if runs quiet; then measure quiet saturating "$round"; fi
 done
 
@@ -147,7 +158,7 @@ report() {
   base=$(mean "${results[$key,base_p99]}"); with=$(mean "${results[$key,with_p99]}")
   printf '  %-44s %s / %s  (ratio %s)\n' "p99 ms without / with agent:" "$base" "$with" "$(ratio "$with" "$base")"
   printf '  %-44s %s user + %s system\n' "agent CPU µs per request:" "$(mean "${results[$key,user]}")" "$(mean "${results[$key,sys]}")"
-  printf '  %-44s %s\n' "BPF run time µs per request (bpf_stats):" "$(mean "${results[$key,bpf]}")"
+  printf '  %-44s %s\n' "BPF run time µs per request (bpf_stats):" "$(mean "${results[$key,bpf]:-}")"
   printf '  %-44s %s\n' "events lost / callers missed per run:" "$(mean "${results[$key,lost]}") / $(mean "${results[$key,missed]}")"
   [ -n "${results[$key,parented]:-}" ] && printf '  %-44s %s\n' "nginx server spans parented to wrk's span:" "$(mean "${results[$key,parented]}")"
   return 0
@@ -160,7 +171,8 @@ report server,paced "nginx only, paced"
 report server,saturating "nginx only, saturating"
 report https,paced "HTTPS, both ends traced (plaintext at OpenSSL), paced"
 report https,saturating "HTTPS, both ends traced (plaintext at OpenSSL), saturating"
-report none,saturating "node-wide tax: programs attached, nothing selected, nginx saturated"
+report none,saturating "node-wide tax: programs attached, nothing selected, nginx saturated (bpf_stats off)"
+report nonestats,saturating "node-wide tax, bpf_stats on (their own cost included)"
 if runs both && runs quiet; then
   echo
   echo "trace context in traffic: both ends traced, saturating, traceparent written into wrk's requests vs propagation: none"
