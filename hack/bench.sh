@@ -158,7 +158,11 @@ report() {
   base=$(mean "${results[$key,base_p99]}"); with=$(mean "${results[$key,with_p99]}")
   printf '  %-44s %s / %s  (ratio %s)\n' "p99 ms without / with agent:" "$base" "$with" "$(ratio "$with" "$base")"
   printf '  %-44s %s user + %s system\n' "agent CPU µs per request:" "$(mean "${results[$key,user]}")" "$(mean "${results[$key,sys]}")"
-  printf '  %-44s %s\n' "BPF run time µs per request (bpf_stats):" "$(mean "${results[$key,bpf]:-}")"
+  if [ -n "${results[$key,bpf]:-}" ]; then
+    printf '  %-44s %s\n' "BPF run time µs per request (bpf_stats):" "$(mean "${results[$key,bpf]}")"
+  else
+    printf '  %-44s %s\n' "BPF run time µs per request (bpf_stats):" "not measured (bpf_stats off)"
+  fi
   printf '  %-44s %s\n' "events lost / callers missed per run:" "$(mean "${results[$key,lost]}") / $(mean "${results[$key,missed]}")"
   [ -n "${results[$key,parented]:-}" ] && printf '  %-44s %s\n' "nginx server spans parented to wrk's span:" "$(mean "${results[$key,parented]}")"
   return 0
