@@ -66,6 +66,9 @@ struct socket_mark {
     __u8 flags;
     __u8 trace_id[16];
     __u8 span_id[8];
+    /* This program asked for the header-option callbacks (no other had): it may stop them. */
+    __u8 write_callbacks;
+    __u8 _pad[7];
 };
 
 /* The option as written: experimental kind with ExID (RFC 6994), then the ids. */
@@ -116,6 +119,34 @@ struct {
     __type(value, __u64);
 } traced_sockets SEC(".maps");
 
+/* The local ports of connections whose segments brought an option: a server read on another
+ * port has none to take, and needs no look-up of received_options. */
+struct option_ports {
+    __u64 any; /* an option was received at all */
+    struct periscope_ports ports;
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct option_ports);
+} option_ports SEC(".maps");
+
+static __always_inline void note_option_port(__u16 port)
+{
+    __u32 zero = 0;
+    struct option_ports *seen = bpf_map_lookup_elem(&option_ports, &zero);
+    if (!seen)
+        return;
+    __u64 *word = &seen->ports.bits[(port >> 6) & (PERISCOPE_PORT_WORDS - 1)];
+    __u64 bit = 1ULL << (port & 63);
+    if (!(*word & bit))
+        __sync_fetch_and_or(word, bit);
+    if (!seen->any)
+        seen->any = 1;
+}
+
 static __always_inline bool port_selected(__u16 local, __u16 peer)
 {
     __u32 zero = 0;
@@ -156,12 +187,16 @@ int periscope_sockops(struct bpf_sock_ops *ops)
     }
     case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB: {
         struct bpf_sock *sk = ops->sk;
-        if (!sk || !bpf_sk_storage_get(&socket_marks, sk, 0, 0))
+        struct socket_mark *mark = sk ? bpf_sk_storage_get(&socket_marks, sk, 0, 0) : NULL;
+        if (!mark)
             return 1;
         __u64 cookie = bpf_get_socket_cookie(ops);
         bpf_sock_hash_update(ops, &traced_sockets, &cookie, BPF_NOEXIST);
         /* Asked for the option callbacks; they write only once the payload program set one. */
-        bpf_sock_ops_cb_flags_set(ops, ops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_WRITE_HDR_OPT_CB_FLAG);
+        if (!(ops->bpf_sock_ops_cb_flags & BPF_SOCK_OPS_WRITE_HDR_OPT_CB_FLAG)) {
+            mark->write_callbacks = 1;
+            bpf_sock_ops_cb_flags_set(ops, ops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_WRITE_HDR_OPT_CB_FLAG);
+        }
         return 1;
     }
     case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
@@ -175,6 +210,12 @@ int periscope_sockops(struct bpf_sock_ops *ops)
         struct socket_mark *mark = sk ? bpf_sk_storage_get(&socket_marks, sk, 0, 0) : NULL;
         if (mark && mark->option_set)
             bpf_reserve_hdr_opt(ops, PERISCOPE_TCP_OPTION_LEN, 0);
+        else if (mark && mark->kind == SOCKET_HTTP1 && mark->write_callbacks) {
+            /* Its requests carry traceparent, never the option: no callback at its segments
+             * (and MSS computations) from now on, unless another program asked for them. */
+            mark->write_callbacks = 0;
+            bpf_sock_ops_cb_flags_set(ops, ops->bpf_sock_ops_cb_flags & ~BPF_SOCK_OPS_WRITE_HDR_OPT_CB_FLAG);
+        }
         return 1;
     }
     case BPF_SOCK_OPS_WRITE_HDR_OPT_CB: {
@@ -231,6 +272,7 @@ int periscope_sockops(struct bpf_sock_ops *ops)
         __builtin_memcpy(received.span_id, option.span_id, 8);
         received.flags = flags;
         bpf_map_update_elem(&received_options, &key, &received, BPF_ANY);
+        note_option_port(key.local_port);
         return 1;
     }
     }
@@ -295,10 +337,8 @@ int periscope_inject(struct sk_msg_md *msg)
     __u32 size = msg->size;
     if (size < 16)
         return SK_PASS;
-    struct periscope_propagation_config *settings = propagation_settings();
-    __u64 id = bpf_get_current_pid_tgid();
-    if (!settings || !propagating(id >> 32))
-        return SK_PASS;
+    /* What the message and the socket say first, the process's selection after: most writes
+     * are not a request's first (a body, the rest of a stream) and end here. */
     struct bpf_sock *sk = msg->sk;
     struct socket_mark *mark = sk ? bpf_sk_storage_get(&socket_marks, sk, 0, 0) : NULL;
     if (mark && mark->kind == SOCKET_OPAQUE)
@@ -309,11 +349,16 @@ int periscope_inject(struct sk_msg_md *msg)
     if (data + 4 > data_end)
         return SK_PASS;
     __u8 first = *(__u8 *)data;
-    if (first != 'G' && first != 'P' && first != 'H' && first != 'D' && first != 'O') {
-        if (mark && mark->kind == SOCKET_UNDECIDED)
-            return start_option(msg, mark, id, settings);
+    bool request = first == 'G' || first == 'P' || first == 'H' || first == 'D' || first == 'O';
+    bool undecided = mark && mark->kind == SOCKET_UNDECIDED;
+    if (!request && !undecided)
         return SK_PASS;
-    }
+    struct periscope_propagation_config *settings = propagation_settings();
+    __u64 id = bpf_get_current_pid_tgid();
+    if (!settings || !propagating(id >> 32))
+        return SK_PASS;
+    if (!request)
+        return mark ? start_option(msg, mark, id, settings) : SK_PASS;
     if (data + len > data_end) {
         if (bpf_msg_pull_data(msg, 0, len, 0))
             return SK_PASS;
@@ -439,8 +484,19 @@ static __always_inline __u64 first_buffer(long nr, struct pt_regs *regs, __u64 *
  * segments brought an option not taken yet, the context of the connection's first request. */
 static __noinline int take_option(const struct periscope_propagation_config *settings, __u64 id, int fd)
 {
+    __u32 zero = 0;
+    struct option_ports *seen = bpf_map_lookup_elem(&option_ports, &zero);
+    struct propagation_scratch *head = propagation_scratch_space();
+    if (!seen || !seen->any || !head)
+        return 0;
+    /* A response read by a client: a request's option is only ever taken by its server. */
+    if (head->head[0] == 'H' && head->head[1] == 'T' && head->head[2] == 'T' && head->head[3] == 'P' && head->head[4] == '/')
+        return 0;
     struct sock *sk = tcp_sock_of_fd(fd);
     if (!sk)
+        return 0;
+    __u16 local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
+    if (!((seen->ports.bits[(local_port >> 6) & (PERISCOPE_PORT_WORDS - 1)] >> (local_port & 63)) & 1))
         return 0;
     struct option_key key = {};
     key.family = BPF_CORE_READ(sk, __sk_common.skc_family);
@@ -453,7 +509,7 @@ static __noinline int take_option(const struct periscope_propagation_config *set
     } else {
         return 0;
     }
-    key.local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
+    key.local_port = local_port;
     key.remote_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
     struct received_option *received = bpf_map_lookup_elem(&received_options, &key);
     if (!received || received->used)

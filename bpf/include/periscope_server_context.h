@@ -53,7 +53,11 @@ struct {
 } thread_contexts SEC(".maps");
 
 struct propagation_scratch {
-    __u8 head[PERISCOPE_PROPAGATION_HEAD_MAX];
+    union {
+        __u8 head[PERISCOPE_PROPAGATION_HEAD_MAX];
+        /* Read a word at a time; the last word and one more are read past head[]. */
+        __u64 head_words[PERISCOPE_PROPAGATION_HEAD_MAX / 8 + 2];
+    };
     __u8 line[PERISCOPE_TRACEPARENT_LINE_LEN + 2];
     struct periscope_trace_context context;
 };
@@ -101,54 +105,80 @@ static __always_inline bool propagating(__u32 tgid)
 
 /* ---- Request heads ---------------------------------------------------------------- */
 
-/* Where a request head's parts are, found by scan_head over scratch->head[0, len). */
+/* Where a request head's parts are, found by scan_request over scratch->head[0, len). */
 struct head_scan {
     __u32 len;
-    __u32 line_start;
+    __u32 at;             /* where the scan goes on */
+    __u32 line_start;     /* where the current line starts */
     __u32 first_line_end; /* index after the request line's '\n'; 0: not seen */
     __u32 header_end;     /* index after the blank line ending the head; 0: not seen */
     __u32 value_at;       /* index after "traceparent:"; 0: none */
-    __u32 matched;        /* characters of the name matched on the current line */
-    __u32 prev;
 };
 
 #define NAME_LEN 12
-#define NAME_MISMATCH 0xff
-static const char traceparent_name[NAME_LEN + 1] = "traceparent:";
+/* "traceparent:" as the little-endian words it is compared in, every byte | 0x20: header
+ * names are case-insensitive, `| 0x20` lowers letters and keeps ':'. */
+#define NAME_WORD 0x7261706563617274ULL /* "tracepar" */
+#define NAME_TAIL 0x3a746e65U           /* "ent:" */
+#define BYTES_LF 0x0a0a0a0a0a0a0a0aULL
+#define BYTES_7F 0x7f7f7f7f7f7f7f7fULL
 
-static long scan_byte(__u64 index, void *data)
+/* The eight bytes of the head at `at` (at most PERISCOPE_PROPAGATION_HEAD_MAX - 1), from the
+ * two aligned words they straddle. */
+static __always_inline __u64 head_word(const struct propagation_scratch *scratch, __u32 at)
+{
+    __u32 index = (at >> 3) & (PERISCOPE_PROPAGATION_HEAD_MAX / 8 - 1);
+    __u32 shift = (at & 7) * 8;
+    __u64 low = scratch->head_words[index], high = scratch->head_words[index + 1];
+    /* (high << 1) << (63 - shift): nothing of `high` when shift is 0 */
+    return (low >> shift) | ((high << 1) << (63 - shift));
+}
+
+/* Whether a header line at `at` names `traceparent`, its twelve bytes within scan->len. */
+static __always_inline bool traceparent_at(const struct propagation_scratch *scratch, const struct head_scan *scan,
+                                           __u32 at)
+{
+    if (at + NAME_LEN > scan->len)
+        return false;
+    return (head_word(scratch, at) | 0x2020202020202020ULL) == NAME_WORD
+        && (((__u32)head_word(scratch, at + 8)) | 0x20202020U) == NAME_TAIL;
+}
+
+/* One step of the scan: the next LF within eight bytes, or eight bytes without one. At a LF,
+ * the line it ends (blank: the head ends) and the line it starts (`traceparent`?). */
+static long scan_step(__u64 index, void *data)
 {
     struct head_scan *scan = data;
     struct propagation_scratch *scratch = propagation_scratch_space();
     if (!scratch)
         return 1;
-    __u32 i = (__u32)index;
-    __u8 byte = scratch->head[i & HEAD_MASK];
-    if (byte == '\n') {
-        if (scan->first_line_end == 0) {
-            scan->first_line_end = i + 1;
-        } else if (i == scan->line_start || (i == scan->line_start + 1 && scan->prev == '\r')) {
-            scan->header_end = i + 1;
-            return 1;
-        }
-        scan->line_start = i + 1;
-        scan->matched = 0;
-        scan->prev = byte;
+    __u32 at = scan->at, len = scan->len;
+    if (at >= len || at >= PERISCOPE_PROPAGATION_HEAD_MAX)
+        return 1;
+    __u64 x = head_word(scratch, at) ^ BYTES_LF;
+    /* 0x80 in each byte that is a LF, exactly (no carry crosses a byte) */
+    __u64 lf = ~(((x & BYTES_7F) + BYTES_7F) | x | BYTES_7F);
+    __u32 left = len - at;
+    if (left < 8)
+        lf &= (1ULL << (left * 8)) - 1;
+    if (!lf) {
+        scan->at = at + 8;
         return 0;
     }
-    scan->prev = byte;
-    __u32 matched = scan->matched;
-    if (scan->first_line_end && matched < NAME_LEN && i == scan->line_start + matched) {
-        /* Header names are case-insensitive; `| 0x20` lowers letters and keeps ':'. */
-        if ((byte | 0x20) == traceparent_name[matched]) {
-            scan->matched = matched + 1;
-            if (matched + 1 == NAME_LEN) {
-                scan->value_at = i + 1;
-                return 1;
-            }
-        } else {
-            scan->matched = NAME_MISMATCH;
-        }
+    /* The first LF's byte index: its bit, (1 << 8k) times bytes 00 01 .. 07, top byte. */
+    __u32 p = at + (__u32)((((lf & -lf) >> 7) * 0x0001020304050607ULL) >> 56);
+    __u32 line_start = scan->line_start;
+    if (scan->first_line_end == 0) {
+        scan->first_line_end = p + 1;
+    } else if (p == line_start || (p == line_start + 1 && scratch->head[line_start & HEAD_MASK] == '\r')) {
+        scan->header_end = p + 1;
+        return 1;
+    }
+    scan->line_start = p + 1;
+    scan->at = p + 1;
+    if (traceparent_at(scratch, scan, p + 1)) {
+        scan->value_at = p + 1 + NAME_LEN;
+        return 1;
     }
     return 0;
 }
@@ -186,7 +216,8 @@ static __always_inline bool scan_request(struct propagation_scratch *scratch, st
         return false;
     __builtin_memset(scan, 0, sizeof(*scan));
     scan->len = len;
-    bpf_loop(len, scan_byte, scan, 0);
+    /* A step per LF or per eight bytes: never more than len steps. */
+    bpf_loop(len, scan_step, scan, 0);
     __u32 end = scan->first_line_end;
     if (end < 16)
         return false;
