@@ -25,7 +25,9 @@ public final class SpanPrinter: SpanSink {
     private let format: AgentConfiguration.OutputFormat
     private let fd: Int32
     private let podOf: ((Int32) -> PodDecoration?)?
-    private var buffer: [UInt8] = []
+    private var buffer = OutputBuffer(capacity: 80 * 1024)
+    /// A text line, before it joins `buffer`.
+    private var line: [UInt8] = []
 
     /// - Parameter podOf: in a cluster, the pod a process runs in: the text line names it, the
     ///   JSON object carries its resource attributes.
@@ -41,7 +43,10 @@ public final class SpanPrinter: SpanSink {
     public func emit(_ span: Span) {
         let pod = podOf?(span.pid)
         switch format {
-        case .text: text.write(span, into: &buffer, pod: pod?.qualifiedName)
+        case .text:
+            text.write(span, into: &line, pod: pod?.qualifiedName)
+            buffer.append(line)
+            line.removeAll(keepingCapacity: true)
         case .json: json.write(span, into: &buffer, resource: pod?.attributes)
         }
         buffer.append(UInt8(ascii: "\n"))
@@ -49,8 +54,9 @@ public final class SpanPrinter: SpanSink {
     }
 
     public func flush() {
-        System.writeAll(fd, buffer)
-        buffer.removeAll(keepingCapacity: true)
+        guard !buffer.isEmpty else { return }
+        buffer.withUnsafeBytes { _ = System.writeAll(fd, $0) }
+        buffer.removeAll()
     }
 }
 

@@ -120,14 +120,24 @@ public final class OTLPExporter: Service, Sendable {
         guard !batch.isEmpty else { return }
         var groups: [ProcessKey: Int] = [:]
         var resourceGroups: [OTLPTraceEncoder.ResourceGroup] = []
+        // Spans of one process come in runs: the previous span's group is tried before hashing.
+        var last: (pid: Int32, policy: PolicyID?, executable: String?, index: Int)?
         for span in batch {
+            if let run = last, run.pid == span.pid, run.policy == span.policy, run.executable == span.executable {
+                resourceGroups[run.index].spans.append(span)
+                continue
+            }
             let key = ProcessKey(of: span)
-            if let index = groups[key] {
+            let index: Int
+            if let known = groups[key] {
+                index = known
                 resourceGroups[index].spans.append(span)
             } else {
-                groups[key] = resourceGroups.count
+                index = resourceGroups.count
+                groups[key] = index
                 resourceGroups.append(.init(resource: resources.resource(for: key), spans: [span]))
             }
+            last = (span.pid, span.policy, span.executable, index)
         }
         let body = OTLPTraceEncoder.encode(resourceGroups)
         let delivered = send(body, to: configuration.tracesEndpoint, signal: "traces", client: client, failing: &failing)

@@ -12,15 +12,21 @@ public enum OTLPTraceEncoder {
         }
     }
 
+    /// What a span usually takes, for the room reserved up front and the length slots of
+    /// the messages around spans.
+    static let typicalSpanSize = 600
+
     public static func encode(_ groups: [ResourceGroup]) -> [UInt8] {
-        var writer = ProtobufWriter(reservingCapacity: groups.reduce(0) { $0 + $1.spans.count } * 640 + 512)
+        let spanCount = groups.reduce(0) { $0 + $1.spans.count }
+        var writer = ProtobufWriter(reservingCapacity: spanCount * typicalSpanSize + 512)
         for group in groups {
-            writer.message(1) { resourceSpans in
+            let expected = group.spans.count * typicalSpanSize
+            writer.message(1, expectedSize: expected + 256) { resourceSpans in
                 resourceSpans.resource(1, group.resource)
-                resourceSpans.message(2) { scopeSpans in
+                resourceSpans.message(2, expectedSize: expected + 32) { scopeSpans in
                     scopeSpans.scope(1)
-                    for span in group.spans {
-                        scopeSpans.message(2) { $0.span(span) }
+                    for index in group.spans.indices {
+                        scopeSpans.message(2, expectedSize: typicalSpanSize) { $0.span(group.spans[index]) }
                     }
                 }
             }
@@ -61,13 +67,13 @@ extension ProtobufWriter {
         uint64(6, span.kind.otlpValue)
         fixed64(7, span.startTimeUnixNano)
         fixed64(8, span.endTimeUnixNano)
-        // The attributes straight from the span, without a list of them or a string per key.
-        var attributes = SpanAttributeFields(field: 9)
-        swap(&attributes.writer, &self)
+        // The attributes straight from the span, without a list of them or a string per
+        // key; the visitor writes through its own copy of the writer, taken back afterwards.
+        var attributes = SpanAttributeFields(field: 9, writer: writer)
         span.visitAttributes(&attributes)
-        swap(&attributes.writer, &self)
+        writer = attributes.writer
         if span.status != .unset || span.statusMessage != nil {
-            message(15) { status in
+            message(15, expectedSize: 64) { status in
                 status.string(2, span.statusMessage ?? "")
                 status.uint64(3, span.status.otlpValue)
             }
@@ -75,58 +81,77 @@ extension ProtobufWriter {
     }
 }
 
-/// Writes a span's attributes as `KeyValue` fields. A constant key's `KeyValue` has its
-/// length known before it is written, so its prefix goes first rather than being inserted.
+/// Writes a span's attributes as `KeyValue` fields. A `KeyValue` has its length known
+/// before it is written (a constant key, a value whose size is counted first), so its
+/// prefix goes first and nothing is moved.
 private struct SpanAttributeFields: SpanAttributeVisitor {
     let field: Int
-    var writer = ProtobufWriter()
+    var writer: ByteWriter
 
-    init(field: Int) {
-        self.field = field
-    }
-
+    @inline(__always)
     mutating func visit(_ key: StaticString, _ value: String) {
-        var value = value
-        value.withUTF8 { utf8 in
-            // AnyValue { string_value = 1 }, written even when empty.
-            let any = 1 + ProtobufWriter.varintSize(UInt64(utf8.count)) + utf8.count
-            begin(key, valueSize: any)
-            writer.tag(1, .lengthDelimited)
-            writer.varint(UInt64(utf8.count))
-            writer.append(utf8)
+        let lent: Void? = value.utf8.withContiguousStorageIfAvailable { string(key, $0) }
+        if lent == nil {
+            var value = value
+            value.withUTF8 { string(key, $0) }
         }
     }
 
+    /// AnyValue { string_value = 1 }, written even when empty.
+    @inline(__always)
+    private mutating func string(_ key: StaticString, _ utf8: UnsafeBufferPointer<UInt8>) {
+        begin(key, valueSize: 1 + ProtobufWriter.varintSize(UInt64(utf8.count)) + utf8.count)
+        writer.byte(0x0A)
+        writer.varint(UInt64(utf8.count))
+        writer.bytes(utf8)
+    }
+
+    @inline(__always)
     mutating func visit(_ key: StaticString, _ value: Int) {
         // AnyValue { int_value = 3 }, written even when zero.
         let number = UInt64(bitPattern: Int64(value))
         begin(key, valueSize: 1 + ProtobufWriter.varintSize(number))
-        writer.tag(3, .varint)
+        writer.byte(0x18)
         writer.varint(number)
     }
 
+    @inline(__always)
     mutating func visit(_ key: StaticString, host address: SocketAddress) {
-        visit(key, address.host)
+        guard address.isIPv4 else {
+            visit(key, address.host)
+            return
+        }
+        // The dotted quad written in place, its length counted first.
+        let length = ByteWriter.ipv4Length(address)
+        begin(key, valueSize: 2 + length)
+        writer.reserve(2)
+        writer.cursor[0] = 0x0A
+        writer.cursor[1] = UInt8(truncatingIfNeeded: length)
+        writer.cursor += 2
+        writer.ipv4(address)
     }
 
     mutating func visit(_ attribute: Attribute) {
-        writer.attribute(field, key: attribute.key, value: attribute.value)
+        var fields = ProtobufWriter(adopting: writer)
+        fields.attribute(field, key: attribute.key, value: attribute.value)
+        writer = fields.release()
     }
 
     /// The `KeyValue`'s tag, length and key, then the tag and length of its `value`, whose
     /// `AnyValue` is `valueSize` bytes.
+    @inline(__always)
     private mutating func begin(_ key: StaticString, valueSize: Int) {
         let keyCount = key.utf8CodeUnitCount
         let keySize = keyCount == 0 ? 0 : 1 + ProtobufWriter.varintSize(UInt64(keyCount)) + keyCount
         let size = keySize + 1 + ProtobufWriter.varintSize(UInt64(valueSize)) + valueSize
-        writer.tag(field, .lengthDelimited)
+        writer.varint(UInt64(field) << 3 | 2)
         writer.varint(UInt64(size))
         if keyCount > 0 {
-            writer.tag(1, .lengthDelimited)
+            writer.byte(0x0A)
             writer.varint(UInt64(keyCount))
-            writer.append(UnsafeBufferPointer(start: key.utf8Start, count: keyCount))
+            writer.bytes(UnsafeBufferPointer(start: key.utf8Start, count: keyCount))
         }
-        writer.tag(2, .lengthDelimited)
+        writer.byte(0x12)
         writer.varint(UInt64(valueSize))
     }
 }

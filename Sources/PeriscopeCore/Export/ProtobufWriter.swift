@@ -1,13 +1,33 @@
 /// Protocol Buffers wire format, written by hand for the few OTLP messages the agent
-/// sends. Fields are appended in order; a nested message is written in place and its
-/// length prefix inserted in front of it once its size is known.
-public struct ProtobufWriter: Sendable {
-    public private(set) var bytes: [UInt8]
+/// sends. Fields are appended in order into storage that grows when it must. A nested
+/// message gets a slot for its length, as many bytes as its expected size needs; the
+/// message is written after it and the length filled in once known, the message moved
+/// only when its length turned out to need another number of bytes.
+public struct ProtobufWriter: ~Copyable {
+    var writer: ByteWriter
 
     public init(reservingCapacity capacity: Int = 0) {
-        bytes = []
-        bytes.reserveCapacity(capacity)
+        writer = ByteWriter(capacity: capacity)
     }
+
+    /// Writes into `writer`'s storage, which `release()` hands back.
+    init(adopting writer: ByteWriter) {
+        self.writer = writer
+    }
+
+    deinit {
+        writer.deallocate()
+    }
+
+    /// The storage, which the caller owns again.
+    consuming func release() -> ByteWriter {
+        let writer = self.writer
+        discard self
+        return writer
+    }
+
+    /// What has been written, copied.
+    public var bytes: [UInt8] { Array(writer.written) }
 
     enum WireType: UInt8 {
         case varint = 0
@@ -16,20 +36,18 @@ public struct ProtobufWriter: Sendable {
         case fixed32 = 5
     }
 
+    @inline(__always)
     mutating func tag(_ field: Int, _ type: WireType) {
-        varint(UInt64(field) << 3 | UInt64(type.rawValue))
+        writer.varint(UInt64(field) << 3 | UInt64(type.rawValue))
     }
 
+    @inline(__always)
     mutating func varint(_ value: UInt64) {
-        var value = value
-        while value >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
-            value >>= 7
-        }
-        bytes.append(UInt8(value))
+        writer.varint(value)
     }
 
     /// How many bytes `varint(value)` writes.
+    @inline(__always)
     static func varintSize(_ value: UInt64) -> Int {
         // One byte per started group of seven bits, one for zero.
         (64 - (value | 1).leadingZeroBitCount + 6) / 7
@@ -37,13 +55,11 @@ public struct ProtobufWriter: Sendable {
 
     /// Raw bytes, as they are.
     mutating func append(_ raw: UnsafeBufferPointer<UInt8>) {
-        bytes.append(contentsOf: raw)
+        writer.bytes(raw)
     }
 
     mutating func littleEndian64(_ value: UInt64) {
-        for shift in stride(from: 0, to: 64, by: 8) {
-            bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift)))
-        }
+        writer.littleEndian64(value)
     }
 
     /// `uint32`, `uint64`, `int64` (two's complement) and enum fields; zero is the
@@ -78,22 +94,25 @@ public struct ProtobufWriter: Sendable {
     /// `string`; the empty string is not written.
     public mutating func string(_ field: Int, _ value: String) {
         guard !value.isEmpty else { return }
-        tag(field, .lengthDelimited)
-        var value = value
-        value.withUTF8 { utf8 in
-            varint(UInt64(utf8.count))
-            bytes.append(contentsOf: utf8)
-        }
+        stringAlways(field, value)
     }
 
     /// A `string` in a `oneof`: written even when empty.
     public mutating func stringAlways(_ field: Int, _ value: String) {
         tag(field, .lengthDelimited)
-        var value = value
-        value.withUTF8 { utf8 in
-            varint(UInt64(utf8.count))
-            bytes.append(contentsOf: utf8)
+        // Native and small strings lend their bytes without a copy.
+        let lent: Void? = value.utf8.withContiguousStorageIfAvailable { lengthDelimited($0) }
+        if lent == nil {
+            var value = value
+            value.withUTF8 { lengthDelimited($0) }
         }
+    }
+
+    /// A length and the bytes.
+    @inline(__always)
+    mutating func lengthDelimited(_ utf8: UnsafeBufferPointer<UInt8>) {
+        varint(UInt64(utf8.count))
+        writer.bytes(utf8)
     }
 
     /// `bytes`; empty is not written.
@@ -101,28 +120,22 @@ public struct ProtobufWriter: Sendable {
         guard !value.isEmpty else { return }
         tag(field, .lengthDelimited)
         varint(UInt64(value.count))
-        bytes.append(contentsOf: value)
+        Array(value).withUnsafeBufferPointer { writer.bytes($0) }
     }
 
     /// Eight `bytes` holding `value` big-endian, as a span id is.
     public mutating func bigEndianBytes(_ field: Int, _ value: UInt64) {
         tag(field, .lengthDelimited)
-        bytes.append(8)
-        appendBigEndian(value)
+        writer.byte(8)
+        writer.bigEndian64(value)
     }
 
     /// Sixteen `bytes`, `high` then `low`, big-endian, as a trace id is.
     public mutating func bigEndianBytes(_ field: Int, _ high: UInt64, _ low: UInt64) {
         tag(field, .lengthDelimited)
-        bytes.append(16)
-        appendBigEndian(high)
-        appendBigEndian(low)
-    }
-
-    mutating func appendBigEndian(_ value: UInt64) {
-        for shift in stride(from: 56, through: 0, by: -8) {
-            bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift)))
-        }
+        writer.byte(16)
+        writer.bigEndian64(high)
+        writer.bigEndian64(low)
     }
 
     /// Packed `repeated fixed64`.
@@ -143,21 +156,54 @@ public struct ProtobufWriter: Sendable {
 
     /// A nested message written by `body`, even when it turns out empty.
     public mutating func message(_ field: Int, _ body: (inout ProtobufWriter) -> Void) {
+        message(field, expectedSize: 0, body)
+    }
+
+    /// A nested message written by `body`, its length slot sized for `expectedSize` bytes:
+    /// right, and the message stays where it was written.
+    mutating func message(_ field: Int, expectedSize: Int, _ body: (inout ProtobufWriter) -> Void) {
         tag(field, .lengthDelimited)
-        let start = bytes.count
+        let slot = Self.varintSize(UInt64(expectedSize))
+        writer.reserve(slot)
+        let start = writer.count
+        writer.cursor += slot
         body(&self)
-        let length = UInt64(bytes.count - start)
-        if length < 0x80 {
-            bytes.insert(UInt8(length), at: start)
+        let length = writer.count - start - slot
+        let needed = Self.varintSize(UInt64(length))
+        if needed != slot {
+            writer.reserve(needed - slot)
+            let body = UnsafeMutableRawPointer(writer.base + start + slot)
+            UnsafeMutableRawPointer(writer.base + start + needed).copyMemory(from: body, byteCount: length)
+            writer.cursor += needed - slot
+        }
+        writer.varint(UInt64(length), at: writer.base + start)
+    }
+}
+
+extension ByteWriter {
+    /// A protobuf varint: seven bits a byte, least significant first.
+    @inline(__always)
+    mutating func varint(_ value: UInt64) {
+        reserve(10)
+        if value < 0x80 {
+            cursor.pointee = UInt8(truncatingIfNeeded: value)
+            cursor += 1
             return
         }
-        var prefix: [UInt8] = []
-        var value = length
+        cursor += varint(value, at: cursor)
+    }
+
+    /// Writes `value` as a varint at `position`, which has room; returns how many bytes.
+    @discardableResult
+    func varint(_ value: UInt64, at position: UnsafeMutablePointer<UInt8>) -> Int {
+        var value = value
+        var count = 0
         while value >= 0x80 {
-            prefix.append(UInt8(truncatingIfNeeded: value) | 0x80)
+            position[count] = UInt8(truncatingIfNeeded: value) | 0x80
             value >>= 7
+            count += 1
         }
-        prefix.append(UInt8(value))
-        bytes.insert(contentsOf: prefix, at: start)
+        position[count] = UInt8(truncatingIfNeeded: value)
+        return count + 1
     }
 }

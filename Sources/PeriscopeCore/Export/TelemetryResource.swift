@@ -94,7 +94,7 @@ public struct TelemetryResource: Sendable, Hashable {
 extension ProtobufWriter {
     /// `Resource { repeated KeyValue attributes = 1 }` as field `field`.
     mutating func resource(_ field: Int, _ resource: TelemetryResource) {
-        message(field) { $0.attributes(1, resource.attributes) }
+        message(field, expectedSize: 256) { $0.attributes(1, resource.attributes) }
     }
 
     /// `InstrumentationScope { name = 1; version = 2 }` as field `field`.

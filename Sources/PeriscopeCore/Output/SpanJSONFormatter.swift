@@ -3,8 +3,9 @@
 /// attributes as one flat object with typed values; in a cluster, the pod's resource
 /// attributes (`k8s.pod.name`, …) as a `resource` object.
 ///
-/// Written straight into a byte buffer: a busy agent prints hundreds of thousands of spans
-/// a second.
+/// Written straight into an `OutputBuffer`: a busy agent prints hundreds of thousands of
+/// spans a second. Strings are copied as they are unless a byte needs escaping; numbers,
+/// ids and addresses are formatted in place.
 public struct SpanJSONFormatter: Sendable {
     public init() {}
 
@@ -15,95 +16,74 @@ public struct SpanJSONFormatter: Sendable {
 
     /// One JSON object, without a trailing newline.
     public func format(_ span: Span, resource: [String: String]? = nil) -> String {
-        var bytes: [UInt8] = []
-        write(span, into: &bytes, resource: resource)
-        return String(decoding: bytes, as: UTF8.self)
+        var buffer = OutputBuffer(capacity: 1024)
+        write(span, into: &buffer, resource: resource)
+        return buffer.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
     }
 
     /// Appends one JSON object, without a trailing newline, to `out`.
     public func write(_ span: Span, into out: inout [UInt8], resource: [String: String]? = nil) {
-        // Room for everything up to the attributes' end, bounded first (escaping at most
-        // sextuples a byte), then written through a pointer.
-        var bound = RoomBound()
-        span.visitAttributes(&bound)
-        let room = 400 + bound.total + RoomBound.string(span.name) + (span.statusMessage.map(RoomBound.string) ?? 0)
-        out.writeReserved(room: room) { writer in
-            writer.bytes(#"{"traceId":""#)
-            writer.hex(span.traceID.high)
-            writer.hex(span.traceID.low)
-            writer.bytes(#"","spanId":""#)
-            writer.hex(span.spanID.value)
-            if let parent = span.parentSpanID {
-                writer.bytes(#"","parentSpanId":""#)
-                writer.hex(parent.value)
-            }
-            writer.bytes(#"","name":"#)
-            writer.jsonString(span.name)
-            switch span.kind {
-            case .server: writer.bytes(#","kind":"SPAN_KIND_SERVER"#)
-            case .client: writer.bytes(#","kind":"SPAN_KIND_CLIENT"#)
-            case .internal: writer.bytes(#","kind":"SPAN_KIND_INTERNAL"#)
-            }
-            writer.bytes(#"","startTimeUnixNano":""#)
-            writer.decimal(span.startTimeUnixNano)
-            writer.bytes(#"","endTimeUnixNano":""#)
-            writer.decimal(span.endTimeUnixNano)
-            switch span.status {
-            case .unset: writer.bytes(#"","status":{"code":"STATUS_CODE_UNSET""#)
-            case .ok: writer.bytes(#"","status":{"code":"STATUS_CODE_OK""#)
-            case .error: writer.bytes(#"","status":{"code":"STATUS_CODE_ERROR""#)
-            }
-            if let message = span.statusMessage {
-                writer.bytes(#","message":"#)
-                writer.jsonString(message)
-            }
-            writer.bytes(#"},"attributes":{"#)
-            var attributes = AttributeWriter(writer: writer)
-            span.visitAttributes(&attributes)
-            writer = attributes.writer
-            writer.byte(UInt8(ascii: "}"))
-        }
-        if let resource, !resource.isEmpty {
-            out.append(static: #","resource":{"#)
-            for (index, entry) in resource.sorted(by: { $0.key < $1.key }).enumerated() {
-                if index > 0 { out.append(UInt8(ascii: ",")) }
-                JSONString.write(entry.key, into: &out)
-                out.append(UInt8(ascii: ":"))
-                JSONString.write(entry.value, into: &out)
-            }
-            out.append(UInt8(ascii: "}"))
-        }
-        out.append(UInt8(ascii: "}"))
+        var buffer = OutputBuffer(capacity: 1024)
+        write(span, into: &buffer, resource: resource)
+        buffer.withUnsafeBytes { out.append(contentsOf: $0) }
     }
 
-    /// The most bytes `AttributeWriter` can write for the attributes visited.
-    private struct RoomBound: SpanAttributeVisitor {
-        var total = 0
+    /// Appends one JSON object, without a trailing newline, to `out`.
+    public func write(_ span: Span, into out: inout OutputBuffer, resource: [String: String]? = nil) {
+        Self.write(span, to: &out.writer, resource: resource)
+    }
 
-        /// A string literal: quotes, and each byte escaped at most as `\u00XX`.
-        static func string(_ value: String) -> Int { 2 + 6 * value.utf8.count }
-
-        /// `,"key":`.
-        private static func key(_ key: StaticString) -> Int { 4 + key.utf8CodeUnitCount }
-
-        mutating func visit(_ key: StaticString, _ value: String) { total += Self.key(key) + Self.string(value) }
-        mutating func visit(_ key: StaticString, _ value: Int) { total += Self.key(key) + 21 }
-        mutating func visit(_ key: StaticString, host address: SocketAddress) {
-            total += Self.key(key) + (address.isIPv4 ? 17 : Self.string(address.host))
+    static func write(_ span: Span, to writer: inout ByteWriter, resource: [String: String]?) {
+        writer.bytes(#"{"traceId":""#)
+        writer.hex(span.traceID.high)
+        writer.hex(span.traceID.low)
+        writer.bytes(#"","spanId":""#)
+        writer.hex(span.spanID.value)
+        if let parent = span.parentSpanID {
+            writer.bytes(#"","parentSpanId":""#)
+            writer.hex(parent.value)
         }
-        mutating func visit(_ attribute: Attribute) {
-            let value = switch attribute.value {
-            case .string(let text): Self.string(text)
-            case .int, .bool: 21
-            case .double: 32
+        writer.bytes(#"","name":"#)
+        writer.jsonString(span.name)
+        switch span.kind {
+        case .server: writer.bytes(#","kind":"SPAN_KIND_SERVER","startTimeUnixNano":""#)
+        case .client: writer.bytes(#","kind":"SPAN_KIND_CLIENT","startTimeUnixNano":""#)
+        case .internal: writer.bytes(#","kind":"SPAN_KIND_INTERNAL","startTimeUnixNano":""#)
+        }
+        writer.decimal(span.startTimeUnixNano)
+        writer.bytes(#"","endTimeUnixNano":""#)
+        writer.decimal(span.endTimeUnixNano)
+        switch span.status {
+        case .unset: writer.bytes(#"","status":{"code":"STATUS_CODE_UNSET""#)
+        case .ok: writer.bytes(#"","status":{"code":"STATUS_CODE_OK""#)
+        case .error: writer.bytes(#"","status":{"code":"STATUS_CODE_ERROR""#)
+        }
+        if let message = span.statusMessage {
+            writer.bytes(#","message":"#)
+            writer.jsonString(message)
+        }
+        writer.bytes(#"},"attributes":{"#)
+        // The visitor writes through its own copy of the writer, taken back afterwards.
+        var attributes = AttributeWriter(writer: writer)
+        span.visitAttributes(&attributes)
+        writer = attributes.writer
+        writer.byte(UInt8(ascii: "}"))
+        if let resource, !resource.isEmpty {
+            writer.bytes(#","resource":{"#)
+            for (index, entry) in resource.sorted(by: { $0.key < $1.key }).enumerated() {
+                if index > 0 { writer.byte(UInt8(ascii: ",")) }
+                writer.jsonString(entry.key)
+                writer.byte(UInt8(ascii: ":"))
+                writer.jsonString(entry.value)
             }
-            total += 2 + Self.string(attribute.key) + value
+            writer.byte(UInt8(ascii: "}"))
         }
+        writer.byte(UInt8(ascii: "}"))
     }
 
     /// Writes attributes as `"key":value` members, comma-separated.
     private struct AttributeWriter: SpanAttributeVisitor {
-        var writer: ReservedBytes
+        var writer: ByteWriter
         var first = true
 
         @inline(__always)
@@ -112,16 +92,19 @@ public struct SpanJSONFormatter: Sendable {
             first = false
         }
 
+        @inline(__always)
         mutating func visit(_ key: StaticString, _ value: String) {
             self.key(key)
             writer.jsonString(value)
         }
 
+        @inline(__always)
         mutating func visit(_ key: StaticString, _ value: Int) {
             self.key(key)
             writer.decimal(value)
         }
 
+        @inline(__always)
         mutating func visit(_ key: StaticString, host address: SocketAddress) {
             self.key(key)
             writer.byte(UInt8(ascii: "\""))
@@ -138,61 +121,22 @@ public struct SpanJSONFormatter: Sendable {
             first = false
             writer.jsonString(attribute.key)
             writer.byte(UInt8(ascii: ":"))
-            switch attribute.value {
-            case .string(let text): writer.jsonString(text)
-            case .int(let number): writer.decimal(number)
-            case .bool(let flag): writer.bytes(flag ? "true" : "false")
-            case .double(let number):
-                let text = number.isFinite ? String(number) : "null"
-                writer.jsonStringContents(text)
-            }
+            SpanJSONFormatter.write(attribute.value, to: &writer)
         }
     }
 
     static func json(_ value: AttributeValue) -> String {
-        var bytes: [UInt8] = []
-        write(value, into: &bytes)
-        return String(decoding: bytes, as: UTF8.self)
+        var buffer = OutputBuffer(capacity: 64)
+        write(value, to: &buffer.writer)
+        return buffer.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
     }
 
-    static func write(_ value: AttributeValue, into out: inout [UInt8]) {
+    static func write(_ value: AttributeValue, to writer: inout ByteWriter) {
         switch value {
-        case .string(let string): JSONString.write(string, into: &out)
-        case .int(let int):
-            if int < 0 { out.append(UInt8(ascii: "-")) }
-            writeDecimal(int.magnitude.toUInt64, into: &out)
-        case .bool(let bool): out.append(contentsOf: (bool ? "true" : "false").utf8)
-        case .double(let double): out.append(contentsOf: (double.isFinite ? String(double) : "null").utf8)
+        case .string(let text): writer.jsonString(text)
+        case .int(let number): writer.decimal(number)
+        case .bool(let flag): writer.bytes(flag ? "true" : "false")
+        case .double(let number): writer.jsonStringContents(number.isFinite ? String(number) : "null")
         }
     }
-
-    static func writeDecimal(_ value: UInt64, into out: inout [UInt8]) {
-        guard value >= 10 else {
-            out.append(UInt8(ascii: "0") + UInt8(value))
-            return
-        }
-        // Digits written backwards into 24 bytes on the stack, then appended at once.
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        withUnsafeMutableBytes(of: &digits) { raw in
-            var index = raw.count
-            var rest = value
-            while rest > 0 {
-                index -= 1
-                raw[index] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest % 10)
-                rest /= 10
-            }
-            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[index...]))
-        }
-    }
-}
-
-extension Array where Element == UInt8 {
-    /// Appends the bytes of a constant string.
-    mutating func append(static text: StaticString) {
-        append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
-    }
-}
-
-extension UInt {
-    fileprivate var toUInt64: UInt64 { UInt64(self) }
 }

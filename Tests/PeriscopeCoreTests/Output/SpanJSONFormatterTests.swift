@@ -60,6 +60,35 @@ import Testing
         #expect(attributes["http.request.method_original"] as? String == "PURGE")
     }
 
+    /// Random bytes of every kind (controls, quotes, UTF-8 of one to four bytes, U+2028,
+    /// bytes that are not UTF-8), at every length around the eight-byte steps of the fast
+    /// copy, come back from the JSON parser as the strings that went in, and from the OTLP
+    /// bytes too.
+    @Test func randomHostileStringsRoundTripThroughJSONAndOTLP() throws {
+        let pieces: [[UInt8]] = [
+            [0x22], [0x5C], [0x0A], [0x00], [0x1F], [0x7F], [0x41], [0x7A], [0x2F],
+            Array("é".utf8), Array("😀".utf8), Array("\u{2028}".utf8), Array("\u{2029}".utf8), [0xE2, 0x80], [0xFF], [0xC3],
+        ]
+        var generator = SystemRandomNumberGenerator()
+        for round in 0..<300 {
+            var bytes: [UInt8] = []
+            for _ in 0..<(round % 37) {
+                let piece = pieces[Int.random(in: 0..<pieces.count, using: &generator)]
+                bytes += Int.random(in: 0..<3, using: &generator) == 0 ? piece : [0x61]
+            }
+            let text = String(decoding: bytes, as: UTF8.self)
+            var span = SpanFixtures.server
+            span.http?.path = text
+            span.name = text
+            let attributes = try #require(try parse(SpanJSONFormatter().format(span))["attributes"] as? [String: Any])
+            #expect(attributes["url.path"] as? String == text)
+            let encoded = try ProtobufReader(OTLPTraceEncoder.encode([.init(resource: .agent(pid: 1, hostName: "h"), spans: [span])]))
+                .message(1).message(2).message(2)
+            #expect(encoded.string(5) == (text.isEmpty ? nil : text))
+            #expect(try encoded.attributes(9)["url.path"]?.string(1) == text)
+        }
+    }
+
     @Test(arguments: [
         ("plain", "\"plain\""),
         ("q\"b\\s/", "\"q\\\"b\\\\s/\""),

@@ -1,0 +1,212 @@
+/// Bytes written through a pointer into storage that grows when it must: what the JSON
+/// printer and the OTLP encoder write into. A write checks the room left with one
+/// comparison and grows the storage only when it runs out; nothing is zero-filled, no
+/// uniqueness is checked, and numbers, ids and addresses are formatted in place.
+///
+/// A view, not an owner: `OutputBuffer` and `ProtobufWriter` own the storage and free it.
+/// Copies share the storage; after a write that may grow it, only the copy written
+/// through is valid, so a copy handed to a visitor is taken back before the next write.
+struct ByteWriter {
+    private(set) var base: UnsafeMutablePointer<UInt8>
+    var cursor: UnsafeMutablePointer<UInt8>
+    private(set) var end: UnsafeMutablePointer<UInt8>
+
+    init(capacity: Int) {
+        let capacity = max(capacity, 256)
+        base = .allocate(capacity: capacity)
+        cursor = base
+        end = base + capacity
+    }
+
+    /// Frees the storage; only its owner calls this, once.
+    func deallocate() {
+        base.deallocate()
+    }
+
+    var count: Int { cursor - base }
+
+    /// What has been written.
+    var written: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: base, count: count) }
+
+    mutating func removeAll() {
+        cursor = base
+    }
+
+    /// Makes room for `count` more bytes.
+    @inline(__always)
+    mutating func reserve(_ count: Int) {
+        if end - cursor < count { grow(count) }
+    }
+
+    @inline(never)
+    private mutating func grow(_ needed: Int) {
+        let used = count
+        let capacity = max((end - base) * 2, used + needed)
+        let storage = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+        storage.update(from: base, count: used)
+        base.deallocate()
+        base = storage
+        cursor = storage + used
+        end = storage + capacity
+    }
+
+    // MARK: Raw bytes
+
+    @inline(__always)
+    mutating func byte(_ byte: UInt8) {
+        reserve(1)
+        cursor.pointee = byte
+        cursor += 1
+    }
+
+    @inline(__always)
+    mutating func bytes(_ text: StaticString) {
+        let count = text.utf8CodeUnitCount
+        reserve(count)
+        cursor.update(from: text.utf8Start, count: count)
+        cursor += count
+    }
+
+    @inline(__always)
+    mutating func bytes(_ buffer: UnsafeBufferPointer<UInt8>) {
+        guard let source = buffer.baseAddress else { return }
+        reserve(buffer.count)
+        cursor.update(from: source, count: buffer.count)
+        cursor += buffer.count
+    }
+
+    /// Eight bytes as they lie in `value`'s memory: for words assembled in registers.
+    @inline(__always)
+    private mutating func word(_ value: UInt64) {
+        UnsafeMutableRawPointer(cursor).storeBytes(of: value, as: UInt64.self)
+        cursor += 8
+    }
+
+    /// `value` most significant byte first.
+    @inline(__always)
+    mutating func bigEndian64(_ value: UInt64) {
+        reserve(8)
+        word(value.bigEndian)
+    }
+
+    @inline(__always)
+    mutating func littleEndian64(_ value: UInt64) {
+        reserve(8)
+        word(value.littleEndian)
+    }
+
+    // MARK: Text
+
+    /// How many decimal digits `value` takes (one for zero).
+    @inline(__always)
+    static func decimalDigits(_ value: UInt64) -> Int {
+        // log10(2) ≈ 1233/4096 turns the bit length into the digit count or one less.
+        let guess = ((64 - (value | 1).leadingZeroBitCount) &* 1233) >> 12
+        return guess &+ ((value | 1) >= powersOfTen[guess] ? 1 : 0)
+    }
+
+    private static let powersOfTen: [UInt64] = [
+        1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000,
+        10_000_000_000, 100_000_000_000, 1_000_000_000_000, 10_000_000_000_000, 100_000_000_000_000,
+        1_000_000_000_000_000, 10_000_000_000_000_000, 100_000_000_000_000_000,
+        1_000_000_000_000_000_000, 10_000_000_000_000_000_000,
+    ]
+
+    /// `value` in decimal, written from its last digit back, two at a time.
+    mutating func decimal(_ value: UInt64) {
+        let digits = Self.decimalDigits(value)
+        reserve(digits)
+        var position = cursor + digits
+        var rest = value
+        let pairs = Self.digitPairs.utf8Start
+        while rest >= 100 {
+            let pair = Int(truncatingIfNeeded: rest % 100) &* 2
+            rest /= 100
+            position -= 2
+            position[0] = pairs[pair]
+            position[1] = pairs[pair + 1]
+        }
+        if rest >= 10 {
+            let pair = Int(truncatingIfNeeded: rest) &* 2
+            position[-2] = pairs[pair]
+            position[-1] = pairs[pair + 1]
+        } else {
+            position[-1] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest)
+        }
+        cursor += digits
+    }
+
+    private static let digitPairs: StaticString = """
+        00010203040506070809101112131415161718192021222324252627282930313233343536373839\
+        40414243444546474849505152535455565758596061626364656667686970717273747576777879\
+        8081828384858687888990919293949596979899
+        """
+
+    /// `value` as a JSON number.
+    @inline(__always)
+    mutating func decimal(_ value: Int) {
+        if value < 0 { byte(UInt8(ascii: "-")) }
+        decimal(UInt64(value.magnitude))
+    }
+
+    /// 16 lowercase hex digits, most significant first.
+    @inline(__always)
+    mutating func hex(_ value: UInt64) {
+        reserve(16)
+        word(Self.hexDigits(UInt32(truncatingIfNeeded: value >> 32)))
+        word(Self.hexDigits(UInt32(truncatingIfNeeded: value)))
+    }
+
+    /// The eight hex digits of `value` as the bytes of a word, first digit in its first byte.
+    @inline(__always)
+    static func hexDigits(_ value: UInt32) -> UInt64 {
+        // Each nibble spread into a byte of its own, nibble k into byte k…
+        var spread = UInt64(value)
+        spread = (spread | spread << 16) & 0x0000_FFFF_0000_FFFF
+        spread = (spread | spread << 8) & 0x00FF_00FF_00FF_00FF
+        spread = (spread | spread << 4) & 0x0F0F_0F0F_0F0F_0F0F
+        // …then the most significant first in memory, and each made a digit: '0' + n, and
+        // 39 more for n ≥ 10 ('a' - '0' - 10).
+        let inMemoryOrder = spread.bigEndian
+        let letters = (inMemoryOrder &+ 0x0606_0606_0606_0606) >> 4 & 0x0101_0101_0101_0101
+        return inMemoryOrder &+ 0x3030_3030_3030_3030 &+ letters &* 39
+    }
+
+    /// How many bytes an IPv4-mapped address's dotted quad takes.
+    @inline(__always)
+    static func ipv4Length(_ address: SocketAddress) -> Int {
+        var length = 3
+        for shift in stride(from: 0, through: 24, by: 8) {
+            let octet = UInt8(truncatingIfNeeded: address.low >> UInt64(shift))
+            length += octet >= 100 ? 3 : octet >= 10 ? 2 : 1
+        }
+        return length
+    }
+
+    /// An IPv4-mapped address's dotted quad, at most 15 bytes.
+    mutating func ipv4(_ address: SocketAddress) {
+        reserve(15)
+        for shift in stride(from: 24, through: 0, by: -8) {
+            let octet = UInt8(truncatingIfNeeded: address.low >> UInt64(shift))
+            if octet >= 100 {
+                let hundreds = octet / 100
+                let rest = octet &- hundreds &* 100
+                cursor[0] = UInt8(ascii: "0") &+ hundreds
+                cursor[1] = UInt8(ascii: "0") &+ rest / 10
+                cursor[2] = UInt8(ascii: "0") &+ rest % 10
+                cursor += 3
+            } else if octet >= 10 {
+                cursor[0] = UInt8(ascii: "0") &+ octet / 10
+                cursor[1] = UInt8(ascii: "0") &+ octet % 10
+                cursor += 2
+            } else {
+                cursor[0] = UInt8(ascii: "0") &+ octet
+                cursor += 1
+            }
+            if shift > 0 {
+                cursor[0] = UInt8(ascii: ".")
+                cursor += 1
+            }
+        }
+    }
+}
