@@ -25,7 +25,8 @@ public final class SpanPrinter: SpanSink {
     private let format: AgentConfiguration.OutputFormat
     private let fd: Int32
     private let podOf: ((Int32) -> PodDecoration?)?
-    private var buffer = OutputBuffer(capacity: 80 * 1024)
+    /// Only the capture thread touches the printer, so accesses need no run-time check.
+    @exclusivity(unchecked) private var buffer = OutputBuffer(capacity: 80 * 1024)
     /// A text line, before it joins `buffer`.
     private var line: [UInt8] = []
 
@@ -55,7 +56,16 @@ public final class SpanPrinter: SpanSink {
 
     public func flush() {
         guard !buffer.isEmpty else { return }
-        buffer.withUnsafeBytes { _ = System.writeAll(fd, $0) }
+        // Written from the buffer itself, without a copy; a descriptor that refuses loses
+        // the batch.
+        buffer.withUnsafeBytes { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let written = System.retryingInterrupted { write(fd, bytes.baseAddress! + offset, bytes.count - offset) }
+                guard written > 0 else { break }
+                offset += written
+            }
+        }
         buffer.removeAll()
     }
 }

@@ -14,7 +14,7 @@ public enum OTLPTraceEncoder {
 
     /// What a span usually takes, for the room reserved up front and the length slots of
     /// the messages around spans.
-    static let typicalSpanSize = 600
+    static let typicalSpanSize = 700
 
     public static func encode(_ groups: [ResourceGroup]) -> [UInt8] {
         let spanCount = groups.reduce(0) { $0 + $1.spans.count }
@@ -83,7 +83,7 @@ extension ProtobufWriter {
 
 /// Writes a span's attributes as `KeyValue` fields. A `KeyValue` has its length known
 /// before it is written (a constant key, a value whose size is counted first), so its
-/// prefix goes first and nothing is moved.
+/// prefix goes first, nothing is moved, and the room for all of it is made at once.
 private struct SpanAttributeFields: SpanAttributeVisitor {
     let field: Int
     var writer: ByteWriter
@@ -100,10 +100,11 @@ private struct SpanAttributeFields: SpanAttributeVisitor {
     /// AnyValue { string_value = 1 }, written even when empty.
     @inline(__always)
     private mutating func string(_ key: StaticString, _ utf8: UnsafeBufferPointer<UInt8>) {
-        begin(key, valueSize: 1 + ProtobufWriter.varintSize(UInt64(utf8.count)) + utf8.count)
-        writer.byte(0x0A)
-        writer.varint(UInt64(utf8.count))
-        writer.bytes(utf8)
+        let count = UInt64(utf8.count)
+        begin(key, valueSize: 1 + ProtobufWriter.varintSize(count) + utf8.count)
+        writer.uncheckedByte(0x0A)
+        writer.uncheckedVarint(count)
+        writer.uncheckedBytes(utf8)
     }
 
     @inline(__always)
@@ -111,8 +112,8 @@ private struct SpanAttributeFields: SpanAttributeVisitor {
         // AnyValue { int_value = 3 }, written even when zero.
         let number = UInt64(bitPattern: Int64(value))
         begin(key, valueSize: 1 + ProtobufWriter.varintSize(number))
-        writer.byte(0x18)
-        writer.varint(number)
+        writer.uncheckedByte(0x18)
+        writer.uncheckedVarint(number)
     }
 
     @inline(__always)
@@ -124,10 +125,8 @@ private struct SpanAttributeFields: SpanAttributeVisitor {
         // The dotted quad written in place, its length counted first.
         let length = ByteWriter.ipv4Length(address)
         begin(key, valueSize: 2 + length)
-        writer.reserve(2)
-        writer.cursor[0] = 0x0A
-        writer.cursor[1] = UInt8(truncatingIfNeeded: length)
-        writer.cursor += 2
+        writer.uncheckedByte(0x0A)
+        writer.uncheckedByte(UInt8(truncatingIfNeeded: length))
         writer.ipv4(address)
     }
 
@@ -137,21 +136,22 @@ private struct SpanAttributeFields: SpanAttributeVisitor {
         writer = fields.release()
     }
 
-    /// The `KeyValue`'s tag, length and key, then the tag and length of its `value`, whose
-    /// `AnyValue` is `valueSize` bytes.
+    /// Makes room for the whole `KeyValue`, then writes its tag, length and key, and the
+    /// tag and length of its `value`, whose `AnyValue` is `valueSize` bytes and follows.
     @inline(__always)
     private mutating func begin(_ key: StaticString, valueSize: Int) {
         let keyCount = key.utf8CodeUnitCount
         let keySize = keyCount == 0 ? 0 : 1 + ProtobufWriter.varintSize(UInt64(keyCount)) + keyCount
         let size = keySize + 1 + ProtobufWriter.varintSize(UInt64(valueSize)) + valueSize
-        writer.varint(UInt64(field) << 3 | 2)
-        writer.varint(UInt64(size))
+        writer.reserve(20 + size)
+        writer.uncheckedVarint(UInt64(field) << 3 | 2)
+        writer.uncheckedVarint(UInt64(size))
         if keyCount > 0 {
-            writer.byte(0x0A)
-            writer.varint(UInt64(keyCount))
-            writer.bytes(UnsafeBufferPointer(start: key.utf8Start, count: keyCount))
+            writer.uncheckedByte(0x0A)
+            writer.uncheckedVarint(UInt64(keyCount))
+            writer.uncheckedBytes(UnsafeBufferPointer(start: key.utf8Start, count: keyCount))
         }
-        writer.byte(0x12)
-        writer.varint(UInt64(valueSize))
+        writer.uncheckedByte(0x12)
+        writer.uncheckedVarint(UInt64(valueSize))
     }
 }

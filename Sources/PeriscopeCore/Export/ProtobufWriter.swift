@@ -27,7 +27,15 @@ public struct ProtobufWriter: ~Copyable {
     }
 
     /// What has been written, copied.
-    public var bytes: [UInt8] { Array(writer.written) }
+    public var bytes: [UInt8] {
+        let written = writer.written
+        return [UInt8](unsafeUninitializedCapacity: written.count) { buffer, count in
+            if let target = buffer.baseAddress, let source = written.baseAddress {
+                UnsafeMutableRawPointer(target).copyMemory(from: source, byteCount: written.count)
+            }
+            count = written.count
+        }
+    }
 
     enum WireType: UInt8 {
         case varint = 0
@@ -191,6 +199,34 @@ extension ByteWriter {
             return
         }
         cursor += varint(value, at: cursor)
+    }
+
+    /// The unchecked writes below go into room made beforehand with `reserve`.
+    @inline(__always)
+    mutating func uncheckedByte(_ byte: UInt8) {
+        cursor.pointee = byte
+        cursor += 1
+    }
+
+    @inline(__always)
+    mutating func uncheckedVarint(_ value: UInt64) {
+        if value < 0x80 {
+            cursor.pointee = UInt8(truncatingIfNeeded: value)
+            cursor += 1
+        } else if value < 0x4000 {
+            cursor[0] = UInt8(truncatingIfNeeded: value) | 0x80
+            cursor[1] = UInt8(truncatingIfNeeded: value >> 7)
+            cursor += 2
+        } else {
+            cursor += varint(value, at: cursor)
+        }
+    }
+
+    @inline(__always)
+    mutating func uncheckedBytes(_ buffer: UnsafeBufferPointer<UInt8>) {
+        guard let source = buffer.baseAddress else { return }
+        UnsafeMutableRawPointer(cursor).copyMemory(from: source, byteCount: buffer.count)
+        cursor += buffer.count
     }
 
     /// Writes `value` as a varint at `position`, which has room; returns how many bytes.

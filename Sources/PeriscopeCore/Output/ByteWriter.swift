@@ -43,7 +43,7 @@ struct ByteWriter {
         let used = count
         let capacity = max((end - base) * 2, used + needed)
         let storage = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
-        storage.update(from: base, count: used)
+        UnsafeMutableRawPointer(storage).copyMemory(from: base, byteCount: used)
         base.deallocate()
         base = storage
         cursor = storage + used
@@ -112,28 +112,42 @@ struct ByteWriter {
         1_000_000_000_000_000_000, 10_000_000_000_000_000_000,
     ]
 
-    /// `value` in decimal, written from its last digit back, two at a time.
+    /// `value` in decimal, written from its last digit back: eight digits at a time while
+    /// more than eight are left, then two at a time.
     mutating func decimal(_ value: UInt64) {
         let digits = Self.decimalDigits(value)
         reserve(digits)
         var position = cursor + digits
         var rest = value
-        let pairs = Self.digitPairs.utf8Start
-        while rest >= 100 {
-            let pair = Int(truncatingIfNeeded: rest % 100) &* 2
-            rest /= 100
-            position -= 2
-            position[0] = pairs[pair]
-            position[1] = pairs[pair + 1]
+        while rest >= 100_000_000 {
+            var chunk = UInt32(truncatingIfNeeded: rest % 100_000_000)
+            rest /= 100_000_000
+            for _ in 0..<4 {
+                position -= 2
+                Self.pair(chunk % 100, at: position)
+                chunk /= 100
+            }
         }
-        if rest >= 10 {
-            let pair = Int(truncatingIfNeeded: rest) &* 2
-            position[-2] = pairs[pair]
-            position[-1] = pairs[pair + 1]
+        var small = UInt32(truncatingIfNeeded: rest)
+        while small >= 100 {
+            position -= 2
+            Self.pair(small % 100, at: position)
+            small /= 100
+        }
+        if small >= 10 {
+            Self.pair(small, at: position - 2)
         } else {
-            position[-1] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest)
+            position[-1] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: small)
         }
         cursor += digits
+    }
+
+    /// The two digits of `value` (below 100) at `position`.
+    @inline(__always)
+    private static func pair(_ value: UInt32, at position: UnsafeMutablePointer<UInt8>) {
+        let pairs = digitPairs.utf8Start + Int(value) &* 2
+        position[0] = pairs[0]
+        position[1] = pairs[1]
     }
 
     private static let digitPairs: StaticString = """
@@ -175,38 +189,31 @@ struct ByteWriter {
     /// How many bytes an IPv4-mapped address's dotted quad takes.
     @inline(__always)
     static func ipv4Length(_ address: SocketAddress) -> Int {
-        var length = 3
-        for shift in stride(from: 0, through: 24, by: 8) {
-            let octet = UInt8(truncatingIfNeeded: address.low >> UInt64(shift))
-            length += octet >= 100 ? 3 : octet >= 10 ? 2 : 1
-        }
-        return length
+        let octets = octetTexts
+        let low = Int(truncatingIfNeeded: address.low)
+        return 3 + Int(truncatingIfNeeded: octets[low >> 24 & 0xFF] >> 32) + Int(truncatingIfNeeded: octets[low >> 16 & 0xFF] >> 32)
+            + Int(truncatingIfNeeded: octets[low >> 8 & 0xFF] >> 32) + Int(truncatingIfNeeded: octets[low & 0xFF] >> 32)
     }
 
-    /// An IPv4-mapped address's dotted quad, at most 15 bytes.
+    /// An IPv4-mapped address's dotted quad, at most 15 bytes: each octet's digits and a
+    /// dot stored as one word from a table, the cursor moved past the digits and the dot.
     mutating func ipv4(_ address: SocketAddress) {
-        reserve(15)
+        reserve(16)
+        let octets = Self.octetTexts
+        let low = Int(truncatingIfNeeded: address.low)
         for shift in stride(from: 24, through: 0, by: -8) {
-            let octet = UInt8(truncatingIfNeeded: address.low >> UInt64(shift))
-            if octet >= 100 {
-                let hundreds = octet / 100
-                let rest = octet &- hundreds &* 100
-                cursor[0] = UInt8(ascii: "0") &+ hundreds
-                cursor[1] = UInt8(ascii: "0") &+ rest / 10
-                cursor[2] = UInt8(ascii: "0") &+ rest % 10
-                cursor += 3
-            } else if octet >= 10 {
-                cursor[0] = UInt8(ascii: "0") &+ octet / 10
-                cursor[1] = UInt8(ascii: "0") &+ octet % 10
-                cursor += 2
-            } else {
-                cursor[0] = UInt8(ascii: "0") &+ octet
-                cursor += 1
-            }
-            if shift > 0 {
-                cursor[0] = UInt8(ascii: ".")
-                cursor += 1
-            }
+            let text = octets[low >> shift & 0xFF]
+            UnsafeMutableRawPointer(cursor).storeBytes(of: UInt32(truncatingIfNeeded: text).littleEndian, as: UInt32.self)
+            cursor += Int(truncatingIfNeeded: text >> 32) + (shift > 0 ? 1 : 0)
         }
+    }
+
+    /// For each octet value: its decimal digits followed by a dot in the low four bytes,
+    /// first digit lowest; the digit count above them.
+    private static let octetTexts: [UInt64] = (0..<256).map { octet in
+        let digits = Array(String(octet).utf8) + [UInt8(ascii: ".")]
+        var text: UInt64 = 0
+        for (index, byte) in digits.enumerated() { text |= UInt64(byte) << (8 * index) }
+        return text | UInt64(digits.count - 1) << 32
     }
 }
