@@ -2,6 +2,7 @@
 #include "CPeriscopeBPF.h"
 #include <errno.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -63,4 +64,37 @@ int CPeriscopeBPF_take_descriptor(int pid, int fd)
     int error = taken < 0 ? errno : 0;
     close((int)pidfd);
     return taken < 0 ? -error : (int)taken;
+}
+
+// struct sched_attr (include/uapi/linux/sched/types.h), spelled out because the system's
+// headers and C library may lack it and sched_setattr.
+struct cperiscopebpf_sched_attr {
+    uint32_t size;
+    uint32_t sched_policy;
+    uint64_t sched_flags;
+    int32_t sched_nice;
+    uint32_t sched_priority;
+    uint64_t sched_runtime;
+    uint64_t sched_deadline;
+    uint64_t sched_period;
+};
+_Static_assert(sizeof(struct cperiscopebpf_sched_attr) == 48, "sched_attr, first version");
+
+#define CPERISCOPEBPF_SCHED_NORMAL 0
+#define CPERISCOPEBPF_SCHED_BATCH 3
+
+int CPeriscopeBPF_schedule_calling_thread(int batch, uint64_t slice_ns)
+{
+    struct cperiscopebpf_sched_attr attr;
+    memset(&attr, 0, sizeof(attr));
+    attr.size = sizeof(attr);
+    attr.sched_policy = batch ? CPERISCOPEBPF_SCHED_BATCH : CPERISCOPEBPF_SCHED_NORMAL;
+    attr.sched_runtime = slice_ns;
+    // The calling thread's nice value is kept.
+    errno = 0;
+    int nice_value = getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
+    if (errno == 0)
+        attr.sched_nice = nice_value;
+    long result = syscall(SYS_sched_setattr, 0, &attr, 0);
+    return result < 0 ? -errno : 0;
 }

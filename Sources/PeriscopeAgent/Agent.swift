@@ -66,6 +66,19 @@ public final class Agent: Service, @unchecked Sendable {
         let logger = self.logger
         let control = self.control
         try await DedicatedThread.run(name: "periscope-capture") {
+            let scheduling = configuration.captureScheduling
+            if !scheduling.isDefault {
+                if let errno = scheduling.applyToCallingThread() {
+                    logger.warning("capture.scheduling.refused", metadata: [
+                        "batch": "\(scheduling.batch)", "slice_ns": "\(scheduling.sliceNanoseconds)", "errno": "\(errno)",
+                        "effect": "the capture thread is scheduled as any other thread",
+                    ])
+                } else {
+                    logger.info("capture.scheduling", metadata: [
+                        "batch": "\(scheduling.batch)", "slice_ns": "\(scheduling.sliceNanoseconds)",
+                    ])
+                }
+            }
             if try Tracefs.ensureMounted() {
                 logger.notice("tracefs.mounted", metadata: ["path": "\(Tracefs.path)"])
             }

@@ -41,6 +41,8 @@ public struct AgentConfiguration: Sendable {
     /// The host's cgroup v2 hierarchy, where the socket program that lets trace context into
     /// traffic attaches (`--cgroup-path`); nil: the first cgroup2 mount in /proc/self/mounts.
     public var cgroupPath: String?
+    /// How the kernel schedules the capture thread (`--capture-batch`, `--capture-slice`).
+    public var captureScheduling: CaptureScheduling
 
     public init(
         policyPath: String? = nil,
@@ -52,7 +54,8 @@ public struct AgentConfiguration: Sendable {
         processRescanInterval: Duration = .seconds(5),
         idleConnectionTimeout: Duration = .seconds(300),
         traces: TraceLinker.Configuration = .init(),
-        cgroupPath: String? = nil
+        cgroupPath: String? = nil,
+        captureScheduling: CaptureScheduling = CaptureScheduling()
     ) {
         self.policyPath = policyPath
         self.output = output
@@ -64,6 +67,7 @@ public struct AgentConfiguration: Sendable {
         self.idleConnectionTimeout = idleConnectionTimeout
         self.traces = traces
         self.cgroupPath = cgroupPath
+        self.captureScheduling = captureScheduling
     }
 }
 

@@ -83,6 +83,12 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Seconds without traffic after which a connection whose process no longer holds its socket is ended (one whose end was not seen); a keep-alive connection still held stays one connection.", valueName: "seconds"))
     var idleTimeout: Double = 300
 
+    @Flag(name: .long, help: "Run the capture thread under SCHED_BATCH: it never preempts a traced service when it wakes, and runs when a core is free or at the next scheduler tick.")
+    var captureBatch = false
+
+    @Option(name: .long, help: ArgumentHelp("The capture thread's time slice in microseconds (Linux 6.12+, 100 to 100000; default: the kernel's): shorter lets a traced service that wakes take its core back sooner.", valueName: "µs"))
+    var captureSlice: Int?
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -92,6 +98,9 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
         }
         guard reorderWindow >= 0, reorderWindow <= 1000 else {
             throw ValidationError("--reorder-window must be between 0 and 1000 milliseconds, not \(reorderWindow)")
+        }
+        if let captureSlice, !(100...100_000).contains(captureSlice) {
+            throw ValidationError("--capture-slice must be between 100 and 100000 microseconds, not \(captureSlice)")
         }
         guard ringBufferBytes >= 4096, ringBufferBytes & (ringBufferBytes - 1) == 0 else {
             throw ValidationError("--ring-buffer-bytes must be a power of two of at least 4096, not \(ringBufferBytes)")
@@ -159,7 +168,8 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
                 policyPath: config, output: format ?? .text, ringBufferBytes: ringBufferBytes,
                 idleConnectionTimeout: .milliseconds(Int64(max(idleTimeout, 0.001) * 1000)),
                 traces: TraceLinker.Configuration(reorderWindowNanos: UInt64(reorderWindow * 1e6)),
-                cgroupPath: cgroupPath
+                cgroupPath: cgroupPath,
+                captureScheduling: CaptureScheduling(batch: captureBatch, sliceNanoseconds: UInt64(captureSlice ?? 0) * 1000)
             ),
             policies: policies, logger: logger, control: control,
             makeSink: {

@@ -22,4 +22,10 @@ int CPeriscopeBPF_uprobe_multi_link(int program_fd, const char *path, const uint
 /// A descriptor of this process for descriptor `fd` of process `pid` (pidfd_open and
 /// pidfd_getfd, Linux 5.6; needs ptrace access to the process), or -errno.
 int CPeriscopeBPF_take_descriptor(int pid, int fd);
+
+/// Puts the calling thread under SCHED_BATCH (`batch` non-zero; it then never preempts another
+/// task when it wakes) or SCHED_OTHER, with a time slice of `slice_ns` (the EEVDF scheduler's
+/// custom slice, Linux 6.12+, clamped by the kernel to 0.1–100 ms; 0: the kernel's default).
+/// The thread's nice value is kept. Returns 0 or -errno.
+int CPeriscopeBPF_schedule_calling_thread(int batch, uint64_t slice_ns);
 #endif
