@@ -77,7 +77,7 @@ public struct SpanPipeline: Sendable {
     /// Parent-based samplers follow the context the span's parent passed on (`Span.incoming`),
     /// which carries its trace's decision, so a trace is kept or dropped whole.
     public mutating func decide(_ span: consuming Span) -> Decision {
-        let incoming = span.incoming ?? span.http?.traceparent.flatMap { TraceContext(traceparent: $0) }
+        let incoming = span.incoming ?? span.httpTraceparent.flatMap { TraceContext(traceparent: $0) }
         return decide(span, incoming: incoming)
     }
 
@@ -98,22 +98,26 @@ public struct SpanPipeline: Sendable {
             counters.excludedByProtocol += 1
             return .excluded
         }
-        if var http = span.http {
-            if !keepQuery {
-                http.path = Self.withoutQuery(http.path)
-                http.target = Self.withoutQuery(http.target)
+        if span.hasHTTP {
+            // The details are changed where the span stores them, not copied out and back.
+            let named = span.updateHTTP { http -> (method: String, route: String)? in
+                if !keepQuery {
+                    http.path = Self.withoutQuery(http.path)
+                    http.target = Self.withoutQuery(http.target)
+                }
+                if excludedRoutes.matches(http.path) { return nil }
+                let route = routes.route(for: http.path) ?? RouteTemplate.template(for: http.path)
+                http.route = route
+                return (http.method, route)
             }
-            if excludedRoutes.matches(http.path) {
+            guard let named = named ?? nil else {
                 counters.excludedByRoute += 1
                 return .excluded
             }
-            let route = routes.route(for: http.path) ?? RouteTemplate.template(for: http.path)
-            http.route = route
             // RPCs keep the name their protocol gave them (`package.Service/Method`).
             if !span.protocolAttributes.contains(where: { $0.key == "rpc.system" }) {
-                span.name = Self.name(method: http.method, route: route)
+                span.name = Self.name(method: named.method, route: named.route)
             }
-            span.http = http
         }
         guard sampler.shouldSample(traceID: span.traceID, parent: incoming) else {
             counters.sampledOut += 1

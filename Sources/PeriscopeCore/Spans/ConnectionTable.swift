@@ -1,10 +1,12 @@
 /// The tracked connections in contiguous storage addressed by integer handles: a read or
-/// write finds its connection with one hash lookup and is decoded where it is stored,
-/// never copied out and back.
+/// write finds its connection with one lookup in a `FixedKeyTable` (no SipHash) and is
+/// decoded where it is stored, never copied out and back.
 struct ConnectionTable: Sendable {
-    struct Key: Hashable, Sendable {
+    struct Key: FixedKey {
         var pid: Int32
         var fd: Int32
+
+        var folded: UInt64 { UInt64(UInt32(bitPattern: pid)) << 32 | UInt64(UInt32(bitPattern: fd)) }
     }
 
     /// Connections by handle; free slots hold `TrackedConnection.vacant`. Not optional, so
@@ -12,10 +14,10 @@ struct ConnectionTable: Sendable {
     var slots: [TrackedConnection] = []
     private var occupied: [Bool] = []
     private var free: [Int] = []
-    private var handles: [Key: Int] = [:]
+    private var handles = FixedKeyTable<Key, Int>()
     /// Handles by kernel socket: a descriptor of another process (or another descriptor)
     /// finds the connection it shares.
-    private var bySocket: [UInt64: Int] = [:]
+    private var bySocket = FixedKeyTable<UInt64, Int>()
     /// How many connections each process has.
     private var perProcess: [Int32: Int] = [:]
 

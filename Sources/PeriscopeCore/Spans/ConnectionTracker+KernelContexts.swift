@@ -2,9 +2,11 @@
 /// event of the read or write they belong to, from the same thread: they wait here for it,
 /// one per thread, and the request that event starts takes it.
 extension ConnectionTracker {
-    struct KernelContextKey: Hashable, Sendable {
+    struct KernelContextKey: FixedKey {
         var pid: Int32
         var tid: Int32
+
+        var folded: UInt64 { UInt64(UInt32(bitPattern: pid)) << 32 | UInt64(UInt32(bitPattern: tid)) }
     }
 
     struct PendingKernelContext: Sendable {

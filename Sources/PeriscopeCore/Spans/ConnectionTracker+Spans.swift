@@ -41,7 +41,10 @@ extension ConnectionTracker {
         _ start: RequestStart, on ends: TrackedConnection.Ends, wholeConnection: Bool = false, kernel: KernelTraceContext? = nil,
         beforeFirstAnswer: Bool = false
     ) -> SpanContext {
-        let traceparent = start.traceContext ?? start.traceparent.flatMap { TraceContext(traceparent: $0) }
+        // A context the kernel decided for this very request is the span's whatever the request
+        // carried (`TraceLinker.decides`): its `traceparent` is read only otherwise.
+        let decidedByKernel = kernel.map { !$0.origin.isPerConnection } ?? false
+        let traceparent = decidedByKernel ? nil : start.traceContext ?? start.traceparent.flatMap { TraceContext(traceparent: $0) }
         let sampler = configuration.sampler(of: ends.pid)
         let otherEndTraced = isTraced(local: ends.local, peer: ends.peer)
         switch ends.role {

@@ -26,20 +26,22 @@ public struct ConnectionTracker: Sendable {
     var handedOff: [UInt64: TrackedConnection] = [:]
     /// How many tracked sockets have each (local, peer) pair: whether the other end of a
     /// connection is traced on this node.
-    var endpoints: [EndpointPair: Int] = [:]
+    var endpoints = FixedKeyTable<EndpointPair, Int>()
     /// Reused for each event's decoder output.
     var outputs: [ProtocolOutput] = []
     /// The context of the operation that finished last: the parent of what a connection
     /// carries after the exchange that switched its protocol.
     var lastFinished: SpanContext?
     /// Contexts the kernel decided, waiting for their thread's next event.
-    var pendingKernelContexts: [KernelContextKey: PendingKernelContext] = [:]
+    var pendingKernelContexts = FixedKeyTable<KernelContextKey, PendingKernelContext>()
     /// The context reported last, while it waits for its thread's next event.
     var latestKernelContext: (key: KernelContextKey, pending: PendingKernelContext)?
 
-    struct EndpointPair: Hashable, Sendable {
+    struct EndpointPair: FixedKey {
         var local: SocketAddress
         var peer: SocketAddress
+
+        var folded: UInt64 { local.folded &* 0xff51_afd7_ed55_8ccd ^ peer.folded }
     }
 
     public init(
@@ -225,7 +227,7 @@ public struct ConnectionTracker: Sendable {
     }
 
     private mutating func index(_ connection: TrackedConnection.Ends) {
-        endpoints[EndpointPair(local: connection.local, peer: connection.peer), default: 0] += 1
+        endpoints[slot: endpoints.slot(forKey: EndpointPair(local: connection.local, peer: connection.peer), default: 0)] += 1
     }
 
     mutating func unindex(_ connection: TrackedConnection.Ends) {

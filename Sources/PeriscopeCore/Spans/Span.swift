@@ -41,9 +41,19 @@ public struct Span: Sendable, Equatable {
     }
     /// Whether the span is an HTTP span, without copying its details.
     var hasHTTP: Bool { httpStorage != nil }
-    /// Boxed: spans are copied and held in bulk while traces assemble, and the details are
+    /// The request's `traceparent`, without copying the other details.
+    var httpTraceparent: String? { httpStorage?.details.traceparent }
+    /// Boxed: spans are moved through lists and enums on their way out, and the details are
     /// most of a span's size.
     private var httpStorage: HTTPStorage?
+
+    /// Changes the HTTP details where they are stored: copied first only when another span
+    /// shares them. Nil, without calling `body`, for a span that is not HTTP.
+    mutating func updateHTTP<Result>(_ body: (inout HTTPDetails) -> Result) -> Result? {
+        guard httpStorage != nil else { return nil }
+        if !isKnownUniquelyReferenced(&httpStorage!) { httpStorage = HTTPStorage(httpStorage!.details) }
+        return body(&httpStorage!.details)
+    }
     /// Present for connection spans.
     public var tcp: TCPDetails?
     /// Protocol attributes beyond HTTP's (`rpc.*`, `db.*`, …), under their
@@ -89,9 +99,11 @@ public struct Span: Sendable, Equatable {
     }
 }
 
-/// Immutable, so copies of a span share it safely.
-private final class HTTPStorage: Sendable, Equatable {
-    let details: HTTPDetails
+/// Shared by copies of a span until one changes it (`Span.updateHTTP`), which copies it
+/// first unless it holds the only reference; spans cross threads only as values moved whole,
+/// never changed by two at once.
+private final class HTTPStorage: @unchecked Sendable, Equatable {
+    var details: HTTPDetails
 
     init(_ details: HTTPDetails) {
         self.details = details

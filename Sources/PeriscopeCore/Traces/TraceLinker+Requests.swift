@@ -43,7 +43,7 @@ extension TraceLinker {
             let key = DigestKey(pid: pid, digest: digest)
             let server = InFlightServer(context: context, forwarded: false)
             if let entry = servers.index(forKey: key) {
-                servers.values[entry].append(server)
+                servers[slot: entry].append(server)
             } else {
                 var list = spareServerLists.take()
                 list.append(server)
@@ -52,10 +52,11 @@ extension TraceLinker {
         }
         if byThread {
             let thread = ThreadKey(pid: pid, tid: tid)
-            if let serving = threads[thread] {
+            if let slot = threads.index(forKey: thread) {
                 if multiplexed.count >= Self.maxMultiplexed { multiplexed.removeAll() }
-                multiplexed.insert(thread)
-                threads[thread] = ThreadServing(count: serving.count + 1, context: context)
+                multiplexed[thread] = true
+                threads[slot: slot].count += 1
+                threads[slot: slot].context = context
             } else {
                 threads[thread] = ThreadServing(count: 1, context: context)
             }
@@ -74,7 +75,7 @@ extension TraceLinker {
         // the end of its write, and a writer preempted there (a loaded machine) comes later
         // than its reader by however long it waited for a CPU, whatever the agent's lag.
         waiting[number] = max(timestamp, releasedAt) &+ configuration.reorderWindowNanos
-        hops[key, default: Hop()].waiting.append(Waiting(provisional: number, spanID: context.spanID, streamID: streamID))
+        hops[slot: hops.slot(forKey: key, default: Hop())].waiting.append(Waiting(provisional: number, spanID: context.spanID, streamID: streamID))
         counters.provisionalTraces += 1
     }
 
@@ -84,18 +85,22 @@ extension TraceLinker {
         if let digest {
             // Changed in place: a copy of the list out of the table would copy its storage.
             let key = DigestKey(pid: pid, digest: digest)
-            if let entry = servers.index(forKey: key), let index = servers.values[entry].firstIndex(where: { $0.context.spanID == spanID }) {
-                if servers.values[entry].count == 1 {
-                    spareServerLists.keep(servers.remove(at: entry).value)
+            if let entry = servers.index(forKey: key), let index = servers[slot: entry].firstIndex(where: { $0.context.spanID == spanID }) {
+                if servers[slot: entry].count == 1 {
+                    spareServerLists.keep(servers.removeValue(at: entry))
                 } else {
-                    servers.values[entry].remove(at: index)
+                    servers[slot: entry].remove(at: index)
                 }
             }
         }
         if byThread {
             let thread = ThreadKey(pid: pid, tid: tid)
-            if let serving = threads[thread] {
-                threads[thread] = serving.count > 1 ? ThreadServing(count: serving.count - 1, context: serving.context) : nil
+            if let slot = threads.index(forKey: thread) {
+                if threads[slot: slot].count > 1 {
+                    threads[slot: slot].count -= 1
+                } else {
+                    threads.removeValue(at: slot)
+                }
             }
         }
         counters.requestsInFlight = max(0, counters.requestsInFlight - 1)
@@ -195,13 +200,13 @@ extension TraceLinker {
     mutating func inProcessParent(pid: Int32, tid: Int32, digest: UInt64?) -> SpanContext? {
         if let digest, !servers.isEmpty {
             if let entry = servers.index(forKey: DigestKey(pid: pid, digest: digest)),
-               let index = servers.values[entry].firstIndex(where: { !$0.forwarded }) {
-                servers.values[entry][index].forwarded = true
-                return servers.values[entry][index].context
+               let index = servers[slot: entry].firstIndex(where: { !$0.forwarded }) {
+                servers[slot: entry][index].forwarded = true
+                return servers[slot: entry][index].context
             }
         }
         let thread = ThreadKey(pid: pid, tid: tid)
-        if let serving = threads[thread], serving.count == 1, !multiplexed.contains(thread) {
+        if let serving = threads[thread], serving.count == 1, multiplexed[thread] == nil {
             return serving.context
         }
         return nil
@@ -213,42 +218,36 @@ extension TraceLinker {
         // Changed in place, through the entry's index: a copy of the hop out of the table
         // would copy its lists at the first change.
         guard let entry = hops.index(forKey: key) else { return nil }
-        if let sticky = hops.values[entry].sticky { return sticky }
-        guard let index = hops.values[entry].published.firstIndex(where: { streamID == nil || $0.streamID == nil || $0.streamID == streamID })
+        if let sticky = hops[slot: entry].sticky { return sticky }
+        guard let index = hops[slot: entry].published.firstIndex(where: { streamID == nil || $0.streamID == nil || $0.streamID == streamID })
         else { return nil }
-        return hops.values[entry].published.remove(at: index).context
+        return hops[slot: entry].published.remove(at: index).context
     }
 
     mutating func publish(_ context: SpanContext, on key: HopKey, streamID: UInt32?, perRequest: Bool, calleeTraced: Bool) {
         // Changed in place, through the entry's index (see `takePublished`).
-        let entry: Dictionary<HopKey, Hop>.Index
-        if let found = hops.index(forKey: key) {
-            entry = found
-        } else {
-            hops[key] = Hop()
-            entry = hops.index(forKey: key)!
-        }
-        if !hops.values[entry].waiting.isEmpty {
+        let entry = hops.slot(forKey: key, default: Hop())
+        if !hops[slot: entry].waiting.isEmpty {
             // Server requests that gave up waiting are passed over.
-            let kept = hops.values[entry].waiting.filter { waiting[$0.provisional] != nil }
-            hops.values[entry].waiting = kept
+            let kept = hops[slot: entry].waiting.filter { waiting[$0.provisional] != nil }
+            hops[slot: entry].waiting = kept
         }
         if perRequest {
-            if let index = hops.values[entry].waiting.firstIndex(where: { streamID == nil || $0.streamID == nil || $0.streamID == streamID }) {
-                let resolved = hops.values[entry].waiting.remove(at: index)
+            if let index = hops[slot: entry].waiting.firstIndex(where: { streamID == nil || $0.streamID == nil || $0.streamID == streamID }) {
+                let resolved = hops[slot: entry].waiting.remove(at: index)
                 resolve(resolved, by: context)
             } else {
-                hops.values[entry].published.append(Published(context: context, streamID: streamID))
+                hops[slot: entry].published.append(Published(context: context, streamID: streamID))
                 // A multiplexing client (HTTP/2) writes many streams before the server's
                 // accept is seen: each stream's context waits for its own server request.
                 let limit = calleeTraced || streamID != nil ? Self.maxPublished : 1
-                let count = hops.values[entry].published.count
-                if count > limit { hops.values[entry].published.removeFirst(count - limit) }
+                let count = hops[slot: entry].published.count
+                if count > limit { hops[slot: entry].published.removeFirst(count - limit) }
             }
         } else {
-            hops.values[entry].sticky = context
-            let resolved = hops.values[entry].waiting
-            hops.values[entry].waiting.removeAll()
+            hops[slot: entry].sticky = context
+            let resolved = hops[slot: entry].waiting
+            hops[slot: entry].waiting.removeAll()
             for waiter in resolved { resolve(waiter, by: context) }
         }
     }

@@ -95,7 +95,7 @@ extension TraceLinker {
     /// Remembers when a client request started (Unix nanoseconds), for its children.
     public mutating func noteClientStart(_ spanID: SpanID, at timestamp: UInt64) {
         if callers.count >= Self.maxClamps { callers.removeAll() }
-        callers[spanID] = (timestamp, nil)
+        callers[spanID] = CallerTimes(start: timestamp, end: nil)
     }
 
     /// A client request's end, moved to its child's end when that came up to `skewNanos`
@@ -106,8 +106,8 @@ extension TraceLinker {
             // Its child ended first (the usual order): nothing is left to keep inside it.
             if childEnd > end, childEnd - end <= Self.skewNanos { end = childEnd }
             callers[spanID] = nil
-        } else if callers[spanID] != nil {
-            callers[spanID]?.end = end
+        } else if let slot = callers.index(forKey: spanID) {
+            callers[slot: slot].end = end
         }
         return end
     }

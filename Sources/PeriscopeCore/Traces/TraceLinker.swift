@@ -50,9 +50,11 @@ public struct TraceLinker: Sendable {
     }
 
     /// The connection between two traced sockets, named by its client end.
-    struct HopKey: Hashable, Sendable {
+    struct HopKey: FixedKey {
         var client: SocketAddress
         var server: SocketAddress
+
+        var folded: UInt64 { client.folded &* 0xff51_afd7_ed55_8ccd ^ server.folded }
     }
 
     struct Published: Sendable {
@@ -76,14 +78,18 @@ public struct TraceLinker: Sendable {
         var sticky: SpanContext?
     }
 
-    struct ThreadKey: Hashable, Sendable {
+    struct ThreadKey: FixedKey {
         var pid: Int32
         var tid: Int32
+
+        var folded: UInt64 { UInt64(UInt32(bitPattern: pid)) << 32 | UInt64(UInt32(bitPattern: tid)) }
     }
 
-    struct DigestKey: Hashable, Sendable {
+    struct DigestKey: FixedKey {
         var pid: Int32
         var digest: UInt64
+
+        var folded: UInt64 { digest &* 0xff51_afd7_ed55_8ccd ^ UInt64(UInt32(bitPattern: pid)) }
     }
 
     struct InFlightServer: Sendable {
@@ -107,19 +113,25 @@ public struct TraceLinker: Sendable {
         var next: UInt64
     }
 
+    /// When a client request in flight started and, once known, ended (Unix nanoseconds).
+    struct CallerTimes: Sendable {
+        var start: UInt64
+        var end: UInt64?
+    }
+
     struct HeldSpan: Sendable {
         var span: Span
         var context: SpanContext
         var since: UInt64
     }
 
-    var hops: [HopKey: Hop] = [:]
-    var servers: [DigestKey: [InFlightServer]] = [:]
+    var hops = FixedKeyTable<HopKey, Hop>()
+    var servers = FixedKeyTable<DigestKey, [InFlightServer]>()
     var spareServerLists = SpareLists<InFlightServer>()
-    var threads: [ThreadKey: ThreadServing] = [:]
+    var threads = FixedKeyTable<ThreadKey, ThreadServing>()
     /// Threads seen serving two requests at once: event loops, where a thread says nothing
     /// about which request an outgoing call is for. Bounded.
-    var multiplexed: Set<ThreadKey> = []
+    var multiplexed = FixedKeyTable<ThreadKey, Bool>()
     /// Provisional traces still waiting → when they give up (monotonic).
     var waiting: [UInt64: UInt64] = [:]
     /// Recent resolutions in a ring indexed by provisional number: no allocation per request.
@@ -133,8 +145,8 @@ public struct TraceLinker: Sendable {
     /// each as its parent (monotonic), by client span: the two ends of a hop read the clock at
     /// their own syscalls' ends, so a child is kept inside its parent (`clampedStart`,
     /// `clampedEnd`). Bounded.
-    var callers: [SpanID: (start: UInt64, end: UInt64?)] = [:]
-    var childEnds: [SpanID: UInt64] = [:]
+    var callers = FixedKeyTable<SpanID, CallerTimes>()
+    var childEnds = FixedKeyTable<SpanID, UInt64>()
     /// How far a child is moved to stay inside its parent at most.
     static let skewNanos: UInt64 = 2_000_000
     static let maxClamps = 131072
