@@ -78,13 +78,29 @@ public struct SpanPipeline: Sendable {
     /// which carries its trace's decision, so a trace is kept or dropped whole.
     public mutating func decide(_ span: consuming Span) -> Decision {
         let incoming = span.incoming ?? span.httpTraceparent.flatMap { TraceContext(traceparent: $0) }
-        return decide(span, incoming: incoming)
+        return switch judge(&span, incoming: incoming) {
+        case .excluded: .excluded
+        case .sampledOut: .sampledOut(span)
+        case .kept: .kept(span)
+        }
     }
 
     /// The same with `incoming` as the parent's context.
     public mutating func decide(_ span: consuming Span, incoming: TraceContext?) -> Decision {
+        switch judge(&span, incoming: incoming) {
+        case .excluded: .excluded
+        case .sampledOut: .sampledOut(span)
+        case .kept: .kept(span)
+        }
+    }
+
+    private enum Verdict {
+        case excluded, sampledOut, kept
+    }
+
+    /// The decision on `span`, named and stripped where it lies: never copied.
+    private mutating func judge(_ span: inout Span, incoming: TraceContext?) -> Verdict {
         counters.received += 1
-        var span = span
         // Connection spans are the `tcp` decoder's, HTTP exchanges the `http` decoder's
         // (gRPC's too, when the policy names it); other protocols' decoders run only when named.
         let traced = if span.tcp != nil {
@@ -121,10 +137,10 @@ public struct SpanPipeline: Sendable {
         }
         guard sampler.shouldSample(traceID: span.traceID, parent: incoming) else {
             counters.sampledOut += 1
-            return .sampledOut(span)
+            return .sampledOut
         }
         counters.kept += 1
-        return .kept(span)
+        return .kept
     }
 
     /// `METHOD route`, `HTTP` for an unknown method, the method alone for an empty route.

@@ -86,8 +86,9 @@ extension ConnectionTracker {
     /// when its start was never announced).
     @discardableResult
     mutating func finish(
-        _ operation: ProtocolOperation, inFlight: TrackedConnection.InFlight?, on ends: TrackedConnection.Ends, into spans: inout [Span]
+        _ operation: consuming ProtocolOperation, inFlight: TrackedConnection.InFlight?, on ends: TrackedConnection.Ends, into spans: inout [Span]
     ) -> SpanContext {
+        var operation = operation
         let context = inFlight?.context ?? startRequest(
             RequestStart(operation),
             on: ends
@@ -104,7 +105,8 @@ extension ConnectionTracker {
         let start = clock.unixNanos(fromMonotonic: operation.start)
         var end = clock.unixNanos(fromMonotonic: max(operation.end, operation.start))
         if kind == .client { end = linker.clampedEnd(end, of: context.spanID) }
-        var span = Span(
+        // Built in the list it leaves by and settled there (`TraceLinker.settleLast`).
+        spans.append(Span(
             traceID: context.traceID,
             spanID: context.spanID,
             kind: kind,
@@ -117,10 +119,11 @@ extension ConnectionTracker {
             tid: operation.tid,
             local: ends.local,
             peer: ends.peer,
-            http: operation.http
-        )
-        span.protocolAttributes = operation.attributes
-        linker.finish(span, context: context, now: operation.end, into: &spans)
+            // Moved from the operation into the span, not copied.
+            http: operation.http.take()
+        ))
+        if !operation.attributes.isEmpty { spans[spans.count - 1].protocolAttributes = operation.attributes }
+        linker.settleLast(of: &spans, context: context, now: operation.end)
         return context
     }
 
@@ -192,7 +195,7 @@ extension ConnectionTracker {
                 bytesReceived: connection.bytesReceived - continuation.bytesReceived
             )
         )
-        linker.finish(span, context: continuation.context, now: end, into: &spans)
+        linker.finish(consume span, context: continuation.context, now: end, into: &spans)
     }
 
     /// A whole connection as a span, with the bytes the process moved each way.
@@ -226,6 +229,6 @@ extension ConnectionTracker {
             peer: connection.peer,
             tcp: TCPDetails(bytesSent: connection.bytesSent, bytesReceived: connection.bytesReceived)
         )
-        linker.finish(span, context: context, now: end, into: &spans)
+        linker.finish(consume span, context: context, now: end, into: &spans)
     }
 }

@@ -191,15 +191,14 @@ public struct ConnectionTracker: Sendable {
         attachKernelContext(for: event, direction: direction, slot: slot)
         defer { connections.slots[slot].kernelContext = nil }
         if event.resumedAfterShedding { connections.slots[slot].restartDecoding(at: event.timestamp, into: &outputs) }
-        let before = connections.slots[slot].ends
-        connections.slots[slot].receive(event, direction: direction, configuration: configuration.protocolConfiguration, into: &outputs)
-        let after = connections.slots[slot].ends
-        let firstRequestBytes = connections.slots[slot].startsConnectionSpan(direction)
-        if before.role != after.role || before.local != after.local || before.peer != after.peer {
+        // One in-place access to the stored connection: reading its fields through the table
+        // one at a time would copy it whole.
+        let received = connections.slots[slot].receiveNoting(event, direction: direction, configuration: configuration.protocolConfiguration, into: &outputs)
+        if let before = received.endsBefore {
             unindex(before)
-            index(after)
+            index(connections.slots[slot].ends)
         }
-        if firstRequestBytes { startConnectionSpan(slot: slot, event: event) }
+        if received.startsConnectionSpan { startConnectionSpan(slot: slot, event: event) }
         guard !outputs.isEmpty else { return }
         // Outputs are few and short-lived: swapped out, and each moved out of the list
         // (reversed, then taken from the end) rather than copied and released twice.

@@ -14,25 +14,24 @@ protocol FixedKey: Equatable, Sendable {
 /// peer chooses (its address and port) cannot be picked to fall on one run of slots.
 /// A slot index stays valid until the next insertion or removal.
 struct FixedKeyTable<Key: FixedKey, Value: Sendable>: Sendable {
-    private struct Entry: Sendable {
-        var key: Key
-        var value: Value
-    }
-
-    private var entries: [Entry?]
+    /// Keys and values in parallel arrays: a probe reads keys only, and a value is never
+    /// copied to be looked at or moved.
+    private var keys: [Key?]
+    private var values: [Value?]
     private var shift: UInt64
     private let seed: UInt64
     private(set) var count = 0
 
     init() {
-        entries = Array(repeating: nil, count: 16)
+        keys = Array(repeating: nil, count: 16)
+        values = Array(repeating: nil, count: 16)
         shift = 64 - 4
         seed = UInt64.random(in: .min ... .max)
     }
 
     var isEmpty: Bool { count == 0 }
 
-    private var mask: Int { entries.count - 1 }
+    private var mask: Int { keys.count - 1 }
 
     @inline(__always)
     private func home(_ key: Key) -> Int {
@@ -45,25 +44,25 @@ struct FixedKeyTable<Key: FixedKey, Value: Sendable>: Sendable {
     /// The slot of `key`, if present.
     func index(forKey key: Key) -> Int? {
         var slot = home(key)
-        while let entry = entries[slot] {
-            if entry.key == key { return slot }
+        while let candidate = keys[slot] {
+            if candidate == key { return slot }
             slot = (slot + 1) & mask
         }
         return nil
     }
 
-    /// The value in a slot `index(forKey:)` or `insert` gave, read or changed in place.
+    /// The value in a slot `index(forKey:)` or `slot(forKey:default:)` gave, read or changed in place.
     subscript(slot slot: Int) -> Value {
-        _read { yield entries[slot]!.value }
-        _modify { yield &entries[slot]!.value }
+        _read { yield values[slot]! }
+        _modify { yield &values[slot]! }
     }
 
     subscript(key: Key) -> Value? {
-        get { index(forKey: key).map { entries[$0]!.value } }
+        get { index(forKey: key).flatMap { values[$0] } }
         set {
             if let newValue {
                 if let slot = index(forKey: key) {
-                    entries[slot]!.value = newValue
+                    values[slot] = newValue
                 } else {
                     insertNew(key, newValue)
                 }
@@ -81,10 +80,11 @@ struct FixedKeyTable<Key: FixedKey, Value: Sendable>: Sendable {
 
     @discardableResult
     private mutating func insertNew(_ key: Key, _ value: Value) -> Int {
-        if (count + 1) * 2 > entries.count { grow() }
+        if (count + 1) * 2 > keys.count { grow() }
         var slot = home(key)
-        while entries[slot] != nil { slot = (slot + 1) & mask }
-        entries[slot] = Entry(key: key, value: value)
+        while keys[slot] != nil { slot = (slot + 1) & mask }
+        keys[slot] = key
+        values[slot] = value
         count += 1
         return slot
     }
@@ -98,45 +98,54 @@ struct FixedKeyTable<Key: FixedKey, Value: Sendable>: Sendable {
     /// Removes the entry in `slot`; the entries after it in its run move back.
     @discardableResult
     mutating func removeValue(at slot: Int) -> Value {
-        let removed = entries[slot]!.value
-        entries[slot] = nil
+        var removed: Value?
+        swap(&removed, &values[slot])
+        keys[slot] = nil
         count -= 1
         var hole = slot
         var next = (slot + 1) & mask
-        while let entry = entries[next] {
-            let ideal = home(entry.key)
+        while let key = keys[next] {
+            let ideal = home(key)
             // The entry stays when its home lies cyclically in (hole, next].
             let stays = hole <= next ? (hole < ideal && ideal <= next) : (hole < ideal || ideal <= next)
             if !stays {
-                entries[hole] = entry
-                entries[next] = nil
+                keys[hole] = key
+                keys[next] = nil
+                values.swapAt(hole, next)
                 hole = next
             }
             next = (next + 1) & mask
         }
-        return removed
+        return removed!
     }
 
     mutating func removeAll() {
         guard count > 0 else { return }
-        for slot in entries.indices { entries[slot] = nil }
+        for slot in keys.indices where keys[slot] != nil {
+            keys[slot] = nil
+            values[slot] = nil
+        }
         count = 0
     }
 
     /// Every value, in no particular order.
-    var values: [Value] { entries.compactMap { $0?.value } }
+    var allValues: [Value] { values.compactMap { $0 } }
 
     /// Every key, in no particular order.
-    var keys: [Key] { entries.compactMap { $0?.key } }
+    var allKeys: [Key] { keys.compactMap { $0 } }
 
     private mutating func grow() {
-        let old = entries
-        entries = Array(repeating: nil, count: old.count * 2)
+        let oldKeys = keys
+        var oldValues = values
+        keys = Array(repeating: nil, count: oldKeys.count * 2)
+        values = Array(repeating: nil, count: oldKeys.count * 2)
         shift -= 1
-        for case let entry? in old {
-            var slot = home(entry.key)
-            while entries[slot] != nil { slot = (slot + 1) & mask }
-            entries[slot] = entry
+        for index in oldKeys.indices {
+            guard let key = oldKeys[index] else { continue }
+            var slot = home(key)
+            while keys[slot] != nil { slot = (slot + 1) & mask }
+            keys[slot] = key
+            swap(&values[slot], &oldValues[index])
         }
     }
 }

@@ -148,6 +148,24 @@ struct TrackedConnection: Sendable {
         (role == .client) == (direction == .egress) ? .requests : .responses
     }
 
+    /// What the tracker needs to know after a read or write besides what decoding found.
+    struct Received {
+        /// Who was at either end before, when the bytes changed it (a role or an address learnt).
+        var endsBefore: Ends?
+        /// The bytes are the first request bytes of a connection span (`startsConnectionSpan`).
+        var startsConnectionSpan: Bool
+    }
+
+    /// `receive`, and what changed.
+    mutating func receiveNoting(
+        _ event: CaptureEvent, direction: Direction, configuration: ProtocolConfiguration, into output: inout [ProtocolOutput]
+    ) -> Received {
+        let before = ends
+        receive(event, direction: direction, configuration: configuration, into: &output)
+        let changed = before.role != role || before.local != local || before.peer != peer
+        return Received(endsBefore: changed ? before : nil, startsConnectionSpan: startsConnectionSpan(direction))
+    }
+
     /// Takes one read or write; appends what decoding found.
     mutating func receive(_ event: CaptureEvent, direction: Direction, configuration: ProtocolConfiguration, into output: inout [ProtocolOutput]) {
         // The event's fields are read once: switching on a field of the event in place makes

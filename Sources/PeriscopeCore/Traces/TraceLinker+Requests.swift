@@ -215,39 +215,26 @@ extension TraceLinker {
     /// The caller's context for a request the server starts to read: a connection span's,
     /// or the oldest request published (of the same stream, where there are streams).
     mutating func takePublished(_ key: HopKey, streamID: UInt32?) -> SpanContext? {
-        // Changed in place, through the entry's index: a copy of the hop out of the table
-        // would copy its lists at the first change.
+        // Changed in place, through the entry's slot: reading the hop out of the table
+        // would copy it, lists and all.
         guard let entry = hops.index(forKey: key) else { return nil }
-        if let sticky = hops[slot: entry].sticky { return sticky }
-        guard let index = hops[slot: entry].published.firstIndex(where: { streamID == nil || $0.streamID == nil || $0.streamID == streamID })
-        else { return nil }
-        return hops[slot: entry].published.remove(at: index).context
+        return hops[slot: entry].takeCaller(streamID: streamID)
     }
 
     mutating func publish(_ context: SpanContext, on key: HopKey, streamID: UInt32?, perRequest: Bool, calleeTraced: Bool) {
-        // Changed in place, through the entry's index (see `takePublished`).
+        // Changed in place, through the entry's slot (see `takePublished`).
         let entry = hops.slot(forKey: key, default: Hop())
-        if !hops[slot: entry].waiting.isEmpty {
-            // Server requests that gave up waiting are passed over.
-            let kept = hops[slot: entry].waiting.filter { waiting[$0.provisional] != nil }
-            hops[slot: entry].waiting = kept
-        }
         if perRequest {
-            if let index = hops[slot: entry].waiting.firstIndex(where: { streamID == nil || $0.streamID == nil || $0.streamID == streamID }) {
-                let resolved = hops[slot: entry].waiting.remove(at: index)
+            if let resolved = hops[slot: entry].takeWaiting(streamID: streamID, stillWaiting: waiting) {
                 resolve(resolved, by: context)
             } else {
-                hops[slot: entry].published.append(Published(context: context, streamID: streamID))
                 // A multiplexing client (HTTP/2) writes many streams before the server's
                 // accept is seen: each stream's context waits for its own server request.
                 let limit = calleeTraced || streamID != nil ? Self.maxPublished : 1
-                let count = hops[slot: entry].published.count
-                if count > limit { hops[slot: entry].published.removeFirst(count - limit) }
+                hops[slot: entry].publish(Published(context: context, streamID: streamID), keeping: limit)
             }
         } else {
-            hops[slot: entry].sticky = context
-            let resolved = hops[slot: entry].waiting
-            hops[slot: entry].waiting.removeAll()
+            let resolved = hops[slot: entry].stick(context, stillWaiting: waiting)
             for waiter in resolved { resolve(waiter, by: context) }
         }
     }

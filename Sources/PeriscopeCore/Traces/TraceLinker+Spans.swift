@@ -24,12 +24,32 @@ extension TraceLinker {
         return context
     }
 
-    /// A finished span with its context: out now, or held while its trace is provisional.
-    public mutating func finish(_ span: consuming Span, context: SpanContext, now: UInt64, into output: inout [Span]) {
-        if let context = current(context) {
-            output.append(placed(span, context))
+    /// The finished span just appended to `output`, with its context: given it where it
+    /// lies, or taken back out to wait while its trace is provisional. Built in the list and
+    /// changed there, a span is never copied on its way out.
+    public mutating func settleLast(of output: inout [Span], context: SpanContext, now: UInt64) {
+        guard !output.isEmpty else { return }
+        if let settled = current(context) {
+            place(&output[output.count - 1], settled)
             return
         }
+        hold(output.removeLast(), context: context, now: now, into: &output)
+    }
+
+    /// A finished span with its context: out now, or held while its trace is provisional.
+    public mutating func finish(_ span: consuming Span, context: SpanContext, now: UInt64, into output: inout [Span]) {
+        if let settled = current(context) {
+            // Changed where it was passed (a consuming parameter), then moved into the list.
+            place(&span, settled)
+            output.append(span)
+            return
+        }
+        hold(span, context: context, now: now, into: &output)
+    }
+
+    /// Keeps a span until its provisional trace settles; beyond `maxHeldSpans`, the oldest
+    /// wait is given up and what it held goes out.
+    private mutating func hold(_ span: consuming Span, context: SpanContext, now: UInt64, into output: inout [Span]) {
         held.append(HeldSpan(span: span, context: context, since: now))
         counters.heldSpans = held.count
         if held.count > max(1, configuration.maxHeldSpans) {
@@ -77,19 +97,23 @@ extension TraceLinker {
 
     /// The span with its settled context; a server span is kept inside its local caller.
     mutating func placed(_ span: consuming Span, _ context: SpanContext) -> Span {
-        var span = Self.apply(context, to: span)
-        if span.kind == .server { keepInsideCaller(&span, context) }
+        place(&span, context)
         return span
     }
 
-    static func apply(_ context: SpanContext, to span: consuming Span) -> Span {
-        var span = span
+    /// Gives the span its settled context where it is; a server span is kept inside its
+    /// local caller.
+    mutating func place(_ span: inout Span, _ context: SpanContext) {
+        Self.apply(context, to: &span)
+        if span.kind == .server { keepInsideCaller(&span, context) }
+    }
+
+    static func apply(_ context: SpanContext, to span: inout Span) {
         span.traceID = context.traceID
         span.spanID = context.spanID
         span.parentSpanID = context.parentSpanID
         span.incoming = context.incoming
         span.parentIsLocal = context.parentIsLocal
-        return span
     }
 
     /// Remembers when a client request started (Unix nanoseconds), for its children.

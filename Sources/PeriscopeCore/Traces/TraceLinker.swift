@@ -76,6 +76,42 @@ public struct TraceLinker: Sendable {
         /// The context of a client that is a connection span (bytes not decoded): the parent
         /// of everything the server reads on it.
         var sticky: SpanContext?
+
+        static func sameStream(_ a: UInt32?, _ b: UInt32?) -> Bool { a == nil || b == nil || a == b }
+
+        /// The caller's context for a request the server starts to read: a connection span's,
+        /// or the oldest request published (of the same stream, where there are streams).
+        mutating func takeCaller(streamID: UInt32?) -> SpanContext? {
+            if let sticky { return sticky }
+            guard let index = published.firstIndex(where: { Self.sameStream(streamID, $0.streamID) }) else { return nil }
+            return published.remove(at: index).context
+        }
+
+        /// The oldest server request waiting for a caller (of the same stream), removed; those
+        /// that gave up (no longer in `stillWaiting`) are passed over.
+        mutating func takeWaiting(streamID: UInt32?, stillWaiting: [UInt64: UInt64]) -> Waiting? {
+            guard !waiting.isEmpty else { return nil }
+            waiting.removeAll { stillWaiting[$0.provisional] == nil }
+            guard let index = waiting.firstIndex(where: { Self.sameStream(streamID, $0.streamID) }) else { return nil }
+            return waiting.remove(at: index)
+        }
+
+        /// A client request's context, kept for the server request that will read it; only
+        /// the newest `limit` are kept.
+        mutating func publish(_ entry: Published, keeping limit: Int) {
+            published.append(entry)
+            if published.count > limit { published.removeFirst(published.count - limit) }
+        }
+
+        /// A connection span's context, the parent of everything the server reads; the server
+        /// requests still waiting, removed.
+        mutating func stick(_ context: SpanContext, stillWaiting: [UInt64: UInt64]) -> [Waiting] {
+            sticky = context
+            guard !waiting.isEmpty else { return [] }
+            var resolved: [Waiting] = []
+            swap(&resolved, &waiting)
+            return resolved.filter { stillWaiting[$0.provisional] != nil }
+        }
     }
 
     struct ThreadKey: FixedKey {

@@ -47,7 +47,7 @@ import Testing
         }
         #expect(table.count == model.count)
         for (key, value) in model { #expect(table[key] == value) }
-        #expect(table.values.sorted() == model.values.sorted())
+        #expect(table.allValues.sorted() == model.values.sorted())
         table.removeAll()
         #expect(table.isEmpty && table[0] == nil)
     }

@@ -267,7 +267,7 @@ import Testing
         #expect(spans.count == 10000)
         #expect(tracker.linker.counters.requestsInFlight == 0)
         #expect(tracker.linker.servers.isEmpty && tracker.linker.threads.isEmpty)
-        #expect(tracker.linker.hops.values.allSatisfy { $0.published.isEmpty && $0.waiting.isEmpty })
+        #expect(tracker.linker.hops.allValues.allSatisfy { $0.published.isEmpty && $0.waiting.isEmpty })
     }
 
     @Test func aSampledOutRootPassesItsDecisionToEveryHop() throws {
