@@ -25,6 +25,7 @@ public struct TraceContext: Sendable, Equatable {
     }
 
     static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> TraceContext? {
+        if let usual = parseVersion00(bytes) { return usual }
         func isSpace(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
         var start = 0
         var end = bytes.count
@@ -76,6 +77,36 @@ public struct TraceContext: Sendable, Equatable {
         return TraceContext(
             traceID: TraceID(high: traceHigh, low: traceLow), parentID: SpanID(value: parent), flags: UInt8(flags)
         )
+    }
+
+    /// The usual value, read in one pass: version `00`, 55 bytes, lowercase hex, ids not
+    /// zero. Nil for anything else, which `parse` then reads field by field (what this
+    /// accepts, that reads the same).
+    private static func parseVersion00(_ bytes: UnsafeBufferPointer<UInt8>) -> TraceContext? {
+        guard bytes.count == 55, bytes[0] == UInt8(ascii: "0"), bytes[1] == UInt8(ascii: "0"), bytes[2] == UInt8(ascii: "-"),
+              bytes[35] == UInt8(ascii: "-"), bytes[52] == UInt8(ascii: "-")
+        else { return nil }
+        /// Lowercase hex digits at `start..<start + count`; nil for any other byte.
+        func hex(_ start: Int, _ count: Int) -> UInt64? {
+            var value: UInt64 = 0
+            for position in start..<(start + count) {
+                let byte = bytes[position]
+                let digit = byte &- UInt8(ascii: "0")
+                let letter = byte &- UInt8(ascii: "a")
+                if digit < 10 {
+                    value = value << 4 | UInt64(digit)
+                } else if letter < 6 {
+                    value = value << 4 | UInt64(letter + 10)
+                } else {
+                    return nil
+                }
+            }
+            return value
+        }
+        guard let traceHigh = hex(3, 16), let traceLow = hex(19, 16), let parent = hex(36, 16), let flags = hex(53, 2),
+              traceHigh != 0 || traceLow != 0, parent != 0
+        else { return nil }
+        return TraceContext(traceID: TraceID(high: traceHigh, low: traceLow), parentID: SpanID(value: parent), flags: UInt8(flags))
     }
 
     /// `00-<trace-id>-<parent-id>-<flags>`.

@@ -8,22 +8,25 @@ extension HTTP1HeadParser {
     /// exactly what is wrong. What it returns is what the line-by-line path would.
     static func parseWholeHead(_ bytes: ArraySlice<UInt8>, kind: HTTP1Decoder.Kind) -> (head: Fields, length: Int)? {
         bytes.withUnsafeBufferPointer { buffer -> (head: Fields, length: Int)? in
+            guard let base = buffer.baseAddress else { return nil }
             let limit = min(buffer.count, HTTP1Decoder.maxHeadSize)
             guard let firstNewline = newline(in: buffer, from: 0, limit: limit) else { return nil }
-            let firstLine = withoutCR(buffer[0..<firstNewline])
+            let firstEnd = firstNewline > 0 && base[firstNewline - 1] == HTTP1Syntax.cr ? firstNewline - 1 : firstNewline
             var fields = Fields()
-            guard startsCleanly(firstLine, kind: kind), parseStartLine(bytes: firstLine, kind: kind, into: &fields) == nil
+            guard startsCleanly(buffer[0..<firstEnd], kind: kind),
+                  parseStartLine(base, 0, firstEnd, kind: kind, into: &fields) == nil
             else { return nil }
             var lineStart = firstNewline + 1
             fields.headerStart = Int32(lineStart)
             while let lineEnd = newline(in: buffer, from: lineStart, limit: limit) {
-                let line = withoutCR(buffer[lineStart..<lineEnd])
+                let end = lineEnd > lineStart && base[lineEnd - 1] == HTTP1Syntax.cr ? lineEnd - 1 : lineEnd
+                let start = lineStart
                 lineStart = lineEnd + 1
-                if line.isEmpty {
+                if end == start {
                     fields.end = Int32(lineStart)
                     return (fields, lineStart)
                 }
-                guard apply(headerLine: line, to: &fields) == nil else { return nil }
+                guard applyHeader(base, start, end, to: &fields) == nil else { return nil }
             }
             return nil
         }

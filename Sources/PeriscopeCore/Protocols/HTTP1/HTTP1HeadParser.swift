@@ -51,10 +51,82 @@ enum HTTP1HeadParser {
 
     /// Reads a start line into `fields`; an error when it is not HTTP/1.x.
     static func parseStartLine(bytes line: Bytes, kind: HTTP1Decoder.Kind, into fields: inout Fields) -> HTTP1DecodeError? {
+        guard let base = line.base.baseAddress else { return parseStartLine(nil, 0, 0, kind: kind, into: &fields) }
+        return parseStartLine(base, line.startIndex, line.endIndex, kind: kind, into: &fields)
+    }
+
+    /// The same for the line at `base[start..<end]` (offsets from the head's start).
+    static func parseStartLine(
+        _ base: UnsafePointer<UInt8>?, _ start: Int, _ end: Int, kind: HTTP1Decoder.Kind, into fields: inout Fields
+    ) -> HTTP1DecodeError? {
         switch kind {
-        case .request: parseRequestLine(line, into: &fields)
-        case .response: parseStatusLine(line, into: &fields)
+        case .request:
+            guard let base, let (methodEnd, targetEnd) = requestLineSpaces(base, start, end), targetEnd < end,
+                  let minor = minorVersion(base, targetEnd + 1, end)
+            else {
+                return HTTP1DecodeError(.invalidStartLine, "not an HTTP/1.x request line")
+            }
+            setRequest(base, start, methodEnd, targetEnd, into: &fields)
+            fields.minorVersion = minor
+            return nil
+        case .response:
+            guard let base, let code = statusLine(base, start, end, into: &fields) else {
+                return HTTP1DecodeError(.invalidStartLine, "not an HTTP/1.x status line")
+            }
+            fields.statusCode = code
+            return nil
         }
+    }
+
+    /// Where a request line's method and target end: a method of tokens, a space, a target
+    /// without spaces that is not empty. Nil when it does not start that way.
+    private static func requestLineSpaces(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> (Int, Int)? {
+        var index = start
+        while index < end, base[index] != HTTP1Syntax.space {
+            guard HTTP1Syntax.isTokenByte(base[index]) else { return nil }
+            index += 1
+        }
+        guard index > start, index < end else { return nil }
+        let methodEnd = index
+        index += 1
+        while index < end, base[index] != HTTP1Syntax.space { index += 1 }
+        guard index > methodEnd + 1 else { return nil }
+        return (methodEnd, index)
+    }
+
+    private static func setRequest(_ base: UnsafePointer<UInt8>, _ start: Int, _ methodEnd: Int, _ targetEnd: Int, into fields: inout Fields) {
+        fields.methodBytes = Int32(start)..<Int32(methodEnd)
+        fields.method = HTTP1Method(UnsafeBufferPointer(start: base + start, count: methodEnd - start))
+        fields.target = Int32(methodEnd + 1)..<Int32(targetEnd)
+    }
+
+    /// `HTTP/1.x` exactly at `base[start..<end]`: the minor version digit.
+    private static func minorVersion(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> UInt8? {
+        guard end - start == 8 else { return nil }
+        let prefix = UnsafeRawPointer(base + start).loadUnaligned(as: UInt64.self) & 0x00ff_ffff_ffff_ffff
+        let expected: UInt64 = 0x2e_312f_5054_5448  // "HTTP/1." little-endian
+        let minor = base[start + 7]
+        return prefix == expected && HTTP1Syntax.isDigit(minor) ? minor : nil
+    }
+
+    /// A status line: `HTTP/1.x`, a space, three digits from 100, then the end or a space
+    /// and the reason. The code, with the version and reason set in `fields`.
+    private static func statusLine(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int, into fields: inout Fields) -> Int? {
+        var space = start
+        while space < end, base[space] != HTTP1Syntax.space { space += 1 }
+        guard let minor = minorVersion(base, start, space) else { return nil }
+        var codeEnd = space + 1
+        while codeEnd < end, base[codeEnd] != HTTP1Syntax.space { codeEnd += 1 }
+        guard space < end, codeEnd - space - 1 == 3 else { return nil }
+        var code = 0
+        for index in (space + 1)..<codeEnd {
+            guard HTTP1Syntax.isDigit(base[index]) else { return nil }
+            code = code * 10 + Int(base[index] - UInt8(ascii: "0"))
+        }
+        guard code >= 100 else { return nil }
+        fields.minorVersion = minor
+        fields.reason = codeEnd < end ? Int32(codeEnd + 1)..<Int32(end) : Int32(end)..<Int32(end)
+        return code
     }
 
     /// A start line cut at its first two spaces; the third part keeps any further spaces.
@@ -87,37 +159,6 @@ enum HTTP1HeadParser {
         !bytes.isEmpty && bytes.allSatisfy(HTTP1Syntax.isTokenByte)
     }
 
-    private static func setRequest(method: Bytes, target: Bytes, into fields: inout Fields) {
-        fields.methodBytes = field(method)
-        fields.method = HTTP1Method(UnsafeBufferPointer(rebasing: method))
-        fields.target = field(target)
-    }
-
-    private static func parseRequestLine(_ line: Bytes, into fields: inout Fields) -> HTTP1DecodeError? {
-        let parts = StartLineParts(line)
-        guard isMethod(parts.first), let target = parts.second, !target.isEmpty, let versionText = parts.third,
-              let minor = HTTP1Syntax.minorVersion(versionText)
-        else {
-            return HTTP1DecodeError(.invalidStartLine, "not an HTTP/1.x request line")
-        }
-        setRequest(method: parts.first, target: target, into: &fields)
-        fields.minorVersion = minor
-        return nil
-    }
-
-    private static func parseStatusLine(_ line: Bytes, into fields: inout Fields) -> HTTP1DecodeError? {
-        let parts = StartLineParts(line)
-        guard let minor = HTTP1Syntax.minorVersion(parts.first),
-              let codeText = parts.second, codeText.count == 3, let code = HTTP1Syntax.decimal(codeText), code >= 100
-        else {
-            return HTTP1DecodeError(.invalidStartLine, "not an HTTP/1.x status line")
-        }
-        fields.minorVersion = minor
-        fields.statusCode = code
-        fields.reason = parts.third.map(field) ?? Int32(line.endIndex)..<Int32(line.endIndex)
-        return nil
-    }
-
     /// What a start line without its end still says: the method and the start of the
     /// target, or the status code. False when it says neither.
     private static func partialStartLine(_ line: Bytes, kind: HTTP1Decoder.Kind, into fields: inout Fields) -> Bool {
@@ -125,14 +166,18 @@ enum HTTP1HeadParser {
         switch kind {
         case .request:
             let parts = StartLineParts(line)
-            guard isMethod(parts.first), let target = parts.second, !target.isEmpty else { return false }
-            setRequest(method: parts.first, target: target, into: &fields)
+            guard isMethod(parts.first), let target = parts.second, !target.isEmpty, let base = line.base.baseAddress
+            else { return false }
+            setRequest(base, parts.first.startIndex, parts.first.endIndex, target.endIndex, into: &fields)
             fields.minorVersion = parts.third.flatMap(HTTP1Syntax.minorVersion) ?? UInt8(ascii: "1")
             return true
         case .response:
             let statusPrefix = line.prefix(12)
             guard statusPrefix.count == 12, statusPrefix.last.map(HTTP1Syntax.isDigit) == true else { return false }
-            return parseStatusLine(statusPrefix, into: &fields) == nil
+            guard let base = line.base.baseAddress, let code = statusLine(base, statusPrefix.startIndex, statusPrefix.endIndex, into: &fields)
+            else { return false }
+            fields.statusCode = code
+            return true
         }
     }
 
@@ -140,35 +185,75 @@ enum HTTP1HeadParser {
     /// Periscope does not read), an error for a line without a valid name. The name is
     /// checked and its end found in one scan: a name is tokens up to the colon.
     static func header(_ line: Bytes) -> Result<(name: Bytes, value: Bytes), HTTP1DecodeError>? {
-        guard let first = line.first else { return nil }
-        if first == HTTP1Syntax.space || first == HTTP1Syntax.tab { return nil }
-        var colon = line.startIndex
-        while colon < line.endIndex, HTTP1Syntax.isTokenByte(line.base[colon]) { colon += 1 }
-        guard colon > line.startIndex, colon < line.endIndex, line.base[colon] == HTTP1Syntax.colon else {
+        guard let base = line.base.baseAddress else { return nil }
+        switch header(base, line.startIndex, line.endIndex) {
+        case nil: return nil
+        case .failure(let error): return .failure(error)
+        case .success(let (colon, valueStart, valueEnd)):
+            return .success((line.base[line.startIndex..<colon], line.base[valueStart..<valueEnd]))
+        }
+    }
+
+    /// The same for the line at `base[start..<end]`: where its colon is and its trimmed value lies.
+    @inline(__always)
+    static func header(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> Result<(Int, Int, Int), HTTP1DecodeError>? {
+        guard start < end else { return nil }
+        if base[start] == HTTP1Syntax.space || base[start] == HTTP1Syntax.tab { return nil }
+        var colon = start
+        while colon < end, HTTP1Syntax.isTokenByte(base[colon]) { colon += 1 }
+        guard colon > start, colon < end, base[colon] == HTTP1Syntax.colon else {
             return .failure(HTTP1DecodeError(.invalidHeader, "header line without a valid name"))
         }
-        return .success((line[..<colon], HTTP1Syntax.trimmed(line[(colon + 1)...])))
+        var valueStart = colon + 1
+        var valueEnd = end
+        while valueStart < valueEnd, base[valueStart] == HTTP1Syntax.space || base[valueStart] == HTTP1Syntax.tab { valueStart += 1 }
+        while valueEnd > valueStart, base[valueEnd - 1] == HTTP1Syntax.space || base[valueEnd - 1] == HTTP1Syntax.tab { valueEnd -= 1 }
+        return .success((colon, valueStart, valueEnd))
     }
 
     /// Reads one header line into `fields`; returns an error for a malformed line.
     static func apply(headerLine line: Bytes, to fields: inout Fields) -> HTTP1DecodeError? {
-        let (name, value): (Bytes, Bytes)
-        switch header(line) {
-        case nil: return nil
-        case .failure(let error): return error
-        case .success(let header): (name, value) = header
+        guard let base = line.base.baseAddress else { return nil }
+        return applyHeader(base, line.startIndex, line.endIndex, to: &fields)
+    }
+
+    /// The same for the line at `base[start..<end]` (offsets from the head's start).
+    static func applyHeader(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int, to fields: inout Fields) -> HTTP1DecodeError? {
+        guard start < end else { return nil }
+        if base[start] == HTTP1Syntax.space || base[start] == HTTP1Syntax.tab {
+            return nil  // obs-fold continuation of a header Periscope does not read
         }
-        guard let known = HTTP1HeaderName(name) else { return nil }
+        var colon = start
+        while colon < end, HTTP1Syntax.isTokenByte(base[colon]) { colon += 1 }
+        guard colon > start, colon < end, base[colon] == HTTP1Syntax.colon else {
+            return HTTP1DecodeError(.invalidHeader, "header line without a valid name")
+        }
+        guard let known = HTTP1HeaderName(base + start, count: colon - start) else { return nil }
+        var valueStart = colon + 1
+        var valueEnd = end
+        while valueStart < valueEnd, base[valueStart] == HTTP1Syntax.space || base[valueStart] == HTTP1Syntax.tab { valueStart += 1 }
+        while valueEnd > valueStart, base[valueEnd - 1] == HTTP1Syntax.space || base[valueEnd - 1] == HTTP1Syntax.tab { valueEnd -= 1 }
+        let range = Int32(valueStart)..<Int32(valueEnd)
         switch known {
-        case .host: if fields.host == nil { fields.host = field(value) }
-        case .userAgent: if fields.userAgent == nil { fields.userAgent = field(value) }
-        case .traceparent: if fields.traceparent == nil { fields.traceparent = field(value) }
+        case .host: if fields.host == nil { fields.host = range }
+        case .userAgent: if fields.userAgent == nil { fields.userAgent = range }
+        case .traceparent: if fields.traceparent == nil { fields.traceparent = range }
+        case .connection: break
+        case .transferEncoding, .upgrade, .contentLength:
+            return applyListHeader(known, UnsafeBufferPointer(start: base, count: end)[valueStart..<valueEnd], to: &fields)
+        }
+        return nil
+    }
+
+    /// The headers whose values are lists.
+    private static func applyListHeader(_ name: HTTP1HeaderName, _ value: Bytes, to fields: inout Fields) -> HTTP1DecodeError? {
+        switch name {
         case .transferEncoding:
             // Repeats join as one list: the last coding is the last line's.
             fields.hasTransferEncoding = true
             fields.isChunked = lastElement(value).map(isChunked) ?? false
-        case .connection: break
-        case .upgrade: if fields.upgradeProtocol == nil, let first = firstElement(value) { fields.upgradeProtocol = field(first) }
+        case .upgrade:
+            if fields.upgradeProtocol == nil, let first = firstElement(value) { fields.upgradeProtocol = field(first) }
         case .contentLength:
             // "5", or a list of identical values ("5, 5"), consistent across repeats.
             var length = fields.contentLength
@@ -183,6 +268,8 @@ enum HTTP1HeadParser {
                 length = parsed
             }
             fields.contentLength = length
+        default:
+            break
         }
         return nil
     }

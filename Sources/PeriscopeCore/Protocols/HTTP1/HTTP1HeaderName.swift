@@ -23,22 +23,29 @@ enum HTTP1HeaderName: CaseIterable {
 
     /// Nil for every other header. The length picks the one candidate compared.
     init?<Bytes: Collection<UInt8>>(_ name: Bytes) {
+        guard let found = name.withContiguousStorageIfAvailable({ Self($0.baseAddress, count: $0.count) })
+            ?? Array(name).withUnsafeBufferPointer({ Self($0.baseAddress, count: $0.count) })
+        else { return nil }
+        self = found
+    }
+
+    /// The name of `count` bytes at `name`, which are tokens (RFC 9110 §5.6.2): OR-ing a
+    /// token with 0x20 lowercases a letter and changes nothing else that can match.
+    init?(_ name: UnsafePointer<UInt8>?, count: Int) {
         let candidate: HTTP1HeaderName
-        switch name.count {
+        switch count {
         case 4: candidate = .host
         case 7: candidate = .upgrade
-        case 10: candidate = name.first.map { $0 | 0x20 } == UInt8(ascii: "u") ? .userAgent : .connection
+        case 10: candidate = (name?[0] ?? 0) | 0x20 == UInt8(ascii: "u") ? .userAgent : .connection
         case 11: candidate = .traceparent
         case 14: candidate = .contentLength
         case 17: candidate = .transferEncoding
         default: return nil
         }
+        guard let name else { return nil }
         let expected = candidate.lowercaseBytes.utf8Start
-        var offset = 0
-        for byte in name {
-            let lowercase = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte
-            guard lowercase == expected[offset] else { return nil }
-            offset += 1
+        for offset in 0..<count where name[offset] | 0x20 != expected[offset] {
+            return nil
         }
         self = candidate
     }
