@@ -117,12 +117,10 @@ public struct SpanPipeline: Sendable {
         if span.hasHTTP {
             // The details are changed where the span stores them, not copied out and back.
             let named = span.updateHTTP { http -> (method: String, route: String)? in
-                if !keepQuery {
-                    http.path = Self.withoutQuery(http.path)
-                    http.target = Self.withoutQuery(http.target)
-                }
-                if excludedRoutes.matches(http.path) { return nil }
-                let route = routes.route(for: http.path) ?? RouteTemplate.template(for: http.path)
+                if !keepQuery { http.removeQuery() }
+                let path = http.path
+                if excludedRoutes.matches(path) { return nil }
+                let route = routes.route(for: path) ?? RouteTemplate.template(for: path)
                 http.route = route
                 return (http.method, route)
             }
@@ -153,10 +151,5 @@ public struct SpanPipeline: Sendable {
         name.append(" ")
         name.append(route)
         return name
-    }
-
-    static func withoutQuery(_ text: String) -> String {
-        guard let query = text.utf8.firstIndex(of: UInt8(ascii: "?")) else { return text }
-        return String(text[..<query])
     }
 }

@@ -114,49 +114,6 @@ private final class HTTPStorage: @unchecked Sendable, Equatable {
     }
 }
 
-/// What an HTTP span knows about its exchange.
-public struct HTTPDetails: Sendable, Equatable {
-    public var method: String
-    /// Path with the query stripped (unless configured otherwise).
-    public var path: String
-    /// The request target as sent, query included.
-    public var target: String
-    /// Matched route pattern, e.g. `/users/{id}`. Set by the pipeline.
-    public var route: String?
-    /// Final status code; nil when no response arrived.
-    public var statusCode: Int?
-    /// `HTTP/1.1` → "1.1".
-    public var protocolVersion: String
-    /// Body bytes without framing; nil when a capture gap made the size unknown.
-    public var requestBodySize: Int?
-    public var responseBodySize: Int?
-    /// `Host` header of the request.
-    public var host: String?
-    public var userAgent: String?
-    /// The `traceparent` header the request carried, verbatim.
-    public var traceparent: String?
-    /// `https` when the exchange went over TLS (its plaintext read at the TLS library).
-    public var scheme = "http"
-
-    public init(
-        method: String, path: String, target: String, route: String? = nil, statusCode: Int? = nil,
-        protocolVersion: String = "1.1", requestBodySize: Int? = 0, responseBodySize: Int? = 0,
-        host: String? = nil, userAgent: String? = nil, traceparent: String? = nil
-    ) {
-        self.method = method
-        self.path = path
-        self.target = target
-        self.route = route
-        self.statusCode = statusCode
-        self.protocolVersion = protocolVersion
-        self.requestBodySize = requestBodySize
-        self.responseBodySize = responseBodySize
-        self.host = host
-        self.userAgent = userAgent
-        self.traceparent = traceparent
-    }
-}
-
 /// What a connection span knows: bytes each way over its lifetime.
 public struct TCPDetails: Sendable, Equatable {
     /// Bytes the traced process wrote to the connection.

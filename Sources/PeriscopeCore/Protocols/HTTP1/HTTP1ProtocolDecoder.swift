@@ -334,27 +334,52 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
         let statusCode = exchange.responseStatus
         let status: Span.Status = incompleteReason != nil || (statusCode ?? 0) >= 500 ? .error : .unset
         let details = requestBytes.withUnsafeBufferPointer { bytes in
-            let target = bytes.string(request.target)
-            return HTTPDetails(
-                method: request.method.string ?? bytes.string(request.methodBytes),
-                path: HTTP1RequestTarget(target).path(keepingQuery: keepQuery),
-                target: target,
-                statusCode: statusCode,
-                protocolVersion: HTTP1HeadFields.version(minor: request.minorVersion),
-                requestBodySize: requestBodySize,
-                responseBodySize: responseBodySize,
-                host: request.host.map(bytes.string),
-                userAgent: request.userAgent.map(bytes.string),
-                traceparent: request.traceparent.map(bytes.string)
-            )
+            spanDetails(of: request, in: bytes, statusCode: statusCode, requestBodySize: requestBodySize, responseBodySize: responseBodySize)
         }
         var operation = ProtocolOperation(
             exchangeID: UInt64(exchange.id), start: exchange.start, end: end, tid: exchange.tid,
-            name: details.method, status: status, statusMessage: incompleteReason, http: details,
+            name: request.method.string ?? details.method, status: status, statusMessage: incompleteReason, http: details,
             requestDigest: exchange.requestDigest, clientStatus: status != .error && (statusCode ?? 0) >= 400 ? .error : nil
         )
         operation.traceContext = request.traceContext
         return operation
+    }
+}
+
+extension HTTP1ProtocolDecoder {
+    /// The span's details of an exchange: its request's text fields copied from the store
+    /// into one buffer of their own, strings made only when the span is output.
+    func spanDetails(
+        of request: HTTP1RequestFields, in bytes: UnsafeBufferPointer<UInt8>, statusCode: Int?, requestBodySize: Int?,
+        responseBodySize: Int?
+    ) -> HTTPDetails {
+        var text: [UInt8] = []
+        text.reserveCapacity(Int(request.target.count) + 8 + Int(request.host?.count ?? 0) + Int(request.userAgent?.count ?? 0)
+            + Int(request.traceparent?.count ?? 0) + Int(request.methodBytes.count))
+        func copy(_ field: Range<Int32>) -> Range<Int32> {
+            let start = Int32(text.count)
+            text.append(contentsOf: bytes[field: field])
+            return start..<Int32(text.count)
+        }
+        let method: Range<Int32>
+        if let name = request.method.name {
+            text.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+            method = 0..<Int32(text.count)
+        } else {
+            method = copy(request.methodBytes)
+        }
+        let target = copy(request.target)
+        let (path, needsSlash) = HTTP1RequestTarget.pathField(of: bytes[field: request.target], keepingQuery: keepQuery)
+        let host = request.host.map(copy)
+        let userAgent = request.userAgent.map(copy)
+        let traceparent = request.traceparent.map(copy)
+        return HTTPDetails(
+            text: text, method: method, target: target,
+            path: (target.lowerBound + Int32(path.lowerBound))..<(target.lowerBound + Int32(path.upperBound)), pathNeedsSlash: needsSlash,
+            host: host, userAgent: userAgent, traceparent: traceparent,
+            statusCode: statusCode, protocolVersion: HTTP1HeadFields.version(minor: request.minorVersion),
+            requestBodySize: requestBodySize, responseBodySize: responseBodySize
+        )
     }
 }
 

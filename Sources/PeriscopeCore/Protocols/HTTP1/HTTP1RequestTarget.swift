@@ -7,39 +7,49 @@ public struct HTTP1RequestTarget: Sendable, Equatable {
     public var query: String?
 
     public init(_ target: String) {
-        let utf8 = target.utf8
-        // The usual origin form without query or fragment is its own path.
-        if utf8.first == UInt8(ascii: "/"), !utf8.contains(where: { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }) {
-            path = target
-            query = nil
-            return
+        var target = target
+        (path, query) = target.withUTF8 { bytes in
+            let parts = Self.parts(of: bytes)
+            let pathPart = bytes[parts.path]
+            return (
+                pathPart.isEmpty ? "/" : String(decoding: pathPart, as: UTF8.self),
+                parts.query.map { String(decoding: bytes[$0], as: UTF8.self) }
+            )
         }
-        var pathStart = utf8.startIndex
-        if utf8.first != UInt8(ascii: "/") {
-            // Absolute form: skip `scheme://authority`; otherwise authority or asterisk form.
-            guard let colon = utf8.firstIndex(of: UInt8(ascii: ":")), colon > utf8.startIndex,
-                  utf8[colon...].starts(with: "://".utf8),
-                  utf8[..<colon].allSatisfy({ HTTP1Syntax.isSchemeCharacter($0) })
-            else {
-                path = target
-                query = nil
-                return
-            }
-            let authority = utf8.index(colon, offsetBy: 3)
-            pathStart = utf8[authority...].firstIndex {
-                $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#")
-            } ?? utf8.endIndex
-        }
-        let end = utf8[pathStart...].firstIndex(of: UInt8(ascii: "#")) ?? utf8.endIndex
-        let questionMark = utf8[pathStart..<end].firstIndex(of: UInt8(ascii: "?"))
-        let pathPart = target[pathStart..<(questionMark ?? end)]
-        path = pathPart.isEmpty ? "/" : String(pathPart)
-        query = questionMark.map { String(target[utf8.index(after: $0)..<end]) }
     }
 
     /// The path, followed by `?query` when `keepQuery` is set and there is a query.
     public func path(keepingQuery keepQuery: Bool) -> String {
         guard keepQuery, let query else { return path }
         return path + "?" + query
+    }
+
+    /// Where the path (possibly empty: it reads `/`) and the query lie in a target's bytes.
+    static func parts(of target: UnsafeBufferPointer<UInt8>) -> (path: Range<Int>, query: Range<Int>?) {
+        let slash = UInt8(ascii: "/"), question = UInt8(ascii: "?"), hash = UInt8(ascii: "#")
+        let all = 0..<target.count
+        // The usual origin form without query or fragment is its own path.
+        if target.first == slash, !target.contains(where: { $0 == question || $0 == hash }) { return (all, nil) }
+        var pathStart = 0
+        if target.first != slash {
+            // Absolute form: skip `scheme://authority`; otherwise authority or asterisk form.
+            guard let colon = target.firstIndex(of: UInt8(ascii: ":")), colon > 0,
+                  target[colon...].starts(with: "://".utf8),
+                  target[..<colon].allSatisfy({ HTTP1Syntax.isSchemeCharacter($0) })
+            else { return (all, nil) }
+            pathStart = target[(colon + 3)...].firstIndex { $0 == slash || $0 == question || $0 == hash } ?? target.count
+        }
+        let end = target[pathStart...].firstIndex(of: hash) ?? target.count
+        let questionMark = target[pathStart..<end].firstIndex(of: question)
+        return (pathStart..<(questionMark ?? end), questionMark.map { ($0 + 1)..<end })
+    }
+
+    /// Where `path(keepingQuery:)` lies in a target's bytes: one range, after a `/` that is
+    /// not among them when `needsSlash`.
+    static func pathField(of target: UnsafeBufferPointer<UInt8>, keepingQuery keepQuery: Bool) -> (range: Range<Int>, needsSlash: Bool) {
+        let (path, query) = parts(of: target)
+        guard keepQuery, let query else { return (path, path.isEmpty) }
+        // `?` sits right before the query, right after the path.
+        return path.isEmpty ? ((query.lowerBound - 1)..<query.upperBound, true) : (path.lowerBound..<query.upperBound, false)
     }
 }
