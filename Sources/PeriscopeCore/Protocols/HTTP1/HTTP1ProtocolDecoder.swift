@@ -353,26 +353,38 @@ extension HTTP1ProtocolDecoder {
         of request: HTTP1RequestFields, in bytes: UnsafeBufferPointer<UInt8>, statusCode: Int?, requestBodySize: Int?,
         responseBodySize: Int?
     ) -> HTTPDetails {
-        var text: [UInt8] = []
-        text.reserveCapacity(Int(request.target.count) + 8 + Int(request.host?.count ?? 0) + Int(request.userAgent?.count ?? 0)
-            + Int(request.traceparent?.count ?? 0) + Int(request.methodBytes.count))
-        func copy(_ field: Range<Int32>) -> Range<Int32> {
-            let start = Int32(text.count)
-            text.append(contentsOf: bytes[field: field])
-            return start..<Int32(text.count)
+        let methodName = request.method.name
+        let methodCount = methodName.map { Int32($0.utf8CodeUnitCount) } ?? Int32(request.methodBytes.count)
+        // The fields one after another, as they were read: method, target, host, user agent, traceparent.
+        let method: Range<Int32> = 0..<methodCount
+        let target = method.upperBound..<(method.upperBound + Int32(request.target.count))
+        var end = target.upperBound
+        func place(_ field: Range<Int32>?) -> Range<Int32>? {
+            guard let field else { return nil }
+            defer { end += Int32(field.count) }
+            return end..<(end + Int32(field.count))
         }
-        let method: Range<Int32>
-        if let name = request.method.name {
-            text.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-            method = 0..<Int32(text.count)
-        } else {
-            method = copy(request.methodBytes)
+        let host = place(request.host)
+        let userAgent = place(request.userAgent)
+        let traceparent = place(request.traceparent)
+        let text = [UInt8](unsafeUninitializedCapacity: Int(end)) { buffer, count in
+            guard let base = buffer.baseAddress else { return }
+            func copy(_ field: Range<Int32>?, to placed: Range<Int32>?) {
+                guard let field, let placed, let source = bytes.baseAddress else { return }
+                (base + Int(placed.lowerBound)).update(from: source + Int(field.lowerBound), count: Int(field.count))
+            }
+            if let methodName {
+                (base + 0).update(from: methodName.utf8Start, count: Int(methodCount))
+            } else {
+                copy(request.methodBytes, to: method)
+            }
+            copy(request.target, to: target)
+            copy(request.host, to: host)
+            copy(request.userAgent, to: userAgent)
+            copy(request.traceparent, to: traceparent)
+            count = Int(end)
         }
-        let target = copy(request.target)
         let (path, needsSlash) = HTTP1RequestTarget.pathField(of: bytes[field: request.target], keepingQuery: keepQuery)
-        let host = request.host.map(copy)
-        let userAgent = request.userAgent.map(copy)
-        let traceparent = request.traceparent.map(copy)
         return HTTPDetails(
             text: text, method: method, target: target,
             path: (target.lowerBound + Int32(path.lowerBound))..<(target.lowerBound + Int32(path.upperBound)), pathNeedsSlash: needsSlash,
