@@ -40,6 +40,7 @@ struct PipelineBenchmark {
         let resource = TelemetryResource.agent(pid: 1, hostName: "node")
         var batchToExport: [Span] = []
         var exportedBytes = 0
+        var encoder = ProtobufWriter(reservingCapacity: 64 * 1024)
         for end in ends {
             tracker.handle(end.clientEvent(.opened(.client), at: now), into: &finished)
             tracker.handle(end.serverEvent(.opened(.server), at: now), into: &finished)
@@ -74,7 +75,8 @@ struct PipelineBenchmark {
                             batchToExport.append(kept)
                             spans += 1
                             if batchToExport.count == 512 {
-                                exportedBytes += OTLPTraceEncoder.encode([.init(resource: resource, spans: batchToExport)]).count
+                                OTLPTraceEncoder.encode([.init(resource: resource, spans: batchToExport)], into: &encoder)
+                                exportedBytes += encoder.count
                                 batchToExport.removeAll(keepingCapacity: true)
                             }
                         }

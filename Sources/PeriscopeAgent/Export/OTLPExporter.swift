@@ -83,12 +83,14 @@ public final class OTLPExporter: Service, Sendable {
         let interval = configuration.metricExportInterval.nanoseconds
         var nextMetrics = MonotonicClock.now() + interval
         var failing = false
+        // One encoding buffer for every batch, sent from directly.
+        var encoder = ProtobufWriter(reservingCapacity: 64 * 1024)
         while !stopRequested {
             let now = MonotonicClock.now()
             let readiness = queue.withLock { $0.readiness(now: now) }
             if readiness == .due {
                 let batch = queue.withLock { $0.takeBatch(now: now) }
-                exportSpans(batch, client: client, failing: &failing)
+                exportSpans(batch, encoder: &encoder, client: client, failing: &failing)
                 continue
             }
             if now >= nextMetrics {
@@ -104,7 +106,7 @@ public final class OTLPExporter: Service, Sendable {
         while MonotonicClock.now() < deadline {
             let batch = queue.withLock { $0.takeBatch(now: MonotonicClock.now()) }
             if batch.isEmpty { break }
-            exportSpans(batch, client: client, failing: &failing)
+            exportSpans(batch, encoder: &encoder, client: client, failing: &failing)
         }
         let left = queue.withLock { $0.removeAll() }
         statistics.withLock { $0.spansDroppedShutdown += UInt64(left); $0.queueLength = 0 }
@@ -116,7 +118,7 @@ public final class OTLPExporter: Service, Sendable {
         }
     }
 
-    private func exportSpans(_ batch: [Span], client: OTLPHTTPClient, failing: inout Bool) {
+    private func exportSpans(_ batch: [Span], encoder: inout ProtobufWriter, client: OTLPHTTPClient, failing: inout Bool) {
         guard !batch.isEmpty else { return }
         var groups: [ProcessKey: Int] = [:]
         var resourceGroups: [OTLPTraceEncoder.ResourceGroup] = []
@@ -139,8 +141,10 @@ public final class OTLPExporter: Service, Sendable {
             }
             last = (span.pid, span.policy, span.executable, index)
         }
-        let body = OTLPTraceEncoder.encode(resourceGroups)
-        let delivered = send(body, to: configuration.tracesEndpoint, signal: "traces", client: client, failing: &failing)
+        OTLPTraceEncoder.encode(resourceGroups, into: &encoder)
+        let delivered = encoder.withUnsafeBytes { body in
+            send(body, to: configuration.tracesEndpoint, signal: "traces", client: client, failing: &failing)
+        }
         statistics.withLock { statistics in
             if delivered {
                 statistics.spansExported += UInt64(batch.count)
@@ -158,14 +162,16 @@ public final class OTLPExporter: Service, Sendable {
         let body = OTLPMetricsEncoder.encode(metrics, timeUnixNano: now) { resources.resource(for: $0) }
         // Metrics are cumulative: a failed export is superseded by the next one, so it is
         // counted but not retried.
-        _ = send(body, to: configuration.metricsEndpoint, signal: "metrics", client: client, failing: &failing, retry: false)
+        _ = body.withUnsafeBufferPointer { body in
+            send(body, to: configuration.metricsEndpoint, signal: "metrics", client: client, failing: &failing, retry: false)
+        }
     }
 
     /// Sends one request, retrying as the policy says; true when delivered.
     private func send(
-        _ body: [UInt8], to url: String, signal: String, client: OTLPHTTPClient, failing: inout Bool, retry: Bool = true
+        _ body: UnsafeBufferPointer<UInt8>, to url: String, signal: String, client: OTLPHTTPClient, failing: inout Bool, retry: Bool = true
     ) -> Bool {
-        let payload = configuration.compression == .gzip ? Gzip.compress(body) : body
+        let payload = configuration.compression == .gzip ? Data(Gzip.compress(body)) : Data(buffer: body)
         let started = MonotonicClock.now()
         var attempt = 1
         while true {

@@ -21,14 +21,14 @@ final class OTLPHTTPClient {
     }
 
     /// Sends `body` and waits for the answer, at most `timeout`.
-    func post(url: String, body: [UInt8], gzip: Bool, timeout: Duration) -> Result {
+    func post(url: String, body: Data, gzip: Bool, timeout: Duration) -> Result {
         var lines: [(name: String, value: String)] = [
             ("Content-Type", "application/x-protobuf"), ("User-Agent", "periscope-agent/\(TelemetryResource.sdkVersion)"),
         ]
         if gzip { lines.append(("Content-Encoding", "gzip")) }
         lines += headers.map { ($0.name, $0.value) }
         let request = HTTPClientRequest(
-            method: "POST", url: url, headers: lines, body: Data(body), timeout: timeout, connectTimeout: min(timeout, .seconds(5)))
+            method: "POST", url: url, headers: lines, body: body, timeout: timeout, connectTimeout: min(timeout, .seconds(5)))
         do {
             let head = try client.perform(request)
             let retryAfter = head.headers["retry-after"].flatMap {

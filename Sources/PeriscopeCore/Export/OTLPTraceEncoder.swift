@@ -19,6 +19,14 @@ public enum OTLPTraceEncoder {
     public static func encode(_ groups: [ResourceGroup]) -> [UInt8] {
         let spanCount = groups.reduce(0) { $0 + $1.spans.count }
         var writer = ProtobufWriter(reservingCapacity: spanCount * typicalSpanSize + 512)
+        encode(groups, into: &writer)
+        return writer.bytes
+    }
+
+    /// Encodes into `writer`, emptied first: an exporter reuses one writer for every batch,
+    /// and sends straight from its bytes.
+    public static func encode(_ groups: [ResourceGroup], into writer: inout ProtobufWriter) {
+        writer.removeAll()
         for group in groups {
             let expected = group.spans.count * typicalSpanSize
             writer.message(1, expectedSize: expected + 256) { resourceSpans in
@@ -31,7 +39,6 @@ public enum OTLPTraceEncoder {
                 }
             }
         }
-        return writer.bytes
     }
 }
 

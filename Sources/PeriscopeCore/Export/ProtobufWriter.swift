@@ -26,6 +26,19 @@ public struct ProtobufWriter: ~Copyable {
         return writer
     }
 
+    /// How many bytes have been written.
+    public var count: Int { writer.count }
+
+    /// Forgets what was written, keeping the storage.
+    public mutating func removeAll() {
+        writer.removeAll()
+    }
+
+    /// What has been written, valid for the call only.
+    public func withUnsafeBytes<Result>(_ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result {
+        try body(writer.written)
+    }
+
     /// What has been written, copied.
     public var bytes: [UInt8] {
         let written = writer.written

@@ -189,31 +189,41 @@ struct ByteWriter {
     /// How many bytes an IPv4-mapped address's dotted quad takes.
     @inline(__always)
     static func ipv4Length(_ address: SocketAddress) -> Int {
-        let octets = octetTexts
-        let low = Int(truncatingIfNeeded: address.low)
-        return 3 + Int(truncatingIfNeeded: octets[low >> 24 & 0xFF] >> 32) + Int(truncatingIfNeeded: octets[low >> 16 & 0xFF] >> 32)
-            + Int(truncatingIfNeeded: octets[low >> 8 & 0xFF] >> 32) + Int(truncatingIfNeeded: octets[low & 0xFF] >> 32)
+        let low = UInt32(truncatingIfNeeded: address.low)
+        return 3 + octetText(low >> 24).count + octetText(low >> 16 & 0xFF).count
+            + octetText(low >> 8 & 0xFF).count + octetText(low & 0xFF).count
     }
 
     /// An IPv4-mapped address's dotted quad, at most 15 bytes: each octet's digits and a
-    /// dot stored as one word from a table, the cursor moved past the digits and the dot.
+    /// dot stored as one word, the cursor moved past the digits (and the dot but the last).
     mutating func ipv4(_ address: SocketAddress) {
         reserve(16)
-        let octets = Self.octetTexts
-        let low = Int(truncatingIfNeeded: address.low)
-        for shift in stride(from: 24, through: 0, by: -8) {
-            let text = octets[low >> shift & 0xFF]
-            UnsafeMutableRawPointer(cursor).storeBytes(of: UInt32(truncatingIfNeeded: text).littleEndian, as: UInt32.self)
-            cursor += Int(truncatingIfNeeded: text >> 32) + (shift > 0 ? 1 : 0)
-        }
+        let low = UInt32(truncatingIfNeeded: address.low)
+        octet(low >> 24, dot: true)
+        octet(low >> 16 & 0xFF, dot: true)
+        octet(low >> 8 & 0xFF, dot: true)
+        octet(low & 0xFF, dot: false)
     }
 
-    /// For each octet value: its decimal digits followed by a dot in the low four bytes,
-    /// first digit lowest; the digit count above them.
-    private static let octetTexts: [UInt64] = (0..<256).map { octet in
-        let digits = Array(String(octet).utf8) + [UInt8(ascii: ".")]
-        var text: UInt64 = 0
-        for (index, byte) in digits.enumerated() { text |= UInt64(byte) << (8 * index) }
-        return text | UInt64(digits.count - 1) << 32
+    @inline(__always)
+    private mutating func octet(_ value: UInt32, dot: Bool) {
+        let (text, count) = Self.octetText(value)
+        UnsafeMutableRawPointer(cursor).storeBytes(of: text.littleEndian, as: UInt32.self)
+        cursor += dot ? count + 1 : count
+    }
+
+    /// The decimal digits of `value` (below 256) followed by a dot, first digit in the
+    /// lowest byte, and how many digits: divisions by multiplication, no table.
+    @inline(__always)
+    static func octetText(_ value: UInt32) -> (text: UInt32, count: Int) {
+        let hundreds = (value &* 41) >> 12
+        let rest = value &- hundreds &* 100
+        let tens = (rest &* 103) >> 10
+        let ones = rest &- tens &* 10
+        let zero = UInt32(UInt8(ascii: "0"))
+        let all = (zero &+ hundreds) | (zero &+ tens) << 8 | (zero &+ ones) << 16 | UInt32(UInt8(ascii: ".")) << 24
+        let count = 1 + (value >= 10 ? 1 : 0) + (value >= 100 ? 1 : 0)
+        // Leading zeros dropped from the low end.
+        return (all >> UInt32(8 * (3 - count)), count)
     }
 }
