@@ -94,6 +94,7 @@ extension ProtobufWriter {
 private struct SpanAttributeFields: SpanAttributeVisitor {
     let field: Int
     var writer: ByteWriter
+    var recent = RecentIPv4()
 
     @inline(__always)
     mutating func visit(_ key: StaticString, _ value: String) {
@@ -130,11 +131,11 @@ private struct SpanAttributeFields: SpanAttributeVisitor {
             return
         }
         // The dotted quad written in place, its length counted first.
-        let length = ByteWriter.ipv4Length(address)
+        let length = recent.find(address)?.length ?? ByteWriter.ipv4Length(address)
         begin(key, valueSize: 2 + length)
         writer.uncheckedByte(0x0A)
         writer.uncheckedByte(UInt8(truncatingIfNeeded: length))
-        writer.ipv4(address)
+        writer.ipv4(address, recent: &recent)
     }
 
     mutating func visit(_ attribute: Attribute) {

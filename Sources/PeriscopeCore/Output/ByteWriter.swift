@@ -205,6 +205,31 @@ struct ByteWriter {
         octet(low & 0xFF, dot: false)
     }
 
+    /// `ipv4(address)`, or a copy of where `recent` says it was written already.
+    @inline(__always)
+    mutating func ipv4(_ address: SocketAddress, recent: inout RecentIPv4) {
+        if let earlier = recent.find(address) {
+            copyEarlier(at: earlier.offset, count: earlier.length)
+            return
+        }
+        let start = count
+        ipv4(address)
+        recent.remember(address, offset: start, length: count - start)
+    }
+
+    /// Appends `count` (at most 16) bytes written earlier at `offset`: two words loaded, then
+    /// stored, so the two places may overlap.
+    @inline(__always)
+    private mutating func copyEarlier(at offset: Int, count: Int) {
+        reserve(16)
+        let source = UnsafeRawPointer(base + offset)
+        let first = source.loadUnaligned(as: UInt64.self)
+        let second = source.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+        UnsafeMutableRawPointer(cursor).storeBytes(of: first, as: UInt64.self)
+        UnsafeMutableRawPointer(cursor).storeBytes(of: second, toByteOffset: 8, as: UInt64.self)
+        cursor += count
+    }
+
     @inline(__always)
     private mutating func octet(_ value: UInt32, dot: Bool) {
         let (text, count) = Self.octetText(value)
@@ -225,5 +250,28 @@ struct ByteWriter {
         let count = 1 + (value >= 10 ? 1 : 0) + (value >= 100 ? 1 : 0)
         // Leading zeros dropped from the low end.
         return (all >> UInt32(8 * (3 - count)), count)
+    }
+}
+
+/// The last two IPv4 addresses a writer wrote and where: a span names each of its two
+/// addresses twice (as server or client, and as peer or local), the second time copied.
+/// Offsets from the start of the writer's storage stay right when it grows.
+struct RecentIPv4 {
+    private var lows: (UInt64, UInt64) = (0, 0)
+    private var offsets: (Int, Int) = (-1, -1)
+    private var lengths: (Int, Int) = (0, 0)
+
+    @inline(__always)
+    func find(_ address: SocketAddress) -> (offset: Int, length: Int)? {
+        if offsets.0 >= 0, lows.0 == address.low { return (offsets.0, lengths.0) }
+        if offsets.1 >= 0, lows.1 == address.low { return (offsets.1, lengths.1) }
+        return nil
+    }
+
+    @inline(__always)
+    mutating func remember(_ address: SocketAddress, offset: Int, length: Int) {
+        lows = (address.low, lows.0)
+        offsets = (offset, offsets.0)
+        lengths = (length, lengths.0)
     }
 }

@@ -85,6 +85,7 @@ public struct SpanJSONFormatter: Sendable {
     private struct AttributeWriter: SpanAttributeVisitor {
         var writer: ByteWriter
         var first = true
+        var recent = RecentIPv4()
 
         @inline(__always)
         private mutating func key(_ key: StaticString) {
@@ -109,7 +110,7 @@ public struct SpanJSONFormatter: Sendable {
             self.key(key)
             writer.byte(UInt8(ascii: "\""))
             if address.isIPv4 {
-                writer.ipv4(address)
+                writer.ipv4(address, recent: &recent)
             } else {
                 writer.jsonStringContents(address.host)
             }

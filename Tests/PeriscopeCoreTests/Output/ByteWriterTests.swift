@@ -40,6 +40,19 @@ import Testing
         }
     }
 
+    @Test func anAddressWrittenAgainIsCopiedFromWhereItWasWritten() {
+        let addresses = [[10, 0, 0, 1], [192, 168, 100, 255], [10, 0, 0, 1], [192, 168, 100, 255], [1, 2, 3, 4], [10, 0, 0, 1], [1, 2, 3, 4]]
+            .map { SocketAddress(ipv4: UInt8($0[0]), UInt8($0[1]), UInt8($0[2]), UInt8($0[3]), port: 0) }
+        var recent = RecentIPv4()
+        let text = written { writer in
+            for address in addresses {
+                writer.ipv4(address, recent: &recent)
+                writer.byte(UInt8(ascii: ","))
+            }
+        }
+        #expect(text == addresses.map { $0.host + "," }.joined())
+    }
+
     /// Every byte that needs escaping, at every position around the eight-byte steps of the
     /// fast copy, comes out as the escaping path alone writes it.
     @Test(arguments: ["\"", "\\", "\n", "\u{0}", "\u{1f}", "\u{7f}", "\u{2028}", "\u{2029}", "é", "😀", "\u{2027}"])
