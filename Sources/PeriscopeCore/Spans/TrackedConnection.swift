@@ -233,9 +233,12 @@ struct TrackedConnection: Sendable {
     /// that it is uniquely referenced: a copy kept alive by a `switch` over `decoding` would
     /// make it copy itself, buffers and all, at its first write.
     private mutating func takeDecoder() -> (any ProtocolDecoder)? {
-        guard case .decoding(let decoder) = decoding else { return nil }
-        decoding = .opaque(replyDirection: nil)
-        return decoder
+        // Swapped out rather than matched in place: matching the stored state copies it whole.
+        var taken = Decoding.opaque(replyDirection: nil)
+        swap(&taken, &decoding)
+        if case .decoding(let decoder) = taken { return decoder }
+        swap(&taken, &decoding)
+        return nil
     }
 
     /// Counts the bytes of a read or write (`tls`: the layer they were seen at) where they
@@ -415,8 +418,12 @@ struct TrackedConnection: Sendable {
     /// Whether bytes moved `direction` are the first request bytes of a connection that gives
     /// a connection span (one no decoder reads, before any protocol switch).
     func startsConnectionSpan(_ direction: Direction) -> Bool {
-        guard connectionContext == nil, spansConnection, continuation == nil, case .opaque = decoding else { return false }
-        return carriesRequest(direction)
+        // A connection a decoder took (`protocolLabel` set at detection) is never opaque again
+        // (a restart after shedding detects afresh): known without matching `decoding`, which
+        // copies it whole, at every read and write.
+        guard protocolLabel == nil, connectionContext == nil, spansConnection, continuation == nil, carriesRequest(direction) else { return false }
+        if case .opaque = decoding { return true }
+        return false
     }
 
     /// Whether the first bytes moved `direction` are the connection's request: what a client
