@@ -69,6 +69,11 @@ struct {
 struct scratch {
     struct periscope_event event;
     __u8 slack[PERISCOPE_MAX_CAPTURE];
+    /* The socket of the event being built and its frame_walks bits, as admission found them:
+     * the frame walk looks up no walk state for the lanes of other sockets. */
+    __u64 walk_socket;
+    __u8 frame_walks;
+    __u8 _pad[7];
 };
 
 struct {
@@ -274,6 +279,10 @@ static __always_inline int admit_noting_walks(struct periscope_event *event, con
     struct periscope_socket_state *state = bpf_map_lookup_elem(&sockets, &key);
     if (state)
         *walks = state->chunk_walks;
+    /* Every event is built in the scratch space (start_event). */
+    struct scratch *scratch = (struct scratch *)event;
+    scratch->walk_socket = key;
+    scratch->frame_walks = state ? state->frame_walks : 0;
     if (event->kind == PERISCOPE_EVENT_CLOSE) {
         bool shed = state && state->shed;
         if (state && !(event->flags & PERISCOPE_EVENT_FLAG_STILL_OPEN))
@@ -306,7 +315,7 @@ static __always_inline int admit_noting_walks(struct periscope_event *event, con
     state->last_direction = direction;
     if (request_starts) {
         bool behind = reader_behind(cfg);
-        if (state->shed && !behind && frame_walk_at_boundary(event)) {
+        if (state->shed && !behind && frame_walk_at_boundary(event, state->frame_walks)) {
             state->shed = 0;
             state->resumed = 1;
         } else if (!state->shed && behind) {

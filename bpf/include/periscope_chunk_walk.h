@@ -102,7 +102,7 @@ struct chunk_walker {
     __u32 line_bytes;
     __u32 copied;       /* CHUNK_COPY: bytes in tail[] */
     __u32 scan_length;  /* the head scan's: bytes to look at */
-    __u32 scan_window;  /* the last four bytes, the latest lowest */
+    __u32 scan_at;      /* where it goes on */
     __u32 scan_found;   /* offset just past the blank line; 0 until found */
     __u8 phase;
     __u8 line_phase;
@@ -271,8 +271,9 @@ static long chunk_step(__u64 index, void *ctx)
 }
 
 /* Finds the end of an HTTP head ("\r\n\r\n") in the captured prefix of the event being
- * built (scratch_space), eight bytes a step: only words holding a LF are looked at byte by
- * byte. Its state is in the walker's map value, for the verifier's sake as the walk's. */
+ * built (scratch_space): a step goes to the next LF within eight bytes, or eight bytes on, and
+ * at a LF looks at the three bytes before it. Its state is in the walker's map value, for the
+ * verifier's sake as the walk's. */
 static long chunk_head_scan_step(__u64 index, void *ctx)
 {
     __u32 zero = 0;
@@ -280,23 +281,31 @@ static long chunk_head_scan_step(__u64 index, void *ctx)
     struct scratch *scratch = bpf_map_lookup_elem(&scratch_space, &zero);
     if (!w || !scratch)
         return 1;
-    __u32 at = (__u32)index * 8;
-    if (at >= w->scan_length || at >= PERISCOPE_MAX_CAPTURE)
+    __u32 at = w->scan_at, length = w->scan_length;
+    if (at >= length || at >= PERISCOPE_MAX_CAPTURE)
         return 1;
-    __u64 word = *(__u64 *)&scratch->event.payload[at & (PERISCOPE_MAX_CAPTURE - 8)];
-    __u64 lf = word ^ 0x0a0a0a0a0a0a0a0aULL;
-    if (at + 8 <= w->scan_length && !((lf - 0x0101010101010101ULL) & ~lf & 0x8080808080808080ULL)) {
-        w->scan_window = __builtin_bswap32((__u32)(word >> 32));
+    /* The eight bytes at `at`, from the two aligned words they straddle (the payload starts
+     * eight-byte aligned, and the scratch slack is behind the last). */
+    const __u64 *words = __builtin_assume_aligned(scratch->event.payload, 8);
+    __u32 word = (at >> 3) & (PERISCOPE_MAX_CAPTURE / 8 - 1), shift = (at & 7) * 8;
+    __u64 x = ((words[word] >> shift) | ((words[word + 1] << 1) << (63 - shift))) ^ 0x0a0a0a0a0a0a0a0aULL;
+    /* 0x80 in each byte that is a LF, exactly (no carry crosses a byte) */
+    __u64 lf = ~(((x & 0x7f7f7f7f7f7f7f7fULL) + 0x7f7f7f7f7f7f7f7fULL) | x | 0x7f7f7f7f7f7f7f7fULL);
+    __u32 left = length - at;
+    if (left < 8)
+        lf &= (1ULL << (left * 8)) - 1;
+    if (!lf) {
+        w->scan_at = at + 8;
         return 0;
     }
-    for (int i = 0; i < 8; i++) {
-        if (at + i >= w->scan_length)
-            return 1;
-        w->scan_window = (w->scan_window << 8) | (__u32)((word >> (i * 8)) & 0xff);
-        if (w->scan_window == 0x0d0a0d0a) {
-            w->scan_found = at + i + 1;
-            return 1;
-        }
+    /* The first LF's byte index: its bit, (1 << 8k) times bytes 00 01 .. 07, top byte. */
+    __u32 p = at + (__u32)((((lf & -lf) >> 7) * 0x0001020304050607ULL) >> 56);
+    w->scan_at = p + 1;
+    if (p >= 3 && scratch->event.payload[(p - 1) & (PERISCOPE_MAX_CAPTURE - 1)] == '\r'
+        && scratch->event.payload[(p - 2) & (PERISCOPE_MAX_CAPTURE - 1)] == '\n'
+        && scratch->event.payload[(p - 3) & (PERISCOPE_MAX_CAPTURE - 1)] == '\r') {
+        w->scan_found = p + 1;
+        return 1;
     }
     return 0;
 }
@@ -349,8 +358,42 @@ __noinline int chunk_walk_source(struct periscope_event *event, struct chunk_sou
     struct chunk_walker *walker = bpf_map_lookup_elem(&chunk_walker_space, &zero);
     if (!walker)
         return 0;
-    __builtin_memset(walker, 0, sizeof(*walker));
 #define w (*walker)
+    struct chunk_walk_state *carried = (walks & bit) ? bpf_map_lookup_elem(&chunk_walks, &key) : NULL;
+    if ((walks & bit) && !carried) {
+        /* Its state is gone (least recently used): no walk goes on in the lane. */
+        __u64 socket = event->socket_id;
+        struct periscope_socket_state *state = bpf_map_lookup_elem(&sockets, &socket);
+        if (state)
+            state->chunk_walks &= ~bit;
+    }
+    /* Where a walk not carried over starts, decided before the walker is set up: most
+     * syscalls have none. */
+    __u32 head_end = 0;
+    if (!carried) {
+        if (prefix == 0)
+            return 0;
+        __u8 first = event->payload[0];
+        if (starts_with_chunk_header(event, prefix)) {
+            head_end = 0;
+        } else if (first >= 'A' && first <= 'Z') {
+            if (moved <= prefix && ends_with_blank_line(event, prefix))
+                return 0;
+            w.scan_length = prefix;
+            w.scan_at = 0;
+            w.scan_found = 0;
+            bpf_loop(PERISCOPE_MAX_CAPTURE, chunk_head_scan_step, NULL, 0);
+            head_end = w.scan_found;
+            if (!head_end || head_end >= moved)
+                return 0;
+            /* A body captured from its first byte that does not start with a chunk size. */
+            if (head_end < prefix && chunk_hex_value(event->payload[head_end & (PERISCOPE_MAX_CAPTURE - 1)]) < 0)
+                return 0;
+        } else {
+            return 0;
+        }
+    }
+    __builtin_memset(walker, 0, sizeof(*walker));
     w.moved = moved;
     w.prefix = prefix;
     w.anchor = ~0ULL;
@@ -364,7 +407,6 @@ __noinline int chunk_walk_source(struct periscope_event *event, struct chunk_sou
         w.segment = (struct chunk_segment){ .base = source->address, .length = moved };
     }
     w.header_segment = w.segment;
-    struct chunk_walk_state *carried = (walks & bit) ? bpf_map_lookup_elem(&chunk_walks, &key) : NULL;
     if (carried) {
         w.phase = carried->phase;
         w.at = carried->phase == CHUNK_DATA_END ? carried->at : 0;
@@ -374,22 +416,7 @@ __noinline int chunk_walk_source(struct periscope_event *event, struct chunk_sou
         w.line_bytes = carried->line_bytes;
         w.header_start = 0;
     } else {
-        if (prefix == 0)
-            return 0;
-        __u8 first = event->payload[0];
-        if (starts_with_chunk_header(event, prefix)) {
-            w.at = 0;
-        } else if (first >= 'A' && first <= 'Z') {
-            if (moved <= prefix && ends_with_blank_line(event, prefix))
-                return 0;
-            w.scan_length = prefix;
-            bpf_loop(PERISCOPE_MAX_CAPTURE / 8, chunk_head_scan_step, NULL, 0);
-            if (!w.scan_found || w.scan_found >= moved)
-                return 0;
-            w.at = w.scan_found;
-        } else {
-            return 0;
-        }
+        w.at = head_end;
         chunk_begin_header(&w);
     }
     w.result = CHUNK_RUNNING;
@@ -410,7 +437,7 @@ __noinline int chunk_walk_source(struct periscope_event *event, struct chunk_sou
     if (w.result != CHUNK_REACHED_END && carried)
         bpf_map_delete_elem(&chunk_walks, &key);
     bool walking = w.result == CHUNK_REACHED_END;
-    if (walking != !!(walks & bit)) {
+    if (walking != (carried != NULL)) { /* the lane's bit is set when a state was carried */
         __u64 socket = event->socket_id;
         struct periscope_socket_state *state = bpf_map_lookup_elem(&sockets, &socket);
         if (state)

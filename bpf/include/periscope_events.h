@@ -109,7 +109,8 @@ struct periscope_socket_state {
     __u8 tls;               /* a TLS session is bound to it: what moves outside its calls is records */
     __u8 chunk_walks;       /* bit (1 << direction), (1 << (4 + direction)) for TLS plaintext:
                              * that direction is inside a chunked body */
-    __u8 _pad[2];
+    __u8 frame_walks;       /* the same bits: that direction's HTTP/2 frames are being walked */
+    __u8 _pad;
 };
 _Static_assert(sizeof(struct periscope_socket_state) == 8, "periscope_socket_state layout");
 

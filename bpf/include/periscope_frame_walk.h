@@ -93,7 +93,14 @@ struct frame_walker {
     __u8 have;
     __u8 result;
     __u8 mark; /* the syscall started inside a frame: its first header's offset is to be recorded */
+    __u8 noted; /* enum frame_noted: the lane's bit in the socket's frame_walks */
     __u8 header[32];
+};
+
+enum frame_noted {
+    FRAME_NOTED_NOT = 0,
+    FRAME_NOTED_WALKING = 1,
+    FRAME_NOTED_UNKNOWN = 2,
 };
 
 struct {
@@ -289,12 +296,30 @@ static __always_inline __u32 frame_walk_lane(const struct periscope_event *event
 }
 
 /* Whether the read or write of `event` starts on a frame boundary of its socket's walk, or
- * the socket is not walked: where capture may resume after shedding. */
-static __always_inline bool frame_walk_at_boundary(const struct periscope_event *event)
+ * the socket is not walked (`walking`: its frame_walks bits): where capture may resume after
+ * shedding. */
+static __always_inline bool frame_walk_at_boundary(const struct periscope_event *event, __u8 walking)
 {
-    struct frame_walk_key key = { .socket = event->socket_id, .lane = frame_walk_lane(event) };
+    __u32 lane = frame_walk_lane(event);
+    if (!(walking & (1 << lane)))
+        return true;
+    struct frame_walk_key key = { .socket = event->socket_id, .lane = lane };
     struct frame_walk_state *state = bpf_map_lookup_elem(&frame_walks, &key);
     return !state || (state->phase == FRAME_PHASE_HEADER && state->have == 0);
+}
+
+/* Sets or clears `lane`'s bit of the socket's frame_walks (periscope_socket_state), and of
+ * the copy admission left in the scratch space. */
+static __always_inline void frame_walk_note(__u64 socket, __u32 lane, bool walking)
+{
+    __u8 bit = 1 << lane;
+    struct periscope_socket_state *state = bpf_map_lookup_elem(&sockets, &socket);
+    if (state)
+        state->frame_walks = walking ? (state->frame_walks | bit) : (state->frame_walks & ~bit);
+    __u32 zero = 0;
+    struct scratch *scratch = bpf_map_lookup_elem(&scratch_space, &zero);
+    if (scratch && scratch->walk_socket == socket)
+        scratch->frame_walks = walking ? (scratch->frame_walks | bit) : (scratch->frame_walks & ~bit);
 }
 
 /* Whether the captured prefix starts with a connection preface (returns its length) or a
@@ -327,15 +352,25 @@ __noinline int frame_walk(struct periscope_event *event, __u64 buffer, __u64 iov
     if (!event || !buffer || moved == 0 || prefix > PERISCOPE_MAX_CAPTURE || area > PERISCOPE_MAX_CAPTURE + PERISCOPE_TAIL_CAPTURE)
         return 0;
     struct frame_walk_key key = { .socket = event->socket_id, .lane = frame_walk_lane(event) };
-    struct frame_walk_state *carried = bpf_map_lookup_elem(&frame_walks, &key);
-    int start = shed ? -1 : frame_walk_start(event, prefix);
-    if (start < 0 && !carried)
-        return 0;
+    /* Whether a walk goes on in the lane, as the socket's frame_walks bits say: no look-up
+     * for the lanes of sockets not walked (a socket admission did not name is looked up). */
     __u32 zero = 0;
+    struct scratch *scratch = bpf_map_lookup_elem(&scratch_space, &zero);
+    __u8 noted = FRAME_NOTED_UNKNOWN;
+    if (scratch && scratch->walk_socket == event->socket_id)
+        noted = (scratch->frame_walks >> key.lane) & 1;
+    struct frame_walk_state *carried = noted ? bpf_map_lookup_elem(&frame_walks, &key) : NULL;
+    int start = shed ? -1 : frame_walk_start(event, prefix);
+    if (start < 0 && !carried) {
+        if (noted == FRAME_NOTED_WALKING)
+            frame_walk_note(event->socket_id, key.lane, false);
+        return 0;
+    }
     struct frame_walker *w = bpf_map_lookup_elem(&frame_walker_space, &zero);
     if (!w)
         return 0;
     __builtin_memset(w, 0, sizeof(*w));
+    w->noted = noted;
     w->buffer = buffer;
     w->iov_count = iov_count;
     w->moved = moved;
@@ -374,8 +409,13 @@ __noinline int frame_walk(struct periscope_event *event, __u64 buffer, __u64 iov
         };
         __builtin_memcpy(next.header, w->header, FRAME_HEADER_SIZE);
         bpf_map_update_elem(&frame_walks, &key, &next, BPF_ANY);
-    } else if (carried) {
-        bpf_map_delete_elem(&frame_walks, &key);
+        if (w->noted != FRAME_NOTED_WALKING)
+            frame_walk_note(key.socket, key.lane, true);
+    } else {
+        if (carried)
+            bpf_map_delete_elem(&frame_walks, &key);
+        if (w->noted)
+            frame_walk_note(key.socket, key.lane, false);
     }
     __u32 used = w->used;
     if (used > PERISCOPE_FRAME_WALK_BYTES || shed)
@@ -396,7 +436,7 @@ static __always_inline void frame_walk_forget(__u64 socket)
 #else
 #define FRAME_WALK_SHED (~0ULL)
 
-static __always_inline bool frame_walk_at_boundary(const struct periscope_event *event)
+static __always_inline bool frame_walk_at_boundary(const struct periscope_event *event, __u8 walking)
 {
     return true;
 }
