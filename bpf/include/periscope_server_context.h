@@ -383,10 +383,11 @@ static __noinline int decide_server_context(const struct server_read *read,
     }
     struct periscope_trace_context *context = &scratch->context;
     __builtin_memset(context, 0, sizeof(*context));
+    /* The thread's entry from its previous request, rewritten in place below. */
+    struct thread_context *current = bpf_map_lookup_elem(&thread_contexts, &id);
     if (scan.value_at && parse_traceparent(scratch, &scan, context)) {
         context->parent_remote = 1;
     } else {
-        struct thread_context *current = bpf_map_lookup_elem(&thread_contexts, &id);
         if (current && current->from_option && current->socket_id == read->socket_id) {
             /* Reported when the option was taken: the connection's first request has it. */
             current->from_option = 0;
@@ -398,12 +399,21 @@ static __noinline int decide_server_context(const struct server_read *read,
     }
     draw_nonzero(context->span_id, 2);
     context->origin = PERISCOPE_CONTEXT_SERVER;
-    struct thread_context serving = {};
-    __builtin_memcpy(serving.trace_id, context->trace_id, 16);
-    __builtin_memcpy(serving.span_id, context->span_id, 8);
-    serving.flags = context->flags & 1;
-    serving.socket_id = read->socket_id;
-    bpf_map_update_elem(&thread_contexts, &id, &serving, BPF_ANY);
+    if (current) {
+        /* Only this thread reads or writes its entry: no other sees it half written. */
+        __builtin_memcpy(current->trace_id, context->trace_id, 16);
+        __builtin_memcpy(current->span_id, context->span_id, 8);
+        current->flags = context->flags & 1;
+        current->from_option = 0;
+        current->socket_id = read->socket_id;
+    } else {
+        struct thread_context serving = {};
+        __builtin_memcpy(serving.trace_id, context->trace_id, 16);
+        __builtin_memcpy(serving.span_id, context->span_id, 8);
+        serving.flags = context->flags & 1;
+        serving.socket_id = read->socket_id;
+        bpf_map_update_elem(&thread_contexts, &id, &serving, BPF_ANY);
+    }
     propagation_count(PERISCOPE_PROP_SERVER_CONTEXTS);
     report_context(context, read->socket_id, read->fd, read->local_port, read->peer_port);
     return 0;
