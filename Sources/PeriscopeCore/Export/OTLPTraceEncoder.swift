@@ -105,6 +105,17 @@ private struct SpanAttributeFields: SpanAttributeVisitor {
         }
     }
 
+    /// ASCII, the usual case, is written as it is; anything else goes through a string,
+    /// which replaces what is not UTF-8 (protobuf strings must be UTF-8).
+    @inline(__always)
+    mutating func visit(_ key: StaticString, utf8 value: UnsafeBufferPointer<UInt8>) {
+        guard ByteWriter.isASCII(value) else {
+            visit(key, String(decoding: value, as: UTF8.self))
+            return
+        }
+        string(key, value)
+    }
+
     /// AnyValue { string_value = 1 }, written even when empty.
     @inline(__always)
     private mutating func string(_ key: StaticString, _ utf8: UnsafeBufferPointer<UInt8>) {

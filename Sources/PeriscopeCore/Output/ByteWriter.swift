@@ -97,6 +97,14 @@ struct ByteWriter {
 
     // MARK: Text
 
+    /// Whether every byte is ASCII (so the bytes are UTF-8 too).
+    @inline(__always)
+    static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var any: UInt8 = 0
+        for byte in bytes { any |= byte }
+        return any < 0x80
+    }
+
     /// How many decimal digits `value` takes (one for zero).
     @inline(__always)
     static func decimalDigits(_ value: UInt64) -> Int {

@@ -105,6 +105,20 @@ public struct SpanJSONFormatter: Sendable {
             writer.decimal(value)
         }
 
+        /// ASCII, the usual case, is written as it is (escaped where needed); anything
+        /// else goes through a string, which replaces what is not UTF-8.
+        @inline(__always)
+        mutating func visit(_ key: StaticString, utf8 value: UnsafeBufferPointer<UInt8>) {
+            guard ByteWriter.isASCII(value) else {
+                visit(key, String(decoding: value, as: UTF8.self))
+                return
+            }
+            self.key(key)
+            writer.byte(UInt8(ascii: "\""))
+            writer.jsonStringContents(value)
+            writer.byte(UInt8(ascii: "\""))
+        }
+
         @inline(__always)
         mutating func visit(_ key: StaticString, host address: SocketAddress) {
             self.key(key)

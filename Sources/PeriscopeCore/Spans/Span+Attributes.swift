@@ -8,6 +8,16 @@ public protocol SpanAttributeVisitor {
     mutating func visit(_ key: StaticString, host address: SocketAddress)
     /// A protocol attribute (`rpc.*`, `db.*`, …), whose key is not a constant.
     mutating func visit(_ attribute: Attribute)
+    /// A text attribute as the bytes it was read as, valid for the call only: UTF-8 as the
+    /// traffic carried it, not checked. By default made a string (what is not UTF-8
+    /// replaced); a visitor that writes bytes as they are must do the same with them.
+    mutating func visit(_ key: StaticString, utf8 value: UnsafeBufferPointer<UInt8>)
+}
+
+extension SpanAttributeVisitor {
+    public mutating func visit(_ key: StaticString, utf8 value: UnsafeBufferPointer<UInt8>) {
+        visit(key, String(decoding: value, as: UTF8.self))
+    }
 }
 
 extension Span {
@@ -24,6 +34,15 @@ extension Span {
         }
     }
 
+    /// Whether `method` is GET, POST, PUT, HEAD or DELETE, read as bytes.
+    static func isCommonMethod(_ method: UnsafeBufferPointer<UInt8>) -> Bool {
+        func equals(_ name: StaticString) -> Bool {
+            name.utf8CodeUnitCount == method.count
+                && UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount).elementsEqual(method)
+        }
+        return equals("GET") || equals("POST") || equals("PUT") || equals("HEAD") || equals("DELETE")
+    }
+
     /// The span's attributes under OpenTelemetry semantic-convention names, in a fixed
     /// order. The one list every output (text, JSON, OTLP) uses.
     public var attributes: [(key: String, value: AttributeValue)] {
@@ -35,11 +54,25 @@ extension Span {
     /// Hands each of `attributes` to `visitor`, in order, without building the list.
     public func visitAttributes<Visitor: SpanAttributeVisitor>(_ visitor: inout Visitor) {
         if let http {
-            let known = Self.isSemanticConventionMethod(http.method)
-            visitor.visit("http.request.method", known ? http.method : "_OTHER")
-            if !known { visitor.visit("http.request.method_original", http.method) }
+            // The method and the path from the bytes they were read as, when they can be.
+            let common = http.withMethodBytes { method in
+                guard Self.isCommonMethod(method) else { return false }
+                visitor.visit("http.request.method", utf8: method)
+                return true
+            }
+            if !common {
+                let known = Self.isSemanticConventionMethod(http.method)
+                visitor.visit("http.request.method", known ? http.method : "_OTHER")
+                if !known { visitor.visit("http.request.method_original", http.method) }
+            }
             visitor.visit("url.scheme", http.scheme)
-            visitor.visit("url.path", http.path)
+            http.withPathBytes { needsSlash, path in
+                if needsSlash {
+                    visitor.visit("url.path", http.path)
+                } else {
+                    visitor.visit("url.path", utf8: path)
+                }
+            }
             if let route = http.route { visitor.visit("http.route", route) }
             if let code = http.statusCode { visitor.visit("http.response.status_code", code) }
             visitor.visit("network.protocol.name", "http")

@@ -60,6 +60,26 @@ import Testing
         #expect(attributes["http.request.method_original"] as? String == "PURGE")
     }
 
+    /// A method and a path read as bytes that are not UTF-8 come out replaced, as their
+    /// strings read, in JSON and in OTLP; ASCII ones as they are.
+    @Test func fieldsReadAsBytesAreWrittenAsTheirStringsRead() throws {
+        for pathBytes: [UInt8] in [Array("/plain/a\"b".utf8), [0x2F, 0xFF, 0xC3, 0x41], Array("/é\u{2028}".utf8)] {
+            let text = Array("GET".utf8) + pathBytes
+            var span = SpanFixtures.server
+            span.http = HTTPDetails(
+                text: text, method: 0..<3, target: 3..<Int32(text.count), path: 3..<Int32(text.count), pathNeedsSlash: false,
+                host: nil, userAgent: nil, traceparent: nil, statusCode: 200, protocolVersion: "1.1", requestBodySize: 0, responseBodySize: 0)
+            let expected = String(decoding: pathBytes, as: UTF8.self)
+            let attributes = try #require(try parse(SpanJSONFormatter().format(span))["attributes"] as? [String: Any])
+            #expect(attributes["url.path"] as? String == expected)
+            #expect(attributes["http.request.method"] as? String == "GET")
+            let encoded = try ProtobufReader(OTLPTraceEncoder.encode([.init(resource: .agent(pid: 1, hostName: "h"), spans: [span])]))
+                .message(1).message(2).message(2)
+            #expect(try encoded.attributes(9)["url.path"]?.string(1) == expected)
+            #expect(span.attributes.first { $0.key == "url.path" }?.value == .string(expected))
+        }
+    }
+
     /// Random bytes of every kind (controls, quotes, UTF-8 of one to four bytes, U+2028,
     /// bytes that are not UTF-8), at every length around the eight-byte steps of the fast
     /// copy, come back from the JSON parser as the strings that went in, and from the OTLP
