@@ -66,13 +66,12 @@ extension Span {
                 if !known { visitor.visit("http.request.method_original", http.method) }
             }
             visitor.visit("url.scheme", http.scheme)
-            http.withPathBytes { needsSlash, path in
-                if needsSlash {
-                    visitor.visit("url.path", http.path)
-                } else {
-                    visitor.visit("url.path", utf8: path)
-                }
+            let pathWritten = http.withPathBytes { needsSlash, path in
+                guard !needsSlash else { return false }
+                visitor.visit("url.path", utf8: path)
+                return true
             }
+            if !pathWritten { visitor.visit("url.path", http.path) }
             if let route = http.route { visitor.visit("http.route", route) }
             if let code = http.statusCode { visitor.visit("http.response.status_code", code) }
             visitor.visit("network.protocol.name", "http")
