@@ -412,6 +412,15 @@ int periscope_inject(struct sk_msg_md *msg)
         propagation_count(PERISCOPE_PROP_NO_ROOM);
         return SK_PASS;
     }
+    /* The room made splits the message's data in three pieces, and the kernel sends each
+     * piece of a message as a segment of its own: the request would leave in three segments,
+     * which cost the sender three transmissions and the receiver three arrivals (and an ACK
+     * for the small ones). A message that fits in a page is pulled together into one piece
+     * (one page and one copy), so that it leaves as one segment, as it would have without
+     * the line; a larger one is left in pieces, where the segments are large anyway. */
+    __u32 grown = size + PERISCOPE_TRACEPARENT_LINE_LEN;
+    if (grown <= PERISCOPE_PROPAGATION_LINEAR_MAX)
+        bpf_msg_pull_data(msg, 0, grown, 0); /* failing, the pieces stay: the line goes in all the same */
     if (bpf_msg_pull_data(msg, at, at + PERISCOPE_TRACEPARENT_LINE_LEN, 0)) {
         /* Never leave the room made without its line: take it out again. */
         bpf_msg_pop_data(msg, at, PERISCOPE_TRACEPARENT_LINE_LEN, 0);

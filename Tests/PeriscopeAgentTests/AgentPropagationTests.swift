@@ -216,6 +216,36 @@ extension KernelTests {
             try servers.stop()
         }
 
+        /// A request written in one write leaves in one TCP segment with its `traceparent`
+        /// line, as it would have without it (in pieces, each would be a segment of its own:
+        /// three transmissions and arrivals, and an ACK, per request); one larger than a page is
+        /// left in pieces, its bytes still exactly what was sent plus the line.
+        @Test func aRequestWrittenInOneWriteLeavesInOneSegmentWithItsTraceparent() async throws {
+            let directory = try TemporaryDirectory()
+            let server = try RecordingServer(port: 18970, in: directory)
+            let small = "GET /one-segment HTTP/1.1\r\nHost: x\r\nAccept: */*\r\n\r\n"
+            let posted = "POST /one-segment-posted HTTP/1.1\r\nHost: x\r\nContent-Length: 3000\r\n\r\n" + String(repeating: "b", count: 3000)
+            let large = "POST /in-pieces HTTP/1.1\r\nHost: x\r\nContent-Length: 9000\r\n\r\n" + String(repeating: "c", count: 9000)
+            let caller = try GatedCaller.raw(port: 18970, chunks: [small, posted, large, small], responses: 4, noDelay: true, in: directory)
+            let callers = try await AgentHarness(policy: "pids: [\(caller.pid)]\n")
+            try caller.run()
+            let received = try await server.waitForRequests(4)
+            #expect(received.count == 4)
+            for (request, sent) in zip(received, [small, posted, large, small]) {
+                let values = request.traceparents
+                #expect(values.count == 1 && values.allSatisfy(Self.isWellFormed), "\(request.path): \(request.text)")
+                var expected = sent
+                expected.insert(contentsOf: "traceparent: \(values.first ?? "")\r\n", at: expected.range(of: "\r\n")!.upperBound)
+                #expect(request.bytes == Array(expected.utf8), "\(request.path) is what was sent plus one line")
+            }
+            let line = try #require(caller.process.log.split(separator: "\n").first { $0.hasPrefix("segments ") }, "\(caller.process.log)")
+            let segments = try #require(try JSONSerialization.jsonObject(with: Data(line.dropFirst(9).utf8)) as? [Int])
+            #expect(segments.count == 4 && segments[0] == 1 && segments[1] == 1 && segments[3] == 1, "data segments per write: \(segments)")
+            let metrics = try callers.stop()
+            #expect(metrics["propagation_headers_injected"] == 4)
+            #expect(metrics["propagation_untouched_no_room"] == 0)
+        }
+
         @Test func splitPipelinedAndStraddlingWritesAreHandledOrLeftWholeNeverCorrupted() async throws {
             let directory = try TemporaryDirectory()
             let server = try RecordingServer(port: 18965, in: directory)

@@ -13,6 +13,9 @@
 
 /* Bytes of a request's head the kernel reads to find its end and a `traceparent`. */
 #define PERISCOPE_PROPAGATION_HEAD_MAX 4096
+/* Messages up to this size that had a `traceparent` line inserted are pulled together into one
+ * piece (a page) so that they leave in one segment. */
+#define PERISCOPE_PROPAGATION_LINEAR_MAX 4096
 /* Threads whose current server request the kernel remembers; least recently used go first. */
 #define PERISCOPE_PROPAGATION_THREADS 65536
 /* Sockets of traced processes open to the payload program at once. */

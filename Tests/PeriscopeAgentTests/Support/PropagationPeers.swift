@@ -120,17 +120,30 @@ final class GatedCaller {
     }
 
     /// A python3 client that writes `chunks` on one connection, 200 ms apart, then reads
-    /// `responses` responses.
-    static func raw(host: String = "127.0.0.1", port: UInt16, chunks: [String], responses: Int, in directory: TemporaryDirectory) throws -> GatedCaller {
+    /// `responses` responses. It prints how many TCP segments with data each write left in
+    /// (`segments [n, ...]`); `noDelay` sets TCP_NODELAY, as most HTTP clients do.
+    static func raw(
+        host: String = "127.0.0.1", port: UInt16, chunks: [String], responses: Int, noDelay: Bool = false, in directory: TemporaryDirectory
+    ) throws -> GatedCaller {
         let script = try directory.write("raw-client.py", """
-            import base64, json, socket, sys, time
+            import base64, json, socket, struct, sys, time
             host, port, expected = sys.argv[1], int(sys.argv[2]), int(sys.argv[4])
             chunks = [base64.b64decode(chunk) for chunk in json.loads(sys.argv[3])]
             connection = socket.create_connection((host, port))
+            if sys.argv[5] == "1":
+                connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            def data_segments_out():
+                # struct tcp_info: tcpi_data_segs_out at byte 156
+                return struct.unpack_from("<I", connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 160), 156)[0]
+            segments = []
             for index, chunk in enumerate(chunks):
                 if index:
                     time.sleep(0.2)
+                before = data_segments_out()
                 connection.sendall(chunk)
+                time.sleep(0.05)
+                segments.append(data_segments_out() - before)
+            print("segments", json.dumps(segments), flush=True)
             connection.settimeout(5)
             received = b""
             while received.count(b"HTTP/1.1 200") < expected:
@@ -142,7 +155,7 @@ final class GatedCaller {
             """)
         let encoded = chunks.map { Data($0.utf8).base64EncodedString() }
         let json = String(decoding: try JSONSerialization.data(withJSONObject: encoded), as: UTF8.self)
-        return try GatedCaller(["python3", script, host, "\(port)", json, "\(responses)"], in: directory)
+        return try GatedCaller(["python3", script, host, "\(port)", json, "\(responses)", noDelay ? "1" : "0"], in: directory)
     }
 }
 
