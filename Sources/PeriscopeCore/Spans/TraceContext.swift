@@ -81,32 +81,45 @@ public struct TraceContext: Sendable, Equatable {
 
     /// The usual value, read in one pass: version `00`, 55 bytes, lowercase hex, ids not
     /// zero. Nil for anything else, which `parse` then reads field by field (what this
-    /// accepts, that reads the same).
-    private static func parseVersion00(_ bytes: UnsafeBufferPointer<UInt8>) -> TraceContext? {
-        guard bytes.count == 55, bytes[0] == UInt8(ascii: "0"), bytes[1] == UInt8(ascii: "0"), bytes[2] == UInt8(ascii: "-"),
-              bytes[35] == UInt8(ascii: "-"), bytes[52] == UInt8(ascii: "-")
+    /// accepts, that reads the same). The hex digits are checked and converted eight at a time.
+    static func parseVersion00(_ bytes: UnsafeBufferPointer<UInt8>) -> TraceContext? {
+        guard bytes.count == 55, let base = bytes.baseAddress else { return nil }
+        let raw = UnsafeRawPointer(base)
+        @inline(__always) func word(_ offset: Int) -> UInt64 { raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self) }
+        // "00-" and the dashes at 35 and 52; the flags' two digits read with the dash before them.
+        let flagsWord = UInt64(raw.loadUnaligned(fromByteOffset: 51, as: UInt32.self))
+        guard raw.loadUnaligned(as: UInt32.self) & 0x00ff_ffff == 0x2d_3030, base[35] == UInt8(ascii: "-"),
+              flagsWord & 0xff00 == 0x2d00,
+              let trace0 = hex8(word(3)), let trace1 = hex8(word(11)), let trace2 = hex8(word(19)), let trace3 = hex8(word(27)),
+              let parent0 = hex8(word(36)), let parent1 = hex8(word(44)),
+              // The flags' two digits in the last lanes of a word of "0000" and them.
+              let flags = hex8((flagsWord >> 16) << 48 | 0x3030_3030_3030)
         else { return nil }
-        /// Lowercase hex digits at `start..<start + count`; nil for any other byte.
-        func hex(_ start: Int, _ count: Int) -> UInt64? {
-            var value: UInt64 = 0
-            for position in start..<(start + count) {
-                let byte = bytes[position]
-                let digit = byte &- UInt8(ascii: "0")
-                let letter = byte &- UInt8(ascii: "a")
-                if digit < 10 {
-                    value = value << 4 | UInt64(digit)
-                } else if letter < 6 {
-                    value = value << 4 | UInt64(letter + 10)
-                } else {
-                    return nil
-                }
-            }
-            return value
-        }
-        guard let traceHigh = hex(3, 16), let traceLow = hex(19, 16), let parent = hex(36, 16), let flags = hex(53, 2),
-              traceHigh != 0 || traceLow != 0, parent != 0
-        else { return nil }
+        let traceHigh = trace0 << 32 | trace1
+        let traceLow = trace2 << 32 | trace3
+        let parent = parent0 << 32 | parent1
+        guard traceHigh != 0 || traceLow != 0, parent != 0 else { return nil }
         return TraceContext(traceID: TraceID(high: traceHigh, low: traceLow), parentID: SpanID(value: parent), flags: UInt8(flags))
+    }
+
+    /// The value of eight lowercase hex digits loaded little-endian (the first digit the
+    /// most significant); nil when any byte is not one.
+    @inline(__always)
+    static func hex8(_ word: UInt64) -> UInt64? {
+        let lanes: UInt64 = 0x0101_0101_0101_0101
+        let high: UInt64 = 0x8080_8080_8080_8080
+        // Lane by lane, with no carry between lanes while their high bits are clear.
+        func inRange(_ low: UInt8, _ top: UInt8) -> UInt64 {
+            (word &+ lanes &* UInt64(0x80 - low)) & ~(word &+ lanes &* UInt64(0x7f - top)) & high
+        }
+        let letters = inRange(UInt8(ascii: "a"), UInt8(ascii: "f"))
+        guard word & high == 0, (inRange(UInt8(ascii: "0"), UInt8(ascii: "9")) | letters) == high else { return nil }
+        // Each lane's value: its low four bits, plus 9 for a letter ('a' is 0x61).
+        let nibbles = (word & 0x0f0f_0f0f_0f0f_0f0f) &+ (letters >> 7) &* 9
+        // Pairs of lanes into bytes, pairs of bytes into 16 bits, pairs of those into 32.
+        let bytes = (nibbles & 0x000f_000f_000f_000f) << 4 | (nibbles & 0x0f00_0f00_0f00_0f00) >> 8
+        let halves = (bytes & 0x0000_00ff_0000_00ff) << 8 | (bytes & 0x00ff_0000_00ff_0000) >> 16
+        return (halves & 0x0000_0000_0000_ffff) << 16 | (halves & 0x0000_ffff_0000_0000) >> 32
     }
 
     /// `00-<trace-id>-<parent-id>-<flags>`.

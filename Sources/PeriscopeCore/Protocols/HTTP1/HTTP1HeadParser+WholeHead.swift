@@ -13,14 +13,22 @@ extension HTTP1HeadParser {
             guard let firstNewline = newline(in: buffer, from: 0, limit: limit) else { return nil }
             let firstEnd = firstNewline > 0 && base[firstNewline - 1] == HTTP1Syntax.cr ? firstNewline - 1 : firstNewline
             var fields = Fields()
-            guard startsCleanly(buffer[0..<firstEnd], kind: kind),
-                  parseStartLine(base, 0, firstEnd, kind: kind, into: &fields) == nil
-            else { return nil }
+            guard parseStartLine(base, 0, firstEnd, kind: kind, into: &fields) == nil, startsCleanly(fields, kind: kind) else { return nil }
             var lineStart = firstNewline + 1
             fields.headerStart = Int32(lineStart)
-            while let lineEnd = newline(in: buffer, from: lineStart, limit: limit) {
-                let end = lineEnd > lineStart && base[lineEnd - 1] == HTTP1Syntax.cr ? lineEnd - 1 : lineEnd
+            while lineStart < limit {
                 let start = lineStart
+                // The usual header line: a name of tokens and its colon, then the value up to
+                // the line's end, each byte looked at once. Anything else goes line by line.
+                if let colon = nameColon(base, start, limit: limit) {
+                    guard let lineEnd = newline(in: buffer, from: colon + 1, limit: limit) else { return nil }
+                    let end = base[lineEnd - 1] == HTTP1Syntax.cr ? lineEnd - 1 : lineEnd
+                    lineStart = lineEnd + 1
+                    guard applyHeader(base, start, colon: colon, end, to: &fields) == nil else { return nil }
+                    continue
+                }
+                guard let lineEnd = newline(in: buffer, from: start, limit: limit) else { return nil }
+                let end = lineEnd > start && base[lineEnd - 1] == HTTP1Syntax.cr ? lineEnd - 1 : lineEnd
                 lineStart = lineEnd + 1
                 if end == start {
                     fields.end = Int32(lineStart)
@@ -32,31 +40,34 @@ extension HTTP1HeadParser {
         }
     }
 
-    /// What `HTTP1Decoder` checks of a start line's first bytes as they arrive: a request
-    /// starts with a method of at most 32 tokens and a space, a response with `HTTP/`.
-    private static func startsCleanly(_ line: Bytes, kind: HTTP1Decoder.Kind) -> Bool {
-        switch kind {
-        case .response:
-            return line.starts(with: "HTTP/".utf8)
-        case .request:
-            var index = line.startIndex
-            let limit = min(line.endIndex, line.startIndex + 33)
-            while index < limit, HTTP1Syntax.isTokenByte(line.base[index]) { index += 1 }
-            return index > line.startIndex && index < limit && line.base[index] == HTTP1Syntax.space
-        }
+    /// What `HTTP1Decoder` checks of a start line's first bytes as they arrive, beyond what
+    /// `parseStartLine` checked: a request's method is at most 32 bytes. (A start line
+    /// `parseStartLine` accepts starts with a method of tokens and a space, or with `HTTP/`.)
+    @inline(__always)
+    private static func startsCleanly(_ fields: Fields, kind: HTTP1Decoder.Kind) -> Bool {
+        kind == .response || fields.methodBytes.count <= 32
     }
 
     /// The index of the next LF in `buffer[start..<limit]`; nil when there is none, or a byte a
     /// head may not hold comes first. Eight bytes at a time while none is a control byte.
-    private static func newline(in buffer: UnsafeBufferPointer<UInt8>, from start: Int, limit: Int) -> Int? {
+    static func newline(in buffer: UnsafeBufferPointer<UInt8>, from start: Int, limit: Int) -> Int? {
         guard let base = buffer.baseAddress else { return nil }
         var index = start
         while index + 8 <= limit {
             let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
-            // A byte below 0x20 (CR, LF and tab among them) or equal to 0x7f in the word.
-            let below = (word &- 0x2020_2020_2020_2020) & ~word
-            let delete = word ^ 0x7f7f_7f7f_7f7f_7f7f
-            if (below | (delete &- 0x0101_0101_0101_0101) & ~delete) & 0x8080_8080_8080_8080 != 0 { break }
+            let below = HTTP1Syntax.lanesBelowSpace(word)
+            let delete = HTTP1Syntax.lanes(of: word, equalTo: 0x7f)
+            guard below | delete != 0 else {
+                index += 8
+                continue
+            }
+            // The first LF, unless a byte a head may not hold comes before it.
+            let lf = HTTP1Syntax.lanes(of: word, equalTo: HTTP1Syntax.lf)
+            let allowed = lf | HTTP1Syntax.lanes(of: word, equalTo: HTTP1Syntax.cr) | HTTP1Syntax.lanes(of: word, equalTo: HTTP1Syntax.tab)
+            let newline = HTTP1Syntax.firstLane(lf)
+            let forbidden = HTTP1Syntax.firstLane(below & ~allowed | delete)
+            if newline < forbidden { return index + newline }
+            if forbidden < 8 { return nil }
             index += 8
         }
         while index < limit {

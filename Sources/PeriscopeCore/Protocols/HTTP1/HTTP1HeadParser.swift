@@ -199,16 +199,41 @@ enum HTTP1HeadParser {
     static func header(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> Result<(Int, Int, Int), HTTP1DecodeError>? {
         guard start < end else { return nil }
         if base[start] == HTTP1Syntax.space || base[start] == HTTP1Syntax.tab { return nil }
-        var colon = start
-        while colon < end, HTTP1Syntax.isTokenByte(base[colon]) { colon += 1 }
-        guard colon > start, colon < end, base[colon] == HTTP1Syntax.colon else {
+        guard let colon = nameColon(base, start, limit: end) else {
             return .failure(HTTP1DecodeError(.invalidHeader, "header line without a valid name"))
         }
-        var valueStart = colon + 1
+        let (valueStart, valueEnd) = trimmedValue(base, colon + 1, end)
+        return .success((colon, valueStart, valueEnd))
+    }
+
+    /// The colon that ends the header name starting at `start`, before `limit`: nil when the
+    /// name is empty or a byte before the first colon is not a token. Eight bytes at a time
+    /// while they are letters, digits and `-`; byte by byte from a word holding anything else.
+    @inline(__always)
+    static func nameColon(_ base: UnsafePointer<UInt8>, _ start: Int, limit: Int) -> Int? {
+        var index = start
+        while index + 8 <= limit {
+            let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
+            let other = ~HTTP1Syntax.lanesOfNameBytes(word) & HTTP1Syntax.highBits
+            guard other == 0 else {
+                index += HTTP1Syntax.firstLane(other)
+                break
+            }
+            index += 8
+        }
+        while index < limit, HTTP1Syntax.isTokenByte(base[index]) { index += 1 }
+        guard index > start, index < limit, base[index] == HTTP1Syntax.colon else { return nil }
+        return index
+    }
+
+    /// `base[start..<end]` without leading and trailing spaces and tabs.
+    @inline(__always)
+    static func trimmedValue(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> (Int, Int) {
+        var valueStart = start
         var valueEnd = end
         while valueStart < valueEnd, base[valueStart] == HTTP1Syntax.space || base[valueStart] == HTTP1Syntax.tab { valueStart += 1 }
         while valueEnd > valueStart, base[valueEnd - 1] == HTTP1Syntax.space || base[valueEnd - 1] == HTTP1Syntax.tab { valueEnd -= 1 }
-        return .success((colon, valueStart, valueEnd))
+        return (valueStart, valueEnd)
     }
 
     /// Reads one header line into `fields`; returns an error for a malformed line.
@@ -223,16 +248,19 @@ enum HTTP1HeadParser {
         if base[start] == HTTP1Syntax.space || base[start] == HTTP1Syntax.tab {
             return nil  // obs-fold continuation of a header Periscope does not read
         }
-        var colon = start
-        while colon < end, HTTP1Syntax.isTokenByte(base[colon]) { colon += 1 }
-        guard colon > start, colon < end, base[colon] == HTTP1Syntax.colon else {
+        guard let colon = nameColon(base, start, limit: end) else {
             return HTTP1DecodeError(.invalidHeader, "header line without a valid name")
         }
+        return applyHeader(base, start, colon: colon, end, to: &fields)
+    }
+
+    /// The same for a line whose name was read: `base[start..<colon]` is its name.
+    @inline(__always)
+    static func applyHeader(
+        _ base: UnsafePointer<UInt8>, _ start: Int, colon: Int, _ end: Int, to fields: inout Fields
+    ) -> HTTP1DecodeError? {
         guard let known = HTTP1HeaderName(base + start, count: colon - start) else { return nil }
-        var valueStart = colon + 1
-        var valueEnd = end
-        while valueStart < valueEnd, base[valueStart] == HTTP1Syntax.space || base[valueStart] == HTTP1Syntax.tab { valueStart += 1 }
-        while valueEnd > valueStart, base[valueEnd - 1] == HTTP1Syntax.space || base[valueEnd - 1] == HTTP1Syntax.tab { valueEnd -= 1 }
+        let (valueStart, valueEnd) = trimmedValue(base, colon + 1, end)
         let range = Int32(valueStart)..<Int32(valueEnd)
         switch known {
         case .host: if fields.host == nil { fields.host = range }

@@ -1,0 +1,51 @@
+/// Byte classes of eight bytes at once: a word loaded little-endian (its first byte lowest),
+/// tested lane by lane with no carry from one byte into the next. Each test returns a mask
+/// with 0x80 in the lanes whose byte is in the class, 0 elsewhere; `firstLane` and
+/// `lanesBefore` read such masks. Exact: no byte is ever counted in a class it is not in.
+extension HTTP1Syntax {
+    static let lanes: UInt64 = 0x0101_0101_0101_0101
+    static let highBits: UInt64 = 0x8080_8080_8080_8080
+
+    /// The lanes equal to `byte`.
+    @inline(__always)
+    static func lanes(of word: UInt64, equalTo byte: UInt8) -> UInt64 {
+        let difference = word ^ (lanes &* UInt64(byte))
+        // The low seven bits of a lane not zero set its high bit; a high bit set stays set.
+        return ~(((difference & ~highBits) &+ ~highBits) | difference) & highBits
+    }
+
+    /// The lanes whose byte is below 0x20 (control bytes, tab, CR and LF among them).
+    @inline(__always)
+    static func lanesBelowSpace(_ word: UInt64) -> UInt64 {
+        ~(((word & ~highBits) &+ lanes &* 0x60) | word) & highBits
+    }
+
+    /// The lanes in `low...high` (both below 0x80) of a word whose high bits are clear.
+    @inline(__always)
+    static func lanes(of word: UInt64, in range: ClosedRange<UInt8>) -> UInt64 {
+        let atLeastLow = word &+ lanes &* UInt64(0x80 - range.lowerBound)
+        let aboveHigh = word &+ lanes &* UInt64(0x7f - range.upperBound)
+        return atLeastLow & ~aboveHigh & highBits
+    }
+
+    /// The lanes holding a letter, a digit or `-`: the tokens that make nearly every header name.
+    @inline(__always)
+    static func lanesOfNameBytes(_ word: UInt64) -> UInt64 {
+        let ascii = word & ~highBits
+        let letters = lanes(of: ascii | lanes &* 0x20, in: UInt8(ascii: "a")...UInt8(ascii: "z"))
+        let digits = lanes(of: ascii, in: UInt8(ascii: "0")...UInt8(ascii: "9"))
+        return (letters | digits | lanes(of: word, equalTo: UInt8(ascii: "-"))) & ~word
+    }
+
+    /// The index (0–7) of the first lane set in `mask`; 8 when none is.
+    @inline(__always)
+    static func firstLane(_ mask: UInt64) -> Int {
+        mask.trailingZeroBitCount >> 3
+    }
+
+    /// A mask of the lanes before lane `count` (0–8).
+    @inline(__always)
+    static func lanesBefore(_ count: Int) -> UInt64 {
+        count >= 8 ? highBits : highBits & ((1 << UInt64(count * 8)) &- 1)
+    }
+}

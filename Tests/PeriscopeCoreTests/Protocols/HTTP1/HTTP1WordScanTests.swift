@@ -1,0 +1,103 @@
+import Testing
+@testable import PeriscopeCore
+
+/// The parts of head parsing that read eight bytes at a time answer what reading a byte at
+/// a time answers, for every byte at every position.
+@Suite struct HTTP1WordScanTests {
+    /// Bytes worth trying in every place: each class's edges, letters of both cases, the
+    /// bytes that differ from a letter or `-` only by 0x20, and obs-text.
+    static let probes: [UInt8] = [
+        0x00, 0x09, 0x0a, 0x0d, 0x1f, 0x20, 0x21, 0x22, 0x2c, 0x2d, 0x2e, 0x2f, 0x30, 0x39, 0x3a, 0x3b, 0x40,
+        0x41, 0x46, 0x47, 0x5a, 0x5b, 0x5f, 0x60, 0x61, 0x66, 0x67, 0x7a, 0x7b, 0x7e, 0x7f, 0x80, 0xad, 0xc1, 0xe1, 0xff,
+    ]
+
+    @Test func laneClassesAreThoseOfEachByte() {
+        var generator = SeededGenerator(seed: 0x1a9e)
+        for round in 0..<20_000 {
+            // Mostly bytes near the classes' edges, some of any value.
+            var bytes = (0..<8).map { _ in Self.probes.randomElement(using: &generator)! }
+            if round % 4 == 0 { bytes[Int.random(in: 0..<8, using: &generator)] = UInt8.random(in: 0...255, using: &generator) }
+            let word = bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+            func mask(_ test: (UInt8) -> Bool) -> UInt64 {
+                bytes.enumerated().reduce(0) { $0 | (test($1.element) ? UInt64(0x80) << UInt64($1.offset * 8) : 0) }
+            }
+            let target = bytes[round % 8]
+            #expect(HTTP1Syntax.lanes(of: word, equalTo: target) == mask { $0 == target }, "\(bytes)")
+            #expect(HTTP1Syntax.lanesBelowSpace(word) == mask { $0 < 0x20 }, "\(bytes)")
+            let nameBytes = mask { HTTP1Syntax.isToken($0) && ($0 == UInt8(ascii: "-") || $0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7a || HTTP1Syntax.isDigit($0)) }
+            #expect(HTTP1Syntax.lanesOfNameBytes(word) == nameBytes, "\(bytes)")
+        }
+    }
+
+    /// The name's end found a word at a time is the first non-token byte, when it is a colon.
+    @Test func nameColonIsTheFirstByteNotAToken() {
+        var generator = SeededGenerator(seed: 0xc01a)
+        let names = ["Host", "content-length", "X-Forwarded-For", "a", "traceparent", "Sec-WebSocket-Key1", "x_y~z!#$%&'*+.^`|"]
+        for round in 0..<20_000 {
+            var line = Array(names[round % names.count].utf8) + Array(": value\r\n".utf8)
+            if round >= names.count {
+                line[Int.random(in: 0..<line.count, using: &generator)] = Self.probes.randomElement(using: &generator)!
+            }
+            let limit = round % 3 == 0 ? line.count : Int.random(in: 0...line.count, using: &generator)
+            var expected: Int? = line.prefix(limit).firstIndex { !HTTP1Syntax.isToken($0) }
+            if let colon = expected, colon == 0 || line[colon] != HTTP1Syntax.colon { expected = nil }
+            let found = line.withUnsafeBufferPointer { HTTP1HeadParser.nameColon($0.baseAddress!, 0, limit: limit) }
+            #expect(found == expected, "\(String(decoding: line, as: UTF8.self).debugDescription) limit \(limit)")
+        }
+    }
+
+    /// Each name the parser reads, in any case, and nothing one byte away from it.
+    @Test(arguments: HTTP1HeaderName.allCases)
+    func headerNamesMatchInAnyCaseAndNothingElse(name: HTTP1HeaderName) {
+        let lowercase = Array(UnsafeBufferPointer(start: name.lowercaseBytes.utf8Start, count: name.lowercaseBytes.utf8CodeUnitCount))
+        var generator = SeededGenerator(seed: UInt64(lowercase.count))
+        for _ in 0..<64 {
+            let mixed = lowercase.map { $0 >= 0x61 && Bool.random(using: &generator) ? $0 - 0x20 : $0 }
+            #expect(mixed.withUnsafeBufferPointer { HTTP1HeaderName($0.baseAddress, count: $0.count) } == name)
+            #expect(HTTP1HeaderName(mixed) == name)
+        }
+        for position in lowercase.indices {
+            for byte in UInt8.min...UInt8.max where byte | 0x20 != lowercase[position] || lowercase[position] == UInt8(ascii: "-") && byte != lowercase[position] {
+                var changed = lowercase
+                changed[position] = byte
+                #expect(changed.withUnsafeBufferPointer { HTTP1HeaderName($0.baseAddress, count: $0.count) } == nil, "\(changed)")
+            }
+        }
+    }
+
+    /// The next LF found a word at a time, or nil when a byte a head may not hold comes first.
+    @Test func newlineIsTheFirstLFUnlessAForbiddenByteComesFirst() {
+        var generator = SeededGenerator(seed: 0x0a0a)
+        for round in 0..<20_000 {
+            var bytes = Array("GET /abc HTTP/1.1\r\nHost: example.com\r\n\r\n".utf8)
+            for _ in 0..<(round % 3) {
+                bytes[Int.random(in: 0..<bytes.count, using: &generator)] = Self.probes.randomElement(using: &generator)!
+            }
+            let start = Int.random(in: 0...bytes.count, using: &generator)
+            let limit = Int.random(in: start...bytes.count, using: &generator)
+            var expected: Int?
+            for index in start..<limit {
+                if bytes[index] == HTTP1Syntax.lf { expected = index; break }
+                if !HTTP1Syntax.isAllowedInHead(bytes[index]) { break }
+            }
+            let found = bytes.withUnsafeBufferPointer { HTTP1HeadParser.newline(in: $0, from: start, limit: limit) }
+            #expect(found == expected, "\(bytes) from \(start) to \(limit)")
+        }
+    }
+
+    /// Names of any case, split anywhere: the same span as the usual spelling whole.
+    @Test(arguments: [
+        "GET /a HTTP/1.1\r\nHOST: h\r\nTraceParent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\r\nuser-AGENT: u\r\n\r\n",
+        "POST /b HTTP/1.1\r\nhost:h\r\nCONTENT-LENGTH:   2  \r\nX-Long-Header-Name-Of-Many-Words: v\r\n\r\nab",
+        "POST /c HTTP/1.1\r\nHost: h\r\nTRANSFER-encoding: gzip, Chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n",
+    ])
+    func mixedCaseNamesSplitAnywhereReadAlike(request: String) {
+        let whole = HTTP1ReadInPlaceTests.decode(request, HTTP1ReadInPlaceTests.response)
+        let operation = whole.operations.first
+        #expect(operation?.http?.host == "h")
+        #expect(operation?.http?.requestBodySize == 2 || !request.hasPrefix("POST"))
+        for split in 1..<request.utf8.count {
+            #expect(HTTP1ReadInPlaceTests.decode(request, HTTP1ReadInPlaceTests.response, split: split) == whole, "split at \(split)")
+        }
+    }
+}
