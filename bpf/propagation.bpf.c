@@ -279,20 +279,31 @@ int periscope_sockops(struct bpf_sock_ops *ops)
     return 1;
 }
 
+/* The 8 characters of lowercase hex of bytes[0, 4), as a little-endian word (the first
+ * character in its low byte): each byte spread to two, its high nibble first, then '0' added
+ * to each nibble and 'a' - '0' - 10 more to those above 9. */
+static __always_inline __u64 hex_word(const __u8 *bytes)
+{
+    __u64 spread = (__u64)bytes[0] | (__u64)bytes[1] << 16 | (__u64)bytes[2] << 32 | (__u64)bytes[3] << 48;
+    __u64 nibbles = ((spread >> 4) & 0x000f000f000f000fULL) | ((spread & 0x000f000f000f000fULL) << 8);
+    __u64 letters = ((nibbles + 0x0606060606060606ULL) >> 4) & 0x0101010101010101ULL;
+    return nibbles + 0x3030303030303030ULL + letters * 0x27;
+}
+
 /* Writes `traceparent: 00-<trace>-<span>-<flags>\r\n` into scratch->line. */
 static __always_inline void format_line(struct propagation_scratch *scratch, const struct periscope_trace_context *context)
 {
     static const char digits[16] = "0123456789abcdef";
     __u8 *line = scratch->line;
     __builtin_memcpy(line, "traceparent: 00-", 16);
-    for (int k = 0; k < 16; k++) {
-        line[16 + 2 * k] = digits[context->trace_id[k] >> 4];
-        line[17 + 2 * k] = digits[context->trace_id[k] & 15];
+    for (int k = 0; k < 4; k++) {
+        __u64 word = hex_word(&context->trace_id[4 * k]);
+        __builtin_memcpy(&line[16 + 8 * k], &word, 8);
     }
     line[48] = '-';
-    for (int k = 0; k < 8; k++) {
-        line[49 + 2 * k] = digits[context->span_id[k] >> 4];
-        line[50 + 2 * k] = digits[context->span_id[k] & 15];
+    for (int k = 0; k < 2; k++) {
+        __u64 word = hex_word(&context->span_id[4 * k]);
+        __builtin_memcpy(&line[49 + 8 * k], &word, 8);
     }
     line[65] = '-';
     line[66] = digits[(context->flags >> 4) & 15];
@@ -560,9 +571,12 @@ static __always_inline int server_context(const unsigned long long *args)
     long nr = SYSCALL_NR(regs);
     if (nr != NR_read && nr != NR_recvfrom && nr != NR_readv && nr != NR_recvmsg)
         return 0;
+    /* periscope_sys_exit called this stage for a process it selects (target, not excluded):
+     * what is left to ask is whether its policy lets context propagate. */
     struct periscope_propagation_config *settings = propagation_settings();
     __u64 id = bpf_get_current_pid_tgid();
-    if (!settings || !propagating(id >> 32))
+    __u32 tgid = id >> 32;
+    if (!settings || bpf_map_lookup_elem(&propagation_pids, &tgid))
         return 0;
     __u64 length = 0;
     __u64 buffer = first_buffer(nr, regs, &length);

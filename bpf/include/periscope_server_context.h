@@ -228,6 +228,10 @@ static __always_inline bool scan_request(struct propagation_scratch *scratch, st
         && head_byte(scratch, at + 6) == '1' && head_byte(scratch, at + 7) == '.' && head_byte(scratch, at + 9) == '\r';
 }
 
+#define BYTES_01 0x0101010101010101ULL
+#define BYTES_0F 0x0f0f0f0f0f0f0f0fULL
+#define BYTES_80 0x8080808080808080ULL
+
 static __always_inline int hex_value(__u8 c)
 {
     if (c >= '0' && c <= '9')
@@ -237,7 +241,8 @@ static __always_inline int hex_value(__u8 c)
     return -1;
 }
 
-/* Parses `count` bytes of lowercase hex at `at` into out; false on anything else. */
+/* Parses `count` bytes of lowercase hex at `at` into out, a byte at a time; false on anything
+ * else. */
 static __always_inline bool parse_hex(const struct propagation_scratch *scratch, __u32 at, __u8 *out, int count)
 {
     for (int k = 0; k < count; k++) {
@@ -246,6 +251,38 @@ static __always_inline bool parse_hex(const struct propagation_scratch *scratch,
         if (high < 0 || low < 0)
             return false;
         out[k] = (__u8)(high << 4 | low);
+    }
+    return true;
+}
+
+/* Parses the 8 characters of lowercase hex in `word` (little-endian: its first character in
+ * its low byte) into out[0, 4); false unless every one is [0-9a-f]. Eight at once: a byte b
+ * is in [lo, hi] when b + (0x80 - lo) has its top bit and b + (0x7f - hi) has not (no carry
+ * crosses a byte for b < 0x80); its value is b & 15, plus 9 for a letter (bit 6). */
+static __always_inline bool parse_hex_word(__u64 word, __u8 *out)
+{
+    if (word & BYTES_80)
+        return false;
+    __u64 digit = (word + 0x50 * BYTES_01) & ~(word + 0x46 * BYTES_01);
+    __u64 letter = (word + 0x1f * BYTES_01) & ~(word + 0x19 * BYTES_01);
+    if (((digit | letter) & BYTES_80) != BYTES_80)
+        return false;
+    __u64 nibbles = (word & BYTES_0F) + ((word >> 6) & BYTES_01) * 9;
+    /* characters 2k and 2k+1 make byte k: its high and low nibble */
+    __u64 pairs = ((nibbles & 0x000f000f000f000fULL) << 4) | ((nibbles >> 8) & 0x000f000f000f000fULL);
+    out[0] = (__u8)pairs;
+    out[1] = (__u8)(pairs >> 16);
+    out[2] = (__u8)(pairs >> 32);
+    out[3] = (__u8)(pairs >> 48);
+    return true;
+}
+
+/* Parses 8 * `words` characters of lowercase hex at `at` (within the head read) into out. */
+static __always_inline bool parse_hex_words(const struct propagation_scratch *scratch, __u32 at, __u8 *out, int words)
+{
+    for (int k = 0; k < words; k++) {
+        if (!parse_hex_word(head_word(scratch, (at + 8 * k) & HEAD_MASK), &out[4 * k]))
+            return false;
     }
     return true;
 }
@@ -275,9 +312,9 @@ static __always_inline bool parse_traceparent(const struct propagation_scratch *
     __u8 version[1], flags[1];
     if (!parse_hex(scratch, at, version, 1) || version[0] == 0xff || head_byte(scratch, at + 2) != '-')
         return false;
-    if (!parse_hex(scratch, at + 3, out->trace_id, 16) || head_byte(scratch, at + 35) != '-')
+    if (!parse_hex_words(scratch, at + 3, out->trace_id, 4) || head_byte(scratch, at + 35) != '-')
         return false;
-    if (!parse_hex(scratch, at + 36, out->parent_id, 8) || head_byte(scratch, at + 52) != '-')
+    if (!parse_hex_words(scratch, at + 36, out->parent_id, 2) || head_byte(scratch, at + 52) != '-')
         return false;
     if (!parse_hex(scratch, at + 53, flags, 1))
         return false;
