@@ -218,27 +218,32 @@ final class CaptureLoop {
     /// and emitted at once: nothing is held here.
     private func deliverFinished() {
         guard !finished.isEmpty else { return }
-        // Each span is moved out of the list (reversed, then taken from the end), not copied.
-        finished.reverse()
-        while var span = finished.popLast() {
-            span.executable = executable(of: span.pid)
-            let owner = assignment.owner(of: span.pid)
-            span.policy = policies.id(ofOwner: owner)
-            let decision = if let owner, pipelines.indices.contains(owner) {
-                pipelines[owner].decide(span)
-            } else {
-                mergedPipeline.decide(span)
-            }
-            switch decision {
-            case .excluded:
-                continue
-            case .sampledOut(let named):
-                sink.observe(named)
-            case .kept(let kept):
-                sink.observe(kept)
-                sink.emit(kept)
-                metrics.spansEmitted += 1
-            }
+        // Each span is decided and handed on where it lies in the list: neither copied nor
+        // moved (a copy would also make its HTTP details shared, copied again when named).
+        finished.withUnsafeMutableBufferPointer { spans in
+            for index in spans.indices { deliver(&spans[index]) }
+        }
+        finished.removeAll(keepingCapacity: true)
+    }
+
+    private func deliver(_ span: inout Span) {
+        span.executable = executable(of: span.pid)
+        let owner = assignment.owner(of: span.pid)
+        span.policy = policies.id(ofOwner: owner)
+        let verdict = if let owner, pipelines.indices.contains(owner) {
+            pipelines[owner].judge(&span)
+        } else {
+            mergedPipeline.judge(&span)
+        }
+        switch verdict {
+        case .excluded:
+            return
+        case .sampledOut:
+            sink.observe(span)
+        case .kept:
+            sink.observe(span)
+            sink.emit(span)
+            metrics.spansEmitted += 1
         }
     }
 

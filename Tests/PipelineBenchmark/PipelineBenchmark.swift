@@ -62,25 +62,26 @@ struct PipelineBenchmark {
             for (index, event) in batch.enumerated() {
                 tracker.handle(event, into: &finished)
                 if !finished.isEmpty {
-                    // As the agent's capture loop does: each span moved out of the list.
-                    finished.reverse()
-                    while let span = finished.popLast() {
-                        guard stage != "tracker" else { continue }
-                        guard case .kept(let kept) = pipeline.decide(span) else { continue }
-                        if stage == "all" {
-                            printer.observe(kept)
-                            printer.emit(kept)
-                            spans += 1
-                        } else if stage == "otlp" {
-                            batchToExport.append(kept)
-                            spans += 1
-                            if batchToExport.count == 512 {
-                                OTLPTraceEncoder.encode([.init(resource: resource, spans: batchToExport)], into: &encoder)
-                                exportedBytes += encoder.count
-                                batchToExport.removeAll(keepingCapacity: true)
+                    // As the agent's capture loop does: each span decided where it lies in the list.
+                    if stage != "tracker" {
+                        for index in finished.indices {
+                            guard pipeline.judge(&finished[index]) == .kept else { continue }
+                            if stage == "all" {
+                                printer.observe(finished[index])
+                                printer.emit(finished[index])
+                                spans += 1
+                            } else if stage == "otlp" {
+                                batchToExport.append(finished[index])
+                                spans += 1
+                                if batchToExport.count == 512 {
+                                    OTLPTraceEncoder.encode([.init(resource: resource, spans: batchToExport)], into: &encoder)
+                                    exportedBytes += encoder.count
+                                    batchToExport.removeAll(keepingCapacity: true)
+                                }
                             }
                         }
                     }
+                    finished.removeAll(keepingCapacity: true)
                 }
                 if index % 384 == 383 {
                     tracker.advance(now: now, into: &finished)

@@ -77,8 +77,8 @@ public struct SpanPipeline: Sendable {
     /// Parent-based samplers follow the context the span's parent passed on (`Span.incoming`),
     /// which carries its trace's decision, so a trace is kept or dropped whole.
     public mutating func decide(_ span: consuming Span) -> Decision {
-        let incoming = span.incoming ?? span.httpTraceparent.flatMap { TraceContext(traceparent: $0) }
-        return switch judge(&span, incoming: incoming) {
+        var span = span
+        return switch judge(&span) {
         case .excluded: .excluded
         case .sampledOut: .sampledOut(span)
         case .kept: .kept(span)
@@ -87,15 +87,29 @@ public struct SpanPipeline: Sendable {
 
     /// The same with `incoming` as the parent's context.
     public mutating func decide(_ span: consuming Span, incoming: TraceContext?) -> Decision {
-        switch judge(&span, incoming: incoming) {
+        var span = span
+        return switch judge(&span, incoming: incoming) {
         case .excluded: .excluded
         case .sampledOut: .sampledOut(span)
         case .kept: .kept(span)
         }
     }
 
-    private enum Verdict {
-        case excluded, sampledOut, kept
+    /// What becomes of one span, decided where it lies: named and stripped in place, never
+    /// copied or moved (what the capture thread does with every span it finishes).
+    public enum Verdict: Sendable, Equatable {
+        /// Not traced at all (protocol or route excluded).
+        case excluded
+        /// Traced and named, but not kept by the sampler: it still counts in metrics.
+        case sampledOut
+        /// Traced, named and sampled: printed and exported.
+        case kept
+    }
+
+    /// `decide(_:)` for a span left where it lies: `span` is named and stripped in place.
+    public mutating func judge(_ span: inout Span) -> Verdict {
+        let incoming = span.incoming ?? span.httpTraceparent.flatMap { TraceContext(traceparent: $0) }
+        return judge(&span, incoming: incoming)
     }
 
     /// The decision on `span`, named and stripped where it lies: never copied.
