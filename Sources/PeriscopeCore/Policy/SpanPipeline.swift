@@ -39,6 +39,8 @@ public struct SpanPipeline: Sendable {
     public let protocols: Set<TracedProtocol>
     public let keepQuery: Bool
     public private(set) var counters = Counters()
+    /// Routes and names of recent requests' methods and paths.
+    private var names = RouteNameCache()
     /// `protocols` read once: the pipeline runs for every span.
     private let tracesTCP: Bool
     private let tracesHTTP: Bool
@@ -130,13 +132,11 @@ public struct SpanPipeline: Sendable {
         }
         if span.hasHTTP {
             // The details are changed where the span stores them, not copied out and back.
-            let named = span.updateHTTP { http -> (method: String, route: String)? in
+            let named = span.updateHTTP { http -> RouteNameCache.Named? in
                 if !keepQuery { http.removeQuery() }
-                let path = http.path
-                if excludedRoutes.matches(path) { return nil }
-                let route = routes.route(for: path) ?? RouteTemplate.template(for: path)
-                http.route = route
-                return (http.method, route)
+                let named = self.named(http)
+                if let named { http.route = named.route }
+                return named
             }
             guard let named = named ?? nil else {
                 counters.excludedByRoute += 1
@@ -144,7 +144,7 @@ public struct SpanPipeline: Sendable {
             }
             // RPCs keep the name their protocol gave them (`package.Service/Method`).
             if !span.protocolAttributes.contains(where: { $0.key == "rpc.system" }) {
-                span.name = Self.name(method: named.method, route: named.route)
+                span.name = named.name
             }
         }
         guard sampler.shouldSample(traceID: span.traceID, parent: incoming) else {
@@ -153,6 +153,25 @@ public struct SpanPipeline: Sendable {
         }
         counters.kept += 1
         return .kept
+    }
+
+    /// The route and span name of a request (nil for an excluded route): as decided for the
+    /// same method and path lately, or decided now and kept.
+    private mutating func named(_ http: borrowing HTTPDetails) -> RouteNameCache.Named? {
+        let known = http.withMethodBytes { method in
+            http.withPathBytes { needsSlash, path in names.named(method: method, pathNeedsSlash: needsSlash, path: path) }
+        }
+        if let known { return known }
+        let path = http.path
+        var decided: RouteNameCache.Named?
+        if !excludedRoutes.matches(path) {
+            let route = routes.route(for: path) ?? RouteTemplate.template(for: path)
+            decided = (route, Self.name(method: http.method, route: route))
+        }
+        http.withMethodBytes { method in
+            http.withPathBytes { needsSlash, path in names.keep(decided, method: method, pathNeedsSlash: needsSlash, path: path) }
+        }
+        return decided
     }
 
     /// `METHOD route`, `HTTP` for an unknown method, the method alone for an empty route.

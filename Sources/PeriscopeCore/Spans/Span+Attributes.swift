@@ -53,7 +53,8 @@ extension Span {
 
     /// Hands each of `attributes` to `visitor`, in order, without building the list.
     public func visitAttributes<Visitor: SpanAttributeVisitor>(_ visitor: inout Visitor) {
-        if let http {
+        // Read where the span stores them: `http` would copy the details.
+        _ = withHTTP { http in
             // The method and the path from the bytes they were read as, when they can be.
             let common = http.withMethodBytes { method in
                 guard Self.isCommonMethod(method) else { return false }

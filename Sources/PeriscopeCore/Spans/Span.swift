@@ -39,6 +39,12 @@ public struct Span: Sendable, Equatable {
         get { httpStorage?.details }
         set { httpStorage = newValue.map(HTTPStorage.init) }
     }
+    /// Hands `body` the HTTP details where the span stores them, without copying them; nil,
+    /// without calling `body`, for a span that is not HTTP.
+    public func withHTTP<Result>(_ body: (borrowing HTTPDetails) throws -> Result) rethrows -> Result? {
+        guard let storage = httpStorage else { return nil }
+        return try body(storage.details)
+    }
     /// Whether the span is an HTTP span, without copying its details.
     var hasHTTP: Bool { httpStorage != nil }
     /// The request's `traceparent`, without copying the other details.
@@ -103,7 +109,8 @@ public struct Span: Sendable, Equatable {
 /// first unless it holds the only reference; spans cross threads only as values moved whole,
 /// never changed by two at once.
 private final class HTTPStorage: @unchecked Sendable, Equatable {
-    var details: HTTPDetails
+    /// Never reached by two threads at once (see above): no run-time exclusivity check.
+    @exclusivity(unchecked) var details: HTTPDetails
 
     init(_ details: HTTPDetails) {
         self.details = details

@@ -236,9 +236,15 @@ struct TrackedConnection: Sendable {
         // Swapped out rather than matched in place: matching the stored state copies it whole.
         var taken = Decoding.opaque(replyDirection: nil)
         swap(&taken, &decoding)
-        if case .decoding(let decoder) = taken { return decoder }
-        swap(&taken, &decoding)
-        return nil
+        // Consumed, so that the decoder is moved out of it rather than copied (a copy of its
+        // box, then the release of the original).
+        switch consume taken {
+        case .decoding(let decoder):
+            return decoder
+        case let other:
+            decoding = other
+            return nil
+        }
     }
 
     /// Counts the bytes of a read or write (`tls`: the layer they were seen at) where they
@@ -266,6 +272,9 @@ struct TrackedConnection: Sendable {
             startEncrypted()
             return false
         }
+        // The state's kind looked at first: binding what it holds copies it whole, decoder
+        // included, for every read and write of a connection that decodes.
+        guard case .undetected = decoding else { return true }
         if case .undetected(let held) = decoding {
             if held.isEmpty, moved > 0, TLSLayer.startsHandshake(payload) {
                 // Possibly TLS (servers peek at one byte first): held without detection, so

@@ -41,6 +41,27 @@ import PeriscopeCore
         #expect(span?.http?.route == route)
     }
 
+    /// Routes and names are kept per method and path: a pipeline that has seen many requests
+    /// (more than it keeps, some repeated, some excluded) names each as a fresh one does.
+    @Test func namesRepeatedRequestsAsAFreshPipelineDoes() throws {
+        let yaml = "{routes: [\"/users/{id}\", \"/static/*\"], exclude: {routes: [\"/healthz\"]}}"
+        var seasoned = try Self.pipeline(yaml)
+        let methods = ["GET", "POST", "", "G\u{e9}T"]
+        let paths = ["/users/7", "/static/a.css", "/healthz", "/orders/12/items/9", "/", "/x?q=1", "/caf\u{e9}/3"]
+        var requests: [(method: String, path: String)] = []
+        for round in 0..<3 {
+            for method in methods { for path in paths { requests.append((method, path)) } }
+            for number in 0..<100 { requests.append(("GET", "/n\(number + round)/\(number)")) }
+        }
+        for (method, path) in requests {
+            var fresh = try Self.pipeline(yaml)
+            let expected = fresh.process(Self.httpSpan(method: method, path: path))
+            let span = seasoned.process(Self.httpSpan(method: method, path: path))
+            #expect(span == expected, "\(method) \(path)")
+        }
+        #expect(seasoned.counters.excludedByRoute == 3 * methods.count)
+    }
+
     @Test func tcpSpansKeepTheirName() throws {
         var pipeline = try Self.pipeline("routes: [\"/*\"]")
         #expect(pipeline.process(Self.tcpSpan())?.name == "tcp")
