@@ -453,6 +453,41 @@ int periscope_inject(struct sk_msg_md *msg)
 
 /* ---- Server side: the request a thread reads --------------------------------------- */
 
+/* A BTF tracepoint reads kernel memory directly (loads the JIT guards); a raw one through
+ * bpf_probe_read_kernel. Weak: a kernel without it never loads the BTF stage. */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+
+/* The TCP socket behind `fd` of the current process, or NULL, read directly: only in the
+ * BTF tracepoint stage. */
+static __always_inline struct sock *tcp_sock_of_fd_btf(int fd)
+{
+    if (fd < 0)
+        return NULL;
+    struct task_struct *task = bpf_get_current_task_btf();
+    struct files_struct *files = task->files;
+    if (!files)
+        return NULL;
+    struct fdtable *fdt = files->fdt;
+    if (!fdt || (unsigned int)fd >= fdt->max_fds)
+        return NULL;
+    struct file **fds = fdt->fd;
+    struct file *entry = NULL;
+    bpf_probe_read_kernel(&entry, sizeof(entry), &fds[fd]);
+    if (!entry)
+        return NULL;
+    struct file *file = bpf_rdonly_cast(entry, bpf_core_type_id_kernel(struct file));
+    struct inode *inode = file->f_inode;
+    if (!inode || (inode->i_mode & S_IFMT) != S_IFSOCK)
+        return NULL;
+    struct socket *socket = bpf_rdonly_cast(file->private_data, bpf_core_type_id_kernel(struct socket));
+    if (!socket)
+        return NULL;
+    struct sock *sk = socket->sk;
+    if (!sk || sk->sk_type != SOCK_STREAM || sk->sk_protocol != IPPROTO_TCP)
+        return NULL;
+    return sk;
+}
+
 /* The TCP socket behind `fd` of the current process, or NULL. */
 static __always_inline struct sock *tcp_sock_of_fd(int fd)
 {
@@ -512,6 +547,10 @@ static __noinline int take_option(const struct periscope_propagation_config *set
     /* A response read by a client: a request's option is only ever taken by its server. */
     if (head->head[0] == 'H' && head->head[1] == 'T' && head->head[2] == 'T' && head->head[3] == 'P' && head->head[4] == '/')
         return 0;
+    /* Selected by the tracer (periscope_sys_exit asked); its policy may say `propagation: none`. */
+    __u32 tgid = id >> 32;
+    if (bpf_map_lookup_elem(&propagation_pids, &tgid))
+        return 0;
     struct sock *sk = tcp_sock_of_fd(fd);
     if (!sk)
         return 0;
@@ -562,7 +601,7 @@ static __noinline int take_option(const struct periscope_propagation_config *set
  * which calls it on reads of selected processes: decides the context of a request read, then
  * calls the tracer's capture stage, whose event of the same read thus follows the report.
  * `args`: the tracepoint's (struct pt_regs *regs, long ret). */
-static __always_inline int server_context(const unsigned long long *args)
+static __always_inline int server_context(const unsigned long long *args, bool btf)
 {
     struct pt_regs *regs = (struct pt_regs *)args[0];
     long ret = (long)args[1];
@@ -571,13 +610,10 @@ static __always_inline int server_context(const unsigned long long *args)
     long nr = SYSCALL_NR(regs);
     if (nr != NR_read && nr != NR_recvfrom && nr != NR_readv && nr != NR_recvmsg)
         return 0;
-    /* periscope_sys_exit called this stage for a process it selects (target, not excluded):
-     * what is left to ask is whether its policy lets context propagate. */
     struct periscope_propagation_config *settings = propagation_settings();
-    __u64 id = bpf_get_current_pid_tgid();
-    __u32 tgid = id >> 32;
-    if (!settings || bpf_map_lookup_elem(&propagation_pids, &tgid))
+    if (!settings)
         return 0;
+    __u64 id = bpf_get_current_pid_tgid();
     __u64 length = 0;
     __u64 buffer = first_buffer(nr, regs, &length);
     if (!buffer)
@@ -592,27 +628,42 @@ static __always_inline int server_context(const unsigned long long *args)
     int fd = (int)SYSCALL_ARG0(regs);
     if (!method_at(scratch, 0))
         return take_option(settings, id, fd);
-    struct sock *sk = tcp_sock_of_fd(fd);
-    if (!sk)
+    /* periscope_sys_exit called this stage for a process it selects (target, not excluded):
+     * what is left to ask is whether its policy lets context propagate. */
+    __u32 tgid = id >> 32;
+    if (bpf_map_lookup_elem(&propagation_pids, &tgid))
         return 0;
     struct server_read read = {
         .buffer = buffer,
-        .socket_id = (__u64)sk,
         .len = length < PERISCOPE_PROPAGATION_HEAD_MAX ? (__u32)length : PERISCOPE_PROPAGATION_HEAD_MAX,
         .fd = fd,
-        .local_port = BPF_CORE_READ(sk, __sk_common.skc_num),
-        .peer_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport)),
     };
+    if (btf) {
+        struct sock *sk = tcp_sock_of_fd_btf(fd);
+        if (!sk)
+            return 0;
+        read.socket_id = (__u64)sk;
+        read.local_port = sk->__sk_common.skc_num;
+        read.peer_port = bpf_ntohs(sk->__sk_common.skc_dport);
+    } else {
+        struct sock *sk = tcp_sock_of_fd(fd);
+        if (!sk)
+            return 0;
+        read.socket_id = (__u64)sk;
+        read.local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
+        read.peer_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+    }
     return decide_server_context(&read, settings);
 }
 
 /* The stage has the tracer's program type, which the agent picks with the tracer's variant: a
  * BTF tracepoint for the tracer's fast build, a raw tracepoint for its compatible one (a tail
- * call stays within one type). Kernel memory is read with BPF_CORE_READ in both. */
+ * call stays within one type). The BTF one reads the socket behind the descriptor directly, the
+ * raw one with BPF_CORE_READ. */
 SEC("tp_btf/sys_exit")
 int periscope_server_context(unsigned long long *ctx)
 {
-    server_context(ctx);
+    server_context(ctx, true);
     bpf_tail_call(ctx, &sys_exit_stages, PERISCOPE_STAGE_CAPTURE);
     return 0;
 }
@@ -620,7 +671,7 @@ int periscope_server_context(unsigned long long *ctx)
 SEC("raw_tracepoint/sys_exit")
 int periscope_server_context_raw(struct bpf_raw_tracepoint_args *ctx)
 {
-    server_context(ctx->args);
+    server_context(ctx->args, false);
     bpf_tail_call(ctx, &sys_exit_stages, PERISCOPE_STAGE_CAPTURE);
     return 0;
 }
