@@ -38,6 +38,21 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 #define IOV_ENTRIES PERISCOPE_MAX_IOV
 #endif
 
+/* The pointer stored at `address` in kernel memory, or 0 when it cannot be read. */
+static __always_inline __u64 kernel_pointer_at(__u64 address)
+{
+#ifdef PERISCOPE_PROBE_READS
+    __u64 value = 0;
+    if (bpf_probe_read_kernel(&value, sizeof(value), (const void *)address))
+        return 0;
+    return value;
+#else
+    /* A plain load through a type whose first field is a pointer (a fault reads 0), not a
+     * helper call. */
+    return (__u64)KCAST(llist_node, (const void *)address)->next;
+#endif
+}
+
 #define AF_INET 2
 #define AF_INET6 10
 #define SOCK_STREAM 1
@@ -120,11 +135,10 @@ static __always_inline struct file *file_of_fd(int fd)
     if ((unsigned int)fd >= max_fds)
         return NULL;
     struct file **fds = KREAD(fdt, fd);
-    struct file *entry = NULL;
-    bpf_probe_read_kernel(&entry, sizeof(entry), &fds[fd]);
+    __u64 entry = kernel_pointer_at((__u64)&fds[fd]);
     if (!entry)
         return NULL;
-    return KCAST(file, entry);
+    return KCAST(file, (const void *)entry);
 }
 
 /* The TCP socket of `file`, or NULL. */

@@ -102,8 +102,9 @@ struct chunk_walker {
     __u32 line_bytes;
     __u32 copied;       /* CHUNK_COPY: bytes in tail[] */
     __u32 scan_length;  /* the head scan's: bytes to look at */
-    __u32 scan_at;      /* where it goes on */
+    __u32 scan_at;      /* the next aligned word it looks at */
     __u32 scan_found;   /* offset just past the blank line; 0 until found */
+    __u64 scan_word;    /* the last word it looked at */
     __u8 phase;
     __u8 line_phase;
     __u8 digits;
@@ -270,10 +271,26 @@ static long chunk_step(__u64 index, void *ctx)
     return 0;
 }
 
-/* Finds the end of an HTTP head ("\r\n\r\n") in the captured prefix of the event being
- * built (scratch_space): a step goes to the next LF within eight bytes, or eight bytes on, and
- * at a LF looks at the three bytes before it. Its state is in the walker's map value, for the
- * verifier's sake as the walk's. */
+#define CHUNK_BYTES_7F 0x7f7f7f7f7f7f7f7fULL
+#define CHUNK_BYTES_CR 0x0d0d0d0d0d0d0d0dULL
+#define CHUNK_BYTES_LF 0x0a0a0a0a0a0a0a0aULL
+/* Aligned words of the prefix the head scan looks at per step. */
+#define CHUNK_SCAN_WORDS 8
+
+/* 0x80 in each byte of `word` that equals the byte repeated in `pattern`, exactly (no carry
+ * crosses a byte). */
+static __always_inline __u64 chunk_bytes_equal(__u64 word, __u64 pattern)
+{
+    __u64 x = word ^ pattern;
+    return ~(((x & CHUNK_BYTES_7F) + CHUNK_BYTES_7F) | x | CHUNK_BYTES_7F);
+}
+
+/* Finds the end of an HTTP head ("\r\n\r\n") in the captured prefix of the event being built
+ * (scratch_space): a step looks at CHUNK_SCAN_WORDS aligned words (the payload starts eight-byte
+ * aligned); a word holding a LF is checked for a blank line ending in it, the three bytes
+ * before each LF taken from it and the word before. The eight bytes past the prefix are zero
+ * (chunk_head_end), so that no match reaches beyond it. Its state is in the walker's map value,
+ * for the verifier's sake as the walk's. */
 static long chunk_head_scan_step(__u64 index, void *ctx)
 {
     __u32 zero = 0;
@@ -281,33 +298,54 @@ static long chunk_head_scan_step(__u64 index, void *ctx)
     struct scratch *scratch = bpf_map_lookup_elem(&scratch_space, &zero);
     if (!w || !scratch)
         return 1;
+    /* scan_at: the next word's offset; scan_length: the prefix's length; scan_word: the word before. */
     __u32 at = w->scan_at, length = w->scan_length;
-    if (at >= length || at >= PERISCOPE_MAX_CAPTURE)
-        return 1;
-    /* The eight bytes at `at`, from the two aligned words they straddle (the payload starts
-     * eight-byte aligned, and the scratch slack is behind the last). */
+    __u64 before = w->scan_word;
     const __u64 *words = __builtin_assume_aligned(scratch->event.payload, 8);
-    __u32 word = (at >> 3) & (PERISCOPE_MAX_CAPTURE / 8 - 1), shift = (at & 7) * 8;
-    __u64 x = ((words[word] >> shift) | ((words[word + 1] << 1) << (63 - shift))) ^ 0x0a0a0a0a0a0a0a0aULL;
-    /* 0x80 in each byte that is a LF, exactly (no carry crosses a byte) */
-    __u64 lf = ~(((x & 0x7f7f7f7f7f7f7f7fULL) + 0x7f7f7f7f7f7f7f7fULL) | x | 0x7f7f7f7f7f7f7f7fULL);
-    __u32 left = length - at;
-    if (left < 8)
-        lf &= (1ULL << (left * 8)) - 1;
-    if (!lf) {
-        w->scan_at = at + 8;
-        return 0;
+#pragma clang loop unroll(disable)
+    for (int k = 0; k < CHUNK_SCAN_WORDS; k++) {
+        if (at >= length || at >= PERISCOPE_MAX_CAPTURE)
+            return 1;
+        __u32 index = at >> 3;
+        barrier_var(index); /* masked here, where it indexes: the verifier sees the bound */
+        index &= PERISCOPE_MAX_CAPTURE / 8 - 1;
+        __u64 word = words[index];
+        __u64 found = chunk_bytes_equal(word, CHUNK_BYTES_LF);
+        if (found) {
+            found &= chunk_bytes_equal((word << 8) | (before >> 56), CHUNK_BYTES_CR)
+                & chunk_bytes_equal((word << 16) | (before >> 48), CHUNK_BYTES_LF)
+                & chunk_bytes_equal((word << 24) | (before >> 40), CHUNK_BYTES_CR);
+            if (found) {
+                /* The first one's byte index: its bit, (1 << 8k) times bytes 00 01 .. 07, top byte. */
+                w->scan_found = at + (__u32)((((found & -found) >> 7) * 0x0001020304050607ULL) >> 56) + 1;
+                return 1;
+            }
+        }
+        before = word;
+        at += 8;
     }
-    /* The first LF's byte index: its bit, (1 << 8k) times bytes 00 01 .. 07, top byte. */
-    __u32 p = at + (__u32)((((lf & -lf) >> 7) * 0x0001020304050607ULL) >> 56);
-    w->scan_at = p + 1;
-    if (p >= 3 && scratch->event.payload[(p - 1) & (PERISCOPE_MAX_CAPTURE - 1)] == '\r'
-        && scratch->event.payload[(p - 2) & (PERISCOPE_MAX_CAPTURE - 1)] == '\n'
-        && scratch->event.payload[(p - 3) & (PERISCOPE_MAX_CAPTURE - 1)] == '\r') {
-        w->scan_found = p + 1;
-        return 1;
-    }
+    w->scan_at = at;
+    w->scan_word = before;
     return 0;
+}
+
+/* Where the HTTP head that starts the captured prefix of `event` (the one being built in
+ * scratch_space) ends: the offset just past its blank line, 0 when the prefix holds none. A
+ * global function: the verifier checks its scan once, not on every path of the walk. */
+__noinline int chunk_head_end(struct periscope_event *event, __u32 prefix)
+{
+    __u32 zero = 0;
+    struct chunk_walker *w = bpf_map_lookup_elem(&chunk_walker_space, &zero);
+    if (!event || !w || prefix > PERISCOPE_MAX_CAPTURE)
+        return 0;
+    /* The bytes past the prefix are the tail's and the frame walk's, written later. */
+    __builtin_memset(&event->payload[prefix], 0, 8);
+    w->scan_length = prefix;
+    w->scan_at = 0;
+    w->scan_word = 0;
+    w->scan_found = 0;
+    bpf_loop(PERISCOPE_MAX_CAPTURE / (8 * CHUNK_SCAN_WORDS), chunk_head_scan_step, NULL, 0);
+    return (int)w->scan_found;
 }
 
 /* Whether the captured prefix starts with a chunk-size line: hex digits, then CR or ';'. */
@@ -379,11 +417,7 @@ __noinline int chunk_walk_source(struct periscope_event *event, struct chunk_sou
         } else if (first >= 'A' && first <= 'Z') {
             if (moved <= prefix && ends_with_blank_line(event, prefix))
                 return 0;
-            w.scan_length = prefix;
-            w.scan_at = 0;
-            w.scan_found = 0;
-            bpf_loop(PERISCOPE_MAX_CAPTURE, chunk_head_scan_step, NULL, 0);
-            head_end = w.scan_found;
+            head_end = chunk_head_end(event, prefix);
             if (!head_end || head_end >= moved)
                 return 0;
             /* A body captured from its first byte that does not start with a chunk size. */

@@ -126,6 +126,11 @@ struct linux_binprm {
     const char *interp;
 };
 
+/* Read only as a pointer-sized word at an address (tracer.bpf.c, kernel_pointer_at). */
+struct llist_node {
+    struct llist_node *next;
+};
+
 struct task_struct {
     int pid;
     int tgid;
