@@ -107,10 +107,11 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
     /// chunk, keeps a chunked body's size exact whatever the capture size), or walked by the
     /// kernel's walk of their chunk headers.
     private mutating func decode(_ segment: ProtocolSegment, with decoder: inout HTTP1Decoder) {
-        let tail = segment.tail.suffix(max(0, segment.gap))
-        let skipped = segment.gap - tail.count
         decoder.decode(segment.bytes, sink: &self)
-        if let walk = segment.chunkWalk, segment.gap > 0,
+        guard segment.gap > 0 else { return }  // the usual segment: all it moved was captured
+        let tail = segment.tail.suffix(segment.gap)
+        let skipped = segment.gap - tail.count
+        if let walk = segment.chunkWalk,
            decoder.skip(segment.gap, after: segment.bytes.count, tail: tail, walk: walk, sink: &self) {
             return
         }
@@ -227,11 +228,10 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
         let digest = Self.digest(method: bytes[field: head.methodBytes], target: bytes[field: head.target])
         pending[index].request = request
         pending[index].requestDigest = digest
-        var start = RequestStart(
-            exchangeID: UInt64(pending[index].id), timestamp: pending[index].start, tid: pending[index].tid, requestDigest: digest
-        )
-        start.traceContext = request.traceContext
-        output.append(.requestStarted(start))
+        output.append(.requestStarted(RequestStart(
+            exchangeID: UInt64(pending[index].id), timestamp: pending[index].start, tid: pending[index].tid, requestDigest: digest,
+            traceContext: request.traceContext
+        )))
     }
 
     /// `SpanLinkHints.digest(method:target:)` of the bytes where they lie; through strings
@@ -287,20 +287,29 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
     /// Removes the oldest exchange and reports it as an operation, built where it is appended;
     /// nothing when its request head was never captured.
     private mutating func reportFront(responseBodySize: Int?, end: UInt64, incompleteReason: String?) {
-        if let operation = removeFront(responseBodySize: responseBodySize, end: end, incompleteReason: incompleteReason) {
-            output.append(.operation(operation))
-        }
+        let front = removeFirstExchange()
+        defer { releaseRequestBytes() }
+        guard let request = front.request else { return }
+        output.append(.operation(operation(
+            for: front, request: request, requestBodySize: requestBodySize(of: front), responseBodySize: responseBodySize,
+            end: max(end, front.start), incompleteReason: incompleteReason
+        )))
     }
 
     /// The oldest exchange, removed, as an operation; nil when its request head was never captured.
     private mutating func removeFront(responseBodySize: Int?, end: UInt64, incompleteReason: String?) -> ProtocolOperation? {
-        let front = pending.removeFirst()
+        let front = removeFirstExchange()
         defer { releaseRequestBytes() }
         guard let request = front.request else { return nil }
         return operation(
             for: front, request: request, requestBodySize: requestBodySize(of: front), responseBodySize: responseBodySize,
             end: max(end, front.start), incompleteReason: incompleteReason
         )
+    }
+
+    /// The oldest exchange, removed: nothing moved when it is the only one (the usual case).
+    private mutating func removeFirstExchange() -> PendingExchange {
+        pending.count == 1 ? pending.removeLast() : pending.removeFirst()
     }
 
     /// Empties the byte store when no exchange is pending; drops the bytes of exchanges gone
@@ -392,6 +401,14 @@ extension HTTP1ProtocolDecoder {
             statusCode: statusCode, protocolVersion: HTTP1HeadFields.version(minor: request.minorVersion),
             requestBodySize: requestBodySize, responseBodySize: responseBodySize
         )
+    }
+}
+
+extension RequestStart {
+    /// A start with the trace context read from its bytes, built where it is stored.
+    init(exchangeID: UInt64, timestamp: UInt64, tid: Int32, requestDigest: UInt64, traceContext: TraceContext?) {
+        self.init(exchangeID: exchangeID, timestamp: timestamp, tid: tid, requestDigest: requestDigest)
+        self.traceContext = traceContext
     }
 }
 
