@@ -2,6 +2,7 @@
 #include "CPeriscopeBPF.h"
 #include <errno.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -82,19 +83,66 @@ _Static_assert(sizeof(struct cperiscopebpf_sched_attr) == 48, "sched_attr, first
 
 #define CPERISCOPEBPF_SCHED_NORMAL 0
 #define CPERISCOPEBPF_SCHED_BATCH 3
+#define CPERISCOPEBPF_SCHED_IDLE 5
 
-int CPeriscopeBPF_schedule_calling_thread(int batch, uint64_t slice_ns)
+int CPeriscopeBPF_schedule_thread(int tid, int kind, uint64_t slice_ns)
 {
     struct cperiscopebpf_sched_attr attr;
     memset(&attr, 0, sizeof(attr));
     attr.size = sizeof(attr);
-    attr.sched_policy = batch ? CPERISCOPEBPF_SCHED_BATCH : CPERISCOPEBPF_SCHED_NORMAL;
-    attr.sched_runtime = slice_ns;
-    // The calling thread's nice value is kept.
+    switch (kind) {
+    case CPERISCOPEBPF_SCHEDULE_BATCH:
+        attr.sched_policy = CPERISCOPEBPF_SCHED_BATCH;
+        break;
+    case CPERISCOPEBPF_SCHEDULE_IDLE:
+        attr.sched_policy = CPERISCOPEBPF_SCHED_IDLE;
+        break;
+    default:
+        attr.sched_policy = CPERISCOPEBPF_SCHED_NORMAL;
+        break;
+    }
+    if (kind != CPERISCOPEBPF_SCHEDULE_IDLE)
+        attr.sched_runtime = slice_ns;
+    // The thread's nice value is kept (SCHED_IDLE keeps it too, for the way back).
+    pid_t target = tid > 0 ? (pid_t)tid : (pid_t)syscall(SYS_gettid);
     errno = 0;
-    int nice_value = getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
+    int nice_value = getpriority(PRIO_PROCESS, (id_t)target);
     if (errno == 0)
         attr.sched_nice = nice_value;
-    long result = syscall(SYS_sched_setattr, 0, &attr, 0);
+    long result = syscall(SYS_sched_setattr, target, &attr, 0);
     return result < 0 ? -errno : 0;
+}
+
+int CPeriscopeBPF_thread_id(void)
+{
+    return (int)syscall(SYS_gettid);
+}
+
+uint64_t CPeriscopeBPF_load_acquire_u64(const uint64_t *address)
+{
+    return __atomic_load_n(address, __ATOMIC_ACQUIRE);
+}
+
+int CPeriscopeBPF_wakeups_open(int fd)
+{
+    int epoll = epoll_create1(EPOLL_CLOEXEC);
+    if (epoll < 0)
+        return -errno;
+    struct epoll_event event;
+    memset(&event, 0, sizeof(event));
+    event.events = EPOLLIN | EPOLLET;
+    event.data.fd = fd;
+    if (epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event) < 0) {
+        int error = errno;
+        close(epoll);
+        return -error;
+    }
+    return epoll;
+}
+
+int CPeriscopeBPF_wakeups_wait(int epoll, int timeout_ms)
+{
+    struct epoll_event event;
+    int result = epoll_wait(epoll, &event, 1, timeout_ms);
+    return result < 0 ? -errno : result;
 }

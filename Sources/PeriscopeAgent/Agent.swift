@@ -67,8 +67,8 @@ public final class Agent: Service, @unchecked Sendable {
         let control = self.control
         try await DedicatedThread.run(name: "periscope-capture") {
             let scheduling = configuration.captureScheduling
-            if !scheduling.isDefault {
-                if let errno = scheduling.applyToCallingThread() {
+            if !scheduling.ordinaryIsDefault {
+                if let errno = scheduling.apply(idle: false) {
                     logger.warning("capture.scheduling.refused", metadata: [
                         "batch": "\(scheduling.batch)", "slice_ns": "\(scheduling.sliceNanoseconds)", "errno": "\(errno)",
                         "effect": "the capture thread is scheduled as any other thread",

@@ -33,6 +33,9 @@ public struct AgentMetrics: Sendable, Equatable {
     public var connectionsShed: UInt64 = 0
     public var requestsShed: UInt64 = 0
     public var eventsShed: UInt64 = 0
+    /// Times the capture thread, which runs on otherwise idle CPU time, fell behind and was
+    /// raised to an ordinary thread until it caught up (`CaptureYield`).
+    public var captureRaised: UInt64 = 0
     /// Requests in flight whose trace context is remembered (memory follows this, not the rate).
     public var requestsInFlight: Int = 0
     /// Finished spans waiting for a late caller's context (at most the reorder window).
@@ -123,6 +126,7 @@ public struct AgentMetrics: Sendable, Equatable {
             ("connections_shed", "\(connectionsShed)"),
             ("requests_shed", "\(requestsShed)"),
             ("events_shed", "\(eventsShed)"),
+            ("capture_raised", "\(captureRaised)"),
             ("requests_in_flight", "\(requestsInFlight)"),
             ("spans_waiting", "\(spansWaiting)"),
             ("callers_late", "\(callersLate)"),

@@ -50,6 +50,8 @@ final class CaptureLoop {
     /// In port-only mode: processes whose connections were seen, for `processesAttached`.
     @exclusivity(unchecked) private var seenProcesses: Set<Int32> = []
     @exclusivity(unchecked) private var metrics = AgentMetrics()
+    /// Runs the capture thread on otherwise idle CPU time; nil when it is an ordinary thread.
+    private var yield: CaptureYield?
     /// Keeps the TLS library probes on what the traced processes map; nil without them.
     private let tlsAttacher: TLSAttacher?
     /// Hands the connections processes opened before they were selected to propagation.
@@ -106,6 +108,9 @@ final class CaptureLoop {
             "processes": "\(metrics.processesAttached)",
             "mode": "\(selection.allProcesses ? "all processes" : "selected processes")",
         ])
+        let yield = startYielding()
+        defer { yield?.stop() }
+        self.yield = yield
         let idlePoll = max(Int32(clamping: configuration.pollInterval.nanoseconds / 1_000_000), 1)
         let busyPoll = max(Int32(clamping: configuration.busyPollInterval.nanoseconds / 1_000_000), 1)
         var busy = false
@@ -121,6 +126,8 @@ final class CaptureLoop {
             }
             metrics.eventsRead += UInt64(consumed)
             busy = consumed > 0
+            // Everything that waited was read: back to otherwise idle CPU time if it was raised.
+            yield?.caughtUp()
             now = MonotonicClock.now()
             tracker.advance(now: now, into: &finished)
             deliverFinished()
@@ -162,6 +169,37 @@ final class CaptureLoop {
         deliverFinished()
         sink.flush()
         publishMetrics()
+    }
+
+    /// The capture thread (the calling one) made to run on otherwise idle CPU time, raised
+    /// while behind; nil when it stays an ordinary thread (`--no-capture-yield`, or refused: logged).
+    private func startYielding() -> CaptureYield? {
+        let scheduling = configuration.captureScheduling
+        guard scheduling.yields else { return nil }
+        let watch: RingBufferWatch
+        do {
+            watch = try tracer.watch()
+        } catch {
+            logger.warning("capture.yield.refused", metadata: [
+                "error": "\(error)", "effect": "the capture thread runs as an ordinary thread",
+            ])
+            return nil
+        }
+        // The kernel wakes the ring buffer's readers once this much waits (KernelFilter.wakeupBytes).
+        let maxBacklog = UInt64(min(256 * 1024, tracer.ringBufferBytes / 4))
+        switch CaptureYield.start(
+            scheduling: scheduling, watch: watch, pollNanos: configuration.pollInterval.nanoseconds, maxBacklogBytes: maxBacklog
+        ) {
+        case .success(let yield):
+            logger.info("capture.yield", metadata: ["max_wait_ms": "\((configuration.pollInterval.nanoseconds + CaptureYield.graceNanos) / 1_000_000)"])
+            return yield
+        case .failure(let refused):
+            logger.warning("capture.yield.refused", metadata: [
+                "errno": "\(refused.errno)", "refused": "\(refused.what)",
+                "effect": "the capture thread runs as an ordinary thread (leaving SCHED_IDLE needs CAP_SYS_NICE)",
+            ])
+            return nil
+        }
     }
 
     /// One record (counted in `metrics.eventsRead` by the caller, per poll).
@@ -435,6 +473,7 @@ final class CaptureLoop {
         metrics.connectionsShed = kernel.shedConnections
         metrics.requestsShed = kernel.shedRequests
         metrics.eventsShed = kernel.shedEvents
+        metrics.captureRaised = yield?.raises ?? 0
         metrics.decodeErrors = UInt64(tracker.counters.decodeErrors)
         metrics.opaqueTraffic = UInt64(tracker.counters.opaque)
         metrics.decodeErrorsByKind = tracker.counters.decodeErrorsByKind.mapValues { UInt64($0) }

@@ -1,34 +1,42 @@
 import CPeriscopeBPF
 
 /// How the kernel schedules the capture thread against the services it traces
-/// (`--capture-batch`, `--capture-slice`). The default leaves it as any other thread.
+/// (`--capture-yield`, `--capture-batch`, `--capture-slice`).
 ///
-/// The thread wakes every couple of milliseconds while events arrive and then works through
-/// what queued, a fraction of a millisecond to a millisecond on a busy node. As an ordinary
-/// thread it may preempt a traced service when it wakes, and keeps a core for a whole slice
-/// (1.4 ms by default on a 2-core machine) while a service that woke waits for it: that wait
-/// is what a traced service's tail latency pays. SCHED_BATCH keeps it from preempting anything
-/// when it wakes; a shorter slice lets a service that wakes take the core back sooner. Neither
-/// lowers its share of the CPU when cores are contended, so it does not fall behind more
-/// under saturation (when it does, the kernel sheds whole new requests, counted).
+/// By default the thread yields: it runs under SCHED_IDLE, on CPU time no other thread wants,
+/// and is raised to an ordinary thread only while it is behind (`CaptureYield`). An ordinary
+/// thread that runs for a fraction of a millisecond every couple of milliseconds keeps a core
+/// busy at the moment a traced service wakes; the kernel then puts the service on its waker's
+/// core, and a client and a server that wake each other end up taking turns on one core while
+/// the other sits idle once the agent sleeps (wrk and nginx on two cores: half a core idle,
+/// throughput a third of what it is alone). A core that runs only a SCHED_IDLE thread counts
+/// as idle where the kernel places a task that wakes, and the task preempts the thread at once.
+///
+/// SCHED_BATCH (it never preempts anything when it wakes) and a custom slice apply while the
+/// thread runs as an ordinary thread: raised, or with yielding off.
 public struct CaptureScheduling: Sendable, Equatable {
-    /// SCHED_BATCH instead of SCHED_OTHER.
+    /// SCHED_IDLE until behind (`--capture-yield`, the default; `--no-capture-yield` keeps it ordinary).
+    public var yields: Bool
+    /// SCHED_BATCH instead of SCHED_OTHER while ordinary.
     public var batch: Bool
-    /// The thread's time slice in nanoseconds (EEVDF's custom slice, Linux 6.12+; the kernel
-    /// clamps it to 0.1–100 ms); 0 keeps the kernel's default.
+    /// The thread's time slice in nanoseconds while ordinary (EEVDF's custom slice, Linux 6.12+;
+    /// the kernel clamps it to 0.1–100 ms); 0 keeps the kernel's default.
     public var sliceNanoseconds: UInt64
 
-    public init(batch: Bool = false, sliceNanoseconds: UInt64 = 0) {
+    public init(yields: Bool = true, batch: Bool = false, sliceNanoseconds: UInt64 = 0) {
+        self.yields = yields
         self.batch = batch
         self.sliceNanoseconds = sliceNanoseconds
     }
 
-    /// Whether anything differs from an ordinary thread.
-    public var isDefault: Bool { !batch && sliceNanoseconds == 0 }
+    /// Whether the thread runs, while ordinary, as any other thread does.
+    public var ordinaryIsDefault: Bool { !batch && sliceNanoseconds == 0 }
 
-    /// Applies the setting to the calling thread; the errno when the kernel refused it.
-    func applyToCallingThread() -> Int32? {
-        let result = CPeriscopeBPF_schedule_calling_thread(batch ? 1 : 0, sliceNanoseconds)
+    /// Schedules thread `tid` (0: the calling thread) as an ordinary thread, or under SCHED_IDLE;
+    /// the errno when the kernel refused it.
+    func apply(toThread tid: Int32 = 0, idle: Bool) -> Int32? {
+        let kind = idle ? CPERISCOPEBPF_SCHEDULE_IDLE : batch ? CPERISCOPEBPF_SCHEDULE_BATCH : CPERISCOPEBPF_SCHEDULE_ORDINARY
+        let result = CPeriscopeBPF_schedule_thread(tid, Int32(kind), sliceNanoseconds)
         return result < 0 ? -result : nil
     }
 }

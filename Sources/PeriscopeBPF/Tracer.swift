@@ -286,6 +286,11 @@ public final class Tracer {
         )
     }
 
+    /// A watch of the event ring buffer's positions and wakeups, for another thread.
+    public func watch() throws(BPFError) -> RingBufferWatch {
+        try RingBufferWatch(mapDescriptor: maps.events)
+    }
+
     /// Waits up to `timeoutMilliseconds` for records, then hands every waiting record to
     /// `body` in order. Returns the number of records consumed.
     @discardableResult

@@ -83,10 +83,13 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Seconds without traffic after which a connection whose process no longer holds its socket is ended (one whose end was not seen); a keep-alive connection still held stays one connection.", valueName: "seconds"))
     var idleTimeout: Double = 300
 
-    @Flag(name: .long, help: "Run the capture thread under SCHED_BATCH: it never preempts a traced service when it wakes, and runs when a core is free or at the next scheduler tick.")
+    @Flag(name: .long, inversion: .prefixedNo, help: "Run the capture thread under SCHED_IDLE, on CPU time no other thread wants, raised to an ordinary thread only while events wait longer than a poll interval and 5 ms (needs CAP_SYS_NICE; without it the thread stays ordinary).")
+    var captureYield = true
+
+    @Flag(name: .long, help: "Run the capture thread, while it is an ordinary thread, under SCHED_BATCH: it never preempts a traced service when it wakes.")
     var captureBatch = false
 
-    @Option(name: .long, help: ArgumentHelp("The capture thread's time slice in microseconds (Linux 6.12+, 100 to 100000; default: the kernel's): shorter lets a traced service that wakes take its core back sooner.", valueName: "µs"))
+    @Option(name: .long, help: ArgumentHelp("The capture thread's time slice in microseconds while it is an ordinary thread (Linux 6.12+, 100 to 100000; default: the kernel's): shorter lets a traced service that wakes take its core back sooner.", valueName: "µs"))
     var captureSlice: Int?
 
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
@@ -169,7 +172,7 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
                 idleConnectionTimeout: .milliseconds(Int64(max(idleTimeout, 0.001) * 1000)),
                 traces: TraceLinker.Configuration(reorderWindowNanos: UInt64(reorderWindow * 1e6)),
                 cgroupPath: cgroupPath,
-                captureScheduling: CaptureScheduling(batch: captureBatch, sliceNanoseconds: UInt64(captureSlice ?? 0) * 1000)
+                captureScheduling: CaptureScheduling(yields: captureYield, batch: captureBatch, sliceNanoseconds: UInt64(captureSlice ?? 0) * 1000)
             ),
             policies: policies, logger: logger, control: control,
             makeSink: {

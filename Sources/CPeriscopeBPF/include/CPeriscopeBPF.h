@@ -23,9 +23,35 @@ int CPeriscopeBPF_uprobe_multi_link(int program_fd, const char *path, const uint
 /// pidfd_getfd, Linux 5.6; needs ptrace access to the process), or -errno.
 int CPeriscopeBPF_take_descriptor(int pid, int fd);
 
-/// Puts the calling thread under SCHED_BATCH (`batch` non-zero; it then never preempts another
-/// task when it wakes) or SCHED_OTHER, with a time slice of `slice_ns` (the EEVDF scheduler's
-/// custom slice, Linux 6.12+, clamped by the kernel to 0.1–100 ms; 0: the kernel's default).
-/// The thread's nice value is kept. Returns 0 or -errno.
-int CPeriscopeBPF_schedule_calling_thread(int batch, uint64_t slice_ns);
+/// How `CPeriscopeBPF_schedule_thread` schedules a thread.
+enum {
+    /// SCHED_OTHER.
+    CPERISCOPEBPF_SCHEDULE_ORDINARY = 0,
+    /// SCHED_BATCH: never preempts another task when it wakes.
+    CPERISCOPEBPF_SCHEDULE_BATCH = 1,
+    /// SCHED_IDLE: runs only when no other task wants the CPU; a CPU running only such tasks
+    /// counts as idle where the kernel places a task that wakes, and that task preempts it.
+    CPERISCOPEBPF_SCHEDULE_IDLE = 2,
+};
+
+/// Schedules thread `tid` of this process (0: the calling thread) as `kind` says, with a time
+/// slice of `slice_ns` (the EEVDF scheduler's custom slice, Linux 6.12+, clamped by the kernel to
+/// 0.1–100 ms; 0: the kernel's default; not for SCHED_IDLE). The thread's nice value is kept.
+/// Leaving SCHED_IDLE needs CAP_SYS_NICE (or an RLIMIT_NICE that allows the thread's nice
+/// value). Returns 0 or -errno.
+int CPeriscopeBPF_schedule_thread(int tid, int kind, uint64_t slice_ns);
+
+/// The calling thread's id (gettid).
+int CPeriscopeBPF_thread_id(void);
+
+/// An acquiring load of a 64-bit word another thread, or the kernel, writes.
+uint64_t CPeriscopeBPF_load_acquire_u64(const uint64_t *address);
+
+/// An epoll descriptor watching `fd` edge-triggered: a wait ends when `fd`'s owner wakes its
+/// waiters, not while it merely stays readable. Returns the descriptor or -errno.
+int CPeriscopeBPF_wakeups_open(int fd);
+
+/// Waits up to `timeout_ms` on a descriptor from `CPeriscopeBPF_wakeups_open`: 1 when woken,
+/// 0 at the timeout, or -errno.
+int CPeriscopeBPF_wakeups_wait(int epoll, int timeout_ms);
 #endif

@@ -1,0 +1,42 @@
+/// Whether the capture thread, which runs on CPU time no other thread wants, has fallen behind:
+/// decided from the event ring buffer's write and read positions, sampled over time. Behind
+/// means bytes written `maxWaitNanos` ago or earlier are still unread, or `maxBacklogBytes`
+/// wait, whatever their age. Pure: the positions and the time are given.
+struct CaptureLag {
+    /// At a sample's time, everything before `produced` had been written.
+    private struct Sample {
+        var time: UInt64
+        var produced: UInt64
+    }
+
+    /// The longest bytes may wait unread.
+    let maxWaitNanos: UInt64
+    /// The most bytes that may wait unread.
+    let maxBacklogBytes: UInt64
+    /// Samples of data still unread at the last look, oldest first; at most `capacity`.
+    private var samples: [Sample] = []
+    private static let capacity = 64
+
+    init(maxWaitNanos: UInt64, maxBacklogBytes: UInt64) {
+        self.maxWaitNanos = maxWaitNanos
+        self.maxBacklogBytes = max(maxBacklogBytes, 1)
+        samples.reserveCapacity(Self.capacity)
+    }
+
+    /// Looks at the positions at `now` (monotonic); positions only grow (they are the ring
+    /// buffer's 64-bit counters, compared as such).
+    mutating func isBehind(now: UInt64, consumed: UInt64, produced: UInt64) -> Bool {
+        let backlog = produced &- consumed
+        // What was read is no longer waiting.
+        var read = 0
+        while read < samples.count, Int64(bitPattern: samples[read].produced &- consumed) <= 0 { read += 1 }
+        if read > 0 { samples.removeFirst(read) }
+        let behind = backlog >= maxBacklogBytes || samples.first.map { now &- $0.time >= maxWaitNanos } ?? false
+        if backlog > 0, samples.last?.produced != produced {
+            // When full, the newest sample stands for the later ones: the oldest decide.
+            if samples.count == Self.capacity { samples.removeLast() }
+            samples.append(Sample(time: now, produced: produced))
+        }
+        return behind
+    }
+}
