@@ -1,7 +1,10 @@
 /// Whether the capture thread, which runs on CPU time no other thread wants, has fallen behind:
-/// decided from the event ring buffer's write and read positions, sampled over time. Behind
-/// means bytes written `maxWaitNanos` ago or earlier are still unread, or `maxBacklogBytes`
-/// wait, whatever their age. Pure: the positions and the time are given.
+/// decided from the event ring buffer's write and read positions, sampled over time, and from
+/// when the thread last went round its loop. Behind means bytes written `maxWaitNanos` ago or
+/// earlier are still unread, or `maxBacklogBytes` wait whatever their age, or the thread has
+/// not gone round its loop for `maxWaitNanos` (it sleeps less than that between two reads, so
+/// it waits for a CPU: it may hold a lock another thread wants, or have been asked to stop).
+/// Pure: the positions and the times are given.
 struct CaptureLag {
     /// At a sample's time, everything before `produced` had been written.
     private struct Sample {
@@ -24,14 +27,16 @@ struct CaptureLag {
     }
 
     /// Looks at the positions at `now` (monotonic); positions only grow (they are the ring
-    /// buffer's 64-bit counters, compared as such).
-    mutating func isBehind(now: UInt64, consumed: UInt64, produced: UInt64) -> Bool {
+    /// buffer's 64-bit counters, compared as such). `looped`: when the thread last went round
+    /// its loop (monotonic), if known.
+    mutating func isBehind(now: UInt64, consumed: UInt64, produced: UInt64, looped: UInt64? = nil) -> Bool {
         let backlog = produced &- consumed
         // What was read is no longer waiting.
         var read = 0
         while read < samples.count, Int64(bitPattern: samples[read].produced &- consumed) <= 0 { read += 1 }
         if read > 0 { samples.removeFirst(read) }
-        let behind = backlog >= maxBacklogBytes || samples.first.map { now &- $0.time >= maxWaitNanos } ?? false
+        let stalled = looped.map { Int64(bitPattern: now &- $0) >= Int64(maxWaitNanos) } ?? false
+        let behind = stalled || backlog >= maxBacklogBytes || samples.first.map { now &- $0.time >= maxWaitNanos } ?? false
         if backlog > 0, samples.last?.produced != produced {
             // When full, the newest sample stands for the later ones: the oldest decide.
             if samples.count == Self.capacity { samples.removeLast() }

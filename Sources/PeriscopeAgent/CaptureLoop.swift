@@ -126,9 +126,9 @@ final class CaptureLoop {
             }
             metrics.eventsRead += UInt64(consumed)
             busy = consumed > 0
-            // Everything that waited was read: back to otherwise idle CPU time if it was raised.
-            yield?.caughtUp()
             now = MonotonicClock.now()
+            // Everything that waited was read: back to otherwise idle CPU time if it was raised.
+            yield?.caughtUp(now: now)
             tracker.advance(now: now, into: &finished)
             deliverFinished()
             sink.flush()

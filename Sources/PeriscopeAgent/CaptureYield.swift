@@ -17,8 +17,12 @@ final class CaptureYield: @unchecked Sendable {
     private let watch: RingBufferWatch
     private let checkNanos: UInt64
     private let quietCheckNanos: UInt64
-    /// Whether the capture thread runs as an ordinary thread; changed with its scheduling.
-    private let raised = Mutex<Bool>(false)
+    /// Whether the capture thread runs as an ordinary thread. No lock: a thread under
+    /// SCHED_IDLE preempted while holding one would keep the watching thread waiting for as
+    /// long as it is itself kept from running.
+    private let raised = Atomic<Bool>(false)
+    /// When the capture thread last went round its loop (monotonic).
+    private let looped = Atomic<UInt64>(0)
     private let raiseCount = Atomic<UInt64>(0)
     private let refusal = Atomic<Int32>(0)
     private let stopped = Atomic<Bool>(false)
@@ -71,6 +75,7 @@ final class CaptureYield: @unchecked Sendable {
         self.lag = lag
         self.checkNanos = checkNanos
         self.quietCheckNanos = quietCheckNanos
+        looped.store(MonotonicClock.now(), ordering: .relaxed)
     }
 
     /// How often the capture thread was raised.
@@ -79,13 +84,16 @@ final class CaptureYield: @unchecked Sendable {
     /// The errno of the kernel's last refusal to change the capture thread's scheduling, or 0.
     var lastRefusal: Int32 { refusal.load(ordering: .relaxed) }
 
-    /// Called by the capture thread once it has read what waited: it yields again if it was raised.
-    func caughtUp() {
-        raised.withLock { raised in
-            guard raised else { return }
-            raised = false
-            if let errno = scheduling.apply(idle: true) { refusal.store(errno, ordering: .relaxed) }
-        }
+    /// Called by the capture thread once it has read what waited, each time round its loop:
+    /// it yields again if it was raised.
+    func caughtUp(now: UInt64) {
+        looped.store(now, ordering: .relaxed)
+        guard raised.load(ordering: .relaxed),
+              raised.compareExchange(expected: true, desired: false, ordering: .acquiringAndReleasing).exchanged
+        else { return }
+        if let errno = scheduling.apply(idle: true) { refusal.store(errno, ordering: .relaxed) }
+        // Raised again meanwhile: the watching thread's change may have come before this one.
+        if raised.load(ordering: .acquiring), let errno = scheduling.apply(idle: false) { refusal.store(errno, ordering: .relaxed) }
     }
 
     /// Stops the watching thread; the capture thread keeps its scheduling (it is about to end).
@@ -96,15 +104,13 @@ final class CaptureYield: @unchecked Sendable {
     }
 
     private func raise() {
-        raised.withLock { raised in
-            guard !raised else { return }
-            if let errno = scheduling.apply(toThread: tid, idle: false) {
-                refusal.store(errno, ordering: .relaxed)
-                return
-            }
-            raised = true
-            raiseCount.add(1, ordering: .relaxed)
+        guard raised.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
+        if let errno = scheduling.apply(toThread: tid, idle: false) {
+            refusal.store(errno, ordering: .relaxed)
+            raised.store(false, ordering: .releasing)
+            return
         }
+        raiseCount.add(1, ordering: .relaxed)
     }
 
     private func run() {
@@ -113,7 +119,7 @@ final class CaptureYield: @unchecked Sendable {
         var now = MonotonicClock.now()
         while !stopped.load(ordering: .acquiring) {
             let quiet = now &- lastFlow > quietCheckNanos
-            if raised.withLock({ $0 }) {
+            if raised.load(ordering: .acquiring) {
                 // The kernel's wakeups mean nothing new until the capture thread yields again.
                 stopSignal.wait(nanoseconds: checkNanos)
             } else {
@@ -126,7 +132,7 @@ final class CaptureYield: @unchecked Sendable {
                 lastProduced = produced
                 lastFlow = now
             }
-            if lag.isBehind(now: now, consumed: consumed, produced: produced) { raise() }
+            if lag.isBehind(now: now, consumed: consumed, produced: produced, looped: looped.load(ordering: .relaxed)) { raise() }
         }
     }
 }

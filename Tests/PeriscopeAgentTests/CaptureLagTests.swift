@@ -6,17 +6,19 @@ import Testing
 @Suite struct CaptureLagTests {
     static let ms: UInt64 = 1_000_000
 
-    /// One look at the ring buffer: when (ms), and its read and write positions.
+    /// One look at the ring buffer: when (ms), its read and write positions, and when (ms) the
+    /// capture thread last went round its loop.
     struct Look {
         var at: UInt64
         var consumed: UInt64
         var produced: UInt64
+        var looped: UInt64? = nil
     }
 
     /// What `isBehind` answers to each look, in order.
     static func answers(_ looks: [Look], maxWaitMilliseconds: UInt64 = 15, maxBacklogBytes: UInt64 = 256 * 1024) -> [Bool] {
         var lag = CaptureLag(maxWaitNanos: maxWaitMilliseconds * ms, maxBacklogBytes: maxBacklogBytes)
-        return looks.map { lag.isBehind(now: $0.at * ms, consumed: $0.consumed, produced: $0.produced) }
+        return looks.map { lag.isBehind(now: $0.at * ms, consumed: $0.consumed, produced: $0.produced, looped: $0.looped.map { $0 * ms }) }
     }
 
     @Test func dataReadWithinTheWaitIsNeverBehind() {
@@ -72,5 +74,15 @@ import Testing
         let stalled = (UInt64(0)..<1000).map { Look(at: $0, consumed: 0, produced: ($0 + 1) * 10) }
         let answers = Self.answers(stalled + [Look(at: 1000, consumed: 10_000, produced: 10_000)], maxBacklogBytes: 1 << 40)
         #expect(answers == (0..<1000).map { $0 >= 15 } + [false])
+    }
+
+    @Test func aThreadThatHasNotGoneRoundItsLoopForTheWaitIsBehindWithNothingToRead() {
+        let answers = Self.answers([
+            Look(at: 100, consumed: 0, produced: 0, looped: 90),
+            Look(at: 114, consumed: 0, produced: 0, looped: 100),
+            Look(at: 115, consumed: 0, produced: 0, looped: 100),
+            Look(at: 130, consumed: 0, produced: 0, looped: 129),
+        ])
+        #expect(answers == [false, false, true, false])
     }
 }
