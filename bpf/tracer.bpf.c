@@ -360,10 +360,16 @@ static __always_inline bool submit(struct periscope_event *event, __u32 payload_
 {
     if (payload_len > PERISCOPE_MAX_CAPTURE + PERISCOPE_TAIL_CAPTURE + PERISCOPE_FRAME_WALK_BYTES)
         payload_len = PERISCOPE_MAX_CAPTURE + PERISCOPE_TAIL_CAPTURE + PERISCOPE_FRAME_WALK_BYTES;
-    __u64 flags = BPF_RB_NO_WAKEUP;
-    if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= cfg->wakeup_bytes)
-        flags = BPF_RB_FORCE_WAKEUP;
-    if (bpf_ringbuf_output(&events, event, PERISCOPE_EVENT_HEADER_SIZE + payload_len, flags)) {
+    __u32 size = PERISCOPE_EVENT_HEADER_SIZE + payload_len;
+    /* The reader is woken when this record takes what waits across a multiple of
+     * wakeup_bytes: once per wakeup_bytes queued, not at every record while it lags (each
+     * wakeup is an irq_work, a self-IPI in the writing process). The reader polls the ring
+     * level-triggered and on a timeout as well, so a crossing two CPUs race past is not lost
+     * for longer than its poll interval. */
+    __u64 step = cfg->wakeup_bytes ? cfg->wakeup_bytes : 1;
+    __u64 waiting = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+    __u64 flags = (waiting + size) / step != waiting / step ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+    if (bpf_ringbuf_output(&events, event, size, flags)) {
         count(PERISCOPE_COUNTER_LOST);
         return false;
     }
