@@ -39,7 +39,7 @@ public final class SpanPrinter: SpanSink {
     }
 
     private var text = SpanTextFormatter()
-    private let json = SpanJSONFormatter()
+    private var json = SpanJSONFormatter()
 
     public func emit(_ span: Span) {
         let pod = podOf?(span.pid)

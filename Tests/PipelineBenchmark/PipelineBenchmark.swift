@@ -64,19 +64,21 @@ struct PipelineBenchmark {
                 if !finished.isEmpty {
                     // As the agent's capture loop does: each span decided where it lies in the list.
                     if stage != "tracker" {
-                        for index in finished.indices {
-                            guard pipeline.judge(&finished[index]) == .kept else { continue }
-                            if stage == "all" {
-                                printer.observe(finished[index])
-                                printer.emit(finished[index])
-                                spans += 1
-                            } else if stage == "otlp" {
-                                batchToExport.append(finished[index])
-                                spans += 1
-                                if batchToExport.count == 512 {
-                                    OTLPTraceEncoder.encode([.init(resource: resource, spans: batchToExport)], into: &encoder)
-                                    exportedBytes += encoder.count
-                                    batchToExport.removeAll(keepingCapacity: true)
+                        finished.withUnsafeMutableBufferPointer { finished in
+                            for index in finished.indices {
+                                guard pipeline.judge(&finished[index]) == .kept else { continue }
+                                if stage == "all" {
+                                    printer.observe(finished[index])
+                                    printer.emit(finished[index])
+                                    spans += 1
+                                } else if stage == "otlp" {
+                                    batchToExport.append(finished[index])
+                                    spans += 1
+                                    if batchToExport.count == 512 {
+                                        OTLPTraceEncoder.encode([.init(resource: resource, spans: batchToExport)], into: &encoder)
+                                        exportedBytes += encoder.count
+                                        batchToExport.removeAll(keepingCapacity: true)
+                                    }
                                 }
                             }
                         }

@@ -7,6 +7,11 @@
 /// spans a second. Strings are copied as they are unless a byte needs escaping; numbers,
 /// ids and addresses are formatted in place.
 public struct SpanJSONFormatter: Sendable {
+    /// The connection attributes of recent connections, written once per connection and
+    /// copied for its next spans; by `write(_:into:resource:)` only (an `OutputBuffer`'s
+    /// writer, the capture thread's).
+    private var connectionBlocks = ConnectionAttributeBlocks()
+
     public init() {}
 
     /// The span formatted with the default settings.
@@ -17,23 +22,30 @@ public struct SpanJSONFormatter: Sendable {
     /// One JSON object, without a trailing newline.
     public func format(_ span: Span, resource: [String: String]? = nil) -> String {
         var buffer = OutputBuffer(capacity: 1024)
-        write(span, into: &buffer, resource: resource)
+        Self.write(span, to: &buffer.writer, resource: resource)
         return buffer.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
     }
 
     /// Appends one JSON object, without a trailing newline, to `out`.
     public func write(_ span: Span, into out: inout [UInt8], resource: [String: String]? = nil) {
         var buffer = OutputBuffer(capacity: 1024)
-        write(span, into: &buffer, resource: resource)
+        Self.write(span, to: &buffer.writer, resource: resource)
         buffer.withUnsafeBytes { out.append(contentsOf: $0) }
     }
 
-    /// Appends one JSON object, without a trailing newline, to `out`.
-    public func write(_ span: Span, into out: inout OutputBuffer, resource: [String: String]? = nil) {
-        Self.write(span, to: &out.writer, resource: resource)
+    /// Appends one JSON object, without a trailing newline, to `out`; the same bytes as the
+    /// other `write`s, the attributes a span shares with the earlier spans of its connection
+    /// copied from what was written for them.
+    public mutating func write(_ span: Span, into out: inout OutputBuffer, resource: [String: String]? = nil) {
+        withUnsafeMutablePointer(to: &connectionBlocks) { blocks in
+            Self.write(span, to: &out.writer, resource: resource, blocks: blocks)
+        }
     }
 
-    static func write(_ span: Span, to writer: inout ByteWriter, resource: [String: String]?) {
+    /// `blocks`: where connection attributes are kept; nil to write them all.
+    static func write(
+        _ span: Span, to writer: inout ByteWriter, resource: [String: String]?, blocks: UnsafeMutablePointer<ConnectionAttributeBlocks>? = nil
+    ) {
         writer.bytes(#"{"traceId":""#)
         writer.hex(span.traceID.high)
         writer.hex(span.traceID.low)
@@ -65,7 +77,9 @@ public struct SpanJSONFormatter: Sendable {
         writer.bytes(#"},"attributes":{"#)
         // The visitor writes through its own copy of the writer, taken back afterwards.
         var attributes = AttributeWriter(writer: writer)
-        span.visitAttributes(&attributes)
+        span.visitRequestAttributes(&attributes)
+        attributes.connectionAttributes(of: span, blocks: blocks)
+        span.visitTCPAttributes(&attributes)
         writer = attributes.writer
         writer.byte(UInt8(ascii: "}"))
         if let resource, !resource.isEmpty {
@@ -86,6 +100,26 @@ public struct SpanJSONFormatter: Sendable {
         var writer: ByteWriter
         var first = true
         var recent = RecentIPv4()
+
+        /// `span.visitConnectionAttributes`, copied from `blocks` when they hold the span's
+        /// connection, else written and kept there.
+        mutating func connectionAttributes(of span: Span, blocks: UnsafeMutablePointer<ConnectionAttributeBlocks>?) {
+            guard let blocks else {
+                span.visitConnectionAttributes(&self)
+                return
+            }
+            if !first { writer.byte(UInt8(ascii: ",")) }
+            let set = ConnectionAttributeBlocks.set(of: span)
+            let copied = blocks.pointee.withBlock(for: span, set: set) { block in writer.bytes(block) }
+            if copied {
+                first = false
+                return
+            }
+            first = true
+            let start = writer.count
+            span.visitConnectionAttributes(&self)
+            blocks.pointee.keep(UnsafeBufferPointer(rebasing: writer.written[start...]), for: span, set: set)
+        }
 
         @inline(__always)
         private mutating func key(_ key: StaticString) {

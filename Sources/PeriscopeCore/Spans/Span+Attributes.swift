@@ -53,6 +53,13 @@ extension Span {
 
     /// Hands each of `attributes` to `visitor`, in order, without building the list.
     public func visitAttributes<Visitor: SpanAttributeVisitor>(_ visitor: inout Visitor) {
+        visitRequestAttributes(&visitor)
+        visitConnectionAttributes(&visitor)
+        visitTCPAttributes(&visitor)
+    }
+
+    /// The attributes of the request: HTTP's, then the protocol's.
+    func visitRequestAttributes<Visitor: SpanAttributeVisitor>(_ visitor: inout Visitor) {
         // Read where the span stores them: `http` would copy the details.
         _ = withHTTP { http in
             // The method and the path from the bytes they were read as, when they can be.
@@ -82,6 +89,12 @@ extension Span {
             if let userAgent = http.userAgent { visitor.visit("user_agent.original", userAgent) }
         }
         for attribute in protocolAttributes { visitor.visit(attribute) }
+    }
+
+    /// The attributes every span of a connection shares (the same for all of them while its
+    /// ends, process and thread stay the same): addresses, ports, process and thread. Never
+    /// none: there is always the peer.
+    func visitConnectionAttributes<Visitor: SpanAttributeVisitor>(_ visitor: inout Visitor) {
         let (server, client): (SocketAddress?, SocketAddress?) = switch kind {
         case .server: (local, peer)
         case .client: (peer, local)
@@ -104,6 +117,10 @@ extension Span {
         visitor.visit("process.pid", Int(pid))
         if let executable { visitor.visit("process.executable.path", executable) }
         visitor.visit("thread.id", Int(tid))
+    }
+
+    /// A connection span's byte counts.
+    func visitTCPAttributes<Visitor: SpanAttributeVisitor>(_ visitor: inout Visitor) {
         if let tcp {
             visitor.visit("periscope.tcp.bytes_sent", tcp.bytesSent)
             visitor.visit("periscope.tcp.bytes_received", tcp.bytesReceived)

@@ -8,6 +8,47 @@ import Testing
         return try #require(object as? [String: Any])
     }
 
+    /// A formatter that writes many spans copies the attributes a span shares with the earlier
+    /// spans of its connection: the bytes are those of each span formatted alone, whatever
+    /// changed from one span to the next (ends, kind, process, thread, executable, TCP or HTTP,
+    /// protocol attributes) and however many connections came between.
+    @Test func writesEachSpanOfManyAsItWritesItAlone() throws {
+        var spans: [Span] = []
+        let kinds: [Span.Kind] = [.server, .client, .internal]
+        for round in 0..<3 {
+            for base in [SpanFixtures.server, SpanFixtures.tcp, SpanFixtures.hostile] {
+                for kind in kinds {
+                    for variant in 0..<5 {
+                        var span = base
+                        span.kind = kind
+                        switch variant {
+                        case 1: span.tid += 1
+                        case 2: span.executable = span.executable == nil ? "/usr/bin/python3" : nil
+                        case 3: span.peer.port &+= UInt16(round)
+                        case 4: span.protocolAttributes = [Attribute("rpc.system", .string("grpc"))]
+                        default: break
+                        }
+                        spans.append(span)
+                    }
+                }
+            }
+            for number in 0..<100 {
+                var span = SpanFixtures.server
+                span.local = SocketAddress(ipv4: 10, 0, 1, UInt8(number), port: 8080)
+                spans.append(span)
+            }
+        }
+        var formatter = SpanJSONFormatter()
+        var buffer = OutputBuffer()
+        var expected: [UInt8] = []
+        for span in spans {
+            formatter.write(span, into: &buffer)
+            buffer.append(UInt8(ascii: "\n"))
+            expected += Array(SpanJSONFormatter.format(span).utf8) + [UInt8(ascii: "\n")]
+        }
+        #expect(buffer.bytes == expected)
+    }
+
     @Test func writesOTLPFieldNamesAndTypedAttributes() throws {
         let line = SpanJSONFormatter().format(SpanFixtures.server)
         #expect(!line.contains("\n"))
