@@ -210,7 +210,11 @@ final class CaptureLoop {
             metrics.malformedRecords += 1
             return
         }
-        let event = self.event
+        // Moved out while it is handled and put back after, its payload storage kept for the
+        // next record: a copy would retain and release what it holds, at every record.
+        var event = CaptureEvent(kind: .closed, timestamp: 0, pid: 0, tid: 0, fd: -1)
+        swap(&event, &self.event)
+        defer { swap(&event, &self.event) }
         if selection.excluded.contains(event.pid) || (!declined.isEmpty && declined.contains(event.pid) && event.kind.isAboutASocket) {
             metrics.eventsFromExcluded += 1
             return
