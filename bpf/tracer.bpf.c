@@ -53,6 +53,9 @@ static __always_inline __u64 kernel_pointer_at(__u64 address)
 #endif
 }
 
+/* iovec entries read with one copy. */
+#define IOV_BATCH 4
+
 #define AF_INET 2
 #define AF_INET6 10
 #define SOCK_STREAM 1
@@ -89,6 +92,8 @@ struct scratch {
     __u64 walk_socket;
     __u8 frame_walks;
     __u8 _pad[7];
+    /* The iovec entries emit_data_iov reads, IOV_BATCH at a time. */
+    struct periscope_iovec iov[IOV_BATCH];
 };
 
 struct {
@@ -526,30 +531,35 @@ TRANSFER_FUNCTION int emit_data_iov(struct transfer *t, const struct periscope_c
     /* The entry holding the last byte moved, its index and how many of its bytes were moved. */
     __u64 base0 = 0, used0 = 0;
     __u32 last = 0;
+    struct periscope_iovec *batch = ((struct scratch *)event)->iov;
     for (int i = 0; i < IOV_ENTRIES; i++) {
         if (i >= iov_count)
             break;
-        struct periscope_iovec entry;
-        if (bpf_probe_read_user(&entry, sizeof(entry), (const void *)(iov + i * sizeof(entry))))
-            break;
+        if (i % IOV_BATCH == 0) {
+            __u64 left = iov_count - i;
+            __u32 size = (left < IOV_BATCH ? (__u32)left : IOV_BATCH) * sizeof(*batch);
+            if (bpf_probe_read_user(batch, size, (const void *)(iov + i * sizeof(*batch))))
+                break;
+        }
+        const struct periscope_iovec *entry = &batch[i % IOV_BATCH];
         if (copied < limit) {
-            __u64 chunk = entry.iov_len;
+            __u64 chunk = entry->iov_len;
             if (chunk > limit - copied)
                 chunk = limit - copied;
             if (chunk > PERISCOPE_MAX_CAPTURE)
                 chunk = PERISCOPE_MAX_CAPTURE;
             __u32 offset = copied & (PERISCOPE_MAX_CAPTURE - 1);
-            if (bpf_probe_read_user(&event->payload[offset], chunk, (const void *)entry.iov_base))
+            if (bpf_probe_read_user(&event->payload[offset], chunk, (const void *)entry->iov_base))
                 break;
             copied += chunk;
         }
-        if (start + entry.iov_len >= (__u64)moved) {
-            base0 = entry.iov_base;
+        if (start + entry->iov_len >= (__u64)moved) {
+            base0 = entry->iov_base;
             used0 = (__u64)moved - start;
             last = i;
             break;
         }
-        start += entry.iov_len;
+        start += entry->iov_len;
     }
     /* The chunk headers among all the buffers; past the entries read here, the walk copies
      * the last chunk's framing in place of the last bytes. */
@@ -562,13 +572,14 @@ TRANSFER_FUNCTION int emit_data_iov(struct transfer *t, const struct periscope_c
     if (walked_tail <= PERISCOPE_TAIL_CAPTURE)
         copied += walked_tail;
     if (!walked_tail && base0 && copied <= PERISCOPE_MAX_CAPTURE && (__u64)moved > copied) {
-        /* The two entries before it, read again. */
-        struct periscope_iovec entry1 = {}, entry2 = {};
-        if (last >= 1 && bpf_probe_read_user(&entry1, sizeof(entry1), (const void *)(iov + (last - 1) * sizeof(entry1))))
-            entry1.iov_base = 0;
-        if (last >= 2 && bpf_probe_read_user(&entry2, sizeof(entry2), (const void *)(iov + (last - 2) * sizeof(entry2))))
-            entry2.iov_base = 0;
-        __u64 base1 = entry1.iov_base, len1 = entry1.iov_len, base2 = entry2.iov_base, len2 = entry2.iov_len;
+        /* The two entries before it, read again into the batch (entry2, entry1), not onto the
+         * stack: this function's frame is on the deepest chain of calls. */
+        __builtin_memset(batch, 0, 2 * sizeof(*batch));
+        if (last >= 2 && bpf_probe_read_user(batch, 2 * sizeof(*batch), (const void *)(iov + (last - 2) * sizeof(*batch))))
+            __builtin_memset(batch, 0, 2 * sizeof(*batch));
+        if (last == 1 && bpf_probe_read_user(&batch[1], sizeof(*batch), (const void *)iov))
+            batch[1].iov_base = 0;
+        __u64 base1 = batch[1].iov_base, len1 = batch[1].iov_len, base2 = batch[0].iov_base, len2 = batch[0].iov_len;
         __u64 missing = (__u64)moved - copied;
         __u32 room = missing < PERISCOPE_TAIL_CAPTURE ? (__u32)missing : PERISCOPE_TAIL_CAPTURE;
         __u32 size0 = used0 < room ? (__u32)used0 : room;

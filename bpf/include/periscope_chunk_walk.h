@@ -275,7 +275,7 @@ static long chunk_step(__u64 index, void *ctx)
 #define CHUNK_BYTES_CR 0x0d0d0d0d0d0d0d0dULL
 #define CHUNK_BYTES_LF 0x0a0a0a0a0a0a0a0aULL
 /* Aligned words of the prefix the head scan looks at per step. */
-#define CHUNK_SCAN_WORDS 8
+#define CHUNK_SCAN_WORDS 32
 
 /* 0x80 in each byte of `word` that equals the byte repeated in `pattern`, exactly (no carry
  * crosses a byte). */
