@@ -50,6 +50,7 @@ extension HTTP1HeadParser {
 
     /// The index of the next LF in `buffer[start..<limit]`; nil when there is none, or a byte a
     /// head may not hold comes first. Eight bytes at a time while none is a control byte.
+    @inline(__always)
     static func newline(in buffer: UnsafeBufferPointer<UInt8>, from start: Int, limit: Int) -> Int? {
         guard let base = buffer.baseAddress else { return nil }
         var index = start
