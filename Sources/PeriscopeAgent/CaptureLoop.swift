@@ -210,11 +210,13 @@ final class CaptureLoop {
             metrics.malformedRecords += 1
             return
         }
-        // Moved out while it is handled and put back after, its payload storage kept for the
-        // next record: a copy would retain and release what it holds, at every record.
-        var event = CaptureEvent(kind: .closed, timestamp: 0, pid: 0, tid: 0, fd: -1)
-        swap(&event, &self.event)
-        defer { swap(&event, &self.event) }
+        // Handled where it lies: a copy (or a blank event to swap it with) would cost more
+        // than the event, at every record.
+        handle(&event)
+    }
+
+    /// The record just decoded, `event` being the loop's own (nothing else touches it meanwhile).
+    private func handle(_ event: inout CaptureEvent) {
         if selection.excluded.contains(event.pid) || (!declined.isEmpty && declined.contains(event.pid) && event.kind.isAboutASocket) {
             metrics.eventsFromExcluded += 1
             return
