@@ -187,11 +187,13 @@ final class CaptureLoop {
         }
         // The kernel wakes the ring buffer's readers once this much waits (KernelFilter.wakeupBytes).
         let maxBacklog = UInt64(min(256 * 1024, tracer.ringBufferBytes / 4))
+        let busyPoll = configuration.busyPollInterval.nanoseconds
         switch CaptureYield.start(
-            scheduling: scheduling, watch: watch, pollNanos: configuration.pollInterval.nanoseconds, maxBacklogBytes: maxBacklog
+            scheduling: scheduling, watch: watch, busyPollNanos: busyPoll, pollNanos: configuration.pollInterval.nanoseconds,
+            maxBacklogBytes: maxBacklog
         ) {
         case .success(let yield):
-            logger.info("capture.yield", metadata: ["max_wait_ms": "\((configuration.pollInterval.nanoseconds + CaptureYield.graceNanos) / 1_000_000)"])
+            logger.info("capture.yield", metadata: ["max_wait_ms": "\((busyPoll + CaptureYield.graceNanos) / 1_000_000)"])
             return yield
         case .failure(let refused):
             logger.warning("capture.yield.refused", metadata: [

@@ -8,8 +8,8 @@ import Synchronization
 /// at the ring buffer every `checkNanos` while events flow (every `quietCheckNanos` when none
 /// came lately, and at once when the kernel wakes the buffer's readers because
 /// `maxBacklogBytes` wait); the capture thread lowers itself again once it has read what waited.
-/// On a node whose cores are all busy the capture thread so gets the CPU it needs, late by at
-/// most about `maxWaitNanos`; where cores are idle now and then it runs there and never
+/// On a node whose cores are all busy the capture thread so gets the CPU it needs, in short
+/// bursts, late by milliseconds; where cores are idle now and then it runs there and never
 /// preempts a traced service.
 final class CaptureYield: @unchecked Sendable {
     private let tid: Int32
@@ -30,20 +30,32 @@ final class CaptureYield: @unchecked Sendable {
     private let finished = Wakeup()
     private var lag: CaptureLag
 
-    /// Events may wait this much longer than a poll interval before the thread is raised.
-    static let graceNanos: UInt64 = 5_000_000
+    /// How often the watching thread looks while events flow.
+    static let checkNanos: UInt64 = 5_000_000
+    /// Events may wait this much longer than the capture thread's sleep while it is busy
+    /// (`AgentConfiguration.busyPollInterval`) before it is raised: on a busy node the shorter
+    /// the better, raised often and briefly (wrk → nginx on two cores, both ends traced:
+    /// 5 ms 69k requests/s, 15 ms 64k, 40 ms 52k, never yielding 57k, in the same minutes).
+    static let graceNanos: UInt64 = 3_000_000
+    /// The capture thread may take this much longer than its longest sleep
+    /// (`AgentConfiguration.pollInterval`) to go round its loop before it is raised.
+    static let loopGraceNanos: UInt64 = 5_000_000
 
     /// The calling thread, the capture thread, made to yield; nil with the errno when this
     /// process could not raise it again (leaving SCHED_IDLE needs CAP_SYS_NICE) or the kernel
     /// refused SCHED_IDLE: then it stays an ordinary thread.
-    /// - Parameter pollNanos: the longest the capture thread sleeps between two reads.
+    /// - Parameters:
+    ///   - busyPollNanos: how long the capture thread sleeps between two reads while events flow.
+    ///   - pollNanos: the longest it sleeps.
     static func start(
-        scheduling: CaptureScheduling, watch: RingBufferWatch, pollNanos: UInt64, maxBacklogBytes: UInt64
+        scheduling: CaptureScheduling, watch: RingBufferWatch, busyPollNanos: UInt64, pollNanos: UInt64, maxBacklogBytes: UInt64
     ) -> Result<CaptureYield, CaptureYieldRefused> {
+        let lag = CaptureLag(
+            maxWaitNanos: busyPollNanos + graceNanos, maxBacklogBytes: maxBacklogBytes, maxLoopNanos: pollNanos + loopGraceNanos
+        )
         let yield = CaptureYield(
-            tid: CPeriscopeBPF_thread_id(), scheduling: scheduling, watch: watch,
-            lag: CaptureLag(maxWaitNanos: pollNanos + graceNanos, maxBacklogBytes: maxBacklogBytes),
-            checkNanos: graceNanos, quietCheckNanos: 100_000_000
+            tid: CPeriscopeBPF_thread_id(), scheduling: scheduling, watch: watch, lag: lag,
+            checkNanos: checkNanos, quietCheckNanos: 100_000_000
         )
         // Whether a thread of this process may leave SCHED_IDLE, tried on the watching thread
         // (an ordinary thread again either way) before the capture thread goes there.
