@@ -172,7 +172,7 @@ final class CaptureLoop {
     }
 
     /// The capture thread (the calling one) made to run on otherwise idle CPU time, raised
-    /// while behind; nil when it stays an ordinary thread (`--no-capture-yield`, or refused: logged).
+    /// while behind; nil when it stays an ordinary thread (the default, or refused: logged).
     private func startYielding() -> CaptureYield? {
         let scheduling = configuration.captureScheduling
         guard scheduling.yields else { return nil }

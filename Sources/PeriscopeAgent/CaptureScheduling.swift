@@ -3,8 +3,10 @@ import CPeriscopeBPF
 /// How the kernel schedules the capture thread against the services it traces
 /// (`--capture-yield`, `--capture-batch`, `--capture-slice`).
 ///
-/// By default the thread yields: it runs under SCHED_IDLE, on CPU time no other thread wants,
-/// and is raised to an ordinary thread only while it is behind (`CaptureYield`). An ordinary
+/// With `--capture-yield` the thread yields: it runs under SCHED_IDLE, on CPU time no other
+/// thread wants, and is raised to an ordinary thread only while it is behind (`CaptureYield`).
+/// By default it is an ordinary thread: on a quiet node that did better paced (a fixed offered
+/// rate: throughput and p99) and as well saturating (docs/agent.md). An ordinary
 /// thread that runs for a fraction of a millisecond every couple of milliseconds keeps a core
 /// busy at the moment a traced service wakes; the kernel then puts the service on its waker's
 /// core, and a client and a server that wake each other end up taking turns on one core while
@@ -15,7 +17,7 @@ import CPeriscopeBPF
 /// SCHED_BATCH (it never preempts anything when it wakes) and a custom slice apply while the
 /// thread runs as an ordinary thread: raised, or with yielding off.
 public struct CaptureScheduling: Sendable, Equatable {
-    /// SCHED_IDLE until behind (`--capture-yield`, the default; `--no-capture-yield` keeps it ordinary).
+    /// SCHED_IDLE until behind (`--capture-yield`; ordinary by default).
     public var yields: Bool
     /// SCHED_BATCH instead of SCHED_OTHER while ordinary.
     public var batch: Bool
@@ -23,7 +25,7 @@ public struct CaptureScheduling: Sendable, Equatable {
     /// the kernel clamps it to 0.1–100 ms); 0 keeps the kernel's default.
     public var sliceNanoseconds: UInt64
 
-    public init(yields: Bool = true, batch: Bool = false, sliceNanoseconds: UInt64 = 0) {
+    public init(yields: Bool = false, batch: Bool = false, sliceNanoseconds: UInt64 = 0) {
         self.yields = yields
         self.batch = batch
         self.sliceNanoseconds = sliceNanoseconds

@@ -83,8 +83,8 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Seconds without traffic after which a connection whose process no longer holds its socket is ended (one whose end was not seen); a keep-alive connection still held stays one connection.", valueName: "seconds"))
     var idleTimeout: Double = 300
 
-    @Flag(name: .long, inversion: .prefixedNo, help: "Run the capture thread under SCHED_IDLE, on CPU time no other thread wants, raised to an ordinary thread only while events wait longer than a poll interval and 5 ms (needs CAP_SYS_NICE; without it the thread stays ordinary).")
-    var captureYield = true
+    @Flag(name: .long, inversion: .prefixedNo, help: "Run the capture thread under SCHED_IDLE, on CPU time no other thread wants, raised to an ordinary thread only while events wait longer than a poll interval and 3 ms (default: off, an ordinary thread; needs CAP_SYS_NICE, without it the thread stays ordinary).")
+    var captureYield = false
 
     @Flag(name: .long, help: "Run the capture thread, while it is an ordinary thread, under SCHED_BATCH: it never preempts a traced service when it wakes.")
     var captureBatch = false
