@@ -221,6 +221,8 @@ let package = Package(
             name: "PeriscopeCtlTests",
             dependencies: ["PeriscopeCtl", "PeriscopeAPI", "PeriscopeKube", "PeriscopeKubeTestServer", "PeriscopeYAML"]
         ),
+        // The test support itself: descriptors closed exactly once.
+        .testTarget(name: "PeriscopeTestSupportTests", dependencies: ["PeriscopeTestSupport", "PeriscopeKubeTestServer"]),
         // The module graph itself: which module may depend on which.
         .testTarget(name: "PackageTests"),
     ]

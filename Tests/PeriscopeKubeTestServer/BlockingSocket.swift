@@ -9,6 +9,7 @@ final class BlockingSocket: @unchecked Sendable {
     let descriptor: Int32
     private let lock = NSLock()
     private var closed = false
+    private var released = false
 
     init(descriptor: Int32) {
         self.descriptor = descriptor
@@ -48,8 +49,15 @@ final class BlockingSocket: @unchecked Sendable {
         }
     }
 
+    /// Releases the descriptor, once: a second call does nothing, so it can never close a
+    /// number another thread has been given since.
     func close() {
-        shutdown()
-        Glibc.close(descriptor)
+        lock.withLock {
+            if !closed { Glibc.shutdown(descriptor, Int32(SHUT_RDWR)) }
+            closed = true
+            guard !released else { return }
+            released = true
+            Glibc.close(descriptor)
+        }
     }
 }

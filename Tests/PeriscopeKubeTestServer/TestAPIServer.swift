@@ -1,5 +1,6 @@
 import Foundation
 import PeriscopeKube
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -29,7 +30,9 @@ public final class TestAPIServer: @unchecked Sendable {
     let store: APIStore
     private let configuration: Configuration
     private var tokens: Set<String>
-    private var listener: Int32 = -1
+    /// The listening socket and the thread accepting on it, while started. The thread owns the
+    /// descriptor and closes it once `stop()` has shut it down; `stop()` waits for that.
+    private var acceptor: Acceptor?
     public private(set) var port: Int = 0
     private let connectionsLock = NSLock()
     private var watchSockets: [ObjectIdentifier: BlockingSocket] = [:]
@@ -62,8 +65,8 @@ public final class TestAPIServer: @unchecked Sendable {
     /// Starts listening on a loopback port: ephemeral by default, or the given one (to restart
     /// a stopped server where its clients expect it; the stored objects survive).
     public func start(port requestedPort: Int = 0) throws {
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        self.listener = listener
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard listener >= 0 else { throw TestServerError(message: "cannot make a socket: errno \(errno)") }
         var one: Int32 = 1
         setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
@@ -74,17 +77,30 @@ public final class TestAPIServer: @unchecked Sendable {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard bound == 0, listen(listener, 128) == 0 else {
-            throw TestServerError(message: "cannot listen on 127.0.0.1: errno \(errno)")
+            let error = errno
+            Glibc.close(listener)
+            throw TestServerError(message: "cannot listen on 127.0.0.1:\(requestedPort): errno \(error)")
         }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) }
         }
         port = Int(UInt16(bigEndian: address.sin_port))
+        let acceptor = Acceptor(listener: listener)
+        connectionsLock.withLock { self.acceptor = acceptor }
         let thread = Thread { [self] in
+            defer {
+                Glibc.close(listener)
+                acceptor.finished.signal()
+            }
             while true {
                 let descriptor = accept(listener, nil, nil)
-                if descriptor < 0 { return }
+                if descriptor < 0 {
+                    // Shut down by `stop()`; anything else (EINTR, ECONNABORTED, EMFILE) passes.
+                    if acceptor.stopping.withLock({ $0 }) { return }
+                    if errno != EINTR, errno != ECONNABORTED { usleep(1_000) }
+                    continue
+                }
                 let socket = BlockingSocket(descriptor: descriptor)
                 connectionsLock.withLock { accepted += 1 }
                 let connection = Thread { [self] in
@@ -102,10 +118,21 @@ public final class TestAPIServer: @unchecked Sendable {
         thread.start()
     }
 
-    /// Stops accepting and closes every connection.
+    /// Stops accepting and closes every connection; once stopped, the port is free again. A
+    /// second call does nothing.
     public func stop() {
-        Glibc.shutdown(listener, Int32(SHUT_RDWR))
-        Glibc.close(listener)
+        let acceptor = connectionsLock.withLock { () -> Acceptor? in
+            defer { self.acceptor = nil }
+            return self.acceptor
+        }
+        if let acceptor {
+            // Flag and shutdown together: the thread that sees the flag closes a shut-down socket.
+            acceptor.stopping.withLock { stopping in
+                stopping = true
+                Glibc.shutdown(acceptor.listener, Int32(SHUT_RDWR))
+            }
+            acceptor.finished.wait()
+        }
         let sockets = connectionsLock.withLock { Array(allSockets.values) }
         for socket in sockets { socket.shutdown() }
         store.condition.broadcast()
@@ -242,6 +269,17 @@ public final class TestAPIServer: @unchecked Sendable {
         let accepted = connectionsLock.withLock { tokens.contains(token) }
         return accepted ? nil : APIFailure(401, "Unauthorized", "Unauthorized")
     }
+}
+
+/// The listening socket of a started server and what its accepting thread and `stop()` share.
+private final class Acceptor: Sendable {
+    let listener: Int32
+    /// Set, with the socket shut down, by `stop()`.
+    let stopping = Mutex(false)
+    /// Signalled by the thread once it has closed the socket.
+    let finished = DispatchSemaphore(value: 0)
+
+    init(listener: Int32) { self.listener = listener }
 }
 
 func statusReply(_ failure: APIFailure, extraHeaders: [String: String] = ["Content-Type": "application/json"]) -> HTTPReply {
