@@ -36,7 +36,7 @@ import Testing
         sigaction(SIGUSR2, &action, nil)
         defer { signal(SIGUSR2, SIG_DFL) }
         var fds: [Int32] = [0, 0]
-        #expect(pipe(&fds) == 0)
+        try #require(pipe(&fds) == 0)
         defer { close(fds[0]); close(fds[1]) }
         let readEnd = fds[0]
         final class Outcome: @unchecked Sendable {
