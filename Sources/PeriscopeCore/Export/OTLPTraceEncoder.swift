@@ -24,17 +24,23 @@ public enum OTLPTraceEncoder {
     }
 
     /// Encodes into `writer`, emptied first: an exporter reuses one writer for every batch,
-    /// and sends straight from its bytes.
+    /// and sends straight from its bytes. The connection attributes a span shares with the
+    /// spans of its connection that `writer` encoded before are copied from what it wrote
+    /// for them.
     public static func encode(_ groups: [ResourceGroup], into writer: inout ProtobufWriter) {
         writer.removeAll()
+        writer.keepConnectionBlocks()
         for group in groups {
             let expected = group.spans.count * typicalSpanSize
             writer.message(1, expectedSize: expected + 256) { resourceSpans in
                 resourceSpans.resource(1, group.resource)
                 resourceSpans.message(2, expectedSize: expected + 32) { scopeSpans in
                     scopeSpans.scope(1)
-                    for index in group.spans.indices {
-                        scopeSpans.message(2, expectedSize: typicalSpanSize) { $0.span(group.spans[index]) }
+                    // Each span read where the list holds it, never copied out.
+                    group.spans.withUnsafeBufferPointer { spans in
+                        for index in spans.indices {
+                            scopeSpans.message(2, expectedSize: typicalSpanSize) { $0.span(spans[index]) }
+                        }
                     }
                 }
             }
@@ -77,7 +83,13 @@ extension ProtobufWriter {
         // The attributes straight from the span, without a list of them or a string per
         // key; the visitor writes through its own copy of the writer, taken back afterwards.
         var attributes = SpanAttributeFields(field: 9, writer: writer)
-        span.visitAttributes(&attributes)
+        span.visitRequestAttributes(&attributes)
+        if let connectionBlocks {
+            attributes.connectionAttributes(of: span, blocks: &connectionBlocks.pointee)
+        } else {
+            span.visitConnectionAttributes(&attributes)
+        }
+        span.visitTCPAttributes(&attributes)
         writer = attributes.writer
         if span.status != .unset || span.statusMessage != nil {
             message(15, expectedSize: 64) { status in
@@ -95,6 +107,16 @@ private struct SpanAttributeFields: SpanAttributeVisitor {
     let field: Int
     var writer: ByteWriter
     var recent = RecentIPv4()
+
+    /// `span.visitConnectionAttributes`, copied from `blocks` when they hold the span's
+    /// connection, else written and kept there.
+    mutating func connectionAttributes(of span: Span, blocks: inout ConnectionAttributeBlocks) {
+        let set = ConnectionAttributeBlocks.set(of: span)
+        if blocks.withBlock(for: span, set: set, { block in writer.bytes(block) }) { return }
+        let start = writer.count
+        span.visitConnectionAttributes(&self)
+        blocks.keep(UnsafeBufferPointer(rebasing: writer.written[start...]), for: span, set: set)
+    }
 
     @inline(__always)
     mutating func visit(_ key: StaticString, _ value: String) {

@@ -5,6 +5,11 @@
 /// only when its length turned out to need another number of bytes.
 public struct ProtobufWriter: ~Copyable {
     var writer: ByteWriter
+    /// The encoded connection attributes of the spans' connections seen lately, for the
+    /// next spans of the same connections (`OTLPTraceEncoder.encode(_:into:)`); made at the
+    /// first batch of spans. Kept apart, so that the writer holds only what needs no
+    /// destroying (see `release()`).
+    private(set) var connectionBlocks: UnsafeMutablePointer<ConnectionAttributeBlocks>?
 
     public init(reservingCapacity capacity: Int = 0) {
         writer = ByteWriter(capacity: capacity)
@@ -17,9 +22,22 @@ public struct ProtobufWriter: ~Copyable {
 
     deinit {
         writer.deallocate()
+        if let connectionBlocks {
+            connectionBlocks.deinitialize(count: 1)
+            connectionBlocks.deallocate()
+        }
     }
 
-    /// The storage, which the caller owns again.
+    /// Makes `connectionBlocks` unless there are some.
+    mutating func keepConnectionBlocks() {
+        guard connectionBlocks == nil else { return }
+        let blocks = UnsafeMutablePointer<ConnectionAttributeBlocks>.allocate(capacity: 1)
+        blocks.initialize(to: ConnectionAttributeBlocks())
+        connectionBlocks = blocks
+    }
+
+    /// The storage, which the caller owns again; only for a writer made with
+    /// `init(adopting:)`, which keeps no connection blocks.
     consuming func release() -> ByteWriter {
         let writer = self.writer
         discard self

@@ -43,6 +43,27 @@ import Testing
         #expect(status.string(2) == "boom")
     }
 
+    /// A writer that encodes many batches copies the connection attributes a span shares with
+    /// the spans of its connection encoded before: each span's bytes are those it has encoded
+    /// alone, whatever changed from one span to the next and however many came between.
+    @Test func encodesEachSpanOfManyBatchesAsItEncodesItAlone() throws {
+        let spans = SpanFixtures.manyConnections
+        var writer = ProtobufWriter()
+        var batch = 0
+        for start in stride(from: 0, to: spans.count, by: 100) {
+            let spans = Array(spans[start..<min(start + 100, spans.count)])
+            OTLPTraceEncoder.encode([.init(resource: Self.resource, spans: spans)], into: &writer)
+            let encoded = try writer.withUnsafeBytes { try ProtobufReader(Array($0)) }.message(1).message(2).all(2)
+            #expect(encoded.count == spans.count)
+            for (span, message) in zip(spans, encoded) {
+                var alone = ProtobufWriter()
+                alone.span(span)
+                #expect(message == .bytes(alone.bytes), "batch \(batch)")
+            }
+            batch += 1
+        }
+    }
+
     @Test func clientKindAndUnsetStatusAndNoParent() throws {
         let bytes = OTLPTraceEncoder.encode([.init(resource: Self.resource, spans: [SpanFixtures.tcp])])
         let span = try ProtobufReader(bytes).message(1).message(2).message(2)

@@ -42,4 +42,37 @@ enum SpanFixtures {
         span.executable = nil
         return span
     }
+
+    /// Spans of many connections, one after another, varied in what a connection's attributes
+    /// are made of (ends, kind, process, thread, executable, TCP or HTTP, protocol attributes),
+    /// with the same connections coming back after others: for outputs that copy the
+    /// attributes a span shares with the earlier spans of its connection.
+    static var manyConnections: [Span] {
+        var spans: [Span] = []
+        let kinds: [Span.Kind] = [.server, .client, .internal]
+        for round in 0..<3 {
+            for base in [server, tcp, hostile] {
+                for kind in kinds {
+                    for variant in 0..<5 {
+                        var span = base
+                        span.kind = kind
+                        switch variant {
+                        case 1: span.tid += 1
+                        case 2: span.executable = span.executable == nil ? "/usr/bin/python3" : nil
+                        case 3: span.peer.port &+= UInt16(round)
+                        case 4: span.protocolAttributes = [Attribute("rpc.system", .string("grpc"))]
+                        default: break
+                        }
+                        spans.append(span)
+                    }
+                }
+            }
+            for number in 0..<100 {
+                var span = server
+                span.local = SocketAddress(ipv4: 10, 0, 1, UInt8(number), port: 8080)
+                spans.append(span)
+            }
+        }
+        return spans
+    }
 }

@@ -13,31 +13,7 @@ import Testing
     /// changed from one span to the next (ends, kind, process, thread, executable, TCP or HTTP,
     /// protocol attributes) and however many connections came between.
     @Test func writesEachSpanOfManyAsItWritesItAlone() throws {
-        var spans: [Span] = []
-        let kinds: [Span.Kind] = [.server, .client, .internal]
-        for round in 0..<3 {
-            for base in [SpanFixtures.server, SpanFixtures.tcp, SpanFixtures.hostile] {
-                for kind in kinds {
-                    for variant in 0..<5 {
-                        var span = base
-                        span.kind = kind
-                        switch variant {
-                        case 1: span.tid += 1
-                        case 2: span.executable = span.executable == nil ? "/usr/bin/python3" : nil
-                        case 3: span.peer.port &+= UInt16(round)
-                        case 4: span.protocolAttributes = [Attribute("rpc.system", .string("grpc"))]
-                        default: break
-                        }
-                        spans.append(span)
-                    }
-                }
-            }
-            for number in 0..<100 {
-                var span = SpanFixtures.server
-                span.local = SocketAddress(ipv4: 10, 0, 1, UInt8(number), port: 8080)
-                spans.append(span)
-            }
-        }
+        let spans = SpanFixtures.manyConnections
         var formatter = SpanJSONFormatter()
         var buffer = OutputBuffer()
         var expected: [UInt8] = []
