@@ -138,6 +138,11 @@ private struct SpanAttributeFields: SpanAttributeVisitor {
         string(key, value)
     }
 
+    @inline(__always)
+    mutating func visit(_ key: StaticString, constant value: StaticString) {
+        string(key, UnsafeBufferPointer(start: value.utf8Start, count: value.utf8CodeUnitCount))
+    }
+
     /// AnyValue { string_value = 1 }, written even when empty.
     @inline(__always)
     private mutating func string(_ key: StaticString, _ utf8: UnsafeBufferPointer<UInt8>) {

@@ -19,6 +19,19 @@ extension ByteWriter {
         cursor += count + 3
     }
 
+    /// `,"key":"value"` (without the comma when `first`) for a constant key and value,
+    /// both plain ASCII with nothing to escape.
+    @inline(__always)
+    mutating func member(_ key: StaticString, constant value: StaticString, first: Bool) {
+        let valueCount = value.utf8CodeUnitCount
+        memberKey(key, first: first)
+        reserve(valueCount + 2)
+        cursor.pointee = UInt8(ascii: "\"")
+        (cursor + 1).update(from: value.utf8Start, count: valueCount)
+        cursor[valueCount + 1] = UInt8(ascii: "\"")
+        cursor += valueCount + 2
+    }
+
     /// `string` as a JSON string literal.
     @inline(__always)
     mutating func jsonString(_ string: String) {
@@ -39,29 +52,48 @@ extension ByteWriter {
     }
 
     /// UTF-8 `utf8` as the inside of a JSON string literal. Copied as it is while no byte
-    /// may need escaping, eight bytes at a time, then byte by byte; the first that may
-    /// need it hands the rest to `jsonEscapedContents`.
+    /// may need escaping, eight bytes at a time, the last eight (or, below eight bytes, the
+    /// first and last four) loaded overlapping what came before; the first word that may
+    /// need escaping hands the rest to `jsonEscapedContents`.
     mutating func jsonStringContents(_ utf8: UnsafeBufferPointer<UInt8>) {
         guard let source = utf8.baseAddress else { return }
         let count = utf8.count
         reserve(count)
-        var index = 0
-        while index &+ 8 <= count {
-            let word = UnsafeRawPointer(source + index).loadUnaligned(as: UInt64.self)
-            if Self.mayNeedEscape(word) { break }
-            UnsafeMutableRawPointer(cursor + index).storeBytes(of: word, as: UInt64.self)
-            index &+= 8
+        let raw = UnsafeRawPointer(source)
+        let target = UnsafeMutableRawPointer(cursor)
+        if count >= 8 {
+            var index = 0
+            while index &+ 8 < count {
+                let word = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                if Self.mayNeedEscape(word) { return escapeFrom(index, of: utf8) }
+                target.storeBytes(of: word, toByteOffset: index, as: UInt64.self)
+                index &+= 8
+            }
+            let last = raw.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self)
+            if Self.mayNeedEscape(last) { return escapeFrom(index, of: utf8) }
+            target.storeBytes(of: last, toByteOffset: count &- 8, as: UInt64.self)
+        } else if count >= 4 {
+            let first = raw.loadUnaligned(as: UInt32.self)
+            let last = raw.loadUnaligned(fromByteOffset: count &- 4, as: UInt32.self)
+            if Self.mayNeedEscape(UInt64(first) | UInt64(last) << 32) { return escapeFrom(0, of: utf8) }
+            target.storeBytes(of: first, as: UInt32.self)
+            target.storeBytes(of: last, toByteOffset: count &- 4, as: UInt32.self)
+        } else if count > 0 {
+            // The first, middle and last bytes (some the same), the rest of the word plain.
+            let (first, middle, last) = (source[0], source[count >> 1], source[count &- 1])
+            let word = 0x4141_4141_4100_0000 | UInt64(first) | UInt64(middle) << 8 | UInt64(last) << 16
+            if Self.mayNeedEscape(word) { return escapeFrom(0, of: utf8) }
+            cursor[0] = first
+            cursor[count >> 1] = middle
+            cursor[count &- 1] = last
         }
-        while index < count {
-            let byte = source[index]
-            if Self.mayNeedEscape(byte) { break }
-            cursor[index] = byte
-            index &+= 1
-        }
+        cursor += count
+    }
+
+    /// Everything before `index` copied as it is, the rest through `jsonEscapedContents`.
+    private mutating func escapeFrom(_ index: Int, of utf8: UnsafeBufferPointer<UInt8>) {
         cursor += index
-        if index < count {
-            jsonEscapedContents(UnsafeBufferPointer(rebasing: utf8[index...]))
-        }
+        jsonEscapedContents(UnsafeBufferPointer(rebasing: utf8[index...]))
     }
 
     /// Quotes, backslashes, controls, DEL and every byte above ASCII (which

@@ -105,64 +105,56 @@ struct ByteWriter {
         return any < 0x80
     }
 
-    /// How many decimal digits `value` takes (one for zero).
+    /// `value` in decimal: eight digits at a time, each eight made in one word without a
+    /// table or a loop (`eightDigits`); the first group without its leading zeros.
     @inline(__always)
-    static func decimalDigits(_ value: UInt64) -> Int {
-        // log10(2) ≈ 1233/4096 turns the bit length into the digit count or one less.
-        let guess = ((64 - (value | 1).leadingZeroBitCount) &* 1233) >> 12
-        return guess &+ ((value | 1) >= powersOfTen[guess] ? 1 : 0)
-    }
-
-    private static let powersOfTen: [UInt64] = [
-        1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000,
-        10_000_000_000, 100_000_000_000, 1_000_000_000_000, 10_000_000_000_000, 100_000_000_000_000,
-        1_000_000_000_000_000, 10_000_000_000_000_000, 100_000_000_000_000_000,
-        1_000_000_000_000_000_000, 10_000_000_000_000_000_000,
-    ]
-
-    /// `value` in decimal, written from its last digit back: eight digits at a time while
-    /// more than eight are left, then two at a time.
     mutating func decimal(_ value: UInt64) {
-        let digits = Self.decimalDigits(value)
-        reserve(digits)
-        var position = cursor + digits
-        var rest = value
-        while rest >= 100_000_000 {
-            var chunk = UInt32(truncatingIfNeeded: rest % 100_000_000)
-            rest /= 100_000_000
-            for _ in 0..<4 {
-                position -= 2
-                Self.pair(chunk % 100, at: position)
-                chunk /= 100
-            }
-        }
-        var small = UInt32(truncatingIfNeeded: rest)
-        while small >= 100 {
-            position -= 2
-            Self.pair(small % 100, at: position)
-            small /= 100
-        }
-        if small >= 10 {
-            Self.pair(small, at: position - 2)
+        // Up to three groups of eight bytes stored whole, the cursor moved past the digits.
+        reserve(24)
+        if value < 100_000_000 {
+            leadingDigits(UInt32(truncatingIfNeeded: value))
+        } else if value < 10_000_000_000_000_000 {
+            leadingDigits(UInt32(truncatingIfNeeded: value / 100_000_000))
+            eightDigits(UInt32(truncatingIfNeeded: value % 100_000_000))
         } else {
-            position[-1] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: small)
+            let rest = value % 10_000_000_000_000_000
+            leadingDigits(UInt32(truncatingIfNeeded: value / 10_000_000_000_000_000))
+            eightDigits(UInt32(truncatingIfNeeded: rest / 100_000_000))
+            eightDigits(UInt32(truncatingIfNeeded: rest % 100_000_000))
         }
-        cursor += digits
     }
 
-    /// The two digits of `value` (below 100) at `position`.
+    /// `value` (below 10⁸) as eight digits, leading zeros included, into room made already.
     @inline(__always)
-    private static func pair(_ value: UInt32, at position: UnsafeMutablePointer<UInt8>) {
-        let pairs = digitPairs.utf8Start + Int(value) &* 2
-        position[0] = pairs[0]
-        position[1] = pairs[1]
+    private mutating func eightDigits(_ value: UInt32) {
+        word((Self.eightDigitValues(value) &+ 0x3030_3030_3030_3030).littleEndian)
     }
 
-    private static let digitPairs: StaticString = """
-        00010203040506070809101112131415161718192021222324252627282930313233343536373839\
-        40414243444546474849505152535455565758596061626364656667686970717273747576777879\
-        8081828384858687888990919293949596979899
-        """
+    /// `value` (below 10⁸) without its leading zeros (`0` for zero), into room made
+    /// already: eight bytes stored, the cursor moved past the digits.
+    @inline(__always)
+    private mutating func leadingDigits(_ value: UInt32) {
+        let digits = Self.eightDigitValues(value)
+        // Leading zeros are the word's low zero bytes; at least one digit stays.
+        let zeros = min(digits.trailingZeroBitCount >> 3, 7)
+        UnsafeMutableRawPointer(cursor).storeBytes(of: (digits >> UInt64(zeros &* 8) &+ 0x3030_3030_3030_3030).littleEndian, as: UInt64.self)
+        cursor += 8 &- zeros
+    }
+
+    /// The eight decimal digits of `value` (below 10⁸) as the values 0–9 in the bytes of a
+    /// word, the first digit in its lowest byte: split in halves of four digits, then
+    /// pairs, then digits, every lane at once, divisions made multiplications.
+    @inline(__always)
+    static func eightDigitValues(_ value: UInt32) -> UInt64 {
+        // Two 32-bit lanes: the first four digits in the low one.
+        let halves = UInt64(value / 10_000) | UInt64(value % 10_000) << 32
+        // Each lane (below 10⁴) over 100: ×10486 >> 20 is exact there.
+        let hundreds = (halves &* 10_486) >> 20 & 0x0000_007F_0000_007F
+        let pairs = (halves &- hundreds &* 100) << 16 | hundreds
+        // Four 16-bit lanes (below 100) over 10: ×103 >> 10 is exact there.
+        let tens = (pairs &* 103) >> 10 & 0x000F_000F_000F_000F
+        return (pairs &- tens &* 10) << 8 | tens
+    }
 
     /// `value` as a JSON number.
     @inline(__always)

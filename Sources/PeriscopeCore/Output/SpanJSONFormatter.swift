@@ -134,6 +134,12 @@ public struct SpanJSONFormatter: Sendable {
         }
 
         @inline(__always)
+        mutating func visit(_ key: StaticString, constant value: StaticString) {
+            writer.member(key, constant: value, first: first)
+            first = false
+        }
+
+        @inline(__always)
         mutating func visit(_ key: StaticString, _ value: Int) {
             self.key(key)
             writer.decimal(value)

@@ -12,11 +12,18 @@ public protocol SpanAttributeVisitor {
     /// traffic carried it, not checked. By default made a string (what is not UTF-8
     /// replaced); a visitor that writes bytes as they are must do the same with them.
     mutating func visit(_ key: StaticString, utf8 value: UnsafeBufferPointer<UInt8>)
+    /// A text attribute whose value is a constant (`tcp`, `ipv4`, `http`), plain ASCII with
+    /// nothing to escape. By default made a string.
+    mutating func visit(_ key: StaticString, constant value: StaticString)
 }
 
 extension SpanAttributeVisitor {
     public mutating func visit(_ key: StaticString, utf8 value: UnsafeBufferPointer<UInt8>) {
         visit(key, String(decoding: value, as: UTF8.self))
+    }
+
+    public mutating func visit(_ key: StaticString, constant value: StaticString) {
+        visit(key, value.description)
     }
 }
 
@@ -70,10 +77,18 @@ extension Span {
             }
             if !common {
                 let known = Self.isSemanticConventionMethod(http.method)
-                visitor.visit("http.request.method", known ? http.method : "_OTHER")
+                if known {
+                    visitor.visit("http.request.method", http.method)
+                } else {
+                    visitor.visit("http.request.method", constant: "_OTHER")
+                }
                 if !known { visitor.visit("http.request.method_original", http.method) }
             }
-            visitor.visit("url.scheme", http.scheme)
+            switch http.scheme {
+            case "http": visitor.visit("url.scheme", constant: "http")
+            case "https": visitor.visit("url.scheme", constant: "https")
+            default: visitor.visit("url.scheme", http.scheme)
+            }
             let pathWritten = http.withPathBytes { needsSlash, path in
                 guard !needsSlash else { return false }
                 visitor.visit("url.path", utf8: path)
@@ -82,8 +97,13 @@ extension Span {
             if !pathWritten { visitor.visit("url.path", http.path) }
             if let route = http.route { visitor.visit("http.route", route) }
             if let code = http.statusCode { visitor.visit("http.response.status_code", code) }
-            visitor.visit("network.protocol.name", "http")
-            visitor.visit("network.protocol.version", http.protocolVersion)
+            visitor.visit("network.protocol.name", constant: "http")
+            switch http.protocolVersion {
+            case "1.1": visitor.visit("network.protocol.version", constant: "1.1")
+            case "1.0": visitor.visit("network.protocol.version", constant: "1.0")
+            case "2": visitor.visit("network.protocol.version", constant: "2")
+            default: visitor.visit("network.protocol.version", http.protocolVersion)
+            }
             if let size = http.requestBodySize { visitor.visit("http.request.body.size", size) }
             if let size = http.responseBodySize { visitor.visit("http.response.body.size", size) }
             if let userAgent = http.userAgent { visitor.visit("user_agent.original", userAgent) }
@@ -112,8 +132,12 @@ extension Span {
         visitor.visit("network.peer.port", Int(peer.port))
         visitor.visit("network.local.address", host: local)
         visitor.visit("network.local.port", Int(local.port))
-        visitor.visit("network.transport", "tcp")
-        visitor.visit("network.type", peer.isIPv4 ? "ipv4" : "ipv6")
+        visitor.visit("network.transport", constant: "tcp")
+        if peer.isIPv4 {
+            visitor.visit("network.type", constant: "ipv4")
+        } else {
+            visitor.visit("network.type", constant: "ipv6")
+        }
         visitor.visit("process.pid", Int(pid))
         if let executable { visitor.visit("process.executable.path", executable) }
         visitor.visit("thread.id", Int(tid))

@@ -85,4 +85,87 @@ import Testing
         #expect(text.utf8.count == 5000)
         #expect(text.hasPrefix("0123456789"))
     }
+
+    /// Decimals as `String(describing:)` writes them, for random values of every size (each
+    /// bit length equally likely) and the values around every group of eight digits.
+    @Test func decimalsAreWhatStringMakesOfRandomValues() {
+        var generator = SystemRandomNumberGenerator()
+        var values: [UInt64] = []
+        for _ in 0..<20_000 {
+            let bits = UInt64.random(in: 0...64, using: &generator)
+            let value = UInt64.random(in: 0...UInt64.max, using: &generator)
+            values.append(bits == 64 ? value : value & (1 << bits - 1))
+        }
+        for boundary: UInt64 in [100_000_000, 10_000_000_000_000_000] {
+            values += [boundary - 1, boundary, boundary + 1, boundary * 9 + 99_999_999, boundary * 10 - 1]
+        }
+        // Timestamps as spans carry them, and the same written one after another.
+        values += [1_700_000_000_123_000_000, 1_700_000_000_135_345_678, 9_999_999_999_999_999_999, 1_000_000_000_000_000_000]
+        let text = written { writer in
+            for value in values {
+                writer.decimal(value)
+                writer.byte(UInt8(ascii: ","))
+            }
+        }
+        #expect(text == values.map { String(describing: $0) + "," }.joined())
+        let signed = values.prefix(1000).map { Int(bitPattern: UInt($0)) } + [Int.min, Int.max, -1, 0]
+        #expect(written { writer in
+            for value in signed {
+                writer.decimal(value)
+                writer.byte(UInt8(ascii: ","))
+            }
+        } == signed.map { String(describing: $0) + "," }.joined())
+    }
+
+    /// The inside of a JSON string literal as a byte-by-byte escape writes it, for random
+    /// bytes of every length up to 40, mostly plain with a few that need escaping or are not
+    /// ASCII (U+2028 and U+2029 among them).
+    @Test func escapingIsWhatAByteByByteEscapeMakesOfRandomBytes() {
+        var generator = SystemRandomNumberGenerator()
+        let special: [[UInt8]] = [[0x22], [0x5C], [0x0A], [0x0D], [0x09], [0x08], [0x0C], [0x00], [0x1F], [0x7F], [0xE2, 0x80, 0xA8], [0xE2, 0x80, 0xA9], [0xC3, 0xA9], [0xE2, 0x80]]
+        for round in 0..<20_000 {
+            let length = round % 41
+            var bytes: [UInt8] = []
+            while bytes.count < length {
+                if UInt8.random(in: 0..<16, using: &generator) == 0 {
+                    bytes += special.randomElement(using: &generator)!
+                } else {
+                    bytes.append(UInt8.random(in: 0x20...0x7E, using: &generator))
+                }
+            }
+            var buffer = OutputBuffer(capacity: 1)
+            bytes.withUnsafeBufferPointer { buffer.writer.jsonStringContents($0) }
+            #expect(buffer.bytes == Self.escapedByteByByte(bytes), "\(bytes)")
+        }
+    }
+
+    /// JSON's escapes (RFC 8259 §7) and JavaScript's line and paragraph separators, one
+    /// byte at a time; every other byte as it is.
+    static func escapedByteByByte(_ bytes: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        var index = 0
+        func unicode(_ value: Int) {
+            let hex = Array("0123456789abcdef".utf8)
+            out += Array("\\u".utf8) + [hex[value >> 12 & 15], hex[value >> 8 & 15], hex[value >> 4 & 15], hex[value & 15]]
+        }
+        while index < bytes.count {
+            let byte = bytes[index]
+            switch byte {
+            case 0x22: out += Array("\\\"".utf8)
+            case 0x5C: out += Array("\\\\".utf8)
+            case 0x0A: out += Array("\\n".utf8)
+            case 0x0D: out += Array("\\r".utf8)
+            case 0x09: out += Array("\\t".utf8)
+            case 0x08: out += Array("\\b".utf8)
+            case 0x0C: out += Array("\\f".utf8)
+            case 0x00..<0x20, 0x7F: unicode(Int(byte))
+            case 0xE2 where index + 2 < bytes.count && bytes[index + 1] == 0x80 && (bytes[index + 2] == 0xA8 || bytes[index + 2] == 0xA9):
+                unicode(bytes[index + 2] == 0xA8 ? 0x2028 : 0x2029)
+                index += 2
+            default: out.append(byte)
+            }
+            index += 1
+        }
+        return out
+    }
 }
