@@ -90,7 +90,9 @@ public enum ProtocolOutput: Sendable, Equatable {
     /// a successful `CONNECT`): what follows is no longer this decoder's. Operations before
     /// it were reported first. The decoder takes no more bytes: the connection goes on with
     /// the protocol registered for the switch (`TrackedConnection`), or as one span.
-    case upgraded(ProtocolUpgrade)
+    /// Boxed: rare, and as large as an operation and a segment together, it would make every
+    /// output that size, moved whole wherever outputs go.
+    indirect case upgraded(ProtocolUpgrade)
 }
 
 /// The start of one request on a connection.
@@ -158,7 +160,13 @@ public struct ProtocolOperation: Sendable, Equatable {
     public var statusMessage: String?
     /// Set for HTTP exchanges (HTTP/1 and HTTP/2, gRPC included): routes, excluded routes
     /// and the HTTP attributes come from it.
-    public var http: HTTPDetails?
+    public var http: HTTPDetails? {
+        get { httpStorage?.details }
+        set { httpStorage = newValue.map(HTTPStorage.init) }
+    }
+    /// Boxed, as a span keeps them: the details are most of an operation's size, and the
+    /// span the operation becomes takes the box as it is (`Span.httpStorage`).
+    var httpStorage: HTTPStorage?
     /// Protocol attributes under their semantic-convention names (`rpc.*`, `db.*`, …),
     /// beyond those `http` gives.
     public var attributes: [Attribute]
@@ -186,7 +194,7 @@ public struct ProtocolOperation: Sendable, Equatable {
         self.status = status
         self.clientStatus = clientStatus
         self.statusMessage = statusMessage
-        self.http = http
+        self.httpStorage = http.map(HTTPStorage.init)
         self.attributes = attributes
         self.streamID = streamID
         self.requestDigest = requestDigest

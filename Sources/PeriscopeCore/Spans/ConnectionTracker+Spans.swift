@@ -118,10 +118,10 @@ extension ConnectionTracker {
             pid: ends.pid,
             tid: operation.tid,
             local: ends.local,
-            peer: ends.peer,
-            // Moved from the operation into the span, not copied.
-            http: operation.http.take()
+            peer: ends.peer
         ))
+        // The operation's box of details becomes the span's, neither copied nor allocated again.
+        spans[spans.count - 1].httpStorage = operation.httpStorage.take()
         if !operation.attributes.isEmpty { spans[spans.count - 1].protocolAttributes = operation.attributes }
         linker.settleLast(of: &spans, context: context, now: operation.end)
         return context

@@ -50,8 +50,8 @@ public struct Span: Sendable, Equatable {
     /// The request's `traceparent`, without copying the other details.
     var httpTraceparent: String? { httpStorage?.details.traceparent }
     /// Boxed: spans are moved through lists and enums on their way out, and the details are
-    /// most of a span's size.
-    private var httpStorage: HTTPStorage?
+    /// most of a span's size. An operation's box becomes its span's (`ProtocolOperation.httpStorage`).
+    var httpStorage: HTTPStorage?
 
     /// Changes the HTTP details where they are stored: copied first only when another span
     /// shares them. Nil, without calling `body`, for a span that is not HTTP.
@@ -105,10 +105,10 @@ public struct Span: Sendable, Equatable {
     }
 }
 
-/// Shared by copies of a span until one changes it (`Span.updateHTTP`), which copies it
-/// first unless it holds the only reference; spans cross threads only as values moved whole,
-/// never changed by two at once.
-private final class HTTPStorage: @unchecked Sendable, Equatable {
+/// Shared by copies of a span (or of the operation it was built from) until one changes it
+/// (`Span.updateHTTP`), which copies it first unless it holds the only reference; spans
+/// cross threads only as values moved whole, never changed by two at once.
+final class HTTPStorage: @unchecked Sendable, Equatable {
     /// Never reached by two threads at once (see above): no run-time exclusivity check.
     @exclusivity(unchecked) var details: HTTPDetails
 

@@ -15,7 +15,8 @@ struct TrackedConnection: Sendable {
 
     enum Decoding: Sendable {
         case undetected([HeldBytes])
-        case decoding(any ProtocolDecoder)
+        /// `decoder` decodes.
+        case decoding
         /// Not decoded: no enabled protocol recognised the first bytes. While `replyDirection`
         /// is set, the first bytes that way are checked: an answer in a protocol to bytes that
         /// were not that protocol is a decode error.
@@ -64,6 +65,11 @@ struct TrackedConnection: Sendable {
     /// Waiting for another holder of its socket since its descriptor closed (`handOff`).
     var handedOff = false
     var decoding: Decoding
+    /// The protocol's decoder while `decoding` is `.decoding`; nil otherwise. A field of its
+    /// own rather than the enum's payload, so that each read or write is decoded where the
+    /// decoder is stored (`decoder!.receive`): taking it out of the enum and putting it back
+    /// copied its box and counted references to it for every segment.
+    var decoder: (any ProtocolDecoder)?
     /// The `ProtocolRegistration.label` of the protocol decoding the connection.
     var protocolLabel: String?
     let protocols: Set<TracedProtocol>
@@ -191,14 +197,14 @@ struct TrackedConnection: Sendable {
         let decodedFrom = output.count
         defer { if encrypted { Self.markHTTPS(&output, from: decodedFrom) } }
         let gap = moved - payload.count
-        if var decoder = takeDecoder() {
+        // The state's kind looked at: comparing the optional decoder with nil copies it.
+        if case .decoding = decoding {
             var segment = ProtocolSegment(stream: stream(direction), bytes: payload[...], gap: gap, timestamp: timestamp, tid: thread)
             segment.tail = tail[...]
             segment.chunkWalk = event.chunkWalk
             segment.frameWalk = event.frameWalk
             let count = output.count
-            decoder.receive(segment, into: &output)
-            decoding = .decoding(decoder)
+            decoder!.receive(segment, into: &output)
             if output.count > count, case .upgraded(let upgrade) = output[output.count - 1] {
                 switchProtocol(upgrade, configuration: configuration, into: &output)
             }
@@ -206,7 +212,7 @@ struct TrackedConnection: Sendable {
         }
         switch decoding {
         case .decoding:
-            break  // taken above
+            break  // decoded above
         case .opaque(let replyDirection):
             guard replyDirection == direction else { return }
             decoding = .opaque(replyDirection: nil)
@@ -226,24 +232,6 @@ struct TrackedConnection: Sendable {
                 timestamp: timestamp, tid: thread
             ))
             detect(held, configuration: configuration, into: &output)
-        }
-    }
-
-    /// The decoder, moved out while it decodes (the connection holds `.opaque` meanwhile), so
-    /// that it is uniquely referenced: a copy kept alive by a `switch` over `decoding` would
-    /// make it copy itself, buffers and all, at its first write.
-    private mutating func takeDecoder() -> (any ProtocolDecoder)? {
-        // Swapped out rather than matched in place: matching the stored state copies it whole.
-        var taken = Decoding.opaque(replyDirection: nil)
-        swap(&taken, &decoding)
-        // Consumed, so that the decoder is moved out of it rather than copied (a copy of its
-        // box, then the release of the original).
-        switch consume taken {
-        case .decoding(let decoder):
-            return decoder
-        case let other:
-            decoding = other
-            return nil
         }
     }
 
@@ -308,7 +296,7 @@ struct TrackedConnection: Sendable {
     /// HTTP exchanges found on a TLS connection are `https`.
     static func markHTTPS(_ output: inout [ProtocolOutput], from start: Int) {
         for index in start..<output.count {
-            guard case .operation(var operation) = output[index], operation.http != nil else { continue }
+            guard case .operation(var operation) = output[index], operation.httpStorage != nil else { continue }
             operation.http?.scheme = "https"
             output[index] = .operation(operation)
         }
@@ -340,18 +328,17 @@ struct TrackedConnection: Sendable {
                     }
                     var configuration = configuration
                     configuration.joinsMidway = joinsMidway
-                    decoding = .decoding(registration.make(configuration))
+                    decoding = .decoding
+                    decoder = registration.make(configuration)
                     protocolLabel = registration.label
                     for bytes in held {
                         var segment = ProtocolSegment(stream: stream(bytes.direction), bytes: bytes.payload, gap: bytes.gap, timestamp: bytes.timestamp, tid: bytes.tid)
                         segment.tail = bytes.tail
                         segment.chunkWalk = bytes.chunkWalk
                         segment.frameWalk = bytes.frameWalk
-                        guard case .decoding(var decoder) = decoding else { break }
-                        decoding = .opaque(replyDirection: nil)
+                        guard case .decoding = decoding else { break }
                         let count = output.count
-                        decoder.receive(segment, into: &output)
-                        decoding = .decoding(decoder)
+                        decoder!.receive(segment, into: &output)
                         if output.count > count, case .upgraded(let upgrade) = output[output.count - 1] {
                             switchProtocol(upgrade, configuration: configuration, into: &output)
                         }
@@ -376,6 +363,7 @@ struct TrackedConnection: Sendable {
     /// The connection switched protocols: what follows is one span, a child of `parent`.
     mutating func continueAfter(_ upgrade: ProtocolUpgrade, context: SpanContext) {
         decoding = .opaque(replyDirection: nil)
+        decoder = nil
         continuation = Continuation(
             name: upgrade.protocolName ?? "tcp", start: max(upgrade.timestamp, start),
             bytesSent: bytesSent, bytesReceived: bytesReceived, context: context
@@ -398,12 +386,13 @@ struct TrackedConnection: Sendable {
         var decoder = make(upgrade, configuration)
         protocolLabel = registration.label
         if let remainder = upgrade.remainder { decoder.receive(remainder, into: &output) }
-        decoding = .decoding(decoder)
+        decoding = .decoding
+        self.decoder = decoder
     }
 
     /// Ends decoding: operations still open are reported with `reason`.
     mutating func finishDecoding(at timestamp: UInt64, reason: String, into output: inout [ProtocolOutput]) {
-        guard case .decoding(var decoder) = decoding else { return }
+        guard case .decoding = decoding, var decoder = decoder.take() else { return }
         decoding = .opaque(replyDirection: nil)
         let decodedFrom = output.count
         decoder.finish(at: timestamp, reason: reason, into: &output)

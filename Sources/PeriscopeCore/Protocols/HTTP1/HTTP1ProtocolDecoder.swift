@@ -27,8 +27,11 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
     }
 
     let keepQuery: Bool
-    var requests = HTTP1Decoder(kind: .request)
-    var responses = HTTP1Decoder(kind: .response)
+    /// Each direction's decoder; nil only while it decodes, moved out because it calls back
+    /// into `self` (moved, not swapped with a fresh one: a fresh decoder's buffers would be
+    /// made and released for every segment).
+    var requests: HTTP1Decoder? = HTTP1Decoder(kind: .request)
+    var responses: HTTP1Decoder? = HTTP1Decoder(kind: .response)
     var pending: [PendingExchange] = []
     /// The bytes of the fields pending requests keep (`HTTP1RequestFields`), in order:
     /// emptied whenever no exchange is pending, its front dropped when it grows large.
@@ -77,21 +80,17 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
         tid = segment.tid
         switch segment.stream {
         case .requests:
-            guard !requests.isOpaque else { return }
-            // The decoder is moved out while it calls back into `self`.
-            var decoder = HTTP1Decoder(kind: .request)
-            swap(&decoder, &requests)
+            guard requests?.isOpaque == false, var decoder = requests.take() else { return }
             decode(segment, with: &decoder)
-            swap(&decoder, &requests)
+            requests = consume decoder
         case .responses:
-            responses.pendingRequestMethods.removeAll(keepingCapacity: true)
+            guard var decoder = responses.take() else { return }
+            decoder.pendingRequestMethods.removeAll(keepingCapacity: true)
             for index in pending.indices where pending[index].responseStatus == nil {
-                responses.pendingRequestMethods.append(pending[index].request?.method ?? .other)
+                decoder.pendingRequestMethods.append(pending[index].request?.method ?? .other)
             }
-            var decoder = HTTP1Decoder(kind: .response)
-            swap(&decoder, &responses)
             decode(segment, with: &decoder)
-            swap(&decoder, &responses)
+            responses = consume decoder
             if responsesSwitched { switchProtocols(segment) }
             if responsesFailed {
                 while !pending.isEmpty { abandonFront(reason: "response could not be decoded", end: timestamp) }
@@ -99,7 +98,7 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
             }
             if !pending.isEmpty, pending[0].responseStarted { pending[0].lastResponseTimestamp = timestamp }
         }
-        if requests.isOpaque, pending.isEmpty { isOpaque = true }
+        if requests?.isOpaque != false, pending.isEmpty { isOpaque = true }
     }
 
     /// The captured bytes, then the `gap` bytes moved beyond them: skipped by count up to the
@@ -124,10 +123,10 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
         defer { swap(&self.output, &output) }
         if !isOpaque {
             // A response read until close or out of sync ends with its last byte.
-            for case .messageEnd(let size) in responses.finish() where !orphanResponse && !interimResponse {
+            for case .messageEnd(let size) in responses?.finish() ?? [] where !orphanResponse && !interimResponse {
                 if let last = pending.first?.lastResponseTimestamp { completeFront(bodySize: size, end: last) }
             }
-            for case .messageEnd(let size) in requests.finish() { setRequestBodySize(size) }
+            for case .messageEnd(let size) in requests?.finish() ?? [] { setRequestBodySize(size) }
         }
         while !pending.isEmpty { abandonFront(reason: reason, end: timestamp) }
         isOpaque = true
@@ -137,8 +136,8 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
         switch event {
         case .messageBegin:
             // A new request shows that a response without framing is over.
-            if responses.isInUnframedMessage {
-                let size = responses.endUnframedMessage()
+            if responses?.isInUnframedMessage == true {
+                let size = responses?.endUnframedMessage() ?? nil
                 if !orphanResponse, let last = pending.first?.lastResponseTimestamp { completeFront(bodySize: size, end: last) }
             }
             orphanResponse = false
@@ -209,7 +208,7 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
         if !orphanResponse, !pending.isEmpty, pending[0].responseStatus == 101 {
             upgrade.operation = removeFront(responseBodySize: 0, end: timestamp, incompleteReason: nil)
         }
-        let remainder = responses.bytesAfterUpgrade
+        let remainder = responses?.bytesAfterUpgrade ?? []
         if !remainder.isEmpty {
             var rest = segment
             rest.bytes = remainder
@@ -280,7 +279,7 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
     }
 
     private mutating func abandonFront(reason: String, end: UInt64) {
-        let responseBodySize = pending[0].responseStatus == nil ? 0 : responses.currentBodySize
+        let responseBodySize = pending[0].responseStatus == nil ? 0 : responses?.currentBodySize ?? nil
         reportFront(responseBodySize: responseBodySize, end: end, incompleteReason: reason)
     }
 
@@ -330,7 +329,7 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
     /// decoder's events and a new request's start remove exchanges, and no request is being
     /// read at a start.
     private func requestBodySize(of exchange: PendingExchange) -> Int? {
-        exchange.id == currentRequestID ? requests.currentBodySize : exchange.requestBodySize
+        exchange.id == currentRequestID ? requests?.currentBodySize ?? nil : exchange.requestBodySize
     }
 
     /// An exchange as an operation: named by the method; an error when abandoned, on a 5xx,
