@@ -144,18 +144,19 @@ extension KernelTests {
 
         @Test func twoClientsInterleavingTwoHundredRequestsEachNeverShareATrace() async throws {
             let chain = try Chain(base: 18810)
-            let agent = try await AgentHarness(policy: chain.policy)
+            let agent = try await AgentHarness(policy: chain.policy, arguments: AgentHarness.burstArguments)
             let clients = try (0..<2).map { client in
                 try TestProcess("curl", ["-s"] + (0..<200).map { "http://127.0.0.1:18810/c\(client)/r\($0)" })
             }
             for client in clients { client.wait() }
-            _ = try await agent.waitForSpans(count: 2400, timeout: .seconds(30)) { $0.isHTTP }
+            _ = try await agent.waitForSpans(count: 2400, timeout: .seconds(60)) { $0.isHTTP }
             try await Task.sleep(for: .milliseconds(300))
             let metrics = try agent.stop()
             let spans = try agent.spans.filter { $0.path?.hasPrefix("/c") == true }
 
-            #expect(spans.count == 2400)
-            #expect(metrics["events_lost"] == 0)
+            #expect(spans.count == 2400, "\(AgentHarness.burstMetrics(metrics))")
+            #expect(metrics["events_lost"] == 0 && metrics["events_shed"] == 0, "\(AgentHarness.burstMetrics(metrics))")
+            #expect(metrics["callers_missed"] == 0, "\(AgentHarness.burstMetrics(metrics))")
             let byPath = Dictionary(grouping: spans) { $0.path ?? "" }
             #expect(byPath.count == 400)
             for (path, hops) in byPath {

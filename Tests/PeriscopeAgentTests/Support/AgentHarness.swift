@@ -18,13 +18,28 @@ final class AgentHarness: @unchecked Sendable {
             try Self.executablePath, ["--config", policyPath, "--output", "json"] + arguments,
             environment: environment, separateStandardError: true
         )
-        let deadline = ContinuousClock.now + .seconds(20)
+        // Loading takes a second or two (the verifier); on a busy machine many more.
+        let deadline = ContinuousClock.now + .seconds(60)
         while !process.errorLog.contains("agent.ready") {
             guard ContinuousClock.now < deadline, process.isRunning else {
-                throw TestFailure("the agent did not become ready:\n\(process.errorLog)")
+                throw TestFailure("the agent did not become ready within 60 s:\n\(process.errorLog)")
             }
             try await Task.sleep(for: .milliseconds(20))
         }
+    }
+
+    /// Arguments for a test that counts every span of a burst and links both ends of each hop,
+    /// on a machine as busy as CI's (other suites, other agents). A ring buffer the burst cannot
+    /// fill halfway, where the kernel starts shedding, however long the agent waits for a CPU
+    /// (64 MiB, the default 4). The longest reorder window (1 s, the default 20 ms): a writer
+    /// preempted at the end of its `write` comes after its reader by as long as it waits for a
+    /// CPU, and a server request whose caller comes later than the window starts its own trace.
+    static let burstArguments = ["--ring-buffer-bytes", "\(64 << 20)", "--reorder-window", "1000"]
+
+    /// What a burst test says when spans are missing or unlinked: the counters that tell why.
+    static func burstMetrics(_ metrics: [String: Int]) -> String {
+        ["events_lost", "events_shed", "requests_shed", "connections_shed", "callers_missed", "decode_errors"]
+            .map { "\($0)=\(metrics[$0].map(String.init) ?? "?")" }.joined(separator: " ")
     }
 
     /// The `periscope-agent` built next to this test bundle.
