@@ -11,7 +11,7 @@ import PeriscopeCore
 /// reaches it, and no method takes one of these properties `inout` while another touches it
 /// again, so the run-time check Swift makes at each access of a class's stored property (seven
 /// per record and nine per span, about 5% of the thread's instructions) proves nothing here.
-final class CaptureLoop {
+final class CaptureLoop: RecordConsumer {
     private let configuration: AgentConfiguration
     private let tracer: Tracer
     /// Trace context written into traffic; nil where the kernel or the capabilities do not allow it.
@@ -23,11 +23,17 @@ final class CaptureLoop {
     private let selfPID: Int32
 
     /// The policies in force.
-    @exclusivity(unchecked) private var policies: PolicySet
+    @exclusivity(unchecked) private var policies: PolicySet {
+        didSet { onlyPolicyID = policies.id(ofOwner: nil) }
+    }
+    /// The id every span gets when one policy is in force (nil with none or several).
+    @exclusivity(unchecked) private var onlyPolicyID: PolicyID?
     /// The kernel filter's, selection's and pipeline's policy: the policies merged.
     private var policy: Policy { policies.merged }
     /// Which policy each process follows, when there are several.
-    @exclusivity(unchecked) private var assignment: PolicyAssignment
+    @exclusivity(unchecked) private var assignment: PolicyAssignment {
+        didSet { forgetRecentPIDs() }
+    }
     private var policyFile: PolicyFile?
     @exclusivity(unchecked) private var tracker: ConnectionTracker
     /// One per policy in force, in order, when there are several; `mergedPipeline` serves
@@ -40,15 +46,29 @@ final class CaptureLoop {
     @exclusivity(unchecked) private var event = CaptureEvent(kind: .closed, timestamp: 0, pid: 0, tid: 0, fd: -1)
     /// Spans finished by the event being handled, reused.
     @exclusivity(unchecked) private var finished: [Span] = []
-    @exclusivity(unchecked) private var selection: ProcessSelection
+    @exclusivity(unchecked) private var selection: ProcessSelection {
+        didSet { forgetRecentPIDs() }
+    }
     /// The processes known and their executables, exited ones kept a while for their spans.
-    @exclusivity(unchecked) private var table = ProcessTable()
+    @exclusivity(unchecked) private var table = ProcessTable() {
+        didSet { forgetRecentPIDs() }
+    }
     private var processes: [Int32: ProcessEntry] { table.entries }
     /// Processes the kernel selected at exec (or that inherited such a selection) that the
     /// policy does not select: what they sent before the agent undid it is dropped.
-    @exclusivity(unchecked) private var declined: Set<Int32> = []
+    @exclusivity(unchecked) private var declined: Set<Int32> = [] {
+        didSet { forgetRecentPIDs() }
+    }
     /// In port-only mode: processes whose connections were seen, for `processesAttached`.
-    @exclusivity(unchecked) private var seenProcesses: Set<Int32> = []
+    @exclusivity(unchecked) private var seenProcesses: Set<Int32> = [] {
+        didSet { forgetRecentPIDs() }
+    }
+    /// Processes whose socket records were found to go to the tracker as they are (not
+    /// excluded or declined, seen, known when policies are assigned per process): their next
+    /// records go there without a look at the sets above. Forgotten when any of them changes.
+    @exclusivity(unchecked) private var admitted = RecentPIDs<Void>()
+    /// The executables of processes whose spans were named lately, as the table gives them.
+    @exclusivity(unchecked) private var recentExecutables = RecentPIDs<String>()
     @exclusivity(unchecked) private var metrics = AgentMetrics()
     /// Runs the capture thread on otherwise idle CPU time; nil when it is an ordinary thread.
     private var yield: CaptureYield?
@@ -77,6 +97,7 @@ final class CaptureLoop {
         self.configuration = configuration
         let policy = policies.merged
         self.policies = policies
+        self.onlyPolicyID = policies.id(ofOwner: nil)
         self.assignment = PolicyAssignment(policies: policies)
         self.policyFile = policyFile
         self.tracer = tracer
@@ -119,11 +140,9 @@ final class CaptureLoop {
         var nextRescan = now + configuration.processRescanInterval.nanoseconds
         var nextHousekeeping = now + 1_000_000_000
         while !control.stopRequested {
-            // The closure holds the loop only while the poll runs; a strong reference costs
-            // no check per record, as an unowned one does.
-            let consumed = try tracer.poll(timeoutMilliseconds: busy ? busyPoll : idlePoll) { record in
-                self.handle(record: record)
-            }
+            // The loop takes each record itself: nothing between libbpf's callback and
+            // `consume(record:)` changes a reference count.
+            let consumed = try tracer.poll(timeoutMilliseconds: busy ? busyPoll : idlePoll, into: self)
             metrics.eventsRead += UInt64(consumed)
             busy = consumed > 0
             now = MonotonicClock.now()
@@ -164,7 +183,7 @@ final class CaptureLoop {
         tlsAttacher?.stop()
         tracer.detach()
         // Drain what was queued before the programs were detached.
-        metrics.eventsRead += UInt64(try tracer.poll(timeoutMilliseconds: 0) { record in self.handle(record: record) })
+        metrics.eventsRead += UInt64(try tracer.poll(timeoutMilliseconds: 0, into: self))
         finished += tracker.finishAll(at: MonotonicClock.now(), reason: "agent stopped")
         deliverFinished()
         sink.flush()
@@ -205,7 +224,7 @@ final class CaptureLoop {
     }
 
     /// One record (counted in `metrics.eventsRead` by the caller, per poll).
-    private func handle(record: UnsafeRawBufferPointer) {
+    func consume(record: UnsafeRawBufferPointer) {
         do {
             try event.update(record: record)
         } catch {
@@ -219,6 +238,11 @@ final class CaptureLoop {
 
     /// The record just decoded, `event` being the loop's own (nothing else touches it meanwhile).
     private func handle(_ event: inout CaptureEvent) {
+        if admitted.contains(event.pid), event.kind.isAboutASocket {
+            tracker.handle(event, into: &finished)
+            if !finished.isEmpty { deliverFinished() }
+            return
+        }
         if selection.excluded.contains(event.pid) || (!declined.isEmpty && declined.contains(event.pid) && event.kind.isAboutASocket) {
             metrics.eventsFromExcluded += 1
             return
@@ -247,8 +271,9 @@ final class CaptureLoop {
                 applyAssignment()
             }
         case .opened, .data, .closed, .closedRange, .traceContext:
-            if selection.allProcesses { seenProcesses.insert(event.pid) }
+            if selection.allProcesses, !seenProcesses.contains(event.pid) { seenProcesses.insert(event.pid) }
             if assignment.isTracking, processes[event.pid] == nil { processFound(event.pid) }
+            admitted.remember(event.pid, as: ())
             tracker.handle(event, into: &finished)
             if !finished.isEmpty { deliverFinished() }
         }
@@ -274,12 +299,19 @@ final class CaptureLoop {
 
     private func deliver(_ span: inout Span) {
         span.executable = executable(of: span.pid)
-        let owner = assignment.owner(of: span.pid)
-        span.policy = policies.id(ofOwner: owner)
-        let verdict = if let owner, pipelines.indices.contains(owner) {
-            pipelines[owner].judge(&span)
+        let verdict: SpanPipeline.Verdict
+        if pipelines.isEmpty {
+            // One policy in force (or none): every process follows it.
+            span.policy = onlyPolicyID
+            verdict = mergedPipeline.judge(&span)
         } else {
-            mergedPipeline.judge(&span)
+            let owner = assignment.owner(of: span.pid)
+            span.policy = policies.id(ofOwner: owner)
+            verdict = if let owner, pipelines.indices.contains(owner) {
+                pipelines[owner].judge(&span)
+            } else {
+                mergedPipeline.judge(&span)
+            }
         }
         switch verdict {
         case .excluded:
@@ -297,7 +329,11 @@ final class CaptureLoop {
     /// seen start (nil once it is gone), read once: the process is known from then on, and
     /// its next spans cost no system call.
     private func executable(of pid: Int32) -> String? {
-        if let known = table.executable(of: pid) { return known }
+        if let recent = recentExecutables[pid] { return recent }
+        if let known = table.executable(of: pid) {
+            recentExecutables.remember(pid, as: known)
+            return known
+        }
         guard let read = procfs.executable(of: pid) else { return nil }
         table.found(ProcessEntry(pid: pid, ppid: procfs.parentPID(of: pid) ?? 0, executable: read))
         return read
@@ -463,6 +499,13 @@ final class CaptureLoop {
         pipelines = Self.pipelines(for: updated)
         rescanProcesses(prune: true)
         metrics.policyReloads += 1
+    }
+
+    /// What `admitted` and `recentExecutables` remember was decided from the selection, the
+    /// processes known and their policies: any change of those makes it forgotten.
+    private func forgetRecentPIDs() {
+        admitted.forgetAll()
+        recentExecutables.forgetAll()
     }
 
     private static func pipelines(for policies: PolicySet) -> [SpanPipeline] {

@@ -35,9 +35,41 @@ public final class Tracer {
         var sysExitStages: Int32
     }
 
-    /// Receives raw ring buffer records during `poll`.
+    /// Receives raw ring buffer records during `poll`: the ring buffer's context.
     private final class Handler {
-        var body: (UnsafeRawBufferPointer) -> Void = { _ in }
+        /// Where the poll under way delivers, held by `poll` meanwhile. Reached without a
+        /// reference count changing per record: neither this nor the consumer is retained
+        /// for the call (a class reference loaded from a variable would be).
+        var delivery: Unmanaged<Delivery>?
+    }
+
+    /// Calls a consumer of records, its type known: the handler's way to it.
+    private class Delivery {
+        func deliver(_ record: UnsafeRawBufferPointer) {}
+    }
+
+    private final class ConsumerDelivery<Consumer: RecordConsumer>: Delivery {
+        private let consumer: Unmanaged<Consumer>
+
+        /// Holds nothing: `poll` holds `consumer` until the delivery is gone.
+        init(_ consumer: Consumer) {
+            self.consumer = .passUnretained(consumer)
+        }
+
+        override func deliver(_ record: UnsafeRawBufferPointer) {
+            consumer._withUnsafeGuaranteedRef { $0.consume(record: record) }
+        }
+    }
+
+    /// Hands the records of a poll to a closure, for readers without an object of their own.
+    private final class ClosureConsumer: RecordConsumer {
+        let body: (UnsafeRawBufferPointer) -> Void
+
+        init(_ body: @escaping (UnsafeRawBufferPointer) -> Void) {
+            self.body = body
+        }
+
+        func consume(record: UnsafeRawBufferPointer) { body(record) }
     }
 
     /// The two builds of `bpf/tracer.bpf.c`.
@@ -294,15 +326,30 @@ public final class Tracer {
     /// Waits up to `timeoutMilliseconds` for records, then hands every waiting record to
     /// `body` in order. Returns the number of records consumed.
     @discardableResult
-    public func poll(timeoutMilliseconds: Int32, _ body: @escaping (UnsafeRawBufferPointer) -> Void) throws(BPFError) -> Int {
-        handler.body = body
-        defer { handler.body = { _ in } }
+    public func poll(timeoutMilliseconds: Int32, _ body: (UnsafeRawBufferPointer) -> Void) throws(BPFError) -> Int {
+        try withoutActuallyEscaping(body) { (body) throws(BPFError) in
+            try poll(timeoutMilliseconds: timeoutMilliseconds, into: ClosureConsumer(body))
+        }
+    }
+
+    /// Waits up to `timeoutMilliseconds` for records, then hands every waiting record to
+    /// `consumer` in order. Returns the number of records consumed.
+    @discardableResult
+    public func poll(timeoutMilliseconds: Int32, into consumer: some RecordConsumer) throws(BPFError) -> Int {
+        let delivery = ConsumerDelivery(consumer)
+        handler.delivery = .passUnretained(delivery)
+        defer {
+            handler.delivery = nil
+            withExtendedLifetime((delivery, consumer)) {}
+        }
         if ringBuffer == nil {
             let context = Unmanaged.passUnretained(handler).toOpaque()
             ringBuffer = ring_buffer__new(maps.events, { context, data, size in
                 guard let context, let data else { return 0 }
-                let handler = Unmanaged<Handler>.fromOpaque(context).takeUnretainedValue()
-                handler.body(UnsafeRawBufferPointer(start: data, count: size))
+                // Borrowed where they are: the tracer holds the handler and `poll` the consumer.
+                Unmanaged<Handler>.fromOpaque(context)._withUnsafeGuaranteedRef { handler in
+                    handler.delivery?._withUnsafeGuaranteedRef { $0.deliver(UnsafeRawBufferPointer(start: data, count: size)) }
+                }
                 return 0
             }, context, nil)
             guard ringBuffer != nil else {
