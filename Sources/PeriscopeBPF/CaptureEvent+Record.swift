@@ -29,7 +29,7 @@ extension CaptureEvent {
         guard record.count >= headerSize, let base = record.baseAddress else {
             throw .tooShort(record.count)
         }
-        let layout = RecordLayout.shared
+        let layout = RecordLayout.self
         func load<T>(_ offset: Int, as type: T.Type) -> T { base.loadUnaligned(fromByteOffset: offset, as: T.self) }
         let captured = Int(load(layout.capturedLength, as: UInt32.self))
         guard headerSize + captured <= record.count else {
@@ -88,8 +88,8 @@ extension CaptureEvent {
         local = address(layout.localAddress, port: layout.localPort)
         peer = address(layout.peerAddress, port: layout.peerPort)
         if case .closedRange = kind { totalLength = 0 } else { totalLength = Int(load(layout.totalLength, as: UInt32.self)) }
-        payload.removeAll(keepingCapacity: true)
-        payload.append(contentsOf: payloadBytes.prefix(captured - frames))
+        // One replacement in place: the storage is kept, the bytes copied at once.
+        payload.replaceSubrange(payload.indices, with: UnsafeRawBufferPointer(rebasing: payloadBytes[..<(captured - frames)]))
         if frames > 0 {
             // The records follow the prefix and the tail (periscope_frame_walk.h).
             frameWalk = FrameWalk(records: [UInt8](payloadBytes.suffix(frames))[...])
@@ -97,7 +97,7 @@ extension CaptureEvent {
             frameWalk = FrameWalk()
         }
         tailLength = tail
-        descriptorsOpenAfterExec = kind == .processExec ? load(layout.socketID, as: UInt64.self) : nil
+        if case .processExec = kind { descriptorsOpenAfterExec = load(layout.socketID, as: UInt64.self) } else { descriptorsOpenAfterExec = nil }
         if case .closedRange = kind { descriptorsStillHeld = load(layout.socketID, as: UInt64.self) } else { descriptorsStillHeld = 0 }
         resumedAfterShedding = flags & UInt16(PERISCOPE_EVENT_FLAG_RESUMED.rawValue) != 0
         socketStillOpen = flags & UInt16(PERISCOPE_EVENT_FLAG_STILL_OPEN.rawValue) != 0
@@ -150,57 +150,38 @@ extension CaptureEvent {
     }
 }
 
-/// Byte offsets of the fields of `struct periscope_event`, taken from the C layout once.
-private struct RecordLayout: Sendable {
-    let timestamp: Int
-    let socketID: Int
-    let kind: Int
-    let pid: Int
-    let tid: Int
-    let fd: Int
-    let totalLength: Int
-    let capturedLength: Int
-    let direction: Int
-    let role: Int
-    let flags: Int
-    let tailLength: Int
-    let localAddress: Int
-    let peerAddress: Int
-    let localPort: Int
-    let peerPort: Int
-    let chunkAnchor: Int
-    let chunkData: Int
-    let chunkEnd: Int
-    let chunkFlags: Int
-    let framesLength: Int
+/// Byte offsets of the fields of `struct periscope_event`, taken from the C layout: each folds
+/// to a constant where it is read, without a shared value to initialize first.
+private enum RecordLayout {
+    static var timestamp: Int { offset(\.timestamp_ns) }
+    static var socketID: Int { offset(\.socket_id) }
+    static var kind: Int { offset(\.kind) }
+    static var pid: Int { offset(\.pid) }
+    static var tid: Int { offset(\.tid) }
+    static var fd: Int { offset(\.fd) }
+    static var totalLength: Int { offset(\.total_len) }
+    static var capturedLength: Int { offset(\.captured_len) }
+    static var direction: Int { offset(\.direction) }
+    static var role: Int { offset(\.role) }
+    static var flags: Int { offset(\.flags) }
+    static var tailLength: Int { offset(\.tail_len) }
+    static var localAddress: Int { tuple(\.local_addr) }
+    static var peerAddress: Int { tuple(\.peer_addr) }
+    static var localPort: Int { tuple(\.local_port) }
+    static var peerPort: Int { tuple(\.peer_port) }
+    static var chunkAnchor: Int { offset(\.chunk_anchor) }
+    static var chunkData: Int { offset(\.chunk_data) }
+    static var chunkEnd: Int { offset(\.chunk_end) }
+    static var chunkFlags: Int { offset(\.chunk_flags) }
+    static var framesLength: Int { offset(\.frames_len) }
 
-    static let shared = RecordLayout()
+    @inline(__always)
+    private static func offset<T>(_ path: KeyPath<periscope_event, T>) -> Int {
+        MemoryLayout<periscope_event>.offset(of: path)!
+    }
 
-    private init() {
-        func offset<T>(_ path: KeyPath<periscope_event, T>) -> Int { MemoryLayout<periscope_event>.offset(of: path)! }
-        func tuple<T>(_ path: KeyPath<periscope_tuple, T>) -> Int {
-            offset(\.tuple) + MemoryLayout<periscope_tuple>.offset(of: path)!
-        }
-        timestamp = offset(\.timestamp_ns)
-        socketID = offset(\.socket_id)
-        kind = offset(\.kind)
-        pid = offset(\.pid)
-        tid = offset(\.tid)
-        fd = offset(\.fd)
-        totalLength = offset(\.total_len)
-        capturedLength = offset(\.captured_len)
-        direction = offset(\.direction)
-        role = offset(\.role)
-        flags = offset(\.flags)
-        tailLength = offset(\.tail_len)
-        localAddress = tuple(\.local_addr)
-        peerAddress = tuple(\.peer_addr)
-        localPort = tuple(\.local_port)
-        peerPort = tuple(\.peer_port)
-        chunkAnchor = offset(\.chunk_anchor)
-        chunkData = offset(\.chunk_data)
-        chunkEnd = offset(\.chunk_end)
-        chunkFlags = offset(\.chunk_flags)
-        framesLength = offset(\.frames_len)
+    @inline(__always)
+    private static func tuple<T>(_ path: KeyPath<periscope_tuple, T>) -> Int {
+        offset(\.tuple) + MemoryLayout<periscope_tuple>.offset(of: path)!
     }
 }
