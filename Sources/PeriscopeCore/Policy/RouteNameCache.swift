@@ -22,16 +22,16 @@ struct RouteNameCache: Sendable {
     private var named = [Named?](repeating: nil, count: slotCount)
 
     /// What was decided for `method` and `path`: nil when it is not kept, `.some(nil)` for an
-    /// excluded route.
-    func named(method: UnsafeBufferPointer<UInt8>, pathNeedsSlash: Bool, path: UnsafeBufferPointer<UInt8>) -> Named?? {
+    /// excluded route. Mutating only so that it is called where the cache lies, not on a
+    /// copy (which would retain each of its lists).
+    mutating func named(method: UnsafeBufferPointer<UInt8>, pathNeedsSlash: Bool, path: UnsafeBufferPointer<UInt8>) -> Named?? {
         let count = method.count + path.count
         guard count <= Self.maximumKeyLength else { return nil }
         let slot = Self.slot(method: method, pathNeedsSlash: pathNeedsSlash, path: path)
         guard keyCounts[slot] == count, methodCounts[slot] == method.count, pathsNeedSlash[slot] == pathNeedsSlash else { return nil }
         let equal = keys.withUnsafeBufferPointer { keys in
-            let start = slot * Self.maximumKeyLength
-            return keys[start..<(start + method.count)].elementsEqual(method)
-                && keys[(start + method.count)..<(start + count)].elementsEqual(path)
+            let start = keys.baseAddress! + slot * Self.maximumKeyLength
+            return Self.equal(method, start) && Self.equal(path, start + method.count)
         }
         return equal ? .some(named[slot]) : nil
     }
@@ -52,11 +52,68 @@ struct RouteNameCache: Sendable {
         named[slot] = decided
     }
 
-    private static func slot(method: UnsafeBufferPointer<UInt8>, pathNeedsSlash: Bool, path: UnsafeBufferPointer<UInt8>) -> Int {
-        var hash = FNV1a()
-        hash.add(method)
-        hash.add(CollectionOfOne(pathNeedsSlash ? UInt8(1) : 0))
-        hash.add(path)
-        return Int(truncatingIfNeeded: hash.value % UInt64(slotCount))
+    static func slot(method: UnsafeBufferPointer<UInt8>, pathNeedsSlash: Bool, path: UnsafeBufferPointer<UInt8>) -> Int {
+        var hash = fold(method, into: pathNeedsSlash ? 0x9E37_79B9_7F4A_7C15 : 0xC2B2_AE3D_27D4_EB4F)
+        hash = fold(path, into: hash)
+        hash ^= hash >> 29
+        hash &*= 0xBF58_476D_1CE4_E5B9
+        hash ^= hash >> 32
+        return Int(truncatingIfNeeded: hash % UInt64(slotCount))
+    }
+
+    /// `bytes` and their count folded into `hash` a word at a time: the last word (or, below
+    /// eight bytes, the first and last four, or the first, middle and last byte) loaded
+    /// overlapping the one before, so nothing is read outside `bytes`.
+    @inline(__always)
+    static func fold(_ bytes: UnsafeBufferPointer<UInt8>, into hash: UInt64) -> UInt64 {
+        let multiplier: UInt64 = 0x9FB2_1C65_1E98_DF25
+        var hash = (hash ^ UInt64(bytes.count)) &* multiplier
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return hash }
+        func add(_ word: UInt64) {
+            hash = (hash ^ word) &* multiplier
+            hash ^= hash >> 28
+        }
+        forEachWord(base, bytes.count, add)
+        return hash
+    }
+
+    /// Whether the `bytes.count` bytes at `stored` are `bytes`, compared as `fold` reads them.
+    @inline(__always)
+    static func equal(_ bytes: UnsafeBufferPointer<UInt8>, _ stored: UnsafePointer<UInt8>) -> Bool {
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return true }
+        let count = bytes.count
+        let raw = UnsafeRawPointer(base)
+        let other = UnsafeRawPointer(stored)
+        func same<Word: FixedWidthInteger>(_ offset: Int, _: Word.Type) -> Bool {
+            raw.loadUnaligned(fromByteOffset: offset, as: Word.self) == other.loadUnaligned(fromByteOffset: offset, as: Word.self)
+        }
+        if count >= 8 {
+            var offset = 0
+            while offset &+ 8 < count {
+                guard same(offset, UInt64.self) else { return false }
+                offset &+= 8
+            }
+            return same(count &- 8, UInt64.self)
+        }
+        if count >= 4 { return same(0, UInt32.self) && same(count &- 4, UInt32.self) }
+        return base[0] == stored[0] && base[count >> 1] == stored[count >> 1] && base[count &- 1] == stored[count &- 1]
+    }
+
+    /// The words of the `count` (above zero) bytes at `base`, as `fold` reads them.
+    @inline(__always)
+    private static func forEachWord(_ base: UnsafePointer<UInt8>, _ count: Int, _ body: (UInt64) -> Void) {
+        let raw = UnsafeRawPointer(base)
+        if count >= 8 {
+            var offset = 0
+            while offset &+ 8 < count {
+                body(raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+                offset &+= 8
+            }
+            body(raw.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self))
+        } else if count >= 4 {
+            body(UInt64(raw.loadUnaligned(as: UInt32.self)) | UInt64(raw.loadUnaligned(fromByteOffset: count &- 4, as: UInt32.self)) << 32)
+        } else {
+            body(UInt64(base[0]) | UInt64(base[count >> 1]) << 8 | UInt64(base[count &- 1]) << 16)
+        }
     }
 }
