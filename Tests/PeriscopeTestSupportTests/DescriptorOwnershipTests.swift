@@ -72,6 +72,26 @@ import Testing
         #expect(lost == 0, "\(lost) descriptors of another thread closed by failed connection attempts")
     }
 
+    /// How `Kubectl.run` and the manifest tests run a program: Foundation's `Process` with
+    /// three pipes, the input closed by hand, the outputs read to their end.
+    @Test func runningAProgramThroughPipesClosesEachPipeOnce() throws {
+        let lost = Self.descriptorsClosedUnderneath(rounds: 20_000, minimumWork: 200) {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/cat")
+            let input = Pipe(), output = Pipe(), error = Pipe()
+            process.standardInput = input
+            process.standardOutput = output
+            process.standardError = error
+            guard (try? process.run()) != nil else { return }
+            input.fileHandleForWriting.write(Data("x".utf8))
+            try? input.fileHandleForWriting.close()
+            _ = output.fileHandleForReading.readDataToEndOfFile()
+            _ = error.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+        }
+        #expect(lost == 0, "\(lost) descriptors of another thread closed while running programs")
+    }
+
     /// Tests stop the server and stop it again in a `defer`.
     @Test func stoppingTheTestAPIServerTwiceClosesItsListenerOnce() throws {
         let lost = Self.descriptorsClosedUnderneath(rounds: 20_000, minimumWork: 300) {
