@@ -21,8 +21,11 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
             Runs standalone from a policy file (the InstrumentationPolicy spec without its Kubernetes \
             selectors; several as YAML documents separated by ---, the first taking precedence: each \
             process follows the first policy that selects it; see docs/policy.md) and prints one \
-            span per request or connection on standard output; logs go to standard error. Needs root (or CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN) and mounts tracefs \
-            at /sys/kernel/tracing when it is missing.
+            span per request or connection on standard output; logs go to standard error. Needs \
+            root, or the capabilities the DaemonSet grants: CAP_BPF and CAP_PERFMON to trace \
+            (CAP_SYS_ADMIN before Linux 5.8), CAP_NET_ADMIN to write trace context into traffic, \
+            CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH to look into other users' processes. Mounts \
+            tracefs at /sys/kernel/tracing when it is missing (CAP_SYS_ADMIN).
 
             The policy file is watched: an edit takes effect within a second, without restarting. \
             An invalid edit is logged and the previous policy stays in force. An invalid file at \
@@ -44,8 +47,8 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
             Kubernetes mode (--node-name or NODE_NAME): instead of a policy file, the agent follows \
             the NodeInstrumentation named after its node, traces the processes of the containers it \
             lists (found through /proc/<pid>/cgroup), decorates spans and metrics with their pod's \
-            attributes and reports on the object's status. It finds the API server through the pod's \
-            service account, or --kubeconfig / KUBECONFIG.
+            attributes and reports on the object's status. It finds the API server through \
+            --kubeconfig, else KUBECONFIG, else the pod's service account, else ~/.kube/config.
 
             Examples:
               periscope-agent --config policy.yaml --output json
@@ -53,19 +56,19 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(name: .long, help: ArgumentHelp("Policy file (YAML). Without it every process on every port is traced.", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("Policy file (YAML). Without it, and outside Kubernetes mode, every process on every port is traced.", valueName: "file"))
     var config: String?
 
     @Option(name: .long, help: ArgumentHelp("Kubernetes mode: follow the NodeInstrumentation of this node (env NODE_NAME).", valueName: "name"))
     var nodeName: String?
 
-    @Option(name: .long, help: ArgumentHelp("Kubernetes mode: kubeconfig to use instead of the service account or KUBECONFIG.", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("Kubernetes mode: kubeconfig to use instead of KUBECONFIG or the service account.", valueName: "file"))
     var kubeconfig: String?
 
     @Option(name: .long, help: "Span output: text (one line per span), json (one OTLP-shaped object per line), tree (each trace as an indented tree with per-hop duration, self and waiting time) or none (export only).")
     var output: SpanOutput = .text
 
-    @Option(name: .long, help: ArgumentHelp("Milliseconds a request read before its traced caller's context arrived (events of two CPUs out of order) waits for it; spans of its trace wait as long at most (callers_missed counts those that waited in vain).", valueName: "ms"))
+    @Option(name: .long, help: ArgumentHelp("Milliseconds a request read before its traced caller's context arrived (events of two CPUs out of order) waits for it; spans of its trace wait as long at most (callers_missed counts those that waited in vain); 0 to 1000.", valueName: "ms"))
     var reorderWindow: Double = 20
 
     @Option(name: .long, help: ArgumentHelp("Serve Prometheus metrics at http://ADDRESS:PORT/metrics (env PERISCOPE_METRICS_PORT).", valueName: "port"))
@@ -74,16 +77,16 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Address the metrics port listens on (env PERISCOPE_METRICS_ADDRESS; default 0.0.0.0).", valueName: "ipv4"))
     var metricsAddress: String?
 
-    @Option(name: .long, help: ArgumentHelp("Kernel ring buffer size in bytes, a power of two (default 4 MiB, about 100 ms of events at 150k requests/s).", valueName: "bytes"))
+    @Option(name: .long, help: ArgumentHelp("Kernel ring buffer size in bytes, a power of two of at least 4096. An event takes 112 bytes plus what it captured; once half the buffer waits unread, the kernel sheds new connections and requests.", valueName: "bytes"))
     var ringBufferBytes: Int = AgentConfiguration.defaultRingBufferBytes
 
-    @Option(name: .long, help: ArgumentHelp("The host's cgroup v2 hierarchy, where the program that writes trace context into traced processes' traffic attaches (default: the first cgroup2 mount).", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp("The host's cgroup v2 hierarchy, where the program that writes trace context into traced processes' traffic attaches (default: the first cgroup2 mount); given a hybrid host's cgroup root, its unified directory.", valueName: "path"))
     var cgroupPath: String?
 
     @Option(name: .long, help: ArgumentHelp("Seconds without traffic after which a connection whose process no longer holds its socket is ended (one whose end was not seen); a keep-alive connection still held stays one connection.", valueName: "seconds"))
     var idleTimeout: Double = 300
 
-    @Flag(name: .long, inversion: .prefixedNo, help: "Run the capture thread under SCHED_IDLE, on CPU time no other thread wants, raised to an ordinary thread only while events wait longer than a poll interval and 3 ms (default: off, an ordinary thread; needs CAP_SYS_NICE, without it the thread stays ordinary).")
+    @Flag(name: .long, inversion: .prefixedNo, help: "Run the capture thread under SCHED_IDLE, on CPU time no other thread wants, raised to an ordinary thread while it falls behind (events unread for 5 ms, 256 KiB unread (a quarter of a smaller ring buffer), or its loop not come round for 15 ms) until it has read what waited. Needs CAP_SYS_NICE: without it the thread stays ordinary.")
     var captureYield = false
 
     @Flag(name: .long, help: "Run the capture thread, while it is an ordinary thread, under SCHED_BATCH: it never preempts a traced service when it wakes.")
@@ -92,7 +95,7 @@ struct PeriscopeAgentCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The capture thread's time slice in microseconds while it is an ordinary thread (Linux 6.12+, 100 to 100000; default: the kernel's): shorter lets a traced service that wakes take its core back sooner.", valueName: "µs"))
     var captureSlice: Int?
 
-    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    @Option(name: .long, help: "Least level of the log lines written to standard error.")
     var logLevel: Logger.Level = .info
 
     func validate() throws {

@@ -121,5 +121,21 @@ extension KernelTests {
             #expect(help.contains("--output"))
             #expect(help.contains("SIGHUP"))
         }
+
+        /// Each option's entry states its default once: the parser adds `(default: …)` to an
+        /// option with a default value, so its own text must not say it again.
+        @Test func helpStatesEachDefaultOnce() throws {
+            let help = try run(try AgentHarness.executablePath, ["--help"])
+            let options = try #require(help.range(of: "OPTIONS:")).upperBound
+            var entries: [String] = []
+            for line in help[options...].split(separator: "\n") {
+                if line.hasPrefix("  -") { entries.append(String(line)) } else if !entries.isEmpty { entries[entries.count - 1] += String(line) }
+            }
+            #expect(entries.count >= 10, "\(entries)")
+            for entry in entries {
+                let text = entry.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+                #expect(text.components(separatedBy: "default").count <= 2, "\(text)")
+            }
+        }
     }
 }
