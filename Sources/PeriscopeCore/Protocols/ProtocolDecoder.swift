@@ -200,4 +200,24 @@ public struct ProtocolOperation: Sendable, Equatable {
         self.requestDigest = requestDigest
         self.traceparent = traceparent
     }
+
+    /// An operation whose HTTP details are boxed already, with the trace context its request
+    /// carried: built whole where it is stored, not changed after.
+    init(
+        exchangeID: UInt64, start: UInt64, end: UInt64, tid: Int32, name: String, status: Span.Status, clientStatus: Span.Status?,
+        statusMessage: String?, httpStorage: HTTPStorage, requestDigest: UInt64?, traceContext: TraceContext?
+    ) {
+        self.exchangeID = exchangeID
+        self.start = start
+        self.end = end
+        self.tid = tid
+        self.name = name
+        self.status = status
+        self.clientStatus = clientStatus
+        self.statusMessage = statusMessage
+        self.httpStorage = httpStorage
+        attributes = []
+        self.requestDigest = requestDigest
+        self.traceContext = traceContext
+    }
 }

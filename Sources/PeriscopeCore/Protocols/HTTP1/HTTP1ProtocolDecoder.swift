@@ -289,10 +289,11 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
         let front = removeFirstExchange()
         defer { releaseRequestBytes() }
         guard let request = front.request else { return }
-        output.append(.operation(operation(
+        let operation = operation(
             for: front, request: request, requestBodySize: requestBodySize(of: front), responseBodySize: responseBodySize,
             end: max(end, front.start), incompleteReason: incompleteReason
-        )))
+        )
+        output.append(.operation(consume operation))
     }
 
     /// The oldest exchange, removed, as an operation; nil when its request head was never captured.
@@ -344,13 +345,13 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
         let details = requestBytes.withUnsafeBufferPointer { bytes in
             spanDetails(of: request, in: bytes, statusCode: statusCode, requestBodySize: requestBodySize, responseBodySize: responseBodySize)
         }
-        var operation = ProtocolOperation(
+        // Built whole, its details boxed once, as the span will keep them.
+        return ProtocolOperation(
             exchangeID: UInt64(exchange.id), start: exchange.start, end: end, tid: exchange.tid,
-            name: request.method.string ?? details.method, status: status, statusMessage: incompleteReason, http: details,
-            requestDigest: exchange.requestDigest, clientStatus: status != .error && (statusCode ?? 0) >= 400 ? .error : nil
+            name: request.method.string ?? details.method, status: status,
+            clientStatus: status != .error && (statusCode ?? 0) >= 400 ? .error : nil, statusMessage: incompleteReason,
+            httpStorage: HTTPStorage(details), requestDigest: exchange.requestDigest, traceContext: request.traceContext
         )
-        operation.traceContext = request.traceContext
-        return operation
     }
 }
 
@@ -375,23 +376,18 @@ extension HTTP1ProtocolDecoder {
         let host = place(request.host)
         let userAgent = place(request.userAgent)
         let traceparent = place(request.traceparent)
-        let text = [UInt8](unsafeUninitializedCapacity: Int(end)) { buffer, count in
-            guard let base = buffer.baseAddress else { return }
-            func copy(_ field: Range<Int32>?, to placed: Range<Int32>?) {
-                guard let field, let placed, let source = bytes.baseAddress else { return }
-                (base + Int(placed.lowerBound)).update(from: source + Int(field.lowerBound), count: Int(field.count))
-            }
-            if let methodName {
-                (base + 0).update(from: methodName.utf8Start, count: Int(methodCount))
-            } else {
-                copy(request.methodBytes, to: method)
-            }
-            copy(request.target, to: target)
-            copy(request.host, to: host)
-            copy(request.userAgent, to: userAgent)
-            copy(request.traceparent, to: traceparent)
-            count = Int(end)
+        // Reserved, then appended to (an array made uninitialized or zeroed is allocated through
+        // the generic, unspecialized path, several times the cost): the method, then the
+        // target and the headers at once, one after another in the store as here.
+        var text: [UInt8] = []
+        text.reserveCapacity(Int(end))
+        if let methodName {
+            text.append(contentsOf: UnsafeBufferPointer(start: methodName.utf8Start, count: Int(methodCount)))
+        } else {
+            text.append(contentsOf: bytes[field: request.methodBytes])
         }
+        let fieldsEnd = request.traceparent?.upperBound ?? request.userAgent?.upperBound ?? request.host?.upperBound ?? request.target.upperBound
+        text.append(contentsOf: bytes[field: request.target.lowerBound..<fieldsEnd])
         let (path, needsSlash) = HTTP1RequestTarget.pathField(of: bytes[field: request.target], keepingQuery: keepQuery)
         return HTTPDetails(
             text: text, method: method, target: target,

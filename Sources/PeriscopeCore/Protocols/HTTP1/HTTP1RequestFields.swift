@@ -16,7 +16,9 @@ struct HTTP1RequestFields: Sendable {
     /// Where its bytes start in the store.
     var start: Int32
 
-    /// The fields of `head` (lying in `bytes`), their bytes appended to `store`.
+    /// The fields of `head` (lying in `bytes`), their bytes appended to `store` one after
+    /// another in this order: the target, host, user agent and `traceparent` lie together
+    /// (`HTTP1ProtocolDecoder.spanDetails` copies them at once).
     init(_ head: HTTP1HeadFields, in bytes: UnsafeBufferPointer<UInt8>, store: inout [UInt8]) {
         start = Int32(store.count)
         func copy(_ field: Range<Int32>) -> Range<Int32> {
