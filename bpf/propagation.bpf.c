@@ -6,15 +6,15 @@
  *   `sk_msg` users are affected.
  * - An `sk_msg` program on that sockhash runs inside each sendmsg of those sockets, before
  *   the data is queued: into an outgoing cleartext HTTP/1 request without `traceparent` it
- *   inserts `traceparent: 00-<trace>-<span>-<flags>` after the request line, and reports
- *   the context it wrote (a PERISCOPE_EVENT_TRACE_CONTEXT record, ahead of the tracer's
- *   event of the same write in the shared ring buffer) so that the agent reports the
- *   client span with exactly these ids.
+ *   inserts `traceparent: 00-<trace>-<span>-<flags>` after the request line, and hands the
+ *   context it wrote to the tracer's capture of the same write (write_context_handoffs), which
+ *   carries it in the write's record, so that the agent reports the client span with exactly
+ *   these ids.
  * - A stage of the tracer's `sys_exit` program (a tail call, PERISCOPE_STAGE_SERVER_CONTEXT)
  *   sees a traced server thread read the start of a request: it continues the request's
  *   `traceparent` or begins a trace, draws the server span's id, remembers that context for
- *   the thread (the calls it makes meanwhile are its children) and reports it, then calls the
- *   tracer's capture, so the report comes ahead of the tracer's event of the same read. The
+ *   the thread (the calls it makes meanwhile are its children) and hands it to the tracer's
+ *   capture, called next, which carries it in the read's record. The
  *   decision is in periscope_server_context.h: the TLS probes (bpf/tls.bpf.c) make the
  *   same one on the plaintext SSL_read returns, with this object's maps.
  *
@@ -447,7 +447,17 @@ int periscope_inject(struct sk_msg_md *msg)
     }
     __builtin_memcpy(data, scratch->line, PERISCOPE_TRACEPARENT_LINE_LEN);
     propagation_count(PERISCOPE_PROP_INJECTED);
-    report_context(context, 0, -1, (__u16)msg->local_port, bpf_ntohl(msg->remote_port) & 0xffff);
+    /* Carried in the write's own record by the tracer's capture at its return; reported in a
+     * record of its own only when it cannot wait for it there. */
+    struct periscope_context_handoff *handoff = &scratch->handoff;
+    handoff->pid_tgid = id;
+    handoff->socket_id = 0;
+    handoff->local_port = (__u16)msg->local_port;
+    handoff->peer_port = bpf_ntohl(msg->remote_port) & 0xffff;
+    handoff->ready = 1;
+    __builtin_memcpy(handoff->context, context, sizeof(handoff->context));
+    if (bpf_map_update_elem(&write_context_handoffs, &id, handoff, BPF_ANY))
+        report_context(context, 0, -1, handoff->local_port, handoff->peer_port);
     return SK_PASS;
 }
 
@@ -598,8 +608,10 @@ static __noinline int take_option(const struct periscope_propagation_config *set
 }
 
 /* The server-context stage (PERISCOPE_STAGE_SERVER_CONTEXT) of the tracer's sys_exit program,
- * which calls it on reads of selected processes: decides the context of a request read, then
- * calls the tracer's capture stage, whose event of the same read thus follows the report.
+ * which calls it on reads of selected processes: decides the context of a request read and
+ * hands it (read_context_handoff) to the tracer's capture stage, called next, which carries it
+ * in the read's own record. A context taken from a TCP option is reported in a record of its
+ * own, ahead of the read's.
  * `args`: the tracepoint's (struct pt_regs *regs, long ret). */
 static __always_inline int server_context(const unsigned long long *args, bool btf)
 {
@@ -610,6 +622,12 @@ static __always_inline int server_context(const unsigned long long *args, bool b
     long nr = SYSCALL_NR(regs);
     if (nr != NR_read && nr != NR_recvfrom && nr != NR_readv && nr != NR_recvmsg)
         return 0;
+    /* The slot handing a context to the capture of this read: nothing in it is this read's yet. */
+    __u32 zero = 0;
+    struct periscope_context_handoff *handoff = bpf_map_lookup_elem(&read_context_handoff, &zero);
+    if (!handoff)
+        return 0;
+    handoff->ready = 0;
     struct periscope_propagation_config *settings = propagation_settings();
     if (!settings)
         return 0;
@@ -653,7 +671,16 @@ static __always_inline int server_context(const unsigned long long *args, bool b
         read.local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
         read.peer_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
     }
-    return decide_server_context(&read, settings);
+    if (!decide_server_context(&read, settings))
+        return 0;
+    /* Carried in the read's own record by the capture stage, which runs next on this CPU. */
+    handoff->pid_tgid = id;
+    handoff->socket_id = read.socket_id;
+    handoff->local_port = read.local_port;
+    handoff->peer_port = read.peer_port;
+    __builtin_memcpy(handoff->context, &scratch->context, sizeof(handoff->context));
+    handoff->ready = 1;
+    return 0;
 }
 
 /* The stage has the tracer's program type, which the agent picks with the tracer's variant: a

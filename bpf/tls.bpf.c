@@ -17,7 +17,7 @@
 
 /* A traced server thread got a request's plaintext from its library: the request's context
  * is decided as for a cleartext read (periscope_server_context.h), so that the calls it makes
- * meanwhile carry it; reported ahead of the plaintext event. */
+ * meanwhile carry it; reported in a record of its own, ahead of the plaintext event. */
 static __noinline int tls_server_context(__u64 buffer, __u64 moved, const struct periscope_tls_socket *socket)
 {
     struct periscope_propagation_config *settings = propagation_settings();
@@ -34,7 +34,9 @@ static __noinline int tls_server_context(__u64 buffer, __u64 moved, const struct
         .local_port = socket->tuple.local_port,
         .peer_port = socket->tuple.peer_port,
     };
-    return decide_server_context(&read, settings);
+    if (decide_server_context(&read, settings))
+        report_context(&scratch->context, read.socket_id, read.fd, read.local_port, read.peer_port);
+    return 0;
 }
 
 /* Forgets the frame walks of `socket`'s TLS plaintext lanes (periscope_frame_walk.h). */

@@ -91,7 +91,10 @@ struct scratch {
      * the frame walk looks up no walk state for the lanes of other sockets. */
     __u64 walk_socket;
     __u8 frame_walks;
-    __u8 _pad[7];
+    /* Admission found the event's bytes going the way its socket's requests go: a write
+     * there may carry the context written into it (carry_context). */
+    __u8 requests_way;
+    __u8 _pad[6];
     /* The iovec entries emit_data_iov reads, IOV_BATCH at a time. */
     struct periscope_iovec iov[IOV_BATCH];
 };
@@ -302,6 +305,7 @@ static __always_inline int admit_noting_walks(struct periscope_event *event, con
     struct scratch *scratch = (struct scratch *)event;
     scratch->walk_socket = key;
     scratch->frame_walks = state ? state->frame_walks : 0;
+    scratch->requests_way = !state || state->request_direction == event->direction;
     if (event->kind == PERISCOPE_EVENT_CLOSE) {
         bool shed = state && state->shed;
         if (state && !(event->flags & PERISCOPE_EVENT_FLAG_STILL_OPEN))
@@ -363,8 +367,8 @@ static __always_inline int admit(struct periscope_event *event, const struct per
 static __always_inline bool submit(struct periscope_event *event, __u32 payload_len,
                                    const struct periscope_config *cfg)
 {
-    if (payload_len > PERISCOPE_MAX_CAPTURE + PERISCOPE_TAIL_CAPTURE + PERISCOPE_FRAME_WALK_BYTES)
-        payload_len = PERISCOPE_MAX_CAPTURE + PERISCOPE_TAIL_CAPTURE + PERISCOPE_FRAME_WALK_BYTES;
+    if (payload_len > sizeof(event->payload))
+        payload_len = sizeof(event->payload);
     __u32 size = PERISCOPE_EVENT_HEADER_SIZE + payload_len;
     /* The reader is woken when this record takes what waits across a multiple of
      * wakeup_bytes: once per wakeup_bytes queued, not at every record while it lags (each
@@ -408,6 +412,44 @@ static __always_inline __u32 capture_tail(struct periscope_event *event, __u32 l
     if (missing > PERISCOPE_TAIL_CAPTURE)
         event->tail_len = size;
     return size;
+}
+
+/* Appends to the DATA record being built (`length` payload bytes so far) the trace context
+ * another program decided for this syscall (struct periscope_context_handoff): for a read,
+ * the one the server-context stage just handed over on this CPU for this thread and socket;
+ * for a write the way its socket's requests go, the one the payload program wrote into it.
+ * Returns the payload's new length. */
+static __always_inline __u32 carry_context(struct periscope_event *event, __u32 length)
+{
+    if (length > PERISCOPE_MAX_CAPTURE + PERISCOPE_TAIL_CAPTURE + PERISCOPE_FRAME_WALK_BYTES)
+        return length;
+    __u64 id = bpf_get_current_pid_tgid();
+    struct periscope_context_handoff *handoff;
+    if (event->direction == PERISCOPE_DIRECTION_INGRESS) {
+        __u32 zero = 0;
+        handoff = bpf_map_lookup_elem(&read_context_handoff, &zero);
+        if (!handoff || !handoff->ready)
+            return length;
+        handoff->ready = 0;
+        if (handoff->pid_tgid != id || handoff->socket_id != event->socket_id)
+            return length;
+        __builtin_memcpy(&event->payload[length], handoff->context, PERISCOPE_EVENT_CONTEXT_BYTES);
+    } else {
+        if (!((struct scratch *)event)->requests_way)
+            return length;
+        handoff = bpf_map_lookup_elem(&write_context_handoffs, &id);
+        if (!handoff)
+            return length;
+        bool mine = handoff->local_port == event->tuple.local_port && handoff->peer_port == event->tuple.peer_port;
+        if (mine)
+            __builtin_memcpy(&event->payload[length], handoff->context, PERISCOPE_EVENT_CONTEXT_BYTES);
+        /* Copied before it is deleted: a deleted entry's memory is reused. */
+        bpf_map_delete_elem(&write_context_handoffs, &id);
+        if (!mine)
+            return length;
+    }
+    event->flags |= PERISCOPE_EVENT_FLAG_TRACE_CONTEXT;
+    return length + PERISCOPE_EVENT_CONTEXT_BYTES;
 }
 
 /* Chunked HTTP/1 bodies longer than the capture: the kernel walks their chunk headers. */
@@ -496,6 +538,8 @@ TRANSFER_FUNCTION int emit_data(struct transfer *t, const struct periscope_confi
     event->captured_len = length;
     if (tls_records_around(event, cfg))
         return 0;
+    length = carry_context(event, length);
+    event->captured_len = length;
     submit(event, length, cfg);
     return 0;
 }
@@ -602,6 +646,8 @@ TRANSFER_FUNCTION int emit_data_iov(struct transfer *t, const struct periscope_c
     event->captured_len = copied;
     if (tls_records_around(event, cfg))
         return 0;
+    copied = carry_context(event, copied);
+    event->captured_len = copied;
     submit(event, copied, cfg);
     return 0;
 }

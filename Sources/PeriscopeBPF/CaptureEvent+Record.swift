@@ -31,9 +31,19 @@ extension CaptureEvent {
         }
         let layout = RecordLayout.self
         func load<T>(_ offset: Int, as type: T.Type) -> T { base.loadUnaligned(fromByteOffset: offset, as: T.self) }
-        let captured = Int(load(layout.capturedLength, as: UInt32.self))
+        var captured = Int(load(layout.capturedLength, as: UInt32.self))
         guard headerSize + captured <= record.count else {
             throw .payloadOutOfBounds(captured: captured, recordSize: record.count)
+        }
+        let flags = load(layout.flags, as: UInt16.self)
+        // A context the kernel decided for this read or write ends the payload of its record.
+        var carriedContext: KernelTraceContext?
+        if flags & UInt16(PERISCOPE_EVENT_FLAG_TRACE_CONTEXT.rawValue) != 0, load(layout.kind, as: UInt32.self) == PERISCOPE_EVENT_DATA.rawValue {
+            let contextBytes = Int(PERISCOPE_EVENT_CONTEXT_BYTES)
+            guard captured >= contextBytes else { throw .malformedTraceContext }
+            captured -= contextBytes
+            let start = headerSize + captured
+            carriedContext = try Self.traceContext(UnsafeRawBufferPointer(rebasing: record[start..<(start + contextBytes)]))
         }
         let payloadBytes = UnsafeRawBufferPointer(rebasing: record[headerSize..<(headerSize + captured)])
         let kind: Kind
@@ -73,8 +83,8 @@ extension CaptureEvent {
                 port: load(portOffset, as: UInt16.self)
             )
         }
-        let flags = load(layout.flags, as: UInt16.self)
         self.kind = kind
+        kernelContext = carriedContext
         timestamp = load(layout.timestamp, as: UInt64.self)
         pid = Int32(bitPattern: load(layout.pid, as: UInt32.self))
         tid = Int32(bitPattern: load(layout.tid, as: UInt32.self))

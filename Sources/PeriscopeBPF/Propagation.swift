@@ -13,8 +13,8 @@ import Glibc
 /// the processes the tracer traces, and its reports arrive in order with the tracer's events.
 /// Create it in `Tracer.loadAndAttach`'s `beforeAttach` (it needs the tracer's variant loaded):
 /// its server-context decision is a stage of the tracer's one `sys_exit` program, run before
-/// the tracer's capture, so the context of a request a server reads is reported ahead of the
-/// read itself.
+/// the tracer's capture, so the context of a request a server reads comes in the read's own
+/// record, as the context written into a request comes in the write's.
 ///
 /// Not thread-safe: one thread configures.
 public final class Propagation {

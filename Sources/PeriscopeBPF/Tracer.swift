@@ -33,6 +33,8 @@ public final class Tracer {
         var events: Int32
         var executableNames: Int32
         var sysExitStages: Int32
+        var readContextHandoff: Int32
+        var writeContextHandoffs: Int32
     }
 
     /// Receives raw ring buffer records during `poll`: the ring buffer's context.
@@ -133,7 +135,8 @@ public final class Tracer {
             maps = Maps(
                 config: try fd("config"), ports: try fd("ports"), targets: try fd("target_pids"),
                 excluded: try fd("excluded_pids"), counters: try fd("counters"), events: try fd("events"),
-                executableNames: try fd("exec_names"), sysExitStages: stages
+                executableNames: try fd("exec_names"), sysExitStages: stages,
+                readContextHandoff: try fd("read_context_handoff"), writeContextHandoffs: try fd("write_context_handoffs")
             )
             // The capture stage of sys_exit, which the one attached sys_exit program calls.
             guard let capture = bpf_object__find_program_by_name(object, Self.captureStage) else {
@@ -191,6 +194,7 @@ public final class Tracer {
         [
             "events": maps.events, "config": maps.config, "ports": maps.ports, "target_pids": maps.targets,
             "excluded_pids": maps.excluded, "sys_exit_stages": maps.sysExitStages,
+            "read_context_handoff": maps.readContextHandoff, "write_context_handoffs": maps.writeContextHandoffs,
         ]
     }
 

@@ -136,4 +136,45 @@ struct CaptureEventRecordTests {
             try Record(kind: PERISCOPE_EVENT_TRACE_CONTEXT.rawValue, payload: [1, 2, 3]).decoded()
         }
     }
+
+    /// A DATA record's own trace context: its last bytes, after the prefix, the tail and the
+    /// frame walk's records, flagged.
+    static func context(span: UInt8) -> [UInt8] {
+        var context = [UInt8](repeating: 0, count: MemoryLayout<periscope_trace_context>.size)
+        context[15] = 0x42
+        context[23] = span
+        context[31] = 0x05
+        context[MemoryLayout<periscope_trace_context>.offset(of: \.flags)!] = 1
+        context[MemoryLayout<periscope_trace_context>.offset(of: \.origin)!] = UInt8(PERISCOPE_CONTEXT_SERVER.rawValue)
+        context[MemoryLayout<periscope_trace_context>.offset(of: \.parent_remote)!] = 1
+        return context
+    }
+
+    @Test func aContextCarriedAtTheEndOfADataRecordIsItsOwnNotPayload() throws {
+        let frame = [UInt8](repeating: 0xee, count: 8 + 3)
+        var record = Record(kind: PERISCOPE_EVENT_DATA.rawValue, totalLength: UInt32(Self.request.count), payload: Self.request + frame + Self.context(span: 0x33))
+        record.set(\.direction, UInt8(PERISCOPE_DIRECTION_INGRESS.rawValue))
+        record.set(\.frames_len, UInt16(frame.count))
+        record.set(\.flags, UInt16(PERISCOPE_EVENT_FLAG_TRACE_CONTEXT.rawValue))
+        var event = try record.decoded()
+        #expect(event.kind == .data(.ingress) && event.payload == Self.request && !event.frameWalk.isEmpty)
+        let context = try #require(event.kernelContext)
+        #expect(context.origin == .serverRequest && context.spanID == SpanID(value: 0x33))
+        #expect(context.traceID == TraceID(high: 0, low: 0x42) && context.parentSpanID == SpanID(value: 0x05))
+        #expect(context.sampled && context.parentIsRemote)
+        // The next record into the same event, without one, leaves none behind.
+        var plain = Record(kind: PERISCOPE_EVENT_DATA.rawValue, totalLength: UInt32(Self.request.count), payload: Self.request)
+        plain.set(\.direction, UInt8(PERISCOPE_DIRECTION_INGRESS.rawValue))
+        try plain.update(&event)
+        #expect(event.payload == Self.request && event.kernelContext == nil)
+    }
+
+    @Test func aContextFlagWithoutRoomForTheContextIsMalformed() throws {
+        for payload in [Array("GET /".utf8), [UInt8](repeating: 0, count: MemoryLayout<periscope_trace_context>.size)] {
+            var record = Record(kind: PERISCOPE_EVENT_DATA.rawValue, payload: payload)
+            record.set(\.direction, UInt8(PERISCOPE_DIRECTION_INGRESS.rawValue))
+            record.set(\.flags, UInt16(PERISCOPE_EVENT_FLAG_TRACE_CONTEXT.rawValue))
+            #expect(throws: CaptureEvent.RecordError.malformedTraceContext) { try record.decoded() }
+        }
+    }
 }

@@ -6,10 +6,10 @@ import Testing
 
 /// The tracer's one `sys_exit` program and its stages: the propagation's server-context decision
 /// runs as a tail call of either tracer variant (a tail call stays within one program type), and
-/// its report comes ahead of the tracer's event of the same read.
+/// the context it decides comes in the tracer's record of the same read.
 @Suite(.serialized) struct SysExitStagesTests {
     @Test(arguments: Tracer.Variant.allCases)
-    func theServerContextOfARequestReadComesBeforeTheReadItself(variant: Tracer.Variant) throws {
+    func theServerContextOfARequestReadComesInTheReadsOwnRecord(variant: Tracer.Variant) throws {
         try Tracefs.ensureMounted()
         let mounts = try String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)
         let cgroup = try #require(Propagation.cgroup2MountPoint(mounts: mounts))
@@ -32,15 +32,12 @@ import Testing
                 if let event = try? CaptureEvent(record: record) { events.append(event) }
             }
         }
-        let readIndex = try #require(events.firstIndex {
+        let read = try #require(events.first {
             $0.kind == .data(.ingress) && String(decoding: $0.payload, as: UTF8.self).hasPrefix("GET / HTTP/1.1\r\n")
         })
-        let contextIndex = try #require(events.firstIndex {
-            if case .traceContext(let context) = $0.kind { return context.origin == .serverRequest }
-            return false
-        })
-        #expect(contextIndex < readIndex)
-        guard case .traceContext(let context) = events[contextIndex].kind else { return }
+        let context = try #require(read.kernelContext)
+        #expect(!events.contains { if case .traceContext = $0.kind { true } else { false } })
+        #expect(context.origin == .serverRequest)
         #expect(context.traceID.hex == traceID)
         #expect(context.parentIsRemote)
         #expect(propagation.counters().serverContexts >= 1)

@@ -73,7 +73,34 @@ enum periscope_event_flag {
     /* CLOSE only: other descriptors still hold the socket — inherited by a fork, passed
      * with SCM_RIGHTS, dup'ed — so the connection goes on with whoever uses it next. */
     PERISCOPE_EVENT_FLAG_STILL_OPEN = 1 << 1,
+    /* DATA only: the last PERISCOPE_EVENT_CONTEXT_BYTES payload bytes (after the prefix, the
+     * tail and the frame walk's records) are the struct periscope_trace_context
+     * (periscope_propagation.h) the kernel decided for the request this read or write starts:
+     * the context of a server request read, or the one written into an outgoing request as
+     * `traceparent`. */
+    PERISCOPE_EVENT_FLAG_TRACE_CONTEXT = 1 << 2,
 };
+
+/* Bytes of a trace context carried at the end of a DATA record (sizeof(struct
+ * periscope_trace_context), asserted in periscope_propagation.h). */
+#define PERISCOPE_EVENT_CONTEXT_BYTES 40
+/* Writes whose injected context waits, keyed by thread, for the tracer's capture at the
+ * write's return (a write is inside its syscall while it waits: few at once per CPU). */
+#define PERISCOPE_CONTEXT_HANDOFFS 16384
+
+/* A trace context handed from the program that decided it to the tracer's capture of the
+ * same syscall, which carries it in the syscall's DATA record (PERISCOPE_EVENT_FLAG_TRACE_CONTEXT):
+ * a server read's from the server-context stage (a tail call, same CPU), a write's from the
+ * payload program (inside the write, same thread). */
+struct periscope_context_handoff {
+    __u64 pid_tgid;
+    __u64 socket_id;   /* a read's socket; 0 for a write */
+    __u16 local_port;  /* a write's socket's ports */
+    __u16 peer_port;
+    __u32 ready;       /* the server-context stage's slot holds a context for the read being captured */
+    __u8 context[PERISCOPE_EVENT_CONTEXT_BYTES];
+};
+_Static_assert(sizeof(struct periscope_context_handoff) == 64, "periscope_context_handoff layout");
 
 /* periscope_event.chunk_flags */
 enum periscope_chunk_flag {
@@ -158,8 +185,8 @@ enum periscope_target {
  * syscall again. */
 enum periscope_sys_exit_stage {
     /* The propagation object's server-context decision (bpf/propagation.bpf.c), on reads,
-     * when that object is loaded: it reports a request's context ahead of the read's own
-     * event, then calls the next stage. */
+     * when that object is loaded: it hands a request's context to the capture stage
+     * (read_context_handoff), which it calls next, to be carried in the read's own record. */
     PERISCOPE_STAGE_SERVER_CONTEXT = 0,
     /* The tracer's capture of the syscall. */
     PERISCOPE_STAGE_CAPTURE = 1,
@@ -239,10 +266,11 @@ struct periscope_event {
     __u32 chunk_data;
     __u32 chunk_end;
     __u16 chunk_flags; /* enum periscope_chunk_flag */
-    /* DATA of a socket carrying HTTP/2: the last frames_len payload bytes (after the prefix
-     * and the tail) are the frame walk's records (struct periscope_frame_record). */
+    /* DATA of a socket carrying HTTP/2: the frames_len payload bytes after the prefix and the
+     * tail (the last ones, but for a trace context) are the frame walk's records (struct
+     * periscope_frame_record). */
     __u16 frames_len;
-    __u8 payload[PERISCOPE_MAX_CAPTURE + PERISCOPE_TAIL_CAPTURE + PERISCOPE_FRAME_WALK_BYTES];
+    __u8 payload[PERISCOPE_MAX_CAPTURE + PERISCOPE_TAIL_CAPTURE + PERISCOPE_FRAME_WALK_BYTES + PERISCOPE_EVENT_CONTEXT_BYTES];
 };
 #define PERISCOPE_EVENT_HEADER_SIZE 104
 _Static_assert(__builtin_offsetof(struct periscope_event, payload) == PERISCOPE_EVENT_HEADER_SIZE,

@@ -10,6 +10,7 @@
 #else
 #include <linux/types.h>
 #endif
+#include "periscope_events.h"
 
 /* Bytes of a request's head the kernel reads to find its end and a `traceparent`. */
 #define PERISCOPE_PROPAGATION_HEAD_MAX 4096
@@ -58,6 +59,7 @@ struct periscope_trace_context {
     __u8 _pad[5];
 };
 _Static_assert(sizeof(struct periscope_trace_context) == 40, "periscope_trace_context layout");
+_Static_assert(sizeof(struct periscope_trace_context) == PERISCOPE_EVENT_CONTEXT_BYTES, "a DATA record's trace context");
 
 /* Values of the `propagation_pids` map: processes whose policy says `propagation: none`. */
 enum periscope_propagation_mode {

@@ -1,6 +1,7 @@
 /* Deciding the context of a request a traced server thread reads, from the start of its head:
  * its `traceparent` continued, or a trace begun, and a span drawn; remembered for the thread
- * (the calls it makes meanwhile are its children) and reported ahead of the read's own event.
+ * (the calls it makes meanwhile are its children) and reported: in the read's own record for a
+ * cleartext read, in a record of its own ahead of the plaintext event for a TLS one.
  * Included by bpf/propagation.bpf.c, which decides on cleartext reads, and bpf/tls.bpf.c,
  * which decides on the plaintext a TLS library returns; the agent hands the TLS probes the
  * propagation object's maps. Needs the tracer's shared maps (periscope_shared_maps.h). */
@@ -60,6 +61,8 @@ struct propagation_scratch {
     };
     __u8 line[PERISCOPE_TRACEPARENT_LINE_LEN + 2];
     struct periscope_trace_context context;
+    /* A write's context, built here for write_context_handoffs. */
+    struct periscope_context_handoff handoff;
 };
 
 struct {
@@ -395,9 +398,10 @@ struct server_read {
 
 /* The thread read bytes starting with a request method at read->buffer: when they hold an
  * HTTP/1 request head (whole, or at least up to its `traceparent`), the request's context is
- * decided, remembered for the thread and reported. A head that goes on in a later read leaves
- * the thread with no context. The first request of a connection whose option the thread took
- * keeps the option's context, unless it carries `traceparent`. */
+ * decided and remembered for the thread; returns 1 with it in the scratch space's `context`,
+ * for the caller to report. A head that goes on in a later read leaves the thread with no
+ * context. The first request of a connection whose option the thread took keeps the option's
+ * context (reported when it was taken), unless it carries `traceparent`. */
 static __noinline int decide_server_context(const struct server_read *read,
                                             const struct periscope_propagation_config *settings)
 {
@@ -452,8 +456,7 @@ static __noinline int decide_server_context(const struct server_read *read,
         bpf_map_update_elem(&thread_contexts, &id, &serving, BPF_ANY);
     }
     propagation_count(PERISCOPE_PROP_SERVER_CONTEXTS);
-    report_context(context, read->socket_id, read->fd, read->local_port, read->peer_port);
-    return 0;
+    return 1;
 }
 
 #endif

@@ -44,4 +44,23 @@ struct {
     __type(value, __u32);
 } sys_exit_stages SEC(".maps");
 
+/* Trace contexts the propagation programs decided for a syscall, handed to the tracer's
+ * capture of it (struct periscope_context_handoff): a server read's, in the one slot of the
+ * CPU running the sys_exit stages; a write's, by thread (pid_tgid), until the write returns. */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct periscope_context_handoff);
+} read_context_handoff SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    /* Each CPU evicts from its own list: one CPU's writes never push out another's. */
+    __uint(map_flags, BPF_F_NO_COMMON_LRU);
+    __uint(max_entries, PERISCOPE_CONTEXT_HANDOFFS);
+    __type(key, __u64);
+    __type(value, struct periscope_context_handoff);
+} write_context_handoffs SEC(".maps");
+
 #endif

@@ -71,6 +71,10 @@ public struct CaptureEvent: Sendable, Equatable {
     /// Set for bytes of a TLS connection seen at its TLS library: the plaintext, or the
     /// records the library moved on the socket. Nil for what a syscall moved otherwise.
     public var tls: TLSLayer?
+    /// `.data`: the context the kernel decided for the request this read or write starts,
+    /// carried in its own record — a server request read's, or the one written into an
+    /// outgoing request as `traceparent`. Nil when it carried none.
+    public var kernelContext: KernelTraceContext?
 
     public init(
         kind: Kind, timestamp: UInt64, pid: Int32, tid: Int32, fd: Int32,

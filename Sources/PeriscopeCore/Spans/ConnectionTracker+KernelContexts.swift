@@ -1,6 +1,7 @@
-/// Contexts the kernel decided (`KernelTraceContext`) reach the tracker just before the data
-/// event of the read or write they belong to, from the same thread: they wait here for it,
-/// one per thread, and the request that event starts takes it.
+/// Contexts the kernel decided (`KernelTraceContext`) reach the tracker in the data event of
+/// the read or write they belong to (`CaptureEvent.kernelContext`), or, in a report of their
+/// own, just before it, from the same thread: those wait here for it, one per thread. The
+/// request that event starts takes it.
 extension ConnectionTracker {
     struct KernelContextKey: FixedKey {
         var pid: Int32
@@ -39,7 +40,9 @@ extension ConnectionTracker {
     /// Hands the context waiting for this event to its connection: for the request the event
     /// starts, or, for an option's, for the connection's first request, whenever it starts.
     mutating func attachKernelContext(for event: CaptureEvent, direction: Direction, slot: Int) {
-        guard let context = takeKernelContext(for: event, direction: direction) else { return }
+        let reported = latestKernelContext == nil && pendingKernelContexts.isEmpty ? nil : takeKernelContext(for: event, direction: direction)
+        if event.kernelContext != nil { counters.kernelContexts += 1 }
+        guard let context = event.kernelContext ?? reported else { return }
         if context.origin.isPerConnection {
             connections.slots[slot].connectionKernelContext = context
         } else {

@@ -76,6 +76,31 @@ import Testing
         #expect(back.traceID == front.traceID && back.parentSpanID == front.spanID && back.spanID == SpanID(value: 0x20))
     }
 
+    /// The kernel carries a server read's context and a write's injected one in the read's or
+    /// the write's own record: taken as a report just before it would be.
+    @Test func contextsCarriedInTheirReadOrWriteAreTheSpans() throws {
+        var tracker = makeTracker()
+        let server = Connection(pid: 8, fd: 6, socketID: 77)
+        let call = Connection(pid: 8, fd: 9, socketID: 78, local: SocketAddress(ipv4: 10, 0, 0, 1, port: 42000), peer: SocketAddress(ipv4: 10, 0, 0, 3, port: 80))
+        var read = server.read("GET /front HTTP/1.1\r\nHost: x\r\n\r\n", at: 1 * Self.ms)
+        read.kernelContext = Self.context(.serverRequest, span: 0x10, parent: nil)
+        var write = call.write("GET /back HTTP/1.1\r\nHost: y\r\n\r\n", at: 3 * Self.ms)
+        write.kernelContext = Self.context(.injectedRequest, span: 0x20, parent: 0x10)
+        let spans = tracker.run([
+            server.opened(.server, at: 0),
+            read,
+            call.opened(.client, at: 2 * Self.ms),
+            write,
+            call.read(Self.response, at: 4 * Self.ms),
+            server.write(Self.response, at: 5 * Self.ms),
+        ])
+        let front = try #require(spans.first { $0.kind == .server })
+        let back = try #require(spans.first { $0.kind == .client })
+        #expect(front.traceID == Self.trace && front.spanID == SpanID(value: 0x10) && front.parentSpanID == nil)
+        #expect(back.traceID == front.traceID && back.parentSpanID == front.spanID && back.spanID == SpanID(value: 0x20))
+        #expect(tracker.counters.kernelContexts == 2 && tracker.counters.kernelContextsUnmatched == 0)
+    }
+
     @Test func anOptionsContextWaitsForTheConnectionsFirstRequestNotTheWriteItCameWith() throws {
         var tracker = makeTracker()
         let client = Connection(pid: 7, fd: 5, socketID: 9, local: SocketAddress(ipv4: 10, 0, 0, 1, port: 41000), peer: SocketAddress(ipv4: 10, 0, 0, 9, port: 80))
