@@ -75,7 +75,7 @@ import Testing
     /// How `Kubectl.run` and the manifest tests run a program: Foundation's `Process` with
     /// three pipes, the input closed by hand, the outputs read to their end.
     @Test func runningAProgramThroughPipesClosesEachPipeOnce() throws {
-        let lost = Self.descriptorsClosedUnderneath(rounds: 20_000, minimumWork: 200) {
+        let lost = Self.descriptorsClosedUnderneath(rounds: 20_000, minimumWork: 100) {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/bin/cat")
             let input = Pipe(), output = Pipe(), error = Pipe()
