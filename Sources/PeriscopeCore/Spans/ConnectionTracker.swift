@@ -187,7 +187,8 @@ public struct ConnectionTracker: Sendable {
         }
         if handle == nil { handle = adopt(event, into: &spans) }
         let slot = handle ?? insert(TrackedConnection(event: event, role: .unknown, protocols: configuration.protocols(of: event.pid)))
-        outputs.removeAll(keepingCapacity: true)
+        // Empty already but after a decoder stopped midway: emptying an empty list still costs.
+        if !outputs.isEmpty { outputs.removeAll(keepingCapacity: true) }
         attachKernelContext(for: event, direction: direction, slot: slot)
         defer { connections.slots[slot].kernelContext = nil }
         if event.resumedAfterShedding { connections.slots[slot].restartDecoding(at: event.timestamp, into: &outputs) }

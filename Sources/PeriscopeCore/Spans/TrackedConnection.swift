@@ -200,9 +200,10 @@ struct TrackedConnection: Sendable {
         // The state's kind looked at: comparing the optional decoder with nil copies it.
         if case .decoding = decoding {
             var segment = ProtocolSegment(stream: stream(direction), bytes: payload[...], gap: gap, timestamp: timestamp, tid: thread)
-            segment.tail = tail[...]
+            if tailCount > 0 { segment.tail = tail[...] }
             segment.chunkWalk = event.chunkWalk
-            segment.frameWalk = event.frameWalk
+            // Set only when the kernel walked frames: copying the empty walk still counts a reference.
+            if !event.frameWalk.records.isEmpty { segment.frameWalk = event.frameWalk }
             let count = output.count
             decoder!.receive(segment, into: &output)
             if output.count > count, case .upgraded(let upgrade) = output[output.count - 1] {

@@ -85,7 +85,7 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
             requests = consume decoder
         case .responses:
             guard var decoder = responses.take() else { return }
-            decoder.pendingRequestMethods.removeAll(keepingCapacity: true)
+            if !decoder.pendingRequestMethods.isEmpty { decoder.pendingRequestMethods.removeAll(keepingCapacity: true) }
             for index in pending.indices where pending[index].responseStatus == nil {
                 decoder.pendingRequestMethods.append(pending[index].request?.method ?? .other)
             }
