@@ -38,8 +38,9 @@ public final class SpanPrinter: SpanSink {
         self.podOf = podOf
     }
 
-    private var text = SpanTextFormatter()
-    private var json = SpanJSONFormatter()
+    /// The capture thread's alone, like `buffer`: no run-time exclusivity checks.
+    @exclusivity(unchecked) private var text = SpanTextFormatter()
+    @exclusivity(unchecked) private var json = SpanJSONFormatter()
 
     public func emit(_ span: Span) {
         let pod = podOf?(span.pid)
