@@ -43,12 +43,20 @@ struct FixedKeyTable<Key: FixedKey, Value: Sendable>: Sendable {
 
     /// The slot of `key`, if present.
     func index(forKey key: Key) -> Int? {
+        let (slot, found) = probe(key)
+        return found ? slot : nil
+    }
+
+    /// Where `key` is, or else the empty slot that ends its run: where it would be inserted
+    /// while the table need not grow. One hash and one walk serve a look-up and an insertion.
+    @inline(__always)
+    private func probe(_ key: Key) -> (slot: Int, found: Bool) {
         var slot = home(key)
         while let candidate = keys[slot] {
-            if candidate == key { return slot }
+            if candidate == key { return (slot, true) }
             slot = (slot + 1) & mask
         }
-        return nil
+        return (slot, false)
     }
 
     /// The value in a slot `index(forKey:)` or `slot(forKey:default:)` gave, read or changed in place.
@@ -61,10 +69,11 @@ struct FixedKeyTable<Key: FixedKey, Value: Sendable>: Sendable {
         get { index(forKey: key).flatMap { values[$0] } }
         set {
             if let newValue {
-                if let slot = index(forKey: key) {
+                let (slot, found) = probe(key)
+                if found {
                     values[slot] = newValue
                 } else {
-                    insertNew(key, newValue)
+                    insertNew(key, newValue, at: slot)
                 }
             } else {
                 removeValue(forKey: key)
@@ -74,15 +83,20 @@ struct FixedKeyTable<Key: FixedKey, Value: Sendable>: Sendable {
 
     /// The slot of `key`, holding `value()` when it was not present.
     mutating func slot(forKey key: Key, default value: @autoclosure () -> Value) -> Int {
-        if let slot = index(forKey: key) { return slot }
-        return insertNew(key, value())
+        let (slot, found) = probe(key)
+        if found { return slot }
+        return insertNew(key, value(), at: slot)
     }
 
+    /// Inserts a key not present; `free` is where its probe ended, used unless the table grows.
     @discardableResult
-    private mutating func insertNew(_ key: Key, _ value: Value) -> Int {
-        if (count + 1) * 2 > keys.count { grow() }
-        var slot = home(key)
-        while keys[slot] != nil { slot = (slot + 1) & mask }
+    private mutating func insertNew(_ key: Key, _ value: Value, at free: Int) -> Int {
+        var slot = free
+        if (count + 1) * 2 > keys.count {
+            grow()
+            slot = home(key)
+            while keys[slot] != nil { slot = (slot + 1) & mask }
+        }
         keys[slot] = key
         values[slot] = value
         count += 1

@@ -119,18 +119,19 @@ extension TraceLinker {
     /// Remembers when a client request started (Unix nanoseconds), for its children.
     public mutating func noteClientStart(_ spanID: SpanID, at timestamp: UInt64) {
         if callers.count >= Self.maxClamps { callers.removeAll() }
-        callers[spanID] = CallerTimes(start: timestamp, end: nil)
+        callers[spanID] = CallerTimes(start: timestamp)
     }
 
     /// A client request's end, moved to its child's end when that came up to `skewNanos`
     /// later; kept for a child that ends after it.
     public mutating func clampedEnd(_ end: UInt64, of spanID: SpanID) -> UInt64 {
+        guard let slot = callers.index(forKey: spanID) else { return end }
         var end = end
-        if let childEnd = childEnds.removeValue(forKey: spanID) {
+        if let childEnd = callers[slot: slot].childEnd {
             // Its child ended first (the usual order): nothing is left to keep inside it.
             if childEnd > end, childEnd - end <= Self.skewNanos { end = childEnd }
-            callers[spanID] = nil
-        } else if let slot = callers.index(forKey: spanID) {
+            callers.removeValue(at: slot)
+        } else {
             callers[slot: slot].end = end
         }
         return end
@@ -140,7 +141,8 @@ extension TraceLinker {
     /// end no later than the caller's when that is known, moved by at most `skewNanos`;
     /// otherwise its end noted for the caller.
     mutating func keepInsideCaller(_ span: inout Span, _ context: SpanContext) {
-        guard context.parentIsLocal, let parent = context.parentSpanID, let caller = callers[parent] else { return }
+        guard context.parentIsLocal, let parent = context.parentSpanID, let slot = callers.index(forKey: parent) else { return }
+        let caller = callers[slot: slot]
         if caller.start > span.startTimeUnixNano, caller.start - span.startTimeUnixNano <= Self.skewNanos {
             span.startTimeUnixNano = min(caller.start, span.endTimeUnixNano)
         }
@@ -148,10 +150,9 @@ extension TraceLinker {
             if span.endTimeUnixNano > callerEnd, span.endTimeUnixNano - callerEnd <= Self.skewNanos {
                 span.endTimeUnixNano = max(callerEnd, span.startTimeUnixNano)
             }
-            callers[parent] = nil
+            callers.removeValue(at: slot)
         } else {
-            if childEnds.count >= Self.maxClamps { childEnds.removeAll() }
-            childEnds[parent] = max(childEnds[parent] ?? 0, span.endTimeUnixNano)
+            callers[slot: slot].childEnd = max(caller.childEnd ?? 0, span.endTimeUnixNano)
         }
     }
 }

@@ -149,10 +149,12 @@ public struct TraceLinker: Sendable {
         var next: UInt64
     }
 
-    /// When a client request in flight started and, once known, ended (Unix nanoseconds).
+    /// When a client request in flight started and, once known, ended, and the latest end of
+    /// a server request that took it as its parent while it had not ended (Unix nanoseconds).
     struct CallerTimes: Sendable {
         var start: UInt64
         var end: UInt64?
+        var childEnd: UInt64?
     }
 
     struct HeldSpan: Sendable {
@@ -177,12 +179,11 @@ public struct TraceLinker: Sendable {
     /// agent reading events late still gives a caller's late write its whole window.
     var releasedAt: UInt64 = 0
     var held: [HeldSpan] = []
-    /// Starts of client requests in flight and the latest end of a server request that took
-    /// each as its parent (monotonic), by client span: the two ends of a hop read the clock at
-    /// their own syscalls' ends, so a child is kept inside its parent (`clampedStart`,
-    /// `clampedEnd`). Bounded.
+    /// Starts and ends of client requests in flight and the latest end of a server request
+    /// that took each as its parent, by client span: the two ends of a hop read the clock at
+    /// their own syscalls' ends, so a child is kept inside its parent (`keepInsideCaller`,
+    /// `clampedEnd`). One entry per caller, looked up once at each step. Bounded.
     var callers = FixedKeyTable<SpanID, CallerTimes>()
-    var childEnds = FixedKeyTable<SpanID, UInt64>()
     /// How far a child is moved to stay inside its parent at most.
     static let skewNanos: UInt64 = 2_000_000
     static let maxClamps = 131072
