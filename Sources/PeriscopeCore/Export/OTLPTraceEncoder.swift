@@ -73,13 +73,33 @@ extension Span.Status {
 extension ProtobufWriter {
     /// The fields of one OTLP `Span`.
     mutating func span(_ span: Span) {
-        bigEndianBytes(1, span.traceID.high, span.traceID.low)
-        bigEndianBytes(2, span.spanID.value)
-        if let parent = span.parentSpanID { bigEndianBytes(4, parent.value) }
+        // Ids, kind and times have known sizes: room for them all made at once (the name's
+        // too), then written unchecked.
+        writer.reserve(96 + span.name.utf8.count)
+        writer.uncheckedByte(1 << 3 | 2)
+        writer.uncheckedByte(16)
+        writer.uncheckedBigEndian64(span.traceID.high)
+        writer.uncheckedBigEndian64(span.traceID.low)
+        writer.uncheckedByte(2 << 3 | 2)
+        writer.uncheckedByte(8)
+        writer.uncheckedBigEndian64(span.spanID.value)
+        if let parent = span.parentSpanID {
+            writer.uncheckedByte(4 << 3 | 2)
+            writer.uncheckedByte(8)
+            writer.uncheckedBigEndian64(parent.value)
+        }
         string(5, span.name)
-        uint64(6, span.kind.otlpValue)
-        fixed64(7, span.startTimeUnixNano)
-        fixed64(8, span.endTimeUnixNano)
+        // Zero, the default, is not written (kind is never zero).
+        writer.uncheckedByte(6 << 3)
+        writer.uncheckedByte(UInt8(truncatingIfNeeded: span.kind.otlpValue))
+        if span.startTimeUnixNano != 0 {
+            writer.uncheckedByte(7 << 3 | 1)
+            writer.uncheckedLittleEndian64(span.startTimeUnixNano)
+        }
+        if span.endTimeUnixNano != 0 {
+            writer.uncheckedByte(8 << 3 | 1)
+            writer.uncheckedLittleEndian64(span.endTimeUnixNano)
+        }
         // The attributes straight from the span, without a list of them or a string per
         // key; the visitor writes through its own copy of the writer, taken back afterwards.
         var attributes = SpanAttributeFields(field: 9, writer: writer)

@@ -253,6 +253,19 @@ extension ByteWriter {
         }
     }
 
+    /// `value` most significant byte first.
+    @inline(__always)
+    mutating func uncheckedBigEndian64(_ value: UInt64) {
+        UnsafeMutableRawPointer(cursor).storeBytes(of: value.bigEndian, as: UInt64.self)
+        cursor += 8
+    }
+
+    @inline(__always)
+    mutating func uncheckedLittleEndian64(_ value: UInt64) {
+        UnsafeMutableRawPointer(cursor).storeBytes(of: value.littleEndian, as: UInt64.self)
+        cursor += 8
+    }
+
     @inline(__always)
     mutating func uncheckedBytes(_ buffer: UnsafeBufferPointer<UInt8>) {
         guard let source = buffer.baseAddress else { return }

@@ -64,6 +64,31 @@ import Testing
         }
     }
 
+    /// A span's ids, name, kind and times, written at once, are what the field writers make
+    /// of them one by one: with and without a parent, each kind, zero times left out.
+    @Test func spanHeaderIsWhatTheFieldWritersMake() {
+        for base in [SpanFixtures.server, SpanFixtures.tcp, SpanFixtures.hostile] {
+            for kind: Span.Kind in [.server, .client, .internal] {
+                for times: (UInt64, UInt64) in [(base.startTimeUnixNano, base.endTimeUnixNano), (0, 0), (0, 1), (.max, 1 << 63)] {
+                    var span = base
+                    span.kind = kind
+                    (span.startTimeUnixNano, span.endTimeUnixNano) = times
+                    var expected = ProtobufWriter()
+                    expected.bigEndianBytes(1, span.traceID.high, span.traceID.low)
+                    expected.bigEndianBytes(2, span.spanID.value)
+                    if let parent = span.parentSpanID { expected.bigEndianBytes(4, parent.value) }
+                    expected.string(5, span.name)
+                    expected.uint64(6, span.kind.otlpValue)
+                    expected.fixed64(7, span.startTimeUnixNano)
+                    expected.fixed64(8, span.endTimeUnixNano)
+                    var written = ProtobufWriter()
+                    written.span(span)
+                    #expect(Array(written.bytes.prefix(expected.count)) == expected.bytes)
+                }
+            }
+        }
+    }
+
     @Test func clientKindAndUnsetStatusAndNoParent() throws {
         let bytes = OTLPTraceEncoder.encode([.init(resource: Self.resource, spans: [SpanFixtures.tcp])])
         let span = try ProtobufReader(bytes).message(1).message(2).message(2)
