@@ -41,13 +41,25 @@ extension Span {
         }
     }
 
-    /// Whether `method` is GET, POST, PUT, HEAD or DELETE, read as bytes.
+    /// Whether `method` is GET, POST, PUT, HEAD or DELETE, read as bytes: compared as one or
+    /// two little-endian words, not byte by byte.
     static func isCommonMethod(_ method: UnsafeBufferPointer<UInt8>) -> Bool {
-        func equals(_ name: StaticString) -> Bool {
-            name.utf8CodeUnitCount == method.count
-                && UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount).elementsEqual(method)
+        guard let base = method.baseAddress else { return false }
+        let raw = UnsafeRawPointer(base)
+        switch method.count {
+        case 3:
+            let word = UInt32(base[0]) | UInt32(base[1]) << 8 | UInt32(base[2]) << 16
+            return word == 0x54_4547 || word == 0x54_5550  // GET, PUT
+        case 4:
+            let word = UInt32(littleEndian: raw.loadUnaligned(as: UInt32.self))
+            return word == 0x5453_4F50 || word == 0x4441_4548  // POST, HEAD
+        case 6:
+            let word = UInt32(littleEndian: raw.loadUnaligned(as: UInt32.self))
+            let rest = UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 4, as: UInt16.self))
+            return word == 0x454C_4544 && rest == 0x4554  // DELETE
+        default:
+            return false
         }
-        return equals("GET") || equals("POST") || equals("PUT") || equals("HEAD") || equals("DELETE")
     }
 
     /// The span's attributes under OpenTelemetry semantic-convention names, in a fixed

@@ -1,5 +1,5 @@
 import Testing
-import PeriscopeCore
+@testable import PeriscopeCore
 
 @Suite struct SpanAttributesTests {
     @Test func serverSpanUsesSemanticConventionNames() {
@@ -49,5 +49,23 @@ import PeriscopeCore
         #expect(!keys.contains("server.address"))
         #expect(!keys.contains("client.address"))
         #expect(keys.contains("network.peer.address"))
+    }
+
+    /// The byte-wise test for the common methods agrees with comparing strings, for them,
+    /// near misses of every length and random bytes.
+    @Test func commonMethodsAreKnownFromTheirBytes() {
+        let common: Set<String> = ["GET", "POST", "PUT", "HEAD", "DELETE"]
+        var candidates = ["", "G", "GE", "GET", "GETS", "get", "GEt", "PUT", "PUTS", "POST", "POS", "POSTS", "HEAD", "HEAD ", "DELETE",
+                          "DELETF", "DELET", "DELETED", "ELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE", "QUERY", "TEG", "TUP"]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2000 {
+            let length = Int.random(in: 0...7, using: &generator)
+            let letters = Array("DEGHLOPSTU".utf8)
+            candidates.append(String(decoding: (0..<length).map { _ in letters.randomElement(using: &generator)! }, as: UTF8.self))
+        }
+        for method in candidates {
+            let bytes = Array(method.utf8)
+            #expect(bytes.withUnsafeBufferPointer { Span.isCommonMethod($0) } == common.contains(method), "\(method)")
+        }
     }
 }
