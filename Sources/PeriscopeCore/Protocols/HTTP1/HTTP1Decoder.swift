@@ -92,7 +92,8 @@ public struct HTTP1Decoder: Sendable {
     /// it finds it.
     mutating func decode(_ bytes: ArraySlice<UInt8>, sink events: inout some HTTP1DecoderEventSink) {
         guard !bytes.isEmpty else { return }
-        if state != .opaque { bytesAfterUpgrade = [] }
+        // Emptied only when it holds bytes: storing an empty slice releases the one it replaces.
+        if state != .opaque, !bytesAfterUpgrade.isEmpty { bytesAfterUpgrade = [] }
         if state == .lostSync {
             guard startsMessage(bytes) else {
                 if messageInProgress { bodySize += bytes.count }
