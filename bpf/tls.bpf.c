@@ -33,10 +33,9 @@ static __noinline int tls_server_context(__u64 buffer, __u64 moved, const struct
         .fd = socket->fd,
         .local_port = socket->tuple.local_port,
         .peer_port = socket->tuple.peer_port,
+        .report = 1,
     };
-    if (decide_server_context(&read, settings))
-        report_context(&scratch->context, read.socket_id, read.fd, read.local_port, read.peer_port);
-    return 0;
+    return decide_server_context(&read, settings);
 }
 
 /* Forgets the frame walks of `socket`'s TLS plaintext lanes (periscope_frame_walk.h). */

@@ -19,6 +19,9 @@ public final class TLSProbes: @unchecked Sendable {
     private let enterProgram: Int32
     private let returnProgram: Int32
     private let counterMap: Int32
+    /// The tracer's configuration, which says while probes are attached (the tracer's
+    /// transfers look for TLS calls only then).
+    private let configuration: TracerConfiguration
     /// The Go crypto/tls probes, loaded with these; nil (with `goUnavailable` saying why)
     /// where the kernel refused them.
     public let go: GoTLSProbes?
@@ -78,6 +81,7 @@ public final class TLSProbes: @unchecked Sendable {
                 throw BPFError(.mapFailed, "map `tls_counters` missing from \(path)")
             }
             counterMap = bpf_map__fd(counters)
+            configuration = tracer.configuration
         } catch {
             bpf_object__close(object)
             image.deallocate()
@@ -102,6 +106,8 @@ public final class TLSProbes: @unchecked Sendable {
     /// only selected processes. The probes stay until the returned links are released.
     public func attach(_ plan: TLSProbePlan, path: String) throws(BPFError) -> TLSProbeLinks {
         var fds: [Int32] = []
+        // Before the probes can see a call: the tracer then looks for calls at every transfer.
+        try configuration.tlsProbesAttaching()
         do throws(BPFError) {
             for (program, probes, flags) in [
                 (enterProgram, plan.entries, UInt32(0)),
@@ -117,9 +123,11 @@ public final class TLSProbes: @unchecked Sendable {
             }
         } catch {
             for fd in fds { close(fd) }
+            configuration.tlsProbesDetached()
             throw error
         }
-        return TLSProbeLinks(fds: fds)
+        // Closed first: no probe sees a call once the tracer stops looking for them.
+        return TLSProbeLinks(fds: fds) { [configuration] in configuration.tlsProbesDetached() }
     }
 
     /// Sums the per-CPU TLS counters.

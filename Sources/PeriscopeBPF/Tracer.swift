@@ -18,6 +18,8 @@ public final class Tracer {
     /// Size of the event ring buffer.
     public let ringBufferBytes: Int
     private let maps: Maps
+    /// The `config` map's writer, shared with the TLS probes.
+    let configuration: TracerConfiguration
     private var handler: Handler
     /// PIDs currently written into the target and excluded maps by `apply(_:)`.
     private var writtenTargets: [Int32: KernelFilter.Inheritance] = [:]
@@ -152,6 +154,7 @@ public final class Tracer {
             image.deallocate()
             throw error
         }
+        configuration = TracerConfiguration(map: maps.config)
         handler = Handler()
         // Nothing passes until a filter is applied.
         try apply(KernelFilter(allProcesses: false))
@@ -224,9 +227,7 @@ public final class Tracer {
         // Shed new connections and requests once half the ring buffer waits to be read:
         // the other half absorbs what exchanges already being captured still write.
         config.shed_bytes = filter.shedsUnderLoad ? UInt32(clamping: ringBufferBytes / 2) : 0
-        try libbpfCall(.mapFailed, "cannot write the tracer configuration") {
-            bpf_map_update_elem(maps.config, &zero, &config, UInt64(BPF_ANY))
-        }
+        try configuration.write(config)
         let words = Int(PERISCOPE_PORT_WORDS)
         var bitmap = filter.portBitmap ?? [UInt64](repeating: 0, count: words)
         precondition(bitmap.count == words, "port bitmap has \(words) words")
@@ -299,6 +300,15 @@ public final class Tracer {
             hasKey = true
         }
         for var pid in stale { _ = bpf_map_delete_elem(map, &pid) }
+    }
+
+    /// Whether the kernel programs look for TLS library calls now (`PERISCOPE_FLAG_TLS_PROBES`
+    /// in the `config` map): only while TLS probes are attached.
+    public var looksForTLSCalls: Bool {
+        var zero: UInt32 = 0
+        var config = periscope_config()
+        guard bpf_map_lookup_elem(maps.config, &zero, &config) == 0 else { return false }
+        return config.flags & UInt32(PERISCOPE_FLAG_TLS_PROBES.rawValue) != 0
     }
 
     /// Sums the per-CPU counters.

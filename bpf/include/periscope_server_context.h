@@ -393,14 +393,15 @@ struct server_read {
     __s32 fd;
     __u16 local_port;
     __u16 peer_port;
-    __u32 _pad;
+    __u8 report;     /* the decision is reported in a record of its own (TLS plaintext) */
+    __u8 _pad[3];
 };
 
 /* The thread read bytes starting with a request method at read->buffer: when they hold an
  * HTTP/1 request head (whole, or at least up to its `traceparent`), the request's context is
  * decided and remembered for the thread; returns 1 with it in the scratch space's `context`,
- * for the caller to report. A head that goes on in a later read leaves the thread with no
- * context. The first request of a connection whose option the thread took keeps the option's
+ * reported here when read->report says so (else the caller hands it on). A head that goes on
+ * in a later read leaves the thread with no context. The first request of a connection whose option the thread took keeps the option's
  * context (reported when it was taken), unless it carries `traceparent`. */
 static __noinline int decide_server_context(const struct server_read *read,
                                             const struct periscope_propagation_config *settings)
@@ -456,6 +457,9 @@ static __noinline int decide_server_context(const struct server_read *read,
         bpf_map_update_elem(&thread_contexts, &id, &serving, BPF_ANY);
     }
     propagation_count(PERISCOPE_PROP_SERVER_CONTEXTS);
+    /* Here, not in the caller: a TLS probe's chain of calls has no stack to spare. */
+    if (read->report)
+        report_context(context, read->socket_id, read->fd, read->local_port, read->peer_port);
     return 1;
 }
 
