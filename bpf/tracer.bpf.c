@@ -414,44 +414,6 @@ static __always_inline __u32 capture_tail(struct periscope_event *event, __u32 l
     return size;
 }
 
-/* Appends to the DATA record being built (`length` payload bytes so far) the trace context
- * another program decided for this syscall (struct periscope_context_handoff): for a read,
- * the one the server-context stage just handed over on this CPU for this thread and socket;
- * for a write the way its socket's requests go, the one the payload program wrote into it.
- * Returns the payload's new length. */
-static __always_inline __u32 carry_context(struct periscope_event *event, __u32 length)
-{
-    if (length > PERISCOPE_MAX_CAPTURE + PERISCOPE_TAIL_CAPTURE + PERISCOPE_FRAME_WALK_BYTES)
-        return length;
-    __u64 id = bpf_get_current_pid_tgid();
-    struct periscope_context_handoff *handoff;
-    if (event->direction == PERISCOPE_DIRECTION_INGRESS) {
-        __u32 zero = 0;
-        handoff = bpf_map_lookup_elem(&read_context_handoff, &zero);
-        if (!handoff || !handoff->ready)
-            return length;
-        handoff->ready = 0;
-        if (handoff->pid_tgid != id || handoff->socket_id != event->socket_id)
-            return length;
-        __builtin_memcpy(&event->payload[length], handoff->context, PERISCOPE_EVENT_CONTEXT_BYTES);
-    } else {
-        if (!((struct scratch *)event)->requests_way)
-            return length;
-        handoff = bpf_map_lookup_elem(&write_context_handoffs, &id);
-        if (!handoff)
-            return length;
-        bool mine = handoff->local_port == event->tuple.local_port && handoff->peer_port == event->tuple.peer_port;
-        if (mine)
-            __builtin_memcpy(&event->payload[length], handoff->context, PERISCOPE_EVENT_CONTEXT_BYTES);
-        /* Copied before it is deleted: a deleted entry's memory is reused. */
-        bpf_map_delete_elem(&write_context_handoffs, &id);
-        if (!mine)
-            return length;
-    }
-    event->flags |= PERISCOPE_EVENT_FLAG_TRACE_CONTEXT;
-    return length + PERISCOPE_EVENT_CONTEXT_BYTES;
-}
-
 /* Chunked HTTP/1 bodies longer than the capture: the kernel walks their chunk headers. */
 #include "periscope_chunk_walk.h"
 
@@ -479,11 +441,19 @@ struct transfer {
     __u8 walks; /* set by start_transfer: the socket's chunk_walks bits */
 };
 
+/* The data paths are global functions where the kernel allows it: the verifier checks each
+ * once instead of once per call site. */
+#ifdef PERISCOPE_PROBE_READS
+#define TRANSFER_FUNCTION static __noinline
+#else
+#define TRANSFER_FUNCTION __noinline
+#endif
+
 /* TLS libraries' socket transfers: counted, not captured (bpf/tls.bpf.c has the probes). */
 #include "periscope_tls_hook.h"
 
 static __always_inline struct periscope_event *start_transfer(struct transfer *t,
-                                                              const struct periscope_config *cfg)
+                                                              const struct periscope_config *cfg, bool tls_possible)
 {
     struct periscope_event *event = start_socket_event(PERISCOPE_EVENT_DATA, t->fd, cfg);
     if (!event)
@@ -491,7 +461,7 @@ static __always_inline struct periscope_event *start_transfer(struct transfer *t
     event->direction = t->direction;
     event->syscall_nr = t->nr;
     event->total_len = (__u32)t->moved;
-    if (tls_ciphertext(event, cfg))
+    if (tls_possible && tls_ciphertext(event, cfg))
         return NULL;
     int admitted = admit_noting_walks(event, cfg, &t->walks);
     if (admitted == ADMIT_TLS_RECORDS)
@@ -503,20 +473,54 @@ static __always_inline struct periscope_event *start_transfer(struct transfer *t
     return event;
 }
 
-/* The data paths are global functions where the kernel allows it: the verifier checks each
- * once instead of once per call site. */
-#ifdef PERISCOPE_PROBE_READS
-#define TRANSFER_FUNCTION static __noinline
-#else
-#define TRANSFER_FUNCTION __noinline
-#endif
+
+/* Appends to the DATA record being built (`length` payload bytes so far) the trace context
+ * another program decided for this syscall (struct periscope_context_handoff): for a read,
+ * the one the server-context stage just handed over on this CPU for this thread and socket;
+ * for a write the way its socket's requests go (`requests_way`, as admission found), the one
+ * the payload program wrote into it. Returns the payload's new length. A function of its own
+ * for the verifier: checked once, not for every path through a transfer's iovecs. */
+TRANSFER_FUNCTION __u32 carry_context(struct periscope_event *event, __u32 length, __u32 requests_way)
+{
+    if (!event || length > PERISCOPE_MAX_CAPTURE + PERISCOPE_TAIL_CAPTURE + PERISCOPE_FRAME_WALK_BYTES)
+        return length;
+    __u64 id = bpf_get_current_pid_tgid();
+    struct periscope_context_handoff *handoff;
+    if (event->direction == PERISCOPE_DIRECTION_INGRESS) {
+        __u32 zero = 0;
+        handoff = bpf_map_lookup_elem(&read_context_handoff, &zero);
+        if (!handoff || !handoff->ready)
+            return length;
+        handoff->ready = 0;
+        if (handoff->pid_tgid != id || handoff->socket_id != event->socket_id)
+            return length;
+        __builtin_memcpy(&event->payload[length], handoff->context, PERISCOPE_EVENT_CONTEXT_BYTES);
+    } else {
+        if (!requests_way)
+            return length;
+        handoff = bpf_map_lookup_elem(&write_context_handoffs, &id);
+        if (!handoff)
+            return length;
+        bool mine = handoff->local_port == event->tuple.local_port && handoff->peer_port == event->tuple.peer_port;
+        if (mine)
+            __builtin_memcpy(&event->payload[length], handoff->context, PERISCOPE_EVENT_CONTEXT_BYTES);
+        /* Copied before it is deleted: a deleted entry's memory is reused. */
+        bpf_map_delete_elem(&write_context_handoffs, &id);
+        if (!mine)
+            return length;
+    }
+    event->flags |= PERISCOPE_EVENT_FLAG_TRACE_CONTEXT;
+    return length + PERISCOPE_EVENT_CONTEXT_BYTES;
+}
 
 /* read/write/recvfrom/sendto/sendfile: one user buffer (or none, for sendfile). */
 TRANSFER_FUNCTION int emit_data(struct transfer *t, const struct periscope_config *cfg)
 {
     if (!t || !cfg)
         return 0;
-    struct periscope_event *event = start_transfer(t, cfg);
+    /* The one-buffer transfers look for a TLS call only while probes are attached; the
+     * iovec ones always (the verifier's budget for emit_data_iov has no room for the branch). */
+    struct periscope_event *event = start_transfer(t, cfg, cfg->flags & PERISCOPE_FLAG_TLS_PROBES);
     if (!event)
         return 0;
     long moved = t->moved;
@@ -538,7 +542,7 @@ TRANSFER_FUNCTION int emit_data(struct transfer *t, const struct periscope_confi
     event->captured_len = length;
     if (tls_records_around(event, cfg))
         return 0;
-    length = carry_context(event, length);
+    length = carry_context(event, length, ((struct scratch *)event)->requests_way);
     event->captured_len = length;
     submit(event, length, cfg);
     return 0;
@@ -562,7 +566,7 @@ TRANSFER_FUNCTION int emit_data_iov(struct transfer *t, const struct periscope_c
 {
     if (!t || !cfg)
         return 0;
-    struct periscope_event *event = start_transfer(t, cfg);
+    struct periscope_event *event = start_transfer(t, cfg, true);
     if (!event)
         return 0;
     __u64 iov = t->buffer;
@@ -646,7 +650,7 @@ TRANSFER_FUNCTION int emit_data_iov(struct transfer *t, const struct periscope_c
     event->captured_len = copied;
     if (tls_records_around(event, cfg))
         return 0;
-    copied = carry_context(event, copied);
+    copied = carry_context(event, copied, ((struct scratch *)event)->requests_way);
     event->captured_len = copied;
     submit(event, copied, cfg);
     return 0;
@@ -674,9 +678,13 @@ static __always_inline bool waits_for_events(long nr)
 
 /* A thread waiting for events has finished with what it read and wrote around its last TLS
  * calls: what it moves after the wait belongs to no call it made before. Only threads of
- * traced processes that made TLS calls have an entry (bpf/tls.bpf.c). */
+ * traced processes that made TLS calls have an entry (bpf/tls.bpf.c), and only while TLS
+ * probes are attached: every process of the node waits, and looks up nothing otherwise. */
 static __always_inline int tls_thread_waits(void)
 {
+    struct periscope_config *cfg = current_config();
+    if (!cfg || !(cfg->flags & PERISCOPE_FLAG_TLS_PROBES))
+        return 0;
     __u32 tid = (__u32)bpf_get_current_pid_tgid();
     struct periscope_tls_thread *thread = bpf_map_lookup_elem(&tls_threads, &tid);
     if (thread) {

@@ -147,6 +147,11 @@ enum periscope_config_flag {
     PERISCOPE_FLAG_ALL_PIDS = 1 << 0,
     /* Only connections whose local or peer port is set in the ports bitmap. */
     PERISCOPE_FLAG_PORT_FILTER = 1 << 1,
+    /* TLS library probes (bpf/tls.bpf.c) are attached: a transfer may be a TLS library's
+     * records, and a thread's wait for events ends its turn around TLS calls. Without it,
+     * neither the transfers of selected processes nor the waits of every process on the node
+     * look up any TLS state. */
+    PERISCOPE_FLAG_TLS_PROBES = 1 << 2,
 };
 
 /* Indexes into the per-CPU counters map. */
