@@ -168,9 +168,7 @@ final class CaptureLoop: RecordConsumer {
             if now >= nextHousekeeping {
                 nextHousekeeping = now + 1_000_000_000
                 tracker.clock = MonotonicClock.mapping()
-                emit(tracker.expireIdle(now: now, idleNanos: configuration.idleConnectionTimeout.nanoseconds) { [procfs] pid, fd in
-                    procfs.holdsSocket(pid: pid, fd: fd)
-                })
+                try expireIdle(now: now)
                 table.forgetExited(before: now - min(now, ExitedProcesses.keptNanos))
                 publishMetrics()
                 ProcessMemory.trim()
@@ -188,6 +186,21 @@ final class CaptureLoop: RecordConsumer {
         deliverFinished()
         sink.flush()
         publishMetrics()
+    }
+
+    /// Ends the connections idle for the idle timeout whose sockets are gone. The sockets are
+    /// checked first and what waits in the ring buffer is read after: an exchange and a close
+    /// queued since the last read belong to the connection, not to a second one after it ended.
+    private func expireIdle(now: UInt64) throws {
+        let idleNanos = configuration.idleConnectionTimeout.nanoseconds
+        let gone = tracker.idleConnections(now: now, idleNanos: idleNanos)
+            .filter { !procfs.holdsSocket(pid: $0.pid, fd: $0.fd) }
+        if !gone.isEmpty {
+            metrics.eventsRead += UInt64(try tracer.poll(timeoutMilliseconds: 0, into: self))
+        }
+        emit(tracker.expireIdle(now: now, idleNanos: idleNanos) { pid, fd in
+            !gone.contains { $0.pid == pid && $0.fd == fd }
+        })
     }
 
     /// The capture thread (the calling one) made to run on otherwise idle CPU time, raised

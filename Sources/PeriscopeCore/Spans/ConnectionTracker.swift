@@ -150,6 +150,15 @@ public struct ConnectionTracker: Sendable {
         return spans
     }
 
+    /// The connections without activity for `idleNanos` as of `now`, by pid and descriptor: those
+    /// `expireIdle` asks about. Checked before the events queued since the last read are taken,
+    /// a socket found gone then has all it carried read before its connection is ended.
+    public func idleConnections(now: UInt64, idleNanos: UInt64) -> [(pid: Int32, fd: Int32)] {
+        connections.all
+            .filter { now >= $0.idleSince && now - $0.idleSince >= idleNanos }
+            .map { (pid: $0.pid, fd: $0.fd) }
+    }
+
     /// Ends connections without activity for `idleNanos`, as of `now`; they end at their last activity.
     /// `stillOpen(pid, fd)` says whether the process still holds a socket there: a keep-alive
     /// connection idle between requests stays one connection, checked again an idle period

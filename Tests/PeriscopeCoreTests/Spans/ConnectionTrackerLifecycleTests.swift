@@ -217,6 +217,44 @@ import Testing
         #expect(tracker.counters.openConnections == 1)
     }
 
+    @Test func idleConnectionsListsWhatExpiryWouldAskAbout() {
+        let busy = Connection(fd: 1), idle = Connection(fd: 2)
+        var tracker = makeTracker()
+        _ = tracker.run([
+            idle.opened(.client, at: 100), idle.write("GET / HTTP/1.1\r\n\r\n", at: 200),
+            busy.opened(.server, at: 150), busy.read("x", at: 5_000),
+        ])
+        let listed = tracker.idleConnections(now: 6_000, idleNanos: 2_000)
+        #expect(listed.map(\.fd) == [2])
+        #expect(listed.map(\.pid) == [idle.pid])
+        #expect(tracker.idleConnections(now: 1_000, idleNanos: 2_000).isEmpty)
+    }
+
+    /// A socket found gone at expiry whose last exchange and close were still queued: read
+    /// before expiry, they end the connection with that exchange, and nothing is left to expire.
+    @Test func anExchangeQueuedBeforeExpiryIsNotCutOff() {
+        let connection = Connection(fd: 2)
+        var tracker = makeTracker()
+        var spans = tracker.run([
+            connection.opened(.client, at: 100), connection.write("GET /a HTTP/1.1\r\n\r\n", at: 200),
+            connection.read("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", at: 300),
+        ])
+        #expect(spans.count == 1)
+        let gone = tracker.idleConnections(now: 10_000, idleNanos: 2_000)
+        #expect(gone.map(\.fd) == [2])
+        spans = tracker.run([
+            connection.write("GET /b HTTP/1.1\r\n\r\n", at: 9_000),
+            connection.read("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", at: 9_100),
+            connection.closed(at: 9_200),
+        ])
+        #expect(spans.map(\.name) == ["GET"])
+        #expect(spans.first?.endTimeUnixNano == unix(9_100))
+        #expect(tracker.expireIdle(now: 10_000, idleNanos: 2_000) { pid, fd in
+            !gone.contains { $0.pid == pid && $0.fd == fd }
+        }.isEmpty)
+        #expect(tracker.counters.openConnections == 0)
+    }
+
     @Test func finishAllEndsEveryConnectionWithTheReason() {
         let a = Connection(fd: 1), b = Connection(pid: 300, fd: 1)
         var tracker = makeTracker()
