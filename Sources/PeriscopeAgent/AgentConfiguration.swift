@@ -13,8 +13,9 @@ public struct AgentConfiguration: Sendable {
     public var policyPath: String?
     /// `--output`.
     public var output: OutputFormat
-    /// 4 MiB: at 150k requests/s on loopback about 100 ms of events, ten poll intervals. The
-    /// pages count twice in RSS, as libbpf maps them twice to read across the wrap.
+    /// 4 MiB. Each event takes 112 bytes and the payload captured with it; the kernel sheds new
+    /// requests once half of the buffer waits unread. The pages count twice in RSS, as libbpf
+    /// maps them twice to read across the wrap.
     public static let defaultRingBufferBytes = 4 << 20
 
     /// Size of the kernel ring buffer in bytes (`--ring-buffer-bytes`); a power of two.

@@ -46,7 +46,7 @@ public final class GoTLSProbes: @unchecked Sendable {
                 }
                 try libbpfCall(.mapFailed, "cannot share the tracer's map `\(name)`") { bpf_map__reuse_fd(mine, bpf_map__fd(theirs)) }
             }
-            try libbpfCall(.loadFailed, "the kernel refused the Go TLS probes (uprobe_multi needs Linux 6.6+)") { bpf_object__load(object) }
+            try libbpfCall(.loadFailed, "the kernel refused the Go TLS probes (libbpf's log above gives the verifier's reason)") { bpf_object__load(object) }
             guard let program = bpf_object__find_program_by_name(object, "periscope_gotls_probe"),
                   let binaries = bpf_object__find_map_by_name(object, "gotls_binaries"),
                   let counters = bpf_object__find_map_by_name(object, "gotls_counters") else {

@@ -68,7 +68,7 @@ public final class TLSProbes: @unchecked Sendable {
                 }
                 try libbpfCall(.mapFailed, "cannot share the propagation map `\(name)`") { bpf_map__reuse_fd(mine, descriptor) }
             }
-            try libbpfCall(.loadFailed, "the kernel refused the TLS probes (uprobe_multi needs Linux 6.6+)") { bpf_object__load(object) }
+            try libbpfCall(.loadFailed, "the kernel refused the TLS probes (libbpf's log above gives the verifier's reason)") { bpf_object__load(object) }
             func programFD(_ name: String) throws(BPFError) -> Int32 {
                 guard let program = bpf_object__find_program_by_name(object, name) else {
                     throw BPFError(.loadFailed, "program \(name) missing from \(path)")
