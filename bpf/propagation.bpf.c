@@ -671,6 +671,10 @@ static __always_inline int server_context(const unsigned long long *args, bool b
         read.local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
         read.peer_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
     }
+    /* A connection the tracer leaves out (a policy selecting by port selects every process):
+     * no context to decide, nothing to hand over. */
+    if (!port_selected(read.local_port, read.peer_port))
+        return 0;
     if (!decide_server_context(&read, settings))
         return 0;
     /* Carried in the read's own record by the capture stage, which runs next on this CPU. */

@@ -42,4 +42,36 @@ import Testing
         #expect(context.parentIsRemote)
         #expect(propagation.counters().serverContexts >= 1)
     }
+
+    /// A read on a connection whose ports the filter leaves out gets no context decided (a
+    /// policy selecting by port selects every process of the node).
+    @Test func noContextIsDecidedForAConnectionWhosePortsAreNotSelected() throws {
+        try Tracefs.ensureMounted()
+        let mounts = try String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)
+        let cgroup = try #require(Propagation.cgroup2MountPoint(mounts: mounts))
+        let tracer = try Tracer()
+        let propagation = try Propagation(tracer: tracer, cgroupPath: cgroup)
+        try propagation.apply(PropagationSettings(enabled: true))
+        try tracer.attach()
+        let port: UInt16 = 18436
+        let server = try TestProcess("python3", ["-m", "http.server", "\(port)", "--bind", "127.0.0.1", "--directory", "/tmp"])
+        defer { server.stop() }
+        try waitForPort(port)
+        var bitmap = [UInt64](repeating: 0, count: 1024)
+        let other = Int(port) + 1
+        bitmap[other / 64] |= 1 << UInt64(other % 64)
+        var filter = KernelFilter(allProcesses: false, targets: [server.pid: .withDescendants])
+        filter.portBitmap = bitmap
+        try tracer.apply(filter)
+        try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:\(port)/"])
+        var events: [CaptureEvent] = []
+        let deadline = ContinuousClock.now + .seconds(1)
+        while ContinuousClock.now < deadline {
+            try tracer.poll(timeoutMilliseconds: 50) { record in
+                if let event = try? CaptureEvent(record: record) { events.append(event) }
+            }
+        }
+        #expect(!events.contains { $0.kind == .data(.ingress) })
+        #expect(propagation.counters().serverContexts == 0)
+    }
 }
