@@ -6,8 +6,8 @@ import Glibc
 
 /// The agent's user-space work per request without the kernel: the events of wrk → nginx
 /// keep-alive requests with both ends traced and trace context in traffic (the client's
-/// injected context, its write, the server's decided context, its read, its write, the
-/// client's read) through the connection tracker, the policy's pipeline and the JSON
+/// write carrying its injected context, the server's read carrying the context decided for
+/// it, the server's write, the client's read: the kernel's four records) through the connection tracker, the policy's pipeline and the JSON
 /// printer, as the capture thread runs them; or, instead of the printer, the OTLP encoding
 /// of what the exporter sends (batches of 512 spans, no network).
 ///   periscope-pipeline-bench [requests] [connections] [tracker|pipeline|all|otlp]
@@ -136,18 +136,15 @@ struct Ends {
     func request(trace: TraceID, client clientSpan: SpanID, server serverSpan: SpanID, at now: UInt64) -> [CaptureEvent] {
         let injected = KernelTraceContext(origin: .injectedRequest, traceID: trace, spanID: clientSpan, parentSpanID: nil, sampled: true, parentIsRemote: false)
         let decided = KernelTraceContext(origin: .serverRequest, traceID: trace, spanID: serverSpan, parentSpanID: clientSpan, sampled: true, parentIsRemote: true)
-        var injectedReport = clientEvent(.traceContext(injected), at: now)
-        injectedReport.fd = -1
-        injectedReport.socketID = 0
-        var decidedReport = serverEvent(.traceContext(decided), at: now + 10_000)
-        decidedReport.fd = -1
+        var write = clientEvent(.data(.egress), at: now, bytes: Self.request)
+        write.kernelContext = injected
         let traceparent = Array("traceparent: 00-\(trace.hex)-\(clientSpan.hex)-01\r\n".utf8)
         let received = Array(Self.request[..<(Self.request.count - 2)]) + traceparent + [13, 10]
+        var read = serverEvent(.data(.ingress), at: now + 10_000, bytes: Array(received))
+        read.kernelContext = decided
         return [
-            injectedReport,
-            clientEvent(.data(.egress), at: now, bytes: Self.request),
-            decidedReport,
-            serverEvent(.data(.ingress), at: now + 10_000, bytes: Array(received)),
+            write,
+            read,
             serverEvent(.data(.egress), at: now + 40_000, bytes: Self.response),
             clientEvent(.data(.ingress), at: now + 50_000, bytes: Self.response),
         ]
