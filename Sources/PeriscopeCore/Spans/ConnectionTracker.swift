@@ -154,9 +154,11 @@ public struct ConnectionTracker: Sendable {
     /// `expireIdle` asks about. Checked before the events queued since the last read are taken,
     /// a socket found gone then has all it carried read before its connection is ended.
     public func idleConnections(now: UInt64, idleNanos: UInt64) -> [(pid: Int32, fd: Int32)] {
-        connections.all
-            .filter { now >= $0.idleSince && now - $0.idleSince >= idleNanos }
-            .map { (pid: $0.pid, fd: $0.fd) }
+        idle(now: now, idleNanos: idleNanos).map { (pid: $0.pid, fd: $0.fd) }
+    }
+
+    private func idle(now: UInt64, idleNanos: UInt64) -> [TrackedConnection] {
+        connections.all.filter { now >= $0.idleSince && now - $0.idleSince >= idleNanos }
     }
 
     /// Ends connections without activity for `idleNanos`, as of `now`; they end at their last activity.
@@ -166,11 +168,9 @@ public struct ConnectionTracker: Sendable {
     public mutating func expireIdle(
         now: UInt64, idleNanos: UInt64, stillOpen: (_ pid: Int32, _ fd: Int32) -> Bool = { _, _ in false }
     ) -> [Span] {
-        let idle = connections.all
-            .filter { now >= $0.idleSince && now - $0.idleSince >= idleNanos }
-            .sorted(by: TrackedConnection.openedBefore)
+        let candidates = idle(now: now, idleNanos: idleNanos).sorted(by: TrackedConnection.openedBefore)
         var spans: [Span] = []
-        for connection in idle {
+        for connection in candidates {
             if stillOpen(connection.pid, connection.fd), let handle = connections.handle(pid: connection.pid, fd: connection.fd) {
                 connections.slots[handle].confirmedOpen = now
                 continue
