@@ -79,47 +79,9 @@ extension Span {
 
     /// The attributes of the request: HTTP's, then the protocol's.
     func visitRequestAttributes<Visitor: SpanAttributeVisitor>(_ visitor: inout Visitor) {
-        // Read where the span stores them: `http` would copy the details.
-        _ = withHTTP { http in
-            // The method and the path from the bytes they were read as, when they can be.
-            let common = http.withMethodBytes { method in
-                guard Self.isCommonMethod(method) else { return false }
-                visitor.visit("http.request.method", utf8: method)
-                return true
-            }
-            if !common {
-                let known = Self.isSemanticConventionMethod(http.method)
-                if known {
-                    visitor.visit("http.request.method", http.method)
-                } else {
-                    visitor.visit("http.request.method", constant: "_OTHER")
-                }
-                if !known { visitor.visit("http.request.method_original", http.method) }
-            }
-            switch http.scheme {
-            case "http": visitor.visit("url.scheme", constant: "http")
-            case "https": visitor.visit("url.scheme", constant: "https")
-            default: visitor.visit("url.scheme", http.scheme)
-            }
-            let pathWritten = http.withPathBytes { needsSlash, path in
-                guard !needsSlash else { return false }
-                visitor.visit("url.path", utf8: path)
-                return true
-            }
-            if !pathWritten { visitor.visit("url.path", http.path) }
-            if let route = http.route { visitor.visit("http.route", route) }
-            if let code = http.statusCode { visitor.visit("http.response.status_code", code) }
-            visitor.visit("network.protocol.name", constant: "http")
-            switch http.protocolVersion {
-            case "1.1": visitor.visit("network.protocol.version", constant: "1.1")
-            case "1.0": visitor.visit("network.protocol.version", constant: "1.0")
-            case "2": visitor.visit("network.protocol.version", constant: "2")
-            default: visitor.visit("network.protocol.version", http.protocolVersion)
-            }
-            if let size = http.requestBodySize { visitor.visit("http.request.body.size", size) }
-            if let size = http.responseBodySize { visitor.visit("http.response.body.size", size) }
-            if let userAgent = http.userAgent { visitor.visit("user_agent.original", userAgent) }
-        }
+        // Read where the span stores them: `http` (or a borrow of the box's details) would
+        // copy the details, retaining and releasing each of their buffers.
+        httpStorage?.visitAttributes(&visitor)
         for attribute in protocolAttributes { visitor.visit(attribute) }
     }
 
@@ -161,6 +123,59 @@ extension Span {
             visitor.visit("periscope.tcp.bytes_sent", tcp.bytesSent)
             visitor.visit("periscope.tcp.bytes_received", tcp.bytesReceived)
         }
+    }
+}
+
+extension HTTPStorage {
+    /// The HTTP attributes of the details the box holds, read where they lie.
+    func visitAttributes<Visitor: SpanAttributeVisitor>(_ visitor: inout Visitor) {
+        details.visitAttributes(&visitor)
+    }
+}
+
+extension HTTPDetails {
+    /// Hands each HTTP attribute to `visitor`, in `Span.attributes` order. Mutating only so
+    /// that it is called where the details lie (in their box), never on a copy; it changes
+    /// nothing.
+    mutating func visitAttributes<Visitor: SpanAttributeVisitor>(_ visitor: inout Visitor) {
+        // The method and the path from the bytes they were read as, when they can be.
+        let common = withMethodBytes { method in
+            guard Span.isCommonMethod(method) else { return false }
+            visitor.visit("http.request.method", utf8: method)
+            return true
+        }
+        if !common {
+            let method = self.method
+            if Span.isSemanticConventionMethod(method) {
+                visitor.visit("http.request.method", method)
+            } else {
+                visitor.visit("http.request.method", constant: "_OTHER")
+                visitor.visit("http.request.method_original", method)
+            }
+        }
+        switch scheme {
+        case "http": visitor.visit("url.scheme", constant: "http")
+        case "https": visitor.visit("url.scheme", constant: "https")
+        default: visitor.visit("url.scheme", scheme)
+        }
+        let pathWritten = withPathBytes { needsSlash, path in
+            guard !needsSlash else { return false }
+            visitor.visit("url.path", utf8: path)
+            return true
+        }
+        if !pathWritten { visitor.visit("url.path", path) }
+        if let route { visitor.visit("http.route", route) }
+        if let statusCode { visitor.visit("http.response.status_code", statusCode) }
+        visitor.visit("network.protocol.name", constant: "http")
+        switch protocolVersion {
+        case "1.1": visitor.visit("network.protocol.version", constant: "1.1")
+        case "1.0": visitor.visit("network.protocol.version", constant: "1.0")
+        case "2": visitor.visit("network.protocol.version", constant: "2")
+        default: visitor.visit("network.protocol.version", protocolVersion)
+        }
+        if let requestBodySize { visitor.visit("http.request.body.size", requestBodySize) }
+        if let responseBodySize { visitor.visit("http.response.body.size", responseBodySize) }
+        if let userAgent { visitor.visit("user_agent.original", userAgent) }
     }
 }
 
