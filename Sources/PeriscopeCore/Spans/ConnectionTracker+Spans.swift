@@ -102,13 +102,19 @@ extension ConnectionTracker {
         case .server: .server
         case .unknown: .internal
         }
-        let start = clock.unixNanos(fromMonotonic: operation.start)
+        var start = clock.unixNanos(fromMonotonic: operation.start)
         var end = clock.unixNanos(fromMonotonic: max(operation.end, operation.start))
         if kind == .client { end = linker.clampedEnd(end, of: context.spanID) }
-        // Built in the list it leaves by and settled there (`TraceLinker.settleLast`).
+        // Settled before it is built, so that it is built once, whole, where it leaves by: the
+        // memberwise initializer writes it into the list's storage (an initializer with a body
+        // builds it aside and copies it there), and nothing is changed in the list after.
+        let settled = linker.current(context)
+        if let settled, kind == .server { linker.keepInsideCaller(start: &start, end: &end, settled) }
+        let shown = settled ?? context
         spans.append(Span(
-            traceID: context.traceID,
-            spanID: context.spanID,
+            traceID: shown.traceID,
+            spanID: shown.spanID,
+            parentSpanID: shown.parentSpanID,
             kind: kind,
             name: operation.name,
             startTimeUnixNano: start,
@@ -118,12 +124,15 @@ extension ConnectionTracker {
             pid: ends.pid,
             tid: operation.tid,
             local: ends.local,
-            peer: ends.peer
+            peer: ends.peer,
+            // The operation's box of details becomes the span's, neither copied nor allocated again.
+            httpStorage: operation.httpStorage.take(),
+            protocolAttributes: operation.attributes,
+            incoming: shown.incoming,
+            parentIsLocal: shown.parentIsLocal
         ))
-        // The operation's box of details becomes the span's, neither copied nor allocated again.
-        spans[spans.count - 1].httpStorage = operation.httpStorage.take()
-        if !operation.attributes.isEmpty { spans[spans.count - 1].protocolAttributes = operation.attributes }
-        linker.settleLast(of: &spans, context: context, now: operation.end)
+        // A span whose trace is still provisional waits (`TraceLinker.settleLast`).
+        if settled == nil { linker.holdLast(of: &spans, context: context, now: operation.end) }
         return context
     }
 

@@ -75,7 +75,11 @@ public struct Span: Sendable, Equatable {
     /// process's. Stable across policy changes: the span's export and resource attributes are
     /// that policy's whenever it is delivered, even after its process is gone. Not exported.
     public var policy: PolicyID?
+}
 
+/// The public initializer stands apart from the type, so that the module keeps the memberwise
+/// one: a span built by it is built where it is stored, not built aside and copied there.
+extension Span {
     public init(
         traceID: TraceID, spanID: SpanID, parentSpanID: SpanID? = nil, kind: Kind, name: String,
         startTimeUnixNano: UInt64, endTimeUnixNano: UInt64, status: Status = .unset,

@@ -36,6 +36,13 @@ extension TraceLinker {
         hold(output.removeLast(), context: context, now: now, into: &output)
     }
 
+    /// The finished span just appended to `output`, built with its context as it stands now
+    /// (`current(_:)` nil): taken back out to wait while its trace is provisional.
+    mutating func holdLast(of output: inout [Span], context: SpanContext, now: UInt64) {
+        guard !output.isEmpty else { return }
+        hold(output.removeLast(), context: context, now: now, into: &output)
+    }
+
     /// A finished span with its context: out now, or held while its trace is provisional.
     public mutating func finish(_ span: consuming Span, context: SpanContext, now: UInt64, into output: inout [Span]) {
         if let settled = current(context) {
@@ -141,18 +148,23 @@ extension TraceLinker {
     /// end no later than the caller's when that is known, moved by at most `skewNanos`;
     /// otherwise its end noted for the caller.
     mutating func keepInsideCaller(_ span: inout Span, _ context: SpanContext) {
+        keepInsideCaller(start: &span.startTimeUnixNano, end: &span.endTimeUnixNano, context)
+    }
+
+    /// `keepInsideCaller(_:_:)` for a server span's times (Unix nanoseconds) before it is built.
+    mutating func keepInsideCaller(start: inout UInt64, end: inout UInt64, _ context: SpanContext) {
         guard context.parentIsLocal, let parent = context.parentSpanID, let slot = callers.index(forKey: parent) else { return }
         let caller = callers[slot: slot]
-        if caller.start > span.startTimeUnixNano, caller.start - span.startTimeUnixNano <= Self.skewNanos {
-            span.startTimeUnixNano = min(caller.start, span.endTimeUnixNano)
+        if caller.start > start, caller.start - start <= Self.skewNanos {
+            start = min(caller.start, end)
         }
         if let callerEnd = caller.end {
-            if span.endTimeUnixNano > callerEnd, span.endTimeUnixNano - callerEnd <= Self.skewNanos {
-                span.endTimeUnixNano = max(callerEnd, span.startTimeUnixNano)
+            if end > callerEnd, end - callerEnd <= Self.skewNanos {
+                end = max(callerEnd, start)
             }
             callers.removeValue(at: slot)
         } else {
-            callers[slot: slot].childEnd = max(caller.childEnd ?? 0, span.endTimeUnixNano)
+            callers[slot: slot].childEnd = max(caller.childEnd ?? 0, end)
         }
     }
 }
