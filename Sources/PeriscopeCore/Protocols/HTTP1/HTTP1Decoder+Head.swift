@@ -53,8 +53,9 @@ extension HTTP1Decoder {
     mutating func consumeWholeHead(
         _ bytes: ArraySlice<UInt8>, from start: Int, _ events: inout some HTTP1DecoderEventSink
     ) -> Int? {
+        var head = HTTP1HeadFields()
         guard headBuffer.isEmpty, !startLinePrefixChecked, !startLineChecked,
-              let (head, length) = HTTP1HeadParser.parseWholeHead(bytes[start...], kind: kind)
+              let length = HTTP1HeadParser.parseWholeHead(bytes[start...], kind: kind, into: &head)
         else { return nil }
         finishHead(head, in: bytes[start...], &events)
         return start + length

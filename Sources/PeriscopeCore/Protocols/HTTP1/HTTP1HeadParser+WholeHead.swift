@@ -1,18 +1,17 @@
 extension HTTP1HeadParser {
     /// A whole head at the start of `bytes`, read in one pass: each line is found and checked
-    /// for bytes a head may not hold eight bytes at a time, then read where it lies, no string
-    /// made. Returns the head (offsets from the start of `bytes`) and
-    /// its length, terminators included; nil when the head is cut short, larger than
-    /// `HTTP1Decoder.maxHeadSize`, or anything in it is not clean (a byte a head may not hold,
-    /// a start line or header line the line-by-line path rejects): that path then reports
-    /// exactly what is wrong. What it returns is what the line-by-line path would.
-    static func parseWholeHead(_ bytes: ArraySlice<UInt8>, kind: HTTP1Decoder.Kind) -> (head: Fields, length: Int)? {
-        bytes.withUnsafeBufferPointer { buffer -> (head: Fields, length: Int)? in
+    /// for bytes a head may not hold eight or sixteen bytes at a time, then read where it lies,
+    /// no string made. Reads the head into `fields` (offsets from the start of `bytes`; they
+    /// start empty) and returns its length, terminators included; nil when the head is cut
+    /// short, larger than `HTTP1Decoder.maxHeadSize`, or anything in it is not clean (a byte a
+    /// head may not hold, a start line or header line the line-by-line path rejects): that path
+    /// then reports exactly what is wrong. What it reads is what the line-by-line path would.
+    static func parseWholeHead(_ bytes: ArraySlice<UInt8>, kind: HTTP1Decoder.Kind, into fields: inout Fields) -> Int? {
+        bytes.withUnsafeBufferPointer { buffer -> Int? in
             guard let base = buffer.baseAddress else { return nil }
             let limit = min(buffer.count, HTTP1Decoder.maxHeadSize)
             guard let firstNewline = newline(in: buffer, from: 0, limit: limit) else { return nil }
             let firstEnd = firstNewline > 0 && base[firstNewline - 1] == HTTP1Syntax.cr ? firstNewline - 1 : firstNewline
-            var fields = Fields()
             guard parseStartLine(base, 0, firstEnd, kind: kind, into: &fields) == nil, startsCleanly(fields, kind: kind) else { return nil }
             var lineStart = firstNewline + 1
             fields.headerStart = Int32(lineStart)
@@ -32,7 +31,7 @@ extension HTTP1HeadParser {
                 lineStart = lineEnd + 1
                 if end == start {
                     fields.end = Int32(lineStart)
-                    return (fields, lineStart)
+                    return lineStart
                 }
                 guard applyHeader(base, start, end, to: &fields) == nil else { return nil }
             }
@@ -49,26 +48,39 @@ extension HTTP1HeadParser {
     }
 
     /// The index of the next LF in `buffer[start..<limit]`; nil when there is none, or a byte a
-    /// head may not hold comes first. Eight bytes at a time while none is a control byte.
+    /// head may not hold comes first. Sixteen bytes at a time while all are printable ASCII
+    /// (one test of their words, no lane told apart), then a word at a time, each byte that is
+    /// not printable looked at lane by lane.
     @inline(__always)
     static func newline(in buffer: UnsafeBufferPointer<UInt8>, from start: Int, limit: Int) -> Int? {
         guard let base = buffer.baseAddress else { return nil }
+        let raw = UnsafeRawPointer(base)
         var index = start
+        while index + 16 <= limit,
+              !HTTP1Syntax.hasBytesOutsidePrintable(raw.loadUnaligned(fromByteOffset: index, as: UInt64.self),
+                                                    raw.loadUnaligned(fromByteOffset: index + 8, as: UInt64.self)) {
+            index += 16
+        }
         while index + 8 <= limit {
-            let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
-            let below = HTTP1Syntax.lanesBelowSpace(word)
-            let delete = HTTP1Syntax.lanes(of: word, equalTo: 0x7f)
-            guard below | delete != 0 else {
+            let word = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            guard HTTP1Syntax.hasBytesOutsidePrintable(word) else {
                 index += 8
                 continue
             }
-            // The first LF, unless a byte a head may not hold comes before it.
             let lf = HTTP1Syntax.lanes(of: word, equalTo: HTTP1Syntax.lf)
-            let allowed = lf | HTTP1Syntax.lanes(of: word, equalTo: HTTP1Syntax.cr) | HTTP1Syntax.lanes(of: word, equalTo: HTTP1Syntax.tab)
-            let newline = HTTP1Syntax.firstLane(lf)
-            let forbidden = HTTP1Syntax.firstLane(below & ~allowed | delete)
-            if newline < forbidden { return index + newline }
-            if forbidden < 8 { return nil }
+            // The lanes before the first LF (all of them when there is none) holding a control
+            // byte or DEL: only CR and tab may.
+            let first = lf & (0 &- lf)
+            let control = (HTTP1Syntax.lanesBelowSpace(word) | HTTP1Syntax.lanes(of: word, equalTo: 0x7f)) & (first &- 1)
+            if control != 0 {
+                let newline = HTTP1Syntax.firstLane(lf)
+                // The usual CR right before the LF, or else each control byte checked.
+                if control != first >> 8 || base[index + newline - 1] != HTTP1Syntax.cr {
+                    let allowed = HTTP1Syntax.lanes(of: word, equalTo: HTTP1Syntax.cr) | HTTP1Syntax.lanes(of: word, equalTo: HTTP1Syntax.tab)
+                    guard control & ~allowed == 0 else { return nil }
+                }
+            }
+            if lf != 0 { return index + HTTP1Syntax.firstLane(lf) }
             index += 8
         }
         while index < limit {

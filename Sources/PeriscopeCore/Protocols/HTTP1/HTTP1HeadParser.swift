@@ -111,7 +111,12 @@ enum HTTP1HeadParser {
 
     /// A status line: `HTTP/1.x`, a space, three digits from 100, then the end or a space
     /// and the reason. The code, with the version and reason set in `fields`.
-    private static func statusLine(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int, into fields: inout Fields) -> Int? {
+    static func statusLine(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int, into fields: inout Fields) -> Int? {
+        usualStatusLine(base, start, end, into: &fields) ?? statusLineByBytes(base, start, end, into: &fields)
+    }
+
+    /// The same, byte by byte.
+    static func statusLineByBytes(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int, into fields: inout Fields) -> Int? {
         var space = start
         while space < end, base[space] != HTTP1Syntax.space { space += 1 }
         guard let minor = minorVersion(base, start, space) else { return nil }
@@ -127,6 +132,29 @@ enum HTTP1HeadParser {
         fields.minorVersion = minor
         fields.reason = codeEnd < end ? Int32(codeEnd + 1)..<Int32(end) : Int32(end)..<Int32(end)
         return code
+    }
+
+    /// The usual status line, read by word: `HTTP/1.x`, a space, three digits from 100, then
+    /// the end or a space. Nil for anything else, which `statusLine` then reads byte by byte
+    /// (what this accepts, that reads the same).
+    @inline(__always)
+    static func usualStatusLine(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int, into fields: inout Fields) -> Int? {
+        guard end - start >= 12 else { return nil }
+        let raw = UnsafeRawPointer(base + start)
+        let version = raw.loadUnaligned(as: UInt64.self)
+        // The space and the code's digits in the lanes of a word of four: " ddd".
+        let code = raw.loadUnaligned(fromByteOffset: 8, as: UInt32.self)
+        let digits = code &- 0x3030_3000
+        guard version & 0x00ff_ffff_ffff_ffff == 0x2e_312f_5054_5448, HTTP1Syntax.isDigit(UInt8(truncatingIfNeeded: version >> 56)),
+              code & 0xff == UInt32(HTTP1Syntax.space), end - start == 12 || base[start + 12] == HTTP1Syntax.space,
+              // Each of the three lanes 0–9 once '0' is taken away: no borrow, nothing above 9.
+              code & 0xf0f0_f000 == 0x3030_3000, (digits &+ 0x0606_0600) & 0xf0f0_f000 == 0
+        else { return nil }
+        let value = Int(digits >> 8 & 0xff) * 100 + Int(digits >> 16 & 0xff) * 10 + Int(digits >> 24)
+        guard value >= 100 else { return nil }
+        fields.minorVersion = UInt8(truncatingIfNeeded: version >> 56)
+        fields.reason = end - start > 12 ? Int32(start + 13)..<Int32(end) : Int32(end)..<Int32(end)
+        return value
     }
 
     /// A start line cut at its first two spaces; the third part keeps any further spaces.
@@ -217,6 +245,8 @@ enum HTTP1HeadParser {
             let other = ~HTTP1Syntax.lanesOfNameBytes(word) & HTTP1Syntax.highBits
             guard other == 0 else {
                 index += HTTP1Syntax.firstLane(other)
+                // The usual end: the colon right after letters, digits and dashes.
+                if base[index] == HTTP1Syntax.colon { return index > start ? index : nil }
                 break
             }
             index += 8

@@ -55,22 +55,25 @@ public enum HTTP1Method: UInt8, Sendable, Equatable {
         }
     }
 
-    private static func known(_ bytes: UnsafeBufferPointer<UInt8>) -> HTTP1Method? {
-        let candidate: HTTP1Method
-        switch (bytes.count, bytes.first) {
-        case (3, UInt8(ascii: "G")): candidate = .get
-        case (3, UInt8(ascii: "P")): candidate = .put
-        case (4, UInt8(ascii: "H")): candidate = .head
-        case (4, UInt8(ascii: "P")): candidate = .post
-        case (5, UInt8(ascii: "T")): candidate = .trace
-        case (5, UInt8(ascii: "P")): candidate = .patch
-        case (6, UInt8(ascii: "D")): candidate = .delete
-        case (7, UInt8(ascii: "C")): candidate = .connect
-        case (7, UInt8(ascii: "O")): candidate = .options
+    /// The bytes' method compared as one number: a name of 3 bytes in its lanes, a longer one
+    /// (up to 7) as its first four bytes and its last four (which overlap), with the length.
+    static func known(_ bytes: UnsafeBufferPointer<UInt8>) -> HTTP1Method? {
+        guard let base = bytes.baseAddress, (3...7).contains(bytes.count) else { return nil }
+        let raw = UnsafeRawPointer(base)
+        let word = bytes.count == 3
+            ? UInt64(raw.loadUnaligned(as: UInt16.self)) | UInt64(base[2]) << 16
+            : UInt64(raw.loadUnaligned(as: UInt32.self)) | UInt64(raw.loadUnaligned(fromByteOffset: bytes.count - 4, as: UInt32.self)) << 32
+        switch (bytes.count, word) {
+        case (3, 0x54_4547): return .get  // "GET"
+        case (3, 0x54_5550): return .put  // "PUT"
+        case (4, 0x4441_4548_4441_4548): return .head  // "HEAD", "HEAD"
+        case (4, 0x5453_4f50_5453_4f50): return .post  // "POST", "POST"
+        case (5, 0x4543_4152_4341_5254): return .trace  // "TRAC", "RACE"
+        case (5, 0x4843_5441_4354_4150): return .patch  // "PATC", "ATCH"
+        case (6, 0x4554_454c_454c_4544): return .delete  // "DELE", "LETE"
+        case (7, 0x5443_454e_4e4e_4f43): return .connect  // "CONN", "NECT"
+        case (7, 0x534e_4f49_4954_504f): return .options  // "OPTI", "IONS"
         default: return nil
         }
-        guard let name = candidate.name else { return nil }
-        let expected = UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
-        return expected.elementsEqual(bytes) ? candidate : nil
     }
 }

@@ -48,4 +48,19 @@ extension HTTP1Syntax {
     static func lanesBefore(_ count: Int) -> UInt64 {
         count >= 8 ? highBits : highBits & ((1 << UInt64(count * 8)) &- 1)
     }
+
+    /// Whether any byte of the word is not printable ASCII (0x20–0x7e): a control byte
+    /// (LF, CR and tab among them), DEL or obs-text. Which one is left to the lane tests: a
+    /// borrow or carry only ever leaves a lane whose own byte is outside, so the answer is exact.
+    @inline(__always)
+    static func hasBytesOutsidePrintable(_ word: UInt64) -> Bool {
+        ((word &- lanes &* 0x20) | (word &+ lanes) | word) & highBits != 0
+    }
+
+    /// The same for two words at once.
+    @inline(__always)
+    static func hasBytesOutsidePrintable(_ first: UInt64, _ second: UInt64) -> Bool {
+        let below = lanes &* 0x20
+        return ((first &- below) | (first &+ lanes) | first | (second &- below) | (second &+ lanes) | second) & highBits != 0
+    }
 }

@@ -69,8 +69,8 @@ import Testing
     @Test func newlineIsTheFirstLFUnlessAForbiddenByteComesFirst() {
         var generator = SeededGenerator(seed: 0x0a0a)
         for round in 0..<20_000 {
-            var bytes = Array("GET /abc HTTP/1.1\r\nHost: example.com\r\n\r\n".utf8)
-            for _ in 0..<(round % 3) {
+            var bytes = Array("GET /abc HTTP/1.1\r\nHost: example.com\r\nUser-Agent: a client of many words/1.0\r\n\r\n".utf8)
+            for _ in 0..<(round % 4) {
                 bytes[Int.random(in: 0..<bytes.count, using: &generator)] = Self.probes.randomElement(using: &generator)!
             }
             let start = Int.random(in: 0...bytes.count, using: &generator)
@@ -82,6 +82,46 @@ import Testing
             }
             let found = bytes.withUnsafeBufferPointer { HTTP1HeadParser.newline(in: $0, from: start, limit: limit) }
             #expect(found == expected, "\(bytes) from \(start) to \(limit)")
+        }
+    }
+
+    /// A status line read by word reads as it does byte by byte, whatever its bytes.
+    @Test func statusLinesReadByWordAsByteByByte() {
+        var generator = SeededGenerator(seed: 0x5747)
+        let lines = ["HTTP/1.1 200 OK", "HTTP/1.0 404 Not Found", "HTTP/1.1 101", "HTTP/1.1 999 x", "HTTP/1.1 100 Continue"]
+        for round in 0..<40_000 {
+            var line = Array(lines[round % lines.count].utf8)
+            for _ in 0..<(round % 3) {
+                let byte = round % 6 < 3 ? Self.probes.randomElement(using: &generator)! : UInt8.random(in: 0x2f...0x3a, using: &generator)
+                line[Int.random(in: 0..<line.count, using: &generator)] = byte
+            }
+            let end = round % 4 == 0 ? line.count : Int.random(in: 0...line.count, using: &generator)
+            line.withUnsafeBufferPointer { buffer in
+                var byWord = HTTP1HeadFields(), byBytes = HTTP1HeadFields()
+                let code = HTTP1HeadParser.statusLine(buffer.baseAddress!, 0, end, into: &byWord)
+                #expect(code == HTTP1HeadParser.statusLineByBytes(buffer.baseAddress!, 0, end, into: &byBytes), "\(line) to \(end)")
+                #expect(byWord == byBytes, "\(line) to \(end)")
+            }
+        }
+    }
+
+    /// A method read as one number is the one whose name has the same bytes, and no other.
+    @Test func methodsReadAsNumbersAreThoseOfTheirNames() {
+        let names = ["GET", "PUT", "HEAD", "POST", "TRACE", "PATCH", "DELETE", "CONNECT", "OPTIONS"]
+        let methods: [HTTP1Method] = [.get, .put, .head, .post, .trace, .patch, .delete, .connect, .options]
+        func byBytes(_ bytes: [UInt8]) -> HTTP1Method? {
+            names.firstIndex { Array($0.utf8) == bytes }.map { methods[$0] }
+        }
+        var generator = SeededGenerator(seed: 0x6d65)
+        for round in 0..<40_000 {
+            var bytes = Array(names[round % names.count].utf8)
+            if round >= names.count {
+                bytes[Int.random(in: 0..<bytes.count, using: &generator)] = round % 2 == 0
+                    ? Self.probes.randomElement(using: &generator)! : UInt8(ascii: "A") + UInt8.random(in: 0..<26, using: &generator)
+                if round % 5 == 0 { bytes = Array(bytes.prefix(Int.random(in: 0...bytes.count, using: &generator))) }
+            }
+            let known = bytes.withUnsafeBufferPointer { HTTP1Method.known($0) }
+            #expect(known == byBytes(bytes), "\(bytes)")
         }
     }
 
