@@ -11,34 +11,52 @@ struct ConnectionAttributeBlocks {
 
     /// Each slot's block at `slot * maximumBlockLength`; empty until a block is kept.
     private var blocks: [UInt8] = []
-    /// Per slot: the block's length (-1 for an empty slot) and what it was written for.
-    private var lengths = [Int](repeating: -1, count: slotCount)
-    private var kinds = [Span.Kind](repeating: .internal, count: slotCount)
-    private var locals = [SocketAddress](repeating: .unspecified, count: slotCount)
-    private var peers = [SocketAddress](repeating: .unspecified, count: slotCount)
-    private var pids = [Int32](repeating: 0, count: slotCount)
-    private var tids = [Int32](repeating: 0, count: slotCount)
-    private var executables = [String?](repeating: nil, count: slotCount)
+    /// Per slot: the block's length (-1 for an empty slot) and what it was written for, side
+    /// by side so that a look-up reads one record per slot.
+    private var owners = [Owner](repeating: Owner(), count: slotCount)
     /// Per pair of slots: the one found or kept last.
     private var recent = [Int](repeating: -1, count: slotCount / 2)
+
+    /// What a slot's block was written for: the span fields the connection attributes are
+    /// made of.
+    private struct Owner {
+        var length = -1
+        var kind = Span.Kind.internal
+        var pid: Int32 = 0
+        var tid: Int32 = 0
+        var local = SocketAddress.unspecified
+        var peer = SocketAddress.unspecified
+        var executable: String?
+
+        /// Whether the block at `owner` was written for `span`'s connection attributes: read
+        /// field by field where it lies (a method on the record would copy it first). The
+        /// executable compared last (spans of a process usually share its string).
+        @inline(__always)
+        static func matches(_ owner: UnsafePointer<Owner>, _ span: Span) -> Bool {
+            guard owner.pointee.length >= 0, owner.pointee.kind == span.kind, owner.pointee.pid == span.pid,
+                  owner.pointee.tid == span.tid, owner.pointee.local == span.local, owner.pointee.peer == span.peer
+            else { return false }
+            return owner.pointee.executable == span.executable
+        }
+    }
 
     /// The block kept for `span`'s connection, handed to `body`; false, without calling it,
     /// when none is kept. `set` is `set(of:)`'s: the block is in one of its two slots.
     /// Mutating only so that it is called where the blocks lie.
     mutating func withBlock(for span: Span, set: Int, _ body: (UnsafeBufferPointer<UInt8>) -> Void) -> Bool {
-        for slot in (2 * set)...(2 * set + 1) {
-            let length = lengths[slot]
-            guard length >= 0, kinds[slot] == span.kind, locals[slot] == span.local, peers[slot] == span.peer, pids[slot] == span.pid,
-                  tids[slot] == span.tid, executables[slot] == span.executable
-            else { continue }
-            blocks.withUnsafeBufferPointer { blocks in
-                let start = slot * Self.maximumBlockLength
-                body(UnsafeBufferPointer(rebasing: blocks[start..<(start + length)]))
-            }
-            recent[set] = slot
-            return true
+        let found = owners.withUnsafeBufferPointer { owners -> Int? in
+            let first = owners.baseAddress! + 2 * set
+            if Owner.matches(first, span) { return 2 * set }
+            if Owner.matches(first + 1, span) { return 2 * set + 1 }
+            return nil
         }
-        return false
+        guard let slot = found else { return false }
+        let length = owners[slot].length
+        blocks.withUnsafeBufferPointer { blocks in
+            body(UnsafeBufferPointer(start: blocks.baseAddress! + slot * Self.maximumBlockLength, count: length))
+        }
+        recent[set] = slot
+        return true
     }
 
     /// Keeps `block` as the encoding of `span`'s connection attributes, in the slot of `set`
@@ -52,13 +70,9 @@ struct ConnectionAttributeBlocks {
             let start = slot * Self.maximumBlockLength
             _ = UnsafeMutableBufferPointer(rebasing: blocks[start..<(start + block.count)]).initialize(from: block)
         }
-        lengths[slot] = block.count
-        kinds[slot] = span.kind
-        locals[slot] = span.local
-        peers[slot] = span.peer
-        pids[slot] = span.pid
-        tids[slot] = span.tid
-        executables[slot] = span.executable
+        owners[slot] = Owner(
+            length: block.count, kind: span.kind, pid: span.pid, tid: span.tid, local: span.local, peer: span.peer, executable: span.executable
+        )
     }
 
     /// The pair of slots `span`'s connection's block is kept in.

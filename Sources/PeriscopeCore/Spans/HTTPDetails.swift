@@ -120,9 +120,10 @@ public struct HTTPDetails: Sendable {
     }
 
     private func withoutQuery(_ field: Field) -> Field {
-        var end = field.lowerBound
-        while end < field.upperBound, text[Int(end)] != UInt8(ascii: "?") { end += 1 }
-        return field.lowerBound..<end
+        withBytes(field) { bytes in
+            guard let query = bytes.firstIndex(of: UInt8(ascii: "?")) else { return field }
+            return field.lowerBound..<(field.lowerBound + Int32(query))
+        }
     }
 
     private func withBytes<Result>(_ field: Field, _ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result {
