@@ -42,9 +42,12 @@ public struct SpanJSONFormatter: Sendable {
         }
     }
 
-    /// `blocks`: where connection attributes are kept; nil to write them all.
+    /// `blocks`: where connection attributes are kept; nil to write them all. `commonHTTP`:
+    /// whether HTTP attributes of the common shape are written in one pass
+    /// (`writeCommonHTTPAttributes`); false, for tests, to write them all one by one.
     static func write(
-        _ span: Span, to writer: inout ByteWriter, resource: [String: String]?, blocks: UnsafeMutablePointer<ConnectionAttributeBlocks>? = nil
+        _ span: Span, to writer: inout ByteWriter, resource: [String: String]?, blocks: UnsafeMutablePointer<ConnectionAttributeBlocks>? = nil,
+        commonHTTP: Bool = true
     ) {
         writer.bytes(#"{"traceId":""#)
         writer.hex(span.traceID.high)
@@ -77,7 +80,13 @@ public struct SpanJSONFormatter: Sendable {
         writer.bytes(#"},"attributes":{"#)
         // The visitor writes through its own copy of the writer, taken back afterwards.
         var attributes = AttributeWriter(writer: writer)
-        span.visitRequestAttributes(&attributes)
+        let written = commonHTTP && span.protocolAttributes.isEmpty
+            && span.readHTTPInPlace { http in writeCommonHTTPAttributes(&http, to: &attributes.writer) } == true
+        if written {
+            attributes.first = false
+        } else {
+            span.visitRequestAttributes(&attributes)
+        }
         attributes.connectionAttributes(of: span, blocks: blocks)
         span.visitTCPAttributes(&attributes)
         writer = attributes.writer
@@ -93,6 +102,66 @@ public struct SpanJSONFormatter: Sendable {
             writer.byte(UInt8(ascii: "}"))
         }
         writer.byte(UInt8(ascii: "}"))
+    }
+
+    /// The HTTP attributes (`HTTPDetails.visitAttributes`) of a request of the common shape
+    /// as the first members of the attributes object, the same bytes as one by one: the
+    /// constant parts between values (a string's closing quote, the next keys, a constant
+    /// value, the next opening quote) each written as one static run of bytes. False,
+    /// writing nothing, for any other shape (a method OpenTelemetry does not name in its
+    /// common form, a scheme other than `http` or `https`, a path that needs its `/` or is not
+    /// ASCII, an HTTP version other than 1.1 or 1.0, a user agent that is not ASCII).
+    /// `inout` only so that the details are read where they lie: nothing is changed.
+    static func writeCommonHTTPAttributes(_ http: inout HTTPDetails, to writer: inout ByteWriter) -> Bool {
+        let version1 = switch http.protocolVersion {
+        case "1.1": true
+        case "1.0": false
+        default: nil as Bool?
+        }
+        guard let version1, http.scheme == "http" || http.scheme == "https",
+              http.withMethodBytes({ Span.isCommonMethod($0) }),
+              http.withPathBytes({ needsSlash, path in !needsSlash && ByteWriter.isASCII(path) }),
+              http.withUserAgentBytes({ ByteWriter.isASCII($0) }) ?? true
+        else { return false }
+        writer.bytes(#""http.request.method":""#)
+        http.withMethodBytes { writer.bytes($0) }
+        if http.scheme == "http" {
+            writer.bytes(#"","url.scheme":"http","url.path":""#)
+        } else {
+            writer.bytes(#"","url.scheme":"https","url.path":""#)
+        }
+        http.withPathBytes { _, path in writer.jsonStringContents(path) }
+        // Whether a string value is left open (its closing quote not yet written).
+        var open = true
+        if let route = http.route {
+            writer.bytes(#"","http.route":""#)
+            writer.jsonStringContents(route)
+        }
+        if let code = http.statusCode {
+            writer.bytes(#"","http.response.status_code":"#)
+            writer.decimal(code)
+            open = false
+        }
+        if open { writer.byte(UInt8(ascii: "\"")) }
+        if version1 {
+            writer.bytes(#","network.protocol.name":"http","network.protocol.version":"1.1""#)
+        } else {
+            writer.bytes(#","network.protocol.name":"http","network.protocol.version":"1.0""#)
+        }
+        if let size = http.requestBodySize {
+            writer.bytes(#","http.request.body.size":"#)
+            writer.decimal(size)
+        }
+        if let size = http.responseBodySize {
+            writer.bytes(#","http.response.body.size":"#)
+            writer.decimal(size)
+        }
+        _ = http.withUserAgentBytes { userAgent in
+            writer.bytes(#","user_agent.original":""#)
+            writer.jsonStringContents(userAgent)
+            writer.byte(UInt8(ascii: "\""))
+        }
+        return true
     }
 
     /// Writes attributes as `"key":value` members, comma-separated.

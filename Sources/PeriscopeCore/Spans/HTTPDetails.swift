@@ -113,6 +113,13 @@ public struct HTTPDetails: Sendable {
         try withBytes(pathField) { try body(pathNeedsSlash, $0) }
     }
 
+    /// Hands `body` the `User-Agent` header's bytes where they lie; nil, without calling it,
+    /// when the request had none.
+    public func withUserAgentBytes<Result>(_ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result? {
+        guard let userAgentField else { return nil }
+        return try withBytes(userAgentField, body)
+    }
+
     /// Drops the query (`?` and what follows) from the path and the target, in place.
     public mutating func removeQuery() {
         pathField = withoutQuery(pathField)

@@ -45,6 +45,14 @@ public struct Span: Sendable, Equatable {
         guard let storage = httpStorage else { return nil }
         return try body(storage.details)
     }
+    /// Hands `body` the HTTP details where the box holds them, to read only: `inout` because
+    /// a borrow of what a box holds is a copy of it (each buffer and string retained, then
+    /// released), an `inout` access is not. Nil, without calling `body`, for a span that is
+    /// not HTTP. `body` must not change them: other spans may share the box.
+    func readHTTPInPlace<Result>(_ body: (inout HTTPDetails) -> Result) -> Result? {
+        guard let storage = httpStorage else { return nil }
+        return body(&storage.details)
+    }
     /// Whether the span is an HTTP span, without copying its details.
     var hasHTTP: Bool { httpStorage != nil }
     /// The request's `traceparent`, without copying the other details.
