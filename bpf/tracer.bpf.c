@@ -499,15 +499,14 @@ TRANSFER_FUNCTION __u32 carry_context(struct periscope_event *event, __u32 lengt
         if (!requests_way)
             return length;
         handoff = bpf_map_lookup_elem(&write_context_handoffs, &id);
-        if (!handoff)
+        if (!handoff || !handoff->ready)
             return length;
-        bool mine = handoff->local_port == event->tuple.local_port && handoff->peer_port == event->tuple.peer_port;
-        if (mine)
-            __builtin_memcpy(&event->payload[length], handoff->context, PERISCOPE_EVENT_CONTEXT_BYTES);
-        /* Copied before it is deleted: a deleted entry's memory is reused. */
-        bpf_map_delete_elem(&write_context_handoffs, &id);
-        if (!mine)
+        /* Taken, not deleted: the thread's next injected write fills the entry again, and a
+         * delete costs the map's bucket lock and a node handed back to its free list. */
+        handoff->ready = 0;
+        if (handoff->local_port != event->tuple.local_port || handoff->peer_port != event->tuple.peer_port)
             return length;
+        __builtin_memcpy(&event->payload[length], handoff->context, PERISCOPE_EVENT_CONTEXT_BYTES);
     }
     event->flags |= PERISCOPE_EVENT_FLAG_TRACE_CONTEXT;
     return length + PERISCOPE_EVENT_CONTEXT_BYTES;
