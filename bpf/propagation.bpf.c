@@ -32,6 +32,7 @@
 #include "periscope_propagation.h"
 
 #define KREAD(ptr, field) BPF_CORE_READ(ptr, field)
+#define DIRECT_READ(ptr, field) ((ptr)->field)
 #include "periscope_arch.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -481,8 +482,10 @@ static __always_inline struct sock *tcp_sock_of_fd_btf(int fd)
     if (!fdt || (unsigned int)fd >= fdt->max_fds)
         return NULL;
     struct file **fds = fdt->fd;
-    struct file *entry = NULL;
-    bpf_probe_read_kernel(&entry, sizeof(entry), &fds[fd]);
+    /* A plain load through a type whose first field is a pointer (a fault reads 0), not a
+     * helper call. */
+    struct llist_node *slot = bpf_rdonly_cast(&fds[fd], bpf_core_type_id_kernel(struct llist_node));
+    void *entry = slot->next;
     if (!entry)
         return NULL;
     struct file *file = bpf_rdonly_cast(entry, bpf_core_type_id_kernel(struct file));
@@ -523,10 +526,9 @@ static __always_inline struct sock *tcp_sock_of_fd(int fd)
     return sk;
 }
 
-/* The first user buffer a read-family syscall filled, and its length. */
-static __always_inline __u64 first_buffer(long nr, struct pt_regs *regs, __u64 *length)
+/* The first user buffer a read-family syscall filled (`arg1`: its second argument), and its length. */
+static __always_inline __u64 first_buffer(long nr, __u64 arg1, __u64 *length)
 {
-    __u64 arg1 = SYSCALL_ARG1(regs);
     if (nr == NR_read || nr == NR_recvfrom) {
         *length = ~0ULL;
         return arg1;
@@ -619,7 +621,8 @@ static __always_inline int server_context(const unsigned long long *args, bool b
     long ret = (long)args[1];
     if (ret < 16)
         return 0;
-    long nr = SYSCALL_NR(regs);
+    /* A BTF tracepoint's regs are read with plain loads, not a helper call each. */
+    long nr = btf ? SYSCALL_NR_BY(DIRECT_READ, regs) : SYSCALL_NR(regs);
     if (nr != NR_read && nr != NR_recvfrom && nr != NR_readv && nr != NR_recvmsg)
         return 0;
     /* The slot handing a context to the capture of this read: nothing in it is this read's yet. */
@@ -633,7 +636,7 @@ static __always_inline int server_context(const unsigned long long *args, bool b
         return 0;
     __u64 id = bpf_get_current_pid_tgid();
     __u64 length = 0;
-    __u64 buffer = first_buffer(nr, regs, &length);
+    __u64 buffer = first_buffer(nr, btf ? SYSCALL_ARG1_BY(DIRECT_READ, regs) : SYSCALL_ARG1(regs), &length);
     if (!buffer)
         return 0;
     if (length > (__u64)ret)
@@ -641,9 +644,11 @@ static __always_inline int server_context(const unsigned long long *args, bool b
     struct propagation_scratch *scratch = propagation_scratch_space();
     if (!scratch || length < 16)
         return 0;
-    if (bpf_probe_read_user(scratch->head, 8, (const void *)buffer))
+    /* The head's first bytes, read once: decide_server_context reads only what is past them. */
+    __u32 have = length < SERVER_HEAD_FIRST_READ ? (__u32)length : SERVER_HEAD_FIRST_READ;
+    if (bpf_probe_read_user(scratch->head, have, (const void *)buffer))
         return 0;
-    int fd = (int)SYSCALL_ARG0(regs);
+    int fd = (int)(btf ? SYSCALL_ARG0_BY(DIRECT_READ, regs) : SYSCALL_ARG0(regs));
     if (!method_at(scratch, 0))
         return take_option(settings, id, fd);
     /* periscope_sys_exit called this stage for a process it selects (target, not excluded):
@@ -654,6 +659,7 @@ static __always_inline int server_context(const unsigned long long *args, bool b
     struct server_read read = {
         .buffer = buffer,
         .len = length < PERISCOPE_PROPAGATION_HEAD_MAX ? (__u32)length : PERISCOPE_PROPAGATION_HEAD_MAX,
+        .have = have,
         .fd = fd,
     };
     if (btf) {

@@ -27,11 +27,13 @@
 #define NR_epoll_pwait 281
 #define NR_epoll_pwait2 441
 
-/* orig_ax keeps the syscall number; the arguments registers are untouched at exit. */
-#define SYSCALL_NR(regs) KREAD(regs, orig_ax)
-#define SYSCALL_ARG0(regs) KREAD(regs, di)
-#define SYSCALL_ARG1(regs) KREAD(regs, si)
-#define SYSCALL_ARG2(regs) KREAD(regs, dx)
+/* orig_ax keeps the syscall number; the arguments registers are untouched at exit. Each
+ * read through `read(ptr, field)`: KREAD, or direct loads where the program's regs are BTF
+ * typed. */
+#define SYSCALL_NR_BY(read, regs) read(regs, orig_ax)
+#define SYSCALL_ARG0_BY(read, regs) read(regs, di)
+#define SYSCALL_ARG1_BY(read, regs) read(regs, si)
+#define SYSCALL_ARG2_BY(read, regs) read(regs, dx)
 
 #elif defined(__TARGET_ARCH_arm64)
 
@@ -55,14 +57,19 @@
 #define NR_epoll_pwait2 441
 
 /* x0 carries the return value at exit; the kernel keeps the first argument in orig_x0. */
-#define SYSCALL_NR(regs) KREAD(regs, syscallno)
-#define SYSCALL_ARG0(regs) KREAD(regs, orig_x0)
-#define SYSCALL_ARG1(regs) KREAD(regs, regs[1])
-#define SYSCALL_ARG2(regs) KREAD(regs, regs[2])
+#define SYSCALL_NR_BY(read, regs) read(regs, syscallno)
+#define SYSCALL_ARG0_BY(read, regs) read(regs, orig_x0)
+#define SYSCALL_ARG1_BY(read, regs) read(regs, regs[1])
+#define SYSCALL_ARG2_BY(read, regs) read(regs, regs[2])
 
 #else
 #error "define __TARGET_ARCH_x86 or __TARGET_ARCH_arm64"
 #endif
+
+#define SYSCALL_NR(regs) SYSCALL_NR_BY(KREAD, regs)
+#define SYSCALL_ARG0(regs) SYSCALL_ARG0_BY(KREAD, regs)
+#define SYSCALL_ARG1(regs) SYSCALL_ARG1_BY(KREAD, regs)
+#define SYSCALL_ARG2(regs) SYSCALL_ARG2_BY(KREAD, regs)
 
 /* User-space calling conventions at a uprobe, for the TLS library probes: the context is
  * the traced thread's registers, read as an array of 64-bit words (struct pt_regs). */

@@ -394,8 +394,15 @@ struct server_read {
     __u16 local_port;
     __u16 peer_port;
     __u8 report;     /* the decision is reported in a record of its own (TLS plaintext) */
-    __u8 _pad[3];
+    __u8 _pad;
+    __u16 have;      /* bytes of `buffer` already in the scratch space's head: its first
+                      * SERVER_HEAD_FIRST_READ, or all `len` (0: none) */
 };
+
+/* What the server-context stage reads of a read's first bytes before it knows whether they
+ * start a request: most request heads whole (one copy from user memory for the decision), a
+ * few words more than the method for what is not one. */
+#define SERVER_HEAD_FIRST_READ 256
 
 /* The thread read bytes starting with a request method at read->buffer: when they hold an
  * HTTP/1 request head (whole, or at least up to its `traceparent`), the request's context is
@@ -412,8 +419,19 @@ static __noinline int decide_server_context(const struct server_read *read,
     __u64 id = bpf_get_current_pid_tgid();
     __u32 len = read->len < PERISCOPE_PROPAGATION_HEAD_MAX ? read->len : PERISCOPE_PROPAGATION_HEAD_MAX;
     len &= HEAD_MASK | PERISCOPE_PROPAGATION_HEAD_MAX;
-    if (len < 16 || len > PERISCOPE_PROPAGATION_HEAD_MAX || bpf_probe_read_user(scratch->head, len, (const void *)read->buffer))
+    if (len < 16 || len > PERISCOPE_PROPAGATION_HEAD_MAX)
         return 0;
+    /* What the caller has not read already: nothing when it read the whole head or its
+     * first SERVER_HEAD_FIRST_READ bytes (read->have), else all of it. */
+    if (read->have == SERVER_HEAD_FIRST_READ && len > SERVER_HEAD_FIRST_READ) {
+        __u32 rest = len - SERVER_HEAD_FIRST_READ;
+        if (rest > PERISCOPE_PROPAGATION_HEAD_MAX - SERVER_HEAD_FIRST_READ
+            || bpf_probe_read_user(&scratch->head[SERVER_HEAD_FIRST_READ], rest,
+                                   (const void *)(read->buffer + SERVER_HEAD_FIRST_READ)))
+            return 0;
+    } else if (read->have < len && bpf_probe_read_user(scratch->head, len, (const void *)read->buffer)) {
+        return 0;
+    }
     struct head_scan scan;
     if (!scan_request(scratch, &scan, len))
         return 0;
