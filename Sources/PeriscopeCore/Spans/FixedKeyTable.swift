@@ -90,7 +90,7 @@ struct FixedKeyTable<Key: FixedKey, Value: Sendable>: Sendable {
 
     /// Inserts a key not present; `free` is where its probe ended, used unless the table grows.
     @discardableResult
-    private mutating func insertNew(_ key: Key, _ value: Value, at free: Int) -> Int {
+    private mutating func insertNew(_ key: Key, _ value: consuming Value, at free: Int) -> Int {
         var slot = free
         if (count + 1) * 2 > keys.count {
             grow()
@@ -98,7 +98,8 @@ struct FixedKeyTable<Key: FixedKey, Value: Sendable>: Sendable {
             while keys[slot] != nil { slot = (slot + 1) & mask }
         }
         keys[slot] = key
-        values[slot] = value
+        // Moved in, not copied: the slot was empty.
+        values[slot] = consume value
         count += 1
         return slot
     }

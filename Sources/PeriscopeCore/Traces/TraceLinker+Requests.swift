@@ -43,11 +43,10 @@ extension TraceLinker {
             let key = DigestKey(pid: pid, digest: digest)
             let server = InFlightServer(context: context, forwarded: false)
             if let entry = servers.index(forKey: key) {
-                servers[slot: entry].append(server)
+                if servers[slot: entry].more.capacity == 0 { servers[slot: entry].more = spareServerLists.take() }
+                servers[slot: entry].more.append(server)
             } else {
-                var list = spareServerLists.take()
-                list.append(server)
-                servers[key] = list
+                servers[key] = InFlightServers(first: server)
             }
         }
         if byThread {
@@ -87,7 +86,8 @@ extension TraceLinker {
             let key = DigestKey(pid: pid, digest: digest)
             if let entry = servers.index(forKey: key), let index = servers[slot: entry].firstIndex(where: { $0.context.spanID == spanID }) {
                 if servers[slot: entry].count == 1 {
-                    spareServerLists.keep(servers.removeValue(at: entry))
+                    let more = servers.removeValue(at: entry).more
+                    if more.capacity > 0 { spareServerLists.keep(more) }
                 } else {
                     servers[slot: entry].remove(at: index)
                 }

@@ -133,6 +133,42 @@ public struct TraceLinker: Sendable {
         var forwarded: Bool
     }
 
+    /// The server requests in flight in one process that carried one request (a digest),
+    /// oldest first: the first held in the entry itself, the rest (an event loop serving the
+    /// same request on many connections at once) in a list, so that the usual one costs no
+    /// list per request.
+    struct InFlightServers: Sendable {
+        var first: InFlightServer
+        var more: [InFlightServer] = []
+
+        var count: Int { 1 + more.count }
+
+        subscript(index: Int) -> InFlightServer {
+            get { index == 0 ? first : more[index - 1] }
+            _modify {
+                if index == 0 {
+                    yield &first
+                } else {
+                    yield &more[index - 1]
+                }
+            }
+        }
+
+        func firstIndex(where matches: (InFlightServer) -> Bool) -> Int? {
+            if matches(first) { return 0 }
+            return more.firstIndex(where: matches).map { $0 + 1 }
+        }
+
+        /// Removes the entry at `index`, which must not be the only one.
+        mutating func remove(at index: Int) {
+            if index == 0 {
+                first = more.removeFirst()
+            } else {
+                more.remove(at: index - 1)
+            }
+        }
+    }
+
     struct ThreadServing: Sendable {
         var count: Int
         var context: SpanContext
@@ -164,7 +200,7 @@ public struct TraceLinker: Sendable {
     }
 
     var hops = FixedKeyTable<HopKey, Hop>()
-    var servers = FixedKeyTable<DigestKey, [InFlightServer]>()
+    var servers = FixedKeyTable<DigestKey, InFlightServers>()
     var spareServerLists = SpareLists<InFlightServer>()
     var threads = FixedKeyTable<ThreadKey, ThreadServing>()
     /// Threads seen serving two requests at once: event loops, where a thread says nothing
