@@ -69,6 +69,16 @@ static __always_inline __u64 kernel_pointer_at(__u64 address)
 #include "periscope_shared_maps.h"
 #include "periscope_exec.h"
 
+/* The target_pids and excluded_pids counts by slot (PERISCOPE_PID_SLOTS), which the agent
+ * maps into its memory. */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(map_flags, BPF_F_MMAPABLE);
+    __uint(max_entries, 2 * PERISCOPE_PID_SLOTS);
+    __type(key, __u32);
+    __type(value, __u64);
+} pid_slots SEC(".maps");
+
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
     __uint(max_entries, PERISCOPE_COUNTER_COUNT);
@@ -119,12 +129,46 @@ static __always_inline struct periscope_config *current_config(void)
     return bpf_map_lookup_elem(&config, &zero);
 }
 
-/* One map lookup for the processes of the node that are not traced, the common case. */
+/* Whether a PID of `slots` (PERISCOPE_PID_SLOTS_TARGETS or _EXCLUDED) may be `tgid`: false
+ * when none hashes to its slot. */
+static __always_inline bool pid_slot_used(__u32 slots, __u32 tgid)
+{
+    __u32 index = slots + periscope_pid_slot(tgid);
+    __u64 *count = bpf_map_lookup_elem(&pid_slots, &index);
+    return !count || *count != 0;
+}
+
+static __always_inline void pid_slot_add(__u32 slots, __u32 tgid, __s64 delta)
+{
+    __u32 index = slots + periscope_pid_slot(tgid);
+    __u64 *count = bpf_map_lookup_elem(&pid_slots, &index);
+    if (count)
+        __sync_fetch_and_add(count, delta);
+}
+
+/* Puts `pid` in `map` (target_pids or excluded_pids, counted in `slots`), or sets its value. */
+static __always_inline void pid_map_put(void *map, __u32 slots, __u32 pid, __u8 value)
+{
+    if (bpf_map_update_elem(map, &pid, &value, BPF_NOEXIST) == 0)
+        pid_slot_add(slots, pid, 1);
+    else
+        bpf_map_update_elem(map, &pid, &value, BPF_EXIST);
+}
+
+static __always_inline void pid_map_delete(void *map, __u32 slots, __u32 pid)
+{
+    if (bpf_map_delete_elem(map, &pid) == 0)
+        pid_slot_add(slots, pid, -1);
+}
+
+/* For the processes of the node that are not traced, the common case, no hash table look-up:
+ * their slot's count says they are not in the map. */
 static __always_inline bool pid_selected(__u32 tgid, const struct periscope_config *cfg)
 {
-    if (!(cfg->flags & PERISCOPE_FLAG_ALL_PIDS) && !bpf_map_lookup_elem(&target_pids, &tgid))
+    if (!(cfg->flags & PERISCOPE_FLAG_ALL_PIDS)
+        && (!pid_slot_used(PERISCOPE_PID_SLOTS_TARGETS, tgid) || !bpf_map_lookup_elem(&target_pids, &tgid)))
         return false;
-    return bpf_map_lookup_elem(&excluded_pids, &tgid) == NULL;
+    return !pid_slot_used(PERISCOPE_PID_SLOTS_EXCLUDED, tgid) || bpf_map_lookup_elem(&excluded_pids, &tgid) == NULL;
 }
 
 /* The open file behind `fd` of the current process, or NULL. */
@@ -883,15 +927,13 @@ int periscope_fork(struct bpf_raw_tracepoint_args *ctx)
         return 0; /* a new thread */
     __u8 *target = bpf_map_lookup_elem(&target_pids, &parent);
     if (bpf_map_lookup_elem(&excluded_pids, &parent)) {
-        __u8 one = 1;
-        bpf_map_update_elem(&excluded_pids, &child_tgid, &one, BPF_ANY);
+        pid_map_put(&excluded_pids, PERISCOPE_PID_SLOTS_EXCLUDED, child_tgid, 1);
         return 0;
     }
     /* A child runs its parent's executable until it calls exec: a postmaster's backends, a
      * forking server's handlers are selected from their first byte. */
     if (target && (*target == PERISCOPE_TARGET_WITH_DESCENDANTS || *target == PERISCOPE_TARGET_SAME_EXECUTABLE)) {
-        __u8 inherit = *target;
-        bpf_map_update_elem(&target_pids, &child_tgid, &inherit, BPF_ANY);
+        pid_map_put(&target_pids, PERISCOPE_PID_SLOTS_TARGETS, child_tgid, *target);
     }
     /* A selected process's child may serve the sockets it inherits (a fork-per-connection
      * server, PostgreSQL's backends) and exit before the agent reads /proc: reported, so
@@ -924,7 +966,7 @@ int periscope_exec(struct bpf_raw_tracepoint_args *ctx)
     __u8 *target = bpf_map_lookup_elem(&target_pids, &tgid);
     bool kept = target && *target != PERISCOPE_TARGET_SAME_EXECUTABLE;
     if (target && !kept)
-        bpf_map_delete_elem(&target_pids, &tgid);
+        pid_map_delete(&target_pids, PERISCOPE_PID_SLOTS_TARGETS, tgid);
     if (bpf_map_lookup_elem(&excluded_pids, &tgid))
         return 0;
     struct periscope_config *cfg = current_config();
@@ -956,12 +998,11 @@ int periscope_exec(struct bpf_raw_tracepoint_args *ctx)
     info->_pad = 0;
     event->captured_len = sizeof(*info);
     if (selected) {
-        __u8 value = PERISCOPE_TARGET_SAME_EXECUTABLE;
-        bpf_map_update_elem(&target_pids, &tgid, &value, BPF_ANY);
+        pid_map_put(&target_pids, PERISCOPE_PID_SLOTS_TARGETS, tgid, PERISCOPE_TARGET_SAME_EXECUTABLE);
     }
     /* A selection the agent would never hear of is not made. */
     if (!submit(event, sizeof(*info), cfg) && selected)
-        bpf_map_delete_elem(&target_pids, &tgid);
+        pid_map_delete(&target_pids, PERISCOPE_PID_SLOTS_TARGETS, tgid);
     return 0;
 }
 
@@ -974,8 +1015,8 @@ int periscope_exit(struct bpf_raw_tracepoint_args *ctx)
         return 0; /* a thread, not the process */
     struct periscope_config *cfg = current_config();
     bool selected = cfg && pid_selected(tgid, cfg);
-    bpf_map_delete_elem(&excluded_pids, &tgid);
-    bpf_map_delete_elem(&target_pids, &tgid);
+    pid_map_delete(&excluded_pids, PERISCOPE_PID_SLOTS_EXCLUDED, tgid);
+    pid_map_delete(&target_pids, PERISCOPE_PID_SLOTS_TARGETS, tgid);
     if (!selected)
         return 0;
     struct periscope_event *event = start_event(PERISCOPE_EVENT_EXIT, -1);

@@ -37,7 +37,13 @@ public final class Tracer {
         var sysExitStages: Int32
         var readContextHandoff: Int32
         var writeContextHandoffs: Int32
+        var pidSlots: Int32
     }
+
+    /// The `pid_slots` array mapped into this process: the counts of the target and excluded
+    /// maps' PIDs by slot, which every insertion or deletion that succeeds updates.
+    private let pidSlots: UnsafeMutablePointer<UInt64>
+    private static let pidSlotsBytes = 2 * Int(PERISCOPE_PID_SLOTS) * MemoryLayout<UInt64>.stride
 
     /// Receives raw ring buffer records during `poll`: the ring buffer's context.
     private final class Handler {
@@ -138,8 +144,14 @@ public final class Tracer {
                 config: try fd("config"), ports: try fd("ports"), targets: try fd("target_pids"),
                 excluded: try fd("excluded_pids"), counters: try fd("counters"), events: try fd("events"),
                 executableNames: try fd("exec_names"), sysExitStages: stages,
-                readContextHandoff: try fd("read_context_handoff"), writeContextHandoffs: try fd("write_context_handoffs")
+                readContextHandoff: try fd("read_context_handoff"), writeContextHandoffs: try fd("write_context_handoffs"),
+                pidSlots: try fd("pid_slots")
             )
+            let mapped = mmap(nil, Self.pidSlotsBytes, PROT_READ | PROT_WRITE, MAP_SHARED, maps.pidSlots, 0)
+            guard let mapped, mapped != MAP_FAILED else {
+                throw BPFError(.mapFailed, "cannot map pid_slots into memory", errno: errno)
+            }
+            pidSlots = mapped.bindMemory(to: UInt64.self, capacity: 2 * Int(PERISCOPE_PID_SLOTS))
             // The capture stage of sys_exit, which the one attached sys_exit program calls.
             guard let capture = bpf_object__find_program_by_name(object, Self.captureStage) else {
                 throw BPFError(.loadFailed, "program \(Self.captureStage) missing from \(path)")
@@ -161,6 +173,7 @@ public final class Tracer {
     }
 
     deinit {
+        munmap(pidSlots, Self.pidSlotsBytes)
         if let ringBuffer { ring_buffer__free(ringBuffer) }
         for link in links { bpf_link__destroy(link) }
         bpf_object__close(object)
@@ -236,23 +249,19 @@ public final class Tracer {
         }
         // Exclusions first, so nothing excluded is ever briefly a target.
         for pid in filter.excluded where !writtenExcluded.contains(pid) {
-            var key = UInt32(bitPattern: pid)
-            var one: UInt8 = 1
             try libbpfCall(.mapFailed, "cannot exclude pid \(pid)") {
-                bpf_map_update_elem(maps.excluded, &key, &one, UInt64(BPF_ANY))
+                put(pid, 1, in: maps.excluded, slots: UInt32(PERISCOPE_PID_SLOTS_EXCLUDED))
             }
         }
         for (pid, inheritance) in filter.targets where writtenTargets[pid] != inheritance {
-            var key = UInt32(bitPattern: pid)
-            var value = inheritance.kernelValue
             try libbpfCall(.mapFailed, "cannot target pid \(pid)") {
-                bpf_map_update_elem(maps.targets, &key, &value, UInt64(BPF_ANY))
+                put(pid, inheritance.kernelValue, in: maps.targets, slots: UInt32(PERISCOPE_PID_SLOTS_TARGETS))
             }
         }
         try writeExecutableNames(filter.executableNames)
         if prune {
-            deleteKeys(from: maps.targets) { filter.targets[$0] == nil }
-            deleteKeys(from: maps.excluded) { !filter.excluded.contains($0) }
+            deleteKeys(from: maps.targets, slots: UInt32(PERISCOPE_PID_SLOTS_TARGETS)) { filter.targets[$0] == nil }
+            deleteKeys(from: maps.excluded, slots: UInt32(PERISCOPE_PID_SLOTS_EXCLUDED)) { !filter.excluded.contains($0) }
         }
         writtenTargets = filter.targets
         writtenExcluded = filter.excluded
@@ -280,12 +289,56 @@ public final class Tracer {
     /// `pid` was selected by the kernel (at exec for its executable's name, or by inheriting
     /// such a selection) and the policy does not select it after all: undone.
     public func deselect(_ pid: Int32) {
-        var key = UInt32(bitPattern: pid)
-        _ = bpf_map_delete_elem(maps.targets, &key)
+        delete(UInt32(bitPattern: pid), from: maps.targets, slots: UInt32(PERISCOPE_PID_SLOTS_TARGETS))
         if writtenTargets[pid] != nil { writtenTargets[pid] = nil }
     }
 
-    private func deleteKeys(from map: Int32, where shouldDelete: (Int32) -> Bool) {
+    /// Puts `pid` in a PID map with `value` (or sets the value of the entry there), counting a
+    /// new entry in its slot as the kernel programs do (`pid_slots`). 0, or -errno.
+    private func put(_ pid: Int32, _ value: UInt8, in map: Int32, slots: UInt32) -> Int32 {
+        var key = UInt32(bitPattern: pid)
+        var value = value
+        var result: Int32 = 0
+        // The kernel programs add and delete entries meanwhile (fork, exec, exit): a few tries.
+        for _ in 0..<4 {
+            result = bpf_map_update_elem(map, &key, &value, UInt64(BPF_NOEXIST))
+            if result == 0 {
+                CPeriscopeBPF_atomic_add(pidSlots + Int(slots + periscope_pid_slot(key)), 1)
+                return 0
+            }
+            guard result == -EEXIST else { return result }
+            result = bpf_map_update_elem(map, &key, &value, UInt64(BPF_EXIST))
+            guard result == -ENOENT else { return result }
+        }
+        return result
+    }
+
+    /// The `pid_slots` counts (target slots, then excluded ones) and the PIDs of the two maps
+    /// they count, for tests: each count is how many of those PIDs hash to its slot.
+    func pidSlotCounts() -> (counts: [UInt64], targets: [UInt32], excluded: [UInt32]) {
+        func keys(_ map: Int32) -> [UInt32] {
+            var keys: [UInt32] = []
+            var key: UInt32 = 0
+            var next: UInt32 = 0
+            while (keys.isEmpty ? bpf_map_get_next_key(map, nil, &next) : bpf_map_get_next_key(map, &key, &next)) == 0 {
+                keys.append(next)
+                key = next
+            }
+            return keys
+        }
+        let counts = Array(UnsafeBufferPointer(start: pidSlots, count: 2 * Int(PERISCOPE_PID_SLOTS)))
+        return (counts, keys(maps.targets), keys(maps.excluded))
+    }
+
+    /// Deletes `key` from a PID map, uncounting it from its slot when it was there.
+    private func delete(_ key: UInt32, from map: Int32, slots: UInt32) {
+        var key = key
+        if bpf_map_delete_elem(map, &key) == 0 {
+            CPeriscopeBPF_atomic_add(pidSlots + Int(slots + periscope_pid_slot(key)), -1)
+        }
+    }
+
+    private func deleteKeys(from map: Int32, slots: UInt32, where shouldDelete: (Int32) -> Bool) {
         var stale: [UInt32] = []
         var key: UInt32 = 0
         var next: UInt32 = 0
@@ -299,7 +352,7 @@ public final class Tracer {
             key = next
             hasKey = true
         }
-        for var pid in stale { _ = bpf_map_delete_elem(map, &pid) }
+        for pid in stale { delete(pid, from: map, slots: slots) }
     }
 
     /// Whether the kernel programs look for TLS library calls now (`PERISCOPE_FLAG_TLS_PROBES`

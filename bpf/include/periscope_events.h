@@ -174,6 +174,22 @@ struct periscope_config {
 };
 _Static_assert(sizeof(struct periscope_config) == 16, "periscope_config layout");
 
+/* The `pid_slots` map: how many PIDs of target_pids (entries [0, PERISCOPE_PID_SLOTS)) and of
+ * excluded_pids (the next PERISCOPE_PID_SLOTS) hash to each slot (periscope_pid_slot). A slot
+ * at 0 says a PID is not in the map without a hash table look-up: the answer for nearly every
+ * syscall of the node. Counted at each insertion and deletion that succeeds, by the kernel
+ * programs and by the agent (which maps the array into its memory). */
+#define PERISCOPE_PID_SLOT_BITS 12
+#define PERISCOPE_PID_SLOTS (1U << PERISCOPE_PID_SLOT_BITS)
+#define PERISCOPE_PID_SLOTS_TARGETS 0U
+#define PERISCOPE_PID_SLOTS_EXCLUDED PERISCOPE_PID_SLOTS
+
+/* A PID's slot: the top bits of a multiplicative hash. */
+static inline __u32 periscope_pid_slot(__u32 pid)
+{
+    return (__u32)(pid * 2654435761U) >> (32 - PERISCOPE_PID_SLOT_BITS);
+}
+
 /* Values of the `target_pids` map: how a selected process passes selection on. */
 enum periscope_target {
     PERISCOPE_TARGET_SELF = 1,             /* the process only */

@@ -19,6 +19,13 @@
 int CPeriscopeBPF_uprobe_multi_link(int program_fd, const char *path, const uint64_t *offsets,
                                     const uint64_t *cookies, uint32_t count, uint32_t flags);
 
+/// Adds `delta` to the 64-bit count at `count`, atomically: memory kernel programs update too
+/// (a BPF_F_MMAPABLE array mapped into this process).
+static inline void CPeriscopeBPF_atomic_add(uint64_t *count, int64_t delta)
+{
+    __atomic_fetch_add(count, (uint64_t)delta, __ATOMIC_SEQ_CST);
+}
+
 /// A descriptor of this process for descriptor `fd` of process `pid` (pidfd_open and
 /// pidfd_getfd, Linux 5.6; needs ptrace access to the process), or -errno.
 int CPeriscopeBPF_take_descriptor(int pid, int fd);
