@@ -449,16 +449,29 @@ int periscope_inject(struct sk_msg_md *msg)
     __builtin_memcpy(data, scratch->line, PERISCOPE_TRACEPARENT_LINE_LEN);
     propagation_count(PERISCOPE_PROP_INJECTED);
     /* Carried in the write's own record by the tracer's capture at its return; reported in a
-     * record of its own only when it cannot wait for it there. */
-    struct periscope_context_handoff *handoff = &scratch->handoff;
+     * record of its own only when it cannot wait for it there. The thread's entry, once there,
+     * is filled in place (only this thread writes or takes it): a new entry of the LRU map
+     * costs a node off its free list and the bucket's lock, per request. */
+    __u16 local_port = (__u16)msg->local_port, peer_port = bpf_ntohl(msg->remote_port) & 0xffff;
+    struct periscope_context_handoff *handoff = bpf_map_lookup_elem(&write_context_handoffs, &id);
+    if (handoff) {
+        handoff->pid_tgid = id;
+        handoff->socket_id = 0;
+        handoff->local_port = local_port;
+        handoff->peer_port = peer_port;
+        __builtin_memcpy(handoff->context, context, sizeof(handoff->context));
+        handoff->ready = 1;
+        return SK_PASS;
+    }
+    handoff = &scratch->handoff;
     handoff->pid_tgid = id;
     handoff->socket_id = 0;
-    handoff->local_port = (__u16)msg->local_port;
-    handoff->peer_port = bpf_ntohl(msg->remote_port) & 0xffff;
+    handoff->local_port = local_port;
+    handoff->peer_port = peer_port;
     handoff->ready = 1;
     __builtin_memcpy(handoff->context, context, sizeof(handoff->context));
     if (bpf_map_update_elem(&write_context_handoffs, &id, handoff, BPF_ANY))
-        report_context(context, 0, -1, handoff->local_port, handoff->peer_port);
+        report_context(context, 0, -1, local_port, peer_port);
     return SK_PASS;
 }
 
