@@ -343,6 +343,97 @@ static __always_inline int start_option(struct sk_msg_md *msg, struct socket_mar
     return SK_PASS;
 }
 
+/* Copies the whole words of the scratch space's head[from, from + count) to the message's
+ * bytes [to, to + count), whose first piece they must be in. Whether all were written. A
+ * global function of its own: the verifier walks its loop once, not once for each way into it. */
+__noinline int copy_head_words(struct sk_msg_md *msg, __u32 from, __u32 to, __u32 count)
+{
+    struct propagation_scratch *scratch = propagation_scratch_space();
+    if (!scratch)
+        return 0;
+    void *data = msg->data, *data_end = msg->data_end;
+    void *start = data + (to & (PERISCOPE_PROPAGATION_LINEAR_MAX - 1));
+    for (__u32 k = 0; k < PERISCOPE_PROPAGATION_LINEAR_MAX / 8; k++) {
+        __u32 offset = 8 * k;
+        if (offset + 8 > count)
+            return 1;
+        void *word = start + offset;
+        if (word + 8 > data_end)
+            return 0;
+        *(__u64 *)word = head_word(scratch, from + offset);
+    }
+    return 1;
+}
+
+/* Rewrites a message of `size` bytes, all of them in the scratch space's head, as one new
+ * piece: the head up to `at`, the line (its `line`), the rest. One page, and the message's own
+ * pieces let go, where making room at `at` and pulling the pieces together again costs two pages
+ * and a copy; one piece leaves as one segment. Whether the message holds the line; unchanged
+ * when not. Only where a pop may reach the message's end (see the caller). */
+__noinline int write_one_piece(struct sk_msg_md *msg, __u32 at, __u32 size)
+{
+    struct propagation_scratch *scratch = propagation_scratch_space();
+    __u32 grown = size + PERISCOPE_TRACEPARENT_LINE_LEN;
+    if (!scratch || at < 16 || at > size || grown > PERISCOPE_PROPAGATION_LINEAR_MAX)
+        return 0;
+    if (bpf_msg_push_data(msg, 0, grown, 0))
+        return 0;
+    /* Word by word: the bytes before `at` (a word over the line's place is written over by
+     * it), the bytes after it 70 bytes on, the last eight bytes for a size not a multiple of
+     * eight, then the line. */
+    if (!copy_head_words(msg, 0, 0, at + 8) || !copy_head_words(msg, at, at + PERISCOPE_TRACEPARENT_LINE_LEN, size - at))
+        goto undo;
+    void *data = msg->data, *data_end = msg->data_end;
+    void *last = data + ((grown - 8) & (PERISCOPE_PROPAGATION_LINEAR_MAX - 1));
+    if (last + 8 > data_end)
+        goto undo;
+    *(__u64 *)last = head_word(scratch, size - 8);
+    void *place = data + (at & (PERISCOPE_PROPAGATION_LINEAR_MAX - 1));
+    if (place + PERISCOPE_TRACEPARENT_LINE_LEN > data_end)
+        goto undo;
+    const __u64 *line = (const __u64 *)scratch->line;
+    for (int k = 0; k < PERISCOPE_TRACEPARENT_LINE_LEN / 8; k++)
+        ((__u64 *)place)[k] = line[k];
+    *(__u32 *)(place + 64) = *(const __u32 *)&scratch->line[64];
+    *(__u16 *)(place + 68) = *(const __u16 *)&scratch->line[68];
+    /* The message's own pieces, now behind the new one. */
+    if (bpf_msg_pop_data(msg, grown, size, 0))
+        goto undo;
+    return 1;
+undo:
+    bpf_msg_pop_data(msg, 0, grown, 0);
+    return 0;
+}
+
+/* Makes room for the line at `at` and writes it there. The room splits the message's data in
+ * three pieces, and the kernel sends each piece of a message as a segment of its own: the
+ * request would leave in three segments, which cost the sender three transmissions and the
+ * receiver three arrivals (and an ACK for the small ones). A message that fits in a page is
+ * pulled together into one piece (one page and one copy), so that it leaves as one segment, as
+ * it would have without the line; a larger one is left in pieces, where the segments are large
+ * anyway. Whether the message holds the line; unchanged when not. */
+static __always_inline bool insert_line(struct sk_msg_md *msg, const struct propagation_scratch *scratch, __u32 at,
+                                        __u32 size)
+{
+    if (bpf_msg_push_data(msg, at, PERISCOPE_TRACEPARENT_LINE_LEN, 0))
+        return false;
+    __u32 grown = size + PERISCOPE_TRACEPARENT_LINE_LEN;
+    if (grown <= PERISCOPE_PROPAGATION_LINEAR_MAX)
+        bpf_msg_pull_data(msg, 0, grown, 0); /* failing, the pieces stay: the line goes in all the same */
+    /* Never leave the room made without its line: take it out again. */
+    if (bpf_msg_pull_data(msg, at, at + PERISCOPE_TRACEPARENT_LINE_LEN, 0)) {
+        bpf_msg_pop_data(msg, at, PERISCOPE_TRACEPARENT_LINE_LEN, 0);
+        return false;
+    }
+    void *data = msg->data, *data_end = msg->data_end;
+    if (data + PERISCOPE_TRACEPARENT_LINE_LEN > data_end) {
+        bpf_msg_pop_data(msg, at, PERISCOPE_TRACEPARENT_LINE_LEN, 0);
+        return false;
+    }
+    __builtin_memcpy(data, scratch->line, PERISCOPE_TRACEPARENT_LINE_LEN);
+    return true;
+}
+
 SEC("sk_msg")
 int periscope_inject(struct sk_msg_md *msg)
 {
@@ -420,33 +511,19 @@ int periscope_inject(struct sk_msg_md *msg)
     format_line(scratch, context);
 
     __u32 at = scan.first_line_end;
-    if (bpf_msg_push_data(msg, at, PERISCOPE_TRACEPARENT_LINE_LEN, 0)) {
+    bool written;
+    /* A zero-byte pop at the message's end succeeds only where the kernel's pop can drop a
+     * message's last piece (the fixes of 6.13, and the stable kernels they went to); changes
+     * nothing either way. */
+    if (size == len && size + PERISCOPE_TRACEPARENT_LINE_LEN <= PERISCOPE_PROPAGATION_LINEAR_MAX
+        && bpf_msg_pop_data(msg, size, 0, 0) == 0)
+        written = write_one_piece(msg, at, size);
+    else
+        written = insert_line(msg, scratch, at, size);
+    if (!written) {
         propagation_count(PERISCOPE_PROP_NO_ROOM);
         return SK_PASS;
     }
-    /* The room made splits the message's data in three pieces, and the kernel sends each
-     * piece of a message as a segment of its own: the request would leave in three segments,
-     * which cost the sender three transmissions and the receiver three arrivals (and an ACK
-     * for the small ones). A message that fits in a page is pulled together into one piece
-     * (one page and one copy), so that it leaves as one segment, as it would have without
-     * the line; a larger one is left in pieces, where the segments are large anyway. */
-    __u32 grown = size + PERISCOPE_TRACEPARENT_LINE_LEN;
-    if (grown <= PERISCOPE_PROPAGATION_LINEAR_MAX)
-        bpf_msg_pull_data(msg, 0, grown, 0); /* failing, the pieces stay: the line goes in all the same */
-    if (bpf_msg_pull_data(msg, at, at + PERISCOPE_TRACEPARENT_LINE_LEN, 0)) {
-        /* Never leave the room made without its line: take it out again. */
-        bpf_msg_pop_data(msg, at, PERISCOPE_TRACEPARENT_LINE_LEN, 0);
-        propagation_count(PERISCOPE_PROP_NO_ROOM);
-        return SK_PASS;
-    }
-    data = msg->data;
-    data_end = msg->data_end;
-    if (data + PERISCOPE_TRACEPARENT_LINE_LEN > data_end) {
-        bpf_msg_pop_data(msg, at, PERISCOPE_TRACEPARENT_LINE_LEN, 0);
-        propagation_count(PERISCOPE_PROP_NO_ROOM);
-        return SK_PASS;
-    }
-    __builtin_memcpy(data, scratch->line, PERISCOPE_TRACEPARENT_LINE_LEN);
     propagation_count(PERISCOPE_PROP_INJECTED);
     /* Carried in the write's own record by the tracer's capture at its return; reported in a
      * record of its own only when it cannot wait for it there. The thread's entry, once there,
