@@ -248,7 +248,8 @@ public struct HTTP1Decoder: Sendable {
 
     private mutating func beginMessage(_ events: inout some HTTP1DecoderEventSink) {
         state = .head
-        headBuffer.removeAll(keepingCapacity: true)
+        // Emptied only when it holds bytes: emptying an empty one still releases its storage.
+        if !headBuffer.isEmpty { headBuffer.removeAll(keepingCapacity: true) }
         startLinePrefixChecked = false
         startLineChecked = false
         bodySize = 0
