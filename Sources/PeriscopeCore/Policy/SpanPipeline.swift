@@ -119,10 +119,13 @@ public struct SpanPipeline: Sendable {
         counters.received += 1
         // Connection spans are the `tcp` decoder's, HTTP exchanges the `http` decoder's
         // (gRPC's too, when the policy names it); other protocols' decoders run only when named.
+        // Most spans carry no protocol attributes: nothing to look for in them then.
+        let http = span.hasHTTP
+        let rpc = !span.protocolAttributes.isEmpty && span.protocolAttributes.contains { $0.key == "rpc.system" }
         let traced = if span.tcp != nil {
             tracesTCP
-        } else if span.hasHTTP {
-            tracesHTTP || tracesGRPC && span.protocolAttributes.contains { $0.key == "rpc.system" }
+        } else if http {
+            tracesHTTP || tracesGRPC && rpc
         } else {
             true
         }
@@ -130,22 +133,21 @@ public struct SpanPipeline: Sendable {
             counters.excludedByProtocol += 1
             return .excluded
         }
-        if span.hasHTTP {
-            // The details are changed where the span stores them, not copied out and back.
-            let named = span.updateHTTP { http -> RouteNameCache.Named? in
+        if http {
+            // The details are changed where the span stores them, not copied out and back;
+            // only the name comes out (nil for an excluded route).
+            let name = span.updateHTTP { http -> String? in
                 if !keepQuery { http.removeQuery() }
-                let named = self.named(http)
-                if let named { http.route = named.route }
-                return named
+                guard let named = self.named(http) else { return nil }
+                http.route = named.route
+                return named.name
             }
-            guard let named = named ?? nil else {
+            guard let name = name ?? nil else {
                 counters.excludedByRoute += 1
                 return .excluded
             }
             // RPCs keep the name their protocol gave them (`package.Service/Method`).
-            if !span.protocolAttributes.contains(where: { $0.key == "rpc.system" }) {
-                span.name = named.name
-            }
+            if !rpc { span.name = name }
         }
         guard sampler.shouldSample(traceID: span.traceID, parent: incoming) else {
             counters.sampledOut += 1
