@@ -105,6 +105,7 @@ struct chunk_walker {
     __u32 scan_at;      /* the next aligned word it looks at */
     __u32 scan_found;   /* offset just past the blank line; 0 until found */
     __u64 scan_word;    /* the last word it looked at */
+    __u64 scan_lf;      /* its LF bytes (chunk_bytes_equal) */
     __u8 phase;
     __u8 line_phase;
     __u8 digits;
@@ -287,8 +288,9 @@ static __always_inline __u64 chunk_bytes_equal(__u64 word, __u64 pattern)
 
 /* Finds the end of an HTTP head ("\r\n\r\n") in the captured prefix of the event being built
  * (scratch_space): a step looks at CHUNK_SCAN_WORDS aligned words (the payload starts eight-byte
- * aligned); a word holding a LF is checked for a blank line ending in it, the three bytes
- * before each LF taken from it and the word before. The eight bytes past the prefix are zero
+ * aligned); a word holding a LF two bytes after another LF (their flags carried from word to
+ * word) is checked for the CRs of a blank line ending there, the bytes before each taken from
+ * it and the word before. The eight bytes past the prefix are zero
  * (chunk_head_end), so that no match reaches beyond it. Its state is in the walker's map value,
  * for the verifier's sake as the walk's. */
 static long chunk_head_scan_step(__u64 index, void *ctx)
@@ -298,9 +300,10 @@ static long chunk_head_scan_step(__u64 index, void *ctx)
     struct scratch *scratch = bpf_map_lookup_elem(&scratch_space, &zero);
     if (!w || !scratch)
         return 1;
-    /* scan_at: the next word's offset; scan_length: the prefix's length; scan_word: the word before. */
+    /* scan_at: the next word's offset; scan_length: the prefix's length; scan_word: the word
+     * before, scan_lf its LF bytes. */
     __u32 at = w->scan_at, length = w->scan_length;
-    __u64 before = w->scan_word;
+    __u64 before = w->scan_word, before_lf = w->scan_lf;
     const __u64 *words = __builtin_assume_aligned(scratch->event.payload, 8);
 #pragma clang loop unroll(disable)
     for (int k = 0; k < CHUNK_SCAN_WORDS; k++) {
@@ -310,10 +313,12 @@ static long chunk_head_scan_step(__u64 index, void *ctx)
         barrier_var(index); /* masked here, where it indexes: the verifier sees the bound */
         index &= PERISCOPE_MAX_CAPTURE / 8 - 1;
         __u64 word = words[index];
-        __u64 found = chunk_bytes_equal(word, CHUNK_BYTES_LF);
+        __u64 lf = chunk_bytes_equal(word, CHUNK_BYTES_LF);
+        /* A LF two bytes after a LF (their flags, the word before's shifted in): only where a
+         * blank line may end, whose CRs are then checked. */
+        __u64 found = lf & ((lf << 16) | (before_lf >> 48));
         if (found) {
             found &= chunk_bytes_equal((word << 8) | (before >> 56), CHUNK_BYTES_CR)
-                & chunk_bytes_equal((word << 16) | (before >> 48), CHUNK_BYTES_LF)
                 & chunk_bytes_equal((word << 24) | (before >> 40), CHUNK_BYTES_CR);
             if (found) {
                 /* The first one's byte index: its bit, (1 << 8k) times bytes 00 01 .. 07, top byte. */
@@ -322,10 +327,12 @@ static long chunk_head_scan_step(__u64 index, void *ctx)
             }
         }
         before = word;
+        before_lf = lf;
         at += 8;
     }
     w->scan_at = at;
     w->scan_word = before;
+    w->scan_lf = before_lf;
     return 0;
 }
 
@@ -343,6 +350,7 @@ __noinline int chunk_head_end(struct periscope_event *event, __u32 prefix)
     w->scan_length = prefix;
     w->scan_at = 0;
     w->scan_word = 0;
+    w->scan_lf = 0;
     w->scan_found = 0;
     bpf_loop(PERISCOPE_MAX_CAPTURE / (8 * CHUNK_SCAN_WORDS), chunk_head_scan_step, NULL, 0);
     return (int)w->scan_found;
