@@ -179,18 +179,19 @@ struct TrackedConnection: Sendable {
         let timestamp = event.timestamp
         let thread = event.tid
         let tls = event.tls
-        let bytes = event.payload
         lastActivity = max(lastActivity, timestamp)
         if local == .unspecified { local = event.local }
         if peer == .unspecified { peer = event.peer }
         let moved = max(0, event.totalLength)
         // The captured prefix, and the syscall's last bytes when the capture kept them apart
         // (the last of the `gap` bytes: framing at the end of a long write, a chunk's CRLF or
-        // the last chunk, for decoders that look).
-        var tailCount = min(max(0, event.tailLength), bytes.count)
-        if bytes.count > moved { tailCount = 0 }
-        let payload = bytes.dropLast(tailCount).prefix(moved)
-        let tail = bytes.suffix(tailCount)
+        // the last chunk, for decoders that look). Each sliced once out of the event's bytes
+        // (one reference counted), the tail only when there is one.
+        let captured = event.payload.count
+        var tailCount = min(max(0, event.tailLength), captured)
+        if captured > moved { tailCount = 0 }
+        let payload = event.payload[..<min(captured - tailCount, moved)]
+        let tail: ArraySlice<UInt8> = tailCount > 0 ? event.payload[(captured - tailCount)...] : []
         guard takeTLS(tls, timestamp: timestamp, tid: thread, direction: direction, moved: moved, payload: payload[...], configuration: configuration, into: &output)
         else { return }
         guard moved > 0 else { return }
