@@ -35,8 +35,9 @@ struct FixedKeyTable<Key: FixedKey, Value: Sendable>: Sendable {
 
     @inline(__always)
     private func home(_ key: Key) -> Int {
+        // One round: the slot is the product's top bits, which every bit of the folded key
+        // (its high half folded onto its low one first) reaches through the multiply.
         var x = key.folded ^ seed
-        x = (x ^ (x >> 32)) &* 0xd6e8_feb8_6659_fd93
         x = (x ^ (x >> 32)) &* 0xd6e8_feb8_6659_fd93
         return Int(truncatingIfNeeded: x >> shift)
     }
