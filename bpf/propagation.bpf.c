@@ -69,7 +69,9 @@ struct socket_mark {
     __u8 span_id[8];
     /* This program asked for the header-option callbacks (no other had): it may stop them. */
     __u8 write_callbacks;
-    __u8 _pad[7];
+    /* Taken out of traced_sockets: its payload is never edited. */
+    __u8 left_sockets;
+    __u8 _pad[6];
 };
 
 /* The option as written: experimental kind with ExID (RFC 6994), then the ids. */
@@ -209,9 +211,19 @@ int periscope_sockops(struct bpf_sock_ops *ops)
     case BPF_SOCK_OPS_HDR_OPT_LEN_CB: {
         struct bpf_sock *sk = ops->sk;
         struct socket_mark *mark = sk ? bpf_sk_storage_get(&socket_marks, sk, 0, 0) : NULL;
-        if (mark && mark->option_set)
+        if (mark && mark->option_set) {
             bpf_reserve_hdr_opt(ops, PERISCOPE_TCP_OPTION_LEN, 0);
-        else if (mark && mark->kind == SOCKET_HTTP1 && mark->write_callbacks) {
+            /* Its context goes in the option, never in its payload: out of the sockhash, its
+             * writes go the plain TCP way again instead of through the payload program (a
+             * copy into a message, the program, the message sent page by page), and its reads
+             * without the sockhash's look at a queue of its own first. The payload program
+             * cannot take it out itself (no map deletes from sk_msg). */
+            if (!mark->left_sockets) {
+                __u64 cookie = bpf_get_socket_cookie(ops);
+                bpf_map_delete_elem(&traced_sockets, &cookie);
+                mark->left_sockets = 1;
+            }
+        } else if (mark && mark->kind == SOCKET_HTTP1 && mark->write_callbacks) {
             /* Its requests carry traceparent, never the option: no callback at its segments
              * (and MSS computations) from now on, unless another program asked for them. */
             mark->write_callbacks = 0;
