@@ -9,10 +9,10 @@ extension ConnectionTracker {
             )
             let entry = TrackedConnection.InFlight(exchangeID: start.exchangeID, context: context, digest: start.requestDigest, tid: start.tid)
             connections.slots[slot].inFlight.append(entry)
-        case .operation(let operation):
+        case .operation(var operation):
             connections.slots[slot].operations += 1
             let inFlight = connections.slots[slot].takeInFlight(operation.exchangeID)
-            lastFinished = finish(operation, inFlight: inFlight, on: connections.slots[slot].ends, into: &spans)
+            lastFinished = finish(&operation, inFlight: inFlight, on: connections.slots[slot].ends, into: &spans)
         case .lostSync:
             counters.lostSync += 1
         case .decodeError(let reason):
@@ -83,12 +83,12 @@ extension ConnectionTracker {
     }
 
     /// A finished operation as a span, with the context decided when it started (or now,
-    /// when its start was never announced).
+    /// when its start was never announced). Taken where it lies, not copied: its box of HTTP
+    /// details is moved out to the span.
     @discardableResult
     mutating func finish(
-        _ operation: consuming ProtocolOperation, inFlight: TrackedConnection.InFlight?, on ends: TrackedConnection.Ends, into spans: inout [Span]
+        _ operation: inout ProtocolOperation, inFlight: TrackedConnection.InFlight?, on ends: TrackedConnection.Ends, into spans: inout [Span]
     ) -> SpanContext {
-        var operation = operation
         let context = inFlight?.context ?? startRequest(
             RequestStart(operation),
             on: ends
@@ -146,9 +146,9 @@ extension ConnectionTracker {
         outputs.removeAll(keepingCapacity: true)
         for output in found {
             switch output {
-            case .operation(let operation):
+            case .operation(var operation):
                 connection.operations += 1
-                finish(operation, inFlight: connection.takeInFlight(operation.exchangeID), on: connection.ends, into: &spans)
+                finish(&operation, inFlight: connection.takeInFlight(operation.exchangeID), on: connection.ends, into: &spans)
             case .lostSync:
                 counters.lostSync += 1
             case .decodeError(let reason):
