@@ -52,13 +52,10 @@ extension ConnectionTracker {
 
     /// The kernel's context for a request starting on the connection in `slot`, taken.
     mutating func takeRequestKernelContext(slot: Int) -> KernelTraceContext? {
-        if let context = connections.slots[slot].kernelContext {
-            connections.slots[slot].kernelContext = nil
-            return context
-        }
-        let context = connections.slots[slot].connectionKernelContext
-        connections.slots[slot].connectionKernelContext = nil
-        return context
+        // The stored connection written only when it holds one (the usual request has none).
+        guard connections.slots[slot].kernelContext != nil || connections.slots[slot].connectionKernelContext != nil else { return nil }
+        if let context = connections.slots[slot].kernelContext.take() { return context }
+        return connections.slots[slot].connectionKernelContext.take()
     }
 
     /// The context waiting for this read or write of the thread, if it is the one it was
