@@ -177,7 +177,9 @@ import Testing
                 common += 1
             }
         }
-        #expect(common > 100)
+        // About 110 of the 2,000 draws have the common shape (σ ≈ 10): the bound only asks that
+        // the fast path was taken often, not that a random draw reaches its mean.
+        #expect(common > 40, "the common shape drawn \(common) times")
     }
 
     @Test(arguments: [
