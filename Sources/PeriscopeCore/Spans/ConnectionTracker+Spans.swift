@@ -131,7 +131,7 @@ extension ConnectionTracker {
             incoming: shown.incoming,
             parentIsLocal: shown.parentIsLocal
         ))
-        // A span whose trace is still provisional waits (`TraceLinker.settleLast`).
+        // A span whose trace is still provisional waits (`TraceLinker.holdLast`).
         if settled == nil { linker.holdLast(of: &spans, context: context, now: operation.end) }
         return context
     }

@@ -24,18 +24,6 @@ extension TraceLinker {
         return context
     }
 
-    /// The finished span just appended to `output`, with its context: given it where it
-    /// lies, or taken back out to wait while its trace is provisional. Built in the list and
-    /// changed there, a span is never copied on its way out.
-    public mutating func settleLast(of output: inout [Span], context: SpanContext, now: UInt64) {
-        guard !output.isEmpty else { return }
-        if let settled = current(context) {
-            place(&output[output.count - 1], settled)
-            return
-        }
-        hold(output.removeLast(), context: context, now: now, into: &output)
-    }
-
     /// The finished span just appended to `output`, built with its context as it stands now
     /// (`current(_:)` nil): taken back out to wait while its trace is provisional.
     mutating func holdLast(of output: inout [Span], context: SpanContext, now: UInt64) {

@@ -203,13 +203,19 @@ import Testing
         #expect(tracker.handle(a.closed(at: 5)).count == 1)
     }
 
-    @Test func idleConnectionsExpireAtTheirLastActivity() {
+    /// A client connection last active at 200 (fd 2) and a server one at 5,000 (fd 1).
+    private func trackerWithAnIdleAndABusyConnection() -> ConnectionTracker {
         let busy = Connection(fd: 1), idle = Connection(fd: 2)
         var tracker = makeTracker()
         _ = tracker.run([
             idle.opened(.client, at: 100), idle.write("GET / HTTP/1.1\r\n\r\n", at: 200),
             busy.opened(.server, at: 150), busy.read("x", at: 5_000),
         ])
+        return tracker
+    }
+
+    @Test func idleConnectionsExpireAtTheirLastActivity() {
+        var tracker = trackerWithAnIdleAndABusyConnection()
         let spans = tracker.expireIdle(now: 6_000, idleNanos: 2_000)
         #expect(spans.map(\.name) == ["GET"])
         #expect(spans.first?.endTimeUnixNano == unix(200))
@@ -218,12 +224,8 @@ import Testing
     }
 
     @Test func idleConnectionsListsWhatExpiryWouldAskAbout() {
-        let busy = Connection(fd: 1), idle = Connection(fd: 2)
-        var tracker = makeTracker()
-        _ = tracker.run([
-            idle.opened(.client, at: 100), idle.write("GET / HTTP/1.1\r\n\r\n", at: 200),
-            busy.opened(.server, at: 150), busy.read("x", at: 5_000),
-        ])
+        let tracker = trackerWithAnIdleAndABusyConnection()
+        let idle = Connection(fd: 2)
         let listed = tracker.idleConnections(now: 6_000, idleNanos: 2_000)
         #expect(listed.map(\.fd) == [2])
         #expect(listed.map(\.pid) == [idle.pid])
