@@ -104,7 +104,11 @@ struct scratch {
     /* Admission found the event's bytes going the way its socket's requests go: a write
      * there may carry the context written into it (carry_context). */
     __u8 requests_way;
-    __u8 _pad[6];
+    /* `waiting` holds what the ring buffer had waiting when admission asked (reader_behind):
+     * submit decides the wakeup from it instead of asking again. Cleared by start_event. */
+    __u8 waiting_known;
+    __u8 _pad[5];
+    __u64 waiting;
     /* The iovec entries emit_data_iov reads, IOV_BATCH at a time. */
     struct periscope_iovec iov[IOV_BATCH];
 };
@@ -291,6 +295,7 @@ static __always_inline struct periscope_event *start_event(__u32 kind, int fd)
     event->tail_len = 0;
     event->chunk_flags = 0;
     event->frames_len = 0;
+    scratch->waiting_known = 0;
     return event;
 }
 
@@ -319,9 +324,19 @@ static __always_inline struct periscope_event *start_socket_event(__u32 kind, in
 /* HTTP/2 frame headers past the capture (periscope_frame_walk.h). */
 #include "periscope_frame_walk.h"
 
-static __always_inline bool reader_behind(const struct periscope_config *cfg)
+/* Whether more than cfg->shed_bytes wait in the ring buffer. What waits is noted in the scratch
+ * space of `event` (the one being built, or NULL), for submit's wakeup decision. */
+static __always_inline bool reader_behind(const struct periscope_config *cfg, struct periscope_event *event)
 {
-    return cfg->shed_bytes && bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > cfg->shed_bytes;
+    if (!cfg->shed_bytes)
+        return false;
+    __u64 waiting = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+    if (event) {
+        struct scratch *scratch = (struct scratch *)event;
+        scratch->waiting = waiting;
+        scratch->waiting_known = 1;
+    }
+    return waiting > cfg->shed_bytes;
 }
 
 /* Overload shedding, per socket: whether an event about `socket_id` is written. When the
@@ -361,7 +376,7 @@ static __always_inline int admit_noting_walks(struct periscope_event *event, con
     __u8 direction = event->direction;
     if (!state) {
         struct periscope_socket_state fresh = {};
-        fresh.shed = reader_behind(cfg);
+        fresh.shed = reader_behind(cfg, event);
         if (event->kind == PERISCOPE_EVENT_OPEN)
             fresh.request_direction = event->role == PERISCOPE_ROLE_SERVER ? PERISCOPE_DIRECTION_INGRESS : PERISCOPE_DIRECTION_EGRESS;
         else
@@ -381,7 +396,7 @@ static __always_inline int admit_noting_walks(struct periscope_event *event, con
     bool request_starts = direction == state->request_direction && state->last_direction != direction;
     state->last_direction = direction;
     if (request_starts) {
-        bool behind = reader_behind(cfg);
+        bool behind = reader_behind(cfg, event);
         if (state->shed && !behind && frame_walk_at_boundary(event, state->frame_walks)) {
             state->shed = 0;
             state->resumed = 1;
@@ -418,9 +433,11 @@ static __always_inline bool submit(struct periscope_event *event, __u32 payload_
      * wakeup_bytes: once per wakeup_bytes queued, not at every record while it lags (each
      * wakeup is an irq_work, a self-IPI in the writing process). The reader polls the ring
      * level-triggered and on a timeout as well, so a crossing two CPUs race past is not lost
-     * for longer than its poll interval. */
+     * for longer than its poll interval. What admission found waiting, when it asked, stands
+     * for what waits now (the same race). Every event is built in the scratch space. */
     __u64 step = cfg->wakeup_bytes ? cfg->wakeup_bytes : 1;
-    __u64 waiting = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+    struct scratch *scratch = (struct scratch *)event;
+    __u64 waiting = scratch->waiting_known ? scratch->waiting : bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
     __u64 flags = (waiting + size) / step != waiting / step ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
     if (bpf_ringbuf_output(&events, event, size, flags)) {
         count(PERISCOPE_COUNTER_LOST);
@@ -976,7 +993,7 @@ int periscope_exec(struct bpf_raw_tracepoint_args *ctx)
     bool selected = !all && !kept && periscope_exec_name_selected();
     /* Execs happen node-wide; when the reader is behind, those of processes not traced are
      * shed (a periodic rescan of /proc finds what was missed). */
-    if (!all && !kept && !selected && reader_behind(cfg)) {
+    if (!all && !kept && !selected && reader_behind(cfg, NULL)) {
         count(PERISCOPE_COUNTER_SHED_EVENTS);
         return 0;
     }
