@@ -272,7 +272,8 @@ static __always_inline bool ports_selected(const struct periscope_config *cfg,
     return port_bit(set, tuple->local_port) || port_bit(set, tuple->peer_port);
 }
 
-static __always_inline struct periscope_event *start_event(__u32 kind, int fd)
+/* An event in the scratch space, its timestamp not taken yet. */
+static __always_inline struct periscope_event *start_untimed_event(__u32 kind, int fd)
 {
     __u32 zero = 0;
     struct scratch *scratch = bpf_map_lookup_elem(&scratch_space, &zero);
@@ -280,7 +281,6 @@ static __always_inline struct periscope_event *start_event(__u32 kind, int fd)
         return NULL;
     struct periscope_event *event = &scratch->event;
     __u64 id = bpf_get_current_pid_tgid();
-    event->timestamp_ns = bpf_ktime_get_ns();
     event->socket_id = 0;
     event->kind = kind;
     event->pid = id >> 32;
@@ -299,6 +299,14 @@ static __always_inline struct periscope_event *start_event(__u32 kind, int fd)
     return event;
 }
 
+static __always_inline struct periscope_event *start_event(__u32 kind, int fd)
+{
+    struct periscope_event *event = start_untimed_event(kind, fd);
+    if (event)
+        event->timestamp_ns = bpf_ktime_get_ns();
+    return event;
+}
+
 /* Starts an event about the TCP socket `fd`; NULL when it is not one or its ports are not selected. */
 static __always_inline struct periscope_event *start_socket_event(__u32 kind, int fd,
                                                                   const struct periscope_config *cfg)
@@ -306,7 +314,7 @@ static __always_inline struct periscope_event *start_socket_event(__u32 kind, in
     struct sock *sk = tcp_sock_of_fd(fd);
     if (!sk)
         return NULL;
-    struct periscope_event *event = start_event(kind, fd);
+    struct periscope_event *event = start_untimed_event(kind, fd);
     if (!event)
         return NULL;
     if (!read_tuple(sk, &event->tuple))
@@ -317,6 +325,9 @@ static __always_inline struct periscope_event *start_socket_event(__u32 kind, in
     bool released = kind == PERISCOPE_EVENT_CLOSE && event->tuple.local_port == 0;
     if (!released && !ports_selected(cfg, &event->tuple))
         return NULL;
+    /* Taken once the ports are selected: a policy selecting ports looks at every process's
+     * sockets, and the clock is the dearest read here. */
+    event->timestamp_ns = bpf_ktime_get_ns();
     event->socket_id = (__u64)sk;
     return event;
 }
