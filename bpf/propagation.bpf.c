@@ -176,7 +176,8 @@ int periscope_sockops(struct bpf_sock_ops *ops)
     case BPF_SOCK_OPS_TCP_CONNECT_CB: {
         /* Runs in the process calling connect. */
         __u32 tgid = bpf_get_current_pid_tgid() >> 32;
-        if (!propagation_settings() || !propagating(tgid))
+        struct periscope_propagation_config *settings = propagation_settings();
+        if (!settings || !propagating(settings, tgid))
             return 1;
         if (!port_selected((__u16)ops->local_port, bpf_ntohl(ops->remote_port) & 0xffff))
             return 1;
@@ -470,7 +471,7 @@ int periscope_inject(struct sk_msg_md *msg)
         return SK_PASS;
     struct periscope_propagation_config *settings = propagation_settings();
     __u64 id = bpf_get_current_pid_tgid();
-    if (!settings || !propagating(id >> 32))
+    if (!settings || !propagating(settings, id >> 32))
         return SK_PASS;
     if (!request)
         return mark ? start_option(msg, mark, id, settings) : SK_PASS;
@@ -662,8 +663,7 @@ static __noinline int take_option(const struct periscope_propagation_config *set
     if (head->head[0] == 'H' && head->head[1] == 'T' && head->head[2] == 'T' && head->head[3] == 'P' && head->head[4] == '/')
         return 0;
     /* Selected by the tracer (periscope_sys_exit asked); its policy may say `propagation: none`. */
-    __u32 tgid = id >> 32;
-    if (bpf_map_lookup_elem(&propagation_pids, &tgid))
+    if (!propagation_allowed(settings, id >> 32))
         return 0;
     struct sock *sk = tcp_sock_of_fd(fd);
     if (!sk)
@@ -755,8 +755,7 @@ static __always_inline int server_context(const unsigned long long *args, bool b
         return take_option(settings, id, fd);
     /* periscope_sys_exit called this stage for a process it selects (target, not excluded):
      * what is left to ask is whether its policy lets context propagate. */
-    __u32 tgid = id >> 32;
-    if (bpf_map_lookup_elem(&propagation_pids, &tgid))
+    if (!propagation_allowed(settings, id >> 32))
         return 0;
     struct server_read read = {
         .buffer = buffer,

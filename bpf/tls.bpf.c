@@ -21,7 +21,7 @@
 static __noinline int tls_server_context(__u64 buffer, __u64 moved, const struct periscope_tls_socket *socket)
 {
     struct periscope_propagation_config *settings = propagation_settings();
-    if (!settings || moved < 16 || !propagating(bpf_get_current_pid_tgid() >> 32))
+    if (!settings || moved < 16 || !propagating(settings, bpf_get_current_pid_tgid() >> 32))
         return 0;
     struct propagation_scratch *scratch = propagation_scratch_space();
     if (!scratch || bpf_probe_read_user(scratch->head, 8, (const void *)buffer) || !method_at(scratch, 0))

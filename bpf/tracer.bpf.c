@@ -69,16 +69,6 @@ static __always_inline __u64 kernel_pointer_at(__u64 address)
 #include "periscope_shared_maps.h"
 #include "periscope_exec.h"
 
-/* The target_pids and excluded_pids counts by slot (PERISCOPE_PID_SLOTS), which the agent
- * maps into its memory. */
-struct {
-    __uint(type, BPF_MAP_TYPE_ARRAY);
-    __uint(map_flags, BPF_F_MMAPABLE);
-    __uint(max_entries, 2 * PERISCOPE_PID_SLOTS);
-    __type(key, __u32);
-    __type(value, __u64);
-} pid_slots SEC(".maps");
-
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
     __uint(max_entries, PERISCOPE_COUNTER_COUNT);
@@ -131,15 +121,6 @@ static __always_inline struct periscope_config *current_config(void)
 {
     __u32 zero = 0;
     return bpf_map_lookup_elem(&config, &zero);
-}
-
-/* Whether a PID of `slots` (PERISCOPE_PID_SLOTS_TARGETS or _EXCLUDED) may be `tgid`: false
- * when none hashes to its slot. */
-static __always_inline bool pid_slot_used(__u32 slots, __u32 tgid)
-{
-    __u32 index = slots + periscope_pid_slot(tgid);
-    __u64 *count = bpf_map_lookup_elem(&pid_slots, &index);
-    return !count || *count != 0;
 }
 
 static __always_inline void pid_slot_add(__u32 slots, __u32 tgid, __s64 delta)

@@ -143,15 +143,22 @@ public final class Propagation {
         image.deallocate()
     }
 
-    /// Writes the settings into the programs' maps.
+    /// Writes the settings into the programs' maps. The count of disabled PIDs the programs
+    /// read (`disabled_pids`, at 0 they look none up) is never below what the map holds: the
+    /// union of the PIDs before and after while it changes, then the new ones.
     public func apply(_ settings: PropagationSettings) throws(BPFError) {
-        var zero: UInt32 = 0
-        var value = periscope_propagation_config(
-            root_threshold: settings.rootThreshold, enabled: settings.enabled ? 1 : 0, _pad: 0
-        )
-        try libbpfCall(.mapFailed, "cannot write the propagation settings") {
-            bpf_map_update_elem(settingsMap, &zero, &value, UInt64(BPF_ANY))
+        func write(disabled count: Int) throws(BPFError) {
+            var zero: UInt32 = 0
+            var value = periscope_propagation_config(
+                root_threshold: settings.rootThreshold, enabled: settings.enabled ? 1 : 0,
+                disabled_pids: UInt32(clamping: count)
+            )
+            try libbpfCall(.mapFailed, "cannot write the propagation settings") {
+                bpf_map_update_elem(settingsMap, &zero, &value, UInt64(BPF_ANY))
+            }
         }
+        let changing = writtenDisabled.union(settings.disabledPIDs).count
+        try write(disabled: changing)
         for pid in settings.disabledPIDs where !writtenDisabled.contains(pid) {
             var key = UInt32(bitPattern: pid)
             var off = UInt8(PERISCOPE_PROPAGATION_OFF.rawValue)
@@ -164,6 +171,7 @@ public final class Propagation {
             _ = bpf_map_delete_elem(pidsMap, &key)
         }
         writtenDisabled = settings.disabledPIDs
+        if writtenDisabled.count != changing { try write(disabled: writtenDisabled.count) }
         self.settings = settings
     }
 

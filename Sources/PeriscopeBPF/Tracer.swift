@@ -209,7 +209,7 @@ public final class Tracer {
     var sharedMaps: [String: Int32] {
         [
             "events": maps.events, "config": maps.config, "ports": maps.ports, "target_pids": maps.targets,
-            "excluded_pids": maps.excluded, "sys_exit_stages": maps.sysExitStages,
+            "excluded_pids": maps.excluded, "pid_slots": maps.pidSlots, "sys_exit_stages": maps.sysExitStages,
             "read_context_handoff": maps.readContextHandoff, "write_context_handoffs": maps.writeContextHandoffs,
         ]
     }

@@ -72,7 +72,9 @@ struct periscope_propagation_config {
      * are below this; all ones: always. Mirrors the node's root sampler. */
     __u64 root_threshold;
     __u32 enabled; /* 0: nothing is written into any traffic */
-    __u32 _pad;
+    /* How many PIDs the agent put in `propagation_pids`, or more: at 0 the programs know a
+     * process is not there without a look-up (nearly always: no policy says `none`). */
+    __u32 disabled_pids;
 };
 _Static_assert(sizeof(struct periscope_propagation_config) == 16, "periscope_propagation_config layout");
 

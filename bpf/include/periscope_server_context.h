@@ -92,18 +92,29 @@ static __always_inline struct periscope_propagation_config *propagation_settings
     return settings && settings->enabled ? settings : NULL;
 }
 
-/* Whether the tracer selects the process and its policy lets context propagate. */
-static __always_inline bool propagating(__u32 tgid)
+/* Whether the policy of a process the tracer selects lets context propagate (`settings`:
+ * propagation_settings()). */
+static __always_inline bool propagation_allowed(const struct periscope_propagation_config *settings, __u32 tgid)
+{
+    return !settings->disabled_pids || bpf_map_lookup_elem(&propagation_pids, &tgid) == NULL;
+}
+
+/* Whether the tracer selects the process and its policy lets context propagate. The PID maps
+ * are looked up only where their counts (pid_slots, disabled_pids) say the process may be
+ * there. A function of its own: its keys are not on the stack of the TLS probe's chain of
+ * calls, which has none to spare. */
+static __noinline bool propagating(const struct periscope_propagation_config *settings, __u32 tgid)
 {
     __u32 zero = 0;
     struct periscope_config *cfg = bpf_map_lookup_elem(&config, &zero);
     if (!cfg)
         return false;
-    if (!(cfg->flags & PERISCOPE_FLAG_ALL_PIDS) && !bpf_map_lookup_elem(&target_pids, &tgid))
+    if (!(cfg->flags & PERISCOPE_FLAG_ALL_PIDS)
+        && (!pid_slot_used(PERISCOPE_PID_SLOTS_TARGETS, tgid) || !bpf_map_lookup_elem(&target_pids, &tgid)))
         return false;
-    if (bpf_map_lookup_elem(&excluded_pids, &tgid))
+    if (pid_slot_used(PERISCOPE_PID_SLOTS_EXCLUDED, tgid) && bpf_map_lookup_elem(&excluded_pids, &tgid))
         return false;
-    return bpf_map_lookup_elem(&propagation_pids, &tgid) == NULL;
+    return propagation_allowed(settings, tgid);
 }
 
 /* ---- Request heads ---------------------------------------------------------------- */

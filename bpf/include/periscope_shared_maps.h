@@ -36,6 +36,25 @@ struct {
     __type(value, __u8);
 } excluded_pids SEC(".maps");
 
+/* The target_pids and excluded_pids counts by slot (PERISCOPE_PID_SLOTS), which the agent
+ * maps into its memory. */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(map_flags, BPF_F_MMAPABLE);
+    __uint(max_entries, 2 * PERISCOPE_PID_SLOTS);
+    __type(key, __u32);
+    __type(value, __u64);
+} pid_slots SEC(".maps");
+
+/* Whether a PID of `slots` (PERISCOPE_PID_SLOTS_TARGETS or _EXCLUDED) may be `tgid`: false
+ * when none hashes to its slot. */
+static __always_inline bool pid_slot_used(__u32 slots, __u32 tgid)
+{
+    __u32 index = slots + periscope_pid_slot(tgid);
+    __u64 *count = bpf_map_lookup_elem(&pid_slots, &index);
+    return !count || *count != 0;
+}
+
 /* The stages of the tracer's sys_exit program (enum periscope_sys_exit_stage), by tail call. */
 struct {
     __uint(type, BPF_MAP_TYPE_PROG_ARRAY);
