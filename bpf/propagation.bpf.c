@@ -221,7 +221,8 @@ int periscope_sockops(struct bpf_sock_ops *ops)
              * cannot take it out itself (no map deletes from sk_msg). */
             if (!mark->left_sockets) {
                 __u64 cookie = bpf_get_socket_cookie(ops);
-                bpf_map_delete_elem(&traced_sockets, &cookie);
+                if (bpf_map_delete_elem(&traced_sockets, &cookie) == 0)
+                    propagation_count(PERISCOPE_PROP_SOCKETS_LEFT);
                 mark->left_sockets = 1;
             }
         } else if (mark && mark->kind == SOCKET_HTTP1 && mark->write_callbacks) {

@@ -45,7 +45,9 @@ public struct AgentMetrics: Sendable, Equatable {
     public var callersLate: UInt64 = 0
     public var callersMissed: UInt64 = 0
     /// Trace context written into traffic: `traceparent` lines inserted into HTTP/1 requests,
-    /// TCP header options written, server requests whose context the kernel decided; requests
+    /// TCP header options written, server requests whose context the kernel decided (and of
+    /// those, taken from an option), connections carrying an option taken out of the payload
+    /// program's sockhash; requests
     /// left untouched, by reason (they carried `traceparent`, their head was split across
     /// writes, they were pipelined behind another in one write, no room could be made); and
     /// reports of written contexts lost to a full ring buffer.
@@ -53,6 +55,7 @@ public struct AgentMetrics: Sendable, Equatable {
     public var propagationOptionsWritten: UInt64 = 0
     public var propagationServerContexts: UInt64 = 0
     public var propagationOptionsRead: UInt64 = 0
+    public var propagationSocketsLeft: UInt64 = 0
     public var propagationUntouchedCarryingTraceparent: UInt64 = 0
     public var propagationUntouchedSplitHead: UInt64 = 0
     public var propagationUntouchedPipelined: UInt64 = 0
@@ -135,6 +138,7 @@ public struct AgentMetrics: Sendable, Equatable {
             ("propagation_options_written", "\(propagationOptionsWritten)"),
             ("propagation_server_contexts", "\(propagationServerContexts)"),
             ("propagation_options_read", "\(propagationOptionsRead)"),
+            ("propagation_sockets_left", "\(propagationSocketsLeft)"),
             ("propagation_untouched_carrying_traceparent", "\(propagationUntouchedCarryingTraceparent)"),
             ("propagation_untouched_split_head", "\(propagationUntouchedSplitHead)"),
             ("propagation_untouched_pipelined", "\(propagationUntouchedPipelined)"),

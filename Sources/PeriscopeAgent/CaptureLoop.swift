@@ -556,6 +556,7 @@ final class CaptureLoop: RecordConsumer {
             metrics.propagationOptionsWritten = written.optionsWritten
             metrics.propagationServerContexts = written.serverContexts + written.optionsRead
             metrics.propagationOptionsRead = written.optionsRead
+            metrics.propagationSocketsLeft = written.socketsLeft
             metrics.propagationUntouchedCarryingTraceparent = written.untouchedCarryingTraceparent
             metrics.propagationUntouchedSplitHead = written.untouchedSplitHead
             metrics.propagationUntouchedPipelined = written.untouchedPipelined

@@ -208,6 +208,7 @@ public final class Propagation {
             optionsWritten: total(PERISCOPE_PROP_OPTIONS),
             serverContexts: total(PERISCOPE_PROP_SERVER_CONTEXTS),
             optionsRead: total(PERISCOPE_PROP_OPTIONS_READ),
+            socketsLeft: total(PERISCOPE_PROP_SOCKETS_LEFT),
             untouchedCarryingTraceparent: total(PERISCOPE_PROP_KEPT_TRACEPARENT),
             untouchedSplitHead: total(PERISCOPE_PROP_SPLIT_HEAD),
             untouchedPipelined: total(PERISCOPE_PROP_PIPELINED),
@@ -269,6 +270,9 @@ public struct PropagationCounters: Sendable, Equatable {
     public var serverContexts: UInt64 = 0
     /// Of the contexts decided on the server side, those taken from a received TCP header option.
     public var optionsRead: UInt64 = 0
+    /// Connections carrying the option taken out of the payload program's sockhash at their
+    /// first segment: their writes and reads go the plain TCP way from then on.
+    public var socketsLeft: UInt64 = 0
     /// Requests left untouched, by reason: they carried `traceparent` already; their head was
     /// not whole in one write; they followed another request in the same write; the kernel had
     /// no room to insert the line.
@@ -281,13 +285,14 @@ public struct PropagationCounters: Sendable, Equatable {
 
     public init(
         headersInjected: UInt64 = 0, optionsWritten: UInt64 = 0, serverContexts: UInt64 = 0, optionsRead: UInt64 = 0,
-        untouchedCarryingTraceparent: UInt64 = 0, untouchedSplitHead: UInt64 = 0, untouchedPipelined: UInt64 = 0,
+        socketsLeft: UInt64 = 0, untouchedCarryingTraceparent: UInt64 = 0, untouchedSplitHead: UInt64 = 0, untouchedPipelined: UInt64 = 0,
         untouchedNoRoom: UInt64 = 0, reportsLost: UInt64 = 0
     ) {
         self.headersInjected = headersInjected
         self.optionsWritten = optionsWritten
         self.serverContexts = serverContexts
         self.optionsRead = optionsRead
+        self.socketsLeft = socketsLeft
         self.untouchedCarryingTraceparent = untouchedCarryingTraceparent
         self.untouchedSplitHead = untouchedSplitHead
         self.untouchedPipelined = untouchedPipelined

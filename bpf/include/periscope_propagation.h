@@ -89,7 +89,8 @@ enum periscope_propagation_counter {
     PERISCOPE_PROP_SERVER_CONTEXTS = 6,   /* server requests whose context the kernel decided */
     PERISCOPE_PROP_LOST = 7,              /* context records dropped: ring buffer full */
     PERISCOPE_PROP_OPTIONS_READ = 8,      /* contexts taken from TCP header options by traced servers */
-    PERISCOPE_PROP_COUNTER_COUNT = 9,
+    PERISCOPE_PROP_SOCKETS_LEFT = 9,      /* connections carrying the option taken out of the sockhash */
+    PERISCOPE_PROP_COUNTER_COUNT = 10,
 };
 
 #endif
