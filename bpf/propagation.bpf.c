@@ -21,9 +21,9 @@
  * What is left alone, and counted: a request that carries `traceparent` already, a request
  * head not whole in one write (a later write might carry the header), requests after the
  * first in one write (pipelining), anything not starting with an HTTP/1 request line.
- * Ids are drawn with bpf_get_prandom_u32. Maps shared with the tracer (ring buffer,
- * configuration, target and excluded pids, ports, sys_exit stages) are handed over by the agent
- * before load. */
+ * Ids come from a generator per CPU seeded with bpf_get_prandom_u32 (next_random). Maps
+ * shared with the tracer (ring buffer, configuration, target and excluded pids and their
+ * pid_slots counts, ports, sys_exit stages) are handed over by the agent before load. */
 #include "periscope_vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
@@ -344,10 +344,10 @@ static __always_inline int start_option(struct sk_msg_md *msg, struct socket_mar
         __builtin_memcpy(context->parent_id, serving->span_id, 8);
         context->flags = serving->flags;
     } else {
-        draw_nonzero(context->trace_id, 4);
+        draw_nonzero(scratch, context->trace_id, 2);
         context->flags = root_flags(settings, context->trace_id);
     }
-    draw_nonzero(context->span_id, 2);
+    draw_nonzero(scratch, context->span_id, 1);
     context->origin = PERISCOPE_CONTEXT_OPTION;
     __builtin_memcpy(mark->trace_id, context->trace_id, 16);
     __builtin_memcpy(mark->span_id, context->span_id, 8);
@@ -517,10 +517,10 @@ int periscope_inject(struct sk_msg_md *msg)
         __builtin_memcpy(context->parent_id, serving->span_id, 8);
         context->flags = serving->flags;
     } else {
-        draw_nonzero(context->trace_id, 4);
+        draw_nonzero(scratch, context->trace_id, 2);
         context->flags = root_flags(settings, context->trace_id);
     }
-    draw_nonzero(context->span_id, 2);
+    draw_nonzero(scratch, context->span_id, 1);
     context->origin = PERISCOPE_CONTEXT_INJECTED;
     format_line(scratch, context);
 
@@ -698,7 +698,7 @@ static __noinline int take_option(const struct periscope_propagation_config *set
     __builtin_memcpy(context->parent_id, received->span_id, 8);
     context->flags = received->flags;
     context->parent_remote = 1;
-    draw_nonzero(context->span_id, 2);
+    draw_nonzero(scratch, context->span_id, 1);
     context->origin = PERISCOPE_CONTEXT_SERVER_OPTION;
     struct thread_context serving = {};
     __builtin_memcpy(serving.trace_id, context->trace_id, 16);

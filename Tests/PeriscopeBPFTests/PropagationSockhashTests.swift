@@ -38,7 +38,7 @@ import Testing
     }
 
     /// A tracer selecting this process and propagation enabled over it.
-    private static func tracingThisProcess() throws -> (Tracer, Propagation) {
+    static func tracingThisProcess() throws -> (Tracer, Propagation) {
         try Tracefs.ensureMounted()
         let mounts = try String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)
         let cgroup = try #require(Propagation.cgroup2MountPoint(mounts: mounts))
@@ -63,7 +63,7 @@ import Testing
 }
 
 /// A listening TCP socket on an ephemeral loopback port; connections wait in its backlog.
-private final class Listener {
+final class Listener {
     let fd: Int32
     let port: UInt16
 

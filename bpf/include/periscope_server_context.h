@@ -63,6 +63,8 @@ struct propagation_scratch {
     struct periscope_trace_context context;
     /* A write's context, built here for write_context_handoffs. */
     struct periscope_context_handoff handoff;
+    /* The state of the CPU's id generator (next_random); all zero until its first use. */
+    __u64 random[4];
 };
 
 struct {
@@ -341,18 +343,46 @@ static __always_inline bool parse_traceparent(const struct propagation_scratch *
     return true;
 }
 
-static __always_inline void draw(__u8 *bytes, int words)
+static __always_inline __u64 rotate_left(__u64 x, int k)
 {
-    for (int k = 0; k < words; k++) {
-        __u32 value = bpf_get_prandom_u32();
-        __builtin_memcpy(&bytes[4 * k], &value, 4);
-    }
+    return (x << k) | (x >> (64 - k));
 }
 
-static __always_inline void draw_nonzero(__u8 *bytes, int words)
+/* The next 64 bits of the CPU's id generator: xoshiro256** (Blackman and Vigna), its state in
+ * the scratch space, seeded from bpf_get_prandom_u32 at its first use. 64 bits a step and no
+ * helper call, where the helper gives 32 bits a call. It is 4-dimensionally equidistributed:
+ * the two steps of a trace id cover the 128-bit values uniformly (W3C asks for random trace
+ * ids), which four calls of the helper's 113-bit generator cannot. Neither is for secrets. As
+ * the rest of the scratch space, the state is used by one program at a time on its CPU. */
+static __always_inline __u64 next_random(struct propagation_scratch *scratch)
 {
-    draw(bytes, words);
-    if (all_zero(bytes, 4 * words))
+    __u64 *s = scratch->random;
+    if (!(s[0] | s[1] | s[2] | s[3])) {
+        for (int k = 0; k < 4; k++)
+            s[k] = (__u64)bpf_get_prandom_u32() << 32 | bpf_get_prandom_u32();
+        s[0] |= 1; /* never all zero, the one state it cannot leave */
+    }
+    __u64 result = rotate_left(s[1] * 5, 7) * 9;
+    __u64 t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotate_left(s[3], 45);
+    return result;
+}
+
+/* `words` random 64-bit words into `bytes`, not all zero (W3C: an all-zero id is invalid). */
+static __always_inline void draw_nonzero(struct propagation_scratch *scratch, __u8 *bytes, int words)
+{
+    __u64 any = 0;
+    for (int k = 0; k < words; k++) {
+        __u64 value = next_random(scratch);
+        any |= value;
+        __builtin_memcpy(&bytes[8 * k], &value, 8);
+    }
+    if (!any)
         bytes[0] = 1;
 }
 
@@ -465,10 +495,10 @@ static __noinline int decide_server_context(const struct server_read *read,
             return 0;
         }
         __builtin_memset(context, 0, sizeof(*context));
-        draw_nonzero(context->trace_id, 4);
+        draw_nonzero(scratch, context->trace_id, 2);
         context->flags = root_flags(settings, context->trace_id);
     }
-    draw_nonzero(context->span_id, 2);
+    draw_nonzero(scratch, context->span_id, 1);
     context->origin = PERISCOPE_CONTEXT_SERVER;
     if (current) {
         /* Only this thread reads or writes its entry: no other sees it half written. */
