@@ -113,7 +113,11 @@ public struct RequestStart: Sendable, Equatable {
     /// Identifies the request within its connection where the protocol multiplexes (HTTP/2
     /// stream id): both ends of a connection report the same one.
     public var streamID: UInt32?
+}
 
+/// The public initializer stands apart from the type, so that the module keeps the memberwise
+/// one: a start built by it is built where it is stored, not built aside and copied there.
+extension RequestStart {
     public init(
         exchangeID: UInt64, timestamp: UInt64, tid: Int32, requestDigest: UInt64? = nil,
         traceparent: String? = nil, streamID: UInt32? = nil
@@ -125,9 +129,7 @@ public struct RequestStart: Sendable, Equatable {
         self.traceparent = traceparent
         self.streamID = streamID
     }
-}
 
-extension RequestStart {
     /// The start of an operation never announced, known only when it ended.
     init(_ operation: ProtocolOperation) {
         self.init(
@@ -180,7 +182,11 @@ public struct ProtocolOperation: Sendable, Equatable {
     public var traceparent: String?
     /// The same parsed, where the decoder read it from the bytes (see `RequestStart`).
     public var traceContext: TraceContext?
+}
 
+/// The public initializer stands apart from the type, so that the module keeps the memberwise
+/// one: an operation built by it is built where it is stored, not built aside and copied there.
+extension ProtocolOperation {
     public init(
         exchangeID: UInt64? = nil, start: UInt64, end: UInt64, tid: Int32, name: String, status: Span.Status = .unset,
         statusMessage: String? = nil, http: HTTPDetails? = nil, attributes: [Attribute] = [],
@@ -199,25 +205,5 @@ public struct ProtocolOperation: Sendable, Equatable {
         self.streamID = streamID
         self.requestDigest = requestDigest
         self.traceparent = traceparent
-    }
-
-    /// An operation whose HTTP details are boxed already, with the trace context its request
-    /// carried: built whole where it is stored, not changed after.
-    init(
-        exchangeID: UInt64, start: UInt64, end: UInt64, tid: Int32, name: String, status: Span.Status, clientStatus: Span.Status?,
-        statusMessage: String?, httpStorage: HTTPStorage, requestDigest: UInt64?, traceContext: TraceContext?
-    ) {
-        self.exchangeID = exchangeID
-        self.start = start
-        self.end = end
-        self.tid = tid
-        self.name = name
-        self.status = status
-        self.clientStatus = clientStatus
-        self.statusMessage = statusMessage
-        self.httpStorage = httpStorage
-        attributes = []
-        self.requestDigest = requestDigest
-        self.traceContext = traceContext
     }
 }

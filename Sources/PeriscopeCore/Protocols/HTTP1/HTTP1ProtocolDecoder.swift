@@ -15,8 +15,15 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
         var id: Int
         var start: UInt64
         var tid: Int32
-        /// Nil until its head is read (or when a capture gap took it).
-        var request: HTTP1RequestFields?
+        /// The span's details, laid out once when the request head is read, in the box the
+        /// span will keep; nil until then (or when a capture gap took the head).
+        var http: HTTPStorage?
+        /// `other` until the head is read.
+        var method = HTTP1Method.other
+        /// The first protocol the request's `Upgrade` headers name.
+        var upgradeProtocol: String?
+        /// The request's `traceparent` parsed; nil when absent or malformed.
+        var traceContext: TraceContext?
         var requestDigest: UInt64 = 0
         /// Nil when a capture gap made it unknown.
         var requestBodySize: Int? = 0
@@ -33,9 +40,6 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
     var requests: HTTP1Decoder? = HTTP1Decoder(kind: .request)
     var responses: HTTP1Decoder? = HTTP1Decoder(kind: .response)
     var pending: [PendingExchange] = []
-    /// The bytes of the fields pending requests keep (`HTTP1RequestFields`), in order:
-    /// emptied whenever no exchange is pending, its front dropped when it grows large.
-    var requestBytes: [UInt8] = []
     var nextID = 0
     /// The exchange whose request bytes are being read.
     var currentRequestID: Int?
@@ -87,7 +91,7 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
             guard var decoder = responses.take() else { return }
             if !decoder.pendingRequestMethods.isEmpty { decoder.pendingRequestMethods.removeAll(keepingCapacity: true) }
             for index in pending.indices where pending[index].responseStatus == nil {
-                decoder.pendingRequestMethods.append(pending[index].request?.method ?? .other)
+                decoder.pendingRequestMethods.append(pending[index].method)
             }
             decode(segment, with: &decoder)
             responses = consume decoder
@@ -216,20 +220,29 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
         }
         output.append(.upgraded(upgrade))
         pending.removeAll()
-        requestBytes.removeAll()
         isOpaque = true
     }
 
-    /// A request head: the exchange keeps its fields and announces its start.
+    /// A request head: the exchange's span details are laid out from it where it lies, once
+    /// (the span keeps them as they are, with the response's figures added when it ends),
+    /// and the request announces its start.
     private mutating func requestHead(_ head: HTTP1HeadFields, in bytes: UnsafeBufferPointer<UInt8>) {
         guard let index = currentRequestIndex else { return }
-        let request = HTTP1RequestFields(head, in: bytes, store: &requestBytes)
         let digest = Self.digest(method: bytes[field: head.methodBytes], target: bytes[field: head.target])
-        pending[index].request = request
-        pending[index].requestDigest = digest
+        let traceContext = head.traceparent.flatMap { TraceContext.parse(bytes[field: $0]) }
+        let http = HTTPStorage(spanDetails(of: head, in: bytes))
+        let upgradeProtocol = head.upgradeProtocol.map { bytes.string($0) }
+        // One access to the stored exchange.
+        let (id, start, tid) = pending.withUnsafeMutableBufferPointer { pending in
+            pending[index].http = http
+            pending[index].method = head.method
+            pending[index].upgradeProtocol = upgradeProtocol
+            pending[index].traceContext = traceContext
+            pending[index].requestDigest = digest
+            return (pending[index].id, pending[index].start, pending[index].tid)
+        }
         output.append(.requestStarted(RequestStart(
-            exchangeID: UInt64(pending[index].id), timestamp: pending[index].start, tid: pending[index].tid, requestDigest: digest,
-            traceContext: request.traceContext
+            exchangeID: UInt64(id), timestamp: start, tid: tid, requestDigest: digest, traceContext: traceContext
         )))
     }
 
@@ -258,8 +271,8 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
         guard status == 101 else { return }
         if let named = head.upgradeProtocol {
             switchedTo = bytes.string(named).lowercased()
-        } else if let named = pending[0].request?.upgradeProtocol {
-            switchedTo = requestBytes.withUnsafeBufferPointer { $0.string(named) }.lowercased()
+        } else if let named = pending[0].upgradeProtocol {
+            switchedTo = named.lowercased()
         } else {
             switchedTo = nil
         }
@@ -287,10 +300,9 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
     /// nothing when its request head was never captured.
     private mutating func reportFront(responseBodySize: Int?, end: UInt64, incompleteReason: String?) {
         let front = removeFirstExchange()
-        defer { releaseRequestBytes() }
-        guard let request = front.request else { return }
+        guard let http = front.http else { return }
         let operation = operation(
-            for: front, request: request, requestBodySize: requestBodySize(of: front), responseBodySize: responseBodySize,
+            for: front, http: http, requestBodySize: requestBodySize(of: front), responseBodySize: responseBodySize,
             end: max(end, front.start), incompleteReason: incompleteReason
         )
         output.append(.operation(consume operation))
@@ -299,10 +311,9 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
     /// The oldest exchange, removed, as an operation; nil when its request head was never captured.
     private mutating func removeFront(responseBodySize: Int?, end: UInt64, incompleteReason: String?) -> ProtocolOperation? {
         let front = removeFirstExchange()
-        defer { releaseRequestBytes() }
-        guard let request = front.request else { return nil }
+        guard let http = front.http else { return nil }
         return operation(
-            for: front, request: request, requestBodySize: requestBodySize(of: front), responseBodySize: responseBodySize,
+            for: front, http: http, requestBodySize: requestBodySize(of: front), responseBodySize: responseBodySize,
             end: max(end, front.start), incompleteReason: incompleteReason
         )
     }
@@ -310,20 +321,6 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
     /// The oldest exchange, removed: nothing moved when it is the only one (the usual case).
     private mutating func removeFirstExchange() -> PendingExchange {
         pending.count == 1 ? pending.removeLast() : pending.removeFirst()
-    }
-
-    /// Empties the byte store when no exchange is pending; drops the bytes of exchanges gone
-    /// when it holds more than 64 KiB and they are most of it.
-    private mutating func releaseRequestBytes() {
-        guard !pending.isEmpty else {
-            requestBytes.removeAll(keepingCapacity: requestBytes.capacity <= 1 << 16)
-            return
-        }
-        guard requestBytes.count > 1 << 16 else { return }
-        let first = pending.lazy.compactMap(\.request).first?.start ?? Int32(requestBytes.count)
-        guard Int(first) > requestBytes.count / 2 else { return }
-        requestBytes.removeSubrange(0..<Int(first))
-        for index in pending.indices { pending[index].request?.shift(by: first) }
     }
 
     /// The request decoder is in place whenever an exchange is removed: only the response
@@ -334,76 +331,64 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
     }
 
     /// An exchange as an operation: named by the method; an error when abandoned, on a 5xx,
-    /// or, for the client, on a 4xx.
+    /// or, for the client, on a 4xx. Its details, laid out when its head was read, are
+    /// completed in their box, which the operation (then the span) takes as it is.
     @inline(__always)
     func operation(
-        for exchange: PendingExchange, request: HTTP1RequestFields, requestBodySize: Int?, responseBodySize: Int?, end: UInt64,
+        for exchange: PendingExchange, http: HTTPStorage, requestBodySize: Int?, responseBodySize: Int?, end: UInt64,
         incompleteReason: String?
     ) -> ProtocolOperation {
         let statusCode = exchange.responseStatus
         let status: Span.Status = incompleteReason != nil || (statusCode ?? 0) >= 500 ? .error : .unset
-        let details = requestBytes.withUnsafeBufferPointer { bytes in
-            spanDetails(of: request, in: bytes, statusCode: statusCode, requestBodySize: requestBodySize, responseBodySize: responseBodySize)
-        }
-        // Built whole, its details boxed once, as the span will keep them.
+        http.details.statusCode = statusCode
+        http.details.requestBodySize = requestBodySize
+        http.details.responseBodySize = responseBodySize
+        // Built whole by the memberwise initializer, where it is stored.
         return ProtocolOperation(
             exchangeID: UInt64(exchange.id), start: exchange.start, end: end, tid: exchange.tid,
-            name: request.method.string ?? details.method, status: status,
+            name: exchange.method.string ?? http.details.method, status: status,
             clientStatus: status != .error && (statusCode ?? 0) >= 400 ? .error : nil, statusMessage: incompleteReason,
-            httpStorage: HTTPStorage(details), requestDigest: exchange.requestDigest, traceContext: request.traceContext
+            httpStorage: http, attributes: [], requestDigest: exchange.requestDigest, traceContext: exchange.traceContext
         )
     }
 }
 
 extension HTTP1ProtocolDecoder {
-    /// The span's details of an exchange: its request's text fields copied from the store
-    /// into one buffer of their own, strings made only when the span is output.
-    func spanDetails(
-        of request: HTTP1RequestFields, in bytes: UnsafeBufferPointer<UInt8>, statusCode: Int?, requestBodySize: Int?,
-        responseBodySize: Int?
-    ) -> HTTPDetails {
-        let methodName = request.method.name
-        let methodCount = methodName.map { Int32($0.utf8CodeUnitCount) } ?? Int32(request.methodBytes.count)
-        // The fields one after another, as they were read: method, target, host, user agent, traceparent.
-        let method: Range<Int32> = 0..<methodCount
-        let target = method.upperBound..<(method.upperBound + Int32(request.target.count))
-        var end = target.upperBound
-        func place(_ field: Range<Int32>?) -> Range<Int32>? {
-            guard let field else { return nil }
+    /// The span's details of a request, from its head where it lies: its text fields copied
+    /// into one buffer of their own (method, target, host, user agent, `traceparent`, one
+    /// after another), strings made only when the span is output. The response's figures
+    /// are added when the exchange ends.
+    func spanDetails(of head: HTTP1HeadFields, in bytes: UnsafeBufferPointer<UInt8>) -> HTTPDetails {
+        let methodName = head.method.name
+        let methodBytes = methodName.map { UnsafeBufferPointer(start: $0.utf8Start, count: $0.utf8CodeUnitCount) }
+            ?? bytes[field: head.methodBytes]
+        var end: Int32 = 0
+        func place(_ field: Range<Int32>) -> Range<Int32> {
             defer { end += Int32(field.count) }
             return end..<(end + Int32(field.count))
         }
-        let host = place(request.host)
-        let userAgent = place(request.userAgent)
-        let traceparent = place(request.traceparent)
-        // Reserved, then appended to (an array made uninitialized or zeroed is allocated through
-        // the generic, unspecialized path, several times the cost): the method, then the
-        // target and the headers at once, one after another in the store as here.
+        let method = place(0..<Int32(methodBytes.count))
+        let target = place(head.target)
+        let host = head.host.map(place)
+        let userAgent = head.userAgent.map(place)
+        let traceparent = head.traceparent.map(place)
+        // Reserved, then appended to: an array made uninitialized or zeroed is allocated
+        // through the generic, unspecialized path, several times the cost of the appends.
         var text: [UInt8] = []
         text.reserveCapacity(Int(end))
-        if let methodName {
-            text.append(contentsOf: UnsafeBufferPointer(start: methodName.utf8Start, count: Int(methodCount)))
-        } else {
-            text.append(contentsOf: bytes[field: request.methodBytes])
-        }
-        let fieldsEnd = request.traceparent?.upperBound ?? request.userAgent?.upperBound ?? request.host?.upperBound ?? request.target.upperBound
-        text.append(contentsOf: bytes[field: request.target.lowerBound..<fieldsEnd])
-        let (path, needsSlash) = HTTP1RequestTarget.pathField(of: bytes[field: request.target], keepingQuery: keepQuery)
+        text.append(contentsOf: methodBytes)
+        text.append(contentsOf: bytes[field: head.target])
+        if let field = head.host { text.append(contentsOf: bytes[field: field]) }
+        if let field = head.userAgent { text.append(contentsOf: bytes[field: field]) }
+        if let field = head.traceparent { text.append(contentsOf: bytes[field: field]) }
+        let (path, needsSlash) = HTTP1RequestTarget.pathField(of: bytes[field: head.target], keepingQuery: keepQuery)
         return HTTPDetails(
             text: text, method: method, target: target,
             path: (target.lowerBound + Int32(path.lowerBound))..<(target.lowerBound + Int32(path.upperBound)), pathNeedsSlash: needsSlash,
             host: host, userAgent: userAgent, traceparent: traceparent,
-            statusCode: statusCode, protocolVersion: HTTP1HeadFields.version(minor: request.minorVersion),
-            requestBodySize: requestBodySize, responseBodySize: responseBodySize
+            statusCode: nil, protocolVersion: HTTP1HeadFields.version(minor: head.minorVersion),
+            requestBodySize: 0, responseBodySize: 0
         )
-    }
-}
-
-extension RequestStart {
-    /// A start with the trace context read from its bytes, built where it is stored.
-    init(exchangeID: UInt64, timestamp: UInt64, tid: Int32, requestDigest: UInt64, traceContext: TraceContext?) {
-        self.init(exchangeID: exchangeID, timestamp: timestamp, tid: tid, requestDigest: requestDigest)
-        self.traceContext = traceContext
     }
 }
 

@@ -91,7 +91,7 @@ import Testing
         }
         #expect(output.operations.map(\.http?.path) == (0..<count).map { "/item/\($0)" })
         #expect(output.operations.map(\.http?.host) == (0..<count).map { "h\($0)" })
-        #expect(decoder.requestBytes.isEmpty)
+        #expect(decoder.pending.isEmpty)
     }
 
     @Test func detailsDropTheirQueryInPlace() {
