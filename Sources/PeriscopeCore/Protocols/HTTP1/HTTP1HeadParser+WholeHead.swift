@@ -9,34 +9,45 @@ extension HTTP1HeadParser {
     static func parseWholeHead(_ bytes: ArraySlice<UInt8>, kind: HTTP1Decoder.Kind, into fields: inout Fields) -> Int? {
         bytes.withUnsafeBufferPointer { buffer -> Int? in
             guard let base = buffer.baseAddress else { return nil }
-            let limit = min(buffer.count, HTTP1Decoder.maxHeadSize)
-            guard let firstNewline = newline(in: buffer, from: 0, limit: limit) else { return nil }
-            let firstEnd = firstNewline > 0 && base[firstNewline - 1] == HTTP1Syntax.cr ? firstNewline - 1 : firstNewline
-            guard parseStartLine(base, 0, firstEnd, kind: kind, into: &fields) == nil, startsCleanly(fields, kind: kind) else { return nil }
-            var lineStart = firstNewline + 1
-            fields.headerStart = Int32(lineStart)
-            while lineStart < limit {
-                let start = lineStart
-                // The usual header line: a name of tokens and its colon, then the value up to
-                // the line's end, each byte looked at once. Anything else goes line by line.
-                if let colon = nameColon(base, start, limit: limit) {
-                    guard let lineEnd = newline(in: buffer, from: colon + 1, limit: limit) else { return nil }
-                    let end = base[lineEnd - 1] == HTTP1Syntax.cr ? lineEnd - 1 : lineEnd
-                    lineStart = lineEnd + 1
-                    guard applyHeader(base, start, colon: colon, end, to: &fields) == nil else { return nil }
-                    continue
-                }
-                guard let lineEnd = newline(in: buffer, from: start, limit: limit) else { return nil }
-                let end = lineEnd > start && base[lineEnd - 1] == HTTP1Syntax.cr ? lineEnd - 1 : lineEnd
-                lineStart = lineEnd + 1
-                if end == start {
-                    fields.end = Int32(lineStart)
-                    return lineStart
-                }
-                guard applyHeader(base, start, end, to: &fields) == nil else { return nil }
-            }
-            return nil
+            return parseWholeHead(base, limit: min(buffer.count, HTTP1Decoder.maxHeadSize), kind: kind, into: &fields)
         }
+    }
+
+    /// The same for the bytes at `base[0..<limit]`.
+    @inline(__always)
+    static func parseWholeHead(_ base: UnsafePointer<UInt8>, limit: Int, kind: HTTP1Decoder.Kind, into fields: inout Fields) -> Int? {
+        guard let firstNewline = newline(base, from: 0, limit: limit) else { return nil }
+        let firstEnd = firstNewline > 0 && base[firstNewline &- 1] == HTTP1Syntax.cr ? firstNewline &- 1 : firstNewline
+        guard parseStartLine(base, 0, firstEnd, kind: kind, into: &fields) == nil, startsCleanly(fields, kind: kind) else { return nil }
+        var lineStart = firstNewline &+ 1
+        fields.headerStart = Int32(truncatingIfNeeded: lineStart)
+        while lineStart < limit {
+            let start = lineStart
+            let first = base[start]
+            // The empty line that ends the head (a line starting with a CR not followed by
+            // LF has no valid name: the line-by-line path reports it).
+            if first == HTTP1Syntax.cr || first == HTTP1Syntax.lf {
+                let end = first == HTTP1Syntax.lf ? start &+ 1 : start &+ 2
+                guard first == HTTP1Syntax.lf || end <= limit && base[start &+ 1] == HTTP1Syntax.lf else { return nil }
+                fields.end = Int32(truncatingIfNeeded: end)
+                return end
+            }
+            // The usual header line: a name of tokens and its colon, then the value up to
+            // the line's end. Anything else (obs-fold, a line without a valid name) goes line
+            // by line.
+            if let colon = nameColon(base, start, limit: limit) {
+                guard let lineEnd = newline(base, from: colon &+ 1, limit: limit) else { return nil }
+                let end = base[lineEnd &- 1] == HTTP1Syntax.cr ? lineEnd &- 1 : lineEnd
+                lineStart = lineEnd &+ 1
+                guard applyHeader(base, start, colon: colon, end, to: &fields) == nil else { return nil }
+                continue
+            }
+            guard let lineEnd = newline(base, from: start, limit: limit) else { return nil }
+            let end = base[lineEnd &- 1] == HTTP1Syntax.cr ? lineEnd &- 1 : lineEnd
+            lineStart = lineEnd &+ 1
+            guard applyHeader(base, start, end, to: &fields) == nil else { return nil }
+        }
+        return nil
     }
 
     /// What `HTTP1Decoder` checks of a start line's first bytes as they arrive, beyond what
@@ -47,48 +58,51 @@ extension HTTP1HeadParser {
         kind == .response || fields.methodBytes.count <= 32
     }
 
-    /// The index of the next LF in `buffer[start..<limit]`; nil when there is none, or a byte a
-    /// head may not hold comes first. Sixteen bytes at a time while all are printable ASCII
-    /// (one test of their words, no lane told apart), then a word at a time, each byte that is
-    /// not printable looked at lane by lane.
+    /// The index of the next LF in `base[start..<limit]`; nil when there is none, or a byte a
+    /// head may not hold comes first. A word at a time: a word of printable ASCII (the most of
+    /// every line) costs one test; the word holding the line's end is read whole when it ends
+    /// the usual way (printable bytes, CR, LF); anything else (tab, obs-text, a lone CR) is
+    /// looked at byte by byte.
     @inline(__always)
-    static func newline(in buffer: UnsafeBufferPointer<UInt8>, from start: Int, limit: Int) -> Int? {
-        guard let base = buffer.baseAddress else { return nil }
+    static func newline(_ base: UnsafePointer<UInt8>, from start: Int, limit: Int) -> Int? {
         let raw = UnsafeRawPointer(base)
         var index = start
-        while index + 16 <= limit,
-              !HTTP1Syntax.hasBytesOutsidePrintable(raw.loadUnaligned(fromByteOffset: index, as: UInt64.self),
-                                                    raw.loadUnaligned(fromByteOffset: index + 8, as: UInt64.self)) {
-            index += 16
-        }
-        while index + 8 <= limit {
+        while index &+ 8 <= limit {
             let word = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
             guard HTTP1Syntax.hasBytesOutsidePrintable(word) else {
-                index += 8
+                index &+= 8
                 continue
             }
             let lf = HTTP1Syntax.lanes(of: word, equalTo: HTTP1Syntax.lf)
-            // The lanes before the first LF (all of them when there is none) holding a control
-            // byte or DEL: only CR and tab may.
-            let first = lf & (0 &- lf)
-            let control = (HTTP1Syntax.lanesBelowSpace(word) | HTTP1Syntax.lanes(of: word, equalTo: 0x7f)) & (first &- 1)
-            if control != 0 {
-                let newline = HTTP1Syntax.firstLane(lf)
-                // The usual CR right before the LF, or else each control byte checked.
-                if control != first >> 8 || base[index + newline - 1] != HTTP1Syntax.cr {
-                    let allowed = HTTP1Syntax.lanes(of: word, equalTo: HTTP1Syntax.cr) | HTTP1Syntax.lanes(of: word, equalTo: HTTP1Syntax.tab)
-                    guard control & ~allowed == 0 else { return nil }
-                }
+            if lf != 0 {
+                let lane = HTTP1Syntax.firstLane(lf)
+                if lane > 0, HTTP1Syntax.endsWithPrintableAndCR(word, crLane: lane &- 1) { return index &+ lane }
+                return allowedInHead(base, from: index, to: index &+ lane) ? index &+ lane : nil
             }
-            if lf != 0 { return index + HTTP1Syntax.firstLane(lf) }
-            index += 8
+            // The usual CR whose LF starts the next word, or else each byte checked.
+            if HTTP1Syntax.endsWithPrintableAndCR(word, crLane: 7) {
+                if index &+ 8 < limit, base[index &+ 8] == HTTP1Syntax.lf { return index &+ 8 }
+            } else if !allowedInHead(base, from: index, to: index &+ 8) {
+                return nil
+            }
+            index &+= 8
         }
         while index < limit {
             let byte = base[index]
             if byte == HTTP1Syntax.lf { return index }
             guard HTTP1Syntax.isAllowedInHead(byte) else { return nil }
-            index += 1
+            index &+= 1
         }
         return nil
+    }
+
+    /// Whether every byte of `base[start..<end]` may appear in a head.
+    static func allowedInHead(_ base: UnsafePointer<UInt8>, from start: Int, to end: Int) -> Bool {
+        var index = start
+        while index < end {
+            guard HTTP1Syntax.isAllowedInHead(base[index]) else { return false }
+            index &+= 1
+        }
+        return true
     }
 }

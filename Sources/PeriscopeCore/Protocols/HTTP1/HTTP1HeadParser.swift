@@ -297,10 +297,32 @@ enum HTTP1HeadParser {
         case .userAgent: if fields.userAgent == nil { fields.userAgent = range }
         case .traceparent: if fields.traceparent == nil { fields.traceparent = range }
         case .connection: break
-        case .transferEncoding, .upgrade, .contentLength:
+        case .contentLength:
+            // The usual single value read where it lies; lists and repeats as `applyListHeader` reads them.
+            if let length = decimal(base, valueStart, valueEnd), fields.contentLength == nil || fields.contentLength == length {
+                fields.contentLength = length
+                return nil
+            }
+            return applyListHeader(known, UnsafeBufferPointer(start: base, count: end)[valueStart..<valueEnd], to: &fields)
+        case .transferEncoding, .upgrade:
             return applyListHeader(known, UnsafeBufferPointer(start: base, count: end)[valueStart..<valueEnd], to: &fields)
         }
         return nil
+    }
+
+    /// `HTTP1Syntax.decimal` of `base[start..<end]`: decimal digits only, at most 18 of them.
+    @inline(__always)
+    static func decimal(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> Int? {
+        guard start < end, end &- start <= 18 else { return nil }
+        var value = 0
+        var index = start
+        while index < end {
+            let digit = base[index] &- UInt8(ascii: "0")
+            guard digit < 10 else { return nil }
+            value = value &* 10 &+ Int(digit)
+            index &+= 1
+        }
+        return value
     }
 
     /// The headers whose values are lists.

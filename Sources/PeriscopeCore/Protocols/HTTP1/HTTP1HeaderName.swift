@@ -33,6 +33,7 @@ enum HTTP1HeaderName: CaseIterable {
     /// (overlapping words for lengths that are not a multiple of its size, so nothing is read
     /// beyond the name) OR-ed with 0x20 in the letters' places only, which lowercases a letter
     /// and maps no other byte onto one, then compared with the lowercase name's bytes.
+    @inline(__always)
     init?(_ name: UnsafePointer<UInt8>?, count: Int) {
         guard let name else { return nil }
         let raw = UnsafeRawPointer(name)

@@ -63,4 +63,14 @@ extension HTTP1Syntax {
         let below = lanes &* 0x20
         return ((first &- below) | (first &+ lanes) | first | (second &- below) | (second &+ lanes) | second) & highBits != 0
     }
+
+    /// Whether the word's lane `crLane` (0–7) holds a CR and every lane before it a printable
+    /// ASCII byte: the end of the usual line, its LF in the next lane or the next word. The
+    /// lanes from `crLane` on are replaced by spaces before the test for printable bytes.
+    @inline(__always)
+    static func endsWithPrintableAndCR(_ word: UInt64, crLane: Int) -> Bool {
+        let shift = UInt64(truncatingIfNeeded: crLane &* 8)
+        let before: UInt64 = (1 &<< shift) &- 1
+        return (word &>> shift) & 0xff == UInt64(cr) && !hasBytesOutsidePrintable(word & before | lanes &* 0x20 & ~before)
+    }
 }

@@ -80,7 +80,33 @@ import Testing
                 if bytes[index] == HTTP1Syntax.lf { expected = index; break }
                 if !HTTP1Syntax.isAllowedInHead(bytes[index]) { break }
             }
-            let found = bytes.withUnsafeBufferPointer { HTTP1HeadParser.newline(in: $0, from: start, limit: limit) }
+            let found = bytes.withUnsafeBufferPointer { HTTP1HeadParser.newline($0.baseAddress!, from: start, limit: limit) }
+            #expect(found == expected, "\(bytes) from \(start) to \(limit)")
+        }
+    }
+
+    /// Line ends in every lane of a word, with a CR, a tab, obs-text or a byte a head may not
+    /// hold just before them or a word earlier: found as byte by byte finds them.
+    @Test func lineEndsInEveryLaneAsByteByByte() {
+        var generator = SeededGenerator(seed: 0x0d0a)
+        let odd: [UInt8] = [HTTP1Syntax.cr, HTTP1Syntax.tab, 0x80, 0xff, 0x7f, 0x00, 0x0b, HTTP1Syntax.lf, 0x20, 0x7e]
+        for round in 0..<40_000 {
+            let count = Int.random(in: 1...40, using: &generator)
+            var bytes = (0..<count).map { _ in UInt8.random(in: 0x21...0x7e, using: &generator) }
+            let lf = Int.random(in: 0..<count, using: &generator)
+            bytes[lf] = HTTP1Syntax.lf
+            if lf > 0, round % 4 != 0 { bytes[lf - 1] = HTTP1Syntax.cr }
+            for _ in 0..<(round % 3) {
+                bytes[Int.random(in: 0..<count, using: &generator)] = odd.randomElement(using: &generator)!
+            }
+            let start = round % 5 == 0 ? Int.random(in: 0...count, using: &generator) : 0
+            let limit = round % 7 == 0 ? Int.random(in: start...count, using: &generator) : count
+            var expected: Int?
+            for index in start..<limit {
+                if bytes[index] == HTTP1Syntax.lf { expected = index; break }
+                if !HTTP1Syntax.isAllowedInHead(bytes[index]) { break }
+            }
+            let found = bytes.withUnsafeBufferPointer { HTTP1HeadParser.newline($0.baseAddress!, from: start, limit: limit) }
             #expect(found == expected, "\(bytes) from \(start) to \(limit)")
         }
     }
