@@ -60,32 +60,34 @@ extension HTTP1HeadParser {
 
     /// The index of the next LF in `base[start..<limit]`; nil when there is none, or a byte a
     /// head may not hold comes first. A word at a time: a word of printable ASCII (the most of
-    /// every line) costs one test; the word holding the line's end is read whole when it ends
-    /// the usual way (printable bytes, CR, LF); anything else (tab, obs-text, a lone CR) is
-    /// looked at byte by byte.
+    /// every line) costs one test, whose first lane found outside is exact; when that lane
+    /// holds the usual CR LF or a bare LF, the line ends there; anything else (tab, obs-text,
+    /// a lone CR, a CR whose LF is in the next word) is looked at byte by byte to the word's end.
     @inline(__always)
     static func newline(_ base: UnsafePointer<UInt8>, from start: Int, limit: Int) -> Int? {
         let raw = UnsafeRawPointer(base)
         var index = start
         while index &+ 8 <= limit {
             let word = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-            guard HTTP1Syntax.hasBytesOutsidePrintable(word) else {
+            let outside = HTTP1Syntax.lanesOutsidePrintable(word)
+            guard outside != 0 else {
                 index &+= 8
                 continue
             }
-            let lf = HTTP1Syntax.lanes(of: word, equalTo: HTTP1Syntax.lf)
-            if lf != 0 {
-                let lane = HTTP1Syntax.firstLane(lf)
-                if lane > 0, HTTP1Syntax.endsWithPrintableAndCR(word, crLane: lane &- 1) { return index &+ lane }
-                return allowedInHead(base, from: index, to: index &+ lane) ? index &+ lane : nil
+            // The first lane outside (bit 7 of its byte) in the low bits.
+            let shift = UInt64(truncatingIfNeeded: outside.trailingZeroBitCount &- 7)
+            let lane = Int(truncatingIfNeeded: shift &>> 3)
+            let bytes = word &>> shift
+            if bytes & 0xff == UInt64(HTTP1Syntax.lf) { return index &+ lane }
+            if bytes & 0xffff == 0x0a0d { return index &+ lane &+ 1 }
+            let wordEnd = index &+ 8
+            index &+= lane
+            while index < wordEnd {
+                let byte = base[index]
+                if byte == HTTP1Syntax.lf { return index }
+                guard HTTP1Syntax.isAllowedInHead(byte) else { return nil }
+                index &+= 1
             }
-            // The usual CR whose LF starts the next word, or else each byte checked.
-            if HTTP1Syntax.endsWithPrintableAndCR(word, crLane: 7) {
-                if index &+ 8 < limit, base[index &+ 8] == HTTP1Syntax.lf { return index &+ 8 }
-            } else if !allowedInHead(base, from: index, to: index &+ 8) {
-                return nil
-            }
-            index &+= 8
         }
         while index < limit {
             let byte = base[index]
@@ -94,15 +96,5 @@ extension HTTP1HeadParser {
             index &+= 1
         }
         return nil
-    }
-
-    /// Whether every byte of `base[start..<end]` may appear in a head.
-    static func allowedInHead(_ base: UnsafePointer<UInt8>, from start: Int, to end: Int) -> Bool {
-        var index = start
-        while index < end {
-            guard HTTP1Syntax.isAllowedInHead(base[index]) else { return false }
-            index &+= 1
-        }
-        return true
     }
 }

@@ -57,20 +57,18 @@ extension HTTP1Syntax {
         ((word &- lanes &* 0x20) | (word &+ lanes) | word) & highBits != 0
     }
 
+    /// The lanes not printable ASCII, exact up to the first of them: a borrow or carry only
+    /// ever leaves a lane outside, for the lanes above it, so lanes after the first may be
+    /// set though their byte is printable.
+    @inline(__always)
+    static func lanesOutsidePrintable(_ word: UInt64) -> UInt64 {
+        ((word &- lanes &* 0x20) | (word &+ lanes) | word) & highBits
+    }
+
     /// The same for two words at once.
     @inline(__always)
     static func hasBytesOutsidePrintable(_ first: UInt64, _ second: UInt64) -> Bool {
         let below = lanes &* 0x20
         return ((first &- below) | (first &+ lanes) | first | (second &- below) | (second &+ lanes) | second) & highBits != 0
-    }
-
-    /// Whether the word's lane `crLane` (0–7) holds a CR and every lane before it a printable
-    /// ASCII byte: the end of the usual line, its LF in the next lane or the next word. The
-    /// lanes from `crLane` on are replaced by spaces before the test for printable bytes.
-    @inline(__always)
-    static func endsWithPrintableAndCR(_ word: UInt64, crLane: Int) -> Bool {
-        let shift = UInt64(truncatingIfNeeded: crLane &* 8)
-        let before: UInt64 = (1 &<< shift) &- 1
-        return (word &>> shift) & 0xff == UInt64(cr) && !hasBytesOutsidePrintable(word & before | lanes &* 0x20 & ~before)
     }
 }
