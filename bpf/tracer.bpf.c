@@ -588,7 +588,8 @@ TRANSFER_FUNCTION int emit_data(struct transfer *t, const struct periscope_confi
             chunk_walk(event, buffer, (__u64)moved, length, t->walks);
             __u32 prefix = length;
             length += capture_tail(event, length, moved, buffer);
-            length += frame_walk(event, buffer, 0, (__u64)moved, (__u64)length << 32 | prefix);
+            if (frame_walk_wanted(event, prefix))
+                length += frame_walk(event, buffer, 0, (__u64)moved, (__u64)length << 32 | prefix);
         }
     }
     event->captured_len = length;
@@ -698,7 +699,8 @@ TRANSFER_FUNCTION int emit_data_iov(struct transfer *t, const struct periscope_c
             copied += size;
         }
     }
-    copied += frame_walk(event, iov, iov_count, (__u64)moved, (__u64)copied << 32 | prefix);
+    if (frame_walk_wanted(event, prefix))
+        copied += frame_walk(event, iov, iov_count, (__u64)moved, (__u64)copied << 32 | prefix);
     event->captured_len = copied;
     if (tls_records_around(event, cfg))
         return 0;

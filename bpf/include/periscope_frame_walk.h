@@ -424,6 +424,18 @@ __noinline int frame_walk(struct periscope_event *event, __u64 buffer, __u64 iov
     return (int)used;
 }
 
+/* Whether frame_walk has anything to do for a captured read or write whose first `prefix`
+ * bytes are in `event`: a walk goes on in its lane (or admission did not say), or the prefix
+ * may start one (what frame_walk_start accepts begins with 'P' or has the SETTINGS type).
+ * Asked inline before the call: nearly every read and write is not HTTP/2. */
+static __always_inline bool frame_walk_wanted(const struct periscope_event *event, __u32 prefix)
+{
+    const struct scratch *scratch = (const struct scratch *)event;
+    if (scratch->walk_socket != event->socket_id || ((scratch->frame_walks >> frame_walk_lane(event)) & 1))
+        return true;
+    return prefix >= FRAME_HEADER_SIZE && (event->payload[0] == 'P' || event->payload[3] == 0x4);
+}
+
 /* A connection on the socket starts (accept, connect): no walk of an earlier one goes on. */
 static __always_inline void frame_walk_forget(__u64 socket)
 {
@@ -445,6 +457,11 @@ static __always_inline int frame_walk(struct periscope_event *event, __u64 buffe
                                       __u64 captured)
 {
     return 0; /* bpf_loop and typed global functions are newer than the kernels this variant is for */
+}
+
+static __always_inline bool frame_walk_wanted(const struct periscope_event *event, __u32 prefix)
+{
+    return false;
 }
 
 static __always_inline void frame_walk_forget(__u64 socket)
