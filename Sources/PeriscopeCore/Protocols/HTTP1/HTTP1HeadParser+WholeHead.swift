@@ -32,9 +32,17 @@ extension HTTP1HeadParser {
                 fields.end = Int32(truncatingIfNeeded: end)
                 return end
             }
-            // The usual header line: a name of tokens and its colon, then the value up to
-            // the line's end. Anything else (obs-fold, a line without a valid name) goes line
-            // by line.
+            // A header Periscope reads, known by its name's first four bytes and length (a
+            // name of letters and dashes: tokens), then its value up to the line's end.
+            if let (known, colon) = knownName(base, start, limit: limit) {
+                guard let lineEnd = newline(base, from: colon &+ 1, limit: limit) else { return nil }
+                let end = base[lineEnd &- 1] == HTTP1Syntax.cr ? lineEnd &- 1 : lineEnd
+                lineStart = lineEnd &+ 1
+                guard apply(known, base, colon: colon, end, to: &fields) == nil else { return nil }
+                continue
+            }
+            // Any other header line: a name of tokens and its colon, then the value up to the
+            // line's end. Anything else (obs-fold, a line without a valid name) goes line by line.
             if let colon = nameColon(base, start, limit: limit) {
                 guard let lineEnd = newline(base, from: colon &+ 1, limit: limit) else { return nil }
                 let end = base[lineEnd &- 1] == HTTP1Syntax.cr ? lineEnd &- 1 : lineEnd
@@ -48,6 +56,30 @@ extension HTTP1HeadParser {
             guard applyHeader(base, start, end, to: &fields) == nil else { return nil }
         }
         return nil
+    }
+
+    /// The header Periscope reads whose name starts at `start`, and its colon: the name's
+    /// first four bytes, in any case, pick the one candidate, whose length and bytes are then
+    /// compared. Nil for any other line, or one too close to `limit` to read by word.
+    @inline(__always)
+    static func knownName(_ base: UnsafePointer<UInt8>, _ start: Int, limit: Int) -> (HTTP1HeaderName, Int)? {
+        guard start &+ 8 <= limit else { return nil }
+        // Every known name starts with four letters, which OR-ing 0x20 lowercases (and maps
+        // no other byte onto a lowercase letter).
+        let count: Int
+        switch UnsafeRawPointer(base + start).loadUnaligned(as: UInt32.self) | 0x2020_2020 {
+        case 0x7473_6f68: count = 4  // "host"
+        case 0x746e_6f63: count = 14  // "cont": Content-Length
+        case 0x6e6e_6f63: count = 10  // "conn": Connection
+        case 0x6361_7274: count = 11  // "trac": traceparent
+        case 0x7265_7375: count = 10  // "user": User-Agent
+        case 0x6e61_7274: count = 17  // "tran": Transfer-Encoding
+        case 0x7267_7075: count = 7  // "upgr": Upgrade
+        default: return nil
+        }
+        let colon = start &+ count
+        guard colon < limit, base[colon] == HTTP1Syntax.colon, let known = HTTP1HeaderName(base + start, count: count) else { return nil }
+        return (known, colon)
     }
 
     /// What `HTTP1Decoder` checks of a start line's first bytes as they arrive, beyond what

@@ -290,6 +290,13 @@ enum HTTP1HeadParser {
         _ base: UnsafePointer<UInt8>, _ start: Int, colon: Int, _ end: Int, to fields: inout Fields
     ) -> HTTP1DecodeError? {
         guard let known = HTTP1HeaderName(base + start, count: colon - start) else { return nil }
+        return apply(known, base, colon: colon, end, to: &fields)
+    }
+
+    /// The same for a line whose name is `known`, its colon at `colon`.
+    static func apply(
+        _ known: HTTP1HeaderName, _ base: UnsafePointer<UInt8>, colon: Int, _ end: Int, to fields: inout Fields
+    ) -> HTTP1DecodeError? {
         let (valueStart, valueEnd) = trimmedValue(base, colon + 1, end)
         let range = Int32(valueStart)..<Int32(valueEnd)
         switch known {

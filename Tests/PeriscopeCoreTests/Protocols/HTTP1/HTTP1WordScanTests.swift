@@ -65,6 +65,35 @@ import Testing
         }
     }
 
+    /// A name known by its first four bytes is the one the name scan and the name's bytes
+    /// give, and is found whenever they give one with a word to read.
+    @Test func knownNamesAreThoseTheNameScanFinds() {
+        var generator = SeededGenerator(seed: 0x6b6e)
+        let names = HTTP1HeaderName.allCases.map {
+            String(decoding: UnsafeBufferPointer(start: $0.lowercaseBytes.utf8Start, count: $0.lowercaseBytes.utf8CodeUnitCount), as: UTF8.self)
+        } + ["Content-Type", "Connectionx", "Hostile", "Trace", "Upgrade-Insecure-Requests", "Transfer-Encodings", "Contents", "Use"]
+        for round in 0..<40_000 {
+            var line = names[round % names.count].utf8.map { $0 >= 0x61 && Bool.random(using: &generator) ? $0 - 0x20 : $0 }
+                + Array(": value\r\n".utf8)
+            for _ in 0..<(round / names.count % 3) {
+                line[Int.random(in: 0..<line.count, using: &generator)] = Self.probes.randomElement(using: &generator)!
+            }
+            let limit = round % 3 == 0 ? Int.random(in: 0...line.count, using: &generator) : line.count
+            line.withUnsafeBufferPointer { buffer in
+                let base = buffer.baseAddress!
+                let expected = HTTP1HeadParser.nameColon(base, 0, limit: limit).flatMap { colon in
+                    HTTP1HeaderName(base, count: colon).map { ($0, colon) }
+                }
+                let found = HTTP1HeadParser.knownName(base, 0, limit: limit)
+                if let found {
+                    #expect(found.0 == expected?.0 && found.1 == expected?.1, "\(line) to \(limit)")
+                } else {
+                    #expect(expected == nil || limit < 8, "\(line) to \(limit)")
+                }
+            }
+        }
+    }
+
     /// The next LF found a word at a time, or nil when a byte a head may not hold comes first.
     @Test func newlineIsTheFirstLFUnlessAForbiddenByteComesFirst() {
         var generator = SeededGenerator(seed: 0x0a0a)
