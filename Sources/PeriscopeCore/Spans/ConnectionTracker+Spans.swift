@@ -62,7 +62,10 @@ extension ConnectionTracker {
                 traceparent: traceparent, perRequest: !wholeConnection,
                 kernel: kernel?.origin.isServer == false ? kernel : nil, sampler: sampler, generator: &generator
             )
-            if otherEndTraced, !wholeConnection {
+            // Before the first answer the server's end may be traced but not seen yet (its
+            // accept comes after this write on a busy node): its times are kept too, and
+            // forgotten at the end when no traced server turned up (`clampEnd`).
+            if otherEndTraced || beforeFirstAnswer, !wholeConnection {
                 linker.noteClientStart(context.spanID, at: clock.unixNanos(fromMonotonic: start.timestamp))
             }
             return context
@@ -104,7 +107,9 @@ extension ConnectionTracker {
         }
         var start = clock.unixNanos(fromMonotonic: operation.start)
         var end = clock.unixNanos(fromMonotonic: max(operation.end, operation.start))
-        if kind == .client { end = linker.clampedEnd(end, of: context.spanID) }
+        if kind == .client, linker.clampEnd(&end, of: context.spanID), !isTraced(local: ends.local, peer: ends.peer) {
+            linker.forgetCaller(context.spanID)
+        }
         // Settled before it is built, so that it is built once, whole, where it leaves by: the
         // memberwise initializer writes it into the list's storage (an initializer with a body
         // builds it aside and copies it there), and nothing is changed in the list after.

@@ -118,18 +118,22 @@ extension TraceLinker {
     }
 
     /// A client request's end, moved to its child's end when that came up to `skewNanos`
-    /// later; kept for a child that ends after it.
-    public mutating func clampedEnd(_ end: UInt64, of spanID: SpanID) -> UInt64 {
-        guard let slot = callers.index(forKey: spanID) else { return end }
-        var end = end
+    /// later; kept for a child that ends after it. Returns whether it is kept (no child yet).
+    public mutating func clampEnd(_ end: inout UInt64, of spanID: SpanID) -> Bool {
+        guard let slot = callers.index(forKey: spanID) else { return false }
         if let childEnd = callers[slot: slot].childEnd {
             // Its child ended first (the usual order): nothing is left to keep inside it.
             if childEnd > end, childEnd - end <= Self.skewNanos { end = childEnd }
             callers.removeValue(at: slot)
-        } else {
-            callers[slot: slot].end = end
+            return false
         }
-        return end
+        callers[slot: slot].end = end
+        return true
+    }
+
+    /// Forgets a client request's times: no traced server will read it, so no child comes.
+    public mutating func forgetCaller(_ spanID: SpanID) {
+        _ = callers.removeValue(forKey: spanID)
     }
 
     /// A server span inside its local caller: its start no earlier than the caller's, its

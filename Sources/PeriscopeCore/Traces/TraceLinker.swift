@@ -218,7 +218,7 @@ public struct TraceLinker: Sendable {
     /// Starts and ends of client requests in flight and the latest end of a server request
     /// that took each as its parent, by client span: the two ends of a hop read the clock at
     /// their own syscalls' ends, so a child is kept inside its parent (`keepInsideCaller`,
-    /// `clampedEnd`). One entry per caller, looked up once at each step. Bounded.
+    /// `clampEnd`). One entry per caller, looked up once at each step. Bounded.
     var callers = FixedKeyTable<SpanID, CallerTimes>()
     /// How far a child is moved to stay inside its parent at most.
     static let skewNanos: UInt64 = 2_000_000
