@@ -21,13 +21,13 @@ extension KernelTests {
         /// value never in the query text, the server's span the child of the client's.
         @Test func redisCommandsGiveDatabaseSpansOnBothEnds() async throws {
             let directory = try TemporaryDirectory()
-            let server = try TestProcess("redis-server", ["--port", "18532", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory.path])
+            let server = try TestProcess("redis-server", ["--port", "\(testPort(18532))", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory.path])
             defer { server.stop() }
-            try waitForPort(18532)
-            let agent = try await AgentHarness(policy: "ports: [18532]\n")
-            try run("redis-cli", ["-p", "18532", "SET", "greeting", "secret-value"])
-            try run("redis-cli", ["-p", "18532", "GET", "greeting"])
-            try run("redis-cli", ["-p", "18532", "LPUSH", "greeting", "x"])
+            try waitForPort(testPort(18532))
+            let agent = try await AgentHarness(policy: "ports: [\(testPort(18532))]\n")
+            try run("redis-cli", ["-p", "\(testPort(18532))", "SET", "greeting", "secret-value"])
+            try run("redis-cli", ["-p", "\(testPort(18532))", "GET", "greeting"])
+            try run("redis-cli", ["-p", "\(testPort(18532))", "LPUSH", "greeting", "x"])
             let spans = try await agent.waitForSpans(count: 6, timeout: .seconds(15)) {
                 $0.string("db.system.name") == "redis" && ["SET", "GET", "LPUSH"].contains($0.string("db.operation.name") ?? "")
             }
@@ -51,9 +51,9 @@ extension KernelTests {
         /// to its client's, errors with their SQLSTATE, no literal value anywhere, and nothing
         /// from the postmaster that only accepted.
         @Test func postgresqlStatementsGiveLinkedSpansOnBothEnds() async throws {
-            let server = try PostgreSQLServer(port: 18561)
+            let server = try PostgreSQLServer(port: testPort(18561))
             try server.psql("CREATE TABLE orders (id integer PRIMARY KEY, item text, qty integer); INSERT INTO orders VALUES (1, 'tea', 3)")
-            _ = try runChecked("pgbench", ["-h", "127.0.0.1", "-p", "18561", "-U", "postgres", "-i", "-s", "1", "-q", "postgres"])
+            _ = try runChecked("pgbench", ["-h", "127.0.0.1", "-p", "\(testPort(18561))", "-U", "postgres", "-i", "-s", "1", "-q", "postgres"])
             let script = try server.directory.write("simple.sql", """
                 SELECT item FROM orders WHERE id = 1;
                 INSERT INTO orders VALUES (2, 'secret-item', 5);
@@ -73,10 +73,10 @@ extension KernelTests {
                     except psycopg.errors.UniqueViolation:
                         pass
                 """)
-            let agent = try await AgentHarness(policy: "ports: [18561]\n")
-            let psql = try runChecked("psql", ["-h", "127.0.0.1", "-p", "18561", "-U", "postgres", "-q", "-f", script]).pid
-            let psycopg = try runChecked(driversPython, [driver, "18561"]).pid
-            let pgbench = try runChecked("pgbench", ["-h", "127.0.0.1", "-p", "18561", "-U", "postgres", "-S", "-n", "-t", "10", "-M", "prepared", "postgres"]).pid
+            let agent = try await AgentHarness(policy: "ports: [\(testPort(18561))]\n")
+            let psql = try runChecked("psql", ["-h", "127.0.0.1", "-p", "\(testPort(18561))", "-U", "postgres", "-q", "-f", script]).pid
+            let psycopg = try runChecked(driversPython, [driver, "\(testPort(18561))"]).pid
+            let pgbench = try runChecked("pgbench", ["-h", "127.0.0.1", "-p", "\(testPort(18561))", "-U", "postgres", "-S", "-n", "-t", "10", "-M", "prepared", "postgres"]).pid
             let expected = 2 * (3 + 7 + 12)
             _ = try await agent.waitForSpans(count: expected, timeout: .seconds(20)) { $0.string("db.system.name") == "postgresql" }
             try await Task.sleep(for: .milliseconds(300))
@@ -122,7 +122,7 @@ extension KernelTests {
         /// not use) and the mariadb client against MariaDB: one span per command on each end,
         /// linked, executions with their statement's text, errors with their code.
         @Test func mariadbCommandsGiveLinkedSpansOnBothEnds() async throws {
-            let server = try MariaDBServer(port: 18562)
+            let server = try MariaDBServer(port: testPort(18562))
             try server.mariadb("CREATE TABLE orders (id INT PRIMARY KEY, item VARCHAR(40), qty INT); INSERT INTO orders VALUES (1, 'tea', 3)", database: "shop")
             let driver = try server.directory.write("commands.py", """
                 import struct, sys, pymysql
@@ -153,9 +153,9 @@ extension KernelTests {
                 conn._execute_command(COMMAND.COM_STMT_CLOSE, struct.pack("<I", statement))
                 conn.close()
                 """)
-            let agent = try await AgentHarness(policy: "ports: [18562]\n")
-            let pymysql = try runChecked(driversPython, [driver, "18562"]).pid
-            let cli = try TestProcess("mariadb", ["-h", "127.0.0.1", "-P", "18562", "-u", "root", "shop", "-e", "SELECT qty FROM orders WHERE item = 'secret-item'; SELECT nope FROM orders"])
+            let agent = try await AgentHarness(policy: "ports: [\(testPort(18562))]\n")
+            let pymysql = try runChecked(driversPython, [driver, "\(testPort(18562))"]).pid
+            let cli = try TestProcess("mariadb", ["-h", "127.0.0.1", "-P", "\(testPort(18562))", "-u", "root", "shop", "-e", "SELECT qty FROM orders WHERE item = 'secret-item'; SELECT nope FROM orders"])
             cli.wait()
             let expected = 2 * (10 + 2)
             _ = try await agent.waitForSpans(count: expected, timeout: .seconds(20)) { $0.string("db.system.name") == "mariadb" }
@@ -191,9 +191,9 @@ extension KernelTests {
         /// every server span the child of its client's.
         @Test func redisPyPipelineAndTransactionGiveOneSpanPerCommand() async throws {
             let directory = try TemporaryDirectory()
-            let server = try TestProcess("redis-server", ["--port", "18563", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory.path])
+            let server = try TestProcess("redis-server", ["--port", "\(testPort(18563))", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory.path])
             defer { server.stop() }
-            try waitForPort(18563, of: server)
+            try waitForPort(testPort(18563), of: server)
             let driver = try directory.write("pipeline.py", """
                 import sys, redis
                 r = redis.Redis(host="127.0.0.1", port=int(sys.argv[1]))
@@ -213,8 +213,8 @@ extension KernelTests {
                     pass
                 r.close()
                 """)
-            let agent = try await AgentHarness(policy: "ports: [18563]\n")
-            let client = try runChecked(driversPython, [driver, "18563"]).pid
+            let agent = try await AgentHarness(policy: "ports: [\(testPort(18563))]\n")
+            let client = try runChecked(driversPython, [driver, "\(testPort(18563))"]).pid
             let commands = ["SET"] + Array(repeating: "INCRBY", count: 5) + ["GET", "MULTI", "SET", "APPEND", "EXEC", "LPUSH"]
             _ = try await agent.waitForSpans(count: 2 * commands.count, timeout: .seconds(15)) {
                 $0.string("db.system.name") == "redis" && !$0.name.hasPrefix("CLIENT") && $0.name != "HELLO"
@@ -242,12 +242,12 @@ extension KernelTests {
         /// server span the parent of both database client spans, each database's server span
         /// the child of its client's.
         @Test func webRequestsAndTheirDatabaseCallsAreOneTracePerRequest() async throws {
-            let postgres = try PostgreSQLServer(port: 18564)
+            let postgres = try PostgreSQLServer(port: testPort(18564))
             try postgres.psql("CREATE TABLE orders (id integer PRIMARY KEY, item text, qty integer); INSERT INTO orders VALUES (1, 'tea', 3)")
             let directory = try TemporaryDirectory()
-            let redis = try TestProcess("redis-server", ["--port", "18565", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory.path])
+            let redis = try TestProcess("redis-server", ["--port", "\(testPort(18565))", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory.path])
             defer { redis.stop() }
-            try waitForPort(18565, of: redis)
+            try waitForPort(testPort(18565), of: redis)
             let app = try directory.write("web.py", """
                 import sys, threading, psycopg, redis
                 from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
@@ -275,15 +275,15 @@ extension KernelTests {
 
                 ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
                 """)
-            let web = try TestProcess(driversPython, [app, "18566", "18564", "18565"])
+            let web = try TestProcess(driversPython, [app, "\(testPort(18566))", "\(testPort(18564))", "\(testPort(18565))"])
             defer { web.stop() }
-            try waitForPort(18566, of: web)
+            try waitForPort(testPort(18566), of: web)
             // The first request opens the database connections, before tracing starts.
-            try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:18566/orders/warm"])
-            let agent = try await AgentHarness(policy: "ports: [18564, 18565, 18566]\n")
+            try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:\(testPort(18566))/orders/warm"])
+            let agent = try await AgentHarness(policy: "ports: [\(testPort(18564)), \(testPort(18565)), \(testPort(18566))]\n")
             let items = ["tea", "coffee", "tea"]
             for item in items {
-                try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:18566/orders/\(item)"])
+                try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:\(testPort(18566))/orders/\(item)"])
             }
             _ = try await agent.waitForSpans(count: 6 * items.count, timeout: .seconds(15))
             try await Task.sleep(for: .milliseconds(300))
@@ -315,11 +315,11 @@ extension KernelTests {
         /// command one span on each end, server spans children of their client's.
         @Test func redisBenchmarkPipelinesGiveOneSpanPerCommand() async throws {
             let directory = try TemporaryDirectory()
-            let server = try TestProcess("redis-server", ["--port", "18567", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory.path])
+            let server = try TestProcess("redis-server", ["--port", "\(testPort(18567))", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory.path])
             defer { server.stop() }
-            try waitForPort(18567, of: server)
-            let agent = try await AgentHarness(policy: "ports: [18567]\n")
-            let benchmark = try runChecked("redis-benchmark", ["-p", "18567", "-n", "12", "-c", "2", "-P", "3", "-t", "set,get", "-q"]).pid
+            try waitForPort(testPort(18567), of: server)
+            let agent = try await AgentHarness(policy: "ports: [\(testPort(18567))]\n")
+            let benchmark = try runChecked("redis-benchmark", ["-p", "\(testPort(18567))", "-n", "12", "-c", "2", "-P", "3", "-t", "set,get", "-q"]).pid
             // Two CONFIG GET to read the server's settings, then 12 SET and 12 GET.
             _ = try await agent.waitForSpans(count: 2 * 26, timeout: .seconds(15)) { $0.string("db.system.name") == "redis" }
             try await Task.sleep(for: .milliseconds(300))
@@ -342,9 +342,9 @@ extension KernelTests {
         /// psql asking for TLS and a server that accepts: the session is encrypted from the
         /// server's 'S' on, which both ends count as opaque traffic, not as decode errors.
         @Test func acceptedSSLRequestIsOpaqueTrafficNotADecodeError() async throws {
-            let server = try PostgreSQLServer(port: 18568, tls: true)
-            let agent = try await AgentHarness(policy: "ports: [18568]\n")
-            try runChecked("psql", ["host=127.0.0.1 port=18568 user=postgres dbname=postgres sslmode=require", "-qc", "SELECT 1"])
+            let server = try PostgreSQLServer(port: testPort(18568), tls: true)
+            let agent = try await AgentHarness(policy: "ports: [\(testPort(18568))]\n")
+            try runChecked("psql", ["host=127.0.0.1 port=\(testPort(18568)) user=postgres dbname=postgres sslmode=require", "-qc", "SELECT 1"])
             _ = try await agent.waitForSpans(count: 2, timeout: .seconds(10)) { $0.isTCP }
             try await Task.sleep(for: .milliseconds(300))
             let metrics = try agent.stop()

@@ -11,7 +11,7 @@ extension KernelTests {
         /// while the agent is stopped: nothing in user space can select it in time, and each
         /// run still gives its statement's client span, with psql's executable.
         @Test func clientsStartedWhileTheAgentCannotRunAreTracedFromTheirFirstConnection() async throws {
-            let server = try PostgreSQLServer(port: 18577)
+            let server = try PostgreSQLServer(port: testPort(18577))
             try server.psql("CREATE TABLE items (id integer PRIMARY KEY, name text); INSERT INTO items VALUES (1, 'tea')")
             let agent = try await AgentHarness(policy: "executables: [\"*/psql\"]\n")
             kill(agent.process.pid, SIGSTOP)
@@ -19,7 +19,7 @@ extension KernelTests {
             var stopped = true
             defer { if stopped { kill(agent.process.pid, SIGCONT) } }
             for _ in 0..<3 {
-                psqls.append(try runChecked("psql", ["-h", "127.0.0.1", "-p", "18577", "-U", "postgres", "-q", "-c", "SELECT name FROM items WHERE id = 1"]).pid)
+                psqls.append(try runChecked("psql", ["-h", "127.0.0.1", "-p", "\(testPort(18577))", "-U", "postgres", "-q", "-c", "SELECT name FROM items WHERE id = 1"]).pid)
             }
             kill(agent.process.pid, SIGCONT)
             stopped = false
@@ -45,14 +45,14 @@ extension KernelTests {
             let excludedCopy = directory.path + "/excluded/" + python.lastPathComponent
             try FileManager.default.createDirectory(atPath: directory.path + "/excluded", withIntermediateDirectories: true)
             try FileManager.default.copyItem(atPath: python.path, toPath: excludedCopy)
-            let server = try TestProcess("python3", ["-m", "http.server", "18578", "--bind", "127.0.0.1", "--directory", directory.path])
+            let server = try TestProcess("python3", ["-m", "http.server", "\(testPort(18578))", "--bind", "127.0.0.1", "--directory", directory.path])
             defer { server.stop() }
-            try waitForPort(18578, of: server)
+            try waitForPort(testPort(18578), of: server)
             let agent = try await AgentHarness(policy: """
                 executables: ["\(python.lastPathComponent)"]
                 exclude: {executables: ["*/excluded/*"]}
                 """)
-            let client = "import urllib.request; urllib.request.urlopen('http://127.0.0.1:18578/').read()"
+            let client = "import urllib.request; urllib.request.urlopen('http://127.0.0.1:\(testPort(18578))/').read()"
             let excluded = try runChecked(excludedCopy, ["-c", client]).pid
             let traced = try runChecked(python.path, ["-c", client]).pid
             _ = try await agent.waitForSpans(count: 1, timeout: .seconds(15)) { $0.pid == traced && $0.isClient }

@@ -19,14 +19,14 @@ extension KernelTests {
         @Test func receiverDownForAMinuteUnderSteadyLoadIsCountedAndExportResumes() async throws {
             let receiver = try OTLPReceiver(port: 14320)
             let directory = try TemporaryDirectory()
-            let nginx = try startNginx(in: directory, port: 18524, httpBlock: """
+            let nginx = try startNginx(in: directory, port: testPort(18524), httpBlock: """
                 server {
-                    listen 127.0.0.1:18524;
+                    listen 127.0.0.1:\(testPort(18524));
                     location / { return 200 "ok\\n"; }
                 }
                 """)
             let agent = try await AgentHarness(
-                policy: "pids: [\(nginx.pid)]\nports: [18524]\nprotocols: [http]\n",
+                policy: "pids: [\(nginx.pid)]\nports: [\(testPort(18524))]\nprotocols: [http]\n",
                 arguments: ["--output", "none"],
                 environment: [
                     "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:14320",
@@ -36,7 +36,7 @@ extension KernelTests {
                     "PERISCOPE_EXPORT_RETRY_TIMEOUT": "15000",
                 ]
             )
-            let client = try TCPClient(port: 18524)
+            let client = try TCPClient(port: testPort(18524))
             var sent = 0
             try await Self.load(client, for: .seconds(8), counter: &sent)
             let rssBefore = residentKiB(of: agent.process.pid)
@@ -69,14 +69,14 @@ extension KernelTests {
 
         @Test func parentBasedRatioKeepsAQuarterOfRootsAndTwoHopTracesWhole() async throws {
             let directory = try TemporaryDirectory()
-            let nginx = try startNginx(in: directory, port: 18525, httpBlock: """
+            let nginx = try startNginx(in: directory, port: testPort(18525), httpBlock: """
                 server {
-                    listen 127.0.0.1:18525;
+                    listen 127.0.0.1:\(testPort(18525));
                     location /direct/ { return 200 "ok\\n"; }
-                    location /hop/ { proxy_pass http://127.0.0.1:18526; }
+                    location /hop/ { proxy_pass http://127.0.0.1:\(testPort(18526)); }
                 }
                 server {
-                    listen 127.0.0.1:18526;
+                    listen 127.0.0.1:\(testPort(18526));
                     location / { return 200 "ok\\n"; }
                 }
                 """)
@@ -85,7 +85,7 @@ extension KernelTests {
                 protocols: [http]
                 sampling: {sampler: parentbased_traceidratio, ratio: "0.25"}
                 """)
-            let client = try TCPClient(port: 18525)
+            let client = try TCPClient(port: testPort(18525))
             for first in stride(from: 0, to: 4000, by: 10) {
                 let batch = (first..<(first + 10)).map { "GET /direct/\($0) HTTP/1.1\r\nHost: x\r\n\r\n" }
                 try client.send(batch.joined())

@@ -19,20 +19,20 @@ extension KernelTests {
             let site = try TemporaryDirectory()
             for item in 1...3 { _ = try site.write("items/\(item)", String(repeating: "i", count: 100)) }
             let server = try TestProcess(
-                "python3", ["-m", "http.server", "18520", "--bind", "127.0.0.1", "--directory", site.path],
+                "python3", ["-m", "http.server", "\(testPort(18520))", "--bind", "127.0.0.1", "--directory", site.path],
                 environment: ["OTEL_SERVICE_NAME": "catalogue"]
             )
-            try waitForPort(18520, of: server)
+            try waitForPort(testPort(18520), of: server)
             let agent = try await AgentHarness(
                 policy: """
-                    ports: [18520]
+                    ports: [\(testPort(18520))]
                     routes: ["/items/{id}"]
                     resourceAttributes: {deployment.environment: acceptance}
                     """,
                 environment: Self.exportEnvironment(port: 14318)
             )
             for path in ["/items/1", "/items/2", "/items/3", "/missing/41", "/missing/42"] {
-                try TestProcess("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:18520\(path)"]).wait()
+                try TestProcess("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:\(testPort(18520))\(path)"]).wait()
             }
             let serverSpans = try await receiver.waitForSpans(count: 5) { $0.kind == 2 }
             let clientSpans = try await receiver.waitForSpans(count: 5) { $0.kind == 3 }
@@ -60,7 +60,7 @@ extension KernelTests {
             #expect(item.int("http.response.status_code") == 200)
             #expect(item.int("http.response.body.size") == 100)
             #expect(item.string("server.address") == "127.0.0.1")
-            #expect(item.int("server.port") == 18520)
+            #expect(item.int("server.port") == Int(testPort(18520)))
             #expect(item.string("client.address") == "127.0.0.1")
             #expect(item.int("network.peer.port") == item.int("client.port"))
             #expect(item.statusCode == 0, "200 is not an error")
@@ -70,7 +70,7 @@ extension KernelTests {
                     "a server's 4xx is the client's fault, not an error of the server span")
             let clientMissing = clientSpans.filter { $0.string("url.path")?.hasPrefix("/missing/") == true }
             #expect(clientMissing.count == 2 && clientMissing.allSatisfy { $0.statusCode == 2 }, "a client's 4xx is an error")
-            #expect(clientSpans.allSatisfy { $0.int("server.port") == 18520 })
+            #expect(clientSpans.allSatisfy { $0.int("server.port") == Int(testPort(18520)) })
 
             let metrics = receiver.latestMetrics
             func histogramPoints(_ name: String, service: String) -> [[String: Any]] {
@@ -104,12 +104,12 @@ extension KernelTests {
             let receiver = try OTLPReceiver(port: 14319)
             let site = try TemporaryDirectory()
             _ = try site.write("a", "a")
-            let server = try startPythonServer(port: 18521, directory: site.path)
+            let server = try startPythonServer(port: testPort(18521), directory: site.path)
             var environment = Self.exportEnvironment(port: 14319)
             environment["OTEL_EXPORTER_OTLP_COMPRESSION"] = "gzip"
             environment["OTEL_EXPORTER_OTLP_HEADERS"] = "x-api-key=a%20b%3Dc,x-tenant=blue"
-            let agent = try await AgentHarness(policy: "ports: [18521]\nprotocols: [http]\n", environment: environment)
-            try TestProcess("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:18521/a"]).wait()
+            let agent = try await AgentHarness(policy: "ports: [\(testPort(18521))]\nprotocols: [http]\n", environment: environment)
+            try TestProcess("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:\(testPort(18521))/a"]).wait()
             let spans = try await receiver.waitForSpans(count: 2) { _ in true }
             try agent.stop()
             withExtendedLifetime(server) {}
@@ -131,10 +131,10 @@ extension KernelTests {
             let second = try OTLPReceiver(port: 14322)
             let site = try TemporaryDirectory()
             _ = try site.write("a", "a")
-            let server = try startPythonServer(port: 18527, directory: site.path)
+            let server = try startPythonServer(port: testPort(18527), directory: site.path)
             let policy = { (port: UInt16, team: String) in
                 """
-                ports: [18527]
+                ports: [\(testPort(18527))]
                 protocols: [http]
                 export: {otlp: {endpoint: "http://127.0.0.1:\(port)"}}
                 resourceAttributes: {team: \(team)}
@@ -144,12 +144,12 @@ extension KernelTests {
             let agent = try await AgentHarness(
                 policy: policy(14321, "blue"),
                 environment: ["OTEL_BSP_SCHEDULE_DELAY": "3000", "OTEL_METRIC_EXPORT_INTERVAL": "300"])
-            for _ in 0..<4 { try TestProcess("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:18527/a"]).wait() }
+            for _ in 0..<4 { try TestProcess("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:\(testPort(18527))/a"]).wait() }
             _ = try await agent.waitForSpans(count: 4) { $0.isServer }
             #expect(first.spans.isEmpty, "still queued")
             try agent.updatePolicy(policy(14322, "green"))
             try await Task.sleep(for: .seconds(1))
-            for _ in 0..<3 { try TestProcess("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:18527/a"]).wait() }
+            for _ in 0..<3 { try TestProcess("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:\(testPort(18527))/a"]).wait() }
             let before = try await first.waitForSpans(count: 4) { $0.kind == 2 }
             let after = try await second.waitForSpans(count: 3, timeout: .seconds(20)) { $0.kind == 2 }
             try await Task.sleep(for: .seconds(1))
@@ -171,21 +171,21 @@ extension KernelTests {
 
         @Test func prometheusEndpointCountsEveryRequestEvenWhenNoneIsSampled() async throws {
             let directory = try TemporaryDirectory()
-            let nginx = try startNginx(in: directory, port: 18522, httpBlock: """
+            let nginx = try startNginx(in: directory, port: testPort(18522), httpBlock: """
                 server {
-                    listen 127.0.0.1:18522;
+                    listen 127.0.0.1:\(testPort(18522));
                     location / { return 200 "hello\\n"; }
                 }
                 """)
             let agent = try await AgentHarness(
                 policy: """
                     pids: [\(nginx.pid)]
-                    ports: [18522]
+                    ports: [\(testPort(18522))]
                     sampling: {sampler: always_off}
                     """,
                 arguments: ["--metrics-port", "19464", "--metrics-address", "127.0.0.1"]
             )
-            let client = try TCPClient(port: 18522)
+            let client = try TCPClient(port: testPort(18522))
             for i in 0..<10 {
                 try client.send("GET /orders/\(i) HTTP/1.1\r\nHost: x\r\n\r\n")
                 _ = try client.receive(untilSeeing: "hello\n", times: 1)
@@ -234,7 +234,7 @@ extension KernelTests {
 
         @Test func malformedEndpointsAndUnknownSamplersFailAtStartNamingTheSetting() throws {
             let directory = try TemporaryDirectory()
-            let good = try directory.write("good.yaml", "ports: [18523]\n")
+            let good = try directory.write("good.yaml", "ports: [\(testPort(18523))]\n")
             let cases: [(policy: String, environment: [String: String], arguments: [String], setting: String)] = [
                 (good, ["OTEL_EXPORTER_OTLP_ENDPOINT": "localhost:4318"], [], "OTEL_EXPORTER_OTLP_ENDPOINT"),
                 (good, ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http//collector/v1/traces"], [], "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),

@@ -43,12 +43,12 @@ extension KernelTests {
 
                 socketserver.ForkingTCPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
                 """)
-            let server = try TestProcess("python3", [script, "18571"])
+            let server = try TestProcess("python3", [script, "\(testPort(18571))"])
             defer { server.stop() }
-            try waitForPort(18571, of: server)
-            let agent = try await AgentHarness(policy: "ports: [18571]\n")
+            try waitForPort(testPort(18571), of: server)
+            let agent = try await AgentHarness(policy: "ports: [\(testPort(18571))]\n")
             let paths = ["/one", "/two", "/three"]
-            for path in paths { try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:18571\(path)"]) }
+            for path in paths { try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:\(testPort(18571))\(path)"]) }
             _ = try await agent.waitForSpans(count: 2 * paths.count, timeout: .seconds(10))
             try await Task.sleep(for: .milliseconds(300))
             try agent.stop()
@@ -87,12 +87,12 @@ extension KernelTests {
                     socket.send_fds(parent_end, [b"x"], [conn.fileno()])
                     conn.close()
                 """)
-            let server = try TestProcess("python3", [script, "18572"])
+            let server = try TestProcess("python3", [script, "\(testPort(18572))"])
             defer { server.stop() }
-            try waitForPort(18572, of: server)
-            let agent = try await AgentHarness(policy: "ports: [18572]\n")
+            try waitForPort(testPort(18572), of: server)
+            let agent = try await AgentHarness(policy: "ports: [\(testPort(18572))]\n")
             let paths = ["/a", "/b"]
-            for path in paths { try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:18572\(path)"]) }
+            for path in paths { try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:\(testPort(18572))\(path)"]) }
             _ = try await agent.waitForSpans(count: 2 * paths.count, timeout: .seconds(10))
             try await Task.sleep(for: .milliseconds(300))
             try agent.stop()
@@ -106,7 +106,7 @@ extension KernelTests {
         /// its connection's first bytes (the startup message that tells the protocol) and its
         /// statements' spans are exact and linked to psql's.
         @Test func backendsForkedByAnExecutableSelectedPostmasterAreTracedFromTheirFirstBytes() async throws {
-            let server = try PostgreSQLServer(port: 18574)
+            let server = try PostgreSQLServer(port: testPort(18574))
             try server.psql("CREATE TABLE items (id integer PRIMARY KEY, name text); INSERT INTO items VALUES (1, 'tea')")
             let script = try server.directory.write("statements.sql", """
                 SELECT name FROM items WHERE id = 1;
@@ -123,16 +123,16 @@ extension KernelTests {
                 while True:
                     held.append(listener.accept()[0])
                 """)
-            let silent = try TestProcess("python3", [holder, "18575"])
+            let silent = try TestProcess("python3", [holder, "\(testPort(18575))"])
             defer { silent.stop() }
-            try waitForPort(18575, of: silent)
+            try waitForPort(testPort(18575), of: silent)
             let agent = try await AgentHarness(policy: "executables: [\"*/postgres\", \"*/psql\"]\n")
             var psqls: [Int32] = []
             for _ in 0..<3 {
-                let target = "host=127.0.0.1,127.0.0.1 port=18575,18574 user=postgres connect_timeout=2"
+                let target = "host=127.0.0.1,127.0.0.1 port=\(testPort(18575)),\(testPort(18574)) user=postgres connect_timeout=2"
                 psqls.append(try runChecked("psql", ["-d", target, "-q", "-f", script]).pid)
             }
-            let onPort: (PrintedSpan) -> Bool = { $0.localPort == 18574 || $0.peerPort == 18574 }
+            let onPort: (PrintedSpan) -> Bool = { $0.localPort == Int(testPort(18574)) || $0.peerPort == Int(testPort(18574)) }
             _ = try await agent.waitForSpans(count: 18, timeout: .seconds(15)) { onPort($0) && $0.string("db.system.name") == "postgresql" }
             try await Task.sleep(for: .milliseconds(300))
             let metrics = try agent.stop()
@@ -164,11 +164,11 @@ extension KernelTests {
                 print("hello from cgi")
                 """)
             chmod(script, 0o755)
-            let server = try TestProcess("python3", ["-m", "http.server", "--cgi", "18573", "--bind", "127.0.0.1", "--directory", directory.path])
+            let server = try TestProcess("python3", ["-m", "http.server", "--cgi", "\(testPort(18573))", "--bind", "127.0.0.1", "--directory", directory.path])
             defer { server.stop() }
-            try waitForPort(18573, of: server)
-            let agent = try await AgentHarness(policy: "ports: [18573]\n")
-            for query in ["one", "two"] { try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:18573/cgi-bin/hello.py?\(query)"]) }
+            try waitForPort(testPort(18573), of: server)
+            let agent = try await AgentHarness(policy: "ports: [\(testPort(18573))]\n")
+            for query in ["one", "two"] { try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:\(testPort(18573))/cgi-bin/hello.py?\(query)"]) }
             _ = try await agent.waitForSpans(count: 4, timeout: .seconds(10))
             try await Task.sleep(for: .milliseconds(300))
             try agent.stop()

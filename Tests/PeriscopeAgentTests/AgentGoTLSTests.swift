@@ -14,15 +14,15 @@ extension KernelTests {
             let binary = try GoTLSFixture.binary()
             let directory = try TemporaryDirectory()
             let certificate = try TLSCertificate(in: directory)
-            let server = try TestProcess(binary, ["serve", "127.0.0.1:18561", certificate.certificate, certificate.key])
+            let server = try TestProcess(binary, ["serve", "127.0.0.1:\(testPort(18561))", certificate.certificate, certificate.key])
             defer { server.stop() }
-            try waitForPort(18561, of: server)
-            let agent = try await AgentHarness(policy: "ports: [18561]\nprotocols: [http]\n")
+            try waitForPort(testPort(18561), of: server)
+            let agent = try await AgentHarness(policy: "ports: [\(testPort(18561))]\nprotocols: [http]\n")
             try await agent.waitForLog("file=\(binary) functions=crypto/tls.(*Conn).Read")
             // The client runs the file probed already: its probes are in place from its start.
-            let client = try TestProcess(binary, ["call", "https://127.0.0.1:18561"])
+            let client = try TestProcess(binary, ["call", "https://127.0.0.1:\(testPort(18561))"])
             #expect(client.wait() == 0, "\(client.log)")
-            #expect(client.log.contains("GET https://127.0.0.1:18561/hello 200 14") && client.log.contains("POST https://127.0.0.1:18561/upload 201 7"))
+            #expect(client.log.contains("GET https://127.0.0.1:\(testPort(18561))/hello 200 14") && client.log.contains("POST https://127.0.0.1:\(testPort(18561))/upload 201 7"))
             _ = try await agent.waitForSpans(count: 4, timeout: .seconds(15)) { $0.isHTTP }
             try await Task.sleep(for: .milliseconds(300))
             let metrics = try await agent.currentMetrics()
@@ -48,14 +48,14 @@ extension KernelTests {
             let binary = try GoTLSFixture.binary()
             let directory = try TemporaryDirectory()
             let certificate = try TLSCertificate(in: directory)
-            let server = try TestProcess(binary, ["serve", "127.0.0.1:18562", certificate.certificate, certificate.key])
+            let server = try TestProcess(binary, ["serve", "127.0.0.1:\(testPort(18562))", certificate.certificate, certificate.key])
             defer { server.stop() }
-            try waitForPort(18562, of: server)
-            let agent = try await AgentHarness(policy: "ports: [18562]\nprotocols: [http]\n")
+            try waitForPort(testPort(18562), of: server)
+            let agent = try await AgentHarness(policy: "ports: [\(testPort(18562))]\nprotocols: [http]\n")
             try await agent.waitForLog("file=\(binary) functions=crypto/tls.(*Conn).Read")
             try await agent.waitForLog("library=openssl")
-            _ = try run("curl", ["-sk", "--http1.1", "-o", "/dev/null", "https://127.0.0.1:18562/hello"])
-            _ = try run("curl", ["-sk", "--http2", "-o", "/dev/null", "-d", String(repeating: "c", count: 5000), "https://127.0.0.1:18562/upload"])
+            _ = try run("curl", ["-sk", "--http1.1", "-o", "/dev/null", "https://127.0.0.1:\(testPort(18562))/hello"])
+            _ = try run("curl", ["-sk", "--http2", "-o", "/dev/null", "-d", String(repeating: "c", count: 5000), "https://127.0.0.1:\(testPort(18562))/upload"])
             _ = try await agent.waitForSpans(count: 4, timeout: .seconds(15)) { $0.isHTTP }
             try await Task.sleep(for: .milliseconds(300))
             let metrics = try agent.stop()
@@ -76,21 +76,21 @@ extension KernelTests {
             let binary = try GoTLSFixture.binary()
             let directory = try TemporaryDirectory()
             let certificate = try TLSCertificate(in: directory)
-            let nginx = try startNginx(in: directory, port: 18563, httpBlock: """
+            let nginx = try startNginx(in: directory, port: testPort(18563), httpBlock: """
                 server {
-                    listen 127.0.0.1:18563 ssl;
+                    listen 127.0.0.1:\(testPort(18563)) ssl;
                     ssl_certificate \(certificate.certificate);
                     ssl_certificate_key \(certificate.key);
                     location /hello { return 200 "hello from go\\n"; }
                 }
                 """)
             defer { nginx.stop() }
-            let agent = try await AgentHarness(policy: "ports: [18563]\nprotocols: [http]\n")
+            let agent = try await AgentHarness(policy: "ports: [\(testPort(18563))]\nprotocols: [http]\n")
             try await agent.waitForLog("library=openssl")
             // A client started after the agent: it waits a moment, as a service that starts
             // and later calls another, and is probed by then.
             let client = try TestProcess(
-                binary, ["get", "https://127.0.0.1:18563/hello", "https://127.0.0.1:18563/hello?again=1"],
+                binary, ["get", "https://127.0.0.1:\(testPort(18563))/hello", "https://127.0.0.1:\(testPort(18563))/hello?again=1"],
                 environment: ["GOTLS_START_DELAY_MS": "1500"]
             )
             try await agent.waitForLog("file=\(binary) functions=crypto/tls.(*Conn).Read")
@@ -130,14 +130,14 @@ extension KernelTests {
                 return ContinuousClock.now - start
             }
             #expect(tlsLinks(of: agentPID).isEmpty)
-            let server = try TestProcess(binary, ["serve", "127.0.0.1:18564", certificate.certificate, certificate.key])
+            let server = try TestProcess(binary, ["serve", "127.0.0.1:\(testPort(18564))", certificate.certificate, certificate.key])
             let probedAfter = try await waitForLinks { $0 >= 1 }
             let links = tlsLinks(of: agentPID)
             #expect(links.count == 1, "one link holds the entries and returns of Read and Write")
             #expect(probedAfter < .seconds(1), "probed \(probedAfter) after the Go server started")
-            try waitForPort(18564, of: server)
+            try waitForPort(testPort(18564), of: server)
             // Selected by its executable once the agent saw it start: it calls a moment later.
-            let client = try TestProcess(binary, ["call", "https://127.0.0.1:18564"], environment: ["GOTLS_START_DELAY_MS": "500"])
+            let client = try TestProcess(binary, ["call", "https://127.0.0.1:\(testPort(18564))"], environment: ["GOTLS_START_DELAY_MS": "500"])
             #expect(client.wait() == 0, "\(client.log)")
             let spans = try await agent.waitForSpans(count: 4, timeout: .seconds(10)) { $0.isHTTP }
             #expect(spans.count == 4, "\(spans.map { "\($0.kind) \($0.pid) \($0.name)" }) server \(server.pid) client \(client.pid)\n\(agent.tlsLog)")
@@ -145,12 +145,12 @@ extension KernelTests {
             _ = try await waitForLinks { $0 == 0 }
             #expect(tlsLinks(of: agentPID).isEmpty, "the Go server gone, its probes gone")
 
-            let refused = try TestProcess(stripped, ["serve", "127.0.0.1:18565", certificate.certificate, certificate.key])
+            let refused = try TestProcess(stripped, ["serve", "127.0.0.1:\(testPort(18565))", certificate.certificate, certificate.key])
             defer { refused.stop() }
-            try waitForPort(18565, of: refused)
+            try waitForPort(testPort(18565), of: refused)
             try await agent.waitForLog("reason=tls.no_symbols")
             #expect(agent.process.errorLog.contains("file=\(stripped)"))
-            let restarted = try TestProcess(binary, ["serve", "127.0.0.1:18564", certificate.certificate, certificate.key])
+            let restarted = try TestProcess(binary, ["serve", "127.0.0.1:\(testPort(18564))", certificate.certificate, certificate.key])
             defer { restarted.stop() }
             _ = try await waitForLinks { $0 >= 1 }
             let relinked = tlsLinks(of: agentPID)
@@ -170,12 +170,12 @@ extension KernelTests {
             let binary = try GoTLSFixture.binary(withoutDWARF: true)
             let directory = try TemporaryDirectory()
             let certificate = try TLSCertificate(in: directory)
-            let server = try TestProcess(binary, ["serve", "127.0.0.1:18566", certificate.certificate, certificate.key])
+            let server = try TestProcess(binary, ["serve", "127.0.0.1:\(testPort(18566))", certificate.certificate, certificate.key])
             defer { server.stop() }
-            try waitForPort(18566, of: server)
-            let agent = try await AgentHarness(policy: "ports: [18566]\nprotocols: [http]\n")
+            try waitForPort(testPort(18566), of: server)
+            let agent = try await AgentHarness(policy: "ports: [\(testPort(18566))]\nprotocols: [http]\n")
             try await agent.waitForLog("file=\(binary) functions=crypto/tls.(*Conn).Read")
-            let client = try TestProcess(binary, ["call", "https://127.0.0.1:18566"])
+            let client = try TestProcess(binary, ["call", "https://127.0.0.1:\(testPort(18566))"])
             #expect(client.wait() == 0, "\(client.log)")
             _ = try await agent.waitForSpans(count: 4, timeout: .seconds(15)) { $0.isHTTP }
             try await Task.sleep(for: .milliseconds(300))

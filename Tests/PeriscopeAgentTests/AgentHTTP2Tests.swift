@@ -43,13 +43,13 @@ extension KernelTests {
         @Test func h2loadThousandStreamsGiveThousandLinkedSpansOnEachEnd() async throws {
             let site = try TemporaryDirectory()
             _ = try site.write("index.html", String(repeating: "h2load ", count: 430))
-            let server = try TestProcess("nghttpd", ["--no-tls", "-d", site.path, "18561"])
+            let server = try TestProcess("nghttpd", ["--no-tls", "-d", site.path, "\(testPort(18561))"])
             defer { server.stop() }
-            try waitForPort(18561)
+            try waitForPort(testPort(18561))
             // h2load writes about 10 MB of events in a fraction of a second: more than half the
             // default ring buffer whenever the agent waits for a CPU meanwhile.
-            let agent = try await AgentHarness(policy: "ports: [18561]\n", arguments: AgentHarness.burstArguments)
-            let report = try run("h2load", ["-n", "1000", "-c", "10", "-m", "10", "http://127.0.0.1:18561/index.html"])
+            let agent = try await AgentHarness(policy: "ports: [\(testPort(18561))]\n", arguments: AgentHarness.burstArguments)
+            let report = try run("h2load", ["-n", "1000", "-c", "10", "-m", "10", "http://127.0.0.1:\(testPort(18561))/index.html"])
             #expect(report.contains("1000 succeeded"), "h2load: \(report)")
             try await agent.waitForSpans(count: 2000, timeout: .seconds(60)) { $0.isHTTP }
             try await Task.sleep(for: .milliseconds(300))
@@ -74,12 +74,12 @@ extension KernelTests {
         /// hypercorn and httpx by prior knowledge on one connection: both ends of each stream in
         /// one trace; a POST's body sizes; a 503 is the server's error.
         @Test func hypercornAndHttpxGiveLinkedSpans() async throws {
-            let server = try Self.startHypercorn(port: 18562)
+            let server = try Self.startHypercorn(port: testPort(18562))
             defer { server.stop() }
             // The POST's 3,000-byte body and the frame ending it are written at once, past the
             // default capture: the frame walk keeps the decoder in step.
-            let agent = try await AgentHarness(policy: "ports: [18562]\n")
-            let printed = try run(Self.python, ["\(Self.peers)/httpx_client.py", "http://127.0.0.1:18562"])
+            let agent = try await AgentHarness(policy: "ports: [\(testPort(18562))]\n")
+            let printed = try run(Self.python, ["\(Self.peers)/httpx_client.py", "http://127.0.0.1:\(testPort(18562))"])
             #expect(printed.split(separator: "\n") == ["200", "200", "503"], "httpx printed \(printed)")
             try await agent.waitForSpans(count: 6, timeout: .seconds(15)) { $0.isHTTP }
             try await Task.sleep(for: .milliseconds(300))
@@ -104,10 +104,10 @@ extension KernelTests {
         /// curl `--http2` asks hypercorn to upgrade (`Upgrade: h2c`): the request is answered
         /// as HTTP/2 stream 1, one span on each end, and the `101` gives none.
         @Test func curlUpgradeToH2cGivesOneSpanPerEnd() async throws {
-            let server = try Self.startHypercorn(port: 18563)
+            let server = try Self.startHypercorn(port: testPort(18563))
             defer { server.stop() }
-            let agent = try await AgentHarness(policy: "ports: [18563]\n")
-            let body = try run("curl", ["-s", "--http2", "http://127.0.0.1:18563/hello", "http://127.0.0.1:18563/status/202"])
+            let agent = try await AgentHarness(policy: "ports: [\(testPort(18563))]\n")
+            let body = try run("curl", ["-s", "--http2", "http://127.0.0.1:\(testPort(18563))/hello", "http://127.0.0.1:\(testPort(18563))/status/202"])
             #expect(body.hasPrefix("hello from hypercorn"), "curl printed \(body)")
             try await agent.waitForSpans(count: 4, timeout: .seconds(15)) { $0.isHTTP }
             try await Task.sleep(for: .milliseconds(300))
@@ -130,11 +130,11 @@ extension KernelTests {
             guard FileManager.default.isExecutableFile(atPath: Self.python) else {
                 throw TestFailure("\(Self.python) is missing: run hack/setup.sh")
             }
-            let server = try TestProcess(Self.python, ["\(Self.peers)/grpc_peers.py", "serve", "18564"])
+            let server = try TestProcess(Self.python, ["\(Self.peers)/grpc_peers.py", "serve", "\(testPort(18564))"])
             defer { server.stop() }
-            try waitForPort(18564, of: server)
-            let agent = try await AgentHarness(policy: "ports: [18564]\nprotocols: [grpc]\n")
-            let printed = try run(Self.python, ["\(Self.peers)/grpc_peers.py", "call", "18564"])
+            try waitForPort(testPort(18564), of: server)
+            let agent = try await AgentHarness(policy: "ports: [\(testPort(18564))]\nprotocols: [grpc]\n")
+            let printed = try run(Self.python, ["\(Self.peers)/grpc_peers.py", "call", "\(testPort(18564))"])
             #expect(printed.contains("StatusCode.NOT_FOUND") && printed.contains("StatusCode.UNIMPLEMENTED"), "the client printed \(printed)")
             let rpcs = try await agent.waitForSpans(count: 8, timeout: .seconds(15)) { $0.string("rpc.system") == "grpc" }
             try await Task.sleep(for: .milliseconds(300))
@@ -169,11 +169,11 @@ extension KernelTests {
             guard FileManager.default.isExecutableFile(atPath: Self.python) else {
                 throw TestFailure("\(Self.python) is missing: run hack/setup.sh")
             }
-            let server = try TestProcess(Self.python, ["\(Self.peers)/grpc_peers.py", "serve", "18569"])
+            let server = try TestProcess(Self.python, ["\(Self.peers)/grpc_peers.py", "serve", "\(testPort(18569))"])
             defer { server.stop() }
-            try waitForPort(18569, of: server)
-            let agent = try await AgentHarness(policy: "ports: [18569]\nprotocols: [grpc]\n")
-            let printed = try run(Self.python, ["\(Self.peers)/grpc_peers.py", "call-large", "18569", "10"])
+            try waitForPort(testPort(18569), of: server)
+            let agent = try await AgentHarness(policy: "ports: [\(testPort(18569))]\nprotocols: [grpc]\n")
+            let printed = try run(Self.python, ["\(Self.peers)/grpc_peers.py", "call-large", "\(testPort(18569))", "10"])
             #expect(printed.split(separator: "\n").map(String.init) == Array(repeating: "5 14845", count: 10), "the client printed \(printed)")
             let rpcs = try await agent.waitForSpans(count: 20, timeout: .seconds(15)) { $0.string("rpc.system") == "grpc" }
             try await Task.sleep(for: .milliseconds(300))
@@ -198,9 +198,9 @@ extension KernelTests {
             let certificate = try TLSCertificate(in: directory)
             // The upload is answered once its body is read (echo module, nginx-light's), so
             // that both ends see the whole body before the answer.
-            let nginx = try startNginx(in: directory, port: 18566, main: "load_module /usr/lib/nginx/modules/ngx_http_echo_module.so;", httpBlock: """
+            let nginx = try startNginx(in: directory, port: testPort(18566), main: "load_module /usr/lib/nginx/modules/ngx_http_echo_module.so;", httpBlock: """
                 server {
-                    listen 127.0.0.1:18566 ssl http2;
+                    listen 127.0.0.1:\(testPort(18566)) ssl http2;
                     ssl_certificate \(certificate.certificate);
                     ssl_certificate_key \(certificate.key);
                     location /hello { return 200 "hello over h2\\n"; }
@@ -208,12 +208,12 @@ extension KernelTests {
                 }
                 """)
             defer { nginx.stop() }
-            let agent = try await AgentHarness(policy: "ports: [18566]\nprotocols: [http]\n")
+            let agent = try await AgentHarness(policy: "ports: [\(testPort(18566))]\nprotocols: [http]\n")
             try await agent.waitForLog("tls.probed")
-            let version = try run("curl", ["-sk", "--http2", "-o", "/dev/null", "-w", "%{http_version}", "https://127.0.0.1:18566/hello"])
+            let version = try run("curl", ["-sk", "--http2", "-o", "/dev/null", "-w", "%{http_version}", "https://127.0.0.1:\(testPort(18566))/hello"])
             #expect(version == "2", "curl spoke HTTP/\(version)")
-            _ = try run("curl", ["-sk", "--http2", "-o", "/dev/null", "-d", "twelve bytes", "https://127.0.0.1:18566/upload"])
-            let report = try run("h2load", ["-n", "100", "-c", "2", "-m", "5", "https://127.0.0.1:18566/hello"])
+            _ = try run("curl", ["-sk", "--http2", "-o", "/dev/null", "-d", "twelve bytes", "https://127.0.0.1:\(testPort(18566))/upload"])
+            let report = try run("h2load", ["-n", "100", "-c", "2", "-m", "5", "https://127.0.0.1:\(testPort(18566))/hello"])
             #expect(report.contains("Application protocol: h2") && report.contains("100 succeeded"), "h2load: \(report)")
             try await agent.waitForSpans(count: 204, timeout: .seconds(30)) { $0.isHTTP }
             try await Task.sleep(for: .milliseconds(300))
@@ -249,22 +249,22 @@ extension KernelTests {
             let certificate = try TLSCertificate(in: directory)
             let sizes = [20_000, 300_000]
             for size in sizes { _ = try directory.write("body\(size)", String(repeating: "b", count: size)) }
-            let nginx = try startNginx(in: directory, port: 18611, httpBlock: """
+            let nginx = try startNginx(in: directory, port: testPort(18611), httpBlock: """
                 server {
-                    listen 127.0.0.1:18611 ssl http2;
+                    listen 127.0.0.1:\(testPort(18611)) ssl http2;
                     ssl_certificate \(certificate.certificate);
                     ssl_certificate_key \(certificate.key);
                     root \(directory.path);
                 }
                 """)
             defer { nginx.stop() }
-            let agent = try await AgentHarness(policy: "ports: [18611]\nprotocols: [http]\n")
+            let agent = try await AgentHarness(policy: "ports: [\(testPort(18611))]\nprotocols: [http]\n")
             try await agent.waitForLog("tls.probed")
             for size in sizes {
-                let written = try run("curl", ["-sk", "--http2", "-o", "/dev/null", "-w", "%{http_version} %{size_download}", "https://127.0.0.1:18611/body\(size)"])
+                let written = try run("curl", ["-sk", "--http2", "-o", "/dev/null", "-w", "%{http_version} %{size_download}", "https://127.0.0.1:\(testPort(18611))/body\(size)"])
                 #expect(written == "2 \(size)", "curl: \(written)")
             }
-            let printed = try run(Self.python, ["\(Self.peers)/httpx_bodies.py", "https://127.0.0.1:18611"] + sizes.map { "/body\($0)" })
+            let printed = try run(Self.python, ["\(Self.peers)/httpx_bodies.py", "https://127.0.0.1:\(testPort(18611))"] + sizes.map { "/body\($0)" })
             #expect(printed.split(separator: "\n").map(String.init) == sizes.map { "200 \($0) HTTP/2" }, "httpx printed \(printed)")
             try await agent.waitForSpans(count: 8, timeout: .seconds(30)) { $0.isHTTP }
             try await Task.sleep(for: .milliseconds(300))
@@ -289,18 +289,18 @@ extension KernelTests {
         /// unseen. A request whose headers all come from them gives no span and is counted; a
         /// request written with literals gives its spans on both ends, nothing invented.
         @Test func connectionOpenedBeforeTheAgentStarted() async throws {
-            let server = try Self.startHypercorn(port: 18565)
+            let server = try Self.startHypercorn(port: testPort(18565))
             defer { server.stop() }
             let directory = try TemporaryDirectory()
             let go = "\(directory.path)/go"
-            let client = try TestProcess(Self.python, ["\(Self.peers)/httpx_reused.py", "http://127.0.0.1:18565", go])
+            let client = try TestProcess(Self.python, ["\(Self.peers)/httpx_reused.py", "http://127.0.0.1:\(testPort(18565))", go])
             defer { client.stop() }
             let deadline = ContinuousClock.now + .seconds(15)
             while !client.log.contains("first") {
                 guard ContinuousClock.now < deadline, client.isRunning else { throw TestFailure("the client did not finish its first request:\n\(client.log)") }
                 try await Task.sleep(for: .milliseconds(20))
             }
-            let agent = try await AgentHarness(policy: "ports: [18565]\n")
+            let agent = try await AgentHarness(policy: "ports: [\(testPort(18565))]\n")
             _ = try directory.write("go", "")
             #expect(client.wait() == 0)
             #expect(client.log.split(separator: "\n") == ["200", "first", "200", "201"], "the client printed \(client.log)")

@@ -7,11 +7,11 @@ extension KernelTests {
         @Test func curlToPythonGivesOneServerAndOneClientSpan() async throws {
             let site = try TemporaryDirectory()
             _ = try site.write("hello.txt", String(repeating: "x", count: 1234))
-            let server = try startPythonServer(port: 18501, directory: site.path)
-            let agent = try await AgentHarness(policy: "ports: [18501]\n")
+            let server = try startPythonServer(port: testPort(18501), directory: site.path)
+            let agent = try await AgentHarness(policy: "ports: [\(testPort(18501))]\n")
 
             let before = ContinuousClock.now
-            let curl = try TestProcess("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:18501/hello.txt?lang=en"])
+            let curl = try TestProcess("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:\(testPort(18501))/hello.txt?lang=en"])
             curl.wait()
             let wall = ContinuousClock.now - before
 
@@ -28,8 +28,8 @@ extension KernelTests {
             #expect(span.statusCode == 200)
             #expect(span.responseBodySize == 1234)
             #expect(span.requestBodySize == 0)
-            #expect(span.localPort == 18501)
-            #expect(span.int("server.port") == 18501)
+            #expect(span.localPort == Int(testPort(18501)))
+            #expect(span.int("server.port") == Int(testPort(18501)))
             #expect(span.string("server.address") == "127.0.0.1")
             #expect(span.string("client.address") == "127.0.0.1")
             #expect(span.pid == server.pid)
@@ -37,8 +37,8 @@ extension KernelTests {
             #expect(span.traceID.count == 32 && span.spanID.count == 16)
             let client = try #require(clientSpans.first)
             #expect(client.pid == curl.pid)
-            #expect(client.peerPort == 18501)
-            #expect(client.int("server.port") == 18501)
+            #expect(client.peerPort == Int(testPort(18501)))
+            #expect(client.int("server.port") == Int(testPort(18501)))
             #expect(client.localPort == span.peerPort)
             #expect(client.statusCode == 200)
             #expect(client.responseBodySize == 1234)
@@ -56,40 +56,40 @@ extension KernelTests {
         @Test func ipv6ConnectionsCarryTheirAddresses() async throws {
             let site = try TemporaryDirectory()
             _ = try site.write("index.html", "hello\n")
-            let server = try TestProcess("python3", ["-m", "http.server", "18505", "--bind", "::1", "--directory", site.path])
-            for _ in 0..<100 where try run("curl", ["-s", "http://[::1]:18505/index.html"]) != "hello\n" {
+            let server = try TestProcess("python3", ["-m", "http.server", "\(testPort(18505))", "--bind", "::1", "--directory", site.path])
+            for _ in 0..<100 where try run("curl", ["-s", "http://[::1]:\(testPort(18505))/index.html"]) != "hello\n" {
                 try await Task.sleep(for: .milliseconds(50))
             }
-            let agent = try await AgentHarness(policy: "ports: [18505]\n")
-            try run("curl", ["-s", "-o", "/dev/null", "http://[::1]:18505/index.html"])
+            let agent = try await AgentHarness(policy: "ports: [\(testPort(18505))]\n")
+            try run("curl", ["-s", "-o", "/dev/null", "http://[::1]:\(testPort(18505))/index.html"])
             let spans = try await agent.waitForSpans(count: 2) { $0.isHTTP }
             try agent.stop()
             let span = try #require(spans.first { $0.isServer })
             #expect(span.pid == server.pid)
             #expect(span.string("server.address") == "::1")
             #expect(span.string("client.address") == "::1")
-            #expect(span.int("server.port") == 18505)
+            #expect(span.int("server.port") == Int(testPort(18505)))
             #expect(span.statusCode == 200)
-            #expect(spans.contains { $0.isClient && $0.peerPort == 18505 && $0.string("network.peer.address") == "::1" })
+            #expect(spans.contains { $0.isClient && $0.peerPort == Int(testPort(18505)) && $0.string("network.peer.address") == "::1" })
         }
 
         @Test func thousandKeepAliveAndPipelinedRequestsThroughNginxGiveExactlyThousandSpans() async throws {
             let directory = try TemporaryDirectory()
-            let nginx = try startNginx(in: directory, port: 18502, httpBlock: """
+            let nginx = try startNginx(in: directory, port: testPort(18502), httpBlock: """
                 server {
-                    listen 127.0.0.1:18502;
+                    listen 127.0.0.1:\(testPort(18502));
                     location / { return 200 "hello from nginx\\n"; }
                 }
                 """)
             // By pid: the master and, through it, its worker (other nginx on the host stay out).
             let agent = try await AgentHarness(policy: """
                 pids: [\(nginx.pid)]
-                ports: [18502]
+                ports: [\(testPort(18502))]
                 """)
 
             // 10 keep-alive connections × 100 requests; half of them send batches of 5 pipelined requests.
             for connection in 0..<10 {
-                let client = try TCPClient(port: 18502)
+                let client = try TCPClient(port: testPort(18502))
                 let batch = connection % 2 == 0 ? 1 : 5
                 for first in stride(from: 0, to: 100, by: batch) {
                     let requests = (first..<(first + batch)).map {

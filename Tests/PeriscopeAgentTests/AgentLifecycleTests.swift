@@ -52,13 +52,13 @@ extension KernelTests {
         /// streamed chunked response: 128 bytes captured per read or write, sizes exact on
         /// both ends.
         @Test func chunkedBodiesLargerThanTheCaptureAreExactOnBothEnds() async throws {
-            let server = try TestProcess(Self.python, ["-c", Self.chunkedServer, "18641"])
+            let server = try TestProcess(Self.python, ["-c", Self.chunkedServer, "\(testPort(18641))"])
             defer { server.stop() }
-            try waitForPort(18641)
-            let agent = try await AgentHarness(policy: "ports: [18641]\ncapture: {payloadBytes: 256}\n")
+            try waitForPort(testPort(18641))
+            let agent = try await AgentHarness(policy: "ports: [\(testPort(18641))]\ncapture: {payloadBytes: 256}\n")
             let node = try TestProcess("node", ["-e", """
                 const http = require('http');
-                const request = http.request({host: '127.0.0.1', port: 18641, method: 'POST', path: '/upload'}, response => {
+                const request = http.request({host: '127.0.0.1', port: \(testPort(18641)), method: 'POST', path: '/upload'}, response => {
                     let size = 0;
                     response.on('data', chunk => size += chunk.length);
                     response.on('end', () => { console.log(size); process.exit(0); });
@@ -70,7 +70,7 @@ extension KernelTests {
             #expect(node.log.contains("3000"))
             let requests = try TestProcess(Self.python, ["-c", """
                 import requests
-                print(len(requests.get("http://127.0.0.1:18641/stream").content))
+                print(len(requests.get("http://127.0.0.1:\(testPort(18641))/stream").content))
                 """])
             #expect(requests.wait() == 0)
             #expect(requests.log.contains("3000"))
@@ -125,18 +125,18 @@ extension KernelTests {
                     daemon_threads = True
                     allow_reuse_address = True
                 Server(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
-                """#, "18648"])
+                """#, "\(testPort(18648))"])
             defer { server.stop() }
-            try waitForPort(18648)
-            let agent = try await AgentHarness(policy: "ports: [18648]\ncapture: {payloadBytes: 256}\n")
+            try waitForPort(testPort(18648))
+            let agent = try await AgentHarness(policy: "ports: [\(testPort(18648))]\ncapture: {payloadBytes: 256}\n")
             let requests = try TestProcess(Self.python, ["-c", """
                 import requests
-                print(len(requests.get("http://127.0.0.1:18648/python").content))
+                print(len(requests.get("http://127.0.0.1:\(testPort(18648))/python").content))
                 """])
             #expect(requests.wait() == 0 && requests.log.contains("5234"), "\(requests.log)")
             let node = try TestProcess("node", ["-e", """
                 const http = require('http');
-                http.get({host: '127.0.0.1', port: 18648, path: '/node'}, response => {
+                http.get({host: '127.0.0.1', port: \(testPort(18648)), path: '/node'}, response => {
                     let size = 0;
                     response.on('data', chunk => size += chunk.length);
                     response.on('end', () => { console.log(size); process.exit(0); });
@@ -145,7 +145,7 @@ extension KernelTests {
             #expect(node.wait() == 0 && node.log.contains("5234"), "\(node.log)")
             let raw = try TestProcess(Self.python, ["-c", #"""
                 import socket
-                conn = socket.create_connection(("127.0.0.1", 18648))
+                conn = socket.create_connection(("127.0.0.1", \#(testPort(18648))))
                 body = b"".join(b"%X\r\n%s\r\n" % (n, b"q" * n) for n in (500, 2000, 1, 1200))
                 conn.sendall(b"POST /raw HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + body + b"0\r\n\r\n")
                 data = b""
@@ -214,15 +214,15 @@ extension KernelTests {
                     daemon_threads = True
                     allow_reuse_address = True
                 Server(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
-                """#, "18655"])
+                """#, "\(testPort(18655))"])
             defer { server.stop() }
-            try waitForPort(18655)
-            let agent = try await AgentHarness(policy: "ports: [18655]\ncapture: {payloadBytes: 256}\n")
+            try waitForPort(testPort(18655))
+            let agent = try await AgentHarness(policy: "ports: [\(testPort(18655))]\ncapture: {payloadBytes: 256}\n")
             let node = try TestProcess("node", ["-e", """
                 const http = require('http');
                 function post(path, sizes) {
                     return new Promise(resolve => {
-                        const request = http.request({host: '127.0.0.1', port: 18655, method: 'POST', path}, response => {
+                        const request = http.request({host: '127.0.0.1', port: \(testPort(18655)), method: 'POST', path}, response => {
                             let size = 0;
                             response.on('data', chunk => size += chunk.length);
                             response.on('end', () => resolve(response.headers['x-read'] + ' ' + size));
@@ -241,7 +241,7 @@ extension KernelTests {
             #expect(node.log.contains("8701 12096") && node.log.contains("6000 12096"), "\(node.log)")
             let requests = try TestProcess(Self.python, ["-c", """
                 import requests
-                print(len(requests.get("http://127.0.0.1:18655/stream").content))
+                print(len(requests.get("http://127.0.0.1:\(testPort(18655))/stream").content))
                 """])
             #expect(requests.wait() == 0 && requests.log.contains("12096"), "\(requests.log)")
             let spans = try await agent.waitForSpans(count: 6) { $0.isHTTP }
@@ -270,21 +270,21 @@ extension KernelTests {
             let directory = try TemporaryDirectory()
             let site = try TemporaryDirectory()
             _ = try site.write("big.bin", String(repeating: "0123456789", count: 30000))
-            let nginx = try startNginx(in: directory, port: 18656, httpBlock: """
+            let nginx = try startNginx(in: directory, port: testPort(18656), httpBlock: """
                 sendfile on;
                 tcp_nopush on;
                 server {
-                    listen 127.0.0.1:18656;
+                    listen 127.0.0.1:\(testPort(18656));
                     root \(site.path);
                 }
                 """)
             defer { nginx.stop() }
-            let agent = try await AgentHarness(policy: "ports: [18656]\ncapture: {payloadBytes: 256}\n")
-            let curl = try TestProcess("curl", ["-s", "-o", "/dev/null", "-w", "%{size_download}", "http://127.0.0.1:18656/big.bin"])
+            let agent = try await AgentHarness(policy: "ports: [\(testPort(18656))]\ncapture: {payloadBytes: 256}\n")
+            let curl = try TestProcess("curl", ["-s", "-o", "/dev/null", "-w", "%{size_download}", "http://127.0.0.1:\(testPort(18656))/big.bin"])
             #expect(curl.wait() == 0 && curl.log.contains("300000"), "\(curl.log)")
             let requests = try TestProcess(Self.python, ["-c", """
                 import requests
-                print(len(requests.get("http://127.0.0.1:18656/big.bin").content))
+                print(len(requests.get("http://127.0.0.1:\(testPort(18656))/big.bin").content))
                 """])
             #expect(requests.wait() == 0 && requests.log.contains("300000"), "\(requests.log)")
             let spans = try await agent.waitForSpans(count: 4) { $0.isHTTP }
@@ -311,11 +311,11 @@ extension KernelTests {
                 environment: ["GOCACHE": directory.path + "/cache", "GO111MODULE": "off", "HOME": directory.path]
             )
             try #require(build.wait() == 0, "go build: \(build.log)")
-            let server = try TestProcess(binary, ["serve", "127.0.0.1:18642"])
+            let server = try TestProcess(binary, ["serve", "127.0.0.1:\(testPort(18642))"])
             defer { server.stop() }
-            try waitForPort(18642)
-            let agent = try await AgentHarness(policy: "ports: [18642]\ncapture: {payloadBytes: 256}\n")
-            let client = try TestProcess(binary, ["call", "127.0.0.1:18642"])
+            try waitForPort(testPort(18642))
+            let agent = try await AgentHarness(policy: "ports: [\(testPort(18642))]\ncapture: {payloadBytes: 256}\n")
+            let client = try TestProcess(binary, ["call", "127.0.0.1:\(testPort(18642))"])
             #expect(client.wait() == 0)
             #expect(client.log.contains("200 3000"))
             let spans = try await agent.waitForSpans(count: 2) { $0.isHTTP }
@@ -390,7 +390,7 @@ extension KernelTests {
                 public class Exchange {
                     public static void main(String[] args) throws Exception {
                         if (args[0].equals("serve")) {
-                            HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 18644), 16);
+                            HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", \(testPort(18644))), 16);
                             server.createContext("/upload", exchange -> {
                                 exchange.getRequestBody().readAllBytes();
                                 exchange.sendResponseHeaders(200, 0);
@@ -405,7 +405,7 @@ extension KernelTests {
                             return;
                         }
                         HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-                        HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:18644/upload"))
+                        HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:\(testPort(18644))/upload"))
                             .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream("c".repeat(4096).getBytes())))
                             .build();
                         HttpResponse<byte[]> response = client.send(request, HttpResponse.BodyHandlers.ofByteArray());
@@ -415,8 +415,8 @@ extension KernelTests {
                 """)
             let server = try TestProcess("java", [source, "serve"])
             defer { server.stop() }
-            try waitForPort(18644, timeout: .seconds(30))
-            let agent = try await AgentHarness(policy: "ports: [18644]\ncapture: {payloadBytes: 256}\n")
+            try waitForPort(testPort(18644), timeout: .seconds(30))
+            let agent = try await AgentHarness(policy: "ports: [\(testPort(18644))]\ncapture: {payloadBytes: 256}\n")
             let client = try TestProcess("java", [source, "call"])
             #expect(client.wait() == 0)
             #expect(client.log.contains("200 3000"))
@@ -439,16 +439,16 @@ extension KernelTests {
         @Test func rubyNetHTTPAgainstWEBrick() async throws {
             let server = try TestProcess("ruby", ["-e", """
                 require 'webrick'
-                server = WEBrick::HTTPServer.new(BindAddress: '127.0.0.1', Port: 18643, Logger: WEBrick::Log.new(File::NULL), AccessLog: [])
+                server = WEBrick::HTTPServer.new(BindAddress: '127.0.0.1', Port: \(testPort(18643)), Logger: WEBrick::Log.new(File::NULL), AccessLog: [])
                 server.mount_proc('/items') { |request, response| response.status = request.request_method == 'POST' ? 201 : 200; response.body = 'r' * 1500 }
                 server.start
                 """])
             defer { server.stop() }
-            try waitForPort(18643, timeout: .seconds(20))
-            let agent = try await AgentHarness(policy: "ports: [18643]\n")
+            try waitForPort(testPort(18643), timeout: .seconds(20))
+            let agent = try await AgentHarness(policy: "ports: [\(testPort(18643))]\n")
             let client = try TestProcess("ruby", ["-e", """
                 require 'net/http'
-                Net::HTTP.start('127.0.0.1', 18643) do |http|
+                Net::HTTP.start('127.0.0.1', \(testPort(18643))) do |http|
                   puts http.get('/items/1').code
                   puts http.post('/items', 'p' * 700).code
                   puts http.get('/items/2').code
@@ -479,17 +479,17 @@ extension KernelTests {
                     async for message in socket:
                         await socket.send(message)
                 async def main():
-                    async with websockets.serve(echo, "127.0.0.1", 18645, compression=None):
+                    async with websockets.serve(echo, "127.0.0.1", \(testPort(18645)), compression=None):
                         await asyncio.Future()
                 asyncio.run(main())
                 """])
             defer { server.stop() }
-            try waitForPort(18645, timeout: .seconds(20))
-            let agent = try await AgentHarness(policy: "ports: [18645]\n")
+            try waitForPort(testPort(18645), timeout: .seconds(20))
+            let agent = try await AgentHarness(policy: "ports: [\(testPort(18645))]\n")
             let client = try TestProcess(Self.python, ["-c", """
                 import asyncio, websockets
                 async def main():
-                    async with websockets.connect("ws://127.0.0.1:18645/chat", compression=None) as socket:
+                    async with websockets.connect("ws://127.0.0.1:\(testPort(18645))/chat", compression=None) as socket:
                         for text in ("one", "two" * 50, "three" * 300):
                             await socket.send(text)
                             assert await socket.recv() == text
@@ -536,13 +536,13 @@ extension KernelTests {
         /// A client that exits without closing its connection (the kernel closes it): one
         /// connection span per end, linked, with exact byte counts.
         @Test func clientExitingWithoutCloseIsLinkedToItsServer() async throws {
-            let server = try TestProcess(Self.python, ["-c", Self.echoServer, "18646"])
+            let server = try TestProcess(Self.python, ["-c", Self.echoServer, "\(testPort(18646))"])
             defer { server.stop() }
-            try waitForPort(18646)
-            let agent = try await AgentHarness(policy: "ports: [18646]\nprotocols: [tcp]\n")
+            try waitForPort(testPort(18646))
+            let agent = try await AgentHarness(policy: "ports: [\(testPort(18646))]\nprotocols: [tcp]\n")
             let client = try TestProcess(Self.python, ["-c", """
                 import os, socket
-                connection = socket.create_connection(("127.0.0.1", 18646))
+                connection = socket.create_connection(("127.0.0.1", \(testPort(18646))))
                 connection.sendall(b"\\x16\\x03" + b"q" * 998)
                 got = 0
                 while got < 1000:
@@ -568,13 +568,13 @@ extension KernelTests {
         /// socket is gone when the agent looks, ends there, so the agent must have read the
         /// second exchange first (it has 2 s, however busy the machine).
         @Test func idleSessionLongerThanTheIdleTimeoutStaysOneConnection() async throws {
-            let server = try TestProcess(Self.python, ["-c", Self.echoServer, "18647"])
+            let server = try TestProcess(Self.python, ["-c", Self.echoServer, "\(testPort(18647))"])
             defer { server.stop() }
-            try waitForPort(18647)
-            let agent = try await AgentHarness(policy: "ports: [18647]\nprotocols: [tcp]\n", arguments: ["--idle-timeout", "1"])
+            try waitForPort(testPort(18647))
+            let agent = try await AgentHarness(policy: "ports: [\(testPort(18647))]\nprotocols: [tcp]\n", arguments: ["--idle-timeout", "1"])
             let client = try TestProcess(Self.python, ["-c", """
                 import socket, time
-                connection = socket.create_connection(("127.0.0.1", 18647))
+                connection = socket.create_connection(("127.0.0.1", \(testPort(18647))))
                 for pause in (0, 3.5):
                     time.sleep(pause)
                     connection.sendall(b"\\x00ping" * 100)
@@ -617,34 +617,34 @@ extension KernelTests.AgentLifecycleTests {
     /// HTTP/2 without TLS → nghttpd, curl → a TLS server. Every client's connection span is
     /// linked to its server's, clients exiting without close included.
     @Test func connectionSpansOfDatabaseHTTP2AndTLSClientsAreLinkedToTheirServers() async throws {
-        let postgres = try PostgreSQLServer(port: 18577)
+        let postgres = try PostgreSQLServer(port: testPort(18577))
         let redisDirectory = try TemporaryDirectory()
-        let redis = try TestProcess("redis-server", ["--port", "18578", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", redisDirectory.path])
+        let redis = try TestProcess("redis-server", ["--port", "\(testPort(18578))", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", redisDirectory.path])
         defer { redis.stop() }
         let site = try TemporaryDirectory()
         _ = try site.write("index.html", "hello over h2c\n")
-        let nghttpd = try TestProcess("nghttpd", ["--no-tls", "-d", site.path, "18579"])
+        let nghttpd = try TestProcess("nghttpd", ["--no-tls", "-d", site.path, "\(testPort(18579))"])
         defer { nghttpd.stop() }
         let certificate = try TLSCertificate(in: site)
         let tls = try TestProcess(Self.python, ["-c", #"""
             import functools, http.server, ssl, sys
             handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
-            server = http.server.HTTPServer(("127.0.0.1", 18580), handler)
+            server = http.server.HTTPServer(("127.0.0.1", \#(testPort(18580))), handler)
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(sys.argv[2], sys.argv[3])
             server.socket = context.wrap_socket(server.socket, server_side=True)
             server.serve_forever()
             """#, site.path, certificate.certificate, certificate.key])
         defer { tls.stop() }
-        for port: UInt16 in [18578, 18579, 18580] { try waitForPort(port) }
-        let agent = try await AgentHarness(policy: "ports: [18577, 18578, 18579, 18580]\nprotocols: [tcp]\n")
+        for port: UInt16 in [testPort(18578), testPort(18579), testPort(18580)] { try waitForPort(port) }
+        let agent = try await AgentHarness(policy: "ports: [\(testPort(18577)), \(testPort(18578)), \(testPort(18579)), \(testPort(18580))]\nprotocols: [tcp]\n")
         for _ in 0..<2 {
-            try runChecked("psql", ["-h", "127.0.0.1", "-p", "18577", "-U", "postgres", "-qc", "SELECT 1"])
-            try runChecked("redis-cli", ["-p", "18578", "PING"])
-            try runChecked("curl", ["-s", "-o", "/dev/null", "--http2-prior-knowledge", "http://127.0.0.1:18579/index.html"])
-            try runChecked("curl", ["-sk", "-o", "/dev/null", "https://127.0.0.1:18580/index.html"])
+            try runChecked("psql", ["-h", "127.0.0.1", "-p", "\(testPort(18577))", "-U", "postgres", "-qc", "SELECT 1"])
+            try runChecked("redis-cli", ["-p", "\(testPort(18578))", "PING"])
+            try runChecked("curl", ["-s", "-o", "/dev/null", "--http2-prior-knowledge", "http://127.0.0.1:\(testPort(18579))/index.html"])
+            try runChecked("curl", ["-sk", "-o", "/dev/null", "https://127.0.0.1:\(testPort(18580))/index.html"])
         }
-        let ports = [18577, 18578, 18579, 18580]
+        let ports = [testPort(18577), testPort(18578), testPort(18579), testPort(18580)].map(Int.init)
         _ = try await agent.waitForSpans(count: 16, timeout: .seconds(20)) { $0.isTCP && ($0.isClient || $0.isServer) }
         try await Task.sleep(for: .milliseconds(500))
         try agent.stop()

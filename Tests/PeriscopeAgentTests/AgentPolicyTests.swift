@@ -12,48 +12,48 @@ extension KernelTests {
             let python = URL(fileURLWithPath: try TestProcess.which("python3")).resolvingSymlinksInPath().path
             try FileManager.default.copyItem(atPath: python, toPath: renamed)
 
-            let byPID = try startPythonServer(port: 18511, directory: site.path)
-            let byExecutable = try startPythonServer(port: 18512, directory: site.path, executable: renamed)
+            let byPID = try startPythonServer(port: testPort(18511), directory: site.path)
+            let byExecutable = try startPythonServer(port: testPort(18512), directory: site.path, executable: renamed)
             // The shell is excluded; the server it forks once the agent runs must stay excluded.
-            let parent = try TestProcess("sh", ["-c", "sleep 2; python3 -m http.server 18513 --bind 127.0.0.1 --directory \(site.path); true"])
-            let traced = try startPythonServer(port: 18514, directory: site.path)
+            let parent = try TestProcess("sh", ["-c", "sleep 2; python3 -m http.server \(testPort(18513)) --bind 127.0.0.1 --directory \(site.path); true"])
+            let traced = try startPythonServer(port: testPort(18514), directory: site.path)
             let policy = { (excludedPIDs: [Int32]) in
                 """
-                ports: [{port: 18511, endPort: 18514}]
+                ports: [{port: \(testPort(18511)), endPort: \(testPort(18514))}]
                 exclude:
                   pids: [\(excludedPIDs.map(String.init).joined(separator: ", "))]
                   executables: ["*healthcheck*"]
                 """
             }
             let agent = try await AgentHarness(policy: policy([byPID.pid, parent.pid]))
-            try waitForPort(18513)
+            try waitForPort(testPort(18513))
 
             func get(_ port: UInt16) throws {
                 try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:\(port)/"])
             }
-            for port: UInt16 in [18511, 18512, 18513, 18514] { try get(port) }
-            let tracedSpans = try await agent.waitForSpans { $0.isServer && $0.localPort == 18514 }
+            for port: UInt16 in [testPort(18511), testPort(18512), testPort(18513), testPort(18514)] { try get(port) }
+            let tracedSpans = try await agent.waitForSpans { $0.isServer && $0.localPort == Int(testPort(18514)) }
             #expect(tracedSpans.count == 1)
             #expect(tracedSpans.first?.pid == traced.pid)
             _ = try await agent.waitForSpans(count: 4) { $0.isClient }
             let serverPorts = Set(try agent.spans.filter { $0.isServer }.compactMap(\.localPort))
-            #expect(serverPorts == [18514], "excluded pid, excluded executable and the excluded shell's child stay silent")
+            #expect(serverPorts == [Int(testPort(18514))], "excluded pid, excluded executable and the excluded shell's child stay silent")
             #expect(try !agent.spans.contains { $0.pid == byPID.pid || $0.pid == byExecutable.pid })
             // curl is not excluded: its client spans to every server are there.
-            #expect(Set(try agent.spans.filter { $0.isClient }.compactMap(\.peerPort)) == [18511, 18512, 18513, 18514])
+            #expect(Set(try agent.spans.filter { $0.isClient }.compactMap(\.peerPort)) == [Int(testPort(18511)), Int(testPort(18512)), Int(testPort(18513)), Int(testPort(18514))])
 
             // Edit: exclude the traced server, stop excluding the first one.
             try agent.updatePolicy(policy([traced.pid, parent.pid]))
             try await Task.sleep(for: .seconds(1))
             let before = try agent.spans.count
-            try get(18514)
-            try get(18511)
-            let now = try await agent.waitForSpans { $0.isServer && $0.localPort == 18511 }
+            try get(testPort(18514))
+            try get(testPort(18511))
+            let now = try await agent.waitForSpans { $0.isServer && $0.localPort == Int(testPort(18511)) }
             _ = try await agent.waitForSpans(count: 6) { $0.isClient }
             let metrics = try agent.stop()
             #expect(now.count == 1)
             #expect(now.first?.pid == byPID.pid)
-            #expect(try !agent.spans[before...].contains { $0.isServer && $0.localPort == 18514 })
+            #expect(try !agent.spans[before...].contains { $0.isServer && $0.localPort == Int(testPort(18514)) })
             #expect(metrics["policy_reloads"] == 1)
         }
 
@@ -62,22 +62,22 @@ extension KernelTests {
         @Test func eachProcessRunsTheDecodersOfTheFirstPolicySelectingItAndEditsApplyLive() async throws {
             let site = try TemporaryDirectory()
             _ = try site.write("index.html", "hello\n")
-            let server = try startPythonServer(port: 18516, directory: site.path)
+            let server = try startPythonServer(port: testPort(18516), directory: site.path)
             let agent = try await AgentHarness(policy: """
                 pids: [\(server.pid)]
                 protocols: [tcp]
                 ---
-                ports: [18516]
+                ports: [\(testPort(18516))]
                 """)
-            try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:18516/index.html"])
+            try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:\(testPort(18516))/index.html"])
             let first = try await agent.waitForSpans(count: 2) { $0.pid == server.pid || $0.isClient }
             let served = try #require(first.first { $0.pid == server.pid })
             #expect(served.isTCP && !served.isHTTP, "python runs the first policy's decoders: \(served.name)")
             #expect(first.contains { $0.isClient && $0.path == "/index.html" }, "curl runs the second's")
 
-            try agent.updatePolicy("ports: [18516]\n")
+            try agent.updatePolicy("ports: [\(testPort(18516))]\n")
             try await Task.sleep(for: .seconds(1))
-            try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:18516/index.html?after"])
+            try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:\(testPort(18516))/index.html?after"])
             let after = try await agent.waitForSpans { $0.pid == server.pid && $0.isHTTP }
             let metrics = try agent.stop()
             #expect(after.first?.path == "/index.html")
@@ -92,16 +92,16 @@ extension KernelTests {
             for name in ["private", "7"] { _ = try site.write(name, "x\n") }
             try FileManager.default.createDirectory(atPath: "\(site.path)/items", withIntermediateDirectories: true)
             _ = try site.write("items/7", "seven\n")
-            let named = try startPythonServer(port: 18517, directory: site.path)
-            let other = try startPythonServer(port: 18518, directory: site.path)
+            let named = try startPythonServer(port: testPort(18517), directory: site.path)
+            let other = try startPythonServer(port: testPort(18518), directory: site.path)
             let agent = try await AgentHarness(policy: """
                 pids: [\(named.pid)]
                 routes: ["/items/{item}"]
                 exclude: {routes: ["/private"]}
                 ---
-                ports: [18517, 18518]
+                ports: [\(testPort(18517)), \(testPort(18518))]
                 """)
-            for port in [18517, 18518] {
+            for port in [testPort(18517), testPort(18518)] {
                 for path in ["/private", "/items/7"] { try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:\(port)\(path)"]) }
             }
             let clients = try await agent.waitForSpans(count: 4) { $0.isClient && $0.isHTTP }
@@ -120,11 +120,11 @@ extension KernelTests {
         @Test func anInvalidEditIsRejectedAndThePreviousPolicyStays() async throws {
             let site = try TemporaryDirectory()
             _ = try site.write("index.html", "hello\n")
-            let server = try startPythonServer(port: 18515, directory: site.path)
-            let agent = try await AgentHarness(policy: "ports: [18515]\n")
-            try agent.updatePolicy("ports: [{port: 18515, endPort: 70000}]\n")
+            let server = try startPythonServer(port: testPort(18515), directory: site.path)
+            let agent = try await AgentHarness(policy: "ports: [\(testPort(18515))]\n")
+            try agent.updatePolicy("ports: [{port: \(testPort(18515)), endPort: 70000}]\n")
             try await Task.sleep(for: .milliseconds(500))
-            try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:18515/"])
+            try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:\(testPort(18515))/"])
             let spans = try await agent.waitForSpans { $0.isServer }
             let metrics = try agent.stop()
             #expect(spans.first?.pid == server.pid)
@@ -135,25 +135,25 @@ extension KernelTests {
         @Test func sighupRereadsThePolicyEvenWhenTheFileLooksUnchanged() async throws {
             let site = try TemporaryDirectory()
             _ = try site.write("index.html", "hello\n")
-            let server = try startPythonServer(port: 18542, directory: site.path)
-            let agent = try await AgentHarness(policy: "ports: [18541]\n")
+            let server = try startPythonServer(port: testPort(18542), directory: site.path)
+            let agent = try await AgentHarness(policy: "ports: [\(testPort(18541))]\n")
             // Rewrite in place with the same size and modification time: only SIGHUP can tell.
             let fixedTime: [FileAttributeKey: Any] = [.modificationDate: Date(timeIntervalSince1970: 1_700_000_000)]
             try FileManager.default.setAttributes(fixedTime, ofItemAtPath: agent.policyPath)
             kill(agent.process.pid, SIGHUP)  // the agent now knows the file by that time
             try await Task.sleep(for: .milliseconds(300))
             let handle = try #require(FileHandle(forWritingAtPath: agent.policyPath))
-            try handle.write(contentsOf: Data("ports: [18542]\n".utf8))
+            try handle.write(contentsOf: Data("ports: [\(testPort(18542))]\n".utf8))
             try handle.close()
             try FileManager.default.setAttributes(fixedTime, ofItemAtPath: agent.policyPath)
             try await Task.sleep(for: .milliseconds(600))
-            try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:18542/"])
+            try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:\(testPort(18542))/"])
             try await Task.sleep(for: .milliseconds(300))
             #expect(try agent.spans.isEmpty, "the watcher cannot see this edit")
 
             kill(agent.process.pid, SIGHUP)
             try await Task.sleep(for: .milliseconds(300))
-            try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:18542/"])
+            try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:\(testPort(18542))/"])
             let spans = try await agent.waitForSpans { $0.isServer }
             let metrics = try agent.stop()
             #expect(spans.first?.pid == server.pid)

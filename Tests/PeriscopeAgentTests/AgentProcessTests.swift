@@ -38,9 +38,9 @@ extension KernelTests {
         @Test func leavesNoProgramOrLinkLoadedAfterSIGTERM() async throws {
             let site = try TemporaryDirectory()
             _ = try site.write("index.html", "hello\n")
-            let server = try startPythonServer(port: 18531, directory: site.path)
+            let server = try startPythonServer(port: testPort(18531), directory: site.path)
             defer { server.stop() }
-            let agent = try await AgentHarness(policy: "ports: [18531]\n")
+            let agent = try await AgentHarness(policy: "ports: [\(testPort(18531))]\n")
             let ours = Self.programs(heldBy: agent.process.pid)
             #expect(
                 ours.count == 13,
@@ -74,7 +74,7 @@ extension KernelTests {
             }
             #expect(names.subtracting(tlsProbes).subtracting(linked) == unlinked, "programs attached while running: \(linked.sorted())")
             #expect(linked.isSuperset(of: ["periscope_tls_enter", "periscope_tls_return"]), "the OpenSSL probes on python's libssl")
-            try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:18531/index.html"])
+            try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:\(testPort(18531))/index.html"])
             _ = try await agent.waitForSpans(timeout: .seconds(20)) { $0.isServer }
             _ = try await agent.waitForSpans(timeout: .seconds(20)) { $0.isClient }
             kill(agent.process.pid, SIGUSR1)

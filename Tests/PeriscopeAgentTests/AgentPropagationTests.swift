@@ -33,16 +33,16 @@ extension KernelTests {
 
         @Test func curlPythonRequestsAndNginxCallsJoinTheServersTraceAcrossAgents() async throws {
             let directory = try TemporaryDirectory()
-            let server = try RecordingServer(port: 18961, in: directory)
-            let nginx = try startNginx(in: directory, port: 18962, httpBlock: """
-                server { listen 127.0.0.1:18962; location / { proxy_pass http://127.0.0.1:18961; } }
+            let server = try RecordingServer(port: testPort(18961), in: directory)
+            let nginx = try startNginx(in: directory, port: testPort(18962), httpBlock: """
+                server { listen 127.0.0.1:\(testPort(18962)); location / { proxy_pass http://127.0.0.1:\(testPort(18961)); } }
                 """)
             defer { nginx.stop() }
             let own = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
-            let curl = try GatedCaller(["curl", "-s", "-o", "/dev/null", "http://127.0.0.1:18961/curl"], in: directory)
-            let requests = try GatedCaller(["python3", "-c", "import requests; requests.get('http://127.0.0.1:18961/requests')"], in: directory)
+            let curl = try GatedCaller(["curl", "-s", "-o", "/dev/null", "http://127.0.0.1:\(testPort(18961))/curl"], in: directory)
+            let requests = try GatedCaller(["python3", "-c", "import requests; requests.get('http://127.0.0.1:\(testPort(18961))/requests')"], in: directory)
             let carrying = try GatedCaller(
-                ["python3", "-c", "import requests; requests.get('http://127.0.0.1:18961/own', headers={'traceparent': '\(own)'})"], in: directory)
+                ["python3", "-c", "import requests; requests.get('http://127.0.0.1:\(testPort(18961))/own', headers={'traceparent': '\(own)'})"], in: directory)
 
             let servers = try await AgentHarness(policy: "pids: [\(server.process.pid)]\n")
             let callers = try await AgentHarness(policy: "pids: [\(curl.pid), \(requests.pid), \(carrying.pid), \(nginx.pid)]\n")
@@ -50,7 +50,7 @@ extension KernelTests {
             try requests.run()
             try carrying.run()
             // curl itself is not traced here: nginx is the caller.
-            try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:18962/nginx"])
+            try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:\(testPort(18962))/nginx"])
 
             let received = try await server.waitForRequests(4)
             for path in ["/curl", "/requests", "/nginx"] {
@@ -75,8 +75,8 @@ extension KernelTests {
         @Test func theSameAcrossTwoNetworkNamespacesJoinedByAVethPair() async throws {
             let directory = try TemporaryDirectory()
             let veth = try VethPair(name: "pscprop")
-            let server = try RecordingServer(port: 18963, host: VethPair.addressB, in: directory, prefix: veth.inside(veth.b))
-            let url = "http://\(VethPair.addressB):18963"
+            let server = try RecordingServer(port: testPort(18963), host: VethPair.addressB, in: directory, prefix: veth.inside(veth.b))
+            let url = "http://\(VethPair.addressB):\(testPort(18963))"
             let curl = try GatedCaller(["curl", "-s", "-o", "/dev/null", "\(url)/veth-curl"], in: directory, prefix: veth.inside(veth.a))
             let requests = try GatedCaller(
                 ["python3", "-c", "import requests; requests.get('\(url)/veth-requests')"], in: directory, prefix: veth.inside(veth.a))
@@ -96,10 +96,10 @@ extension KernelTests {
         @Test func http2CallsCarryTheirContextInATCPHeaderOption() async throws {
             let directory = try TemporaryDirectory()
             _ = try directory.write("site/h2.txt", "over http/2\n")
-            let server = try TestProcess("nghttpd", ["--no-tls", "-d", "\(directory.path)/site", "18966"])
+            let server = try TestProcess("nghttpd", ["--no-tls", "-d", "\(directory.path)/site", "\(testPort(18966))"])
             defer { server.stop() }
-            try waitForPort(18966, of: server)
-            let curl = try GatedCaller(["curl", "-s", "--http2-prior-knowledge", "http://127.0.0.1:18966/h2.txt"], in: directory)
+            try waitForPort(testPort(18966), of: server)
+            let curl = try GatedCaller(["curl", "-s", "--http2-prior-knowledge", "http://127.0.0.1:\(testPort(18966))/h2.txt"], in: directory)
             let servers = try await AgentHarness(policy: "pids: [\(server.pid)]\n")
             let callers = try await AgentHarness(policy: "pids: [\(curl.pid)]\n")
             try curl.run()
@@ -132,9 +132,9 @@ extension KernelTests {
 
         @Test func aClientStartedTheMomentThePortSelectingAgentIsReadyCarriesTraceparentInEveryRequest() async throws {
             let directory = try TemporaryDirectory()
-            let server = try RecordingServer(port: 18967, in: directory)
-            let agent = try await AgentHarness(policy: "ports: [18967]\n")
-            try await Self.expectEveryRequestCarriesTraceparent(port: 18967, server: server, agent: agent)
+            let server = try RecordingServer(port: testPort(18967), in: directory)
+            let agent = try await AgentHarness(policy: "ports: [\(testPort(18967))]\n")
+            try await Self.expectEveryRequestCarriesTraceparent(port: testPort(18967), server: server, agent: agent)
         }
 
         /// The requests a client sends on connections it opened before its process was
@@ -158,8 +158,8 @@ extension KernelTests {
 
         @Test func connectionsOpenedBeforeTheAgentStartedCarryTraceparentOnceTheirProcessIsTraced() async throws {
             let directory = try TemporaryDirectory()
-            let server = try RecordingServer(port: 18968, in: directory)
-            let caller = try ConnectedCaller(port: 18968, connections: 4, requests: 3, in: directory)
+            let server = try RecordingServer(port: testPort(18968), in: directory)
+            let caller = try ConnectedCaller(port: testPort(18968), connections: 4, requests: 3, in: directory)
             let agent = try await AgentHarness(policy: "pids: [\(caller.pid)]\n")
             try await Self.expectHeldConnectionsCarryTraceparent(caller: caller, server: server, agent: agent)
         }
@@ -169,17 +169,17 @@ extension KernelTests {
         /// server's accepted ones are not: it writes answers, not requests).
         @Test func connectionsOpenedBeforeAPortOnlyAgentStartedCarryTraceparent() async throws {
             let directory = try TemporaryDirectory()
-            let server = try RecordingServer(port: 18613, in: directory)
-            let caller = try ConnectedCaller(port: 18613, connections: 4, requests: 3, in: directory)
-            let agent = try await AgentHarness(policy: "ports: [18613]\n")
+            let server = try RecordingServer(port: testPort(18613), in: directory)
+            let caller = try ConnectedCaller(port: testPort(18613), connections: 4, requests: 3, in: directory)
+            let agent = try await AgentHarness(policy: "ports: [\(testPort(18613))]\n")
             try await Self.expectHeldConnectionsCarryTraceparent(caller: caller, server: server, agent: agent)
         }
 
         @Test func connectionsOpenedBeforeAPolicySelectedTheirProcessCarryTraceparentFromThen() async throws {
             let directory = try TemporaryDirectory()
-            let server = try RecordingServer(port: 18969, in: directory)
+            let server = try RecordingServer(port: testPort(18969), in: directory)
             let agent = try await AgentHarness(policy: "executables: [\"/nonexistent/periscope-held\"]\n")
-            let caller = try ConnectedCaller(port: 18969, connections: 4, requests: 3, in: directory)
+            let caller = try ConnectedCaller(port: testPort(18969), connections: 4, requests: 3, in: directory)
             try agent.updatePolicy("pids: [\(caller.pid)]\n")
             // In force once the self-metrics (SIGUSR1) count the caller as traced.
             let deadline = ContinuousClock.now + .seconds(10)
@@ -195,9 +195,9 @@ extension KernelTests {
 
         @Test func noByteChangesForUntracedProcessesOrWithPropagationNone() async throws {
             let directory = try TemporaryDirectory()
-            let server = try RecordingServer(port: 18964, in: directory)
-            let untraced = try GatedCaller.raw(port: 18964, chunks: [Self.plain + Self.posted], responses: 2, in: directory)
-            let quiet = try GatedCaller.raw(port: 18964, chunks: [Self.plain, Self.posted], responses: 2, in: directory)
+            let server = try RecordingServer(port: testPort(18964), in: directory)
+            let untraced = try GatedCaller.raw(port: testPort(18964), chunks: [Self.plain + Self.posted], responses: 2, in: directory)
+            let quiet = try GatedCaller.raw(port: testPort(18964), chunks: [Self.plain, Self.posted], responses: 2, in: directory)
             // Propagation is on for the server's agent and for a traced caller's agent whose
             // policy turns it off only for `quiet`.
             let servers = try await AgentHarness(policy: "pids: [\(server.process.pid)]\n")
@@ -222,11 +222,11 @@ extension KernelTests {
         /// left in pieces, its bytes still exactly what was sent plus the line.
         @Test func aRequestWrittenInOneWriteLeavesInOneSegmentWithItsTraceparent() async throws {
             let directory = try TemporaryDirectory()
-            let server = try RecordingServer(port: 18970, in: directory)
+            let server = try RecordingServer(port: testPort(18970), in: directory)
             let small = "GET /one-segment HTTP/1.1\r\nHost: x\r\nAccept: */*\r\n\r\n"
             let posted = "POST /one-segment-posted HTTP/1.1\r\nHost: x\r\nContent-Length: 3000\r\n\r\n" + String(repeating: "b", count: 3000)
             let large = "POST /in-pieces HTTP/1.1\r\nHost: x\r\nContent-Length: 9000\r\n\r\n" + String(repeating: "c", count: 9000)
-            let caller = try GatedCaller.raw(port: 18970, chunks: [small, posted, large, small], responses: 4, noDelay: true, in: directory)
+            let caller = try GatedCaller.raw(port: testPort(18970), chunks: [small, posted, large, small], responses: 4, noDelay: true, in: directory)
             let callers = try await AgentHarness(policy: "pids: [\(caller.pid)]\n")
             try caller.run()
             let received = try await server.waitForRequests(4)
@@ -248,12 +248,12 @@ extension KernelTests {
 
         @Test func splitPipelinedAndStraddlingWritesAreHandledOrLeftWholeNeverCorrupted() async throws {
             let directory = try TemporaryDirectory()
-            let server = try RecordingServer(port: 18965, in: directory)
+            let server = try RecordingServer(port: testPort(18965), in: directory)
             let first = "GET /pipelined-1 HTTP/1.1\r\nHost: x\r\n\r\n"
             let second = "GET /pipelined-2 HTTP/1.1\r\nHost: x\r\n\r\n"
             let body = "POST /straddling-1 HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n"
             let next = "GET /straddling-2 HTTP/1.1\r\nHost: x\r\n\r\n"
-            let caller = try GatedCaller.raw(port: 18965, chunks: [
+            let caller = try GatedCaller.raw(port: testPort(18965), chunks: [
                 "GET /split HTTP/1.1\r\nHost: x\r\n", "Accept: */*\r\n\r\n",  // a head in two writes
                 first + second,                                              // two requests in one write
                 body + "01234", "56789" + next,                              // the end of one and the start of the next

@@ -10,12 +10,12 @@ extension KernelTests {
         @Test func http2StreamsGiveLinkedSpansOnBothEnds() async throws {
             let site = try TemporaryDirectory()
             _ = try site.write("index.html", String(repeating: "h2", count: 500))
-            let server = try TestProcess("nghttpd", ["--no-tls", "-d", site.path, "18531"])
+            let server = try TestProcess("nghttpd", ["--no-tls", "-d", site.path, "\(testPort(18531))"])
             defer { server.stop() }
-            try waitForPort(18531)
-            let agent = try await AgentHarness(policy: "ports: [18531]\n")
+            try waitForPort(testPort(18531))
+            let agent = try await AgentHarness(policy: "ports: [\(testPort(18531))]\n")
             for path in ["/index.html", "/index.html?again=1", "/missing"] {
-                try run("curl", ["-s", "-o", "/dev/null", "--http2-prior-knowledge", "http://127.0.0.1:18531\(path)"])
+                try run("curl", ["-s", "-o", "/dev/null", "--http2-prior-knowledge", "http://127.0.0.1:\(testPort(18531))\(path)"])
             }
             let spans = try await agent.waitForSpans(count: 6, timeout: .seconds(15)) { $0.isHTTP }
             try await Task.sleep(for: .milliseconds(300))

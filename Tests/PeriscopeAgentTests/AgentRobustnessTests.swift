@@ -7,13 +7,13 @@ extension KernelTests {
         @Test func garbageTruncatedHeadersAndFuzzedRequestsAreCountedNotFatal() async throws {
             let site = try TemporaryDirectory()
             _ = try site.write("index.html", "hello\n")
-            let server = try startPythonServer(port: 18521, directory: site.path)
-            let agent = try await AgentHarness(policy: "ports: [18521]\n")
+            let server = try startPythonServer(port: testPort(18521), directory: site.path)
+            let agent = try await AgentHarness(policy: "ports: [\(testPort(18521))]\n")
 
             var generator = SeededGenerator(seed: 0x5eed)
             let valid = Array("GET /index.html HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello".utf8)
             for round in 0..<150 {
-                let client = try TCPClient(port: 18521)
+                let client = try TCPClient(port: testPort(18521))
                 var bytes: [UInt8]
                 switch round % 3 {
                 case 0:  // binary garbage
@@ -31,7 +31,7 @@ extension KernelTests {
                 _ = try? client.receive(count: 1 << 20)
             }
             // The agent still works.
-            try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:18521/index.html"])
+            try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:\(testPort(18521))/index.html"])
             let spans = try await agent.waitForSpans { $0.isServer && $0.path == "/index.html" && $0.statusCode == 200 }
             #expect(agent.process.isRunning)
             #expect(server.isRunning)

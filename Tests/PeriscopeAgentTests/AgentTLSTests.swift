@@ -12,9 +12,9 @@ extension KernelTests {
         @Test func nginxHTTPSGivesExactSpansOnBothEndsForCurlAndPythonRequests() async throws {
             let directory = try TemporaryDirectory()
             let certificate = try TLSCertificate(in: directory)
-            let nginx = try startNginx(in: directory, port: 18541, httpBlock: """
+            let nginx = try startNginx(in: directory, port: testPort(18541), httpBlock: """
                 server {
-                    listen 127.0.0.1:18541 ssl;
+                    listen 127.0.0.1:\(testPort(18541)) ssl;
                     ssl_certificate \(certificate.certificate);
                     ssl_certificate_key \(certificate.key);
                     location /hello { return 200 "hello over tls\\n"; }
@@ -22,14 +22,14 @@ extension KernelTests {
                 }
                 """)
             defer { nginx.stop() }
-            let agent = try await AgentHarness(policy: "ports: [18541]\nprotocols: [http]\n")
+            let agent = try await AgentHarness(policy: "ports: [\(testPort(18541))]\nprotocols: [http]\n")
             try await agent.waitForLog("tls.probed")
-            _ = try run("curl", ["-sk", "-o", "/dev/null", "https://127.0.0.1:18541/hello"])
-            _ = try run("curl", ["-sk", "-o", "/dev/null", "-d", "twelve bytes", "https://127.0.0.1:18541/upload"])
+            _ = try run("curl", ["-sk", "-o", "/dev/null", "https://127.0.0.1:\(testPort(18541))/hello"])
+            _ = try run("curl", ["-sk", "-o", "/dev/null", "-d", "twelve bytes", "https://127.0.0.1:\(testPort(18541))/upload"])
             _ = try run("/usr/bin/python3", ["-c", """
                 import requests, urllib3
                 urllib3.disable_warnings()
-                requests.get("https://127.0.0.1:18541/hello?from=python", verify=False).raise_for_status()
+                requests.get("https://127.0.0.1:\(testPort(18541))/hello?from=python", verify=False).raise_for_status()
                 """])
             let spans = try await agent.waitForSpans(count: 6, timeout: .seconds(15)) { $0.isHTTP }
             try await Task.sleep(for: .milliseconds(300))
@@ -66,20 +66,20 @@ extension KernelTests {
             let directory = try TemporaryDirectory()
             let certificate = try TLSCertificate(in: directory)
             _ = try directory.write("site/page.txt", String(repeating: "p", count: 321))
-            let backend = try startPythonServer(port: 18543, directory: "\(directory.path)/site", executable: "/usr/bin/python3")
+            let backend = try startPythonServer(port: testPort(18543), directory: "\(directory.path)/site", executable: "/usr/bin/python3")
             defer { backend.stop() }
-            let nginx = try startNginx(in: directory, port: 18542, httpBlock: """
+            let nginx = try startNginx(in: directory, port: testPort(18542), httpBlock: """
                 server {
-                    listen 127.0.0.1:18542 ssl;
+                    listen 127.0.0.1:\(testPort(18542)) ssl;
                     ssl_certificate \(certificate.certificate);
                     ssl_certificate_key \(certificate.key);
-                    location / { proxy_pass http://127.0.0.1:18543; }
+                    location / { proxy_pass http://127.0.0.1:\(testPort(18543)); }
                 }
                 """)
             defer { nginx.stop() }
-            let agent = try await AgentHarness(policy: "ports: [18542, 18543]\nprotocols: [http]\npropagation: none\n")
+            let agent = try await AgentHarness(policy: "ports: [\(testPort(18542)), \(testPort(18543))]\nprotocols: [http]\npropagation: none\n")
             try await agent.waitForLog("tls.probed")
-            _ = try run("curl", ["-sk", "-o", "/dev/null", "https://127.0.0.1:18542/page.txt"])
+            _ = try run("curl", ["-sk", "-o", "/dev/null", "https://127.0.0.1:\(testPort(18542))/page.txt"])
             _ = try await agent.waitForSpans(count: 4, timeout: .seconds(15)) { $0.isHTTP }
             try await Task.sleep(for: .milliseconds(300))
             try agent.stop()
@@ -108,20 +108,20 @@ extension KernelTests {
         @Test func httpsThroughNginxToAPlaintextBackendIsOneTraceWithContextInTraffic() async throws {
             let directory = try TemporaryDirectory()
             let certificate = try TLSCertificate(in: directory)
-            let backend = try RecordingServer(port: 18584, in: directory)
-            let nginx = try startNginx(in: directory, port: 18583, httpBlock: """
+            let backend = try RecordingServer(port: testPort(18584), in: directory)
+            let nginx = try startNginx(in: directory, port: testPort(18583), httpBlock: """
                 server {
-                    listen 127.0.0.1:18583 ssl;
+                    listen 127.0.0.1:\(testPort(18583)) ssl;
                     ssl_certificate \(certificate.certificate);
                     ssl_certificate_key \(certificate.key);
-                    location / { proxy_pass http://127.0.0.1:18584; }
+                    location / { proxy_pass http://127.0.0.1:\(testPort(18584)); }
                 }
                 """)
             defer { nginx.stop() }
-            let agent = try await AgentHarness(policy: "ports: [18583, 18584]\nprotocols: [http]\n")
+            let agent = try await AgentHarness(policy: "ports: [\(testPort(18583)), \(testPort(18584))]\nprotocols: [http]\n")
             try await agent.waitForLog("tls.probed")
             let paths = ["/first", "/second", "/third"]
-            _ = try runChecked("curl", ["-sk", "-o", "/dev/null", "-o", "/dev/null", "-o", "/dev/null"] + paths.map { "https://127.0.0.1:18583\($0)" })
+            _ = try runChecked("curl", ["-sk", "-o", "/dev/null", "-o", "/dev/null", "-o", "/dev/null"] + paths.map { "https://127.0.0.1:\(testPort(18583))\($0)" })
             let received = try await backend.waitForRequests(3)
             _ = try await agent.waitForSpans(count: 12, timeout: .seconds(15)) { $0.isHTTP }
             try await Task.sleep(for: .milliseconds(300))
@@ -161,7 +161,7 @@ extension KernelTests {
             let script = try directory.write("serve.py", """
                 import functools, http.server, ssl, sys
                 handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
-                server = http.server.HTTPServer(("127.0.0.1", 18544), handler)
+                server = http.server.HTTPServer(("127.0.0.1", \(testPort(18544))), handler)
                 context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
                 context.load_cert_chain(sys.argv[2], sys.argv[3])
                 server.socket = context.wrap_socket(server.socket, server_side=True)
@@ -169,11 +169,11 @@ extension KernelTests {
                 """)
             let server = try TestProcess("/usr/bin/python3", [script, "\(directory.path)/site", certificate.certificate, certificate.key])
             defer { server.stop() }
-            try waitForPort(18544, of: server)
-            let agent = try await AgentHarness(policy: "ports: [18544]\nprotocols: [http]\n")
+            try waitForPort(testPort(18544), of: server)
+            let agent = try await AgentHarness(policy: "ports: [\(testPort(18544))]\nprotocols: [http]\n")
             try await agent.waitForLog("tls.probed")
             for _ in 0..<2 {
-                _ = try run("curl", ["-sk", "-o", "/dev/null", "https://127.0.0.1:18544/data.json"])
+                _ = try run("curl", ["-sk", "-o", "/dev/null", "https://127.0.0.1:\(testPort(18544))/data.json"])
             }
             _ = try await agent.waitForSpans(count: 4, timeout: .seconds(15)) { $0.isHTTP }
             try await Task.sleep(for: .milliseconds(300))
@@ -216,7 +216,7 @@ extension KernelTests {
                         conn.close()
                 context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
                 context.load_cert_chain(sys.argv[1], sys.argv[2])
-                listener = socket.create_server(("127.0.0.1", 18549))
+                listener = socket.create_server(("127.0.0.1", \#(testPort(18549))))
                 while True:
                     conn, _ = listener.accept()
                     try:
@@ -227,14 +227,14 @@ extension KernelTests {
                 """#)
             let server = try TestProcess("/usr/bin/python3", [script, certificate.certificate, certificate.key])
             defer { server.stop() }
-            try waitForPort(18549, of: server)
-            let agent = try await AgentHarness(policy: "ports: [18549]\nprotocols: [http]\ncapture: {payloadBytes: 256}\n")
+            try waitForPort(testPort(18549), of: server)
+            let agent = try await AgentHarness(policy: "ports: [\(testPort(18549))]\nprotocols: [http]\ncapture: {payloadBytes: 256}\n")
             try await agent.waitForLog("tls.probed")
-            _ = try run("curl", ["-sk", "-o", "/dev/null", "https://127.0.0.1:18549/curl"])
+            _ = try run("curl", ["-sk", "-o", "/dev/null", "https://127.0.0.1:\(testPort(18549))/curl"])
             let requests = try TestProcess("/usr/bin/python3", ["-c", """
                 import requests, urllib3
                 urllib3.disable_warnings()
-                print(len(requests.get("https://127.0.0.1:18549/python", verify=False).content))
+                print(len(requests.get("https://127.0.0.1:\(testPort(18549))/python", verify=False).content))
                 """])
             #expect(requests.wait() == 0 && requests.log.contains("5234"), "\(requests.log)")
             _ = try await agent.waitForSpans(count: 4, timeout: .seconds(15)) { $0.isHTTP }
@@ -261,12 +261,12 @@ extension KernelTests {
             let directory = try TemporaryDirectory()
             let certificate = try TLSCertificate(in: directory)
             let node = try NodeHTTPS(in: directory)
-            let server = try TestProcess(node.executable, [node.server, "18581", certificate.certificate, certificate.key])
+            let server = try TestProcess(node.executable, [node.server, "\(testPort(18581))", certificate.certificate, certificate.key])
             defer { server.stop() }
-            try waitForPort(18581, of: server)
-            let nginx = try startNginx(in: directory, port: 18582, httpBlock: """
+            try waitForPort(testPort(18581), of: server)
+            let nginx = try startNginx(in: directory, port: testPort(18582), httpBlock: """
                 server {
-                    listen 127.0.0.1:18582 ssl;
+                    listen 127.0.0.1:\(testPort(18582)) ssl;
                     ssl_certificate \(certificate.certificate);
                     ssl_certificate_key \(certificate.key);
                     location /n/ { return 200 "nginx says hi\\n"; }
@@ -274,13 +274,13 @@ extension KernelTests {
                 """)
             defer { nginx.stop() }
             let agent = try await AgentHarness(
-                policy: "ports: [18581, 18582]\nprotocols: [http]\n",
+                policy: "ports: [\(testPort(18581)), \(testPort(18582))]\nprotocols: [http]\n",
                 arguments: ["--metrics-port", "19481", "--metrics-address", "127.0.0.1"])
             try await agent.waitForLog(node.linksLibssl ? "libssl" : "file=\(node.executable)")
-            let fromNode = try runChecked(node.executable, [node.client, "18581", "12", "/item/", "POST"]).output
+            let fromNode = try runChecked(node.executable, [node.client, "\(testPort(18581))", "12", "/item/", "POST"]).output
             #expect(fromNode.contains("\"ok\":12"), "the Node client's own view: \(fromNode)")
-            _ = try runChecked("curl", ["-sk", "-o", "/dev/null", "-d", "hello", "https://127.0.0.1:18581/item/5"])
-            let toNginx = try runChecked(node.executable, [node.client, "18582", "3", "/n/", "GET"]).output
+            _ = try runChecked("curl", ["-sk", "-o", "/dev/null", "-d", "hello", "https://127.0.0.1:\(testPort(18581))/item/5"])
+            let toNginx = try runChecked(node.executable, [node.client, "\(testPort(18582))", "3", "/n/", "GET"]).output
             #expect(toNginx.contains("\"ok\":3"), "the Node client's own view: \(toNginx)")
             _ = try await agent.waitForSpans(count: 32, timeout: .seconds(15)) { $0.isHTTP }
             // The self-metrics name the file probed and the traced processes mapping it (the
@@ -332,13 +332,13 @@ extension KernelTests {
             let directory = try TemporaryDirectory()
             let certificate = try TLSCertificate(in: directory)
             let node = try NodeHTTPS(in: directory)
-            let server = try TestProcess(node.executable, [node.server, "18585", certificate.certificate, certificate.key])
+            let server = try TestProcess(node.executable, [node.server, "\(testPort(18585))", certificate.certificate, certificate.key])
             defer { server.stop() }
-            try waitForPort(18585, of: server)
-            let client = try TestProcess(node.executable, [node.pacedClient, "18585", "100", "100"])
+            try waitForPort(testPort(18585), of: server)
+            let client = try TestProcess(node.executable, [node.pacedClient, "\(testPort(18585))", "100", "100"])
             defer { client.stop() }
             try await Task.sleep(for: .milliseconds(800))
-            let agent = try await AgentHarness(policy: "ports: [18585]\nprotocols: [http]\n")
+            let agent = try await AgentHarness(policy: "ports: [\(testPort(18585))]\nprotocols: [http]\n")
             _ = client.wait()
             #expect(client.log.contains("\"ok\":100"), "the Node client's own view: \(client.log)")
             try await Task.sleep(for: .milliseconds(300))
@@ -381,7 +381,7 @@ extension KernelTests {
                     http {
                         access_log off;
                         server {
-                            listen 127.0.0.1:18546 ssl;
+                            listen 127.0.0.1:\(testPort(18546)) ssl;
                             ssl_certificate \(certificate.certificate);
                             ssl_certificate_key \(certificate.key);
                             location / { return 200 "ok\\n"; }
@@ -402,13 +402,13 @@ extension KernelTests {
             let links = tlsLinks(of: agentPID)
             #expect(links.count == 2, "one entry and one return link on libssl")
             #expect(probedAfter < .seconds(1), "probed \(probedAfter) after nginx started")
-            try waitForPort(18546, of: nginx)
+            try waitForPort(testPort(18546), of: nginx)
             // nginx's worker, forked without exec, is selected by the agent's next look at
             // the process table: requests until it is.
             var spans: [PrintedSpan] = []
             let deadline = ContinuousClock.now + .seconds(15)
             while spans.isEmpty, ContinuousClock.now < deadline {
-                _ = try run("curl", ["-sk", "-o", "/dev/null", "https://127.0.0.1:18546/"])
+                _ = try run("curl", ["-sk", "-o", "/dev/null", "https://127.0.0.1:\(testPort(18546))/"])
                 spans = try await agent.waitForSpans(count: 1, timeout: .milliseconds(500)) { $0.isHTTP && $0.isServer }
             }
             #expect(spans.first?.string("url.scheme") == "https")

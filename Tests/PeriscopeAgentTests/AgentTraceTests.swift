@@ -95,9 +95,9 @@ extension KernelTests {
         }
 
         @Test func requestThroughNginxAndHAProxyIsOneTraceWithEachHopNestedInItsCaller() async throws {
-            let chain = try Chain(base: 18800)
+            let chain = try Chain(base: testPort(18800))
             let agent = try await AgentHarness(policy: chain.policy)
-            let curl = try TestProcess("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:18800/chain/1"])
+            let curl = try TestProcess("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:\(testPort(18800))/chain/1"])
             curl.wait()
             let spans = try await agent.waitForSpans(count: 6, timeout: .seconds(15)) { $0.path == "/chain/1" }
             try agent.stop()
@@ -109,16 +109,16 @@ extension KernelTests {
             try Self.expectChainNesting(spans)
         }
         @Test func haproxyInTCPModeAppearsAsConnectionSpansInsideTheSameTrace() async throws {
-            let chain = try Chain(base: 18830, haproxyMode: "tcp")
+            let chain = try Chain(base: testPort(18830), haproxyMode: "tcp")
             // haproxy relays bytes: its own policy, first in the file, runs only the TCP decoder.
             let agent = try await AgentHarness(policy: """
                 executables: ["*haproxy*"]
                 protocols: [tcp]
-                ports: [18831, 18832]
+                ports: [\(testPort(18831)), \(testPort(18832))]
                 ---
                 \(chain.policy)
                 """)
-            let curl = try TestProcess("curl", ["-s", "-o", "/dev/null", "-w", "%{size_download}", "http://127.0.0.1:18830/l4/1"])
+            let curl = try TestProcess("curl", ["-s", "-o", "/dev/null", "-w", "%{size_download}", "http://127.0.0.1:\(testPort(18830))/l4/1"])
             curl.wait()
             let spans = try await agent.waitForSpans(count: 6, timeout: .seconds(15)) { $0.path == "/l4/1" || $0.executable.contains("haproxy") }
             try agent.stop()
@@ -143,10 +143,10 @@ extension KernelTests {
         }
 
         @Test func twoClientsInterleavingTwoHundredRequestsEachNeverShareATrace() async throws {
-            let chain = try Chain(base: 18810)
+            let chain = try Chain(base: testPort(18810))
             let agent = try await AgentHarness(policy: chain.policy, arguments: AgentHarness.burstArguments)
             let clients = try (0..<2).map { client in
-                try TestProcess("curl", ["-s"] + (0..<200).map { "http://127.0.0.1:18810/c\(client)/r\($0)" })
+                try TestProcess("curl", ["-s"] + (0..<200).map { "http://127.0.0.1:\(testPort(18810))/c\(client)/r\($0)" })
             }
             for client in clients { client.wait() }
             _ = try await agent.waitForSpans(count: 2400, timeout: .seconds(60)) { $0.isHTTP }
@@ -175,10 +175,10 @@ extension KernelTests {
         }
 
         @Test func incomingTraceparentKeepsItsTraceIDFromCurlToTheBackend() async throws {
-            let chain = try Chain(base: 18820)
+            let chain = try Chain(base: testPort(18820))
             let agent = try await AgentHarness(policy: chain.policy)
             let traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
-            try run("curl", ["-s", "-o", "/dev/null", "-H", "traceparent: 00-\(traceID)-00f067aa0ba902b7-01", "http://127.0.0.1:18820/tp"])
+            try run("curl", ["-s", "-o", "/dev/null", "-H", "traceparent: 00-\(traceID)-00f067aa0ba902b7-01", "http://127.0.0.1:\(testPort(18820))/tp"])
             let spans = try await agent.waitForSpans(count: 6, timeout: .seconds(15)) { $0.path == "/tp" }
             try agent.stop()
             #expect(spans.count == 6)
@@ -190,14 +190,14 @@ extension KernelTests {
         }
 
         @Test func backendThatNeverAnswersStillGivesErrorSpansAsSoonAsTheyEndWhileTheirCallersWait() async throws {
-            let chain = try Chain(base: 18840, backendScript: Self.blackhole, nginxExtra: "proxy_read_timeout 1s;")
+            let chain = try Chain(base: testPort(18840), backendScript: Self.blackhole, nginxExtra: "proxy_read_timeout 1s;")
             let agent = try await AgentHarness(policy: chain.policy)
             // Clients that send and never read: their own spans never finish.
             let clients = try TestProcess("python3", ["-c", """
                 import socket, time
                 held = []
                 for i in range(6):
-                    s = socket.create_connection(("127.0.0.1", 18840))
+                    s = socket.create_connection(("127.0.0.1", \(testPort(18840))))
                     s.sendall(f"GET /hang/{i} HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n".encode())
                     held.append(s)
                 time.sleep(60)
@@ -220,9 +220,9 @@ extension KernelTests {
         }
 
         @Test func treeOutputPrintsTheChainIndentedWithSelfAndWaitingTime() async throws {
-            let chain = try Chain(base: 18850)
+            let chain = try Chain(base: testPort(18850))
             let agent = try await AgentHarness(policy: chain.policy, arguments: ["--output", "tree"])
-            try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:18850/tree"])
+            try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:\(testPort(18850))/tree"])
             let deadline = ContinuousClock.now + .seconds(15)
             while agent.process.log.split(separator: "\n").count < 7, ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(50))

@@ -8,7 +8,7 @@ import Testing
 /// set, as in a non-privileged container) loads, attaches, traces a request and writes trace
 /// context into a traced process's request.
 @Suite struct DaemonSetCapabilitiesTests {
-    static let port: UInt16 = 18941
+    static let port: UInt16 = testPort(18941)
 
     static func daemonSetCapabilities() throws -> [String] {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

@@ -10,12 +10,12 @@ import Testing
 /// the nodes node-a and node-b, and "pods" that are real HTTP servers placed in cgroups laid
 /// out as a kubelet lays them out. Policies go in with kubectl.
 @Suite(.serialized) struct KubernetesEndToEndTests {
-    static let receiverPort: UInt16 = 18931
-    static let webPort: UInt16 = 18932
-    static let apiPort: UInt16 = 18933
-    static let otherPort: UInt16 = 18934
-    static let restartedPort: UInt16 = 18935
-    static let execPort: UInt16 = 18936
+    static let receiverPort: UInt16 = testPort(18931)
+    static let webPort: UInt16 = testPort(18932)
+    static let apiPort: UInt16 = testPort(18933)
+    static let otherPort: UInt16 = testPort(18934)
+    static let restartedPort: UInt16 = testPort(18935)
+    static let execPort: UInt16 = testPort(18936)
 
     final class Cluster {
         let server: TestAPIServer
@@ -305,16 +305,16 @@ import Testing
     @Test func eachNamespacesTelemetryGoesOnlyToItsOwnPolicysExport() async throws {
         let cluster = try Cluster()
         defer { cluster.stop() }
-        let shopReceiver = try OTLPReceiver(port: 18937)
+        let shopReceiver = try OTLPReceiver(port: testPort(18937))
         defer { shopReceiver.kill() }
-        let otherReceiver = try OTLPReceiver(port: 18938)
+        let otherReceiver = try OTLPReceiver(port: testPort(18938))
         defer { otherReceiver.kill() }
 
         try await cluster.createNode("node-a")
         let shopUID = try await cluster.createPod("shop-1", namespace: "shop", node: "node-a", labels: ["app": "web"])
         let otherUID = try await cluster.createPod("other-1", namespace: "other", node: "node-a", labels: ["app": "web"])
-        let (_, shopCgroup) = try cluster.startPodProcess(port: 18939, podUID: shopUID, layout: .systemd)
-        let (otherProcess, otherCgroup) = try cluster.startPodProcess(port: 18940, podUID: otherUID, layout: .cgroupfs)
+        let (_, shopCgroup) = try cluster.startPodProcess(port: testPort(18939), podUID: shopUID, layout: .systemd)
+        let (otherProcess, otherCgroup) = try cluster.startPodProcess(port: testPort(18940), podUID: otherUID, layout: .cgroupfs)
         try await cluster.setContainerID("shop-1", namespace: "shop", containerID: shopCgroup.containerID)
         try await cluster.setContainerID("other-1", namespace: "other", containerID: otherCgroup.containerID)
         try cluster.startController()
@@ -327,7 +327,7 @@ import Testing
             spec:
               podSelector: {}
               exclude: {pids: [\(otherProcess.pid)]}
-              export: {otlp: {endpoint: "http://127.0.0.1:18937"}}
+              export: {otlp: {endpoint: "http://127.0.0.1:\(testPort(18937))"}}
               resourceAttributes: {tenant: shop}
             """)
         try cluster.kubectlApply("""
@@ -336,13 +336,13 @@ import Testing
             metadata: {name: other-all, namespace: other}
             spec:
               podSelector: {}
-              export: {otlp: {endpoint: "http://127.0.0.1:18938"}}
+              export: {otlp: {endpoint: "http://127.0.0.1:\(testPort(18938))"}}
               resourceAttributes: {tenant: other}
             """)
         try await cluster.waitUntilApplied("node-a", processes: 2)
         for _ in 0..<3 {
-            _ = try httpGet(port: 18939, path: "/")
-            _ = try httpGet(port: 18940, path: "/")
+            _ = try httpGet(port: testPort(18939), path: "/")
+            _ = try httpGet(port: testPort(18940), path: "/")
         }
         func inNamespace(_ namespace: String) -> (ReceivedSpan) -> Bool {
             { $0.kind == 2 && $0.resource["k8s.namespace.name"] as? String == namespace }
