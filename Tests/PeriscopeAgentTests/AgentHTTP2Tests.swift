@@ -25,13 +25,13 @@ extension KernelTests {
         }
 
         /// Every server span's parent is a client span of the same trace with the same path.
-        static func expectLinked(_ servers: [PrintedSpan], to clients: [PrintedSpan], sourceLocation: SourceLocation = #_sourceLocation) {
+        static func expectLinked(_ servers: [PrintedSpan], to clients: [PrintedSpan], metrics: [String: Int] = [:], sourceLocation: SourceLocation = #_sourceLocation) {
             let byID = Dictionary(clients.map { ($0.spanID, $0) }, uniquingKeysWith: { first, _ in first })
             let unlinked = servers.filter { span in
                 guard let parent = span.parentSpanID.flatMap({ byID[$0] }) else { return true }
                 return parent.traceID != span.traceID || parent.path != span.path
             }
-            #expect(unlinked.isEmpty, "\(unlinked.count) of \(servers.count) server spans without their client span as parent", sourceLocation: sourceLocation)
+            #expect(unlinked.isEmpty, "\(unlinked.count) of \(servers.count) server spans without their client span as parent; \(AgentHarness.burstMetrics(metrics)) \(unlinked.map { "\($0.path ?? "-") parent \($0.parentSpanID ?? "none") at \($0.start)" })", sourceLocation: sourceLocation)
         }
 
         /// h2load, 1,000 requests on 10 connections with 10 streams in flight on each, against
@@ -208,7 +208,8 @@ extension KernelTests {
                 }
                 """)
             defer { nginx.stop() }
-            let agent = try await AgentHarness(policy: "ports: [\(testPort(18566))]\nprotocols: [http]\n")
+            // A burst (h2load): the ring buffer and reorder window of the other burst tests.
+            let agent = try await AgentHarness(policy: "ports: [\(testPort(18566))]\nprotocols: [http]\n", arguments: AgentHarness.burstArguments)
             try await agent.waitForLog("tls.probed")
             let version = try run("curl", ["-sk", "--http2", "-o", "/dev/null", "-w", "%{http_version}", "https://127.0.0.1:\(testPort(18566))/hello"])
             #expect(version == "2", "curl spoke HTTP/\(version)")
@@ -235,7 +236,7 @@ extension KernelTests {
                     Issue.record("unexpected span \(span.kind) \(span.name) \(span.path ?? "-")")
                 }
             }
-            Self.expectLinked(servers, to: clients)
+            Self.expectLinked(servers, to: clients, metrics: metrics)
             #expect(metrics["decode_errors"] == 0, "records are never decoded")
         }
 

@@ -38,7 +38,7 @@ final class AgentHarness: @unchecked Sendable {
 
     /// What a burst test says when spans are missing or unlinked: the counters that tell why.
     static func burstMetrics(_ metrics: [String: Int]) -> String {
-        ["events_lost", "events_shed", "requests_shed", "connections_shed", "callers_missed", "decode_errors"]
+        ["events_lost", "events_shed", "requests_shed", "connections_shed", "callers_late", "callers_missed", "decode_errors"]
             .map { "\($0)=\(metrics[$0].map(String.init) ?? "?")" }.joined(separator: " ")
     }
 
