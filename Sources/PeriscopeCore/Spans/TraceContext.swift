@@ -116,10 +116,12 @@ public struct TraceContext: Sendable, Equatable {
         guard word & high == 0, (inRange(UInt8(ascii: "0"), UInt8(ascii: "9")) | letters) == high else { return nil }
         // Each lane's value: its low four bits, plus 9 for a letter ('a' is 0x61).
         let nibbles = (word & 0x0f0f_0f0f_0f0f_0f0f) &+ (letters >> 7) &* 9
-        // Pairs of lanes into bytes, pairs of bytes into 16 bits, pairs of those into 32.
-        let bytes = (nibbles & 0x000f_000f_000f_000f) << 4 | (nibbles & 0x0f00_0f00_0f00_0f00) >> 8
-        let halves = (bytes & 0x0000_00ff_0000_00ff) << 8 | (bytes & 0x00ff_0000_00ff_0000) >> 16
-        return (halves & 0x0000_0000_0000_ffff) << 16 | (halves & 0x0000_ffff_0000_0000) >> 32
+        // The lanes reversed (the last digit lowest), then pairs of lanes packed into bytes,
+        // pairs of bytes into 16 bits, pairs of those into 32.
+        let reversed = nibbles.byteSwapped
+        let bytes = (reversed | reversed &>> 4) & 0x00ff_00ff_00ff_00ff
+        let halves = (bytes | bytes &>> 8) & 0x0000_ffff_0000_ffff
+        return (halves | halves &>> 16) & 0xffff_ffff
     }
 
     /// `00-<trace-id>-<parent-id>-<flags>`.
