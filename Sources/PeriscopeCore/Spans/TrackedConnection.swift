@@ -411,7 +411,10 @@ struct TrackedConnection: Sendable {
 
     /// The in-flight request `exchangeID`, removed.
     mutating func takeInFlight(_ exchangeID: UInt64?) -> InFlight? {
-        guard let exchangeID, let index = inFlight.firstIndex(where: { $0.exchangeID == exchangeID }) else { return nil }
+        guard let exchangeID, !inFlight.isEmpty else { return nil }
+        // The usual case, one request in flight at a time: nothing to search or shift.
+        if inFlight.count == 1 { return inFlight[0].exchangeID == exchangeID ? inFlight.removeLast() : nil }
+        guard let index = inFlight.firstIndex(where: { $0.exchangeID == exchangeID }) else { return nil }
         return inFlight.remove(at: index)
     }
 
