@@ -156,9 +156,34 @@ struct ByteWriter {
         return (pairs &- tens &* 10) << 8 | tens
     }
 
-    /// `value` as a JSON number.
+    /// `value` in decimal where an `earlier` value was written `length` bytes at `offset`
+    /// (`decimal(earlier)`, still in the storage and followed there by at least 16 more
+    /// bytes): when the two differ only in their last eight digits (a span's end and start,
+    /// a tenth of a second apart at most), the digits before those are copied from it.
+    @inline(__always)
+    mutating func decimal(_ value: UInt64, sharingDigitsWith earlier: UInt64, writtenAt offset: Int, length: Int) {
+        let high = value / 100_000_000
+        guard earlier >= 100_000_000, high == earlier / 100_000_000 else {
+            decimal(value)
+            return
+        }
+        // At most 12 leading digits (20 in all); the copy stores 16 bytes, the eight digits 8.
+        reserve(24)
+        copyEarlier(at: offset, count: length &- 8)
+        eightDigits(UInt32(truncatingIfNeeded: value &- high &* 100_000_000))
+    }
+
+    /// `value` as a JSON number; below 1000 (status codes, small sizes) without the
+    /// eight-digit arithmetic.
     @inline(__always)
     mutating func decimal(_ value: Int) {
+        if UInt(bitPattern: value) < 1000 {
+            reserve(4)
+            let (text, count) = Self.octetText(UInt32(truncatingIfNeeded: value))
+            UnsafeMutableRawPointer(cursor).storeBytes(of: text.littleEndian, as: UInt32.self)
+            cursor += count
+            return
+        }
         if value < 0 { byte(UInt8(ascii: "-")) }
         decimal(UInt64(value.magnitude))
     }
@@ -237,8 +262,9 @@ struct ByteWriter {
         cursor += dot ? count + 1 : count
     }
 
-    /// The decimal digits of `value` (below 256) followed by a dot, first digit in the
-    /// lowest byte, and how many digits: divisions by multiplication, no table.
+    /// The decimal digits of `value` (below 1000; an octet's below 256) followed by a dot,
+    /// first digit in the lowest byte, and how many digits: divisions by multiplication
+    /// (exact below 1000), no table.
     @inline(__always)
     static func octetText(_ value: UInt32) -> (text: UInt32, count: Int) {
         let hundreds = (value &* 41) >> 12

@@ -11,6 +11,9 @@ public struct SpanJSONFormatter: Sendable {
     /// copied for its next spans; by `write(_:into:resource:)` only (an `OutputBuffer`'s
     /// writer, the capture thread's).
     private var connectionBlocks = ConnectionAttributeBlocks()
+    /// The `resource` objects of recent processes, encoded once per pod rather than sorted
+    /// and written for every span; by `write(_:into:resource:)` only, like `connectionBlocks`.
+    private var resourceObjects = ResourceObjectCache()
 
     public init() {}
 
@@ -38,16 +41,19 @@ public struct SpanJSONFormatter: Sendable {
     /// copied from what was written for them.
     public mutating func write(_ span: Span, into out: inout OutputBuffer, resource: [String: String]? = nil) {
         withUnsafeMutablePointer(to: &connectionBlocks) { blocks in
-            Self.write(span, to: &out.writer, resource: resource, blocks: blocks)
+            withUnsafeMutablePointer(to: &resourceObjects) { resources in
+                Self.write(span, to: &out.writer, resource: resource, blocks: blocks, resources: resources)
+            }
         }
     }
 
-    /// `blocks`: where connection attributes are kept; nil to write them all. `commonHTTP`:
+    /// `blocks`: where connection attributes are kept; nil to write them all. `resources`:
+    /// where `resource` objects are kept; nil to write each one. `commonHTTP`:
     /// whether HTTP attributes of the common shape are written in one pass
     /// (`writeCommonHTTPAttributes`); false, for tests, to write them all one by one.
     static func write(
         _ span: Span, to writer: inout ByteWriter, resource: [String: String]?, blocks: UnsafeMutablePointer<ConnectionAttributeBlocks>? = nil,
-        commonHTTP: Bool = true
+        resources: UnsafeMutablePointer<ResourceObjectCache>? = nil, commonHTTP: Bool = true
     ) {
         writer.bytes(#"{"traceId":""#)
         writer.hex(span.traceID.high)
@@ -65,9 +71,11 @@ public struct SpanJSONFormatter: Sendable {
         case .client: writer.bytes(#","kind":"SPAN_KIND_CLIENT","startTimeUnixNano":""#)
         case .internal: writer.bytes(#","kind":"SPAN_KIND_INTERNAL","startTimeUnixNano":""#)
         }
+        let startOffset = writer.count
         writer.decimal(span.startTimeUnixNano)
+        let startLength = writer.count - startOffset
         writer.bytes(#"","endTimeUnixNano":""#)
-        writer.decimal(span.endTimeUnixNano)
+        writer.decimal(span.endTimeUnixNano, sharingDigitsWith: span.startTimeUnixNano, writtenAt: startOffset, length: startLength)
         switch span.status {
         case .unset: writer.bytes(#"","status":{"code":"STATUS_CODE_UNSET""#)
         case .ok: writer.bytes(#"","status":{"code":"STATUS_CODE_OK""#)
@@ -92,14 +100,24 @@ public struct SpanJSONFormatter: Sendable {
         writer = attributes.writer
         writer.byte(UInt8(ascii: "}"))
         if let resource, !resource.isEmpty {
-            writer.bytes(#","resource":{"#)
-            for (index, entry) in resource.sorted(by: { $0.key < $1.key }).enumerated() {
-                if index > 0 { writer.byte(UInt8(ascii: ",")) }
-                writer.jsonString(entry.key)
-                writer.byte(UInt8(ascii: ":"))
-                writer.jsonString(entry.value)
+            if let resources {
+                resources.pointee.write(resource, pid: span.pid, to: &writer)
+            } else {
+                writeResource(resource, to: &writer)
             }
-            writer.byte(UInt8(ascii: "}"))
+        }
+        writer.byte(UInt8(ascii: "}"))
+    }
+
+    /// `,"resource":{…}` with the members in key order, so that the same attributes are
+    /// always the same bytes.
+    static func writeResource(_ resource: [String: String], to writer: inout ByteWriter) {
+        writer.bytes(#","resource":{"#)
+        for (index, entry) in resource.sorted(by: { $0.key < $1.key }).enumerated() {
+            if index > 0 { writer.byte(UInt8(ascii: ",")) }
+            writer.jsonString(entry.key)
+            writer.byte(UInt8(ascii: ":"))
+            writer.jsonString(entry.value)
         }
         writer.byte(UInt8(ascii: "}"))
     }

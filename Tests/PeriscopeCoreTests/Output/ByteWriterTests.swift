@@ -24,6 +24,45 @@ import Testing
         }
     }
 
+    @Test func everyNumberBelowAThousandAndAroundIt() {
+        let values = Array(-1_100...1_100) + [Int.min, Int.max, Int.min + 1]
+        #expect(written { writer in
+            for value in values {
+                writer.decimal(value)
+                writer.byte(UInt8(ascii: ","))
+            }
+        } == values.map { String(describing: $0) + "," }.joined())
+    }
+
+    /// An end written after its start, sharing the start's leading digits when only the last
+    /// eight differ: the same text as written alone, whatever the two values.
+    @Test func aDecimalSharingAnEarliersDigitsIsWrittenAsAlone() {
+        var generator = SystemRandomNumberGenerator()
+        var pairs: [(UInt64, UInt64)] = [
+            (1_700_000_000_123_000_000, 1_700_000_000_135_345_678), (1_700_000_000_199_999_999, 1_700_000_000_200_000_000),
+            (1_700_000_000_100_000_000, 1_700_000_000_100_000_000), (0, 5), (99_999_999, 100_000_000), (100_000_000, 199_999_999),
+            (UInt64.max, UInt64.max - 1), (10_000_000_000_000_000, 10_000_000_099_999_999), (9_999_999_999_999_999, 9_999_999_999_999_998),
+            (1_800_000_000_000_000_000, 1_700_000_000_000_000_000), (123_456_789_012, 123_456_700_000),
+        ]
+        for _ in 0..<5_000 {
+            let bits = UInt64.random(in: 0...64, using: &generator)
+            let start = UInt64.random(in: 0...UInt64.max, using: &generator) & (bits == 64 ? .max : 1 << bits - 1)
+            let (end, _) = start.addingReportingOverflow(UInt64.random(in: 0...300_000_000, using: &generator))
+            pairs.append((start, end))
+        }
+        let text = written { writer in
+            for (start, end) in pairs {
+                let offset = writer.count
+                writer.decimal(start)
+                let length = writer.count - offset
+                writer.bytes(#"","endTimeUnixNano":""#)
+                writer.decimal(end, sharingDigitsWith: start, writtenAt: offset, length: length)
+                writer.byte(UInt8(ascii: ","))
+            }
+        }
+        #expect(text == pairs.map { "\($0.0)\",\"endTimeUnixNano\":\"\($0.1)," }.joined())
+    }
+
     @Test func hexIsSixteenLowercaseDigits() {
         for value: UInt64 in [0, 1, 0xa, 0x0123_4567_89ab_cdef, 0xfedc_ba98_7654_3210, .max, 0x9fa0_0af9_90a9_f0fa] {
             let expected = String(repeating: "0", count: 16 - String(value, radix: 16).count) + String(value, radix: 16)

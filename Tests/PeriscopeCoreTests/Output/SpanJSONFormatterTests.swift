@@ -25,6 +25,33 @@ import Testing
         #expect(buffer.bytes == expected)
     }
 
+    /// The `resource` object a formatter copies for the later spans of a pod is the one each
+    /// span would get alone: the same attributes in another dictionary, a pod whose attributes
+    /// changed, processes whose pids share a slot, spans without a pod in between.
+    @Test func writesEachPodsResourceAsItWritesItAlone() throws {
+        let web = ["k8s.pod.name": "web-1", "k8s.namespace.name": "shop", "service.name": "web"]
+        var equalElsewhere: [String: String] = [:]
+        for (key, value) in web { equalElsewhere[key] = value }
+        let relabelled = web.merging(["service.version": "2"]) { $1 }
+        let resources: [[String: String]?] = [web, web, equalElsewhere, nil, relabelled, web, [:], ["k8s.pod.name": "db-0"], web]
+        let slots = ResourceObjectCache.slotCount
+        let pids: [Int32] = [100, 100 + Int32(slots), 7, 100]
+        var formatter = SpanJSONFormatter()
+        var buffer = OutputBuffer()
+        var expected: [UInt8] = []
+        for round in 0..<3 {
+            for (index, resource) in resources.enumerated() {
+                var span = index % 2 == 0 ? SpanFixtures.server : SpanFixtures.tcp
+                span.pid = pids[(index + round) % pids.count]
+                formatter.write(span, into: &buffer, resource: resource)
+                buffer.append(UInt8(ascii: "\n"))
+                expected += Array(SpanJSONFormatter.format(span, resource: resource).utf8) + [UInt8(ascii: "\n")]
+            }
+        }
+        #expect(buffer.bytes == expected)
+        #expect(String(decoding: buffer.bytes, as: UTF8.self).contains(#""resource":{"k8s.namespace.name":"shop","k8s.pod.name":"web-1","service.name":"web","service.version":"2"}"#))
+    }
+
     @Test func writesOTLPFieldNamesAndTypedAttributes() throws {
         let line = SpanJSONFormatter().format(SpanFixtures.server)
         #expect(!line.contains("\n"))
