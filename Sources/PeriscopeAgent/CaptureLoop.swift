@@ -184,7 +184,7 @@ final class CaptureLoop: RecordConsumer {
         metrics.eventsRead += UInt64(try tracer.poll(timeoutMilliseconds: 0, into: self))
         finished += tracker.finishAll(at: MonotonicClock.now(), reason: "agent stopped")
         deliverFinished()
-        sink.flush()
+        sink.finish()
         publishMetrics()
     }
 

@@ -28,4 +28,9 @@ public final class SpanFanOut: SpanSink {
         first?.flush()
         rest?.flush()
     }
+
+    public func finish() {
+        first?.finish()
+        rest?.finish()
+    }
 }

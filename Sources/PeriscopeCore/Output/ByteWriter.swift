@@ -32,6 +32,14 @@ struct ByteWriter {
         cursor = base
     }
 
+    /// Forgets the first `count` bytes written, the rest moved to the front.
+    mutating func removeFirst(_ count: Int) {
+        let removed = min(max(count, 0), self.count)
+        let rest = self.count - removed
+        if rest > 0 { UnsafeMutableRawPointer(base).copyMemory(from: base + removed, byteCount: rest) }
+        cursor = base + rest
+    }
+
     /// Makes room for `count` more bytes.
     @inline(__always)
     mutating func reserve(_ count: Int) {

@@ -27,6 +27,11 @@ public struct OutputBuffer: ~Copyable {
         writer.removeAll()
     }
 
+    /// Forgets the first `count` bytes written (at most `count`), the rest moved to the front.
+    public mutating func removeFirst(_ count: Int) {
+        writer.removeFirst(count)
+    }
+
     /// What has been written, valid for the call only.
     public func withUnsafeBytes<Result>(_ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result {
         try body(writer.written)

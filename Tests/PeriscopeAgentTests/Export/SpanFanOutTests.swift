@@ -20,6 +20,7 @@ import Testing
         func observe(_ span: Span) { log.calls.append("\(name).observe \(span.name)") }
         func emit(_ span: Span) { log.calls.append("\(name).emit \(span.name)") }
         func flush() { log.calls.append("\(name).flush") }
+        func finish() { log.calls.append("\(name).finish") }
     }
 
     static func span(_ name: String) -> Span {
@@ -36,7 +37,11 @@ import Testing
         fanOut.observe(Self.span("GET"))
         fanOut.emit(Self.span("GET"))
         fanOut.flush()
+        fanOut.finish()
         let names = (0..<sinkCount).map { "s\($0)" }
-        #expect(log.calls == names.map { "\($0).observe GET" } + names.map { "\($0).emit GET" } + names.map { "\($0).flush" })
+        #expect(
+            log.calls == names.map { "\($0).observe GET" } + names.map { "\($0).emit GET" } + names.map { "\($0).flush" }
+                + names.map { "\($0).finish" }
+        )
     }
 }

@@ -63,6 +63,21 @@ import Testing
         #expect(text == pairs.map { "\($0.0)\",\"endTimeUnixNano\":\"\($0.1)," }.joined())
     }
 
+    @Test func removingTheFirstBytesKeepsTheRestInOrder() {
+        var buffer = OutputBuffer(capacity: 16)
+        let bytes = (0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        buffer.append(bytes)
+        buffer.removeFirst(300)
+        #expect(buffer.bytes == Array(bytes[300...]))
+        buffer.removeFirst(0)
+        #expect(buffer.bytes == Array(bytes[300...]))
+        buffer.append([1, 2])
+        buffer.removeFirst(699)
+        #expect(buffer.bytes == [bytes[999], 1, 2])
+        buffer.removeFirst(10)
+        #expect(buffer.count == 0)
+    }
+
     @Test func hexIsSixteenLowercaseDigits() {
         for value: UInt64 in [0, 1, 0xa, 0x0123_4567_89ab_cdef, 0xfedc_ba98_7654_3210, .max, 0x9fa0_0af9_90a9_f0fa] {
             let expected = String(repeating: "0", count: 16 - String(value, radix: 16).count) + String(value, radix: 16)
