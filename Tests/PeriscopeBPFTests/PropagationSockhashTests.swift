@@ -39,13 +39,7 @@ import Testing
 
     /// A tracer selecting this process and propagation enabled over it.
     static func tracingThisProcess() throws -> (Tracer, Propagation) {
-        try Tracefs.ensureMounted()
-        let mounts = try String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)
-        let cgroup = try #require(Propagation.cgroup2MountPoint(mounts: mounts))
-        let tracer = try Tracer()
-        let propagation = try Propagation(tracer: tracer, cgroupPath: cgroup)
-        try propagation.apply(PropagationSettings(enabled: true))
-        try tracer.attach()
+        let (tracer, propagation) = try propagatingTracer()
         try tracer.apply(KernelFilter(allProcesses: false, targets: [getpid(): .selfOnly]))
         return (tracer, propagation)
     }

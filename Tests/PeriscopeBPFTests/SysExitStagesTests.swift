@@ -10,13 +10,7 @@ import Testing
 @Suite(.serialized) struct SysExitStagesTests {
     @Test(arguments: Tracer.Variant.allCases)
     func theServerContextOfARequestReadComesInTheReadsOwnRecord(variant: Tracer.Variant) throws {
-        try Tracefs.ensureMounted()
-        let mounts = try String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)
-        let cgroup = try #require(Propagation.cgroup2MountPoint(mounts: mounts))
-        let tracer = try Tracer(variant: variant)
-        let propagation = try Propagation(tracer: tracer, cgroupPath: cgroup)
-        try propagation.apply(PropagationSettings(enabled: true))
-        try tracer.attach()
+        let (tracer, propagation) = try propagatingTracer(variant: variant)
         let port: UInt16 = variant == .btf ? 18433 : 18434
         let server = try TestProcess("python3", ["-m", "http.server", "\(port)", "--bind", "127.0.0.1", "--directory", "/tmp"])
         defer { server.stop() }
@@ -46,13 +40,7 @@ import Testing
     /// A read on a connection whose ports the filter leaves out gets no context decided (a
     /// policy selecting by port selects every process of the node).
     @Test func noContextIsDecidedForAConnectionWhosePortsAreNotSelected() throws {
-        try Tracefs.ensureMounted()
-        let mounts = try String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)
-        let cgroup = try #require(Propagation.cgroup2MountPoint(mounts: mounts))
-        let tracer = try Tracer()
-        let propagation = try Propagation(tracer: tracer, cgroupPath: cgroup)
-        try propagation.apply(PropagationSettings(enabled: true))
-        try tracer.attach()
+        let (tracer, propagation) = try propagatingTracer()
         let port: UInt16 = 18436
         let server = try TestProcess("python3", ["-m", "http.server", "\(port)", "--bind", "127.0.0.1", "--directory", "/tmp"])
         defer { server.stop() }
