@@ -129,6 +129,7 @@ extension Span {
 extension HTTPStorage {
     /// The HTTP attributes of the details the box holds, read where they lie.
     func visitAttributes<Visitor: SpanAttributeVisitor>(_ visitor: inout Visitor) {
+        var details = details
         details.visitAttributes(&visitor)
     }
 }

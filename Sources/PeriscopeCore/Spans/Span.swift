@@ -36,37 +36,45 @@ public struct Span: Sendable, Equatable {
 
     /// Present for HTTP spans.
     public var http: HTTPDetails? {
-        get { httpStorage?.details }
-        set { httpStorage = newValue.map(HTTPStorage.init) }
+        get { httpStorage.map(HTTPDetails.init(storage:)) }
+        set { httpStorage = newValue?.storage }
+        _modify {
+            // Taken out while changed, so that a box only this span holds is changed in place.
+            var details = httpStorage.take().map(HTTPDetails.init(storage:))
+            defer { httpStorage = details?.storage }
+            yield &details
+        }
     }
     /// Hands `body` the HTTP details where the span stores them, without copying them; nil,
     /// without calling `body`, for a span that is not HTTP.
     public func withHTTP<Result>(_ body: (borrowing HTTPDetails) throws -> Result) rethrows -> Result? {
         guard let storage = httpStorage else { return nil }
-        return try body(storage.details)
+        return try body(HTTPDetails(storage: storage))
     }
-    /// Hands `body` the HTTP details where the box holds them, to read only: `inout` because
-    /// a borrow of what a box holds is a copy of it (each buffer and string retained, then
-    /// released), an `inout` access is not. Nil, without calling `body`, for a span that is
-    /// not HTTP. `body` must not change them: other spans may share the box.
+    /// Hands `body` the HTTP details where the box holds them, to read only. Nil, without
+    /// calling `body`, for a span that is not HTTP. `body` must not change them (a change
+    /// would be made to a copy of the box, and lost).
     func readHTTPInPlace<Result>(_ body: (inout HTTPDetails) -> Result) -> Result? {
         guard let storage = httpStorage else { return nil }
-        return body(&storage.details)
+        var details = HTTPDetails(storage: storage)
+        return body(&details)
     }
     /// Whether the span is an HTTP span, without copying its details.
     var hasHTTP: Bool { httpStorage != nil }
     /// The request's `traceparent`, without copying the other details.
     var httpTraceparent: String? { httpStorage?.details.traceparent }
-    /// Boxed: spans are moved through lists and enums on their way out, and the details are
-    /// most of a span's size. An operation's box becomes its span's (`ProtocolOperation.httpStorage`).
-    var httpStorage: HTTPStorage?
+    /// The details' one allocation (`HTTPDetails`): spans are moved through lists and enums on
+    /// their way out, and the details are most of a span's size. An operation's box becomes its
+    /// span's (`ProtocolOperation.httpStorage`).
+    nonisolated(unsafe) var httpStorage: HTTPStorage?
 
     /// Changes the HTTP details where they are stored: copied first only when another span
     /// shares them. Nil, without calling `body`, for a span that is not HTTP.
     mutating func updateHTTP<Result>(_ body: (inout HTTPDetails) -> Result) -> Result? {
-        guard httpStorage != nil else { return nil }
-        if !isKnownUniquelyReferenced(&httpStorage!) { httpStorage = HTTPStorage(httpStorage!.details) }
-        return body(&httpStorage!.details)
+        guard let storage = httpStorage.take() else { return nil }
+        var details = HTTPDetails(storage: consume storage)
+        defer { httpStorage = details.storage }
+        return body(&details)
     }
     /// Present for connection spans.
     public var tcp: TCPDetails?
@@ -108,28 +116,12 @@ extension Span {
         self.executable = executable
         self.local = local
         self.peer = peer
-        self.httpStorage = http.map(HTTPStorage.init)
+        self.httpStorage = http?.storage
         self.tcp = tcp
     }
 
     public var durationNanos: UInt64 {
         endTimeUnixNano >= startTimeUnixNano ? endTimeUnixNano - startTimeUnixNano : 0
-    }
-}
-
-/// Shared by copies of a span (or of the operation it was built from) until one changes it
-/// (`Span.updateHTTP`), which copies it first unless it holds the only reference; spans
-/// cross threads only as values moved whole, never changed by two at once.
-final class HTTPStorage: @unchecked Sendable, Equatable {
-    /// Never reached by two threads at once (see above): no run-time exclusivity check.
-    @exclusivity(unchecked) var details: HTTPDetails
-
-    init(_ details: HTTPDetails) {
-        self.details = details
-    }
-
-    static func == (a: HTTPStorage, b: HTTPStorage) -> Bool {
-        a === b || a.details == b.details
     }
 }
 

@@ -186,12 +186,12 @@ struct TrackedConnection: Sendable {
         // The captured prefix, and the syscall's last bytes when the capture kept them apart
         // (the last of the `gap` bytes: framing at the end of a long write, a chunk's CRLF or
         // the last chunk, for decoders that look). Each sliced once out of the event's bytes
-        // (one reference counted), the tail only when there is one.
+        // (one reference counted), the tail only where there is one: even an empty slice kept
+        // here would be made and destroyed at every read and write.
         let captured = event.payload.count
         var tailCount = min(max(0, event.tailLength), captured)
         if captured > moved { tailCount = 0 }
         let payload = event.payload[..<min(captured - tailCount, moved)]
-        let tail: ArraySlice<UInt8> = tailCount > 0 ? event.payload[(captured - tailCount)...] : []
         guard takeTLS(tls, timestamp: timestamp, tid: thread, direction: direction, moved: moved, payload: payload[...], configuration: configuration, into: &output)
         else { return }
         guard moved > 0 else { return }
@@ -201,7 +201,7 @@ struct TrackedConnection: Sendable {
         // The state's kind looked at: comparing the optional decoder with nil copies it.
         if case .decoding = decoding {
             var segment = ProtocolSegment(stream: stream(direction), bytes: payload[...], gap: gap, timestamp: timestamp, tid: thread)
-            if tailCount > 0 { segment.tail = tail[...] }
+            if tailCount > 0 { segment.tail = event.payload[(captured - tailCount)...] }
             segment.chunkWalk = event.chunkWalk
             // Set only when the kernel walked frames: copying the empty walk still counts a reference.
             if !event.frameWalk.records.isEmpty { segment.frameWalk = event.frameWalk }
@@ -230,7 +230,7 @@ struct TrackedConnection: Sendable {
             }
             decoding = .opaque(replyDirection: nil)  // keeps the held bytes uniquely referenced
             held.append(HeldBytes(
-                direction: direction, payload: payload[...], gap: gap, tail: tail[...], chunkWalk: event.chunkWalk, frameWalk: event.frameWalk,
+                direction: direction, payload: payload[...], gap: gap, tail: tailCount > 0 ? event.payload[(captured - tailCount)...] : [], chunkWalk: event.chunkWalk, frameWalk: event.frameWalk,
                 timestamp: timestamp, tid: thread
             ))
             detect(held, configuration: configuration, into: &output)

@@ -17,7 +17,7 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
         var tid: Int32
         /// The span's details, laid out once when the request head is read, in the box the
         /// span will keep; nil until then (or when a capture gap took the head).
-        var http: HTTPStorage?
+        nonisolated(unsafe) var http: HTTPStorage?
         /// `other` until the head is read.
         var method = HTTP1Method.other
         /// The first protocol the request's `Upgrade` headers name.
@@ -230,7 +230,7 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
         guard let index = currentRequestIndex else { return }
         let digest = Self.digest(method: bytes[field: head.methodBytes], target: bytes[field: head.target])
         let traceContext = head.traceparent.flatMap { TraceContext.parse(bytes[field: $0]) }
-        let http = HTTPStorage(spanDetails(of: head, in: bytes))
+        let http = spanDetails(of: head, in: bytes)
         let upgradeProtocol = head.upgradeProtocol.map { bytes.string($0) }
         // One access to the stored exchange.
         let (id, start, tid) = pending.withUnsafeMutableBufferPointer { pending in
@@ -340,9 +340,9 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
     ) -> ProtocolOperation {
         let statusCode = exchange.responseStatus
         let status: Span.Status = incompleteReason != nil || (statusCode ?? 0) >= 500 ? .error : .unset
-        http.details.statusCode = statusCode
-        http.details.requestBodySize = requestBodySize
-        http.details.responseBodySize = responseBodySize
+        http.fields.statusCode = statusCode
+        http.fields.requestBodySize = requestBodySize
+        http.fields.responseBodySize = responseBodySize
         // Built whole by the memberwise initializer, where it is stored.
         return ProtocolOperation(
             exchangeID: UInt64(exchange.id), start: exchange.start, end: end, tid: exchange.tid,
@@ -355,10 +355,10 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
 
 extension HTTP1ProtocolDecoder {
     /// The span's details of a request, from its head where it lies: its text fields copied
-    /// into one buffer of their own (method, target, host, user agent, `traceparent`, one
-    /// after another), strings made only when the span is output. The response's figures
-    /// are added when the exchange ends.
-    func spanDetails(of head: HTTP1HeadFields, in bytes: UnsafeBufferPointer<UInt8>) -> HTTPDetails {
+    /// after the other fields in the details' one allocation (method, target, host, user agent,
+    /// `traceparent`, one after another), strings made only when the span is output. The
+    /// response's figures are added when the exchange ends.
+    func spanDetails(of head: HTTP1HeadFields, in bytes: UnsafeBufferPointer<UInt8>) -> HTTPStorage {
         let methodName = head.method.name
         let methodBytes = methodName.map { UnsafeBufferPointer(start: $0.utf8Start, count: $0.utf8CodeUnitCount) }
             ?? bytes[field: head.methodBytes]
@@ -372,23 +372,29 @@ extension HTTP1ProtocolDecoder {
         let host = head.host.map(place)
         let userAgent = head.userAgent.map(place)
         let traceparent = head.traceparent.map(place)
-        // Reserved, then appended to: an array made uninitialized or zeroed is allocated
-        // through the generic, unspecialized path, several times the cost of the appends.
-        var text: [UInt8] = []
-        text.reserveCapacity(Int(end))
-        text.append(contentsOf: methodBytes)
-        text.append(contentsOf: bytes[field: head.target])
-        if let field = head.host { text.append(contentsOf: bytes[field: field]) }
-        if let field = head.userAgent { text.append(contentsOf: bytes[field: field]) }
-        if let field = head.traceparent { text.append(contentsOf: bytes[field: field]) }
         let (path, needsSlash) = HTTP1RequestTarget.pathField(of: bytes[field: head.target], keepingQuery: keepQuery)
-        return HTTPDetails(
-            text: text, method: method, target: target,
-            path: (target.lowerBound + Int32(path.lowerBound))..<(target.lowerBound + Int32(path.upperBound)), pathNeedsSlash: needsSlash,
-            host: host, userAgent: userAgent, traceparent: traceparent,
-            statusCode: nil, protocolVersion: HTTP1HeadFields.version(minor: head.minorVersion),
-            requestBodySize: 0, responseBodySize: 0
+        let storage = HTTPStorage.make(
+            HTTPStorage.Fields(
+                textCount: end, method: method, target: target,
+                path: (target.lowerBound + Int32(path.lowerBound))..<(target.lowerBound + Int32(path.upperBound)), pathNeedsSlash: needsSlash,
+                host: host, userAgent: userAgent, traceparent: traceparent,
+                route: nil, statusCode: nil, protocolVersion: HTTP1HeadFields.version(minor: head.minorVersion),
+                requestBodySize: 0, responseBodySize: 0
+            ),
+            textCapacity: Int(end)
         )
+        storage.withUnsafeMutablePointerToElements { text in
+            func copy(_ source: UnsafeBufferPointer<UInt8>, to field: Range<Int32>) {
+                guard let start = source.baseAddress else { return }
+                (text + Int(field.lowerBound)).update(from: start, count: source.count)
+            }
+            copy(methodBytes, to: method)
+            copy(bytes[field: head.target], to: target)
+            if let field = head.host, let placed = host { copy(bytes[field: field], to: placed) }
+            if let field = head.userAgent, let placed = userAgent { copy(bytes[field: field], to: placed) }
+            if let field = head.traceparent, let placed = traceparent { copy(bytes[field: field], to: placed) }
+        }
+        return storage
     }
 }
 
