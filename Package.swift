@@ -175,7 +175,7 @@ let package = Package(
         // The agent's user-space cost per request without the kernel (hack/bench-pipeline.sh).
         .executableTarget(
             name: "periscope-pipeline-bench",
-            dependencies: ["PeriscopeAgent", "PeriscopeCore"],
+            dependencies: ["PeriscopeAgent", "PeriscopeBPF", "CPeriscopeBPF", "PeriscopeCore"],
             path: "Tests/PipelineBenchmark"
         ),
 

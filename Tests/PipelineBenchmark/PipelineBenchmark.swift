@@ -1,15 +1,20 @@
+import CPeriscopeBPF
 import PeriscopeAgent
+import PeriscopeBPF
 import PeriscopeCore
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// The agent's user-space work per request without the kernel: the events of wrk → nginx
-/// keep-alive requests with both ends traced and trace context in traffic (the client's
-/// write carrying its injected context, the server's read carrying the context decided for
-/// it, the server's write, the client's read: the kernel's four records) through the connection tracker, the policy's pipeline and the JSON
-/// printer, as the capture thread runs them; or, instead of the printer, the OTLP encoding
-/// of what the exporter sends (batches of 512 spans, no network).
+/// The agent's user-space work per request without the kernel: the ring-buffer records of
+/// wrk → nginx keep-alive requests with both ends traced and trace context in traffic (the
+/// client's write carrying its injected context, the server's read carrying the context
+/// decided for it, the server's write, the client's read: the kernel's four records), each
+/// decoded into one reused event as the capture loop decodes it (`CaptureEvent.update(record:)`),
+/// through the connection tracker, the policy's pipeline and the JSON printer, as the capture
+/// thread runs them; or, instead of the printer, the OTLP encoding of what the exporter sends
+/// (batches of 512 spans, no network). The records are made once per connection; each request
+/// only sets their times and ids, so nearly all that is counted is the agent's.
 ///   periscope-pipeline-bench [requests] [connections] [tracker|pipeline|all|otlp]
 /// Prints the capture thread's CPU time (user and system) per request.
 @main
@@ -33,7 +38,7 @@ struct PipelineBenchmark {
         var pipeline = SpanPipeline(policy: policy)
         let devNull = open("/dev/null", O_WRONLY)
         let printer = SpanPrinter(format: .json, fd: devNull)
-        let ends = (0..<connectionCount).map { Ends(index: $0) }
+        var ends = (0..<connectionCount).map { Ends(index: $0) }
         var now: UInt64 = 1_000_000_000
         var finished: [Span] = []
         var spans = 0
@@ -41,9 +46,13 @@ struct PipelineBenchmark {
         var batchToExport: [Span] = []
         var exportedBytes = 0
         var encoder = ProtobufWriter(reservingCapacity: 64 * 1024)
+        // The capture loop's one event, each record decoded into it.
+        var event = CaptureEvent(kind: .closed, timestamp: 0, pid: 0, tid: 0, fd: -1)
         for end in ends {
-            tracker.handle(end.clientEvent(.opened(.client), at: now), into: &finished)
-            tracker.handle(end.serverEvent(.opened(.server), at: now), into: &finished)
+            for record in [end.clientOpen(at: now), end.serverOpen(at: now)] {
+                record.withUnsafeBytes { try! event.update(record: $0) }
+                tracker.handle(event, into: &finished)
+            }
         }
         // As the agent's capture loop does: each span decided and handed on where it lies in the
         // list, borrowed (an argument read out of the list would copy it).
@@ -63,23 +72,18 @@ struct PipelineBenchmark {
                 }
             }
         }
-        // Events are built in batches outside the timed part; only their handling is timed.
         var cpu: UInt64 = 0
         var request = 0
-        var batch: [CaptureEvent] = []
+        let start = threadCPU()
         while request < requests {
-            batch.removeAll(keepingCapacity: true)
-            for _ in 0..<min(4096, requests - request) {
-                let end = ends[request % connectionCount]
-                now += 2_000
-                let trace = TraceID(high: 0x0123_4567_89ab_cdef, low: UInt64(request) &+ 1)
-                batch += end.request(trace: trace, client: SpanID(value: UInt64(request) &* 2 &+ 1), server: SpanID(value: UInt64(request) &* 2 &+ 2), at: now)
-                request += 1
-            }
-            let start = threadCPU()
-            for index in batch.indices {
-                // Handled where it lies, as the capture loop handles its record's event.
-                tracker.handle(batch[index], into: &finished)
+            let connection = request % connectionCount
+            now += 2_000
+            let trace = TraceID(high: 0x0123_4567_89ab_cdef, low: UInt64(request) &+ 1)
+            ends[connection].prepare(trace: trace, client: UInt64(request) &* 2 &+ 1, server: UInt64(request) &* 2 &+ 2, at: now)
+            for index in 0..<4 {
+                // Decoded and handled where it lies, as the capture loop handles its record's event.
+                ends[connection].records[index].withUnsafeBytes { try! event.update(record: $0) }
+                tracker.handle(event, into: &finished)
                 if !finished.isEmpty {
                     if stage != "tracker" {
                         finished.withUnsafeMutableBufferPointer { finished in
@@ -88,14 +92,15 @@ struct PipelineBenchmark {
                     }
                     finished.removeAll(keepingCapacity: true)
                 }
-                if index % 384 == 383 {
-                    tracker.advance(now: now, into: &finished)
-                    printer.flush()
-                }
             }
-            printer.flush()
-            cpu += threadCPU() - start
+            request += 1
+            if request % 96 == 0 {
+                tracker.advance(now: now, into: &finished)
+                printer.flush()
+            }
         }
+        printer.flush()
+        cpu += threadCPU() - start
         print("requests \(requests) on \(connectionCount) connections, stage \(stage), spans printed or encoded \(spans) (\(pipeline.counters)), OTLP bytes \(exportedBytes)")
         print("CPU ns per request: \(cpu / UInt64(max(requests, 1)))")
     }
@@ -107,49 +112,102 @@ struct PipelineBenchmark {
     }
 }
 
-/// One wrk connection to nginx: its two sockets.
+/// One wrk connection to nginx: its two sockets and the four records of a request on it,
+/// laid out as the kernel writes them (`struct periscope_event`, payload, trace context).
 struct Ends {
-    let client: (pid: Int32, fd: Int32, socket: UInt64, local: SocketAddress)
-    let server: (pid: Int32, fd: Int32, socket: UInt64, local: SocketAddress)
+    let client: (pid: UInt32, fd: Int32, socket: UInt64, port: UInt16)
+    let server: (pid: UInt32, fd: Int32, socket: UInt64, port: UInt16)
     static let request = Array("GET / HTTP/1.1\r\nHost: 127.0.0.1:18700\r\n\r\n".utf8)
     static let response = Array(
         "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Mon, 07 Dec 2026 01:00:00 GMT\r\nContent-Type: text/plain\r\nContent-Length: 17\r\nConnection: keep-alive\r\n\r\nhello from nginx\n".utf8
     )
+    /// The client's write, the server's read, the server's write, the client's read.
+    var records: [[UInt8]]
+
+    static let headerSize = Int(PERISCOPE_EVENT_HEADER_SIZE)
+    static let contextSize = Int(PERISCOPE_EVENT_CONTEXT_BYTES)
 
     init(index: Int) {
-        let port = UInt16(40000 + index)
-        client = (1000, Int32(3 + index), UInt64(1000 + index), SocketAddress(ipv4: 127, 0, 0, 1, port: port))
-        server = (2000, Int32(10 + index), UInt64(5000 + index), SocketAddress(ipv4: 127, 0, 0, 1, port: 18700))
-    }
-
-    func clientEvent(_ kind: CaptureEvent.Kind, at timestamp: UInt64, bytes: [UInt8] = []) -> CaptureEvent {
-        CaptureEvent(
-            kind: kind, timestamp: timestamp, pid: client.pid, tid: client.pid, fd: client.fd, socketID: client.socket,
-            local: client.local, peer: server.local, totalLength: bytes.count, payload: bytes
-        )
-    }
-
-    func serverEvent(_ kind: CaptureEvent.Kind, at timestamp: UInt64, bytes: [UInt8] = []) -> CaptureEvent {
-        CaptureEvent(
-            kind: kind, timestamp: timestamp, pid: server.pid, tid: server.pid, fd: server.fd, socketID: server.socket,
-            local: server.local, peer: client.local, totalLength: bytes.count, payload: bytes
-        )
-    }
-
-    func request(trace: TraceID, client clientSpan: SpanID, server serverSpan: SpanID, at now: UInt64) -> [CaptureEvent] {
-        let injected = KernelTraceContext(origin: .injectedRequest, traceID: trace, spanID: clientSpan, parentSpanID: nil, sampled: true, parentIsRemote: false)
-        let decided = KernelTraceContext(origin: .serverRequest, traceID: trace, spanID: serverSpan, parentSpanID: clientSpan, sampled: true, parentIsRemote: true)
-        var write = clientEvent(.data(.egress), at: now, bytes: Self.request)
-        write.kernelContext = injected
-        let traceparent = Array("traceparent: 00-\(trace.hex)-\(clientSpan.hex)-01\r\n".utf8)
+        client = (1000, Int32(3 + index), UInt64(1000 + index), UInt16(40000 + index))
+        server = (2000, Int32(10 + index), UInt64(5000 + index), 18700)
+        // The traceparent the client's write carried, as the server reads it (its ids are the
+        // first request's: the kernel's context, not the header, decides the span's).
+        let traceparent = Array("traceparent: 00-0123456789abcdef0000000000000001-0000000000000001-01\r\n".utf8)
         let received = Array(Self.request[..<(Self.request.count - 2)]) + traceparent + [13, 10]
-        var read = serverEvent(.data(.ingress), at: now + 10_000, bytes: Array(received))
-        read.kernelContext = decided
-        return [
-            write,
-            read,
-            serverEvent(.data(.egress), at: now + 40_000, bytes: Self.response),
-            clientEvent(.data(.ingress), at: now + 50_000, bytes: Self.response),
+        records = [
+            Self.record(PERISCOPE_EVENT_DATA, direction: PERISCOPE_DIRECTION_EGRESS, of: client, peer: server, payload: Self.request, context: PERISCOPE_CONTEXT_INJECTED),
+            Self.record(PERISCOPE_EVENT_DATA, direction: PERISCOPE_DIRECTION_INGRESS, of: server, peer: client, payload: received, context: PERISCOPE_CONTEXT_SERVER),
+            Self.record(PERISCOPE_EVENT_DATA, direction: PERISCOPE_DIRECTION_EGRESS, of: server, peer: client, payload: Self.response),
+            Self.record(PERISCOPE_EVENT_DATA, direction: PERISCOPE_DIRECTION_INGRESS, of: client, peer: server, payload: Self.response),
         ]
+    }
+
+    func clientOpen(at timestamp: UInt64) -> [UInt8] {
+        var record = Self.record(PERISCOPE_EVENT_OPEN, role: PERISCOPE_ROLE_CLIENT, of: client, peer: server, payload: [])
+        Self.store(timestamp, at: MemoryLayout<periscope_event>.offset(of: \.timestamp_ns)!, in: &record)
+        return record
+    }
+
+    func serverOpen(at timestamp: UInt64) -> [UInt8] {
+        var record = Self.record(PERISCOPE_EVENT_OPEN, role: PERISCOPE_ROLE_SERVER, of: server, peer: client, payload: [])
+        Self.store(timestamp, at: MemoryLayout<periscope_event>.offset(of: \.timestamp_ns)!, in: &record)
+        return record
+    }
+
+    /// Sets the records' times and the ids of the contexts the kernel decided: the client's
+    /// span injected into its write, the server's span (its child) decided for its read.
+    mutating func prepare(trace: TraceID, client clientSpan: UInt64, server serverSpan: UInt64, at now: UInt64) {
+        let timestamp = MemoryLayout<periscope_event>.offset(of: \.timestamp_ns)!
+        for (index, offset) in [0, 10_000, 40_000, 50_000].enumerated() {
+            Self.store(now + UInt64(offset), at: timestamp, in: &records[index])
+        }
+        Self.setContext(trace: trace, span: clientSpan, parent: 0, in: &records[0])
+        Self.setContext(trace: trace, span: serverSpan, parent: clientSpan, in: &records[1])
+    }
+
+    private static func setContext(trace: TraceID, span: UInt64, parent: UInt64, in record: inout [UInt8]) {
+        let context = record.count - contextSize
+        func offset<T>(_ path: KeyPath<periscope_trace_context, T>) -> Int { context + MemoryLayout<periscope_trace_context>.offset(of: path)! }
+        store(trace.high.bigEndian, at: offset(\.trace_id), in: &record)
+        store(trace.low.bigEndian, at: offset(\.trace_id) + 8, in: &record)
+        store(span.bigEndian, at: offset(\.span_id), in: &record)
+        store(parent.bigEndian, at: offset(\.parent_id), in: &record)
+    }
+
+    private static func store<T>(_ value: T, at offset: Int, in record: inout [UInt8]) {
+        record.withUnsafeMutableBytes { $0.storeBytes(of: value, toByteOffset: offset, as: T.self) }
+    }
+
+    /// A record of `kind` on the socket of `end`, whose other end is `peer`'s (loopback).
+    private static func record(
+        _ kind: periscope_event_kind, direction: periscope_direction = periscope_direction(0), role: periscope_role = periscope_role(0),
+        of end: (pid: UInt32, fd: Int32, socket: UInt64, port: UInt16), peer: (pid: UInt32, fd: Int32, socket: UInt64, port: UInt16),
+        payload: [UInt8], context origin: periscope_context_origin? = nil
+    ) -> [UInt8] {
+        var header = periscope_event()
+        header.kind = kind.rawValue
+        header.pid = end.pid
+        header.tid = end.pid
+        header.fd = end.fd
+        header.socket_id = end.socket
+        header.direction = UInt8(direction.rawValue)
+        header.role = UInt8(role.rawValue)
+        header.total_len = UInt32(payload.count)
+        header.captured_len = UInt32(payload.count + (origin == nil ? 0 : contextSize))
+        if origin != nil { header.flags = UInt16(PERISCOPE_EVENT_FLAG_TRACE_CONTEXT.rawValue) }
+        let loopback: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1]
+        withUnsafeMutableBytes(of: &header.tuple.local_addr) { $0.copyBytes(from: loopback) }
+        withUnsafeMutableBytes(of: &header.tuple.peer_addr) { $0.copyBytes(from: loopback) }
+        header.tuple.local_port = end.port
+        header.tuple.peer_port = peer.port
+        var record = withUnsafeBytes(of: &header) { Array($0[..<headerSize]) } + payload
+        if let origin {
+            var context = periscope_trace_context()
+            context.origin = UInt8(origin.rawValue)
+            context.flags = 1
+            context.parent_remote = origin == PERISCOPE_CONTEXT_SERVER ? 1 : 0
+            record += withUnsafeBytes(of: &context) { Array($0) }
+        }
+        return record
     }
 }
