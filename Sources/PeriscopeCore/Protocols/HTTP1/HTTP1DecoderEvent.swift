@@ -3,7 +3,10 @@ public enum HTTP1DecoderEvent: Sendable, Equatable {
     /// The first byte of a message was in this input.
     case messageBegin
     /// The message head is complete (or, with `isComplete == false`, cut short by a gap).
-    case head(HTTP1MessageHead)
+    /// Boxed: only a list of events holds one (`HTTP1ProtocolDecoder` takes heads in place),
+    /// and inline it would make every event as large as a head's strings, copied each time
+    /// an event is handed on.
+    indirect case head(HTTP1MessageHead)
     /// The message ended in this input (or, from `finish()`, in an earlier one).
     /// `bodySize` counts body bytes without chunk framing; nil when a capture gap crossed the
     /// framing of a chunked body and the kernel did not walk it: unknown rather than counted with its framing.
