@@ -61,13 +61,9 @@ enum HTTP1HeadParser {
     ) -> HTTP1DecodeError? {
         switch kind {
         case .request:
-            guard let base, let (methodEnd, targetEnd) = requestLineSpaces(base, start, end), targetEnd < end,
-                  let minor = minorVersion(base, targetEnd + 1, end)
-            else {
+            guard let base, usualRequestLine(base, start, end, into: &fields) || requestLineByBytes(base, start, end, into: &fields) else {
                 return HTTP1DecodeError(.invalidStartLine, "not an HTTP/1.x request line")
             }
-            setRequest(base, start, methodEnd, targetEnd, into: &fields)
-            fields.minorVersion = minor
             return nil
         case .response:
             guard let base, let code = statusLine(base, start, end, into: &fields) else {
@@ -76,6 +72,58 @@ enum HTTP1HeadParser {
             fields.statusCode = code
             return nil
         }
+    }
+
+    /// A request line: a method of tokens, a space, a target without spaces, a space and
+    /// `HTTP/1.x`. False, `fields` untouched, for anything else. Byte by byte.
+    static func requestLineByBytes(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int, into fields: inout Fields) -> Bool {
+        guard let (methodEnd, targetEnd) = requestLineSpaces(base, start, end), targetEnd < end,
+              let minor = minorVersion(base, targetEnd + 1, end)
+        else { return false }
+        setRequest(base, start, methodEnd, targetEnd, into: &fields)
+        fields.minorVersion = minor
+        return true
+    }
+
+    /// The usual request line, read by word: a method of capital letters and its space in the
+    /// line's first eight bytes, a target without spaces, then a space and `HTTP/1.x` as the
+    /// line's last nine bytes. False, `fields` untouched, for anything else, which
+    /// `requestLineByBytes` then reads (what this accepts, that reads the same). Reads only
+    /// the line's bytes.
+    @inline(__always)
+    static func usualRequestLine(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int, into fields: inout Fields) -> Bool {
+        // The shortest request line: a method, a space, a target, a space and the version.
+        guard end &- start >= 12 else { return false }
+        let raw = UnsafeRawPointer(base)
+        let first = raw.loadUnaligned(fromByteOffset: start, as: UInt64.self)
+        let version = raw.loadUnaligned(fromByteOffset: end &- 8, as: UInt64.self)
+        let methodLength = HTTP1Syntax.firstLane(HTTP1Syntax.lanes(of: first, equalTo: HTTP1Syntax.space))
+        let method = HTTP1Syntax.lanesBefore(methodLength)
+        let targetStart = start &+ methodLength &+ 1
+        let targetEnd = end &- 9
+        guard methodLength > 0, methodLength < 8, HTTP1Syntax.lanesOfCapitals(first) & method == method,
+              version & 0x00ff_ffff_ffff_ffff == 0x2e_312f_5054_5448, HTTP1Syntax.isDigit(UInt8(truncatingIfNeeded: version >> 56)),
+              targetStart < targetEnd, base[targetEnd] == HTTP1Syntax.space, !hasSpace(base, targetStart, targetEnd)
+        else { return false }
+        fields.methodBytes = Int32(truncatingIfNeeded: start)..<Int32(truncatingIfNeeded: start &+ methodLength)
+        fields.method = HTTP1Method.known(word: first & (1 &<< UInt64(methodLength &* 8) &- 1)) ?? .other
+        fields.target = Int32(truncatingIfNeeded: targetStart)..<Int32(truncatingIfNeeded: targetEnd)
+        fields.minorVersion = UInt8(truncatingIfNeeded: version >> 56)
+        return true
+    }
+
+    /// Whether a space lies in `base[start..<end]`, read by word: eight bytes must be readable
+    /// from every index below `end` (in a request line, the version follows).
+    @inline(__always)
+    static func hasSpace(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> Bool {
+        let raw = UnsafeRawPointer(base)
+        var index = start
+        while index < end {
+            let word = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            if HTTP1Syntax.lanes(of: word, equalTo: HTTP1Syntax.space) & HTTP1Syntax.lanesBefore(end &- index) != 0 { return true }
+            index &+= 8
+        }
+        return false
     }
 
     /// Where a request line's method and target end: a method of tokens, a space, a target
@@ -297,6 +345,7 @@ enum HTTP1HeadParser {
     static func apply(
         _ known: HTTP1HeaderName, _ base: UnsafePointer<UInt8>, colon: Int, _ end: Int, to fields: inout Fields
     ) -> HTTP1DecodeError? {
+        if known == .connection { return nil }  // named so that it is known, its value not read
         let (valueStart, valueEnd) = trimmedValue(base, colon + 1, end)
         let range = Int32(valueStart)..<Int32(valueEnd)
         switch known {

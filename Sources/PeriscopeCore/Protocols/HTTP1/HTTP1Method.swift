@@ -55,6 +55,23 @@ public enum HTTP1Method: UInt8, Sendable, Equatable {
         }
     }
 
+    /// The method whose name is the low lanes of `word`, the lanes above it zero (a name of
+    /// up to seven bytes, none of them zero: a token's). Nil for any other name.
+    static func known(word: UInt64) -> HTTP1Method? {
+        switch word {
+        case 0x54_4547: .get  // "GET"
+        case 0x54_5550: .put  // "PUT"
+        case 0x4441_4548: .head  // "HEAD"
+        case 0x5453_4f50: .post  // "POST"
+        case 0x45_4341_5254: .trace  // "TRACE"
+        case 0x48_4354_4150: .patch  // "PATCH"
+        case 0x4554_454c_4544: .delete  // "DELETE"
+        case 0x54_4345_4e4e_4f43: .connect  // "CONNECT"
+        case 0x53_4e4f_4954_504f: .options  // "OPTIONS"
+        default: nil
+        }
+    }
+
     /// The bytes' method compared as one number: a name of 3 bytes in its lanes, a longer one
     /// (up to 7) as its first four bytes and its last four (which overlap), with the length.
     static func known(_ bytes: UnsafeBufferPointer<UInt8>) -> HTTP1Method? {

@@ -37,6 +37,12 @@ extension HTTP1Syntax {
         return (letters | digits | lanes(of: word, equalTo: UInt8(ascii: "-"))) & ~word
     }
 
+    /// The lanes holding a capital letter: the bytes of the usual methods.
+    @inline(__always)
+    static func lanesOfCapitals(_ word: UInt64) -> UInt64 {
+        lanes(of: word & ~highBits, in: UInt8(ascii: "A")...UInt8(ascii: "Z")) & ~word
+    }
+
     /// The index (0–7) of the first lane set in `mask`; 8 when none is.
     @inline(__always)
     static func firstLane(_ mask: UInt64) -> Int {

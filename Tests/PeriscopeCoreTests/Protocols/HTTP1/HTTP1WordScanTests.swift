@@ -26,6 +26,7 @@ import Testing
             #expect(HTTP1Syntax.lanesBelowSpace(word) == mask { $0 < 0x20 }, "\(bytes)")
             let nameBytes = mask { HTTP1Syntax.isToken($0) && ($0 == UInt8(ascii: "-") || $0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7a || HTTP1Syntax.isDigit($0)) }
             #expect(HTTP1Syntax.lanesOfNameBytes(word) == nameBytes, "\(bytes)")
+            #expect(HTTP1Syntax.lanesOfCapitals(word) == mask { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }, "\(bytes)")
         }
     }
 
@@ -160,6 +161,46 @@ import Testing
         }
     }
 
+    /// A request line read by word reads as it does byte by byte, whatever its bytes, and
+    /// the usual ones are read by word.
+    @Test func requestLinesReadByWordAsByteByByte() {
+        var generator = SeededGenerator(seed: 0x7e9a)
+        let lines = [
+            "GET / HTTP/1.1", "POST /a/b?c=d HTTP/1.0", "OPTIONS * HTTP/1.1", "DELETE /users/42 HTTP/1.1", "CONNECT h:443 HTTP/1.1",
+            "PROPFIND /dav HTTP/1.1", "M-SEARCH * HTTP/1.1", "get / HTTP/1.1", "A B HTTP/1.1", "GET /0123456 HTTP/1.1",
+            "GET /a-long-target/of/many/words/and?a=query&b=more HTTP/1.1", "PATCH /\u{e9}t\u{e9} HTTP/1.1", "HEAD /x\ty HTTP/1.1",
+        ]
+        let spaces: [UInt8] = [HTTP1Syntax.space, HTTP1Syntax.tab, HTTP1Syntax.cr, 0x21, 0x1f, 0x41, 0x61, 0x5a, 0x80, 0xff]
+        var readByWord = 0
+        for round in 0..<60_000 {
+            var line = Array(lines[round % lines.count].utf8)
+            for _ in 0..<(round / lines.count % 3) {
+                let byte = round % 2 == 0 ? Self.probes.randomElement(using: &generator)! : spaces.randomElement(using: &generator)!
+                line[Int.random(in: 0..<line.count, using: &generator)] = byte
+            }
+            if round % 11 == 0 { line.insert(HTTP1Syntax.space, at: Int.random(in: 0...line.count, using: &generator)) }
+            let start = round % 5 == 0 ? Int.random(in: 0...line.count, using: &generator) : 0
+            let end = round % 4 == 0 ? Int.random(in: start...line.count, using: &generator) : line.count
+            // Only the line's bytes, so that a read beyond them would show (under the address sanitizer).
+            let bytes = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(line.count, 1))
+            defer { bytes.deallocate() }
+            _ = bytes.initialize(from: line)
+            let base = UnsafePointer(bytes.baseAddress!)
+            var byWord = HTTP1HeadFields(), byBytes = HTTP1HeadFields(), either = HTTP1HeadFields()
+            let word = HTTP1HeadParser.usualRequestLine(base, start, end, into: &byWord)
+            let byte = HTTP1HeadParser.requestLineByBytes(base, start, end, into: &byBytes)
+            let parsed = HTTP1HeadParser.parseStartLine(base, start, end, kind: .request, into: &either)
+            if word {
+                readByWord += 1
+                #expect(byte && byWord == byBytes, "\(line) \(start)..<\(end)")
+            } else {
+                #expect(byWord == HTTP1HeadFields(), "\(line) \(start)..<\(end)")
+            }
+            #expect((parsed == nil) == byte && either == byBytes, "\(line) \(start)..<\(end)")
+        }
+        #expect(readByWord > 5_000)
+    }
+
     /// A method read as one number is the one whose name has the same bytes, and no other.
     @Test func methodsReadAsNumbersAreThoseOfTheirNames() {
         let names = ["GET", "PUT", "HEAD", "POST", "TRACE", "PATCH", "DELETE", "CONNECT", "OPTIONS"]
@@ -177,6 +218,11 @@ import Testing
             }
             let known = bytes.withUnsafeBufferPointer { HTTP1Method.known($0) }
             #expect(known == byBytes(bytes), "\(bytes)")
+            // As the low lanes of a word, the way a request line read by word names it.
+            if (1...7).contains(bytes.count), !bytes.contains(0) {
+                let word = bytes.reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+                #expect(HTTP1Method.known(word: word) == byBytes(bytes), "\(bytes)")
+            }
         }
     }
 
