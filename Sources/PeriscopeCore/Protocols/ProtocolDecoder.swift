@@ -47,11 +47,21 @@ public struct ProtocolSegment: Sendable, Equatable {
     /// The last of those `gap` bytes when the capture kept them (at most 64: the end of a
     /// long write, where a writer puts framing); empty when not. A decoder may skip
     /// `gap - tail.count` bytes and read these, or skip all `gap` bytes.
-    public var tail: ArraySlice<UInt8> = []
+    public var tail: ArraySlice<UInt8> {
+        get { tailBytes ?? [] }
+        set { tailBytes = newValue.isEmpty ? nil : newValue }
+    }
     /// The kernel's walk of the chunk headers in the `gap` bytes (HTTP/1 chunked bodies).
     public var chunkWalk: ChunkWalk?
     /// The kernel's copy of HTTP/2 frame headers and header blocks in the `gap` bytes.
-    public var frameWalk = FrameWalk()
+    public var frameWalk: FrameWalk {
+        get { walkedFrames ?? FrameWalk() }
+        set { walkedFrames = newValue.isEmpty ? nil : newValue }
+    }
+    /// `tail` and `frameWalk`, nil when empty (the usual segment): an empty slice is still a
+    /// reference to release, at every read and write, where nil is none.
+    private var tailBytes: ArraySlice<UInt8>?
+    private var walkedFrames: FrameWalk?
     /// Kernel monotonic nanoseconds at the syscall's end.
     public var timestamp: UInt64
     public var tid: Int32

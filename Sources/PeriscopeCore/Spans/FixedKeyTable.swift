@@ -82,6 +82,19 @@ struct FixedKeyTable<Key: FixedKey, Value: Sendable>: Sendable {
         }
     }
 
+    /// Where `key` is (`found`), or else where `insert(_:_:at:)` puts it: one hash and one
+    /// walk for a look-up followed, when it misses, by an insertion.
+    func find(_ key: Key) -> (slot: Int, found: Bool) {
+        probe(key)
+    }
+
+    /// Inserts `value` for a `key` that `find` did not find, at the slot it gave; nothing may
+    /// have been inserted or removed since. Returns the slot it is in.
+    @discardableResult
+    mutating func insert(_ key: Key, _ value: consuming Value, at free: Int) -> Int {
+        insertNew(key, value, at: free)
+    }
+
     /// The slot of `key`, holding `value()` when it was not present.
     mutating func slot(forKey key: Key, default value: @autoclosure () -> Value) -> Int {
         let (slot, found) = probe(key)

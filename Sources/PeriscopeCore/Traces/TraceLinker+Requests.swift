@@ -42,22 +42,25 @@ extension TraceLinker {
         if let digest {
             let key = DigestKey(pid: pid, digest: digest)
             let server = InFlightServer(context: context, forwarded: false)
-            if let entry = servers.index(forKey: key) {
+            // One probe finds the entry or where a new one goes.
+            let (entry, found) = servers.find(key)
+            if found {
                 if servers[slot: entry].more.capacity == 0 { servers[slot: entry].more = spareServerLists.take() }
                 servers[slot: entry].more.append(server)
             } else {
-                servers[key] = InFlightServers(first: server)
+                servers.insert(key, InFlightServers(first: server), at: entry)
             }
         }
         if byThread {
             let thread = ThreadKey(pid: pid, tid: tid)
-            if let slot = threads.index(forKey: thread) {
+            let (slot, found) = threads.find(thread)
+            if found {
                 if multiplexed.count >= Self.maxMultiplexed { multiplexed.removeAll() }
                 multiplexed[thread] = true
                 threads[slot: slot].count += 1
                 threads[slot: slot].context = context
             } else {
-                threads[thread] = ThreadServing(count: 1, context: context)
+                threads.insert(thread, ThreadServing(count: 1, context: context), at: slot)
             }
         }
         counters.requestsInFlight += 1
@@ -206,8 +209,10 @@ extension TraceLinker {
             }
         }
         let thread = ThreadKey(pid: pid, tid: tid)
-        if let serving = threads[thread], serving.count == 1, multiplexed[thread] == nil {
-            return serving.context
+        // Most threads are not event loops: the table of those is usually empty, not probed.
+        if !threads.isEmpty, let slot = threads.index(forKey: thread), threads[slot: slot].count == 1,
+           multiplexed.isEmpty || multiplexed[thread] == nil {
+            return threads[slot: slot].context
         }
         return nil
     }
