@@ -84,9 +84,9 @@ final class CaptureLoop: RecordConsumer {
     /// once the poll's records are handled, not at each exec and exit (the set it is given
     /// holds every process of the node).
     @exclusivity(unchecked) private var tlsFollowDue = false
-    /// The ports every process's open connections were handed over for, under policies that
-    /// select by port only.
-    private var adoptedPorts: [UInt64]?
+    /// The policies in force when every process's open connections were handed over, under
+    /// policies that trace every process (nil: not done since such policies came into force).
+    private var adoptedEveryProcessFor: PolicySet?
 
     init(
         configuration: AgentConfiguration, policies: PolicySet, policyFile: PolicyFile?, tracer: Tracer,
@@ -447,11 +447,16 @@ final class CaptureLoop: RecordConsumer {
     /// exec, or before the agent started) get trace context like those they open from now on:
     /// `sock_ops` marks only the latter. Done after the filter is written, so that a connection
     /// opened meanwhile is marked by the kernel if not found here.
-    /// Under policies that select by port only, every process's connections on those ports,
-    /// once per set of ports.
+    /// Under policies that trace every process (no selector, or ports only): every process's
+    /// connections (on those ports), once when the policies come into force, at the agent's
+    /// start or a change of the policies. The agent's own and those of processes excluded or
+    /// whose propagation is off are left as they are.
     private func adoptOpenConnections(portBitmap: [UInt64]?) {
         adoptedProcesses.formIntersection(selection.targets)
-        guard let propagation, propagation.settings.enabled else { return }
+        guard let propagation, propagation.settings.enabled else {
+            adoptedEveryProcessFor = nil
+            return
+        }
         func refused(_ pid: Int32?) {
             guard !adoptionRefused else { return }
             adoptionRefused = true
@@ -460,13 +465,19 @@ final class CaptureLoop: RecordConsumer {
             ])
         }
         if selection.allProcesses {
-            guard let portBitmap, portBitmap != adoptedPorts else { return }
-            adoptedPorts = portBitmap
+            guard adoptedEveryProcessFor != policies else { return }
+            adoptedEveryProcessFor = policies
+            let started = MonotonicClock.now()
             let pids = processes.keys.filter { $0 != selfPID && selection.isSelected(pid: $0) && !propagation.settings.disabledPIDs.contains($0) }
-            if openConnections.adopt(pids: pids, portBitmap: portBitmap, into: propagation) == nil { refused(nil) }
+            let adopted = openConnections.adopt(pids: pids, portBitmap: portBitmap, into: propagation)
+            if adopted == nil { refused(nil) }
+            logger.info("propagation.open_connections.adopted", metadata: [
+                "connections": "\(adopted ?? 0)", "processes": "\(pids.count)",
+                "milliseconds": "\((MonotonicClock.now() - started) / 1_000_000)",
+            ])
             return
         }
-        adoptedPorts = nil
+        adoptedEveryProcessFor = nil
         for pid in selection.targets where !adoptedProcesses.contains(pid) {
             adoptedProcesses.insert(pid)
             guard !propagation.settings.disabledPIDs.contains(pid) else { continue }

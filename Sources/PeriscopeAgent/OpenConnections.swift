@@ -13,10 +13,10 @@ import Glibc
 /// Each socket descriptor of the process is taken with `pidfd_getfd` (ptrace access to the
 /// process: root, or CAP_SYS_PTRACE) and kept when it is an established TCP connection the
 /// process opened — its local port is not one its network namespace listens on — to or from
-/// a port the policy selects, as `sock_ops` would have chosen it. Under a policy that selects
-/// by port only (every process traced) the connections are looked for in every process, once
-/// per set of ports: only the sockets their network namespace's tables show established on
-/// a selected port are taken.
+/// a port the policy selects, as `sock_ops` would have chosen it. Under a policy that traces
+/// every process (no selector, or ports only) the connections are looked for in every process,
+/// once per set of ports: only the sockets their network namespace's tables show established
+/// (on a selected port) from a port nobody there listens on are taken.
 struct OpenConnections {
     let procRoot: String
 
@@ -43,28 +43,35 @@ struct OpenConnections {
     }
 
     /// How many connections of `pids` were put into `propagation`'s sockhash, for a policy
-    /// selecting by port only (`portBitmap`); nil when a process holding one could not be
-    /// looked into (no ptrace access). Each network namespace's tables are read once.
-    func adopt(pids: some Sequence<Int32>, portBitmap: [UInt64], into propagation: Propagation) -> Int? {
-        var inodesByNamespace: [String: Set<UInt64>] = [:]
+    /// that traces every process (`portBitmap`: the ports it selects; nil, every port); nil
+    /// when a process holding one could not be looked into (no ptrace access).
+    ///
+    /// Each network namespace's tables are read once, when the first of its processes comes,
+    /// and each connection they list is taken once: from the first process found holding it
+    /// (a socket shared across a fork is one connection). Once every connection of a namespace
+    /// was taken, its other processes are passed by with one `readlink`. The cost is one read
+    /// of each namespace's tables, a `readlink` of each socket descriptor of the processes
+    /// looked into, and for each connection taken `pidfd_getfd`, five `getsockopt` and a map
+    /// update.
+    func adopt(pids: some Sequence<Int32>, portBitmap: [UInt64]?, into propagation: Propagation) -> Int? {
+        var remainingByNamespace: [String: Set<UInt64>] = [:]
         var adopted = 0
         for pid in pids {
             guard let namespace = link("\(procRoot)/\(pid)/ns/net") else { continue }
-            let inodes = inodesByNamespace[namespace] ?? {
-                let tables = ["tcp", "tcp6"].compactMap { table in
-                    System.readWholeFile("\(procRoot)/\(pid)/net/\(table)", limit: 64 << 20).map { String(decoding: $0, as: UTF8.self) }
-                }
-                let found = Self.connectionInodes(procNetTCP: tables, bitmap: portBitmap)
-                inodesByNamespace[namespace] = found
-                return found
+            // Taken out while this process is looked into, so that removals do not copy it.
+            var remaining = remainingByNamespace.removeValue(forKey: namespace) ?? {
+                let tables = ["tcp", "tcp6"].compactMap { System.readWholeFile("\(procRoot)/\(pid)/net/\($0)", limit: 64 << 20) }
+                return Self.connectionInodes(procNetTCP: tables, bitmap: portBitmap)
             }()
-            guard !inodes.isEmpty else { continue }
-            for (fd, inode) in socketDescriptors(of: pid) where inodes.contains(inode) {
+            defer { remainingByNamespace[namespace] = remaining }
+            guard !remaining.isEmpty else { continue }
+            for (fd, inode) in socketDescriptors(of: pid) where remaining.contains(inode) {
                 let taken = CPeriscopeBPF_take_descriptor(pid, fd)
                 if taken == -EPERM { return nil }
                 if taken == -ESRCH { break }
                 guard taken >= 0 else { continue }
                 defer { close(taken) }
+                remaining.remove(inode)
                 if Self.establishedTCPPorts(of: taken) != nil, propagation.adopt(socket: taken) { adopted += 1 }
             }
         }
@@ -73,30 +80,26 @@ struct OpenConnections {
 
     /// The socket inodes of the connections a process of one network namespace opened (its
     /// local port is not one listened on there) that are established to or from a port of
-    /// `bitmap`, from that namespace's `/proc/net/tcp` and `tcp6` tables.
-    static func connectionInodes(procNetTCP tables: [String], bitmap: [UInt64]) -> Set<UInt64> {
+    /// `bitmap` (nil: any port), from that namespace's `/proc/net/tcp` and `tcp6` tables.
+    static func connectionInodes(procNetTCP tables: [[UInt8]], bitmap: [UInt64]?) -> Set<UInt64> {
         var listening: Set<UInt16> = []
-        for table in tables { listening.formUnion(listeningPorts(procNetTCP: table)) }
-        var inodes: Set<UInt64> = []
+        var established: [(local: UInt16, peer: UInt16, inode: UInt64)] = []
         for table in tables {
-            for line in table.split(separator: "\n").dropFirst() {
-                let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-                // sl, local address, remote address, state (01: established), …, inode (10th).
-                guard fields.count > 9, fields[3] == "01",
-                      let local = port(ofAddress: fields[1]), let peer = port(ofAddress: fields[2]),
-                      let inode = UInt64(fields[9]), inode != 0,
-                      !listening.contains(local), portSelected(local: local, peer: peer, bitmap: bitmap)
-                else { continue }
-                inodes.insert(inode)
+            table.withUnsafeBufferPointer { bytes in
+                TCPTable.forEachRow(in: bytes) { row in
+                    if row.state == TCPTable.Row.listening {
+                        listening.insert(row.localPort)
+                    } else if row.state == TCPTable.Row.established, let peer = row.peerPort, let inode = row.inode, inode != 0 {
+                        established.append((row.localPort, peer, inode))
+                    }
+                }
             }
         }
+        var inodes = Set<UInt64>(minimumCapacity: established.count)
+        for row in established where !listening.contains(row.local) && portSelected(local: row.local, peer: row.peer, bitmap: bitmap) {
+            inodes.insert(row.inode)
+        }
         return inodes
-    }
-
-    /// The port of an `ADDRESS:PORT` field of `/proc/net/tcp`, both in hexadecimal.
-    private static func port(ofAddress field: Substring) -> UInt16? {
-        guard let colon = field.lastIndex(of: ":") else { return nil }
-        return UInt16(field[field.index(after: colon)...], radix: 16)
     }
 
     /// The descriptors of `pid` that are sockets, with their inodes.
@@ -127,21 +130,18 @@ struct OpenConnections {
         var ports: Set<UInt16> = []
         for table in ["tcp", "tcp6"] {
             guard let bytes = System.readWholeFile("\(procRoot)/\(pid)/net/\(table)", limit: 64 << 20) else { continue }
-            ports.formUnion(Self.listeningPorts(procNetTCP: String(decoding: bytes, as: UTF8.self)))
+            ports.formUnion(Self.listeningPorts(procNetTCP: bytes))
         }
         return ports
     }
 
-    /// The local ports of the LISTEN rows (state `0A`) of a `/proc/net/tcp` or `tcp6` table.
-    static func listeningPorts(procNetTCP table: String) -> Set<UInt16> {
+    /// The local ports of the LISTEN rows of a `/proc/net/tcp` or `tcp6` table.
+    static func listeningPorts(procNetTCP table: [UInt8]) -> Set<UInt16> {
         var ports: Set<UInt16> = []
-        for line in table.split(separator: "\n").dropFirst() {
-            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-            guard fields.count > 3, fields[3] == "0A",
-                  let colon = fields[1].lastIndex(of: ":"),
-                  let port = UInt16(fields[1][fields[1].index(after: colon)...], radix: 16)
-            else { continue }
-            ports.insert(port)
+        table.withUnsafeBufferPointer { bytes in
+            TCPTable.forEachRow(in: bytes) { row in
+                if row.state == TCPTable.Row.listening { ports.insert(row.localPort) }
+            }
         }
         return ports
     }

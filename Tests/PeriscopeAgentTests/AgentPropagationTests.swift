@@ -137,23 +137,35 @@ extension KernelTests {
             try await Self.expectEveryRequestCarriesTraceparent(port: testPort(18967), server: server, agent: agent)
         }
 
-        /// The requests a client sends on connections it opened before its process was
-        /// selected each carry exactly one `traceparent`, the one its client span names.
+        /// The requests a client sends on connections to `port` it opened before its process
+        /// was selected each carry exactly one `traceparent`, the one its client span names.
+        /// When the policy traces the server too, each request's server span is in that trace
+        /// with the client span as parent. Spans of other ports (a policy tracing every process
+        /// sees the whole machine) are left aside; the agent's header count is then a minimum.
         static func expectHeldConnectionsCarryTraceparent(
-            caller: ConnectedCaller, server: RecordingServer, agent: AgentHarness, sourceLocation: SourceLocation = #_sourceLocation
+            caller: ConnectedCaller, server: RecordingServer, port: UInt16, agent: AgentHarness,
+            serverTraced: Bool = false, otherTraffic: Bool = false, sourceLocation: SourceLocation = #_sourceLocation
         ) async throws {
             caller.run()
             #expect(caller.process.log.contains("done"), "\(caller.process.log)", sourceLocation: sourceLocation)
             let received = try await server.waitForRequests(12)
             #expect(received.count == 12, sourceLocation: sourceLocation)
-            let spans = try await agent.waitForSpans(count: 12) { $0.isClient && ($0.path ?? "").hasPrefix("/held-") }
+            let held = { (span: PrintedSpan) in (span.path ?? "").hasPrefix("/held-") }
+            let clients = try await agent.waitForSpans(count: 12) { $0.isClient && $0.peerPort == Int(port) && held($0) }
+            let servers = serverTraced ? try await agent.waitForSpans(count: 12) { $0.isServer && $0.localPort == Int(port) && held($0) } : []
             for request in received {
-                let span = spans.first { $0.path == request.path }
-                #expect(request.traceparents == [span.map { "00-\($0.traceID)-\($0.spanID)-01" } ?? "its client span"],
+                let client = clients.first { $0.path == request.path }
+                #expect(request.traceparents == [client.map { "00-\($0.traceID)-\($0.spanID)-01" } ?? "its client span"],
                         "\(request.path): \(request.text)", sourceLocation: sourceLocation)
+                guard serverTraced else { continue }
+                let server = servers.first { $0.path == request.path }
+                #expect(client != nil && server?.traceID == client?.traceID && server?.parentSpanID == client?.spanID,
+                        "\(request.path): server span \(server.map { "\($0.traceID)/\($0.parentSpanID ?? "-")" } ?? "missing") under client span \(client.map { "\($0.traceID)/\($0.spanID)" } ?? "missing")",
+                        sourceLocation: sourceLocation)
             }
             let metrics = try agent.stop()
-            #expect(metrics["propagation_headers_injected"] == 12, sourceLocation: sourceLocation)
+            let injected = metrics["propagation_headers_injected"] ?? 0
+            #expect(otherTraffic ? injected >= 12 : injected == 12, "headers injected: \(injected)", sourceLocation: sourceLocation)
         }
 
         @Test func connectionsOpenedBeforeTheAgentStartedCarryTraceparentOnceTheirProcessIsTraced() async throws {
@@ -161,18 +173,34 @@ extension KernelTests {
             let server = try RecordingServer(port: testPort(18968), in: directory)
             let caller = try ConnectedCaller(port: testPort(18968), connections: 4, requests: 3, in: directory)
             let agent = try await AgentHarness(policy: "pids: [\(caller.pid)]\n")
-            try await Self.expectHeldConnectionsCarryTraceparent(caller: caller, server: server, agent: agent)
+            try await Self.expectHeldConnectionsCarryTraceparent(caller: caller, server: server, port: testPort(18968), agent: agent)
         }
 
         /// A policy that selects by port only traces every process: the connections any of
         /// them held on that port when the agent started are handed over all the same (the
-        /// server's accepted ones are not: it writes answers, not requests).
+        /// server's accepted ones are not: it writes answers, not requests), and the server,
+        /// traced too, parents its spans to the client's.
         @Test func connectionsOpenedBeforeAPortOnlyAgentStartedCarryTraceparent() async throws {
             let directory = try TemporaryDirectory()
             let server = try RecordingServer(port: testPort(18613), in: directory)
             let caller = try ConnectedCaller(port: testPort(18613), connections: 4, requests: 3, in: directory)
             let agent = try await AgentHarness(policy: "ports: [\(testPort(18613))]\n")
-            try await Self.expectHeldConnectionsCarryTraceparent(caller: caller, server: server, agent: agent)
+            try await Self.expectHeldConnectionsCarryTraceparent(caller: caller, server: server, port: testPort(18613), agent: agent, serverTraced: true)
+        }
+
+        /// A policy with no selector (`{}`) traces every process of the node on every port: a
+        /// service instrumented without restarting anything. The keep-alive connections a
+        /// client held when the agent started carry its client spans' `traceparent` from the
+        /// first request sent once the agent is ready, and the server's spans (the server is
+        /// traced too) are their children. Other processes of the machine are traced as well:
+        /// only this test's port is looked at.
+        @Test func connectionsOpenedBeforeATraceEverythingAgentStartedJoinTheirServersTrace() async throws {
+            let directory = try TemporaryDirectory()
+            let server = try RecordingServer(port: testPort(18614), in: directory)
+            let caller = try ConnectedCaller(port: testPort(18614), connections: 4, requests: 3, in: directory)
+            let agent = try await AgentHarness(policy: "{}\n", arguments: AgentHarness.burstArguments)
+            try await Self.expectHeldConnectionsCarryTraceparent(
+                caller: caller, server: server, port: testPort(18614), agent: agent, serverTraced: true, otherTraffic: true)
         }
 
         @Test func connectionsOpenedBeforeAPolicySelectedTheirProcessCarryTraceparentFromThen() async throws {
@@ -187,7 +215,7 @@ extension KernelTests {
                 kill(agent.process.pid, SIGUSR1)
                 try await Task.sleep(for: .milliseconds(50))
             }
-            try await Self.expectHeldConnectionsCarryTraceparent(caller: caller, server: server, agent: agent)
+            try await Self.expectHeldConnectionsCarryTraceparent(caller: caller, server: server, port: testPort(18969), agent: agent)
         }
 
         static let plain = "GET /plain HTTP/1.1\r\nHost: x\r\nUser-Agent: bytes\r\nAccept: */*\r\n\r\n"
