@@ -86,17 +86,18 @@ import Testing
         let tracer = try Tracer(variant: variant)
         try tracer.attach()
         let python = URL(fileURLWithPath: "/usr/bin/python3").resolvingSymlinksInPath().lastPathComponent
+        let port = testPort(18591)
         let listener = try TestProcess("python3", ["-c", """
             import socket
-            s = socket.create_server(("127.0.0.1", 18591))
+            s = socket.create_server(("127.0.0.1", \(port)))
             while True:
                 c, _ = s.accept(); c.recv(100); c.sendall(b"ok"); c.close()
             """])
         defer { listener.stop() }
-        try waitForPort(18591, of: listener)
+        try waitForPort(port, of: listener)
         let client = """
             import socket
-            c = socket.create_connection(("127.0.0.1", 18591)); c.sendall(b"hello"); c.recv(10); c.close()
+            c = socket.create_connection(("127.0.0.1", \(port))); c.sendall(b"hello"); c.recv(10); c.close()
             """
         for selected in [true, false] {
             var filter = KernelFilter(allProcesses: false)
@@ -110,7 +111,7 @@ import Testing
             let image = try #require(seen.first { $0.kind == .processExec }.flatMap { ExecutedImage(execPayload: $0.payload) })
             #expect(image.selectedAtExec == selected)
             if selected {
-                #expect(seen.contains { $0.kind == .opened(.client) && $0.peer.port == 18591 }, "the first connect is captured")
+                #expect(seen.contains { $0.kind == .opened(.client) && $0.peer.port == port }, "the first connect is captured")
                 #expect(seen.contains { $0.kind == .data(.egress) && $0.payload == Array("hello".utf8) })
             } else {
                 #expect(!seen.contains { $0.kind != .processExec && $0.kind != .processExited })
