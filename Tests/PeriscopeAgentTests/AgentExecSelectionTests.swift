@@ -44,7 +44,7 @@ extension KernelTests {
             let directory = try TemporaryDirectory()
             let excludedCopy = directory.path + "/excluded/" + python.lastPathComponent
             try FileManager.default.createDirectory(atPath: directory.path + "/excluded", withIntermediateDirectories: true)
-            try FileManager.default.copyItem(atPath: python.path, toPath: excludedCopy)
+            try Executables.copy(python.path, to: excludedCopy)
             let server = try TestProcess("python3", ["-m", "http.server", "\(testPort(18578))", "--bind", "127.0.0.1", "--directory", directory.path])
             defer { server.stop() }
             try waitForPort(testPort(18578), of: server)

@@ -117,9 +117,9 @@ extension KernelTests {
             // Copies under names of their own: only this test's processes are traced.
             let suffix = UInt32.random(in: 1...UInt32.max)
             let binary = "\(directory.path)/gotls-\(suffix)"
-            try FileManager.default.copyItem(atPath: try GoTLSFixture.binary(), toPath: binary)
+            try Executables.copy(try GoTLSFixture.binary(), to: binary)
             let stripped = "\(directory.path)/gotls-stripped-\(suffix)"
-            try FileManager.default.copyItem(atPath: try GoTLSFixture.binary(stripped: true), toPath: stripped)
+            try Executables.copy(try GoTLSFixture.binary(stripped: true), to: stripped)
             let agent = try await AgentHarness(policy: "executables: [\"*/gotls-\(suffix)\", \"*/gotls-stripped-\(suffix)\"]\nprotocols: [http]\n")
             let agentPID = agent.process.pid
             func waitForLinks(_ wanted: (Int) -> Bool) async throws -> Duration {

@@ -10,7 +10,7 @@ extension KernelTests {
             // A copy of python under a name the policy excludes.
             let renamed = "\(site.path)/healthcheck-server"
             let python = URL(fileURLWithPath: try TestProcess.which("python3")).resolvingSymlinksInPath().path
-            try FileManager.default.copyItem(atPath: python, toPath: renamed)
+            try Executables.copy(python, to: renamed)
 
             let byPID = try startPythonServer(port: testPort(18511), directory: site.path)
             let byExecutable = try startPythonServer(port: testPort(18512), directory: site.path, executable: renamed)

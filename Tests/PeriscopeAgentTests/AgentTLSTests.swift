@@ -367,7 +367,7 @@ extension KernelTests {
             // A copy of nginx under a name of its own: only this test's process is traced.
             let name = "tls-nginx-\(UInt32.random(in: 1...UInt32.max))"
             let binary = "\(directory.path)/\(name)"
-            try FileManager.default.copyItem(atPath: "/usr/sbin/nginx", toPath: binary)
+            try Executables.copy("/usr/sbin/nginx", to: binary)
             let agent = try await AgentHarness(policy: "executables: [\"*/\(name)\"]\nprotocols: [http]\n")
             let agentPID = agent.process.pid
             #expect(tlsLinks(of: agentPID).isEmpty, "nothing probed before a traced process maps a TLS library")

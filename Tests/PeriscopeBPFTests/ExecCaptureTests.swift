@@ -64,7 +64,7 @@ import Testing
         try tracer.attach()
         try tracer.apply(KernelFilter(allProcesses: false))
         let script = NSTemporaryDirectory() + "periscope-exec-\(UUID().uuidString).py"
-        #expect(FileManager.default.createFile(atPath: script, contents: Data("#!/usr/bin/python3\n".utf8), attributes: [.posixPermissions: 0o755]))
+        try Executables.write("#!/usr/bin/python3\n", to: script)
         defer { try? FileManager.default.removeItem(atPath: script) }
         let process = try TestProcess(script, [])
         #expect(process.wait() == 0)
