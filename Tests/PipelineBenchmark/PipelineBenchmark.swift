@@ -44,7 +44,7 @@ struct PipelineBenchmark {
         var pipeline = SpanPipeline(policy: policy)
         let devNull = open("/dev/null", O_WRONLY)
         let printer = SpanPrinter(format: .json, fd: devNull)
-        var ends = (0..<connectionCount).map { Ends(index: $0) }
+        let ends = (0..<connectionCount).map { Ends(index: $0) }
         var now: UInt64 = 1_000_000_000
         var finished: [Span] = []
         var spans = 0
@@ -85,10 +85,11 @@ struct PipelineBenchmark {
             let connection = request % connectionCount
             now += 2_000
             let trace = TraceID(high: 0x0123_4567_89ab_cdef, low: UInt64(request) &+ 1)
-            ends[connection].prepare(trace: trace, client: UInt64(request) &* 2 &+ 1, server: UInt64(request) &* 2 &+ 2, at: now)
+            let end = ends[connection]
+            end.prepare(trace: trace, client: UInt64(request) &* 2 &+ 1, server: UInt64(request) &* 2 &+ 2, at: now)
             for index in 0..<4 {
-                // Decoded and handled where it lies, as the capture loop handles its record's event.
-                ends[connection].records[index].withUnsafeBytes { try! event.update(record: $0) }
+                // Decoded from where it lies and handled, as the capture loop handles its record's event.
+                try! event.update(record: UnsafeRawBufferPointer(end.records[index]))
                 tracker.handle(event, into: &finished)
                 if !finished.isEmpty {
                     if stage != "tracker" {
@@ -127,8 +128,9 @@ struct Ends {
     static let response = Array(
         "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Mon, 07 Dec 2026 01:00:00 GMT\r\nContent-Type: text/plain\r\nContent-Length: 17\r\nConnection: keep-alive\r\n\r\nhello from nginx\n".utf8
     )
-    /// The client's write, the server's read, the server's write, the client's read.
-    var records: [[UInt8]]
+    /// The client's write, the server's read, the server's write, the client's read: each in
+    /// memory of its own, as records lie in the ring buffer, for as long as the benchmark runs.
+    let records: [UnsafeMutableRawBufferPointer]
 
     static let headerSize = Int(PERISCOPE_EVENT_HEADER_SIZE)
     static let contextSize = Int(PERISCOPE_EVENT_CONTEXT_BYTES)
@@ -145,7 +147,11 @@ struct Ends {
             Self.record(PERISCOPE_EVENT_DATA, direction: PERISCOPE_DIRECTION_INGRESS, of: server, peer: client, payload: received, context: PERISCOPE_CONTEXT_SERVER),
             Self.record(PERISCOPE_EVENT_DATA, direction: PERISCOPE_DIRECTION_EGRESS, of: server, peer: client, payload: Self.response),
             Self.record(PERISCOPE_EVENT_DATA, direction: PERISCOPE_DIRECTION_INGRESS, of: client, peer: server, payload: Self.response),
-        ]
+        ].map { bytes in
+            let record = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 8)
+            record.copyBytes(from: bytes)
+            return record
+        }
     }
 
     func clientOpen(at timestamp: UInt64) -> [UInt8] {
@@ -162,22 +168,23 @@ struct Ends {
 
     /// Sets the records' times and the ids of the contexts the kernel decided: the client's
     /// span injected into its write, the server's span (its child) decided for its read.
-    mutating func prepare(trace: TraceID, client clientSpan: UInt64, server serverSpan: UInt64, at now: UInt64) {
+    func prepare(trace: TraceID, client clientSpan: UInt64, server serverSpan: UInt64, at now: UInt64) {
         let timestamp = MemoryLayout<periscope_event>.offset(of: \.timestamp_ns)!
-        for (index, offset) in [0, 10_000, 40_000, 50_000].enumerated() {
-            Self.store(now + UInt64(offset), at: timestamp, in: &records[index])
-        }
-        Self.setContext(trace: trace, span: clientSpan, parent: 0, in: &records[0])
-        Self.setContext(trace: trace, span: serverSpan, parent: clientSpan, in: &records[1])
+        records[0].storeBytes(of: now, toByteOffset: timestamp, as: UInt64.self)
+        records[1].storeBytes(of: now + 10_000, toByteOffset: timestamp, as: UInt64.self)
+        records[2].storeBytes(of: now + 40_000, toByteOffset: timestamp, as: UInt64.self)
+        records[3].storeBytes(of: now + 50_000, toByteOffset: timestamp, as: UInt64.self)
+        Self.setContext(trace: trace, span: clientSpan, parent: 0, in: records[0])
+        Self.setContext(trace: trace, span: serverSpan, parent: clientSpan, in: records[1])
     }
 
-    private static func setContext(trace: TraceID, span: UInt64, parent: UInt64, in record: inout [UInt8]) {
+    private static func setContext(trace: TraceID, span: UInt64, parent: UInt64, in record: UnsafeMutableRawBufferPointer) {
         let context = record.count - contextSize
         func offset<T>(_ path: KeyPath<periscope_trace_context, T>) -> Int { context + MemoryLayout<periscope_trace_context>.offset(of: path)! }
-        store(trace.high.bigEndian, at: offset(\.trace_id), in: &record)
-        store(trace.low.bigEndian, at: offset(\.trace_id) + 8, in: &record)
-        store(span.bigEndian, at: offset(\.span_id), in: &record)
-        store(parent.bigEndian, at: offset(\.parent_id), in: &record)
+        record.storeBytes(of: trace.high.bigEndian, toByteOffset: offset(\.trace_id), as: UInt64.self)
+        record.storeBytes(of: trace.low.bigEndian, toByteOffset: offset(\.trace_id) + 8, as: UInt64.self)
+        record.storeBytes(of: span.bigEndian, toByteOffset: offset(\.span_id), as: UInt64.self)
+        record.storeBytes(of: parent.bigEndian, toByteOffset: offset(\.parent_id), as: UInt64.self)
     }
 
     private static func store<T>(_ value: T, at offset: Int, in record: inout [UInt8]) {
