@@ -12,7 +12,7 @@ import Testing
         try Tracefs.ensureMounted()
         let tracer = try Tracer(ringBufferBytes: 64 * 1024)
         try tracer.attach()
-        let port: UInt16 = 18441
+        let port = testPort(18593)
         let server = try TestProcess("python3", ["-c", """
             import http.server, socketserver
             class Handler(http.server.BaseHTTPRequestHandler):
@@ -28,7 +28,7 @@ import Testing
             http.server.ThreadingHTTPServer(("127.0.0.1", \(port)), Handler).serve_forever()
             """])
         defer { server.stop() }
-        try waitForPort(port)
+        try waitForPort(port, of: server)
         try tracer.apply(KernelFilter(allProcesses: false, targets: [server.pid: .withDescendants]))
         // Keep-alive connections making many requests each, with nobody reading the ring buffer.
         try run("python3", ["-c", """
