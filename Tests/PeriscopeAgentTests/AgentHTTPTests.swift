@@ -57,7 +57,12 @@ extension KernelTests {
             let site = try TemporaryDirectory()
             _ = try site.write("index.html", "hello\n")
             let server = try TestProcess("python3", ["-m", "http.server", "\(testPort(18505))", "--bind", "::1", "--directory", site.path])
-            for _ in 0..<100 where try run("curl", ["-s", "http://[::1]:\(testPort(18505))/index.html"]) != "hello\n" {
+            // Up once it answers over IPv6 (waitForPort knows IPv4 only).
+            let deadline = ContinuousClock.now + .seconds(30)
+            while try run("curl", ["-s", "http://[::1]:\(testPort(18505))/index.html"]) != "hello\n" {
+                guard ContinuousClock.now < deadline, server.isRunning else {
+                    throw TestFailure("the IPv6 server did not answer within 30 s:\n\(server.log)")
+                }
                 try await Task.sleep(for: .milliseconds(50))
             }
             let agent = try await AgentHarness(policy: "ports: [\(testPort(18505))]\n")
