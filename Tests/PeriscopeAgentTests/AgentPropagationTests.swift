@@ -193,12 +193,17 @@ extension KernelTests {
         /// client held when the agent started carry its client spans' `traceparent` from the
         /// first request sent once the agent is ready, and the server's spans (the server is
         /// traced too) are their children. Other processes of the machine are traced as well:
-        /// only this test's port is looked at.
+        /// only this test's port is looked at. The agent's `sock_ops` is kept to this test's
+        /// cgroup, so that the connections other test runs open meanwhile are not marked for
+        /// this agent's header instead of their own agent's.
         @Test func connectionsOpenedBeforeATraceEverythingAgentStartedJoinTheirServersTrace() async throws {
             let directory = try TemporaryDirectory()
             let server = try RecordingServer(port: testPort(18614), in: directory)
             let caller = try ConnectedCaller(port: testPort(18614), connections: 4, requests: 3, in: directory)
-            let agent = try await AgentHarness(policy: "{}\n", arguments: AgentHarness.burstArguments)
+            let cgroup = try TestCgroup()
+            try cgroup.add(pid: server.process.pid)
+            try cgroup.add(pid: caller.pid)
+            let agent = try await AgentHarness(policy: "{}\n", arguments: AgentHarness.burstArguments + ["--cgroup-path", cgroup.path])
             try await Self.expectHeldConnectionsCarryTraceparent(
                 caller: caller, server: server, port: testPort(18614), agent: agent, serverTraced: true, otherTraffic: true)
         }
