@@ -188,6 +188,19 @@ extension KernelTests {
             try await Self.expectHeldConnectionsCarryTraceparent(caller: caller, server: server, port: testPort(18613), agent: agent, serverTraced: true)
         }
 
+        /// A policy that selects by executable finds the client running when the agent starts:
+        /// its held connections are handed over like those of a process named by PID.
+        @Test func connectionsOpenedBeforeAnExecutableSelectingAgentStartedCarryTraceparent() async throws {
+            let directory = try TemporaryDirectory()
+            let name = "held-python-\(UInt32.random(in: 1...UInt32.max))"
+            let python = "\(directory.path)/\(name)"
+            try Executables.copy(URL(fileURLWithPath: try TestProcess.which("python3")).resolvingSymlinksInPath().path, to: python)
+            let server = try RecordingServer(port: testPort(18615), in: directory)
+            let caller = try ConnectedCaller(port: testPort(18615), connections: 4, requests: 3, python: python, in: directory)
+            let agent = try await AgentHarness(policy: "executables: [\"*/\(name)\"]\n")
+            try await Self.expectHeldConnectionsCarryTraceparent(caller: caller, server: server, port: testPort(18615), agent: agent)
+        }
+
         /// A policy with no selector (`{}`) traces every process of the node on every port: a
         /// service instrumented without restarting anything. The keep-alive connections a
         /// client held when the agent started carry its client spans' `traceparent` from the

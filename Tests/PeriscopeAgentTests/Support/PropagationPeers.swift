@@ -220,11 +220,12 @@ final class ConnectedCaller {
         print("done", flush=True)
         """
 
-    /// Starts the client and waits until its connections are open.
-    init(port: UInt16, connections: Int, requests: Int, in directory: TemporaryDirectory) throws {
+    /// Starts the client (`python`: the interpreter to run it with) and waits until its
+    /// connections are open.
+    init(port: UInt16, connections: Int, requests: Int, python: String = "python3", in directory: TemporaryDirectory) throws {
         let script = try directory.write("connected-caller-\(port).py", Self.script)
         gate = "\(directory.path)/go-\(UUID().uuidString)"
-        process = try TestProcess("python3", [script, "\(port)", "\(connections)", "\(requests)", gate])
+        process = try TestProcess(python, [script, "\(port)", "\(connections)", "\(requests)", gate])
         try process.waitForLog("connected", failure: "the client did not connect")
     }
 
