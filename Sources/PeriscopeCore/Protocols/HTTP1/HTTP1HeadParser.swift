@@ -309,8 +309,8 @@ enum HTTP1HeadParser {
     static func trimmedValue(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> (Int, Int) {
         var valueStart = start
         var valueEnd = end
-        while valueStart < valueEnd, base[valueStart] == HTTP1Syntax.space || base[valueStart] == HTTP1Syntax.tab { valueStart += 1 }
-        while valueEnd > valueStart, base[valueEnd - 1] == HTTP1Syntax.space || base[valueEnd - 1] == HTTP1Syntax.tab { valueEnd -= 1 }
+        while valueStart < valueEnd, base[valueStart] == HTTP1Syntax.space || base[valueStart] == HTTP1Syntax.tab { valueStart &+= 1 }
+        while valueEnd > valueStart, base[valueEnd &- 1] == HTTP1Syntax.space || base[valueEnd &- 1] == HTTP1Syntax.tab { valueEnd &-= 1 }
         return (valueStart, valueEnd)
     }
 
@@ -341,13 +341,16 @@ enum HTTP1HeadParser {
         return apply(known, base, colon: colon, end, to: &fields)
     }
 
-    /// The same for a line whose name is `known`, its colon at `colon`.
+    /// The same for a line whose name is `known`, its colon at `colon`. Inlined in the loop
+    /// over a whole head's lines: a call and its checks cost as much as the usual value.
+    @inline(__always)
     static func apply(
         _ known: HTTP1HeaderName, _ base: UnsafePointer<UInt8>, colon: Int, _ end: Int, to fields: inout Fields
     ) -> HTTP1DecodeError? {
         if known == .connection { return nil }  // named so that it is known, its value not read
-        let (valueStart, valueEnd) = trimmedValue(base, colon + 1, end)
-        let range = Int32(valueStart)..<Int32(valueEnd)
+        let (valueStart, valueEnd) = trimmedValue(base, colon &+ 1, end)
+        // Offsets in a head, at most `HTTP1Decoder.maxHeadSize`, the start not after the end.
+        let range = Range(uncheckedBounds: (Int32(truncatingIfNeeded: valueStart), Int32(truncatingIfNeeded: valueEnd)))
         switch known {
         case .host: if fields.host == nil { fields.host = range }
         case .userAgent: if fields.userAgent == nil { fields.userAgent = range }
