@@ -71,8 +71,10 @@ extension Span.Status {
 }
 
 extension ProtobufWriter {
-    /// The fields of one OTLP `Span`.
-    mutating func span(_ span: Span) {
+    /// The fields of one OTLP `Span`. `commonHTTP`: whether HTTP attributes of the common
+    /// shape are written in one pass (`OTLPTraceEncoder.writeCommonHTTPAttributes`); false,
+    /// for tests, to write them all one by one.
+    mutating func span(_ span: Span, commonHTTP: Bool = true) {
         // Ids, kind and times have known sizes: room for them all made at once (the name's
         // too), then written unchecked.
         writer.reserve(96 + span.name.utf8.count)
@@ -101,9 +103,12 @@ extension ProtobufWriter {
             writer.uncheckedLittleEndian64(span.endTimeUnixNano)
         }
         // The attributes straight from the span, without a list of them or a string per
-        // key; the visitor writes through its own copy of the writer, taken back afterwards.
+        // key: HTTP's of the common shape in one pass, else one by one; the visitor writes
+        // through its own copy of the writer, taken back afterwards.
+        let written = commonHTTP && span.protocolAttributes.isEmpty
+            && span.readHTTPInPlace { http in OTLPTraceEncoder.writeCommonHTTPAttributes(&http, to: &writer) } == true
         var attributes = SpanAttributeFields(field: 9, writer: writer)
-        span.visitRequestAttributes(&attributes)
+        if !written { span.visitRequestAttributes(&attributes) }
         if let connectionBlocks {
             attributes.connectionAttributes(of: span, blocks: &connectionBlocks.pointee)
         } else {

@@ -89,6 +89,64 @@ import Testing
         }
     }
 
+    /// HTTP attributes written in one pass (`writeCommonHTTPAttributes`) are the bytes the
+    /// attributes make one by one, for random details of every shape: common and other
+    /// methods, schemes, paths with and without their `/`, bytes that are not ASCII or not
+    /// UTF-8, values too long for one-byte lengths, routes, status codes (negative and above
+    /// one varint byte), versions, body sizes and user agents present or not, and with
+    /// protocol attributes; the common shape is taken for many of them.
+    @Test func commonHTTPAttributesAreTheBytesWrittenOneByOne() throws {
+        let methods = ["GET", "POST", "PUT", "HEAD", "DELETE", "PATCH", "get", "GE", "GETS", ""]
+        let pieces: [[UInt8]] = [
+            Array("/users".utf8), Array("?q=1".utf8), [0x22], [0x00], [0x7F], Array("é".utf8), [0xFF],
+            Array("abcdefgh".utf8), [UInt8](repeating: 0x61, count: 90),
+        ]
+        var generator = SystemRandomNumberGenerator()
+        func randomBytes(_ count: Int) -> [UInt8] {
+            var bytes: [UInt8] = []
+            for _ in 0..<count {
+                let piece = pieces.randomElement(using: &generator)!
+                bytes += Int.random(in: 0..<3, using: &generator) == 0 ? piece : Array("/a".utf8)
+            }
+            return bytes
+        }
+        func maybe<T>(_ value: @autoclosure () -> T) -> T? { Bool.random(using: &generator) ? value() : nil }
+        var common = 0
+        for round in 0..<2000 {
+            let method = Array(methods.randomElement(using: &generator)!.utf8)
+            let path = randomBytes(round % 7)
+            let userAgent = maybe(randomBytes(Int.random(in: 0..<4, using: &generator)))
+            let text = method + path + (userAgent ?? [])
+            let pathField = Int32(method.count)..<Int32(method.count + path.count)
+            var details = HTTPDetails(
+                text: text, method: 0..<Int32(method.count), target: pathField, path: pathField,
+                pathNeedsSlash: Int.random(in: 0..<4, using: &generator) == 0, host: nil,
+                userAgent: userAgent.map { _ in Int32(method.count + path.count)..<Int32(text.count) }, traceparent: nil,
+                statusCode: maybe(Int.random(in: -5...99_999, using: &generator)),
+                protocolVersion: ["1.1", "1.0", "2"].randomElement(using: &generator)!,
+                requestBodySize: maybe(Int.random(in: 0...Int.max, using: &generator)),
+                responseBodySize: maybe(Int.random(in: 0...1_000_000, using: &generator)))
+            details.scheme = ["http", "https", "ftp"].randomElement(using: &generator)!
+            details.route = maybe(String(decoding: randomBytes(Int.random(in: 0..<3, using: &generator)), as: UTF8.self))
+            var span = SpanFixtures.server
+            span.http = details
+            if Int.random(in: 0..<8, using: &generator) == 0 { span.protocolAttributes = [Attribute("rpc.system", .string("grpc"))] }
+            var fast = ProtobufWriter()
+            var reference = ProtobufWriter()
+            fast.span(span)
+            reference.span(span, commonHTTP: false)
+            #expect(fast.bytes == reference.bytes)
+            var probe = ProtobufWriter()
+            if span.protocolAttributes.isEmpty,
+               span.readHTTPInPlace({ OTLPTraceEncoder.writeCommonHTTPAttributes(&$0, to: &probe.writer) }) == true {
+                common += 1
+            }
+        }
+        // About 200 of the 2,000 draws have the common shape: the bound only asks that the
+        // fast path was taken often, not that a random draw reaches its mean.
+        #expect(common > 60, "the common shape drawn \(common) times")
+    }
+
     @Test func clientKindAndUnsetStatusAndNoParent() throws {
         let bytes = OTLPTraceEncoder.encode([.init(resource: Self.resource, spans: [SpanFixtures.tcp])])
         let span = try ProtobufReader(bytes).message(1).message(2).message(2)
