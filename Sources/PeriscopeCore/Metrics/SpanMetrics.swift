@@ -33,7 +33,11 @@ public struct SpanMetrics: Sendable {
         var bytesReceived: Int64 = 0
     }
 
-    var http: [SeriesKey: HTTPSeries] = [:]
+    /// Each HTTP series' place in `httpSeries`.
+    var http: [SeriesKey: Int] = [:]
+    var httpSeries: [HTTPSeries] = []
+    /// The series of recent HTTP spans, found without making and hashing their keys.
+    private var recentHTTP = RecentHTTPSeries()
     var tcp: [SeriesKey: TCPSeries] = [:]
     /// `db.client.operation.duration`, per OpenTelemetry's database metric conventions.
     var database: [SeriesKey: Histogram] = [:]
@@ -51,15 +55,26 @@ public struct SpanMetrics: Sendable {
     static let overflow = [Attribute("otel.metric.overflow", .bool(true))]
 
     public mutating func record(_ span: Span) {
-        let process = ProcessKey(of: span)
         let seconds = Double(span.durationNanos) / 1e9
-        if let details = span.http {
-            var key = SeriesKey(process: process, kind: span.kind, attributes: Self.httpAttributes(span, details))
-            if http[key] == nil, seriesCount >= seriesLimit {
-                key.attributes = Self.overflow
-                overflowedSpans += 1
+        // An HTTP span of a series seen lately (most are): its series found by what decides its
+        // key, compared as it is (no attribute list made, no string hashed).
+        if span.protocolAttributes.isEmpty, let inputs = span.readHTTPInPlace({ RecentHTTPSeries.Inputs(of: span, $0) }) ?? nil {
+            let series: (index: Int, overflowed: Bool)
+            if let recent = recentHTTP.find(inputs) {
+                series = recent
+            } else {
+                series = httpSeriesIndex(SeriesKey(process: ProcessKey(of: span), kind: span.kind, attributes: Self.httpAttributes(span, span.http!)))
+                recentHTTP.keep(inputs, index: series.index, overflowed: series.overflowed)
             }
-            http[key, default: HTTPSeries()].record(seconds: seconds, details: details)
+            if series.overflowed { overflowedSpans += 1 }
+            span.readHTTPInPlace { httpSeries[series.index].record(seconds: seconds, details: $0) }
+            return
+        }
+        let process = ProcessKey(of: span)
+        if let details = span.http {
+            let series = httpSeriesIndex(SeriesKey(process: process, kind: span.kind, attributes: Self.httpAttributes(span, details)))
+            if series.overflowed { overflowedSpans += 1 }
+            httpSeries[series.index].record(seconds: seconds, details: details)
             if let attributes = Self.rpcAttributes(span) {
                 var key = SeriesKey(process: process, kind: span.kind, attributes: attributes)
                 if rpc[key] == nil, seriesCount >= seriesLimit {
@@ -83,6 +98,22 @@ public struct SpanMetrics: Sendable {
             }
             database[key, default: Histogram(bounds: Histogram.durationBounds)].record(seconds)
         }
+    }
+
+    /// The place in `httpSeries` of the series of `key`, made when there is none; past
+    /// `seriesLimit` series, the overflow series of its process and kind (`overflowed`).
+    private mutating func httpSeriesIndex(_ key: SeriesKey) -> (index: Int, overflowed: Bool) {
+        if let index = http[key] { return (index, false) }
+        var key = key
+        var overflowed = false
+        if seriesCount >= seriesLimit {
+            key.attributes = Self.overflow
+            overflowed = true
+            if let index = http[key] { return (index, true) }
+        }
+        http[key] = httpSeries.count
+        httpSeries.append(HTTPSeries())
+        return (httpSeries.count - 1, overflowed)
     }
 
     /// The attributes of a database client operation's series: system, namespace, operation,
@@ -157,15 +188,15 @@ public struct SpanMetrics: Sendable {
             guard !series.isEmpty else { continue }
             result.append(Metric(
                 name: "http.\(side).request.duration", description: "Duration of HTTP \(side) requests.",
-                unit: "s", kind: .histogram, points: series.map { point($0.key, .histogram($0.value.duration)) }
+                unit: "s", kind: .histogram, points: series.map { point($0.key, .histogram(httpSeries[$0.value].duration)) }
             ))
             result.append(Metric(
                 name: "http.\(side).request.body.size", description: "Size of HTTP \(side) request bodies.",
-                unit: "By", kind: .histogram, points: series.map { point($0.key, .histogram($0.value.requestBody)) }
+                unit: "By", kind: .histogram, points: series.map { point($0.key, .histogram(httpSeries[$0.value].requestBody)) }
             ))
             result.append(Metric(
                 name: "http.\(side).response.body.size", description: "Size of HTTP \(side) response bodies.",
-                unit: "By", kind: .histogram, points: series.map { point($0.key, .histogram($0.value.responseBody)) }
+                unit: "By", kind: .histogram, points: series.map { point($0.key, .histogram(httpSeries[$0.value].responseBody)) }
             ))
         }
         let operations = database.sorted { $0.key.process.pid < $1.key.process.pid }

@@ -119,4 +119,50 @@ import Testing
         let failed = points.first { $0.attributes.contains(Attribute("error.type", .string("23505"))) }
         #expect(failed != nil)
     }
+
+    /// Series found through the recent series (`RecentHTTPSeries`) count what series keyed
+    /// one span at a time would: random HTTP spans of a few processes, policies, methods (one
+    /// longer than eight bytes), routes, statuses, versions, schemes, peers and kinds, many
+    /// falling in the same slots, with and without a series limit that makes them overflow.
+    @Test(arguments: [SpanMetrics.defaultSeriesLimit, 7])
+    func recentSeriesCountAsTheirKeysDo(seriesLimit: Int) {
+        var generator = SystemRandomNumberGenerator()
+        var metrics = SpanMetrics(startTimeUnixNano: 1, seriesLimit: seriesLimit)
+        var expected: [SpanMetrics.SeriesKey: UInt64] = [:]
+        var overflowed: UInt64 = 0
+        for _ in 0..<3000 {
+            var span = SpanFixtures.server
+            span.kind = Bool.random(using: &generator) ? .server : .client
+            span.pid = Int32.random(in: 1...3, using: &generator)
+            span.executable = ["/usr/sbin/nginx", "/opt/service/bin/a-rather-long-executable-name", nil].randomElement(using: &generator)!
+            span.policy = [nil, PolicyID(name: "a"), PolicyID(name: "b")].randomElement(using: &generator)!
+            span.peer = SocketAddress(ipv4: 10, 0, 0, UInt8.random(in: 1...2, using: &generator), port: 80)
+            var details = HTTPDetails(
+                method: ["GET", "POST", "PROPFIND", "VERYLONGMETHOD"].randomElement(using: &generator)!, path: "/", target: "/",
+                statusCode: [200, 404, 503, nil].randomElement(using: &generator)!,
+                protocolVersion: ["1.1", "1.0"].randomElement(using: &generator)!
+            )
+            details.scheme = ["http", "https"].randomElement(using: &generator)!
+            details.route = ["/", "/users/{id}", nil].randomElement(using: &generator)!
+            span.http = details
+            span.status = details.statusCode == 503 ? .error : .unset
+            metrics.record(span)
+            var key = SpanMetrics.SeriesKey(process: ProcessKey(of: span), kind: span.kind, attributes: SpanMetrics.httpAttributes(span, details))
+            if expected[key] == nil, expected.count >= seriesLimit {
+                key.attributes = SpanMetrics.overflow
+                overflowed += 1
+            }
+            expected[key, default: 0] += 1
+        }
+        var counted: [SpanMetrics.SeriesKey: UInt64] = [:]
+        for (name, kind) in [("http.server.request.duration", Span.Kind.server), ("http.client.request.duration", .client)] {
+            for point in Self.histogram(metrics.metrics(), name) {
+                guard case .histogram(let histogram) = point.value, let process = point.process else { continue }
+                counted[SpanMetrics.SeriesKey(process: process, kind: kind, attributes: point.attributes)] = histogram.count
+            }
+        }
+        #expect(counted == expected)
+        #expect(metrics.overflowedSpans == overflowed)
+        #expect(overflowed > 0 || seriesLimit > 100)
+    }
 }
