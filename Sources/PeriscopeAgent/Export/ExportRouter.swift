@@ -118,6 +118,11 @@ public final class ExportRouter: Service, Sendable {
         guard !spans.isEmpty else { return }
         let (plan, routed) = state.withLock { ($0.plan, $0.routed) }
         guard !routed.isEmpty else { return }
+        // One export receiving everything: the list handed on as it is, no span copied.
+        if let sole = plan.soleExport, routed.indices.contains(sole) {
+            if let export = routed[sole] { body(export, spans) }
+            return
+        }
         var batches = [[Span]](repeating: [], count: routed.count)
         for span in spans {
             for index in plan.destinations(for: span.policy) { batches[index].append(span) }

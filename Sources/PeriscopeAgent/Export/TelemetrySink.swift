@@ -8,7 +8,14 @@ public final class TelemetrySink: SpanSink {
     private let recorder: SpanMetricsRecorder?
     private let router: ExportRouter
     private var observed: [Span] = []
+    /// The sampled spans, once they are no longer the first `sampledObserved` of `observed`.
     private var sampled: [Span] = []
+    /// While every sampled span is one of the first of `observed` (each emitted right after it
+    /// was observed, none observed without being emitted in between: the usual case, a
+    /// sampler that keeps all), how many of them: they are not copied a second time.
+    private var sampledObserved = 0
+    /// Whether the sampled spans are in `sampled` rather than counted by `sampledObserved`.
+    private var sampledApart = false
     /// Whether anything takes spans, as of the last flush: when nothing does, none are gathered.
     private var active: Bool
 
@@ -19,11 +26,27 @@ public final class TelemetrySink: SpanSink {
     }
 
     public func observe(_ span: Span) {
-        if active { observed.append(span) }
+        guard active else { return }
+        // The last span observed was not emitted: the sampled ones are no longer all observed ones.
+        if !sampledApart, sampledObserved < observed.count { setSampledApart() }
+        observed.append(span)
     }
 
     public func emit(_ span: Span) {
-        if active { sampled.append(span) }
+        guard active else { return }
+        // The span just observed: counted where it lies.
+        if !sampledApart, sampledObserved == observed.count - 1 {
+            sampledObserved += 1
+            return
+        }
+        if !sampledApart { setSampledApart() }
+        sampled.append(span)
+    }
+
+    /// Copies the sampled spans counted by `sampledObserved` into `sampled`, where the next go.
+    private func setSampledApart() {
+        sampled.append(contentsOf: observed[..<sampledObserved])
+        sampledApart = true
     }
 
     public func flush() {
@@ -31,11 +54,16 @@ public final class TelemetrySink: SpanSink {
         if !observed.isEmpty {
             recorder?.record(observed)
             router.record(observed: observed)
-            observed.removeAll(keepingCapacity: true)
         }
-        if !sampled.isEmpty {
-            router.route(sampled: sampled)
-            sampled.removeAll(keepingCapacity: true)
+        if !sampledApart, sampledObserved == observed.count, sampledObserved > 0 {
+            router.route(sampled: observed)
+        } else {
+            if !sampledApart { setSampledApart() }
+            if !sampled.isEmpty { router.route(sampled: sampled) }
         }
+        observed.removeAll(keepingCapacity: true)
+        sampled.removeAll(keepingCapacity: true)
+        sampledObserved = 0
+        sampledApart = false
     }
 }

@@ -45,6 +45,10 @@ public struct ExportPlan: Sendable, Equatable {
         }
     }
 
+    /// The export that receives all telemetry and is the only one: the agent's own, when no
+    /// policy names another receiver. Nil otherwise.
+    public var soleExport: Int? { exports.count == 1 && own == 0 ? 0 : nil }
+
     /// The exports that receive telemetry of a process following `policy` (nil: none in
     /// particular), each once.
     public func destinations(for policy: PolicyID?) -> [Int] {
