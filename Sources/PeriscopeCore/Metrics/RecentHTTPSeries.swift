@@ -17,7 +17,7 @@ struct RecentHTTPSeries {
         var policy: PolicyID?
         var executable: String?
         var kind: Span.Kind
-        /// The method's bytes (at most eight), first in the lowest byte, and how many.
+        /// The method's bytes (at most eight) as overlapping loads read them, and how many.
         var method: UInt64
         var methodCount: Int
         var statusCode: Int?
@@ -30,18 +30,22 @@ struct RecentHTTPSeries {
 
         /// Nil for a method longer than eight bytes: such spans take the long way.
         init?(of span: Span, _ http: borrowing HTTPDetails) {
-            guard let (method, count) = http.withMethodBytes({ bytes -> (UInt64, Int)? in
-                guard bytes.count <= 8 else { return nil }
-                var word: UInt64 = 0
-                for (index, byte) in bytes.enumerated() { word |= UInt64(byte) << (8 * UInt64(index)) }
-                return (word, bytes.count)
+            guard let method = http.withMethodBytes({ bytes -> UInt64? in
+                guard let base = bytes.baseAddress, bytes.count <= 8 else { return bytes.isEmpty ? 0 : nil }
+                // Overlapping loads, as many bytes as there are (their count is compared too).
+                let count = bytes.count
+                let raw = UnsafeRawPointer(base)
+                if count >= 4 {
+                    return UInt64(raw.loadUnaligned(as: UInt32.self)) | UInt64(raw.loadUnaligned(fromByteOffset: count &- 4, as: UInt32.self)) << 32
+                }
+                return UInt64(base[0]) | UInt64(base[count >> 1]) << 8 | UInt64(base[count &- 1]) << 16
             }) else { return nil }
             pid = span.pid
             policy = span.policy
             executable = span.executable
             kind = span.kind
             self.method = method
-            methodCount = count
+            methodCount = http.withMethodBytes { $0.count }
             statusCode = http.statusCode
             route = http.route
             protocolVersion = http.protocolVersion
@@ -63,21 +67,31 @@ struct RecentHTTPSeries {
 
     private struct Entry {
         var inputs: Inputs
+        /// -1 for an empty slot.
         var index: Int
         var overflowed: Bool
     }
 
-    private var entries = [Entry?](repeating: nil, count: slotCount)
+    /// Allocated at the first series kept.
+    private var entries: [Entry] = []
 
-    /// The series kept for `inputs`: its place in `SpanMetrics.httpSeries` and whether it is
-    /// its process's overflow series.
-    func find(_ inputs: Inputs) -> (index: Int, overflowed: Bool)? {
-        guard let entry = entries[inputs.slot], entry.inputs == inputs else { return nil }
-        return (entry.index, entry.overflowed)
+    /// The series kept for `inputs` in `slot` (`inputs.slot`): its place in
+    /// `SpanMetrics.httpSeries` and whether it is its process's overflow series. Compared where
+    /// the entry lies, not copied out. Mutating only so that it is called where the series lie.
+    mutating func find(_ inputs: Inputs, slot: Int) -> (index: Int, overflowed: Bool)? {
+        guard !entries.isEmpty else { return nil }
+        return entries.withUnsafeBufferPointer { entries in
+            let entry = entries.baseAddress! + slot
+            guard entry.pointee.index >= 0, entry.pointee.inputs == inputs else { return nil }
+            return (entry.pointee.index, entry.pointee.overflowed)
+        }
     }
 
     /// Keeps the series of `inputs`, in place of what their slot held.
-    mutating func keep(_ inputs: Inputs, index: Int, overflowed: Bool) {
-        entries[inputs.slot] = Entry(inputs: inputs, index: index, overflowed: overflowed)
+    mutating func keep(_ inputs: Inputs, slot: Int, index: Int, overflowed: Bool) {
+        if entries.isEmpty {
+            entries = [Entry](repeating: Entry(inputs: inputs, index: -1, overflowed: false), count: Self.slotCount)
+        }
+        entries[slot] = Entry(inputs: inputs, index: index, overflowed: overflowed)
     }
 }

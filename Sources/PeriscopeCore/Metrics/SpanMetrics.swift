@@ -59,12 +59,13 @@ public struct SpanMetrics: Sendable {
         // An HTTP span of a series seen lately (most are): its series found by what decides its
         // key, compared as it is (no attribute list made, no string hashed).
         if span.protocolAttributes.isEmpty, let inputs = span.readHTTPInPlace({ RecentHTTPSeries.Inputs(of: span, $0) }) ?? nil {
+            let slot = inputs.slot
             let series: (index: Int, overflowed: Bool)
-            if let recent = recentHTTP.find(inputs) {
+            if let recent = recentHTTP.find(inputs, slot: slot) {
                 series = recent
             } else {
                 series = httpSeriesIndex(SeriesKey(process: ProcessKey(of: span), kind: span.kind, attributes: Self.httpAttributes(span, span.http!)))
-                recentHTTP.keep(inputs, index: series.index, overflowed: series.overflowed)
+                recentHTTP.keep(inputs, slot: slot, index: series.index, overflowed: series.overflowed)
             }
             if series.overflowed { overflowedSpans += 1 }
             span.readHTTPInPlace { httpSeries[series.index].record(seconds: seconds, details: $0) }
