@@ -12,14 +12,13 @@ struct RecentHTTPSeries {
     /// What a span's HTTP series key is made of, as the span holds it. Strings compare
     /// quickly when they share storage (a route from the pipeline's cache, a process's
     /// executable) or are small.
-    struct Inputs: Equatable {
+    struct Inputs {
         var pid: Int32
         var policy: PolicyID?
         var executable: String?
         var kind: Span.Kind
-        /// The method's bytes (at most eight) as overlapping loads read them, and how many.
-        var method: UInt64
-        var methodCount: Int
+        /// The method's bytes (at most eight) as `Method.init` reads them, and how many.
+        var method: Method
         var statusCode: Int?
         var route: String?
         var protocolVersion: String
@@ -28,24 +27,12 @@ struct RecentHTTPSeries {
         var peer: SocketAddress
         var isError: Bool
 
-        /// Nil for a method longer than eight bytes: such spans take the long way.
-        init?(of span: Span, _ http: borrowing HTTPDetails) {
-            guard let method = http.withMethodBytes({ bytes -> UInt64? in
-                guard let base = bytes.baseAddress, bytes.count <= 8 else { return bytes.isEmpty ? 0 : nil }
-                // Overlapping loads, as many bytes as there are (their count is compared too).
-                let count = bytes.count
-                let raw = UnsafeRawPointer(base)
-                if count >= 4 {
-                    return UInt64(raw.loadUnaligned(as: UInt32.self)) | UInt64(raw.loadUnaligned(fromByteOffset: count &- 4, as: UInt32.self)) << 32
-                }
-                return UInt64(base[0]) | UInt64(base[count >> 1]) << 8 | UInt64(base[count &- 1]) << 16
-            }) else { return nil }
+        init(of span: Span, _ http: borrowing HTTPDetails, method: Method) {
             pid = span.pid
             policy = span.policy
             executable = span.executable
             kind = span.kind
             self.method = method
-            methodCount = http.withMethodBytes { $0.count }
             statusCode = http.statusCode
             route = http.route
             protocolVersion = http.protocolVersion
@@ -54,15 +41,51 @@ struct RecentHTTPSeries {
             isError = span.status == .error
         }
 
-        var slot: Int {
-            var hash = UInt64(UInt32(bitPattern: pid)) | UInt64(methodCount) << 32 | UInt64(UInt8(truncatingIfNeeded: (statusCode ?? -1))) << 40
-            hash ^= method &* 0x9E37_79B9_7F4A_7C15
-            hash ^= UInt64(truncatingIfNeeded: route?.utf8.count ?? -1) << 48 ^ peer.low ^ UInt64(peer.port) << 16
-            hash ^= hash >> 29
-            hash &*= 0xBF58_476D_1CE4_E5B9
-            hash ^= hash >> 32
-            return Int(truncatingIfNeeded: hash % UInt64(slotCount))
+        /// Whether these are the inputs of `span` (whose method is `method`), read where
+        /// they lie: nothing copied.
+        @inline(__always)
+        static func match(_ inputs: UnsafePointer<Inputs>, _ span: Span, _ http: borrowing HTTPDetails, _ method: Method) -> Bool {
+            inputs.pointee.pid == span.pid && inputs.pointee.kind == span.kind && inputs.pointee.method == method
+                && inputs.pointee.statusCode == http.statusCode && inputs.pointee.isError == (span.status == .error)
+                && inputs.pointee.peer == (span.kind == .client ? span.peer : .unspecified) && inputs.pointee.policy == span.policy
+                && inputs.pointee.route == http.route && inputs.pointee.protocolVersion == http.protocolVersion
+                && inputs.pointee.scheme == http.scheme && inputs.pointee.executable == span.executable
         }
+    }
+
+    /// A method of at most eight bytes, read as two overlapping loads, with its length.
+    struct Method: Equatable {
+        var word: UInt64
+        var count: Int
+
+        /// Nil for a method longer than eight bytes: such spans take the long way.
+        init?(_ bytes: UnsafeBufferPointer<UInt8>) {
+            count = bytes.count
+            guard let base = bytes.baseAddress, count > 0 else {
+                word = 0
+                return
+            }
+            guard count <= 8 else { return nil }
+            let raw = UnsafeRawPointer(base)
+            word = if count >= 4 {
+                UInt64(raw.loadUnaligned(as: UInt32.self)) | UInt64(raw.loadUnaligned(fromByteOffset: count &- 4, as: UInt32.self)) << 32
+            } else {
+                UInt64(base[0]) | UInt64(base[count >> 1]) << 8 | UInt64(base[count &- 1]) << 16
+            }
+        }
+    }
+
+    /// The slot of the series of `span` (whose method is `method`).
+    static func slot(_ span: Span, _ http: borrowing HTTPDetails, _ method: Method) -> Int {
+        let peer = span.kind == .client ? span.peer : .unspecified
+        var hash = UInt64(UInt32(bitPattern: span.pid)) | UInt64(method.count) << 32
+            | UInt64(UInt8(truncatingIfNeeded: http.statusCode ?? -1)) << 40
+        hash ^= method.word &* 0x9E37_79B9_7F4A_7C15
+        hash ^= peer.low ^ UInt64(peer.port) << 16
+        hash ^= hash >> 29
+        hash &*= 0xBF58_476D_1CE4_E5B9
+        hash ^= hash >> 32
+        return Int(truncatingIfNeeded: hash % UInt64(slotCount))
     }
 
     private struct Entry {
@@ -75,14 +98,15 @@ struct RecentHTTPSeries {
     /// Allocated at the first series kept.
     private var entries: [Entry] = []
 
-    /// The series kept for `inputs` in `slot` (`inputs.slot`): its place in
+    /// The series kept for `span` in `slot` (`slot(span, http, method)`): its place in
     /// `SpanMetrics.httpSeries` and whether it is its process's overflow series. Compared where
     /// the entry lies, not copied out. Mutating only so that it is called where the series lie.
-    mutating func find(_ inputs: Inputs, slot: Int) -> (index: Int, overflowed: Bool)? {
+    mutating func find(_ span: Span, _ http: borrowing HTTPDetails, method: Method, slot: Int) -> (index: Int, overflowed: Bool)? {
         guard !entries.isEmpty else { return nil }
         return entries.withUnsafeBufferPointer { entries in
             let entry = entries.baseAddress! + slot
-            guard entry.pointee.index >= 0, entry.pointee.inputs == inputs else { return nil }
+            let inputs = (UnsafeRawPointer(entry) + MemoryLayout<Entry>.offset(of: \Entry.inputs)!).assumingMemoryBound(to: Inputs.self)
+            guard entry.pointee.index >= 0, Inputs.match(inputs, span, http, method) else { return nil }
             return (entry.pointee.index, entry.pointee.overflowed)
         }
     }

@@ -58,15 +58,7 @@ public struct SpanMetrics: Sendable {
         let seconds = Double(span.durationNanos) / 1e9
         // An HTTP span of a series seen lately (most are): its series found by what decides its
         // key, compared as it is (no attribute list made, no string hashed).
-        if span.protocolAttributes.isEmpty, let inputs = span.readHTTPInPlace({ RecentHTTPSeries.Inputs(of: span, $0) }) ?? nil {
-            let slot = inputs.slot
-            let series: (index: Int, overflowed: Bool)
-            if let recent = recentHTTP.find(inputs, slot: slot) {
-                series = recent
-            } else {
-                series = httpSeriesIndex(SeriesKey(process: ProcessKey(of: span), kind: span.kind, attributes: Self.httpAttributes(span, span.http!)))
-                recentHTTP.keep(inputs, slot: slot, index: series.index, overflowed: series.overflowed)
-            }
+        if span.protocolAttributes.isEmpty, let series = span.readHTTPInPlace({ recentHTTPSeries(of: span, $0) }) ?? nil {
             if series.overflowed { overflowedSpans += 1 }
             span.readHTTPInPlace { httpSeries[series.index].record(seconds: seconds, details: $0) }
             return
@@ -99,6 +91,17 @@ public struct SpanMetrics: Sendable {
             }
             database[key, default: Histogram(bounds: Histogram.durationBounds)].record(seconds)
         }
+    }
+
+    /// The series of an HTTP span without protocol attributes, as `recentHTTP` holds it or
+    /// else found by its key and kept there; nil for a method too long for `recentHTTP`.
+    private mutating func recentHTTPSeries(of span: Span, _ http: borrowing HTTPDetails) -> (index: Int, overflowed: Bool)? {
+        guard let method = http.withMethodBytes({ RecentHTTPSeries.Method($0) }) else { return nil }
+        let slot = RecentHTTPSeries.slot(span, http, method)
+        if let recent = recentHTTP.find(span, http, method: method, slot: slot) { return recent }
+        let series = httpSeriesIndex(SeriesKey(process: ProcessKey(of: span), kind: span.kind, attributes: Self.httpAttributes(span, copy http)))
+        recentHTTP.keep(.init(of: span, http, method: method), slot: slot, index: series.index, overflowed: series.overflowed)
+        return series
     }
 
     /// The place in `httpSeries` of the series of `key`, made when there is none; past
