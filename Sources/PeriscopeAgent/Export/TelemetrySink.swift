@@ -7,17 +7,18 @@ import PeriscopeCore
 public final class TelemetrySink: SpanSink {
     private let recorder: SpanMetricsRecorder?
     private let router: ExportRouter
-    private var observed: [Span] = []
+    // Only the capture thread touches what follows: no run-time exclusivity checks.
+    @exclusivity(unchecked) private var observed: [Span] = []
     /// The sampled spans, once they are no longer the first `sampledObserved` of `observed`.
-    private var sampled: [Span] = []
+    @exclusivity(unchecked) private var sampled: [Span] = []
     /// While every sampled span is one of the first of `observed` (each emitted right after it
     /// was observed, none observed without being emitted in between: the usual case, a
     /// sampler that keeps all), how many of them: they are not copied a second time.
-    private var sampledObserved = 0
+    @exclusivity(unchecked) private var sampledObserved = 0
     /// Whether the sampled spans are in `sampled` rather than counted by `sampledObserved`.
-    private var sampledApart = false
+    @exclusivity(unchecked) private var sampledApart = false
     /// Whether anything takes spans, as of the last flush: when nothing does, none are gathered.
-    private var active: Bool
+    @exclusivity(unchecked) private var active: Bool
 
     public init(recorder: SpanMetricsRecorder?, router: ExportRouter) {
         self.recorder = recorder
