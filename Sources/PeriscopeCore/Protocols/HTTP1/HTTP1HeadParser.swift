@@ -284,7 +284,7 @@ enum HTTP1HeadParser {
 
     /// The colon that ends the header name starting at `start`, before `limit`: nil when the
     /// name is empty or a byte before the first colon is not a token. Eight bytes at a time
-    /// while they are letters, digits and `-`; byte by byte from a word holding anything else.
+    /// while they are letters and `-`; byte by byte from a word holding anything else.
     @inline(__always)
     static func nameColon(_ base: UnsafePointer<UInt8>, _ start: Int, limit: Int) -> Int? {
         var index = start
@@ -293,7 +293,7 @@ enum HTTP1HeadParser {
             let other = ~HTTP1Syntax.lanesOfNameBytes(word) & HTTP1Syntax.highBits
             guard other == 0 else {
                 index += HTTP1Syntax.firstLane(other)
-                // The usual end: the colon right after letters, digits and dashes.
+                // The usual end: the colon right after letters and dashes.
                 if base[index] == HTTP1Syntax.colon { return index > start ? index : nil }
                 break
             }

@@ -28,13 +28,12 @@ extension HTTP1Syntax {
         return atLeastLow & ~aboveHigh & highBits
     }
 
-    /// The lanes holding a letter, a digit or `-`: the tokens that make nearly every header name.
+    /// The lanes holding a letter or `-`: the tokens that make nearly every header name (a
+    /// name's digits are read byte by byte).
     @inline(__always)
     static func lanesOfNameBytes(_ word: UInt64) -> UInt64 {
-        let ascii = word & ~highBits
-        let letters = lanes(of: ascii | lanes &* 0x20, in: UInt8(ascii: "a")...UInt8(ascii: "z"))
-        let digits = lanes(of: ascii, in: UInt8(ascii: "0")...UInt8(ascii: "9"))
-        return (letters | digits | lanes(of: word, equalTo: UInt8(ascii: "-"))) & ~word
+        let letters = lanes(of: word & ~highBits | lanes &* 0x20, in: UInt8(ascii: "a")...UInt8(ascii: "z"))
+        return (letters | lanes(of: word, equalTo: UInt8(ascii: "-"))) & ~word
     }
 
     /// The lanes holding a capital letter: the bytes of the usual methods.
