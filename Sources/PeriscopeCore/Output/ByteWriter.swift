@@ -196,6 +196,23 @@ struct ByteWriter {
         decimal(UInt64(value.magnitude))
     }
 
+    /// `decimal(value)` with the usual values (status codes, small sizes: below 1000)
+    /// written in line and the others by an out-of-line call: where `decimal(_:)` itself is
+    /// left out of line (a caller grown large), a call costs as much as the digits.
+    @inline(__always)
+    mutating func shortDecimal(_ value: Int) {
+        guard UInt(bitPattern: value) < 1000 else { return longDecimal(value) }
+        reserve(4)
+        let (text, count) = Self.octetText(UInt32(truncatingIfNeeded: value))
+        UnsafeMutableRawPointer(cursor).storeBytes(of: text.littleEndian, as: UInt32.self)
+        cursor += count
+    }
+
+    @inline(never)
+    private mutating func longDecimal(_ value: Int) {
+        decimal(value)
+    }
+
     /// 16 lowercase hex digits, most significant first.
     @inline(__always)
     mutating func hex(_ value: UInt64) {

@@ -157,7 +157,7 @@ public struct SpanJSONFormatter: Sendable {
         }
         if let code = http.statusCode {
             writer.bytes(#"","http.response.status_code":"#)
-            writer.decimal(code)
+            writer.shortDecimal(code)
             open = false
         }
         if open { writer.byte(UInt8(ascii: "\"")) }
@@ -168,11 +168,11 @@ public struct SpanJSONFormatter: Sendable {
         }
         if let size = http.requestBodySize {
             writer.bytes(#","http.request.body.size":"#)
-            writer.decimal(size)
+            writer.shortDecimal(size)
         }
         if let size = http.responseBodySize {
             writer.bytes(#","http.response.body.size":"#)
-            writer.decimal(size)
+            writer.shortDecimal(size)
         }
         _ = http.withUserAgentBytes { userAgent in
             writer.bytes(#","user_agent.original":""#)
