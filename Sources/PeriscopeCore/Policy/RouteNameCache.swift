@@ -13,27 +13,37 @@ struct RouteNameCache: Sendable {
     static let maximumKeyLength = 192
     /// Each slot's method bytes, then its path bytes, at `slot * maximumKeyLength`.
     private var keys = [UInt8](repeating: 0, count: slotCount * maximumKeyLength)
-    /// Per slot: the key's length (-1 for an empty slot), the method's and whether the path
-    /// needs its `/` (see `HTTPDetails.withPathBytes`).
-    private var keyCounts = [Int](repeating: -1, count: slotCount)
-    private var methodCounts = [Int](repeating: 0, count: slotCount)
-    private var pathsNeedSlash = [Bool](repeating: false, count: slotCount)
-    /// Per slot: the route and name, nil for an excluded route.
-    private var named = [Named?](repeating: nil, count: slotCount)
+    /// Per slot, side by side so that a look-up reads one record.
+    private var slots = [Slot](repeating: Slot(), count: slotCount)
+
+    private struct Slot {
+        /// The key's length (-1 for an empty slot), the method's, and whether the path needs
+        /// its `/` (see `HTTPDetails.withPathBytes`).
+        var keyCount = -1
+        var methodCount = 0
+        var pathNeedsSlash = false
+        /// The route and name, nil for an excluded route.
+        var named: Named?
+    }
 
     /// What was decided for `method` and `path`: nil when it is not kept, `.some(nil)` for an
     /// excluded route. Mutating only so that it is called where the cache lies, not on a
-    /// copy (which would retain each of its lists).
+    /// copy (which would retain each of its lists); the slot is read where it lies.
     mutating func named(method: UnsafeBufferPointer<UInt8>, pathNeedsSlash: Bool, path: UnsafeBufferPointer<UInt8>) -> Named?? {
         let count = method.count + path.count
         guard count <= Self.maximumKeyLength else { return nil }
         let slot = Self.slot(method: method, pathNeedsSlash: pathNeedsSlash, path: path)
-        guard keyCounts[slot] == count, methodCounts[slot] == method.count, pathsNeedSlash[slot] == pathNeedsSlash else { return nil }
-        let equal = keys.withUnsafeBufferPointer { keys in
-            let start = keys.baseAddress! + slot * Self.maximumKeyLength
-            return Self.equal(method, start) && Self.equal(path, start + method.count)
+        return slots.withUnsafeBufferPointer { slots -> Named?? in
+            let record = slots.baseAddress! + slot
+            guard record.pointee.keyCount == count, record.pointee.methodCount == method.count,
+                  record.pointee.pathNeedsSlash == pathNeedsSlash
+            else { return nil }
+            let equal = keys.withUnsafeBufferPointer { keys in
+                let start = keys.baseAddress! + slot * Self.maximumKeyLength
+                return Self.equal(method, start) && Self.equal(path, start + method.count)
+            }
+            return equal ? .some(record.pointee.named) : nil
         }
-        return equal ? .some(named[slot]) : nil
     }
 
     /// Keeps what was decided for `method` and `path`, in place of what their slot held.
@@ -46,10 +56,7 @@ struct RouteNameCache: Sendable {
             for (offset, byte) in method.enumerated() { keys[start + offset] = byte }
             for (offset, byte) in path.enumerated() { keys[start + method.count + offset] = byte }
         }
-        keyCounts[slot] = count
-        methodCounts[slot] = method.count
-        pathsNeedSlash[slot] = pathNeedsSlash
-        named[slot] = decided
+        slots[slot] = Slot(keyCount: count, methodCount: method.count, pathNeedsSlash: pathNeedsSlash, named: decided)
     }
 
     static func slot(method: UnsafeBufferPointer<UInt8>, pathNeedsSlash: Bool, path: UnsafeBufferPointer<UInt8>) -> Int {
