@@ -87,7 +87,7 @@ static __noinline int gotls_emit(int fd, __u64 buffer, __u64 moved, __u32 direct
     /* From now on what moves on the socket is crypto/tls's records: reported with their
      * length only (admit in tracer.bpf.c), never copied. */
     __u64 socket_id = event->socket_id;
-    struct periscope_socket_state *state = bpf_map_lookup_elem(&sockets, &socket_id);
+    struct periscope_socket_state *state = socket_state(socket_id);
     if (state)
         state->tls = 1;
     __u32 length = capture_limit(cfg, (long)moved);

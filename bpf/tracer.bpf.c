@@ -83,6 +83,73 @@ struct {
     __type(value, struct periscope_socket_state);
 } sockets SEC(".maps");
 
+/* A socket's state in the slot its address hashes to (socket_id 0: a free slot). */
+struct socket_slot {
+    __u64 socket_id;
+    struct periscope_socket_state state;
+};
+
+/* Where a socket's state is looked up first: one slot per hash of its address, read with an
+ * inlined array access where the `sockets` map costs a hash, a bucket and an element to walk
+ * (each a cache line of its own) on every captured syscall. A socket whose slot another one
+ * holds keeps its state in `sockets`, as does every socket in the variant for older kernels
+ * (no compare-and-swap to claim a slot with). */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, PERISCOPE_SOCKET_SLOTS);
+    __type(key, __u32);
+    __type(value, struct socket_slot);
+} socket_slots SEC(".maps");
+
+static __always_inline __u32 socket_slot_index(__u64 socket_id)
+{
+    /* Fibonacci hashing: the top bits of the product mix all of the address's. */
+    return (__u32)((socket_id * 0x9e3779b97f4a7c15ULL) >> 48) & (PERISCOPE_SOCKET_SLOTS - 1);
+}
+
+/* The state the kernel keeps for `socket_id`, or NULL. */
+static __always_inline struct periscope_socket_state *socket_state(__u64 socket_id)
+{
+#ifndef PERISCOPE_PROBE_READS
+    __u32 index = socket_slot_index(socket_id);
+    struct socket_slot *slot = bpf_map_lookup_elem(&socket_slots, &index);
+    if (slot && slot->socket_id == socket_id)
+        return &slot->state;
+#endif
+    return bpf_map_lookup_elem(&sockets, &socket_id);
+}
+
+/* Keeps `fresh` as the state of `socket_id`, which has none (socket_state gave NULL): in its
+ * slot when that is free, else in `sockets`. */
+static __always_inline void socket_state_add(__u64 socket_id, const struct periscope_socket_state *fresh)
+{
+#ifndef PERISCOPE_PROBE_READS
+    __u32 index = socket_slot_index(socket_id);
+    struct socket_slot *slot = bpf_map_lookup_elem(&socket_slots, &index);
+    if (slot && slot->socket_id == 0 && __sync_val_compare_and_swap(&slot->socket_id, 0, socket_id) == 0) {
+        slot->state = *fresh;
+        return;
+    }
+#endif
+    bpf_map_update_elem(&sockets, &socket_id, fresh, BPF_ANY);
+}
+
+/* Forgets the state of `socket_id` (its connection ended). A freed slot's state is zero until
+ * the next socket claiming it writes its own. */
+static __always_inline void socket_state_delete(__u64 socket_id)
+{
+#ifndef PERISCOPE_PROBE_READS
+    __u32 index = socket_slot_index(socket_id);
+    struct socket_slot *slot = bpf_map_lookup_elem(&socket_slots, &index);
+    if (slot && slot->socket_id == socket_id) {
+        __builtin_memset(&slot->state, 0, sizeof(slot->state));
+        slot->socket_id = 0;
+        return;
+    }
+#endif
+    bpf_map_delete_elem(&sockets, &socket_id);
+}
+
 /* Room for one event plus slack, so that variable-offset copies of iovecs stay in bounds. */
 struct scratch {
     struct periscope_event event;
@@ -345,22 +412,33 @@ enum admission {
     ADMIT_TLS_RECORDS = 2,
 };
 
-/* `walks`: the socket's chunk_walks bits, for transfers. */
-static __always_inline int admit_noting_walks(struct periscope_event *event, const struct periscope_config *cfg, __u8 *walks)
+/* Admission is a global function where the kernel allows it: checked once by the verifier, not
+ * once for every way into it (the state it finds comes from one map or the other, which the
+ * verifier follows apart). */
+#ifdef PERISCOPE_PROBE_READS
+#define ADMISSION_FUNCTION static __always_inline
+#else
+#define ADMISSION_FUNCTION __noinline
+#endif
+
+/* Admission of the event being built in `scratch`; `walks`: the socket's chunk_walks bits, for
+ * transfers. */
+ADMISSION_FUNCTION int admission(struct scratch *scratch, const struct periscope_config *cfg, __u8 *walks)
 {
+    if (!scratch || !cfg || !walks)
+        return ADMIT_NOT;
+    struct periscope_event *event = &scratch->event;
     __u64 key = event->socket_id;
-    struct periscope_socket_state *state = bpf_map_lookup_elem(&sockets, &key);
+    struct periscope_socket_state *state = socket_state(key);
     if (state)
         *walks = state->chunk_walks;
-    /* Every event is built in the scratch space (start_event). */
-    struct scratch *scratch = (struct scratch *)event;
     scratch->walk_socket = key;
     scratch->frame_walks = state ? state->frame_walks : 0;
     scratch->requests_way = !state || state->request_direction == event->direction;
     if (event->kind == PERISCOPE_EVENT_CLOSE) {
         bool shed = state && state->shed;
         if (state && !(event->flags & PERISCOPE_EVENT_FLAG_STILL_OPEN))
-            bpf_map_delete_elem(&sockets, &key);
+            socket_state_delete(key);
         if (shed)
             count(PERISCOPE_COUNTER_SHED_EVENTS);
         return !shed;
@@ -374,7 +452,7 @@ static __always_inline int admit_noting_walks(struct periscope_event *event, con
         else
             fresh.request_direction = direction; /* seen first mid-connection: its first bytes */
         fresh.last_direction = direction;
-        bpf_map_update_elem(&sockets, &key, &fresh, BPF_ANY);
+        socket_state_add(key, &fresh);
         if (fresh.shed) {
             count(PERISCOPE_COUNTER_SHED_CONNECTIONS);
             count(PERISCOPE_COUNTER_SHED_EVENTS);
@@ -406,6 +484,13 @@ static __always_inline int admit_noting_walks(struct periscope_event *event, con
         event->flags |= PERISCOPE_EVENT_FLAG_RESUMED;
     }
     return true;
+}
+
+/* `walks`: the socket's chunk_walks bits, for transfers. Every event is built in the scratch
+ * space (start_event). */
+static __always_inline int admit_noting_walks(struct periscope_event *event, const struct periscope_config *cfg, __u8 *walks)
+{
+    return admission((struct scratch *)event, cfg, walks);
 }
 
 static __always_inline int admit(struct periscope_event *event, const struct periscope_config *cfg)

@@ -1,16 +1,24 @@
+import CLibBPF
+import CPeriscopeBPF
 import Foundation
-import PeriscopeBPF
+@testable import PeriscopeBPF
 import PeriscopeCore
 import PeriscopeTestSupport
 import Testing
 
 /// Under overload the kernel sheds whole new connections and requests, never part of an
 /// exchange being captured: a reader that does not read makes half of a small ring buffer
-/// fill, and what was captured still decodes into whole exchanges.
+/// fill, and what was captured still decodes into whole exchanges. The same when every slot of
+/// `socket_slots` is taken (by an address no socket has), so that each socket's state, which
+/// shedding lives on, is kept in the `sockets` map instead.
 @Suite(.serialized) struct OverloadSheddingTests {
-    @Test func aReaderFallingBehindLosesWholeConnectionsAndRequestsNeverPartsOfThem() throws {
+    @Test(arguments: [false, true])
+    func aReaderFallingBehindLosesWholeConnectionsAndRequestsNeverPartsOfThem(everySlotTaken: Bool) throws {
         try Tracefs.ensureMounted()
         let tracer = try Tracer(ringBufferBytes: 64 * 1024)
+        if everySlotTaken {
+            try Self.fillSocketSlots(of: tracer, with: 1)
+        }
         try tracer.attach()
         let port = testPort(18593)
         let server = try TestProcess("python3", ["-c", """
@@ -62,5 +70,44 @@ import Testing
                     "a whole exchange: \(span.http?.target ?? "?") \(span.statusMessage ?? "")")
         }
         #expect(tracker.counters.decodeErrors == 0 && tracker.counters.lostSync == 0)
+        if everySlotTaken {
+            #expect(try Self.socketSlotsHolding(1, of: tracer) == Int(PERISCOPE_SOCKET_SLOTS), "no socket claimed a taken slot")
+        }
+    }
+
+    /// The layout of a `socket_slots` value (struct socket_slot in bpf/tracer.bpf.c).
+    private struct SocketSlot {
+        var socketID: UInt64
+        var state: periscope_socket_state
+    }
+
+    private static func socketSlots(of tracer: Tracer) throws -> Int32 {
+        guard let map = bpf_object__find_map_by_name(tracer.object, "socket_slots") else {
+            throw BPFError(.mapFailed, "the tracer has no socket_slots map")
+        }
+        #expect(bpf_map__value_size(map) == UInt32(MemoryLayout<SocketSlot>.size))
+        return bpf_map__fd(map)
+    }
+
+    private static func fillSocketSlots(of tracer: Tracer, with socketID: UInt64) throws {
+        let descriptor = try socketSlots(of: tracer)
+        var slot = SocketSlot(socketID: socketID, state: periscope_socket_state())
+        for index in 0..<PERISCOPE_SOCKET_SLOTS {
+            var key = UInt32(index)
+            #expect(bpf_map_update_elem(descriptor, &key, &slot, 0) == 0)
+        }
+    }
+
+    private static func socketSlotsHolding(_ socketID: UInt64, of tracer: Tracer) throws -> Int {
+        let descriptor = try socketSlots(of: tracer)
+        var holding = 0
+        var slot = SocketSlot(socketID: 0, state: periscope_socket_state())
+        for index in 0..<PERISCOPE_SOCKET_SLOTS {
+            var key = UInt32(index)
+            if bpf_map_lookup_elem(descriptor, &key, &slot) == 0 && slot.socketID == socketID {
+                holding += 1
+            }
+        }
+        return holding
     }
 }

@@ -409,7 +409,7 @@ __noinline int chunk_walk_source(struct periscope_event *event, struct chunk_sou
     if ((walks & bit) && !carried) {
         /* Its state is gone (least recently used): no walk goes on in the lane. */
         __u64 socket = event->socket_id;
-        struct periscope_socket_state *state = bpf_map_lookup_elem(&sockets, &socket);
+        struct periscope_socket_state *state = socket_state(socket);
         if (state)
             state->chunk_walks &= ~bit;
     }
@@ -481,7 +481,7 @@ __noinline int chunk_walk_source(struct periscope_event *event, struct chunk_sou
     bool walking = w.result == CHUNK_REACHED_END;
     if (walking != (carried != NULL)) { /* the lane's bit is set when a state was carried */
         __u64 socket = event->socket_id;
-        struct periscope_socket_state *state = bpf_map_lookup_elem(&sockets, &socket);
+        struct periscope_socket_state *state = socket_state(socket);
         if (state)
             state->chunk_walks = walking ? (state->chunk_walks | bit) : (state->chunk_walks & ~bit);
     }

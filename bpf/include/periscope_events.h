@@ -40,6 +40,9 @@
 #define PERISCOPE_FRAME_WALK_BYTES 4096
 /* Sockets whose capture state (shed or not) the kernel keeps; least recently used go first. */
 #define PERISCOPE_MAX_SOCKETS 131072
+/* Slots of the array the kernel looks a socket's state up in first (socket_slots in
+ * bpf/tracer.bpf.c), by a hash of its address; a power of two. */
+#define PERISCOPE_SOCKET_SLOTS 65536
 
 enum periscope_event_kind {
     PERISCOPE_EVENT_DATA = 1,
@@ -126,8 +129,9 @@ enum periscope_frame_record_flag {
  * past the capture. */
 #define PERISCOPE_MAX_CHUNK_STEPS 8192
 
-/* What the kernel keeps per socket, in the `sockets` map: whether it is being shed, and
- * which way its requests go, to see where one request ends and the next begins. */
+/* What the kernel keeps per socket, in its slot of `socket_slots` or in the `sockets` map:
+ * whether it is being shed, and which way its requests go, to see where one request ends and
+ * the next begins. */
 struct periscope_socket_state {
     __u8 shed;
     __u8 request_direction; /* enum periscope_direction; 0 until known */

@@ -313,7 +313,7 @@ static __always_inline bool frame_walk_at_boundary(const struct periscope_event 
 static __always_inline void frame_walk_note(__u64 socket, __u32 lane, bool walking)
 {
     __u8 bit = 1 << lane;
-    struct periscope_socket_state *state = bpf_map_lookup_elem(&sockets, &socket);
+    struct periscope_socket_state *state = socket_state(socket);
     if (state)
         state->frame_walks = walking ? (state->frame_walks | bit) : (state->frame_walks & ~bit);
     __u32 zero = 0;

@@ -68,7 +68,7 @@ static __always_inline void tls_bind(__u64 session, __u32 pid, const struct peri
     bound.pending_write = 0;
     bpf_map_update_elem(&tls_sessions, &key, &bound, BPF_ANY);
     __u64 socket_id = socket->socket_id;
-    struct periscope_socket_state *state = bpf_map_lookup_elem(&sockets, &socket_id);
+    struct periscope_socket_state *state = socket_state(socket_id);
     if (state)
         state->tls = 1;
     tls_count(PERISCOPE_TLS_COUNTER_BOUND_AROUND);
