@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The agent's user-space cost per HTTP request without the kernel: recorded-style events of
-# wrk → nginx keep-alive requests, both ends traced with trace context in traffic, through
-# the connection tracker, the pipeline and the JSON printer (release build, as the image
-# builds it). Quick to rerun while working on the hot path; hack/bench.sh measures the whole.
-#   hack/bench-pipeline.sh [requests] [connections] [tracker|pipeline|all|otlp]
+# The agent's user-space cost per HTTP request without the kernel: ring-buffer records as the
+# kernel writes them for wrk → nginx keep-alive requests, both ends traced with trace context
+# in traffic, each decoded into one reused event as the capture loop does, through the
+# connection tracker, the pipeline and the JSON printer, the OTLP encoder or the telemetry
+# sink (release build, as the image builds it). Quick to rerun while working on the hot path;
+# hack/bench.sh measures the whole.
+#   hack/bench-pipeline.sh [requests] [connections] [tracker|pipeline|all|otlp|sink]
 # BENCH_INSTRUCTIONS=1: instructions per request instead, counted by valgrind (callgrind):
 # the same on a busy machine as on a quiet one, so a change of a few percent shows. Slow:
 # 10,000 requests unless told otherwise.

@@ -1,4 +1,5 @@
 import CPeriscopeBPF
+import Logging
 import PeriscopeAgent
 import PeriscopeBPF
 import PeriscopeCore
@@ -30,12 +31,13 @@ struct PipelineBenchmark {
         let requests = arguments.count > 1 ? Int(arguments[1]) : 200_000
         let connections = arguments.count > 2 ? Int(arguments[2]) : 16
         // How far spans go: `tracker` (built only), `pipeline` (named and sampled), `all` (printed),
-        // `otlp` (encoded for export).
+        // `otlp` (encoded for export), `sink` (through the production telemetry sink: span
+        // metrics recorded and one OTLP export queued, as the agent hands spans on).
         let stage = arguments.count > 3 ? arguments[3] : "all"
         guard let requests, requests > 0, let connectionCount = connections, connectionCount > 0, connectionCount < 20_000,
-              ["tracker", "pipeline", "all", "otlp"].contains(stage), arguments.count <= 4
+              ["tracker", "pipeline", "all", "otlp", "sink"].contains(stage), arguments.count <= 4
         else {
-            let usage = "usage: periscope-pipeline-bench [requests > 0] [connections 1–19999] [tracker|pipeline|all|otlp]\n"
+            let usage = "usage: periscope-pipeline-bench [requests > 0] [connections 1–19999] [tracker|pipeline|all|otlp|sink]\n"
             _ = usage.withCString { write(2, $0, strlen($0)) }
             exit(2)
         }
@@ -52,6 +54,10 @@ struct PipelineBenchmark {
         var batchToExport: [Span] = []
         var exportedBytes = 0
         var encoder = ProtobufWriter(reservingCapacity: 64 * 1024)
+        let own = ExportConfiguration.OTLP(tracesEndpoint: "http://127.0.0.1:9/v1/traces", metricsEndpoint: "http://127.0.0.1:9/v1/metrics", maxQueueSize: 2 * requests + 1024)
+        let router = ExportRouter(configuration: ExportConfiguration(otlp: own), policyExportsGetAgentHealth: false, resources: ProcessResources(), startTimeUnixNano: 0, logger: Logger(label: "bench")) { _, _ in [] }
+        router.apply(PolicySet(policy))
+        let telemetry = TelemetrySink(recorder: SpanMetricsRecorder(startTimeUnixNano: 0), router: router)
         // The capture loop's one event, each record decoded into it.
         var event = CaptureEvent(kind: .closed, timestamp: 0, pid: 0, tid: 0, fd: -1)
         for end in ends {
@@ -67,6 +73,10 @@ struct PipelineBenchmark {
             if stage == "all" {
                 printer.observe(span)
                 printer.emit(span)
+                spans += 1
+            } else if stage == "sink" {
+                telemetry.observe(span)
+                telemetry.emit(span)
                 spans += 1
             } else if stage == "otlp" {
                 batchToExport.append(span)
@@ -104,9 +114,11 @@ struct PipelineBenchmark {
             if request % 96 == 0 {
                 tracker.advance(now: now, into: &finished)
                 printer.flush()
+                telemetry.flush()
             }
         }
         printer.flush()
+        telemetry.flush()
         cpu += threadCPU() - start
         print("requests \(requests) on \(connectionCount) connections, stage \(stage), spans printed or encoded \(spans) (\(pipeline.counters)), OTLP bytes \(exportedBytes)")
         print("CPU ns per request: \(cpu / UInt64(max(requests, 1)))")
