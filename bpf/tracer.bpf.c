@@ -444,7 +444,12 @@ ADMISSION_FUNCTION int admission(struct scratch *scratch, const struct periscope
         return !shed;
     }
     __u8 direction = event->direction;
-    if (!state) {
+    if (!state || event->kind == PERISCOPE_EVENT_OPEN) {
+        /* A socket's first event; or a new connection (connect, accept) at the address of a
+         * socket whose end was never seen (its process exited, close_range, dup2), whose
+         * state starts afresh instead of carrying the old socket's way, walks and shedding.
+         * Its TLS mark stays: the TLS probes mark a socket once per session bound to its
+         * address, and do not bind a session they know at that address again. */
         struct periscope_socket_state fresh = {};
         fresh.shed = reader_behind(cfg, event);
         if (event->kind == PERISCOPE_EVENT_OPEN)
@@ -452,7 +457,15 @@ ADMISSION_FUNCTION int admission(struct scratch *scratch, const struct periscope
         else
             fresh.request_direction = direction; /* seen first mid-connection: its first bytes */
         fresh.last_direction = direction;
-        socket_state_add(key, &fresh);
+        if (state) {
+            fresh.tls = state->tls;
+            *state = fresh;
+            *walks = 0;
+            scratch->frame_walks = 0;
+            scratch->requests_way = 1;
+        } else {
+            socket_state_add(key, &fresh);
+        }
         if (fresh.shed) {
             count(PERISCOPE_COUNTER_SHED_CONNECTIONS);
             count(PERISCOPE_COUNTER_SHED_EVENTS);
