@@ -172,19 +172,8 @@ public struct ProtocolOperation: Sendable, Equatable {
     public var statusMessage: String?
     /// Set for HTTP exchanges (HTTP/1 and HTTP/2, gRPC included): routes, excluded routes
     /// and the HTTP attributes come from it.
-    public var http: HTTPDetails? {
-        get { httpStorage.map(HTTPDetails.init(storage:)) }
-        set { httpStorage = newValue?.storage }
-        _modify {
-            // Taken out while changed, so that a box only this span holds is changed in place.
-            var details = httpStorage.take().map(HTTPDetails.init(storage:))
-            defer { httpStorage = details?.storage }
-            yield &details
-        }
-    }
-    /// Boxed, as a span keeps them: the details are most of an operation's size, and the
-    /// span the operation becomes takes the box as it is (`Span.httpStorage`).
-    nonisolated(unsafe) var httpStorage: HTTPStorage?
+    /// One allocation (`HTTPStorage`): the span the operation becomes takes it as it is.
+    public var http: HTTPDetails?
     /// Protocol attributes under their semantic-convention names (`rpc.*`, `db.*`, …),
     /// beyond those `http` gives.
     public var attributes: [Attribute]
@@ -216,7 +205,7 @@ extension ProtocolOperation {
         self.status = status
         self.clientStatus = clientStatus
         self.statusMessage = statusMessage
-        self.httpStorage = http?.storage
+        self.http = http
         self.attributes = attributes
         self.streamID = streamID
         self.requestDigest = requestDigest

@@ -131,7 +131,7 @@ extension ConnectionTracker {
             local: ends.local,
             peer: ends.peer,
             // The operation's box of details becomes the span's, neither copied nor allocated again.
-            httpStorage: operation.httpStorage.take(),
+            http: operation.http.take(),
             protocolAttributes: operation.attributes,
             incoming: shown.incoming,
             parentIsLocal: shown.parentIsLocal

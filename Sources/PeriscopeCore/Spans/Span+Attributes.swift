@@ -79,9 +79,8 @@ extension Span {
 
     /// The attributes of the request: HTTP's, then the protocol's.
     func visitRequestAttributes<Visitor: SpanAttributeVisitor>(_ visitor: inout Visitor) {
-        // Read where the span stores them: `http` (or a borrow of the box's details) would
-        // copy the details, retaining and releasing each of their buffers.
-        httpStorage?.visitAttributes(&visitor)
+        // The box's own visitor reads the fields and the text where they lie.
+        http?.storage.visitAttributes(&visitor)
         for attribute in protocolAttributes { visitor.visit(attribute) }
     }
 

@@ -35,45 +35,31 @@ public struct Span: Sendable, Equatable {
     public var peer: SocketAddress
 
     /// Present for HTTP spans.
-    public var http: HTTPDetails? {
-        get { httpStorage.map(HTTPDetails.init(storage:)) }
-        set { httpStorage = newValue?.storage }
-        _modify {
-            // Taken out while changed, so that a box only this span holds is changed in place.
-            var details = httpStorage.take().map(HTTPDetails.init(storage:))
-            defer { httpStorage = details?.storage }
-            yield &details
-        }
-    }
+    /// One allocation (`HTTPStorage`): spans are moved through lists and enums on their way
+    /// out, and the details are most of a span's size. An operation's becomes its span's.
+    public var http: HTTPDetails?
     /// Hands `body` the HTTP details where the span stores them, without copying them; nil,
     /// without calling `body`, for a span that is not HTTP.
     public func withHTTP<Result>(_ body: (borrowing HTTPDetails) throws -> Result) rethrows -> Result? {
-        guard let storage = httpStorage else { return nil }
-        return try body(HTTPDetails(storage: storage))
+        guard let http else { return nil }
+        return try body(http)
     }
     /// Hands `body` the HTTP details where the box holds them, to read only. Nil, without
     /// calling `body`, for a span that is not HTTP. `body` must not change them (a change
     /// would be made to a copy of the box, and lost).
     func readHTTPInPlace<Result>(_ body: (inout HTTPDetails) -> Result) -> Result? {
-        guard let storage = httpStorage else { return nil }
-        var details = HTTPDetails(storage: storage)
+        guard var details = http else { return nil }
         return body(&details)
     }
     /// Whether the span is an HTTP span, without copying its details.
-    var hasHTTP: Bool { httpStorage != nil }
+    var hasHTTP: Bool { http != nil }
     /// The request's `traceparent`, without copying the other details.
-    var httpTraceparent: String? { httpStorage?.details.traceparent }
-    /// The details' one allocation (`HTTPDetails`): spans are moved through lists and enums on
-    /// their way out, and the details are most of a span's size. An operation's box becomes its
-    /// span's (`ProtocolOperation.httpStorage`).
-    nonisolated(unsafe) var httpStorage: HTTPStorage?
-
+    var httpTraceparent: String? { http?.traceparent }
     /// Changes the HTTP details where they are stored: copied first only when another span
     /// shares them. Nil, without calling `body`, for a span that is not HTTP.
     mutating func updateHTTP<Result>(_ body: (inout HTTPDetails) -> Result) -> Result? {
-        guard let storage = httpStorage.take() else { return nil }
-        var details = HTTPDetails(storage: consume storage)
-        defer { httpStorage = details.storage }
+        guard var details = http.take() else { return nil }
+        defer { http = details }
         return body(&details)
     }
     /// Present for connection spans.
@@ -116,7 +102,7 @@ extension Span {
         self.executable = executable
         self.local = local
         self.peer = peer
-        self.httpStorage = http?.storage
+        self.http = http
         self.tcp = tcp
     }
 

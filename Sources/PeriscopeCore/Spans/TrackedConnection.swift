@@ -298,7 +298,7 @@ struct TrackedConnection: Sendable {
     /// HTTP exchanges found on a TLS connection are `https`.
     static func markHTTPS(_ output: inout [ProtocolOutput], from start: Int) {
         for index in start..<output.count {
-            guard case .operation(var operation) = output[index], operation.httpStorage != nil else { continue }
+            guard case .operation(var operation) = output[index], operation.http != nil else { continue }
             operation.http?.scheme = "https"
             output[index] = .operation(operation)
         }

@@ -348,7 +348,7 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
             exchangeID: UInt64(exchange.id), start: exchange.start, end: end, tid: exchange.tid,
             name: exchange.method.string ?? http.details.method, status: status,
             clientStatus: status != .error && (statusCode ?? 0) >= 400 ? .error : nil, statusMessage: incompleteReason,
-            httpStorage: http, attributes: [], requestDigest: exchange.requestDigest, traceContext: exchange.traceContext
+            http: http.details, attributes: [], requestDigest: exchange.requestDigest, traceContext: exchange.traceContext
         )
     }
 }
