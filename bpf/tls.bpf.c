@@ -109,8 +109,11 @@ int periscope_tls_return(struct pt_regs *ctx)
         /* The session's first call on this socket (its handshake, mostly): a frame walk of
          * plaintext left by an earlier connection whose socket this one reuses is forgotten
          * (a write reported at its socket write was walked already, for this connection). */
-        if ((!known || known->socket_id != socket.socket_id) && !(write && call.reported))
-            tls_forget_frame_walks(socket.socket_id);
+        if (!known || known->socket_id != socket.socket_id) {
+            if (!(write && call.reported))
+                tls_forget_frame_walks(socket.socket_id);
+            tls_note_binding(socket.socket_id, &key);
+        }
         if (write)
             socket.pending_write = call.reported && !finished ? (__u32)call.requested : 0;
         else

@@ -447,9 +447,9 @@ ADMISSION_FUNCTION int admission(struct scratch *scratch, const struct periscope
     if (!state || event->kind == PERISCOPE_EVENT_OPEN) {
         /* A socket's first event; or a new connection (connect, accept) at the address of a
          * socket whose end was never seen (its process exited, close_range, dup2), whose
-         * state starts afresh instead of carrying the old socket's way, walks and shedding.
-         * Its TLS mark stays: the TLS probes mark a socket once per session bound to its
-         * address, and do not bind a session they know at that address again. */
+         * state starts afresh instead of carrying the old socket's way, walks, shedding and
+         * TLS mark (emit_open has the TLS probes forget the session bound at that address, so
+         * that they bind and mark it again if the new connection carries one). */
         struct periscope_socket_state fresh = {};
         fresh.shed = reader_behind(cfg, event);
         if (event->kind == PERISCOPE_EVENT_OPEN)
@@ -458,7 +458,6 @@ ADMISSION_FUNCTION int admission(struct scratch *scratch, const struct periscope
             fresh.request_direction = direction; /* seen first mid-connection: its first bytes */
         fresh.last_direction = direction;
         if (state) {
-            fresh.tls = state->tls;
             *state = fresh;
             *walks = 0;
             scratch->frame_walks = 0;
@@ -568,17 +567,6 @@ static __always_inline __u32 capture_tail(struct periscope_event *event, __u32 l
 /* Chunked HTTP/1 bodies longer than the capture: the kernel walks their chunk headers. */
 #include "periscope_chunk_walk.h"
 
-static __noinline int emit_open(int fd, __u8 role, const struct periscope_config *cfg)
-{
-    struct periscope_event *event = start_socket_event(PERISCOPE_EVENT_OPEN, fd, cfg);
-    if (!event)
-        return 0;
-    event->role = role;
-    frame_walk_forget(event->socket_id);
-    if (admit(event, cfg))
-        submit(event, 0, cfg);
-    return 0;
-}
 
 /* One read- or write-family syscall that moved bytes. BPF calls take at most five
  * arguments, hence the struct. */
@@ -602,6 +590,21 @@ struct transfer {
 
 /* TLS libraries' socket transfers: counted, not captured (bpf/tls.bpf.c has the probes). */
 #include "periscope_tls_hook.h"
+
+/* A connect or accept: the socket's state starts afresh (admission), and so does what the TLS
+ * probes knew of a session bound at its address (tls_forget_socket). */
+static __noinline int emit_open(int fd, __u8 role, const struct periscope_config *cfg)
+{
+    struct periscope_event *event = start_socket_event(PERISCOPE_EVENT_OPEN, fd, cfg);
+    if (!event)
+        return 0;
+    event->role = role;
+    frame_walk_forget(event->socket_id);
+    tls_forget_socket(event->socket_id, cfg);
+    if (admit(event, cfg))
+        submit(event, 0, cfg);
+    return 0;
+}
 
 static __always_inline struct periscope_event *start_transfer(struct transfer *t,
                                                               const struct periscope_config *cfg, bool tls_possible)
@@ -967,6 +970,8 @@ int periscope_close(struct sys_enter_close_args *ctx)
     struct file *file = file_of_fd(fd);
     if (file && file_held_elsewhere(file))
         event->flags |= PERISCOPE_EVENT_FLAG_STILL_OPEN;
+    else
+        tls_forget_socket(event->socket_id, cfg);
     if (admit(event, cfg))
         submit(event, 0, cfg);
     return 0;

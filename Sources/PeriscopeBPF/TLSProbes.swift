@@ -30,7 +30,7 @@ public final class TLSProbes: @unchecked Sendable {
     /// The tracer's maps this object uses instead of its own.
     static let sharedMaps = [
         "events", "config", "ports", "target_pids", "excluded_pids", "pid_slots", "counters", "sockets", "socket_slots", "tls_calls", "tls_sessions",
-        "tls_threads", "tls_counters", "frame_walks", "read_context_handoff", "write_context_handoffs",
+        "tls_socket_sessions", "tls_threads", "tls_counters", "frame_walks", "read_context_handoff", "write_context_handoffs",
     ]
 
     /// With `propagation`, a traced server thread's request read through TLS gets its context

@@ -35,6 +35,15 @@ struct {
     __type(value, struct periscope_tls_socket);
 } tls_sessions SEC(".maps");
 
+/* The session last bound to each socket (by its address, as socket_id): what is forgotten
+ * when the socket closes or its address starts another connection (tls_forget_socket). */
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, PERISCOPE_TLS_MAX_SESSIONS);
+    __type(key, __u64);
+    __type(value, struct periscope_tls_session_key);
+} tls_socket_sessions SEC(".maps");
+
 struct {
     __uint(type, BPF_MAP_TYPE_LRU_HASH);
     __uint(max_entries, PERISCOPE_TLS_MAX_THREADS);
@@ -56,6 +65,31 @@ static __always_inline void tls_count(__u32 index)
         *value += 1;
 }
 
+/* Notes that the session `key` is now bound to `socket_id`, so that the binding is forgotten
+ * with the socket. */
+static __always_inline void tls_note_binding(__u64 socket_id, const struct periscope_tls_session_key *key)
+{
+    bpf_map_update_elem(&tls_socket_sessions, &socket_id, key, BPF_ANY);
+}
+
+/* The socket at `socket_id` closed, or its address starts another connection (connect,
+ * accept): the session bound to it is forgotten, so that a session the library keeps at the
+ * same address for a later connection there is bound (and the socket marked) afresh. Only
+ * while TLS probes are attached. */
+static __always_inline void tls_forget_socket(__u64 socket_id, const struct periscope_config *cfg)
+{
+    if (!(cfg->flags & PERISCOPE_FLAG_TLS_PROBES))
+        return;
+    struct periscope_tls_session_key *bound = bpf_map_lookup_elem(&tls_socket_sessions, &socket_id);
+    if (!bound)
+        return;
+    struct periscope_tls_session_key key = *bound;
+    bpf_map_delete_elem(&tls_socket_sessions, &socket_id);
+    struct periscope_tls_socket *known = bpf_map_lookup_elem(&tls_sessions, &key);
+    if (known && known->socket_id == socket_id)
+        bpf_map_delete_elem(&tls_sessions, &key);
+}
+
 /* Binds `session` of `pid` to `socket`, learnt around the session's calls; `replace`: also
  * when the session was bound to another socket (an SSL object freed and its address reused). */
 static __always_inline void tls_bind(__u64 session, __u32 pid, const struct periscope_tls_socket *socket, bool replace)
@@ -68,6 +102,7 @@ static __always_inline void tls_bind(__u64 session, __u32 pid, const struct peri
     bound.pending_write = 0;
     bpf_map_update_elem(&tls_sessions, &key, &bound, BPF_ANY);
     __u64 socket_id = socket->socket_id;
+    tls_note_binding(socket_id, &key);
     struct periscope_socket_state *state = socket_state(socket_id);
     if (state)
         state->tls = 1;
