@@ -32,7 +32,8 @@ struct PipelineBenchmark {
         let connections = arguments.count > 2 ? Int(arguments[2]) : 16
         // How far spans go: `tracker` (built only), `pipeline` (named and sampled), `all` (printed),
         // `otlp` (encoded for export), `sink` (through the production telemetry sink: span
-        // metrics recorded and one OTLP export queued, as the agent hands spans on).
+        // metrics recorded and one OTLP export queued, as the agent hands spans on, and each
+        // batch's export request made as the export thread makes it, without sending it).
         let stage = arguments.count > 3 ? arguments[3] : "all"
         guard let requests, requests > 0, let connectionCount = connections, connectionCount > 0, connectionCount < 20_000,
               ["tracker", "pipeline", "all", "otlp", "sink"].contains(stage), arguments.count <= 4
@@ -58,6 +59,17 @@ struct PipelineBenchmark {
         let router = ExportRouter(configuration: ExportConfiguration(otlp: own), policyExportsGetAgentHealth: false, resources: ProcessResources(), startTimeUnixNano: 0, logger: Logger(label: "bench")) { _, _ in [] }
         router.apply(PolicySet(policy))
         let telemetry = TelemetrySink(recorder: SpanMetricsRecorder(startTimeUnixNano: 0), router: router)
+        // The export thread's work: full batches (every one at the end) taken and encoded.
+        var exportRequest = ProtobufWriter(reservingCapacity: 64 * 1024)
+        func export(all: Bool) {
+            for exporter in router.exporters {
+                while all || exporter.currentStatistics.queueLength >= own.maxExportBatchSize {
+                    let count = exporter.takeRequest(into: &exportRequest)
+                    if count == 0 { break }
+                    exportedBytes += exportRequest.count
+                }
+            }
+        }
         // The capture loop's one event, each record decoded into it.
         var event = CaptureEvent(kind: .closed, timestamp: 0, pid: 0, tid: 0, fd: -1)
         for end in ends {
@@ -115,10 +127,12 @@ struct PipelineBenchmark {
                 tracker.advance(now: now, into: &finished)
                 printer.flush()
                 telemetry.flush()
+                if stage == "sink" { export(all: false) }
             }
         }
         printer.flush()
         telemetry.flush()
+        if stage == "sink" { export(all: true) }
         cpu += threadCPU() - start
         print("requests \(requests) on \(connectionCount) connections, stage \(stage), spans printed or encoded \(spans) (\(pipeline.counters)), OTLP bytes \(exportedBytes)")
         print("CPU ns per request: \(cpu / UInt64(max(requests, 1)))")

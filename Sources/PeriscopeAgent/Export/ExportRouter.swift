@@ -66,6 +66,9 @@ public final class ExportRouter: Service, Sendable {
     /// Whether any export is open: when none is, spans need not be gathered for it.
     public var isExporting: Bool { state.withLock { !$0.open.isEmpty } }
 
+    /// The exports open now, in the order of the plan's exports.
+    public var exporters: [OTLPExporter] { state.withLock { $0.routed.compactMap { $0?.exporter } } }
+
     /// Puts `policies`' exports and resource attributes in force.
     public func apply(_ policies: PolicySet) {
         let plan = ExportPlan(policies: policies, configuration: configuration, policyExportsGetAgentHealth: policyExportsGetAgentHealth)

@@ -89,8 +89,8 @@ public final class OTLPExporter: Service, Sendable {
             let now = MonotonicClock.now()
             let readiness = queue.withLock { $0.readiness(now: now) }
             if readiness == .due {
-                let batch = queue.withLock { $0.takeBatch(now: now) }
-                exportSpans(batch, encoder: &encoder, client: client, failing: &failing)
+                let count = takeRequest(into: &encoder)
+                exportSpans(count, request: encoder, client: client, failing: &failing)
                 continue
             }
             if now >= nextMetrics {
@@ -104,9 +104,9 @@ public final class OTLPExporter: Service, Sendable {
         }
         let deadline = shutdownDeadline() ?? MonotonicClock.now()
         while MonotonicClock.now() < deadline {
-            let batch = queue.withLock { $0.takeBatch(now: MonotonicClock.now()) }
-            if batch.isEmpty { break }
-            exportSpans(batch, encoder: &encoder, client: client, failing: &failing)
+            let count = takeRequest(into: &encoder)
+            if count == 0 { break }
+            exportSpans(count, request: encoder, client: client, failing: &failing)
         }
         let left = queue.withLock { $0.removeAll() }
         statistics.withLock { $0.spansDroppedShutdown += UInt64(left); $0.queueLength = 0 }
@@ -118,8 +118,17 @@ public final class OTLPExporter: Service, Sendable {
         }
     }
 
-    private func exportSpans(_ batch: [Span], encoder: inout ProtobufWriter, client: OTLPHTTPClient, failing: inout Bool) {
-        guard !batch.isEmpty else { return }
+    /// Takes up to `maxExportBatchSize` queued spans, oldest first, due or not, and writes the
+    /// export request that carries them into `request`, emptied first: what the export thread
+    /// sends. Returns how many spans it carries; 0, and `request` empty, when none were queued.
+    /// Public so that the export thread's work can be measured without a network.
+    public func takeRequest(into request: inout ProtobufWriter) -> Int {
+        let (batch, left) = queue.withLock { queue in (queue.takeBatch(now: MonotonicClock.now()), queue.count) }
+        statistics.withLock { $0.queueLength = left }
+        guard !batch.isEmpty else {
+            request.removeAll()
+            return 0
+        }
         var groups: [ProcessKey: Int] = [:]
         var resourceGroups: [OTLPTraceEncoder.ResourceGroup] = []
         // Spans of one process come in runs: the previous span's group is tried before hashing.
@@ -141,15 +150,21 @@ public final class OTLPExporter: Service, Sendable {
             }
             last = (span.pid, span.policy, span.executable, index)
         }
-        OTLPTraceEncoder.encode(resourceGroups, into: &encoder)
-        let delivered = encoder.withUnsafeBytes { body in
+        OTLPTraceEncoder.encode(resourceGroups, into: &request)
+        return batch.count
+    }
+
+    /// Sends `request`, which carries `count` spans, and counts them exported or dropped.
+    private func exportSpans(_ count: Int, request: borrowing ProtobufWriter, client: OTLPHTTPClient, failing: inout Bool) {
+        guard count > 0 else { return }
+        let delivered = request.withUnsafeBytes { body in
             send(body, to: configuration.tracesEndpoint, signal: "traces", client: client, failing: &failing)
         }
         statistics.withLock { statistics in
             if delivered {
-                statistics.spansExported += UInt64(batch.count)
+                statistics.spansExported += UInt64(count)
             } else {
-                statistics.spansDroppedExportFailed += UInt64(batch.count)
+                statistics.spansDroppedExportFailed += UInt64(count)
             }
             statistics.queueLength = queue.withLock { $0.count }
         }
