@@ -23,6 +23,16 @@ public struct Histogram: Sendable, Equatable {
         counts = [UInt64](repeating: 0, count: bounds.count + 1)
     }
 
+    /// A histogram with these counts (one more than the bounds) and totals.
+    init(bounds: [Double], counts: [UInt64], count: UInt64, sum: Double, min: Double, max: Double) {
+        self.bounds = bounds
+        self.counts = counts
+        self.count = count
+        self.sum = sum
+        self.min = min
+        self.max = max
+    }
+
     public mutating func record(_ value: Double) {
         var index = 0
         while index < bounds.count, value > bounds[index] { index += 1 }

@@ -21,10 +21,11 @@ public struct SpanMetrics: Sendable {
         var attributes: [Attribute]
     }
 
+    /// Recorded into for every HTTP span: its histograms held in line.
     struct HTTPSeries {
-        var duration = Histogram(bounds: Histogram.durationBounds)
-        var requestBody = Histogram(bounds: Histogram.defaultBounds)
-        var responseBody = Histogram(bounds: Histogram.defaultBounds)
+        var duration = InlineHistogram(bounds: Histogram.durationBounds)
+        var requestBody = InlineHistogram(bounds: Histogram.defaultBounds)
+        var responseBody = InlineHistogram(bounds: Histogram.defaultBounds)
     }
 
     struct TCPSeries {
@@ -192,15 +193,15 @@ public struct SpanMetrics: Sendable {
             guard !series.isEmpty else { continue }
             result.append(Metric(
                 name: "http.\(side).request.duration", description: "Duration of HTTP \(side) requests.",
-                unit: "s", kind: .histogram, points: series.map { point($0.key, .histogram(httpSeries[$0.value].duration)) }
+                unit: "s", kind: .histogram, points: series.map { point($0.key, .histogram(httpSeries[$0.value].duration.histogram)) }
             ))
             result.append(Metric(
                 name: "http.\(side).request.body.size", description: "Size of HTTP \(side) request bodies.",
-                unit: "By", kind: .histogram, points: series.map { point($0.key, .histogram(httpSeries[$0.value].requestBody)) }
+                unit: "By", kind: .histogram, points: series.map { point($0.key, .histogram(httpSeries[$0.value].requestBody.histogram)) }
             ))
             result.append(Metric(
                 name: "http.\(side).response.body.size", description: "Size of HTTP \(side) response bodies.",
-                unit: "By", kind: .histogram, points: series.map { point($0.key, .histogram(httpSeries[$0.value].responseBody)) }
+                unit: "By", kind: .histogram, points: series.map { point($0.key, .histogram(httpSeries[$0.value].responseBody.histogram)) }
             ))
         }
         let operations = database.sorted { $0.key.process.pid < $1.key.process.pid }
