@@ -8,8 +8,8 @@ import Synchronization
 /// Sends sampled spans and the metrics to an OTLP/HTTP receiver from a thread of its
 /// own, so a slow or dead receiver never holds up capture.
 ///
-/// Spans wait in a bounded queue (`maxQueueSize`); a full queue refuses and counts
-/// them. Batches leave when `maxExportBatchSize` spans wait or the oldest has waited
+/// Spans wait in a bounded queue (`maxQueueSize`), encoded as they are queued
+/// (`SpanExportQueue`); a full queue refuses and counts them. Batches leave when `maxExportBatchSize` spans wait or the oldest has waited
 /// `scheduleDelay`. Failed requests are retried as `ExportRetryPolicy` says, then
 /// dropped and counted. Metrics are sent every `metricExportInterval`. On graceful
 /// shutdown what is queued is sent within `shutdownTimeout`, then metrics once more.
@@ -19,7 +19,9 @@ public final class OTLPExporter: Service, Sendable {
     private let resources: ProcessResources
     private let metricsSource: @Sendable (ExportStatistics) -> [Metric]
     private let logger: Logger
-    private let queue: Mutex<BatchQueue<Span>>
+    private let queue: Mutex<SpanExportQueue>
+    /// The batch being sent; the export thread's only (the lock is never contended).
+    private let batch = Mutex(SpanExportBatch())
     private let statistics = Mutex(ExportStatistics())
     private let stopping = Atomic<Bool>(false)
     private let deadlineNanos = Atomic<UInt64>(0)
@@ -35,17 +37,18 @@ public final class OTLPExporter: Service, Sendable {
         self.logger = logger
         self.metricsSource = metricsSource
         retryPolicy = ExportRetryPolicy(retryTimeout: configuration.retryTimeout)
-        queue = Mutex(BatchQueue(
+        queue = Mutex(SpanExportQueue(
             capacity: configuration.maxQueueSize, batchSize: configuration.maxExportBatchSize,
             maximumDelayNanos: configuration.scheduleDelay.nanoseconds
         ))
     }
 
-    /// Queues spans without blocking; what does not fit is counted as dropped.
+    /// Encodes and queues spans without waiting on the network; what does not fit is counted
+    /// as dropped.
     public func enqueue(_ spans: [Span]) {
         let now = MonotonicClock.now()
         let (refused, length) = queue.withLock { queue in
-            (queue.append(contentsOf: spans, now: now), queue.count)
+            (queue.append(contentsOf: spans, now: now), queue.occupancy)
         }
         statistics.withLock { statistics in
             statistics.spansQueued += UInt64(spans.count - refused)
@@ -87,7 +90,7 @@ public final class OTLPExporter: Service, Sendable {
         var encoder = ProtobufWriter(reservingCapacity: 64 * 1024)
         while !stopRequested {
             let now = MonotonicClock.now()
-            let readiness = queue.withLock { $0.readiness(now: now) }
+            let readiness = readiness(now: now)
             if readiness == .due {
                 let count = takeRequest(into: &encoder)
                 exportSpans(count, request: encoder, client: client, failing: &failing)
@@ -108,7 +111,7 @@ public final class OTLPExporter: Service, Sendable {
             if count == 0 { break }
             exportSpans(count, request: encoder, client: client, failing: &failing)
         }
-        let left = queue.withLock { $0.removeAll() }
+        let left = queue.withLock { $0.removeAll() } + batch.withLock { $0.removeAll() }
         statistics.withLock { $0.spansDroppedShutdown += UInt64(left); $0.queueLength = 0 }
         if left > 0 {
             logger.warning("export.shutdown.dropped", metadata: ["spans": "\(left)"])
@@ -123,35 +126,24 @@ public final class OTLPExporter: Service, Sendable {
     /// sends. Returns how many spans it carries; 0, and `request` empty, when none were queued.
     /// Public so that the export thread's work can be measured without a network.
     public func takeRequest(into request: inout ProtobufWriter) -> Int {
-        let (batch, left) = queue.withLock { queue in (queue.takeBatch(now: MonotonicClock.now()), queue.count) }
-        statistics.withLock { $0.queueLength = left }
-        guard !batch.isEmpty else {
-            request.removeAll()
-            return 0
-        }
-        var groups: [ProcessKey: Int] = [:]
-        var resourceGroups: [OTLPTraceEncoder.ResourceGroup] = []
-        // Spans of one process come in runs: the previous span's group is tried before hashing.
-        var last: (pid: Int32, policy: PolicyID?, executable: String?, index: Int)?
-        for span in batch {
-            if let run = last, run.pid == span.pid, run.policy == span.policy, run.executable == span.executable {
-                resourceGroups[run.index].spans.append(span)
-                continue
+        let batchSize = configuration.maxExportBatchSize
+        return batch.withLock { batch in
+            queue.withLock { $0.takeBatch(into: &batch) }
+            let count = batch.encodeRequest(into: &request, maximum: batchSize) { resources.resource(for: $0) }
+            let pending = batch.pending
+            let left = queue.withLock { queue in
+                queue.holding(pending)
+                return queue.count + pending
             }
-            let key = ProcessKey(of: span)
-            let index: Int
-            if let known = groups[key] {
-                index = known
-                resourceGroups[index].spans.append(span)
-            } else {
-                index = resourceGroups.count
-                groups[key] = index
-                resourceGroups.append(.init(resource: resources.resource(for: key), spans: [span]))
-            }
-            last = (span.pid, span.policy, span.executable, index)
+            statistics.withLock { $0.queueLength = left }
+            return count
         }
-        OTLPTraceEncoder.encode(resourceGroups, into: &request)
-        return batch.count
+    }
+
+    /// Whether a request is due: spans taken and not yet sent, or the queue's batch.
+    private func readiness(now: UInt64) -> SpanExportQueue.Readiness {
+        if batch.withLock({ $0.pending }) > 0 { return .due }
+        return queue.withLock { $0.readiness(now: now) }
     }
 
     /// Sends `request`, which carries `count` spans, and counts them exported or dropped.
@@ -160,13 +152,14 @@ public final class OTLPExporter: Service, Sendable {
         let delivered = request.withUnsafeBytes { body in
             send(body, to: configuration.tracesEndpoint, signal: "traces", client: client, failing: &failing)
         }
+        let length = queue.withLock { $0.count } + batch.withLock { $0.pending }
         statistics.withLock { statistics in
             if delivered {
                 statistics.spansExported += UInt64(count)
             } else {
                 statistics.spansDroppedExportFailed += UInt64(count)
             }
-            statistics.queueLength = queue.withLock { $0.count }
+            statistics.queueLength = length
         }
     }
 
