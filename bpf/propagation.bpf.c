@@ -651,9 +651,21 @@ static __always_inline __u64 first_buffer(long nr, __u64 arg1, __u64 *length)
     return entry.iov_base;
 }
 
-/* A traced server thread read bytes that are not an HTTP/1 request: when its connection's
- * segments brought an option not taken yet, the context of the connection's first request. */
-static __noinline int take_option(const struct periscope_propagation_config *settings, __u64 id, int fd)
+/* Whether the tracer's state for the socket at `socket_id`, in its slot (bpf/tracer.bpf.c),
+ * says it was opened by a connect: a client's. A socket whose state is elsewhere, or that was
+ * first seen mid-connection, is not known to be one. */
+static __always_inline bool client_socket(__u64 socket_id)
+{
+    __u32 index = socket_slot_index(socket_id);
+    struct socket_slot *slot = bpf_map_lookup_elem(&socket_slots, &index);
+    return slot && slot->socket_id == socket_id && slot->state.role == PERISCOPE_ROLE_CLIENT;
+}
+
+/* A traced server thread read bytes that are not an HTTP/1 request on the socket at
+ * `socket_id` (its descriptor `fd`): when its connection's segments brought an option not taken
+ * yet, the context of the connection's first request. */
+static __noinline int take_option(const struct periscope_propagation_config *settings, __u64 id, int fd,
+                                  __u64 socket_id)
 {
     __u32 zero = 0;
     struct option_ports *seen = bpf_map_lookup_elem(&option_ports, &zero);
@@ -666,9 +678,7 @@ static __noinline int take_option(const struct periscope_propagation_config *set
     /* Selected by the tracer (periscope_sys_exit asked); its policy may say `propagation: none`. */
     if (!propagation_allowed(settings, id >> 32))
         return 0;
-    struct sock *sk = tcp_sock_of_fd(fd);
-    if (!sk)
-        return 0;
+    struct sock *sk = (struct sock *)socket_id;
     __u16 local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
     if (!((seen->ports.bits[(local_port >> 6) & (PERISCOPE_PORT_WORDS - 1)] >> (local_port & 63)) & 1))
         return 0;
@@ -705,10 +715,10 @@ static __noinline int take_option(const struct periscope_propagation_config *set
     __builtin_memcpy(serving.span_id, context->span_id, 8);
     serving.flags = context->flags & 1;
     serving.from_option = 1;
-    serving.socket_id = (__u64)sk;
+    serving.socket_id = socket_id;
     bpf_map_update_elem(&thread_contexts, &id, &serving, BPF_ANY);
     propagation_count(PERISCOPE_PROP_OPTIONS_READ);
-    report_context(context, (__u64)sk, fd, key.local_port, key.remote_port);
+    report_context(context, socket_id, fd, key.local_port, key.remote_port);
     return 0;
 }
 
@@ -738,32 +748,8 @@ static __always_inline int server_context(const unsigned long long *args, bool b
     if (!settings)
         return 0;
     __u64 id = bpf_get_current_pid_tgid();
-    __u64 length = 0;
-    __u64 buffer = first_buffer(nr, btf ? SYSCALL_ARG1_BY(DIRECT_READ, regs) : SYSCALL_ARG1(regs), &length);
-    if (!buffer)
-        return 0;
-    if (length > (__u64)ret)
-        length = (__u64)ret;
-    struct propagation_scratch *scratch = propagation_scratch_space();
-    if (!scratch || length < 16)
-        return 0;
-    /* The head's first bytes, read once: decide_server_context reads only what is past them. */
-    __u32 have = length < SERVER_HEAD_FIRST_READ ? (__u32)length : SERVER_HEAD_FIRST_READ;
-    if (bpf_probe_read_user(scratch->head, have, (const void *)buffer))
-        return 0;
     int fd = (int)(btf ? SYSCALL_ARG0_BY(DIRECT_READ, regs) : SYSCALL_ARG0(regs));
-    if (!method_at(scratch, 0))
-        return take_option(settings, id, fd);
-    /* periscope_sys_exit called this stage for a process it selects (target, not excluded):
-     * what is left to ask is whether its policy lets context propagate. */
-    if (!propagation_allowed(settings, id >> 32))
-        return 0;
-    struct server_read read = {
-        .buffer = buffer,
-        .len = length < PERISCOPE_PROPAGATION_HEAD_MAX ? (__u32)length : PERISCOPE_PROPAGATION_HEAD_MAX,
-        .have = have,
-        .fd = fd,
-    };
+    struct server_read read = {.fd = fd};
     if (btf) {
         struct sock *sk = tcp_sock_of_fd_btf(fd);
         if (!sk)
@@ -779,6 +765,37 @@ static __always_inline int server_context(const unsigned long long *args, bool b
         read.local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
         read.peer_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
     }
+    /* The socket's address as a number, read back from map memory: a BTF socket pointer
+     * allows no arithmetic (its slot is found by a product). The slot's socket_id means
+     * nothing until `ready`. */
+    handoff->socket_id = read.socket_id;
+    read.socket_id = *(volatile __u64 *)&handoff->socket_id;
+    /* A socket the tracer saw connect reads responses: neither a request nor a server's
+     * option comes its way, and its bytes are not copied here. */
+    if (client_socket(read.socket_id))
+        return 0;
+    __u64 length = 0;
+    __u64 buffer = first_buffer(nr, btf ? SYSCALL_ARG1_BY(DIRECT_READ, regs) : SYSCALL_ARG1(regs), &length);
+    if (!buffer)
+        return 0;
+    if (length > (__u64)ret)
+        length = (__u64)ret;
+    struct propagation_scratch *scratch = propagation_scratch_space();
+    if (!scratch || length < 16)
+        return 0;
+    /* The head's first bytes, read once: decide_server_context reads only what is past them. */
+    __u32 have = length < SERVER_HEAD_FIRST_READ ? (__u32)length : SERVER_HEAD_FIRST_READ;
+    if (bpf_probe_read_user(scratch->head, have, (const void *)buffer))
+        return 0;
+    if (!method_at(scratch, 0))
+        return take_option(settings, id, fd, read.socket_id);
+    /* periscope_sys_exit called this stage for a process it selects (target, not excluded):
+     * what is left to ask is whether its policy lets context propagate. */
+    if (!propagation_allowed(settings, id >> 32))
+        return 0;
+    read.buffer = buffer;
+    read.len = length < PERISCOPE_PROPAGATION_HEAD_MAX ? (__u32)length : PERISCOPE_PROPAGATION_HEAD_MAX;
+    read.have = have;
     /* A connection the tracer leaves out (a policy selecting by port selects every process):
      * no context to decide, nothing to hand over. */
     if (!port_selected(read.local_port, read.peer_port))

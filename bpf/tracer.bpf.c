@@ -83,30 +83,6 @@ struct {
     __type(value, struct periscope_socket_state);
 } sockets SEC(".maps");
 
-/* A socket's state in the slot its address hashes to (socket_id 0: a free slot). */
-struct socket_slot {
-    __u64 socket_id;
-    struct periscope_socket_state state;
-};
-
-/* Where a socket's state is looked up first: one slot per hash of its address, read with an
- * inlined array access where the `sockets` map costs a hash, a bucket and an element to walk
- * (each a cache line of its own) on every captured syscall. A socket whose slot another one
- * holds keeps its state in `sockets`, as does every socket in the variant for older kernels
- * (no compare-and-swap to claim a slot with). */
-struct {
-    __uint(type, BPF_MAP_TYPE_ARRAY);
-    __uint(max_entries, PERISCOPE_SOCKET_SLOTS);
-    __type(key, __u32);
-    __type(value, struct socket_slot);
-} socket_slots SEC(".maps");
-
-static __always_inline __u32 socket_slot_index(__u64 socket_id)
-{
-    /* Fibonacci hashing: the top bits of the product mix all of the address's. */
-    return (__u32)((socket_id * 0x9e3779b97f4a7c15ULL) >> 48) & (PERISCOPE_SOCKET_SLOTS - 1);
-}
-
 /* The state the kernel keeps for `socket_id`, or NULL. */
 static __always_inline struct periscope_socket_state *socket_state(__u64 socket_id)
 {
@@ -452,9 +428,10 @@ ADMISSION_FUNCTION int admission(struct scratch *scratch, const struct periscope
          * that they bind and mark it again if the new connection carries one). */
         struct periscope_socket_state fresh = {};
         fresh.shed = reader_behind(cfg, event);
-        if (event->kind == PERISCOPE_EVENT_OPEN)
+        if (event->kind == PERISCOPE_EVENT_OPEN) {
             fresh.request_direction = event->role == PERISCOPE_ROLE_SERVER ? PERISCOPE_DIRECTION_INGRESS : PERISCOPE_DIRECTION_EGRESS;
-        else
+            fresh.role = event->role;
+        } else
             fresh.request_direction = direction; /* seen first mid-connection: its first bytes */
         fresh.last_direction = direction;
         if (state) {

@@ -38,6 +38,7 @@ public final class Tracer {
         var readContextHandoff: Int32
         var writeContextHandoffs: Int32
         var pidSlots: Int32
+        var socketSlots: Int32
     }
 
     /// The `pid_slots` array mapped into this process: the counts of the target and excluded
@@ -145,7 +146,7 @@ public final class Tracer {
                 excluded: try fd("excluded_pids"), counters: try fd("counters"), events: try fd("events"),
                 executableNames: try fd("exec_names"), sysExitStages: stages,
                 readContextHandoff: try fd("read_context_handoff"), writeContextHandoffs: try fd("write_context_handoffs"),
-                pidSlots: try fd("pid_slots")
+                pidSlots: try fd("pid_slots"), socketSlots: try fd("socket_slots")
             )
             let mapped = mmap(nil, Self.pidSlotsBytes, PROT_READ | PROT_WRITE, MAP_SHARED, maps.pidSlots, 0)
             guard let mapped, mapped != MAP_FAILED else {
@@ -211,6 +212,7 @@ public final class Tracer {
             "events": maps.events, "config": maps.config, "ports": maps.ports, "target_pids": maps.targets,
             "excluded_pids": maps.excluded, "pid_slots": maps.pidSlots, "sys_exit_stages": maps.sysExitStages,
             "read_context_handoff": maps.readContextHandoff, "write_context_handoffs": maps.writeContextHandoffs,
+            "socket_slots": maps.socketSlots,
         ]
     }
 

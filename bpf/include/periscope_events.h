@@ -141,7 +141,8 @@ struct periscope_socket_state {
     __u8 chunk_walks;       /* bit (1 << direction), (1 << (4 + direction)) for TLS plaintext:
                              * that direction is inside a chunked body */
     __u8 frame_walks;       /* the same bits: that direction's HTTP/2 frames are being walked */
-    __u8 _pad;
+    __u8 role;              /* enum periscope_role of the connect or accept that opened it; 0 when
+                             * first seen mid-connection */
 };
 _Static_assert(sizeof(struct periscope_socket_state) == 8, "periscope_socket_state layout");
 

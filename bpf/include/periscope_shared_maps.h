@@ -55,6 +55,31 @@ static __always_inline bool pid_slot_used(__u32 slots, __u32 tgid)
     return !count || *count != 0;
 }
 
+/* A socket's state in the slot its address hashes to (socket_id 0: a free slot). */
+struct socket_slot {
+    __u64 socket_id;
+    struct periscope_socket_state state;
+};
+
+/* Where a socket's state is looked up first: one slot per hash of its address, read with an
+ * inlined array access where the `sockets` map costs a hash, a bucket and an element to walk
+ * (each a cache line of its own) on every captured syscall. A socket whose slot another one
+ * holds keeps its state in `sockets`, as does every socket in the variant for older kernels
+ * (no compare-and-swap to claim a slot with). The server-context stage reads it too
+ * (server_context in bpf/propagation.bpf.c). */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, PERISCOPE_SOCKET_SLOTS);
+    __type(key, __u32);
+    __type(value, struct socket_slot);
+} socket_slots SEC(".maps");
+
+static __always_inline __u32 socket_slot_index(__u64 socket_id)
+{
+    /* Fibonacci hashing: the top bits of the product mix all of the address's. */
+    return (__u32)((socket_id * 0x9e3779b97f4a7c15ULL) >> 48) & (PERISCOPE_SOCKET_SLOTS - 1);
+}
+
 /* The stages of the tracer's sys_exit program (enum periscope_sys_exit_stage), by tail call. */
 struct {
     __uint(type, BPF_MAP_TYPE_PROG_ARRAY);
