@@ -76,7 +76,7 @@ extension ByteWriter {
         reserve(keyCount + count + 5)
         cursor[0] = 0x4A
         cursor[1] = UInt8(truncatingIfNeeded: keyCount &+ count &+ 3)
-        (cursor + 2).update(from: key.utf8Start, count: keyCount)
+        (cursor + 2).initialize(from: key.utf8Start, count: keyCount)
         cursor += 2 &+ keyCount
         // AnyValue { string_value = 1 }.
         cursor[0] = UInt8(truncatingIfNeeded: count &+ 2)
@@ -99,7 +99,7 @@ extension ByteWriter {
         reserve(keyCount + 14)
         cursor[0] = 0x4A
         cursor[1] = UInt8(truncatingIfNeeded: keyCount &+ size &+ 2)
-        (cursor + 2).update(from: key.utf8Start, count: keyCount)
+        (cursor + 2).initialize(from: key.utf8Start, count: keyCount)
         cursor += 2 &+ keyCount
         // AnyValue { int_value = 3 }, written even when zero.
         cursor[0] = UInt8(truncatingIfNeeded: size &+ 1)

@@ -13,7 +13,7 @@ extension ByteWriter {
             cursor += 1
         }
         cursor.pointee = UInt8(ascii: "\"")
-        (cursor + 1).update(from: key.utf8Start, count: count)
+        (cursor + 1).initialize(from: key.utf8Start, count: count)
         cursor[count + 1] = UInt8(ascii: "\"")
         cursor[count + 2] = UInt8(ascii: ":")
         cursor += count + 3
@@ -27,7 +27,7 @@ extension ByteWriter {
         memberKey(key, first: first)
         reserve(valueCount + 2)
         cursor.pointee = UInt8(ascii: "\"")
-        (cursor + 1).update(from: value.utf8Start, count: valueCount)
+        (cursor + 1).initialize(from: value.utf8Start, count: valueCount)
         cursor[valueCount + 1] = UInt8(ascii: "\"")
         cursor += valueCount + 2
     }

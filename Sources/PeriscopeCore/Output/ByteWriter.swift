@@ -67,11 +67,13 @@ struct ByteWriter {
         cursor += 1
     }
 
+    /// A constant's bytes: copied as from memory that cannot overlap the storage (no check
+    /// for overlap, which a copy of a known size would otherwise pay on every write).
     @inline(__always)
     mutating func bytes(_ text: StaticString) {
         let count = text.utf8CodeUnitCount
         reserve(count)
-        cursor.update(from: text.utf8Start, count: count)
+        cursor.initialize(from: text.utf8Start, count: count)
         cursor += count
     }
 

@@ -266,7 +266,7 @@ final class HTTPStorage: ManagedBuffer<HTTPStorage.Fields, UInt8> {
     @inline(__always)
     func withBytes<Result>(_ field: HTTPDetails.Field, _ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result {
         try withUnsafeMutablePointerToElements { text in
-            try body(UnsafeBufferPointer(start: text + Int(field.lowerBound), count: field.count))
+            try body(UnsafeBufferPointer(start: text + Int(field.lowerBound), count: Int(field.upperBound &- field.lowerBound)))
         }
     }
 
