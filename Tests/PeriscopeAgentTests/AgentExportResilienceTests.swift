@@ -17,7 +17,7 @@ extension KernelTests {
         }
 
         @Test func receiverDownForAMinuteUnderSteadyLoadIsCountedAndExportResumes() async throws {
-            let receiver = try OTLPReceiver(port: 14320)
+            let receiver = try OTLPReceiver(port: testPort(18703))
             let directory = try TemporaryDirectory()
             let nginx = try startNginx(in: directory, port: testPort(18524), httpBlock: """
                 server {
@@ -29,7 +29,7 @@ extension KernelTests {
                 policy: "pids: [\(nginx.pid)]\nports: [\(testPort(18524))]\nprotocols: [http]\n",
                 arguments: ["--output", "none"],
                 environment: [
-                    "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:14320",
+                    "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:\(testPort(18703))",
                     "OTEL_BSP_SCHEDULE_DELAY": "200",
                     "OTEL_METRIC_EXPORT_INTERVAL": "2000",
                     // Short enough that a batch is given up during the outage and counted.

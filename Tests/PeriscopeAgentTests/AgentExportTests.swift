@@ -15,7 +15,7 @@ extension KernelTests {
         }
 
         @Test func spansAndMetricsReachAnOTLPReceiverWithResourceAttributesAndHistograms() async throws {
-            let receiver = try OTLPReceiver(port: 14318)
+            let receiver = try OTLPReceiver(port: testPort(18701))
             let site = try TemporaryDirectory()
             for item in 1...3 { _ = try site.write("items/\(item)", String(repeating: "i", count: 100)) }
             let server = try TestProcess(
@@ -29,7 +29,7 @@ extension KernelTests {
                     routes: ["/items/{id}"]
                     resourceAttributes: {deployment.environment: acceptance}
                     """,
-                environment: Self.exportEnvironment(port: 14318)
+                environment: Self.exportEnvironment(port: testPort(18701))
             )
             for path in ["/items/1", "/items/2", "/items/3", "/missing/41", "/missing/42"] {
                 try TestProcess("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:\(testPort(18520))\(path)"]).wait()
@@ -101,11 +101,11 @@ extension KernelTests {
         }
 
         @Test func gzipAndHeadersFromTheEnvironment() async throws {
-            let receiver = try OTLPReceiver(port: 14319)
+            let receiver = try OTLPReceiver(port: testPort(18702))
             let site = try TemporaryDirectory()
             _ = try site.write("a", "a")
             let server = try startPythonServer(port: testPort(18521), directory: site.path)
-            var environment = Self.exportEnvironment(port: 14319)
+            var environment = Self.exportEnvironment(port: testPort(18702))
             environment["OTEL_EXPORTER_OTLP_COMPRESSION"] = "gzip"
             environment["OTEL_EXPORTER_OTLP_HEADERS"] = "x-api-key=a%20b%3Dc,x-tenant=blue"
             let agent = try await AgentHarness(policy: "ports: [\(testPort(18521))]\nprotocols: [http]\n", environment: environment)
@@ -127,8 +127,8 @@ extension KernelTests {
         /// resource attributes (a resource is resolved when its batch is sent); each receiver's
         /// metrics count exactly the requests it got spans for.
         @Test func aPolicyEditSwitchesTheExportWithoutLosingQueuedSpans() async throws {
-            let first = try OTLPReceiver(port: 14321)
-            let second = try OTLPReceiver(port: 14322)
+            let first = try OTLPReceiver(port: testPort(18704))
+            let second = try OTLPReceiver(port: testPort(18705))
             let site = try TemporaryDirectory()
             _ = try site.write("a", "a")
             let server = try startPythonServer(port: testPort(18527), directory: site.path)
@@ -142,12 +142,12 @@ extension KernelTests {
             }
             // Batches wait three seconds: the edit comes while the first spans are still queued.
             let agent = try await AgentHarness(
-                policy: policy(14321, "blue"),
+                policy: policy(testPort(18704), "blue"),
                 environment: ["OTEL_BSP_SCHEDULE_DELAY": "3000", "OTEL_METRIC_EXPORT_INTERVAL": "300"])
             for _ in 0..<4 { try TestProcess("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:\(testPort(18527))/a"]).wait() }
             _ = try await agent.waitForSpans(count: 4) { $0.isServer }
             #expect(first.spans.isEmpty, "still queued")
-            try agent.updatePolicy(policy(14322, "green"))
+            try agent.updatePolicy(policy(testPort(18705), "green"))
             try await Task.sleep(for: .seconds(1))
             for _ in 0..<3 { try TestProcess("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:\(testPort(18527))/a"]).wait() }
             let before = try await first.waitForSpans(count: 4) { $0.kind == 2 }
@@ -183,7 +183,7 @@ extension KernelTests {
                     ports: [\(testPort(18522))]
                     sampling: {sampler: always_off}
                     """,
-                arguments: ["--metrics-port", "19464", "--metrics-address", "127.0.0.1"]
+                arguments: ["--metrics-port", "\(testPort(18706))", "--metrics-address", "127.0.0.1"]
             )
             let client = try TCPClient(port: testPort(18522))
             for i in 0..<10 {
@@ -207,9 +207,9 @@ extension KernelTests {
             }
             repeat {
                 try await Task.sleep(for: .milliseconds(200))
-                samples = try PrometheusSample.parse(try httpGet(port: 19464, path: "/metrics"))
+                samples = try PrometheusSample.parse(try httpGet(port: testPort(18706), path: "/metrics"))
             } while (count() < 15 || sampledOut() < 15) && ContinuousClock.now < deadline
-            let notFound = try httpGet(port: 19464, path: "/other")
+            let notFound = try httpGet(port: testPort(18706), path: "/other")
             let metrics = try agent.stop()
 
             #expect(count() == 15)

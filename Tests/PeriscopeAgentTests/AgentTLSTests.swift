@@ -275,7 +275,7 @@ extension KernelTests {
             defer { nginx.stop() }
             let agent = try await AgentHarness(
                 policy: "ports: [\(testPort(18581)), \(testPort(18582))]\nprotocols: [http]\n",
-                arguments: ["--metrics-port", "19481", "--metrics-address", "127.0.0.1"])
+                arguments: ["--metrics-port", "\(testPort(18707))", "--metrics-address", "127.0.0.1"])
             try await agent.waitForLog(node.linksLibssl ? "libssl" : "file=\(node.executable)")
             let fromNode = try runChecked(node.executable, [node.client, "\(testPort(18581))", "12", "/item/", "POST"]).output
             #expect(fromNode.contains("\"ok\":12"), "the Node client's own view: \(fromNode)")
@@ -287,7 +287,7 @@ extension KernelTests {
             // Node server at least); they are published once a second.
             let probedFile = node.linksLibssl ? "libssl" : node.executable
             func probedProcesses() throws -> Double {
-                try PrometheusSample.parse(try httpGet(port: 19481, path: "/metrics")).filter {
+                try PrometheusSample.parse(try httpGet(port: testPort(18707), path: "/metrics")).filter {
                     $0.name == "periscope_agent_tls_processes_probed" && $0.labels["library"] == "openssl"
                         && $0.labels["file"]?.contains(probedFile) == true
                 }.reduce(0) { $0 + $1.value }

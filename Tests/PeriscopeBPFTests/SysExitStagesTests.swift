@@ -11,10 +11,10 @@ import Testing
     @Test(arguments: Tracer.Variant.allCases)
     func theServerContextOfARequestReadComesInTheReadsOwnRecord(variant: Tracer.Variant) throws {
         let (tracer, propagation) = try propagatingTracer(variant: variant)
-        let port: UInt16 = variant == .btf ? 18433 : 18434
-        let server = try TestProcess("python3", ["-m", "http.server", "\(port)", "--bind", "127.0.0.1", "--directory", "/tmp"])
+        let server = try TestProcess("python3", ["-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", "/tmp"])
         defer { server.stop() }
-        try waitForPort(port)
+        let port = try listeningPort(of: server)
+        try waitForPort(port, of: server)
         try tracer.apply(KernelFilter(allProcesses: false, targets: [server.pid: .withDescendants]))
         let traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
         try run("curl", ["-s", "-o", "/dev/null", "-H", "traceparent: 00-\(traceID)-00f067aa0ba902b7-01", "http://127.0.0.1:\(port)/"])
@@ -41,12 +41,12 @@ import Testing
     /// policy selecting by port selects every process of the node).
     @Test func noContextIsDecidedForAConnectionWhosePortsAreNotSelected() throws {
         let (tracer, propagation) = try propagatingTracer()
-        let port: UInt16 = 18436
-        let server = try TestProcess("python3", ["-m", "http.server", "\(port)", "--bind", "127.0.0.1", "--directory", "/tmp"])
+        let server = try TestProcess("python3", ["-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", "/tmp"])
         defer { server.stop() }
-        try waitForPort(port)
+        let port = try listeningPort(of: server)
+        try waitForPort(port, of: server)
         var bitmap = [UInt64](repeating: 0, count: 1024)
-        let other = Int(port) + 1
+        let other = port == .max ? Int(port) - 1 : Int(port) + 1
         bitmap[other / 64] |= 1 << UInt64(other % 64)
         var filter = KernelFilter(allProcesses: false, targets: [server.pid: .withDescendants])
         filter.portBitmap = bitmap

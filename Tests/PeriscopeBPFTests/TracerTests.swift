@@ -11,10 +11,10 @@ import Testing
         try Tracefs.ensureMounted()
         let tracer = try Tracer(variant: variant)
         try tracer.attach()
-        let server = try TestProcess("python3", ["-m", "http.server", variant == .btf ? "18431" : "18432", "--bind", "127.0.0.1", "--directory", "/tmp"])
+        let server = try TestProcess("python3", ["-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", "/tmp"])
         defer { server.stop() }
-        let port: UInt16 = variant == .btf ? 18431 : 18432
-        try waitForPort(port)
+        let port = try listeningPort(of: server)
+        try waitForPort(port, of: server)
         try tracer.apply(KernelFilter(allProcesses: false, targets: [server.pid: .withDescendants]))
         try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:\(port)/"])
 
