@@ -64,8 +64,8 @@ public final class OTLPExporter: Service, Sendable {
     public func requestStop() { stopping.store(true, ordering: .releasing) }
 
     public func run() async throws {
-        try await withGracefulShutdownHandler {
-            try await withTaskCancellationHandler {
+        await withGracefulShutdownHandler {
+            await withTaskCancellationHandler {
                 await DedicatedThread.run(name: "periscope-export") { [self] in
                     exportLoop(client: OTLPHTTPClient(headers: configuration.headers))
                 }
