@@ -53,18 +53,19 @@ int CPeriscopeBPF_uprobe_multi_link(int program_fd, const char *path, const uint
 #define CPERISCOPEBPF_SYS_PIDFD_OPEN 434
 #define CPERISCOPEBPF_SYS_PIDFD_GETFD 438
 
-int CPeriscopeBPF_take_descriptor(int pid, int fd)
+int CPeriscopeBPF_open_process(int pid)
 {
     long pidfd = syscall(CPERISCOPEBPF_SYS_PIDFD_OPEN, pid, 0);
-    if (pidfd < 0)
-        return -errno;
+    return pidfd < 0 ? -errno : (int)pidfd;
+}
+
+int CPeriscopeBPF_take_descriptor(int pidfd, int fd)
+{
     long taken;
     do {
-        taken = syscall(CPERISCOPEBPF_SYS_PIDFD_GETFD, (int)pidfd, fd, 0);
+        taken = syscall(CPERISCOPEBPF_SYS_PIDFD_GETFD, pidfd, fd, 0);
     } while (taken < 0 && errno == EINTR);
-    int error = taken < 0 ? errno : 0;
-    close((int)pidfd);
-    return taken < 0 ? -error : (int)taken;
+    return taken < 0 ? -errno : (int)taken;
 }
 
 // struct sched_attr (include/uapi/linux/sched/types.h), spelled out because the system's

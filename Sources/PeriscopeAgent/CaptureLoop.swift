@@ -75,7 +75,7 @@ final class CaptureLoop: RecordConsumer {
     /// Keeps the TLS library probes on what the traced processes map; nil without them.
     private let tlsAttacher: TLSAttacher?
     /// Hands the connections processes opened before they were selected to propagation.
-    private let openConnections: OpenConnections
+    private var openConnections: OpenConnections
     /// Selected processes whose open connections were handed over since their selection.
     private var adoptedProcesses: Set<Int32> = []
     /// Whether a process could not be looked into for its open connections (logged once).
@@ -451,8 +451,13 @@ final class CaptureLoop: RecordConsumer {
     /// connections (on those ports), once when the policies come into force, at the agent's
     /// start or a change of the policies. The agent's own and those of processes excluded or
     /// whose propagation is off are left as they are.
+    /// A connection is handed over once: a later look passes by those handed over before, and
+    /// those propagation's `sock_ops` marked (a connection whose context travels in a TCP
+    /// header option left the sockhash for good).
     private func adoptOpenConnections(portBitmap: [UInt64]?) {
         adoptedProcesses.formIntersection(selection.targets)
+        let known = processes
+        openConnections.keepProcesses { known[$0] != nil }
         guard let propagation, propagation.settings.enabled else {
             adoptedEveryProcessFor = nil
             return

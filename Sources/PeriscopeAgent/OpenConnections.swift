@@ -17,19 +17,42 @@ import Glibc
 /// every process (no selector, or ports only) the connections are looked for in every process,
 /// once per set of ports: only the sockets their network namespace's tables show established
 /// (on a selected port) from a port nobody there listens on are taken.
+///
+/// A connection is handed over once: a later look (the policies changed, a process was
+/// selected again) passes by the ones an earlier look handed over, and never hands over those
+/// `sock_ops` marked itself — among them the connections whose context travels in a TCP
+/// header option, which left the sockhash for good and must not be put back.
 struct OpenConnections {
     let procRoot: String
+    /// The connections (socket inodes) handed over by the last look under policies tracing
+    /// every process and still established on a selected port then.
+    private var handedOverEverywhere: Set<UInt64> = []
+    /// The connections handed over from each process's descriptors, as of its last look.
+    private var handedOverByProcess: [Int32: Set<UInt64>] = [:]
+
+    init(procRoot: String) {
+        self.procRoot = procRoot
+    }
 
     /// How many connections of `pid` were put into `propagation`'s sockhash; nil when the
-    /// process could not be looked into (gone, or no ptrace access).
-    func adopt(pid: Int32, portBitmap: [UInt64]?, into propagation: Propagation) -> Int? {
+    /// process could not be looked into (gone, or no ptrace access). Its connections handed
+    /// over at an earlier look are passed by; one pidfd is opened for the process.
+    mutating func adopt(pid: Int32, portBitmap: [UInt64]?, into propagation: Propagation) -> Int? {
         let sockets = socketDescriptors(of: pid)
+        let known = handedOverByProcess.removeValue(forKey: pid) ?? []
         guard !sockets.isEmpty else { return 0 }
+        var handedOver: Set<UInt64> = []
+        defer { if !handedOver.isEmpty { handedOverByProcess[pid] = handedOver } }
+        var process: ProcessDescriptor?
         var listening: Set<UInt16>?
         var adopted = 0
-        for (fd, _) in sockets {
-            let taken = CPeriscopeBPF_take_descriptor(pid, fd)
-            if taken == -EPERM || taken == -ESRCH { return nil }
+        for (fd, inode) in sockets {
+            if known.contains(inode) {
+                handedOver.insert(inode)
+                continue
+            }
+            if process == nil { process = ProcessDescriptor(pid: pid) }
+            guard let taken = process?.take(fd), taken != -ESRCH else { return nil }
             guard taken >= 0 else { continue }
             defer { close(taken) }
             guard let ports = Self.establishedTCPPorts(of: taken) else { continue }
@@ -37,9 +60,16 @@ struct OpenConnections {
             guard !(listening ?? []).contains(ports.local),
                   Self.portSelected(local: ports.local, peer: ports.peer, bitmap: portBitmap)
             else { continue }
-            if propagation.adopt(socket: taken) { adopted += 1 }
+            if !propagation.sockOpsMarked(socket: taken), propagation.adopt(socket: taken) { adopted += 1 }
+            handedOver.insert(inode)
         }
         return adopted
+    }
+
+    /// Forgets what was handed over from the processes `isKnown` denies (they exited).
+    mutating func keepProcesses(where isKnown: (Int32) -> Bool) {
+        guard !handedOverByProcess.isEmpty else { return }
+        handedOverByProcess = handedOverByProcess.filter { isKnown($0.key) }
     }
 
     /// How many connections of `pids` were put into `propagation`'s sockhash, for a policy
@@ -48,12 +78,18 @@ struct OpenConnections {
     ///
     /// Each network namespace's tables are read once, when the first of its processes comes,
     /// and each connection they list is taken once: from the first process found holding it
-    /// (a socket shared across a fork is one connection). Once every connection of a namespace
-    /// was taken, its other processes are passed by with one `readlink`. The cost is one read
-    /// of each namespace's tables, a `readlink` of each socket descriptor of the processes
-    /// looked into, and for each connection taken `pidfd_getfd`, five `getsockopt` and a map
-    /// update.
-    func adopt(pids: some Sequence<Int32>, portBitmap: [UInt64]?, into propagation: Propagation) -> Int? {
+    /// (a socket shared across a fork is one connection), unless an earlier look handed it
+    /// over. Once every connection of a namespace was taken, its other processes are passed
+    /// by with one `readlink`. The cost is one read of each namespace's tables, a `readlink`
+    /// of each socket descriptor of the processes looked into, a pidfd for each process a
+    /// connection is taken from, and for each connection taken `pidfd_getfd`, five
+    /// `getsockopt` and two map operations.
+    mutating func adopt(pids: some Sequence<Int32>, portBitmap: [UInt64]?, into propagation: Propagation) -> Int? {
+        let known = handedOverEverywhere
+        var handedOver: Set<UInt64> = []
+        var complete = false
+        // An unfinished look forgets nothing it did not get to.
+        defer { handedOverEverywhere = complete ? handedOver : known.union(handedOver) }
         var remainingByNamespace: [String: Set<UInt64>] = [:]
         var adopted = 0
         for pid in pids {
@@ -61,20 +97,28 @@ struct OpenConnections {
             // Taken out while this process is looked into, so that removals do not copy it.
             var remaining = remainingByNamespace.removeValue(forKey: namespace) ?? {
                 let tables = ["tcp", "tcp6"].compactMap { System.readWholeFile("\(procRoot)/\(pid)/net/\($0)", limit: 64 << 20) }
-                return Self.connectionInodes(procNetTCP: tables, bitmap: portBitmap)
+                var selected = Self.connectionInodes(procNetTCP: tables, bitmap: portBitmap)
+                let handedOverBefore = selected.intersection(known)
+                handedOver.formUnion(handedOverBefore)
+                selected.subtract(handedOverBefore)
+                return selected
             }()
             defer { remainingByNamespace[namespace] = remaining }
             guard !remaining.isEmpty else { continue }
+            var process: ProcessDescriptor?
             for (fd, inode) in socketDescriptors(of: pid) where remaining.contains(inode) {
-                let taken = CPeriscopeBPF_take_descriptor(pid, fd)
-                if taken == -EPERM { return nil }
+                if process == nil { process = ProcessDescriptor(pid: pid) }
+                guard let taken = process?.take(fd) else { return nil }
                 if taken == -ESRCH { break }
                 guard taken >= 0 else { continue }
                 defer { close(taken) }
                 remaining.remove(inode)
-                if Self.establishedTCPPorts(of: taken) != nil, propagation.adopt(socket: taken) { adopted += 1 }
+                guard Self.establishedTCPPorts(of: taken) != nil else { continue }
+                if !propagation.sockOpsMarked(socket: taken), propagation.adopt(socket: taken) { adopted += 1 }
+                handedOver.insert(inode)
             }
         }
+        complete = true
         return adopted
     }
 
@@ -183,5 +227,26 @@ struct OpenConnections {
         }
         guard let local = port({ getsockname(fd, $0, $1) }), let peer = port({ getpeername(fd, $0, $1) }) else { return nil }
         return (local, peer)
+    }
+}
+
+/// A pidfd of one process, opened once for all the descriptors taken from it, closed with it.
+private final class ProcessDescriptor {
+    /// The pidfd, or -errno when it could not be opened (the process is gone).
+    private let descriptor: Int32
+
+    init(pid: Int32) {
+        descriptor = CPeriscopeBPF_open_process(pid)
+    }
+
+    deinit {
+        if descriptor >= 0 { close(descriptor) }
+    }
+
+    /// This process's descriptor for the process's `fd`, or -errno (-ESRCH: the process is
+    /// gone); nil when the agent has no ptrace access to it.
+    func take(_ fd: Int32) -> Int32? {
+        let taken = descriptor >= 0 ? CPeriscopeBPF_take_descriptor(descriptor, fd) : descriptor
+        return taken == -EPERM ? nil : taken
     }
 }

@@ -30,6 +30,9 @@ public final class Propagation {
     private var countersMap: Int32 = -1
     private var threadsMap: Int32 = -1
     private var socketsMap: Int32 = -1
+    /// `socket_marks`, the sockets `sock_ops` marked at their connect, and the size of a mark.
+    private var marksMap: Int32 = -1
+    private var markSize = 0
     private var writtenDisabled: Set<Int32> = []
     /// The settings last written by `apply(_:)`.
     public private(set) var settings = PropagationSettings(enabled: false)
@@ -76,6 +79,8 @@ public final class Propagation {
             countersMap = try map("propagation_counters")
             threadsMap = try map("thread_contexts")
             socketsMap = try map("traced_sockets")
+            marksMap = try map("socket_marks")
+            markSize = Int(bpf_map__value_size(bpf_object__find_map_by_name(object, "socket_marks")))
             let sockets = socketsMap
 
             // This object's descriptor of the tracer's map: valid for as long as the object.
@@ -186,6 +191,17 @@ public final class Propagation {
         guard getsockopt(descriptor, SOL_SOCKET, Self.socketCookieOption, &cookie, &length) == 0 else { return false }
         var value = UInt64(UInt32(bitPattern: descriptor))
         return bpf_map_update_elem(socketsMap, &cookie, &value, UInt64(BPF_NOEXIST)) == 0
+    }
+
+    /// Whether `sock_ops` marked the TCP connection behind `descriptor` (this process's
+    /// descriptor of a traced process's socket) at its connect: it put the connection into the
+    /// sockhash itself, and took it out for good if its context went into a TCP header option
+    /// since. Not one to `adopt(socket:)`.
+    public func sockOpsMarked(socket descriptor: Int32) -> Bool {
+        // A socket's storage is looked up by a descriptor of this process.
+        var socket = descriptor
+        var mark = [UInt8](repeating: 0, count: markSize)
+        return bpf_map_lookup_elem(marksMap, &socket, &mark) == 0
     }
 
     /// `SO_COOKIE`, which the C library's headers may not name.

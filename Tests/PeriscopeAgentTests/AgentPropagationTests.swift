@@ -236,6 +236,96 @@ extension KernelTests {
             try await Self.expectHeldConnectionsCarryTraceparent(caller: caller, server: server, port: testPort(18969), agent: agent)
         }
 
+        /// A threaded TCP server on `argv[1]` that sends back whatever it receives.
+        static let echoServer = """
+            import socketserver, sys
+            class Echo(socketserver.BaseRequestHandler):
+                def handle(self):
+                    while data := self.request.recv(65536):
+                        self.request.sendall(data)
+            class Server(socketserver.ThreadingTCPServer):
+                allow_reuse_address = True
+                daemon_threads = True
+            server = Server(("127.0.0.1", int(sys.argv[1])), Echo)
+            print("ready", flush=True)
+            server.serve_forever()
+            """
+
+        /// A client of the echo server on `argv[1]` whose first message is no HTTP/1 request:
+        /// one exchange, then another once the file `argv[2]` exists, on the same connection.
+        static let opaqueClient = """
+            import os, socket, sys, time
+            connection = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+            def exchange(message):
+                connection.sendall(message)
+                received = b""
+                while len(received) < len(message):
+                    received += connection.recv(65536)
+                return received == message
+            print("first", exchange(b"opaque message, the first one\\n"), flush=True)
+            while not os.path.exists(sys.argv[2]):
+                time.sleep(0.02)
+            print("second", exchange(b"opaque message, the second one\\n"), flush=True)
+            """
+
+        /// The connections each look for open connections put into the sockhash, in order,
+        /// as the agent logged them.
+        static func handedOver(_ agent: AgentHarness) -> [Int] {
+            agent.process.errorLog.split(separator: "\n").filter { $0.contains("propagation.open_connections.adopted") }.compactMap { line in
+                line.split(separator: " ").first { $0.hasPrefix("connections=") }.flatMap { Int($0.dropFirst("connections=".count)) }
+            }
+        }
+
+        /// A policy that traces every process looks for their open connections again at each
+        /// change: it hands over only the connections not handed over before. A connection
+        /// `sock_ops` marked, whose first message was no HTTP/1 request, carries its context in
+        /// a TCP header option and left the sockhash for good at its first segment: the look
+        /// that follows a change must not put it back (before: it did, the change's look
+        /// counted it with the one it was meant to hand over). A keep-alive connection to a
+        /// port the change selects, held since before the agent started, is handed over and
+        /// its next request carries its client span's `traceparent`.
+        @Test func aPolicyChangeHandsOverOnlyConnectionsNotHandedOverBefore() async throws {
+            let directory = try TemporaryDirectory()
+            let optionPort = testPort(18971)
+            let heldPort = testPort(18972)
+            let echo = try TestProcess("python3", ["-c", Self.echoServer, "\(optionPort)"])
+            defer { echo.stop() }
+            try echo.waitForLog("ready", failure: "the echo server did not start")
+            let server = try RecordingServer(port: heldPort, in: directory)
+            let held = try ConnectedCaller(port: heldPort, connections: 1, requests: 1, in: directory)
+            let agent = try await AgentHarness(policy: "ports: [\(optionPort)]\n")
+            try await agent.waitForLog("propagation.open_connections.adopted")
+
+            let gate = "\(directory.path)/opaque-go"
+            let opaque = try TestProcess("python3", ["-c", Self.opaqueClient, "\(optionPort)", gate])
+            defer { opaque.stop() }
+            try opaque.waitForLog("first True", failure: "the first exchange of the opaque client failed")
+            var deadline = ContinuousClock.now + .seconds(10)
+            while !agent.process.errorLog.contains("propagation_sockets_left=1"), ContinuousClock.now < deadline {
+                kill(agent.process.pid, SIGUSR1)
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(agent.process.errorLog.contains("propagation_sockets_left=1"), "the connection carrying the option left the sockhash")
+
+            try agent.updatePolicy("ports: [\(optionPort), \(heldPort)]\n")
+            deadline = ContinuousClock.now + .seconds(10)
+            while Self.handedOver(agent).count < 2, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(Self.handedOver(agent) == [0, 1], "at the start nothing, at the change the held connection only")
+
+            _ = FileManager.default.createFile(atPath: gate, contents: nil)
+            opaque.wait()
+            #expect(opaque.log.contains("second True"), "\(opaque.log)")
+            held.run()
+            let received = try await server.waitForRequests(1)
+            let client = try await agent.waitForSpans { $0.isClient && $0.path == "/held-0-0" }.first
+            #expect(received.map(\.traceparents) == [[client.map { "00-\($0.traceID)-\($0.spanID)-01" } ?? "its client span"]])
+            let metrics = try agent.stop()
+            #expect(metrics["propagation_options_written"] == 1 && metrics["propagation_sockets_left"] == 1)
+            #expect(metrics["propagation_headers_injected"] == 1)
+        }
+
         static let plain = "GET /plain HTTP/1.1\r\nHost: x\r\nUser-Agent: bytes\r\nAccept: */*\r\n\r\n"
         static let posted = "POST /posted HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello world"
 

@@ -26,9 +26,12 @@ static inline void CPeriscopeBPF_atomic_add(uint64_t *count, int64_t delta)
     __atomic_fetch_add(count, (uint64_t)delta, __ATOMIC_SEQ_CST);
 }
 
-/// A descriptor of this process for descriptor `fd` of process `pid` (pidfd_open and
-/// pidfd_getfd, Linux 5.6; needs ptrace access to the process), or -errno.
-int CPeriscopeBPF_take_descriptor(int pid, int fd);
+/// A descriptor referring to process `pid` (pidfd_open, Linux 5.3), or -errno; the caller closes it.
+int CPeriscopeBPF_open_process(int pid);
+
+/// A descriptor of this process for descriptor `fd` of the process `pidfd` refers to
+/// (pidfd_getfd, Linux 5.6; needs ptrace access to the process), or -errno.
+int CPeriscopeBPF_take_descriptor(int pidfd, int fd);
 
 /// How `CPeriscopeBPF_schedule_thread` schedules a thread.
 enum {
