@@ -7,14 +7,14 @@ extension ConnectionTracker {
         case .requestStarted(let start):
             let context = startRequest(
                 start, on: connections.slots[slot].ends, kernel: takeRequestKernelContext(slot: slot),
-                beforeFirstAnswer: connections.slots[slot].bytesReceived == 0
+                beforeFirstAnswer: connections.slots[slot].bytesReceived == 0, otherEndTraced: isOtherEndTraced(slot: slot)
             )
             let entry = TrackedConnection.InFlight(exchangeID: start.exchangeID, context: context, digest: start.requestDigest, tid: start.tid)
             connections.slots[slot].inFlight.append(entry)
         case .operation(var operation):
             connections.slots[slot].operations += 1
             let inFlight = connections.slots[slot].takeInFlight(operation.exchangeID)
-            lastFinished = finish(&operation, inFlight: inFlight, on: connections.slots[slot].ends, into: &spans)
+            lastFinished = finish(&operation, inFlight: inFlight, on: connections.slots[slot].ends, slot: slot, into: &spans)
         case .lostSync:
             counters.lostSync += 1
         case .decodeError(let reason):
@@ -39,16 +39,17 @@ extension ConnectionTracker {
     /// `beforeFirstAnswer`: a client's requests written before anything came back, when the
     /// server's accept may not have been seen yet (a pipeline written at once after connect):
     /// their contexts are all kept for a server that may turn out to be traced.
+    /// `otherEndTraced`: `isTraced` for `ends`, when the caller knows it.
     mutating func startRequest(
         _ start: RequestStart, on ends: TrackedConnection.Ends, wholeConnection: Bool = false, kernel: KernelTraceContext? = nil,
-        beforeFirstAnswer: Bool = false
+        beforeFirstAnswer: Bool = false, otherEndTraced: Bool? = nil
     ) -> SpanContext {
         // A context the kernel decided for this very request is the span's whatever the request
         // carried (`TraceLinker.decides`): its `traceparent` is read only otherwise.
         let decidedByKernel = kernel.map { !$0.origin.isPerConnection } ?? false
         let traceparent = decidedByKernel ? nil : start.traceContext ?? start.traceparent.flatMap { TraceContext(traceparent: $0) }
         let sampler = configuration.sampler(of: ends.pid)
-        let otherEndTraced = isTraced(local: ends.local, peer: ends.peer)
+        let otherEndTraced = otherEndTraced ?? isTraced(local: ends.local, peer: ends.peer)
         switch ends.role {
         case .server:
             return linker.serverStarted(
@@ -83,20 +84,23 @@ extension ConnectionTracker {
         guard ends.role != .unknown else { return }
         let digest = SpanLinkHints.digest(leadingBytes: event.payload.prefix(64))
         let start = RequestStart(exchangeID: 0, timestamp: event.timestamp, tid: event.tid, requestDigest: digest)
-        connections.slots[slot].connectionContext = startRequest(start, on: ends, wholeConnection: true, kernel: takeRequestKernelContext(slot: slot))
+        connections.slots[slot].connectionContext = startRequest(
+            start, on: ends, wholeConnection: true, kernel: takeRequestKernelContext(slot: slot), otherEndTraced: isOtherEndTraced(slot: slot)
+        )
         connections.slots[slot].connectionDigest = digest
     }
 
     /// A finished operation as a span, with the context decided when it started (or now,
     /// when its start was never announced). Taken where it lies, not copied: its box of HTTP
-    /// details is moved out to the span.
+    /// details is moved out to the span. `slot`: where the connection is stored, when it still is.
     @discardableResult
     mutating func finish(
-        _ operation: inout ProtocolOperation, inFlight: TrackedConnection.InFlight?, on ends: TrackedConnection.Ends, into spans: inout [Span]
+        _ operation: inout ProtocolOperation, inFlight: TrackedConnection.InFlight?, on ends: TrackedConnection.Ends, slot: Int? = nil,
+        into spans: inout [Span]
     ) -> SpanContext {
         let context = inFlight?.context ?? startRequest(
             RequestStart(operation),
-            on: ends
+            on: ends, otherEndTraced: slot.map { isOtherEndTraced(slot: $0) }
         )
         if ends.role == .server {
             let (tid, digest) = inFlight.map { ($0.tid, $0.digest) } ?? (operation.tid, operation.requestDigest)
@@ -109,7 +113,8 @@ extension ConnectionTracker {
         }
         var start = clock.unixNanos(fromMonotonic: operation.start)
         var end = clock.unixNanos(fromMonotonic: max(operation.end, operation.start))
-        if kind == .client, linker.clampEnd(&end, of: context.spanID), !isTraced(local: ends.local, peer: ends.peer) {
+        if kind == .client, linker.clampEnd(&end, of: context.spanID),
+           !(slot.map { isOtherEndTraced(slot: $0) } ?? isTraced(local: ends.local, peer: ends.peer)) {
             linker.forgetCaller(context.spanID)
         }
         // Settled before it is built, so that it is built once, whole, where it leaves by: the

@@ -27,6 +27,9 @@ public struct ConnectionTracker: Sendable {
     /// How many tracked sockets have each (local, peer) pair: whether the other end of a
     /// connection is traced on this node.
     var endpoints = FixedKeyTable<EndpointPair, Int>()
+    /// Changes whenever `endpoints` does: what a connection learnt about its other end
+    /// (`isOtherEndTraced(slot:)`) holds until then.
+    var endpointsVersion: UInt64 = 1
     /// Reused for each event's decoder output.
     var outputs: [ProtocolOutput] = []
     /// The context of the operation that finished last: the parent of what a connection
@@ -139,6 +142,7 @@ public struct ConnectionTracker: Sendable {
         let all = (connections.removeAll() + handedOff.values).sorted(by: TrackedConnection.openedBefore)
         handedOff.removeAll()
         endpoints.removeAll()
+        endpointsVersion &+= 1
         counters.openConnections = 0
         var spans: [Span] = []
         for connection in all {
@@ -237,16 +241,28 @@ public struct ConnectionTracker: Sendable {
 
     private mutating func index(_ connection: TrackedConnection.Ends) {
         endpoints[slot: endpoints.slot(forKey: EndpointPair(local: connection.local, peer: connection.peer), default: 0)] += 1
+        endpointsVersion &+= 1
     }
 
     mutating func unindex(_ connection: TrackedConnection.Ends) {
         let pair = EndpointPair(local: connection.local, peer: connection.peer)
         if let count = endpoints[pair] { endpoints[pair] = count > 1 ? count - 1 : nil }
+        endpointsVersion &+= 1
     }
 
     /// Whether the other end of a connection from `local` to `peer` is a socket traced here.
     func isTraced(local: SocketAddress, peer: SocketAddress) -> Bool {
         endpoints[EndpointPair(local: peer, peer: local)] != nil
+    }
+
+    /// `isTraced` for the connection in `slot`, looked up once while the tracked endpoints stay
+    /// as they are (a keep-alive connection's requests ask again and again), not at each request.
+    mutating func isOtherEndTraced(slot: Int) -> Bool {
+        if connections.slots[slot].otherEndCheckedAt == endpointsVersion { return connections.slots[slot].otherEndTraced }
+        let traced = isTraced(local: connections.slots[slot].local, peer: connections.slots[slot].peer)
+        connections.slots[slot].otherEndCheckedAt = endpointsVersion
+        connections.slots[slot].otherEndTraced = traced
+        return traced
     }
 
     /// Drops a sixteenth of the limit at once, least recently active first, so that a full

@@ -89,6 +89,10 @@ struct TrackedConnection: Sendable {
     var joinsMidway: Bool
     /// The context the kernel carried in a TCP header option, for the connection's first request.
     var connectionKernelContext: KernelTraceContext?
+    /// Whether the other end is a socket traced here, as learnt at `ConnectionTracker.endpointsVersion`
+    /// `otherEndCheckedAt` (0: not yet).
+    var otherEndTraced = false
+    var otherEndCheckedAt: UInt64 = 0
     /// Whether the connection carries TLS: its socket bytes are records (counted, not
     /// decoded) and its plaintext, read at the TLS library, is what is decoded.
     var encrypted = false
