@@ -252,7 +252,7 @@ final class CaptureLoop: RecordConsumer {
     /// The record just decoded, `event` being the loop's own (nothing else touches it meanwhile).
     private func handle(_ event: inout CaptureEvent) {
         if admitted.contains(event.pid), event.kind.isAboutASocket {
-            tracker.handle(event, into: &finished)
+            tracker.handle(inPlace: &event, into: &finished)
             if !finished.isEmpty { deliverFinished() }
             return
         }
@@ -263,7 +263,7 @@ final class CaptureLoop: RecordConsumer {
         switch event.kind {
         case .processExec:
             // What the exec closed ends under the executable that had it open.
-            tracker.handle(event, into: &finished)
+            tracker.handle(inPlace: &event, into: &finished)
             if !finished.isEmpty { deliverFinished() }
             let image = ExecutedImage(execPayload: event.payload) ?? ExecutedImage(path: nil, interpreter: "")
             let deselected = tracer.processExecuted(event.pid)
@@ -271,7 +271,7 @@ final class CaptureLoop: RecordConsumer {
         case .processForked(let parent):
             processForked(event.pid, parent: parent)
         case .processExited:
-            tracker.handle(event, into: &finished)
+            tracker.handle(inPlace: &event, into: &finished)
             deliverFinished()
             table.exited(event.pid, at: event.timestamp)
             declined.remove(event.pid)
@@ -287,7 +287,7 @@ final class CaptureLoop: RecordConsumer {
             if selection.allProcesses, !seenProcesses.contains(event.pid) { seenProcesses.insert(event.pid) }
             if assignment.isTracking, processes[event.pid] == nil { processFound(event.pid) }
             admitted.remember(event.pid, as: ())
-            tracker.handle(event, into: &finished)
+            tracker.handle(inPlace: &event, into: &finished)
             if !finished.isEmpty { deliverFinished() }
         }
     }

@@ -75,7 +75,7 @@ struct PipelineBenchmark {
         for end in ends {
             for record in [end.clientOpen(at: now), end.serverOpen(at: now)] {
                 record.withUnsafeBytes { try! event.update(record: $0) }
-                tracker.handle(event, into: &finished)
+                tracker.handle(inPlace: &event, into: &finished)
             }
         }
         // As the agent's capture loop does: each span decided and handed on where it lies in the
@@ -112,7 +112,7 @@ struct PipelineBenchmark {
             for index in 0..<4 {
                 // Decoded from where it lies and handled, as the capture loop handles its record's event.
                 try! event.update(record: UnsafeRawBufferPointer(end.records[index]))
-                tracker.handle(event, into: &finished)
+                tracker.handle(inPlace: &event, into: &finished)
                 if !finished.isEmpty {
                     if stage != "tracker" {
                         finished.withUnsafeMutableBufferPointer { finished in

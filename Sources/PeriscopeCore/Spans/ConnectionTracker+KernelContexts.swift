@@ -39,8 +39,10 @@ extension ConnectionTracker {
 
     /// Hands the context waiting for this event to its connection: for the request the event
     /// starts, or, for an option's, for the connection's first request, whenever it starts.
-    mutating func attachKernelContext(for event: CaptureEvent, direction: Direction, slot: Int) {
-        let reported = latestKernelContext == nil && pendingKernelContexts.isEmpty ? nil : takeKernelContext(for: event, direction: direction)
+    /// The event is taken in place (`handle(inPlace:into:)`) and not changed.
+    mutating func attachKernelContext(for event: inout CaptureEvent, direction: Direction, slot: Int) {
+        let reported = latestKernelContext == nil && pendingKernelContexts.isEmpty
+            ? nil : takeKernelContext(pid: event.pid, tid: event.tid, socketID: event.socketID, localPort: event.local.port, direction: direction)
         if event.kernelContext != nil { counters.kernelContexts += 1 }
         guard let context = event.kernelContext ?? reported else { return }
         if context.origin.isPerConnection {
@@ -61,8 +63,8 @@ extension ConnectionTracker {
     /// The context waiting for this read or write of the thread, if it is the one it was
     /// decided for: a server context for a read on its socket, an injected one for a write on
     /// its port. Any other waiting context of the thread is stale and dropped.
-    mutating func takeKernelContext(for event: CaptureEvent, direction: Direction) -> KernelTraceContext? {
-        let key = KernelContextKey(pid: event.pid, tid: event.tid)
+    mutating func takeKernelContext(pid: Int32, tid: Int32, socketID: UInt64, localPort: UInt16, direction: Direction) -> KernelTraceContext? {
+        let key = KernelContextKey(pid: pid, tid: tid)
         let pending: PendingKernelContext
         if let latest = latestKernelContext, latest.key == key {
             pending = latest.pending
@@ -73,9 +75,9 @@ extension ConnectionTracker {
             return nil
         }
         switch (pending.context.origin.isServer, direction) {
-        case (true, .ingress) where pending.socketID == event.socketID:
+        case (true, .ingress) where pending.socketID == socketID:
             return pending.context
-        case (false, .egress) where pending.localPort == event.local.port:
+        case (false, .egress) where pending.localPort == localPort:
             return pending.context
         default:
             counters.kernelContextsUnmatched += 1

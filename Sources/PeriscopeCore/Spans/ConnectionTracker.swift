@@ -66,6 +66,15 @@ public struct ConnectionTracker: Sendable {
 
     /// Takes one event; appends the spans it finished to `spans`.
     public mutating func handle(_ event: CaptureEvent, into spans: inout [Span]) {
+        var event = event
+        handle(inPlace: &event, into: &spans)
+    }
+
+    /// `handle(_:into:)` for an event the caller keeps in a variable (the capture loop's one
+    /// reused event): taken where it lies and not changed. Passed as a plain argument, a
+    /// variable's event (some 300 bytes) is copied whole at each call; passed in place, it is
+    /// read where it is down to the decoder.
+    public mutating func handle(inPlace event: inout CaptureEvent, into spans: inout [Span]) {
         let before = spans.count
         switch event.kind {
         case .opened(let role):
@@ -82,7 +91,7 @@ public struct ConnectionTracker: Sendable {
             }
             insert(TrackedConnection(event: event, role: role, protocols: configuration.protocols(of: event.pid)))
         case .data(let direction):
-            receive(event, direction: direction, into: &spans)
+            receive(&event, direction: direction, into: &spans)
         case .closed where event.socketStillOpen:
             handOff(pid: event.pid, fd: event.fd, at: event.timestamp, into: &spans)
         case .closed:
@@ -189,8 +198,9 @@ public struct ConnectionTracker: Sendable {
         return spans
     }
 
-    /// A read or write: decoded on the connection where it is stored.
-    private mutating func receive(_ event: CaptureEvent, direction: Direction, into spans: inout [Span]) {
+    /// A read or write: decoded on the connection where it is stored. The event is taken in
+    /// place (`handle(inPlace:into:)`) and not changed.
+    private mutating func receive(_ event: inout CaptureEvent, direction: Direction, into spans: inout [Span]) {
         var handle = connections.handle(pid: event.pid, fd: event.fd)
         if let existing = handle, connections.slots[existing].socketID != event.socketID {
             if let previous = remove(pid: event.pid, fd: event.fd) {
@@ -202,12 +212,12 @@ public struct ConnectionTracker: Sendable {
         let slot = handle ?? insert(TrackedConnection(event: event, role: .unknown, protocols: configuration.protocols(of: event.pid)))
         // Empty already but after a decoder stopped midway: emptying an empty list still costs.
         if !outputs.isEmpty { outputs.removeAll(keepingCapacity: true) }
-        attachKernelContext(for: event, direction: direction, slot: slot)
+        attachKernelContext(for: &event, direction: direction, slot: slot)
         defer { connections.slots[slot].kernelContext = nil }
         if event.resumedAfterShedding { connections.slots[slot].restartDecoding(at: event.timestamp, into: &outputs) }
         // One in-place access to the stored connection: reading its fields through the table
         // one at a time would copy it whole.
-        let received = connections.slots[slot].receiveNoting(event, direction: direction, configuration: configuration.protocolConfiguration, into: &outputs)
+        let received = connections.slots[slot].receiveNoting(&event, direction: direction, configuration: configuration.protocolConfiguration, into: &outputs)
         if let before = received.endsBefore {
             unindex(before)
             index(connections.slots[slot].ends)

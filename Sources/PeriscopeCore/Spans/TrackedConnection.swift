@@ -168,16 +168,17 @@ struct TrackedConnection: Sendable {
 
     /// `receive`, and what changed.
     mutating func receiveNoting(
-        _ event: CaptureEvent, direction: Direction, configuration: ProtocolConfiguration, into output: inout [ProtocolOutput]
+        _ event: inout CaptureEvent, direction: Direction, configuration: ProtocolConfiguration, into output: inout [ProtocolOutput]
     ) -> Received {
         let before = ends
-        receive(event, direction: direction, configuration: configuration, into: &output)
+        receive(&event, direction: direction, configuration: configuration, into: &output)
         let changed = before.role != role || before.local != local || before.peer != peer
         return Received(endsBefore: changed ? before : nil, startsConnectionSpan: startsConnectionSpan(direction))
     }
 
-    /// Takes one read or write; appends what decoding found.
-    mutating func receive(_ event: CaptureEvent, direction: Direction, configuration: ProtocolConfiguration, into output: inout [ProtocolOutput]) {
+    /// Takes one read or write; appends what decoding found. The event is taken in place
+    /// (`ConnectionTracker.handle(inPlace:into:)`) and not changed.
+    mutating func receive(_ event: inout CaptureEvent, direction: Direction, configuration: ProtocolConfiguration, into output: inout [ProtocolOutput]) {
         // The event's fields are read once: switching on a field of the event in place makes
         // the compiler copy the whole event, payload reference included, each time.
         let timestamp = event.timestamp
@@ -210,7 +211,8 @@ struct TrackedConnection: Sendable {
             // Set only when the kernel walked frames: copying the empty walk still counts a reference.
             if !event.frameWalk.records.isEmpty { segment.frameWalk = event.frameWalk }
             let count = output.count
-            decoder!.receive(segment, into: &output)
+            // Consumed: a variable passed as it is would be copied whole for the call.
+            decoder!.receive(consume segment, into: &output)
             if output.count > count, case .upgraded(let upgrade) = output[output.count - 1] {
                 switchProtocol(upgrade, configuration: configuration, into: &output)
             }
