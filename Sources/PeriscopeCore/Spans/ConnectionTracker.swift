@@ -213,7 +213,9 @@ public struct ConnectionTracker: Sendable {
         // Empty already but after a decoder stopped midway: emptying an empty list still costs.
         if !outputs.isEmpty { outputs.removeAll(keepingCapacity: true) }
         attachKernelContext(for: &event, direction: direction, slot: slot)
-        defer { connections.slots[slot].kernelContext = nil }
+        // Cleared only where set (the usual event carries none): a write to the table checks
+        // that its storage is not shared.
+        defer { if connections.slots[slot].kernelContext != nil { connections.slots[slot].kernelContext = nil } }
         if event.resumedAfterShedding { connections.slots[slot].restartDecoding(at: event.timestamp, into: &outputs) }
         // One in-place access to the stored connection: reading its fields through the table
         // one at a time would copy it whole.
@@ -225,12 +227,17 @@ public struct ConnectionTracker: Sendable {
         if received.startsConnectionSpan { startConnectionSpan(slot: slot, event: event) }
         guard !outputs.isEmpty else { return }
         // Outputs are few and short-lived: swapped out, and each moved out of the list
-        // (reversed, then taken from the end) rather than copied and released twice.
+        // (reversed, then taken from the end) rather than copied and released twice. The
+        // usual read or write gives one: nothing to reverse.
         var found: [ProtocolOutput] = []
         swap(&found, &outputs)
         lastFinished = nil
-        found.reverse()
-        while let output = found.popLast() { apply(output, slot: slot, into: &spans) }
+        if found.count == 1 {
+            apply(found.removeLast(), slot: slot, into: &spans)
+        } else {
+            found.reverse()
+            while let output = found.popLast() { apply(output, slot: slot, into: &spans) }
+        }
         if outputs.isEmpty { swap(&found, &outputs) }
     }
 

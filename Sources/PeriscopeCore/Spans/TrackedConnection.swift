@@ -190,22 +190,25 @@ struct TrackedConnection: Sendable {
         let moved = max(0, event.totalLength)
         // The captured prefix, and the syscall's last bytes when the capture kept them apart
         // (the last of the `gap` bytes: framing at the end of a long write, a chunk's CRLF or
-        // the last chunk, for decoders that look). Each sliced once out of the event's bytes
-        // (one reference counted), the tail only where there is one: even an empty slice kept
-        // here would be made and destroyed at every read and write.
+        // the last chunk, for decoders that look). Each sliced out of the event's bytes only
+        // where it is kept (a slice is a reference counted at its making and its end), the tail
+        // only where there is one.
         let captured = event.payload.count
         var tailCount = min(max(0, event.tailLength), captured)
         if captured > moved { tailCount = 0 }
-        let payload = event.payload[..<min(captured - tailCount, moved)]
-        guard takeTLS(tls, timestamp: timestamp, tid: thread, direction: direction, moved: moved, payload: payload[...], configuration: configuration, into: &output)
+        let prefixEnd = min(captured - tailCount, moved)
+        guard takeTLS(
+            tls, timestamp: timestamp, tid: thread, direction: direction, moved: moved, payload: event.payload[..<prefixEnd],
+            configuration: configuration, into: &output
+        )
         else { return }
         guard moved > 0 else { return }
         let decodedFrom = output.count
         defer { if encrypted { Self.markHTTPS(&output, from: decodedFrom) } }
-        let gap = moved - payload.count
+        let gap = moved - prefixEnd
         // The state's kind looked at: comparing the optional decoder with nil copies it.
         if case .decoding = decoding {
-            var segment = ProtocolSegment(stream: stream(direction), bytes: payload[...], gap: gap, timestamp: timestamp, tid: thread)
+            var segment = ProtocolSegment(stream: stream(direction), bytes: event.payload[..<prefixEnd], gap: gap, timestamp: timestamp, tid: thread)
             if tailCount > 0 { segment.tail = event.payload[(captured - tailCount)...] }
             segment.chunkWalk = event.chunkWalk
             // Set only when the kernel walked frames: copying the empty walk still counts a reference.
@@ -225,7 +228,7 @@ struct TrackedConnection: Sendable {
             guard replyDirection == direction else { return }
             decoding = .opaque(replyDirection: nil)
             let answered = ProtocolRegistry.all.contains {
-                $0.isEnabled(by: protocols) && !$0.serverSpeaksFirst && $0.detect(payload[...], .responses) == .matches
+                $0.isEnabled(by: protocols) && !$0.serverSpeaksFirst && $0.detect(event.payload[..<prefixEnd], .responses) == .matches
             }
             if answered { output.append(.decodeError(reason: "answer_to_unknown_request")) }
         case .undetected(var held):
@@ -236,7 +239,7 @@ struct TrackedConnection: Sendable {
             }
             decoding = .opaque(replyDirection: nil)  // keeps the held bytes uniquely referenced
             held.append(HeldBytes(
-                direction: direction, payload: payload[...], gap: gap, tail: tailCount > 0 ? event.payload[(captured - tailCount)...] : [], chunkWalk: event.chunkWalk, frameWalk: event.frameWalk,
+                direction: direction, payload: event.payload[..<prefixEnd], gap: gap, tail: tailCount > 0 ? event.payload[(captured - tailCount)...] : [], chunkWalk: event.chunkWalk, frameWalk: event.frameWalk,
                 timestamp: timestamp, tid: thread
             ))
             detect(held, configuration: configuration, into: &output)
@@ -246,9 +249,10 @@ struct TrackedConnection: Sendable {
     /// Counts the bytes of a read or write (`tls`: the layer they were seen at) where they
     /// belong; whether they are to be decoded. TLS records (flagged by the kernel, or a handshake seen as a connection's first bytes) are counted
     /// as the connection's bytes and never decoded; plaintext from the TLS library is decoded,
-    /// from the start of a fresh detection the first time.
+    /// from the start of a fresh detection the first time. `payload` (the captured prefix) is
+    /// sliced only when looked at: most reads and writes never need it here.
     private mutating func takeTLS(
-        _ tls: TLSLayer?, timestamp: UInt64, tid: Int32, direction: Direction, moved: Int, payload: ArraySlice<UInt8>,
+        _ tls: TLSLayer?, timestamp: UInt64, tid: Int32, direction: Direction, moved: Int, payload: @autoclosure () -> ArraySlice<UInt8>,
         configuration: ProtocolConfiguration, into output: inout [ProtocolOutput]
     ) -> Bool {
         if tls == .plaintext {
@@ -272,11 +276,12 @@ struct TrackedConnection: Sendable {
         // included, for every read and write of a connection that decodes.
         guard case .undetected = decoding else { return true }
         if case .undetected(let held) = decoding {
-            if held.isEmpty, moved > 0, TLSLayer.startsHandshake(payload) {
+            if held.isEmpty, moved > 0, TLSLayer.startsHandshake(payload()) {
                 // Possibly TLS (servers peek at one byte first): held without detection, so
                 // that no connection context is decided on records.
                 handshakeHeld = true
-                decoding = .undetected([HeldBytes(direction: direction, payload: payload, gap: moved - payload.count, timestamp: timestamp, tid: tid)])
+                let bytes = payload()
+                decoding = .undetected([HeldBytes(direction: direction, payload: bytes, gap: moved - bytes.count, timestamp: timestamp, tid: tid)])
                 return false
             }
             if handshakeHeld {
