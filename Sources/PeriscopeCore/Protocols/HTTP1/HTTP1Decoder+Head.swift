@@ -130,7 +130,7 @@ extension HTTP1Decoder {
         if status < 200, status != 101 {
             return endMessage(&events)  // interim response: the final one follows
         }
-        let method = pendingRequestMethods.isEmpty ? nil : pendingRequestMethods.removeFirst()
+        let method = events.answeredRequestMethod(waiting: &pendingRequestMethods)
         if status == 101 || method == .connect && (200..<300).contains(status) {
             endMessage(&events)
             events.decoded(.upgraded)

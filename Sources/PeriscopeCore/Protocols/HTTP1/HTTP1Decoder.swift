@@ -33,7 +33,8 @@ public struct HTTP1Decoder: Sendable {
     public let kind: Kind
     /// For a response decoder: the methods of requests still awaiting a response, oldest
     /// first. Each final response head takes one (a `HEAD` response has no body, a
-    /// successful `CONNECT` ends HTTP on the connection).
+    /// successful `CONNECT` ends HTTP on the connection), through its event sink: a list of
+    /// events takes it from here, `HTTP1ProtocolDecoder` from the exchanges it pairs.
     public var pendingRequestMethods: [HTTP1Method] = []
 
     var state: State = .idle
@@ -176,8 +177,8 @@ public struct HTTP1Decoder: Sendable {
                 headBuffer.withUnsafeBufferPointer { events.decodedHead(head, in: $0) }
                 lostBodySizeHint = head.contentLength
                 if head.isChunked { bodySizeUnknown = true }  // its framing will go by unseen
-                if kind == .response, let code = head.statusCode, code >= 200, !pendingRequestMethods.isEmpty {
-                    pendingRequestMethods.removeFirst()
+                if kind == .response, let code = head.statusCode, code >= 200 {
+                    _ = events.answeredRequestMethod(waiting: &pendingRequestMethods)
                 }
             }
             loseSync(&events, messageInProgress: true)

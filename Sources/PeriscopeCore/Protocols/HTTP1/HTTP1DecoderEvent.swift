@@ -32,6 +32,10 @@ protocol HTTP1DecoderEventSink {
     mutating func decoded(_ event: HTTP1DecoderEvent)
     /// A head, its fields lying in `bytes` (valid only during the call).
     mutating func decodedHead(_ head: HTTP1HeadFields, in bytes: UnsafeBufferPointer<UInt8>)
+    /// The method of the request a final response answers, its head just reported: the
+    /// first of `waiting` (the response decoder's `pendingRequestMethods`, taken from it), or
+    /// what the sink knows of the requests awaiting a response.
+    mutating func answeredRequestMethod(waiting: inout [HTTP1Method]) -> HTTP1Method?
 }
 
 extension Array: HTTP1DecoderEventSink where Element == HTTP1DecoderEvent {
@@ -41,5 +45,9 @@ extension Array: HTTP1DecoderEventSink where Element == HTTP1DecoderEvent {
 
     mutating func decodedHead(_ head: HTTP1HeadFields, in bytes: UnsafeBufferPointer<UInt8>) {
         append(.head(HTTP1MessageHead(head, in: bytes)))
+    }
+
+    mutating func answeredRequestMethod(waiting: inout [HTTP1Method]) -> HTTP1Method? {
+        waiting.isEmpty ? nil : waiting.removeFirst()
     }
 }

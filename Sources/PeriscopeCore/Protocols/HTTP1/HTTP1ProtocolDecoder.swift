@@ -10,36 +10,13 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
     /// Requests awaiting a response beyond this are abandoned, oldest first.
     public static let maxPendingExchanges = 256
 
-    /// A request on its way through the connection, until its response ends.
-    struct PendingExchange: Sendable {
-        var id: Int
-        var start: UInt64
-        var tid: Int32
-        /// The span's details, laid out once when the request head is read, in the box the
-        /// span will keep; nil until then (or when a capture gap took the head).
-        nonisolated(unsafe) var http: HTTPStorage?
-        /// `other` until the head is read.
-        var method = HTTP1Method.other
-        /// The first protocol the request's `Upgrade` headers name.
-        var upgradeProtocol: String?
-        /// The request's `traceparent` parsed; nil when absent or malformed.
-        var traceContext: TraceContext?
-        var requestDigest: UInt64 = 0
-        /// Nil when a capture gap made it unknown.
-        var requestBodySize: Int? = 0
-        /// The final response's status code; nil until its head is read.
-        var responseStatus: Int?
-        var responseStarted = false
-        var lastResponseTimestamp: UInt64
-    }
-
     let keepQuery: Bool
     /// Each direction's decoder; nil only while it decodes, moved out because it calls back
     /// into `self` (moved, not swapped with a fresh one: a fresh decoder's buffers would be
     /// made and released for every segment).
     var requests: HTTP1Decoder? = HTTP1Decoder(kind: .request)
     var responses: HTTP1Decoder? = HTTP1Decoder(kind: .response)
-    var pending: [PendingExchange] = []
+    var pending = PendingExchanges()
     var nextID = 0
     /// The exchange whose request bytes are being read.
     var currentRequestID: Int?
@@ -88,11 +65,8 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
             decode(segment, with: &decoder)
             requests = consume decoder
         case .responses:
+            // Each final response takes its request's method from `pending` (`answeredRequestMethod`).
             guard var decoder = responses.take() else { return }
-            if !decoder.pendingRequestMethods.isEmpty { decoder.pendingRequestMethods.removeAll(keepingCapacity: true) }
-            for index in pending.indices where pending[index].responseStatus == nil {
-                decoder.pendingRequestMethods.append(pending[index].method)
-            }
             decode(segment, with: &decoder)
             responses = consume decoder
             if responsesSwitched { switchProtocols(segment) }
@@ -128,7 +102,7 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
         if !isOpaque {
             // A response read until close or out of sync ends with its last byte.
             for case .messageEnd(let size) in responses?.finish() ?? [] where !orphanResponse && !interimResponse {
-                if let last = pending.first?.lastResponseTimestamp { completeFront(bodySize: size, end: last) }
+                if !pending.isEmpty { completeFront(bodySize: size, end: pending[0].lastResponseTimestamp) }
             }
             for case .messageEnd(let size) in requests?.finish() ?? [] { setRequestBodySize(size) }
         }
@@ -142,13 +116,13 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
             // A new request shows that a response without framing is over.
             if responses?.isInUnframedMessage == true {
                 let size = responses?.endUnframedMessage() ?? nil
-                if !orphanResponse, let last = pending.first?.lastResponseTimestamp { completeFront(bodySize: size, end: last) }
+                if !orphanResponse, !pending.isEmpty { completeFront(bodySize: size, end: pending[0].lastResponseTimestamp) }
             }
             orphanResponse = false
             if pending.count >= Self.maxPendingExchanges {
                 abandonFront(reason: "too many requests awaiting a response", end: timestamp)
             }
-            pending.append(PendingExchange(id: nextID, start: timestamp, tid: tid, lastResponseTimestamp: timestamp))
+            pending.append(id: nextID, start: timestamp, tid: tid)
             currentRequestID = nextID
             nextID += 1
         case .head:
@@ -171,8 +145,8 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
     private mutating func handleResponse(_ event: HTTP1DecoderEvent) {
         switch event {
         case .resynchronized(let ended, let previousSize):
-            if ended, !orphanResponse, !interimResponse, let last = pending.first?.lastResponseTimestamp {
-                completeFront(bodySize: previousSize, end: last)
+            if ended, !orphanResponse, !interimResponse, !pending.isEmpty {
+                completeFront(bodySize: previousSize, end: pending[0].lastResponseTimestamp)
             }
             orphanResponse = false
             interimResponse = false
@@ -230,20 +204,29 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
         guard let index = currentRequestIndex else { return }
         let digest = Self.digest(method: bytes[field: head.methodBytes], target: bytes[field: head.target])
         let traceContext = head.traceparent.flatMap { TraceContext.parse(bytes[field: $0]) }
-        let http = spanDetails(of: head, in: bytes)
+        let http = Self.spanDetails(of: head, in: bytes, keepingQuery: keepQuery)
         let upgradeProtocol = head.upgradeProtocol.map { bytes.string($0) }
         // One access to the stored exchange.
-        let (id, start, tid) = pending.withUnsafeMutableBufferPointer { pending in
-            pending[index].http = http
-            pending[index].method = head.method
-            pending[index].upgradeProtocol = upgradeProtocol
-            pending[index].traceContext = traceContext
-            pending[index].requestDigest = digest
-            return (pending[index].id, pending[index].start, pending[index].tid)
-        }
+        let (id, start, tid) = Self.setRequest(
+            &pending[index], http: http, method: head.method, upgradeProtocol: upgradeProtocol, traceContext: traceContext, digest: digest
+        )
         output.append(.requestStarted(RequestStart(
             exchangeID: UInt64(id), timestamp: start, tid: tid, requestDigest: digest, traceContext: traceContext
         )))
+    }
+
+    /// Sets what a request's head says in its exchange; returns the exchange's id, start and thread.
+    @inline(__always)
+    private static func setRequest(
+        _ exchange: inout PendingExchange, http: HTTPStorage, method: HTTP1Method, upgradeProtocol: String?,
+        traceContext: TraceContext?, digest: UInt64
+    ) -> (Int, UInt64, Int32) {
+        exchange.http = http
+        exchange.method = method
+        exchange.upgradeProtocol = upgradeProtocol
+        exchange.traceContext = traceContext
+        exchange.requestDigest = digest
+        return (exchange.id, exchange.start, exchange.tid)
     }
 
     /// `SpanLinkHints.digest(method:target:)` of the bytes where they lie; through strings
@@ -280,7 +263,7 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
 
     private var currentRequestIndex: Int? {
         guard let id = currentRequestID else { return nil }
-        return pending.firstIndex { $0.id == id }
+        return pending.position(ofID: id)
     }
 
     private mutating func setRequestBodySize(_ size: Int?) {
@@ -296,45 +279,54 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
         reportFront(responseBodySize: responseBodySize, end: end, incompleteReason: reason)
     }
 
-    /// Removes the oldest exchange and reports it as an operation, built where it is appended;
-    /// nothing when its request head was never captured.
+    /// Removes the oldest exchange and reports it as an operation, built from the exchange
+    /// where it lies and where it is appended; nothing when its request head was never captured.
     private mutating func reportFront(responseBodySize: Int?, end: UInt64, incompleteReason: String?) {
-        let front = removeFirstExchange()
-        guard let http = front.http else { return }
-        let operation = operation(
-            for: front, http: http, requestBodySize: requestBodySize(of: front), responseBodySize: responseBodySize,
-            end: max(end, front.start), incompleteReason: incompleteReason
-        )
-        output.append(.operation(consume operation))
+        let requestBodySize = requestBodySizeOfFront
+        if let operation = Self.takeOperation(
+            from: &pending[0], requestBodySize: requestBodySize, responseBodySize: responseBodySize, end: end,
+            incompleteReason: incompleteReason
+        ) {
+            output.append(.operation(operation))
+        }
+        pending.removeFirst()
     }
 
     /// The oldest exchange, removed, as an operation; nil when its request head was never captured.
     private mutating func removeFront(responseBodySize: Int?, end: UInt64, incompleteReason: String?) -> ProtocolOperation? {
-        let front = removeFirstExchange()
-        guard let http = front.http else { return nil }
-        return operation(
-            for: front, http: http, requestBodySize: requestBodySize(of: front), responseBodySize: responseBodySize,
-            end: max(end, front.start), incompleteReason: incompleteReason
+        let requestBodySize = requestBodySizeOfFront
+        defer { pending.removeFirst() }
+        return Self.takeOperation(
+            from: &pending[0], requestBodySize: requestBodySize, responseBodySize: responseBodySize, end: end,
+            incompleteReason: incompleteReason
         )
     }
 
-    /// The oldest exchange, removed: nothing moved when it is the only one (the usual case).
-    private mutating func removeFirstExchange() -> PendingExchange {
-        pending.count == 1 ? pending.removeLast() : pending.removeFirst()
+    /// The oldest exchange's request body size. The request decoder is in place whenever an
+    /// exchange is removed: only the response decoder's events and a new request's start
+    /// remove exchanges, and no request is being read at a start.
+    private var requestBodySizeOfFront: Int? {
+        pending[0].id == currentRequestID ? requests?.currentBodySize ?? nil : pending[0].requestBodySize
     }
 
-    /// The request decoder is in place whenever an exchange is removed: only the response
-    /// decoder's events and a new request's start remove exchanges, and no request is being
-    /// read at a start.
-    private func requestBodySize(of exchange: PendingExchange) -> Int? {
-        exchange.id == currentRequestID ? requests?.currentBodySize ?? nil : exchange.requestBodySize
+    /// An exchange as an operation, its details moved out of it into the operation; nil when
+    /// its request head was never captured.
+    @inline(__always)
+    static func takeOperation(
+        from exchange: inout PendingExchange, requestBodySize: Int?, responseBodySize: Int?, end: UInt64, incompleteReason: String?
+    ) -> ProtocolOperation? {
+        guard let http = exchange.http.take() else { return nil }
+        return operation(
+            for: exchange, http: http, requestBodySize: requestBodySize, responseBodySize: responseBodySize, end: end,
+            incompleteReason: incompleteReason
+        )
     }
 
     /// An exchange as an operation: named by the method; an error when abandoned, on a 5xx,
     /// or, for the client, on a 4xx. Its details, laid out when its head was read, are
     /// completed in their box, which the operation (then the span) takes as it is.
     @inline(__always)
-    func operation(
+    static func operation(
         for exchange: PendingExchange, http: HTTPStorage, requestBodySize: Int?, responseBodySize: Int?, end: UInt64,
         incompleteReason: String?
     ) -> ProtocolOperation {
@@ -345,7 +337,7 @@ public struct HTTP1ProtocolDecoder: ProtocolDecoder {
         http.fields.responseBodySize = responseBodySize
         // Built whole by the memberwise initializer, where it is stored.
         return ProtocolOperation(
-            exchangeID: UInt64(exchange.id), start: exchange.start, end: end, tid: exchange.tid,
+            exchangeID: UInt64(exchange.id), start: exchange.start, end: max(end, exchange.start), tid: exchange.tid,
             name: exchange.method.string ?? http.details.method, status: status,
             clientStatus: status != .error && (statusCode ?? 0) >= 400 ? .error : nil, statusMessage: incompleteReason,
             http: http.details, attributes: [], requestDigest: exchange.requestDigest, traceContext: exchange.traceContext
@@ -358,14 +350,16 @@ extension HTTP1ProtocolDecoder {
     /// after the other fields in the details' one allocation (method, target, host, user agent,
     /// `traceparent`, one after another), strings made only when the span is output. The
     /// response's figures are added when the exchange ends.
-    func spanDetails(of head: HTTP1HeadFields, in bytes: UnsafeBufferPointer<UInt8>) -> HTTPStorage {
+    static func spanDetails(of head: HTTP1HeadFields, in bytes: UnsafeBufferPointer<UInt8>, keepingQuery keepQuery: Bool) -> HTTPStorage {
         let methodName = head.method.name
         let methodBytes = methodName.map { UnsafeBufferPointer(start: $0.utf8Start, count: $0.utf8CodeUnitCount) }
             ?? bytes[field: head.methodBytes]
         var end: Int32 = 0
+        // Lengths by subtraction: `Range<Int32>.count` goes through the generic collection's.
         func place(_ field: Range<Int32>) -> Range<Int32> {
-            defer { end += Int32(field.count) }
-            return end..<(end + Int32(field.count))
+            let start = end
+            end += field.upperBound - field.lowerBound
+            return start..<end
         }
         let method = place(0..<Int32(methodBytes.count))
         let target = place(head.target)
@@ -411,6 +405,12 @@ extension HTTP1ProtocolDecoder: HTTP1DecoderEventSink {
         case .requests: requestHead(head, in: bytes)
         case .responses: responseHead(head, in: bytes)
         }
+    }
+
+    /// The oldest exchange's method: a final response answers it (`responseHead` set its
+    /// status), unless the response answers no known request. The decoder's own list stays empty.
+    mutating func answeredRequestMethod(waiting: inout [HTTP1Method]) -> HTTP1Method? {
+        orphanResponse || pending.isEmpty ? nil : pending[0].method
     }
 }
 

@@ -94,6 +94,46 @@ import Testing
         #expect(decoder.pending.isEmpty)
     }
 
+    /// Requests and responses interleaved so that the exchanges awaiting a response wrap
+    /// around their ring and it grows while its oldest is not in its first slot: each
+    /// response still answers its own request, a `HEAD`'s without a body.
+    @Test func interleavedExchangesAnswerTheirOwnRequests() {
+        var decoder = HTTP1ProtocolDecoder()
+        var output: [ProtocolOutput] = []
+        var clock: UInt64 = 0
+        var sent = 0
+        var expected: [String] = []
+        func send(_ count: Int) {
+            for _ in 0..<count {
+                let method = sent % 3 == 1 ? "HEAD" : "GET"
+                expected.append("\(method) /r\(sent)")
+                let request = "\(method) /r\(sent) HTTP/1.1\r\nHost: h\r\n\r\n"
+                clock += 1
+                decoder.receive(ProtocolSegment(stream: .requests, bytes: Array(request.utf8)[...], timestamp: clock, tid: 1), into: &output)
+                sent += 1
+            }
+        }
+        var answered = 0
+        func answer(_ count: Int) {
+            for _ in 0..<count {
+                // A `HEAD` response says how long the body would be, and has none.
+                let response = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n" + (expected[answered].hasPrefix("HEAD") ? "" : "ok")
+                clock += 1
+                decoder.receive(ProtocolSegment(stream: .responses, bytes: Array(response.utf8)[...], timestamp: clock, tid: 1), into: &output)
+                answered += 1
+            }
+        }
+        for (requests, responses) in [(2, 1), (1, 1), (3, 2), (1, 0), (4, 5), (2, 3), (0, 1)] {
+            send(requests)
+            answer(responses)
+        }
+        #expect(answered == sent)
+        #expect(output.operations.map { "\($0.name) \($0.http?.path ?? "")" } == expected)
+        #expect(output.operations.map(\.http?.responseBodySize) == expected.map { $0.hasPrefix("HEAD") ? 0 : 2 })
+        #expect(output.operations.map(\.exchangeID) == (0..<UInt64(sent)).map { $0 })
+        #expect(decoder.pending.isEmpty)
+    }
+
     @Test func detailsDropTheirQueryInPlace() {
         var details = HTTPDetails(method: "GET", path: "/a?b", target: "/a?b#c")
         details.removeQuery()
