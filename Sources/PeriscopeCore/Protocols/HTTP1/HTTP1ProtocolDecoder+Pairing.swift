@@ -184,6 +184,7 @@ extension HTTP1ProtocolDecoder {
             }
         }
 
+        @inline(__always)
         private var currentRequestIndex: Int? {
             guard let id = currentRequestID else { return nil }
             return pending.position(ofID: id)
@@ -228,6 +229,7 @@ extension HTTP1ProtocolDecoder {
         /// The oldest exchange's request body size. The request decoder is in place whenever an
         /// exchange is removed: only the response decoder's events and a new request's start
         /// remove exchanges, and no request is being read at a start.
+        @inline(__always)
         private var requestBodySizeOfFront: Int? {
             pending[0].id == currentRequestID ? requestDecoder?.pointee.currentBodySize ?? nil : pending[0].requestBodySize
         }
