@@ -51,6 +51,7 @@ import Testing
         #expect(operation.http?.host == head.host)
         #expect(operation.name == head.method)
         #expect(operation.traceContext == head.traceparent.flatMap { TraceContext(traceparent: $0) })
+        #expect(operation.requestDigest == SpanLinkHints.digest(method: try #require(head.method), target: target))
     }
 
     /// Cut anywhere, a request gives what it gives whole (the whole head read in one pass,
