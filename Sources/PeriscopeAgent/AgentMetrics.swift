@@ -13,6 +13,9 @@ public struct AgentMetrics: Sendable, Equatable {
     public var malformedRecords: UInt64 = 0
     /// Events from processes excluded after their records were queued.
     public var eventsFromExcluded: UInt64 = 0
+    /// Events of connections on ports no policy selecting their process selects (several
+    /// policies in force; see `PolicyAssignment.portOverrides`).
+    public var eventsOutsidePorts: UInt64 = 0
     /// Bytes that could not be decoded as the protocol they claimed to be.
     public var decodeErrors: UInt64 = 0
     /// Traffic decoders do not read by design (an encrypted or compressed session, a
@@ -117,6 +120,7 @@ public struct AgentMetrics: Sendable, Equatable {
             ("events_truncated", "\(eventsTruncated)"),
             ("malformed_records", "\(malformedRecords)"),
             ("events_from_excluded", "\(eventsFromExcluded)"),
+            ("events_outside_ports", "\(eventsOutsidePorts)"),
             ("decode_errors", "\(decodeErrors)"),
         ] + decodeErrorsByKind.sorted { $0.key < $1.key }.map {
             ("decode_errors{protocol=\"\($0.key.protocol)\",reason=\"\($0.key.reason)\"}", "\($0.value)")

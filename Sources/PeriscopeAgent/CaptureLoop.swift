@@ -67,6 +67,9 @@ final class CaptureLoop: RecordConsumer {
     /// excluded or declined, seen, known when policies are assigned per process): their next
     /// records go there without a look at the sets above. Forgotten when any of them changes.
     @exclusivity(unchecked) private var admitted = RecentPIDs<Void>()
+    /// `PolicyAssignment.portOverrides`: the ports of processes traced on fewer than the
+    /// kernel lets through.
+    @exclusivity(unchecked) private var portsByPID: [Int32: PortSet] = [:]
     /// The executables of processes whose spans were named lately, as the table gives them.
     @exclusivity(unchecked) private var recentExecutables = RecentPIDs<String>()
     @exclusivity(unchecked) private var metrics = AgentMetrics()
@@ -252,6 +255,7 @@ final class CaptureLoop: RecordConsumer {
     /// The record just decoded, `event` being the loop's own (nothing else touches it meanwhile).
     private func handle(_ event: inout CaptureEvent) {
         if admitted.contains(event.pid), event.kind.isAboutASocket {
+            if !portsByPID.isEmpty, isOutsidePorts(&event) { return }
             tracker.handle(inPlace: &event, into: &finished)
             if !finished.isEmpty { deliverFinished() }
             return
@@ -286,6 +290,7 @@ final class CaptureLoop: RecordConsumer {
         case .opened, .data, .closed, .closedRange, .traceContext:
             if selection.allProcesses, !seenProcesses.contains(event.pid) { seenProcesses.insert(event.pid) }
             if assignment.isTracking, processes[event.pid] == nil { processFound(event.pid) }
+            if !portsByPID.isEmpty, isOutsidePorts(&event) { return }
             admitted.remember(event.pid, as: ())
             tracker.handle(inPlace: &event, into: &finished)
             if !finished.isEmpty { deliverFinished() }
@@ -402,9 +407,26 @@ final class CaptureLoop: RecordConsumer {
         applyAssignment()
     }
 
-    /// Each process's decoders and sampler, when several policies are in force.
+    /// Whether `event` is about a connection on ports the policies selecting its process leave
+    /// out. Closes always pass: a socket already closed has given its local port back, and the
+    /// tracker ignores the close of a connection it does not hold.
+    /// `inout` only so that the event is read where it lies, not copied.
+    private func isOutsidePorts(_ event: inout CaptureEvent) -> Bool {
+        switch event.kind {
+        case .opened, .data, .traceContext:
+            guard let ports = portsByPID[event.pid],
+                  !ports.contains(event.local.port), !ports.contains(event.peer.port) else { return false }
+            metrics.eventsOutsidePorts += 1
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// Each process's decoders, sampler and ports, when several policies are in force.
     private func applyAssignment() {
         tracker.configuration.protocolsByPID = assignment.protocolOverrides
+        portsByPID = assignment.portOverrides
         tracker.configuration.samplersByPID = assignment.owners.compactMapValues { owner in
             policies.policies.indices.contains(owner) ? policies.policies[owner].sampler : nil
         }

@@ -101,13 +101,17 @@ extension KernelTests {
                 ---
                 ports: [\(testPort(18517)), \(testPort(18518))]
                 """)
-            for port in [testPort(18517), testPort(18518)] {
+            // Neither policy selects this server's port nor curl's calls to it: the kernel sees
+            // them (one policy selects a process on every port, the other every process on two
+            // ports), the agent drops them.
+            let unselected = try startPythonServer(port: testPort(18519), directory: site.path)
+            for port in [testPort(18517), testPort(18518), testPort(18519)] {
                 for path in ["/private", "/items/7"] { try run("curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:\(port)\(path)"]) }
             }
             let clients = try await agent.waitForSpans(count: 4) { $0.isClient && $0.isHTTP }
             _ = try await agent.waitForSpans(count: 3) { $0.isServer }
             try await Task.sleep(for: .milliseconds(300))
-            try agent.stop()
+            let metrics = try agent.stop()
             let servers = try agent.spans.filter(\.isServer)
             let byNamed = servers.filter { $0.pid == named.pid }, byOther = servers.filter { $0.pid == other.pid }
             #expect(byNamed.map(\.path) == ["/items/7"], "its policy drops /private")
@@ -115,6 +119,9 @@ extension KernelTests {
             #expect(Set(byOther.compactMap(\.path)) == ["/private", "/items/7"], "the other policy drops nothing")
             #expect(byOther.first { $0.path == "/items/7" }?.name == "GET /items/{id}", "and names by the default template")
             #expect(clients.count == 4, "curl follows the second policy even after it exited: \(clients.compactMap(\.path))")
+            #expect(!servers.contains { $0.pid == unselected.pid })
+            #expect(try !agent.spans.contains { [$0.peerPort, $0.localPort].contains(Int(testPort(18519))) }, "no policy selects that port")
+            #expect((metrics["events_outside_ports"] ?? 0) > 0)
         }
 
         @Test func anInvalidEditIsRejectedAndThePreviousPolicyStays() async throws {

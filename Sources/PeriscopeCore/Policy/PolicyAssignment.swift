@@ -14,6 +14,14 @@ public struct PolicyAssignment: Sendable, Equatable {
     public private(set) var owners: [Int32: Int] = [:]
     /// pid → decoders, for processes whose decoders are not `policies.merged.protocols`.
     public private(set) var protocolOverrides: [Int32: Set<TracedProtocol>] = [:]
+    /// pid → the only ports whose connections are traced, for processes the kernel sees on
+    /// more ports than their policies select. The kernel filters by `PolicySet.merged`, whose
+    /// ports are every port once one policy selects processes without ports: a policy naming
+    /// one process (every port of it) beside one selecting a port (every process on it) would
+    /// otherwise trace every process on every port. A process's connections are traced on the
+    /// ports of the policies that select it: the union of their ports (every port when one has
+    /// none); with the node plan's owners, its owner's.
+    public private(set) var portOverrides: [Int32: PortSet] = [:]
     private var selections: [ProcessSelection] = []
     /// pid → parent, for processes the set's `owners` do not name.
     private var parents: [Int32: Int32] = [:]
@@ -34,6 +42,7 @@ public struct PolicyAssignment: Sendable, Equatable {
     public mutating func assign(processes: [ProcessEntry], agentPID: Int32) {
         owners = [:]
         protocolOverrides = [:]
+        portOverrides = [:]
         guard isTracking else { return }
         if let pinned = policies.owners {
             parents = Dictionary(processes.map { ($0.pid, $0.ppid) }, uniquingKeysWith: { first, _ in first })
@@ -68,6 +77,7 @@ public struct PolicyAssignment: Sendable, Equatable {
         parents[pid] = nil
         owners[pid] = nil
         protocolOverrides[pid] = nil
+        portOverrides[pid] = nil
     }
 
     /// The owner the set names, else the nearest ancestor's (a bounded walk: `/proc` can hold cycles).
@@ -83,10 +93,30 @@ public struct PolicyAssignment: Sendable, Equatable {
             current = parent
         }
         set(owner, for: pid)
+        setPorts(owner.map { [$0] } ?? [], for: pid)
     }
 
     private mutating func decide(_ pid: Int32) {
-        set(selections.indices.first { selections[$0].isSelected(pid: pid) }, for: pid)
+        let selecting = selections.indices.filter { selections[$0].isSelected(pid: pid) }
+        set(selecting.first, for: pid)
+        setPorts(selecting, for: pid)
+    }
+
+    /// The ports of the policies at `selecting` (indices), when narrower than the merged policy's.
+    private mutating func setPorts(_ selecting: [Int], for pid: Int32) {
+        var ranges: [ClosedRange<UInt16>] = []
+        for index in selecting where policies.policies.indices.contains(index) {
+            let ports = policies.policies[index].ports
+            // A policy without ports traces every port of what it selects.
+            guard !ports.isEmpty else {
+                portOverrides[pid] = nil
+                return
+            }
+            ranges += ports.ranges
+        }
+        // Selected by none: it follows the merged policy, which the kernel already applies.
+        let ports = PortSet(ranges)
+        portOverrides[pid] = ranges.isEmpty || ports == policies.merged.ports ? nil : ports
     }
 
     private mutating func set(_ owner: Int?, for pid: Int32) {

@@ -107,6 +107,37 @@ import Testing
         #expect(assignment.protocolOverrides.isEmpty && assignment.owner(of: 21) == nil)
     }
 
+    @Test func eachProcessIsTracedOnlyOnThePortsOfThePoliciesSelectingIt() throws {
+        // One policy names a process (every port of it), one selects a port (every process
+        // on it): the kernel then lets every port of every process through.
+        let set = PolicySet(try Policy.parseDocuments(yaml: "pids: [10]\n---\nports: [8080, 9000]\n---\nexecutables: [\"*redis*\"]\nports: [6379]"))
+        #expect(set.merged.ports.isEmpty && set.merged.pids.isEmpty)
+        var assignment = PolicyAssignment(policies: set)
+        assignment.assign(processes: [
+            ProcessEntry(pid: 10, ppid: 1, executable: "/usr/bin/python3"),
+            ProcessEntry(pid: 20, ppid: 1, executable: "/usr/bin/curl"),
+            ProcessEntry(pid: 30, ppid: 1, executable: "/usr/bin/redis-server"),
+        ], agentPID: 99)
+        #expect(assignment.portOverrides[10] == nil, "its own policy traces every port")
+        #expect(assignment.portOverrides[20] == PortSet([8080...8080, 9000...9000]))
+        #expect(assignment.portOverrides[30] == PortSet([6379...6379, 8080...8080, 9000...9000]), "the union of the policies selecting it")
+        assignment.update(with: ProcessEntry(pid: 11, ppid: 10, executable: "/usr/bin/python3"))
+        #expect(assignment.portOverrides[11] == nil, "a child of the named process follows it")
+        assignment.update(with: ProcessEntry(pid: 20, ppid: 1, executable: "/usr/bin/redis-cli"))
+        #expect(assignment.portOverrides[20] == PortSet([6379...6379, 8080...8080, 9000...9000]))
+        assignment.remove(pid: 20)
+        #expect(assignment.portOverrides[20] == nil)
+
+        // With the node plan's owners, a process follows its owner's ports.
+        var planned = PolicyAssignment(policies: PolicySet(set.policies, owners: [10: 1, 30: 0]))
+        planned.assign(processes: [
+            ProcessEntry(pid: 10, ppid: 1, executable: "/usr/bin/python3"),
+            ProcessEntry(pid: 30, ppid: 1, executable: "/usr/bin/redis-server"),
+            ProcessEntry(pid: 40, ppid: 1, executable: "/bin/sh"),
+        ], agentPID: 99)
+        #expect(planned.portOverrides == [10: PortSet([8080...8080, 9000...9000])], "no policy's own: the merged policy's")
+    }
+
     @Test func policiesThatAgreeOnDecodersOverrideNone() throws {
         var assignment = PolicyAssignment(policies: PolicySet([try Policy.parse(yaml: "pids: [1]"), try Policy.parse(yaml: "pids: [2]")]))
         assignment.assign(processes: [ProcessEntry(pid: 1, ppid: 0, executable: "/a")], agentPID: 99)
