@@ -205,7 +205,7 @@ import Testing
         return bound
     }
 
-    /// The layout of a `socket_slots` value (struct socket_slot in bpf/tracer.bpf.c).
+    /// The layout of a `socket_slots` value (struct socket_slot in bpf/include/periscope_shared_maps.h).
     private struct SocketSlot {
         var socketID: UInt64
         var state: periscope_socket_state
